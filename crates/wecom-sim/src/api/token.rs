@@ -1,0 +1,49 @@
+//! `GET /cgi-bin/gettoken` (reference §1): an app's access token from corpid + secret.
+//!
+//! Valid secrets of a corp are its self-built apps' secrets and the permanent codes of delegated
+//! apps authorized in it (§7.5). Each call mints a new token; earlier ones stay valid until they
+//! expire (WeCom no longer promises to return the same token).
+
+use std::collections::HashMap;
+
+use axum::extract::{RawQuery, State};
+
+use super::{param, params, reply};
+use crate::Shared;
+use crate::errcode::{Obj, Wx};
+use crate::state::Grant;
+
+pub(crate) async fn gettoken(State(inner): State<Shared>, RawQuery(q): RawQuery) -> Wx {
+    reply(issue(&inner, &params(q)))
+}
+
+fn issue(inner: &Shared, p: &HashMap<String, String>) -> Result<Wx, i64> {
+    let corp_id = param(p, "corpid").ok_or(41002)?;
+    let secret = param(p, "corpsecret").ok_or(41004)?;
+    inner.corp(corp_id).ok_or(40013)?;
+    let now = inner.now();
+    let ttl = inner.config.token_ttl_secs;
+    let mut world = inner.world();
+    let app = world
+        .apps
+        .iter()
+        .find(|a| a.corp_id == corp_id && a.secret.as_deref() == Some(secret))
+        .map(|a| (a.agent_id, a.enabled));
+    match app {
+        // A delegated app whose authorization was cancelled: the relation is gone (48004).
+        Some((_, false)) => Err(48004),
+        Some((agent_id, true)) => {
+            let grant = Grant::Corp {
+                corp_id: corp_id.to_owned(),
+                agent_id,
+            };
+            let token = world.issue_token(grant, now, ttl);
+            Ok(Wx::ok(
+                Obj::new()
+                    .with("access_token", token)
+                    .with("expires_in", ttl),
+            ))
+        }
+        None => Err(40001),
+    }
+}

@@ -1,0 +1,302 @@
+//! Accounts: who an upstream identity is in wegate. Applies the connection's rules — login-only mode and
+//! account identity association (`none`, field `match`, `ask_to_bind`) — and local password sign-in
+//! (argon2id), which "ask to bind" reuses. Linking and creating happen in one store transaction.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::app::AppState;
+use crate::connectors::UpstreamIdentity;
+use crate::store::{
+    Connection, Identity, MatchQuery, NewUser, ProfileUpdate, StoreError, User, normalize_email, normalize_phone,
+    normalize_username,
+};
+use crate::util::time_ordered_id;
+
+/// How a connection links upstream identities to users.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Association {
+    pub mode: AssociationMode,
+    #[serde(default)]
+    pub fields: Vec<MatchField>,
+}
+
+impl Default for Association {
+    fn default() -> Self {
+        Association { mode: AssociationMode::None, fields: Vec::new() }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AssociationMode {
+    /// A new user per new upstream identity.
+    None,
+    /// Link to the existing user whose chosen fields equal the upstream profile's.
+    Match,
+    /// The person signs in to the existing account once to link it.
+    AskToBind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchField {
+    Email,
+    Phone,
+    /// The user's username against the WeCom userid.
+    Username,
+}
+
+impl Association {
+    pub fn of(connection: &Connection) -> Association {
+        serde_json::from_value(connection.association.clone()).unwrap_or_default()
+    }
+}
+
+/// What to do with an upstream identity.
+#[derive(Debug)]
+pub enum Resolution {
+    /// Signed in as this user (linked before, matched now, or just created).
+    User(User),
+    /// `ask_to_bind`: show the bind page. `may_create` is false in login-only mode.
+    NeedsBinding { may_create: bool },
+    /// Refused; the reason is for the person and the log.
+    Refused(Refusal),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Login-only mode and no account for this identity.
+    NoAccount,
+    /// Field matching found more than one user.
+    Ambiguous,
+}
+
+impl Refusal {
+    pub fn code(self) -> &'static str {
+        match self {
+            Refusal::NoAccount => "no_account",
+            Refusal::Ambiguous => "ambiguous_match",
+        }
+    }
+}
+
+/// Finds or creates the user of an upstream identity under the connection's rules, refreshing the stored
+/// profile on each login.
+pub async fn resolve(app: &AppState, connection: &Connection, upstream: &UpstreamIdentity) -> Result<Resolution, StoreError> {
+    let now = app.now();
+    let store = &app.store;
+    if let Some(identity) = store.get_identity(&upstream.upstream, &upstream.subject).await? {
+        store
+            .touch_identity(&upstream.upstream, &upstream.subject, &connection.identifier, upstream.profile.clone(), now)
+            .await?;
+        let user = store.update_user_profile(&identity.user_id, profile_update(upstream), now).await?;
+        return Ok(Resolution::User(user));
+    }
+
+    let association = Association::of(connection);
+    match association.mode {
+        AssociationMode::Match => {
+            let query = match_query(&association.fields, upstream);
+            let mut candidates = if query.email.is_none() && query.phone.is_none() && query.username.is_none() {
+                Vec::new()
+            } else {
+                store.find_users_matching(&query).await?
+            };
+            if candidates.len() > 1 {
+                return Ok(Resolution::Refused(Refusal::Ambiguous));
+            }
+            if let Some(user) = candidates.pop() {
+                link(app, connection, upstream, &user.id).await?;
+                let user = store.update_user_profile(&user.id, profile_update(upstream), now).await?;
+                return Ok(Resolution::User(user));
+            }
+        }
+        AssociationMode::AskToBind => {
+            return Ok(Resolution::NeedsBinding { may_create: !connection.login_only });
+        }
+        AssociationMode::None => {}
+    }
+    if connection.login_only {
+        return Ok(Resolution::Refused(Refusal::NoAccount));
+    }
+    create(app, connection, upstream).await.map(Resolution::User)
+}
+
+/// Creates a user for the identity and links it, atomically.
+pub async fn create(app: &AppState, connection: &Connection, upstream: &UpstreamIdentity) -> Result<User, StoreError> {
+    let now = app.now();
+    let new_user = NewUser {
+        id: time_ordered_id(""),
+        username: None,
+        email: upstream.email.clone(),
+        phone: upstream.phone.clone(),
+        name: upstream.name.clone(),
+        picture: upstream.picture.clone(),
+        password_hash: None,
+        claims: upstream.claims.clone(),
+        created_at: now,
+    };
+    let identity = identity_of(connection, upstream, &new_user.id, now);
+    match app.store.create_user_with_identity(new_user.clone(), identity.clone()).await {
+        Ok(user) => Ok(user),
+        // The WeCom email or phone may already belong to someone else: create without it rather than fail.
+        Err(StoreError::Conflict(field)) if field == "email" || field == "phone" => {
+            tracing::info!(field, "upstream profile field already used by another user; created without it");
+            let mut retry = new_user;
+            if field == "email" {
+                retry.email = None;
+            } else {
+                retry.phone = None;
+            }
+            match app.store.create_user_with_identity(retry.clone(), identity.clone()).await {
+                Err(StoreError::Conflict(_)) => {
+                    retry.email = None;
+                    retry.phone = None;
+                    app.store.create_user_with_identity(retry, identity).await
+                }
+                other => other,
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Links the identity to an existing user (ask-to-bind after password sign-in, or a field match).
+pub async fn link(app: &AppState, connection: &Connection, upstream: &UpstreamIdentity, user_id: &str) -> Result<(), StoreError> {
+    let identity = identity_of(connection, upstream, user_id, app.now());
+    app.store.link_identity(identity).await
+}
+
+fn identity_of(connection: &Connection, upstream: &UpstreamIdentity, user_id: &str, now: i64) -> Identity {
+    Identity {
+        upstream: upstream.upstream.clone(),
+        subject: upstream.subject.clone(),
+        user_id: user_id.to_string(),
+        connection: connection.identifier.clone(),
+        profile: upstream.profile.clone(),
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+fn profile_update(upstream: &UpstreamIdentity) -> ProfileUpdate {
+    ProfileUpdate {
+        name: upstream.name.clone(),
+        email: upstream.email.clone(),
+        phone: upstream.phone.clone(),
+        picture: upstream.picture.clone(),
+        claims: Some(upstream.claims.clone()),
+    }
+}
+
+/// Only fields WeCom actually returned take part: an absent email never matches anything.
+fn match_query(fields: &[MatchField], upstream: &UpstreamIdentity) -> MatchQuery {
+    let mut query = MatchQuery::default();
+    for field in fields {
+        match field {
+            MatchField::Email => query.email = upstream.email.as_deref().map(normalize_email).filter(|e| !e.is_empty()),
+            MatchField::Phone => query.phone = upstream.phone.as_deref().map(normalize_phone).filter(|p| !p.is_empty()),
+            MatchField::Username => {
+                query.username = upstream.username.as_deref().map(normalize_username).filter(|u| !u.is_empty())
+            }
+        }
+    }
+    query
+}
+
+// ---------------------------------------------------------------- passwords
+
+/// argon2id hash (PHC string) of a new password.
+pub async fn hash_password(password: String) -> Result<String, String> {
+    tokio::task::spawn_blocking(move || {
+        use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
+        let salt = SaltString::generate(&mut OsRng);
+        argon2::Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| e.to_string())?
+}
+
+/// A fixed hash to verify against when the account does not exist, so that timing does not tell
+/// which accounts exist.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$X0GGcZ3QjcRTNT0dRgvGaUhq+JA9Qc0zxuBmbYDAOfo";
+
+/// The user whose username/email/phone is `login` and whose password is `password`.
+pub async fn verify_password(app: &AppState, login: &str, password: &str) -> Result<Option<User>, StoreError> {
+    let user = app.store.find_user_by_login(login.trim()).await?;
+    let hash = user.as_ref().and_then(|u| u.password_hash.clone());
+    let known = hash.is_some();
+    let hash = hash.unwrap_or_else(|| DUMMY_HASH.to_string());
+    let password = password.to_string();
+    let ok = tokio::task::spawn_blocking(move || {
+        use argon2::password_hash::{PasswordHash, PasswordVerifier};
+        PasswordHash::new(&hash)
+            .map(|parsed| argon2::Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false);
+    Ok(if ok && known { user } else { None })
+}
+
+/// Claims namespaced for WeCom, as stored on the user and released with the `profile` scope.
+pub fn wecom_claims(corp_id: &str, userid: &str, open_userid: Option<&str>, department: &[i64]) -> Value {
+    let mut claims = serde_json::json!({
+        "wecom_corp_id": corp_id,
+        "wecom_userid": userid,
+        "wecom_department": department,
+    });
+    if let (Some(open), Some(map)) = (open_userid, claims.as_object_mut()) {
+        map.insert("wecom_open_userid".into(), Value::String(open.to_string()));
+    }
+    claims
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn upstream(email: Option<&str>, phone: Option<&str>) -> UpstreamIdentity {
+        UpstreamIdentity {
+            upstream: "wecom:ww1".into(),
+            subject: "zhangsan".into(),
+            username: Some("ZhangSan".into()),
+            name: Some("张三".into()),
+            email: email.map(String::from),
+            phone: phone.map(String::from),
+            picture: None,
+            claims: Value::Null,
+            profile: Value::Null,
+        }
+    }
+
+    #[test]
+    fn absent_fields_never_match() {
+        let q = match_query(&[MatchField::Email, MatchField::Phone], &upstream(None, Some("+86 138 0013 8000")));
+        assert_eq!(q.email, None);
+        assert_eq!(q.phone.as_deref(), Some("13800138000"));
+        assert_eq!(q.username, None);
+        let q = match_query(&[MatchField::Username], &upstream(Some("A@B.C"), None));
+        assert_eq!(q.username.as_deref(), Some("zhangsan"));
+        assert_eq!(q.email, None);
+    }
+
+    #[test]
+    fn association_defaults_to_none() {
+        let a: Association = serde_json::from_value(serde_json::json!({"mode": "match", "fields": ["email"]})).unwrap();
+        assert_eq!(a.mode, AssociationMode::Match);
+        assert!(serde_json::from_value::<Association>(serde_json::json!({"mode": "bogus"})).is_err());
+    }
+
+    #[tokio::test]
+    async fn dummy_hash_is_a_valid_argon2_hash() {
+        use argon2::password_hash::PasswordHash;
+        assert!(PasswordHash::new(DUMMY_HASH).is_ok());
+        let hash = hash_password("secret-pw".into()).await.unwrap();
+        assert!(hash.starts_with("$argon2id$"));
+    }
+}

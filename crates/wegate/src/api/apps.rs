@@ -1,0 +1,192 @@
+//! `/api/v1/apps`: OIDC clients and their connections.
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+use super::{ApiError, ApiResult, List, ListQuery, body};
+use crate::app::AppState;
+use crate::store::{App, AppKind, AppUpdate};
+use crate::util::{random_token, sha256_hex, time_ordered_id};
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewApp {
+    pub name: String,
+    pub kind: AppKind,
+    pub redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AppPatch {
+    pub name: Option<String>,
+    pub redirect_uris: Option<Vec<String>>,
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    /// `true` issues a new client secret (web apps), shown once in the answer.
+    #[serde(default)]
+    pub rotate_secret: bool,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AppView {
+    pub client_id: String,
+    /// Only in the answer that created or rotated it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    pub name: String,
+    pub kind: AppKind,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Identifiers of the associated connections.
+    pub connections: Vec<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+async fn view(app: &AppState, stored: App, client_secret: Option<String>) -> ApiResult<AppView> {
+    let connections = app.store.app_connections(&stored.client_id).await?.into_iter().map(|c| c.identifier).collect();
+    Ok(AppView {
+        client_id: stored.client_id,
+        client_secret,
+        name: stored.name,
+        kind: stored.kind,
+        redirect_uris: stored.redirect_uris,
+        post_logout_redirect_uris: stored.post_logout_redirect_uris,
+        connections,
+        created_at: stored.created_at,
+        updated_at: stored.updated_at,
+    })
+}
+
+/// Absolute URIs without fragment; `web`/`spa` apps use http(s), `native` apps may use a private scheme
+/// (RFC 8252 §7.1).
+fn check_uris(field: &str, uris: &[String], kind: AppKind) -> ApiResult<()> {
+    for uri in uris {
+        let parsed = url::Url::parse(uri).map_err(|_| ApiError::invalid(format!("{field}: {uri:?} is not an absolute URI")))?;
+        if parsed.fragment().is_some() {
+            return Err(ApiError::invalid(format!("{field}: {uri:?} must not have a fragment")));
+        }
+        let web_scheme = parsed.scheme() == "https" || parsed.scheme() == "http";
+        if !web_scheme && kind != AppKind::Native {
+            return Err(ApiError::invalid(format!("{field}: {uri:?} must be http(s) for a {} app", kind.as_str())));
+        }
+        if web_scheme && parsed.host().is_none() {
+            return Err(ApiError::invalid(format!("{field}: {uri:?} has no host")));
+        }
+    }
+    Ok(())
+}
+
+fn check_name(name: &str) -> ApiResult<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ApiError::invalid("name must be 1 to 100 characters"));
+    }
+    Ok(name.to_string())
+}
+
+/// Registers an app. A `web` app gets a client secret, shown only in this answer.
+#[utoipa::path(post, path = "/api/v1/apps", request_body = NewApp, responses((status = 201, body = AppView), (status = 400, body = ApiError)))]
+pub async fn create_app(State(app): State<AppState>, payload: Result<Json<NewApp>, JsonRejection>) -> ApiResult<(StatusCode, Json<AppView>)> {
+    let input = body(payload)?;
+    let name = check_name(&input.name)?;
+    if input.redirect_uris.is_empty() {
+        return Err(ApiError::invalid("redirect_uris must list at least one URI"));
+    }
+    check_uris("redirect_uris", &input.redirect_uris, input.kind)?;
+    check_uris("post_logout_redirect_uris", &input.post_logout_redirect_uris, input.kind)?;
+    let secret = (input.kind == AppKind::Web).then(random_token);
+    let now = app.now();
+    let stored = app
+        .store
+        .create_app(App {
+            client_id: time_ordered_id("app_"),
+            name,
+            kind: input.kind,
+            client_secret_hash: secret.as_deref().map(sha256_hex),
+            redirect_uris: input.redirect_uris,
+            post_logout_redirect_uris: input.post_logout_redirect_uris,
+            created_at: now,
+            updated_at: now,
+        })
+        .await?;
+    tracing::info!(client_id = %stored.client_id, "app registered");
+    Ok((StatusCode::CREATED, Json(view(&app, stored, secret).await?)))
+}
+
+#[utoipa::path(get, path = "/api/v1/apps", params(ListQuery), responses((status = 200, body = List<AppView>)))]
+pub async fn list_apps(State(app): State<AppState>, Query(q): Query<ListQuery>) -> ApiResult<Json<List<AppView>>> {
+    let page = app.store.list_apps(q.limit()?, q.cursor.as_deref()).await?;
+    let mut items = Vec::with_capacity(page.items.len());
+    for stored in page.items {
+        items.push(view(&app, stored, None).await?);
+    }
+    Ok(Json(List { items, next: page.next }))
+}
+
+#[utoipa::path(get, path = "/api/v1/apps/{client_id}", responses((status = 200, body = AppView), (status = 404, body = ApiError)))]
+pub async fn get_app(State(app): State<AppState>, Path(client_id): Path<String>) -> ApiResult<Json<AppView>> {
+    let stored = app.store.get_app(&client_id).await?.ok_or_else(|| ApiError::not_found("app"))?;
+    Ok(Json(view(&app, stored, None).await?))
+}
+
+#[utoipa::path(patch, path = "/api/v1/apps/{client_id}", request_body = AppPatch, responses((status = 200, body = AppView), (status = 404, body = ApiError)))]
+pub async fn update_app(State(app): State<AppState>, Path(client_id): Path<String>, payload: Result<Json<AppPatch>, JsonRejection>) -> ApiResult<Json<AppView>> {
+    let patch = body(payload)?;
+    let stored = app.store.get_app(&client_id).await?.ok_or_else(|| ApiError::not_found("app"))?;
+    let name = patch.name.as_deref().map(check_name).transpose()?;
+    if let Some(uris) = &patch.redirect_uris {
+        if uris.is_empty() {
+            return Err(ApiError::invalid("redirect_uris must list at least one URI"));
+        }
+        check_uris("redirect_uris", uris, stored.kind)?;
+    }
+    if let Some(uris) = &patch.post_logout_redirect_uris {
+        check_uris("post_logout_redirect_uris", uris, stored.kind)?;
+    }
+    if patch.rotate_secret && stored.kind != AppKind::Web {
+        return Err(ApiError::invalid("only web apps have a client secret"));
+    }
+    let secret = patch.rotate_secret.then(random_token);
+    let update = AppUpdate {
+        name,
+        redirect_uris: patch.redirect_uris,
+        post_logout_redirect_uris: patch.post_logout_redirect_uris,
+        client_secret_hash: secret.as_deref().map(sha256_hex),
+    };
+    let updated = app.store.update_app(&client_id, update, app.now()).await?;
+    Ok(Json(view(&app, updated, secret).await?))
+}
+
+#[utoipa::path(delete, path = "/api/v1/apps/{client_id}", responses((status = 204), (status = 404, body = ApiError)))]
+pub async fn delete_app(State(app): State<AppState>, Path(client_id): Path<String>) -> ApiResult<StatusCode> {
+    app.store.delete_app(&client_id).await.map_err(|e| match e {
+        crate::store::StoreError::NotFound => ApiError::not_found("app"),
+        other => other.into(),
+    })?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Enables a connection for an app (idempotent).
+#[utoipa::path(put, path = "/api/v1/apps/{client_id}/connections/{identifier}", responses((status = 204), (status = 404, body = ApiError)))]
+pub async fn associate(State(app): State<AppState>, Path((client_id, identifier)): Path<(String, String)>) -> ApiResult<StatusCode> {
+    app.store.associate(&client_id, &identifier).await.map_err(|e| match e {
+        crate::store::StoreError::NotFound => ApiError::not_found("app or connection"),
+        other => other.into(),
+    })?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(delete, path = "/api/v1/apps/{client_id}/connections/{identifier}", responses((status = 204), (status = 404, body = ApiError)))]
+pub async fn dissociate(State(app): State<AppState>, Path((client_id, identifier)): Path<(String, String)>) -> ApiResult<StatusCode> {
+    app.store.dissociate(&client_id, &identifier).await.map_err(|e| match e {
+        crate::store::StoreError::NotFound => ApiError::not_found("association"),
+        other => other.into(),
+    })?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,274 @@
+//! `/api/v1/connections`: WeCom identity-source connections. Common fields are checked here; the kind's
+//! own fields by its connector (`connectors::*::validate`). Secrets go in, never out: the answer says
+//! which are set.
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use super::{ApiError, ApiResult, List, ListQuery, body};
+use crate::accounts::{Association, AssociationMode};
+use crate::app::AppState;
+use crate::connectors::{KINDS, connector};
+use crate::store::Connection;
+
+/// Body of `POST` (all required fields) and `PATCH` (any subset) — which fields apply depends on `kind`.
+#[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionBody {
+    /// Lowercase letters, digits and `-`, 1 to 31 characters; never changes.
+    pub identifier: Option<String>,
+    /// The button text on the login page.
+    pub display_name: Option<String>,
+    /// `wecom_qrcode`, `wecom_web`, `wecom_mobile`, `wecom_delegated` or `wecom_provider`; never changes.
+    pub kind: Option<String>,
+    /// Existing accounts only: never create one.
+    pub login_only: Option<bool>,
+    pub association: Option<Association>,
+    /// Corp ID (ww…): the app's corp; for `wecom_provider` the provider's own corp.
+    pub corp_id: Option<String>,
+    /// The app's AgentID (`wecom_qrcode`, `wecom_web`, `wecom_mobile`, optional for `wecom_delegated`).
+    #[schema(value_type = Option<String>)]
+    pub agent_id: Option<Value>,
+    /// The app's Secret (write-only).
+    pub secret: Option<String>,
+    /// `wecom_web`: `snsapi_base` (default, silent) or `snsapi_privateinfo` (consent; mobile and email).
+    pub scope: Option<String>,
+    /// `wecom_mobile`: the SDK schema WeCom shows for the app (e.g. `wwauth…`).
+    pub schema: Option<String>,
+    /// Event callback Token (write-only), `wecom_delegated` and `wecom_provider`.
+    pub token: Option<String>,
+    /// Event callback EncodingAESKey, 43 characters (write-only).
+    pub encoding_aes_key: Option<String>,
+    /// `wecom_delegated`: the template id (dk…).
+    pub template_id: Option<String>,
+    /// `wecom_delegated`: the template secret (write-only).
+    pub template_secret: Option<String>,
+    /// `wecom_delegated`: the service provider's corp id.
+    pub provider_corp_id: Option<String>,
+    /// `wecom_delegated`: `{"filename": "WW_verify_….txt", "content": "…"}` served at the domain root.
+    #[schema(value_type = Option<Object>)]
+    pub domain_verification: Option<Value>,
+    /// `wecom_provider`: the login-authorization suite's id.
+    pub suite_id: Option<String>,
+    /// `wecom_provider`: its secret (write-only).
+    pub suite_secret: Option<String>,
+    /// `wecom_provider`: the provider secret (write-only), optional.
+    pub provider_secret: Option<String>,
+    /// `wecom_provider`: corps allowed to sign in; absent = any.
+    pub allowed_corps: Option<Vec<String>>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ConnectionView {
+    pub identifier: String,
+    pub display_name: String,
+    pub kind: String,
+    pub login_only: bool,
+    pub association: Association,
+    /// The kind's non-secret settings (corp_id, agent_id, scope, schema, template_id, ...).
+    #[schema(value_type = Object)]
+    pub settings: Value,
+    /// Which secrets are set, e.g. `{"secret": true}`. Their values are never returned.
+    #[schema(value_type = Object)]
+    pub secrets_set: Value,
+    /// The address to register in WeCom as the OAuth / login redirect (trusted domain = its host).
+    pub callback_url: String,
+    /// `wecom_delegated` / `wecom_provider`: the event (callback) URL to paste into WeCom.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_url: Option<String>,
+    /// `wecom_delegated` / `wecom_provider`: URL verified, last suite ticket, authorized corps.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub status: Option<Value>,
+    /// Client ids of the associated apps.
+    pub apps: Vec<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+fn has_event_url(kind: &str) -> bool {
+    kind == "wecom_delegated" || kind == "wecom_provider"
+}
+
+pub async fn view(app: &AppState, c: Connection) -> ApiResult<ConnectionView> {
+    let secrets_set: Map<String, Value> =
+        c.secrets.as_object().map(|m| m.iter().map(|(k, v)| (k.clone(), json!(!v.is_null()))).collect()).unwrap_or_default();
+    let apps = app.store.connection_apps(&c.identifier).await?;
+    let (event_url, status) = if has_event_url(&c.kind) {
+        let suite_field = if c.kind == "wecom_delegated" { "template_id" } else { "suite_id" };
+        let suite_id = c.settings.get(suite_field).and_then(Value::as_str).unwrap_or_default();
+        let ticket = app.store.get_suite_ticket(suite_id).await?;
+        let corps = app.store.list_authorized_corps(&c.identifier).await?;
+        let now = app.now();
+        let status = json!({
+            "url_verified": c.state.get("url_verified_at").is_some(),
+            "url_verified_at": c.state.get("url_verified_at"),
+            "suite_ticket_age_seconds": ticket.map(|t| now - t.received_at),
+            "authorized_corps": corps,
+        });
+        (Some(app.url(&format!("/connections/{}/events", c.identifier))), Some(status))
+    } else {
+        (None, None)
+    };
+    Ok(ConnectionView {
+        callback_url: app.url(&format!("/connections/{}/callback", c.identifier)),
+        identifier: c.identifier,
+        display_name: c.display_name,
+        kind: c.kind,
+        login_only: c.login_only,
+        association: serde_json::from_value(c.association).unwrap_or_default(),
+        settings: c.settings,
+        secrets_set: Value::Object(secrets_set),
+        event_url,
+        status,
+        apps,
+        created_at: c.created_at,
+        updated_at: c.updated_at,
+    })
+}
+
+/// Lowercase letters, digits and `-`, 1 to 31 characters.
+pub fn valid_identifier(identifier: &str) -> bool {
+    (1..32).contains(&identifier.len()) && identifier.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+fn check_display_name(name: &str) -> ApiResult<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 64 {
+        return Err(ApiError::invalid("display_name must be 1 to 64 characters"));
+    }
+    Ok(name.to_string())
+}
+
+fn check_association(association: &Association) -> ApiResult<()> {
+    if association.mode == AssociationMode::Match && association.fields.is_empty() {
+        return Err(ApiError::invalid("association.fields must name at least one of email, phone, username when mode is match"));
+    }
+    Ok(())
+}
+
+/// The kind-specific fields of the body, as the connector's `validate` reads them.
+fn kind_fields(body: &ConnectionBody) -> Map<String, Value> {
+    let mut map = match serde_json::to_value(body) {
+        Ok(Value::Object(map)) => map,
+        _ => Map::new(),
+    };
+    for common in ["identifier", "display_name", "kind", "login_only", "association"] {
+        map.remove(common);
+    }
+    map.retain(|_, v| !v.is_null());
+    map
+}
+
+#[utoipa::path(post, path = "/api/v1/connections", request_body = ConnectionBody, responses((status = 201, body = ConnectionView), (status = 400, body = ApiError), (status = 409, body = ApiError)))]
+pub async fn create_connection(State(app): State<AppState>, payload: Result<Json<ConnectionBody>, JsonRejection>) -> ApiResult<(StatusCode, Json<ConnectionView>)> {
+    let input = body(payload)?;
+    let identifier = input.identifier.clone().ok_or_else(|| ApiError::invalid("identifier is required"))?;
+    if !valid_identifier(&identifier) {
+        return Err(ApiError::invalid("identifier must be 1 to 31 lowercase letters, digits or -"));
+    }
+    let display_name = check_display_name(input.display_name.as_deref().ok_or_else(|| ApiError::invalid("display_name is required"))?)?;
+    let kind = input.kind.clone().ok_or_else(|| ApiError::invalid("kind is required"))?;
+    let Some(connector) = connector(&kind) else {
+        return Err(ApiError::invalid(format!("kind must be one of {}", KINDS.join(", "))));
+    };
+    let association = input.association.clone().unwrap_or_default();
+    check_association(&association)?;
+    let (settings, secrets) = connector.validate(&kind_fields(&input), None).map_err(ApiError::invalid)?;
+    let now = app.now();
+    let stored = app
+        .store
+        .create_connection(Connection {
+            identifier,
+            kind,
+            display_name,
+            login_only: input.login_only.unwrap_or(false),
+            association: serde_json::to_value(&association).unwrap_or_default(),
+            settings,
+            secrets,
+            state: json!({}),
+            created_at: now,
+            updated_at: now,
+        })
+        .await
+        .map_err(|e| match e {
+            crate::store::StoreError::Conflict(_) => ApiError::conflict("a connection with this identifier already exists"),
+            other => other.into(),
+        })?;
+    tracing::info!(connection = %stored.identifier, kind = %stored.kind, "connection created");
+    Ok((StatusCode::CREATED, Json(view(&app, stored).await?)))
+}
+
+#[utoipa::path(get, path = "/api/v1/connections", params(ListQuery), responses((status = 200, body = List<ConnectionView>)))]
+pub async fn list_connections(State(app): State<AppState>, Query(q): Query<ListQuery>) -> ApiResult<Json<List<ConnectionView>>> {
+    let page = app.store.list_connections(q.limit()?, q.cursor.as_deref()).await?;
+    let mut items = Vec::with_capacity(page.items.len());
+    for c in page.items {
+        items.push(view(&app, c).await?);
+    }
+    Ok(Json(List { items, next: page.next }))
+}
+
+#[utoipa::path(get, path = "/api/v1/connections/{identifier}", responses((status = 200, body = ConnectionView), (status = 404, body = ApiError)))]
+pub async fn get_connection(State(app): State<AppState>, Path(identifier): Path<String>) -> ApiResult<Json<ConnectionView>> {
+    let c = app.store.get_connection(&identifier).await?.ok_or_else(|| ApiError::not_found("connection"))?;
+    Ok(Json(view(&app, c).await?))
+}
+
+/// Changes any field but `identifier` and `kind`. Secrets not given are kept.
+#[utoipa::path(patch, path = "/api/v1/connections/{identifier}", request_body = ConnectionBody, responses((status = 200, body = ConnectionView), (status = 400, body = ApiError), (status = 404, body = ApiError)))]
+pub async fn update_connection(State(app): State<AppState>, Path(identifier): Path<String>, payload: Result<Json<ConnectionBody>, JsonRejection>) -> ApiResult<Json<ConnectionView>> {
+    let input = body(payload)?;
+    let mut stored = app.store.get_connection(&identifier).await?.ok_or_else(|| ApiError::not_found("connection"))?;
+    if input.identifier.as_deref().is_some_and(|i| i != stored.identifier) {
+        return Err(ApiError::invalid("identifier never changes; create a new connection instead"));
+    }
+    if input.kind.as_deref().is_some_and(|k| k != stored.kind) {
+        return Err(ApiError::invalid("kind never changes; create a new connection instead"));
+    }
+    let connector = connector(&stored.kind).ok_or_else(|| ApiError::invalid("unknown kind"))?;
+    let (settings, secrets) = connector.validate(&kind_fields(&input), Some(&stored)).map_err(ApiError::invalid)?;
+    if let Some(name) = &input.display_name {
+        stored.display_name = check_display_name(name)?;
+    }
+    if let Some(login_only) = input.login_only {
+        stored.login_only = login_only;
+    }
+    if let Some(association) = &input.association {
+        check_association(association)?;
+        stored.association = serde_json::to_value(association).unwrap_or_default();
+    }
+    stored.settings = settings;
+    stored.secrets = secrets;
+    stored.updated_at = app.now();
+    let updated = app.store.update_connection(stored).await?;
+    Ok(Json(view(&app, updated).await?))
+}
+
+#[utoipa::path(delete, path = "/api/v1/connections/{identifier}", responses((status = 204), (status = 404, body = ApiError)))]
+pub async fn delete_connection(State(app): State<AppState>, Path(identifier): Path<String>) -> ApiResult<StatusCode> {
+    app.store.delete_connection(&identifier).await.map_err(|e| match e {
+        crate::store::StoreError::NotFound => ApiError::not_found("connection"),
+        other => other.into(),
+    })?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_follow_the_contract() {
+        assert!(valid_identifier("wecom-qr-1"));
+        assert!(valid_identifier(&"a".repeat(31)));
+        assert!(!valid_identifier(&"a".repeat(32)));
+        assert!(!valid_identifier(""));
+        assert!(!valid_identifier("WeCom"));
+        assert!(!valid_identifier("we_com"));
+    }
+}

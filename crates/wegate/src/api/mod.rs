@@ -1,0 +1,196 @@
+//! The admin API (`/api/v1`, CONTRACT.md): apps, connections, users, their associations and the audit
+//! log, behind `Authorization: Bearer $WEGATE_ADMIN_TOKEN`. Input is validated before it reaches the store;
+//! every error is `{"error", "message"}` with a 4xx; secrets are never returned. The OpenAPI document at
+//! `/api/v1/openapi.json` is generated from these handlers and types, so it cannot drift.
+
+mod apps;
+mod connections;
+mod users;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Query, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, put};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::OpenApi;
+
+use crate::app::AppState;
+use crate::store::{AuditEvent, StoreError};
+
+/// An admin API error: `{"error": "<code>", "message": "<sentence>"}`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ApiError {
+    #[serde(skip)]
+    pub status: StatusCode,
+    /// Machine-readable code: `invalid_request`, `unauthorized`, `not_found`, `conflict`, `internal`.
+    pub error: &'static str,
+    /// What went wrong, for a person.
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn invalid(message: impl Into<String>) -> Self {
+        ApiError { status: StatusCode::BAD_REQUEST, error: "invalid_request", message: message.into() }
+    }
+    pub fn not_found(what: &str) -> Self {
+        ApiError { status: StatusCode::NOT_FOUND, error: "not_found", message: format!("{what} not found") }
+    }
+    pub fn conflict(message: impl Into<String>) -> Self {
+        ApiError { status: StatusCode::CONFLICT, error: "conflict", message: message.into() }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(json!({"error": self.error, "message": self.message}))).into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => ApiError::not_found("object"),
+            StoreError::Conflict(field) => ApiError::conflict(format!("{field} is already taken")),
+            StoreError::Backend(detail) => {
+                let reference = crate::util::random_alnum(10);
+                tracing::error!(reference = %reference, error = %detail, "admin API store failure");
+                ApiError {
+                    status: StatusCode::SERVICE_UNAVAILABLE,
+                    error: "internal",
+                    message: format!("the database failed; reference {reference}"),
+                }
+            }
+        }
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        ApiError::invalid(format!("the body is not acceptable JSON: {}", rejection.body_text()))
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// `?limit=N&cursor=C` of every list.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ListQuery {
+    /// Page size, 1 to 500 (default 100).
+    pub limit: Option<u32>,
+    /// The `next` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl ListQuery {
+    pub fn limit(&self) -> ApiResult<u32> {
+        match self.limit {
+            None => Ok(100),
+            Some(n) if (1..=500).contains(&n) => Ok(n),
+            Some(_) => Err(ApiError::invalid("limit must be between 1 and 500")),
+        }
+    }
+}
+
+/// `{"items": [...], "next": cursor-or-null}`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct List<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "wegate admin API", description = "Apps, WeCom connections, users and audit log of a wegate server."),
+    paths(
+        apps::create_app, apps::list_apps, apps::get_app, apps::update_app, apps::delete_app,
+        apps::associate, apps::dissociate,
+        connections::create_connection, connections::list_connections, connections::get_connection,
+        connections::update_connection, connections::delete_connection,
+        users::create_user, users::list_users, users::get_user, users::delete_user,
+        list_audit,
+    ),
+    components(schemas(ApiError, AuditEvent)),
+    modifiers(&BearerAuth),
+    security(("admin_token" = []))
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "admin_token",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+pub fn routes() -> Router<AppState> {
+    let protected = Router::new()
+        .route("/apps", get(apps::list_apps).post(apps::create_app))
+        .route("/apps/{client_id}", get(apps::get_app).patch(apps::update_app).delete(apps::delete_app))
+        .route("/apps/{client_id}/connections/{identifier}", put(apps::associate).delete(apps::dissociate))
+        .route("/connections", get(connections::list_connections).post(connections::create_connection))
+        .route(
+            "/connections/{identifier}",
+            get(connections::get_connection).patch(connections::update_connection).delete(connections::delete_connection),
+        )
+        .route("/users", get(users::list_users).post(users::create_user))
+        .route("/users/{id}", get(users::get_user).delete(users::delete_user))
+        .route("/audit", get(list_audit))
+        .fallback(|| async { ApiError::not_found("endpoint") });
+    Router::new().route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) })).merge(protected)
+}
+
+/// `Authorization: Bearer <WEGATE_ADMIN_TOKEN>` on everything under `/api/v1` but the OpenAPI document.
+/// Applied to the whole router (it looks at the path) so that it also covers the API's 404s.
+pub async fn require_admin(State(app): State<AppState>, request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    if !path.starts_with("/api/v1/") || path == "/api/v1/openapi.json" {
+        return next.run(request).await;
+    }
+    let Some(expected) = app.settings.admin_token.as_deref() else {
+        return ApiError {
+            status: StatusCode::UNAUTHORIZED,
+            error: "unauthorized",
+            message: "the admin API is disabled: set WEGATE_ADMIN_TOKEN".into(),
+        }
+        .into_response();
+    };
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if !crate::util::secure_eq(presented.trim(), expected) {
+        let mut response = ApiError {
+            status: StatusCode::UNAUTHORIZED,
+            error: "unauthorized",
+            message: "missing or wrong admin token (Authorization: Bearer $WEGATE_ADMIN_TOKEN)".into(),
+        }
+        .into_response();
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer"));
+        return response;
+    }
+    next.run(request).await
+}
+
+/// The audit log, newest first.
+#[utoipa::path(get, path = "/api/v1/audit", params(ListQuery), responses((status = 200, description = "Sign-in and admin events, newest first", body = List<AuditEvent>)))]
+pub async fn list_audit(State(app): State<AppState>, Query(q): Query<ListQuery>) -> ApiResult<Json<List<AuditEvent>>> {
+    let page = app.store.list_audit(q.limit()?, q.cursor.as_deref()).await?;
+    Ok(Json(List { items: page.items, next: page.next }))
+}
+
+/// Parses a JSON body, turning every rejection into our error shape.
+pub fn body<T>(payload: Result<Json<T>, JsonRejection>) -> ApiResult<T> {
+    payload.map(|Json(v)| v).map_err(ApiError::from)
+}

@@ -1,0 +1,166 @@
+//! `/api/v1/users`: local accounts, with their linked WeCom identities.
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{ApiError, ApiResult, List, ListQuery, body};
+use crate::app::AppState;
+use crate::store::{Identity, NewUser, User};
+use crate::util::time_ordered_id;
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUserBody {
+    pub username: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub name: Option<String>,
+    /// Enables local password sign-in (and "ask to bind"). At least 8 characters.
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct IdentityView {
+    /// `wecom:<corp_id>` or `wecom-open:<corp_id>`.
+    pub upstream: String,
+    /// The WeCom userid (lowercased) or open_userid.
+    pub subject: String,
+    /// The connection of the last sign-in.
+    pub connection: String,
+    #[schema(value_type = Object)]
+    pub profile: Value,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct UserView {
+    /// Also the `sub` of the user's tokens.
+    pub id: String,
+    pub username: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub name: Option<String>,
+    pub picture: Option<String>,
+    pub has_password: bool,
+    #[schema(value_type = Object)]
+    pub claims: Value,
+    pub identities: Vec<IdentityView>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+fn view(user: User, identities: Vec<Identity>) -> UserView {
+    UserView {
+        id: user.id,
+        username: user.username,
+        email: user.email,
+        phone: user.phone,
+        name: user.name,
+        picture: user.picture,
+        has_password: user.password_hash.is_some(),
+        claims: user.claims,
+        identities: identities
+            .into_iter()
+            .map(|i| IdentityView {
+                upstream: i.upstream,
+                subject: i.subject,
+                connection: i.connection,
+                profile: i.profile,
+                created_at: i.created_at,
+                updated_at: i.updated_at,
+            })
+            .collect(),
+        created_at: user.created_at,
+        updated_at: user.updated_at,
+    }
+}
+
+fn clean(field: &str, value: Option<String>, max: usize) -> ApiResult<Option<String>> {
+    match value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty()) {
+        Some(v) if v.chars().count() > max => Err(ApiError::invalid(format!("{field} is longer than {max} characters"))),
+        other => Ok(other),
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/users", request_body = NewUserBody, responses((status = 201, body = UserView), (status = 400, body = ApiError), (status = 409, body = ApiError)))]
+pub async fn create_user(State(app): State<AppState>, payload: Result<Json<NewUserBody>, JsonRejection>) -> ApiResult<(StatusCode, Json<UserView>)> {
+    let input = body(payload)?;
+    let username = clean("username", input.username, 64)?;
+    let email = clean("email", input.email, 254)?;
+    let phone = clean("phone", input.phone, 32)?;
+    let name = clean("name", input.name, 100)?;
+    if username.is_none() && email.is_none() && phone.is_none() {
+        return Err(ApiError::invalid("give at least one of username, email or phone"));
+    }
+    if let Some(u) = &username {
+        if u.contains('@') || u.chars().any(char::is_whitespace) {
+            return Err(ApiError::invalid("username must not contain @ or spaces"));
+        }
+    }
+    if let Some(e) = &email {
+        if !e.contains('@') || e.starts_with('@') || e.ends_with('@') {
+            return Err(ApiError::invalid("email is not an email address"));
+        }
+    }
+    if let Some(p) = &phone {
+        let digits = p.chars().filter(char::is_ascii_digit).count();
+        if digits < 5 || p.chars().any(|c| !(c.is_ascii_digit() || " +-()".contains(c))) {
+            return Err(ApiError::invalid("phone must be digits, optionally with +, spaces and dashes"));
+        }
+    }
+    let password_hash = match input.password {
+        Some(pw) if pw.chars().count() < 8 => return Err(ApiError::invalid("password must be at least 8 characters")),
+        Some(pw) => Some(crate::accounts::hash_password(pw).await.map_err(|e| {
+            tracing::error!(error = %e, "password hashing failed");
+            ApiError::invalid("password could not be hashed")
+        })?),
+        None => None,
+    };
+    let user = app
+        .store
+        .create_user(NewUser {
+            id: time_ordered_id(""),
+            username,
+            email,
+            phone,
+            name,
+            picture: None,
+            password_hash,
+            claims: Value::Object(Default::default()),
+            created_at: app.now(),
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(view(user, Vec::new()))))
+}
+
+#[utoipa::path(get, path = "/api/v1/users", params(ListQuery), responses((status = 200, body = List<UserView>)))]
+pub async fn list_users(State(app): State<AppState>, Query(q): Query<ListQuery>) -> ApiResult<Json<List<UserView>>> {
+    let page = app.store.list_users(q.limit()?, q.cursor.as_deref()).await?;
+    let mut items = Vec::with_capacity(page.items.len());
+    for user in page.items {
+        let identities = app.store.user_identities(&user.id).await?;
+        items.push(view(user, identities));
+    }
+    Ok(Json(List { items, next: page.next }))
+}
+
+#[utoipa::path(get, path = "/api/v1/users/{id}", responses((status = 200, body = UserView), (status = 404, body = ApiError)))]
+pub async fn get_user(State(app): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<UserView>> {
+    let user = app.store.get_user(&id).await?.ok_or_else(|| ApiError::not_found("user"))?;
+    let identities = app.store.user_identities(&user.id).await?;
+    Ok(Json(view(user, identities)))
+}
+
+#[utoipa::path(delete, path = "/api/v1/users/{id}", responses((status = 204), (status = 404, body = ApiError)))]
+pub async fn delete_user(State(app): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    app.store.delete_user(&id).await.map_err(|e| match e {
+        crate::store::StoreError::NotFound => ApiError::not_found("user"),
+        other => other.into(),
+    })?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,110 @@
+//! The command line: `wegate serve`, `wegate demo`, `wegate simulator`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{LogFormat, Settings};
+
+#[derive(Parser)]
+#[command(name = "wegate", version, about = "Sign your company's apps in with WeCom, through plain OpenID Connect")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server. Settings come from the optional TOML file and WEGATE_* environment variables.
+    Serve {
+        /// TOML file of settings (keys are the WEGATE_* names without the prefix, lowercased).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// One process, no set-up: the server on an embedded SQLite file, the WeCom simulator, a demo app
+    /// and one connection of each kind. Prints the URL to open.
+    Demo {
+        /// SQLite file of the demo (default: wegate-demo.db in the current directory, recreated).
+        #[arg(long, default_value = "wegate-demo.db")]
+        database: PathBuf,
+    },
+    /// The WeCom simulator alone, for testing your own deployment without a WeCom account.
+    Simulator {
+        #[arg(long, default_value = "127.0.0.1:9000")]
+        listen: String,
+        /// Seed file (TOML or JSON) with corps, members, apps, templates and providers.
+        #[arg(long)]
+        seed: Option<PathBuf>,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("wegate: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve { config } => serve(config).await,
+            Command::Demo { database } => crate::demo::run(database).await,
+            Command::Simulator { listen, seed } => simulator(listen, seed).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("wegate: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Installs the `tracing` subscriber (human or JSON lines).
+pub fn init_logging(format: LogFormat, level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(level).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let _ = match format {
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Human => builder.try_init(),
+    };
+}
+
+async fn serve(config: Option<PathBuf>) -> Result<(), String> {
+    let settings = Settings::load(config.as_deref()).map_err(|e| e.to_string())?;
+    init_logging(settings.log_format, &settings.log_level);
+    tracing::info!(settings = ?settings, "starting");
+    if settings.admin_token.is_none() {
+        tracing::warn!("WEGATE_ADMIN_TOKEN is not set: the admin API answers 401 to everything");
+    }
+    let running = crate::server::start(settings).await.map_err(|e| e.to_string())?;
+    let stopper = running.stopper();
+    tokio::spawn(async move {
+        crate::server::shutdown_signal().await;
+        tracing::info!("shutting down: finishing requests in flight");
+        let _ = stopper.send(true);
+    });
+    running.wait().await.map_err(|e| e.to_string())?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn simulator(listen: String, seed: Option<PathBuf>) -> Result<(), String> {
+    init_logging(LogFormat::Human, "info");
+    let seed = match seed {
+        Some(path) => wecom_sim::Seed::from_file(&path).map_err(|e| format!("seed {}: {e}", path.display()))?,
+        None => wecom_sim::Seed::demo(),
+    };
+    let listener = tokio::net::TcpListener::bind(&listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    println!("WeCom simulator on http://{listen}  (console: http://{listen}/_sim/)");
+    println!("Point wegate at it: WEGATE_WECOM_API_BASE=http://{listen} WEGATE_WECOM_LOGIN_BASE=http://{listen} WEGATE_WECOM_OAUTH_BASE=http://{listen}");
+    let sim = wecom_sim::Simulator::new(seed, wecom_sim::SimConfig::default());
+    tokio::select! {
+        result = sim.serve(listener) => result.map_err(|e| e.to_string()),
+        _ = crate::server::shutdown_signal() => Ok(()),
+    }
+}

@@ -1,0 +1,345 @@
+//! Settings: defaults < TOML file < `WEGATE_*` environment. Every key of the file is the environment
+//! variable's name without `WEGATE_`, lowercased (`WEGATE_DATABASE_URL` = `database_url`). Any setting can
+//! also be read from a file named by `WEGATE_<NAME>_FILE` (or `<name>_file` in TOML), which is how secrets
+//! are usually mounted; a trailing newline in such a file is ignored.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("{path} is not valid TOML: {message}")]
+    Toml { path: String, message: String },
+    #[error("setting {key}: {message}")]
+    Invalid { key: String, message: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+/// Every setting of the server. `Debug` redacts the admin token and the database password.
+#[derive(Clone)]
+pub struct Settings {
+    /// Address to bind.
+    pub listen: String,
+    /// The OIDC issuer and public base URL, without a trailing slash.
+    pub issuer: String,
+    pub database_url: String,
+    /// Bearer token of the admin API and console; the API answers 401 to everything when unset.
+    pub admin_token: Option<String>,
+    pub wecom_api_base: String,
+    pub wecom_login_base: String,
+    pub wecom_oauth_base: String,
+    /// Timeout of one call to WeCom's API.
+    pub wecom_timeout: Duration,
+    pub log_format: LogFormat,
+    /// `tracing` filter, e.g. `info` or `wegate=debug,info`.
+    pub log_level: String,
+    pub db_max_connections: u32,
+    pub db_acquire_timeout: Duration,
+    pub access_token_ttl: i64,
+    pub id_token_ttl: i64,
+    pub refresh_token_ttl: i64,
+    /// Authorization codes; OAuth 2.0 recommends at most 10 minutes, we keep them shorter.
+    pub code_ttl: i64,
+    /// Browser single-sign-on session.
+    pub session_ttl: i64,
+    /// How long a login may take from `/authorize` to the callback.
+    pub login_ttl: i64,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("listen", &self.listen)
+            .field("issuer", &self.issuer)
+            .field("database_url", &redact_url_password(&self.database_url))
+            .field("admin_token", &self.admin_token.as_ref().map(|_| "<redacted>"))
+            .field("wecom_api_base", &self.wecom_api_base)
+            .field("wecom_login_base", &self.wecom_login_base)
+            .field("wecom_oauth_base", &self.wecom_oauth_base)
+            .field("log_format", &self.log_format)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+pub fn redact_url_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            listen: "127.0.0.1:8080".into(),
+            issuer: "http://127.0.0.1:8080".into(),
+            database_url: "sqlite://wegate.db".into(),
+            admin_token: None,
+            wecom_api_base: "https://qyapi.weixin.qq.com".into(),
+            wecom_login_base: "https://login.work.weixin.qq.com".into(),
+            wecom_oauth_base: "https://open.weixin.qq.com".into(),
+            wecom_timeout: Duration::from_secs(5),
+            log_format: LogFormat::Human,
+            log_level: "info".into(),
+            db_max_connections: 10,
+            db_acquire_timeout: Duration::from_secs(5),
+            access_token_ttl: 3600,
+            id_token_ttl: 3600,
+            refresh_token_ttl: 30 * 24 * 3600,
+            code_ttl: 60,
+            session_ttl: 8 * 3600,
+            login_ttl: 600,
+        }
+    }
+}
+
+impl Settings {
+    /// Loads the optional TOML file, then the process environment over it.
+    pub fn load(config_file: Option<&Path>) -> Result<Settings, ConfigError> {
+        let file = match config_file {
+            Some(path) => Some(read_toml(path)?),
+            None => None,
+        };
+        Settings::from_sources(file, |name| std::env::var(name).ok())
+    }
+
+    /// Builds settings from a parsed TOML table and an environment lookup (tests pass their own).
+    pub fn from_sources(
+        file: Option<toml::Table>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Settings, ConfigError> {
+        let mut raw: BTreeMap<String, String> = BTreeMap::new();
+        if let Some(table) = file {
+            for (key, value) in table {
+                let text = match value {
+                    toml::Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                raw.insert(key.to_lowercase(), text);
+            }
+        }
+        for key in KEYS {
+            let var = format!("WEGATE_{}", key.to_uppercase());
+            if let Some(value) = env(&var) {
+                raw.insert(key.to_string(), value);
+                raw.remove(&format!("{key}_file"));
+            } else if let Some(path) = env(&format!("{var}_FILE")) {
+                raw.insert(format!("{key}_file"), path);
+                raw.remove(*key);
+            }
+        }
+        // `<key>_file` (from TOML or environment) reads the value from a file.
+        for key in KEYS {
+            if let Some(path) = raw.remove(&format!("{key}_file")) {
+                let content = std::fs::read_to_string(&path)
+                    .map_err(|source| ConfigError::Read { path: path.clone(), source })?;
+                raw.insert(key.to_string(), content.trim_end_matches(['\n', '\r']).to_string());
+            }
+        }
+        if let Some(unknown) = raw.keys().find(|k| !KEYS.contains(&k.as_str())) {
+            return Err(ConfigError::Invalid {
+                key: unknown.clone(),
+                message: format!("unknown setting; known settings are {}", KEYS.join(", ")),
+            });
+        }
+
+        let mut s = Settings::default();
+        let get = |k: &str| raw.get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        if let Some(v) = get("listen") {
+            s.listen = v;
+        }
+        s.issuer = match get("issuer") {
+            Some(v) => v,
+            None => format!("http://{}", s.listen),
+        };
+        validate_base_url("issuer", &s.issuer)?;
+        s.issuer = s.issuer.trim_end_matches('/').to_string();
+        if let Some(v) = get("database_url") {
+            s.database_url = v;
+        }
+        if !(s.database_url.starts_with("sqlite:") || s.database_url.starts_with("postgres")) {
+            return Err(ConfigError::Invalid {
+                key: "database_url".into(),
+                message: "must start with sqlite:// or postgres://".into(),
+            });
+        }
+        s.admin_token = get("admin_token");
+        if let Some(token) = &s.admin_token {
+            if token.len() < 16 {
+                return Err(ConfigError::Invalid {
+                    key: "admin_token".into(),
+                    message: "must be at least 16 characters".into(),
+                });
+            }
+        }
+        for (key, slot) in [
+            ("wecom_api_base", &mut s.wecom_api_base),
+            ("wecom_login_base", &mut s.wecom_login_base),
+            ("wecom_oauth_base", &mut s.wecom_oauth_base),
+        ] {
+            if let Some(v) = get(key) {
+                validate_base_url(key, &v)?;
+                *slot = v.trim_end_matches('/').to_string();
+            }
+        }
+        if let Some(v) = get("wecom_timeout_ms") {
+            s.wecom_timeout = Duration::from_millis(parse_num("wecom_timeout_ms", &v)?);
+        }
+        if let Some(v) = get("log_format") {
+            s.log_format = match v.as_str() {
+                "human" | "text" => LogFormat::Human,
+                "json" => LogFormat::Json,
+                _ => {
+                    return Err(ConfigError::Invalid { key: "log_format".into(), message: "human or json".into() });
+                }
+            };
+        }
+        if let Some(v) = get("log_level") {
+            s.log_level = v;
+        }
+        if let Some(v) = get("db_max_connections") {
+            s.db_max_connections = parse_num("db_max_connections", &v)? as u32;
+        }
+        if let Some(v) = get("db_acquire_timeout_ms") {
+            s.db_acquire_timeout = Duration::from_millis(parse_num("db_acquire_timeout_ms", &v)?);
+        }
+        for (key, slot) in [
+            ("access_token_ttl", &mut s.access_token_ttl),
+            ("id_token_ttl", &mut s.id_token_ttl),
+            ("refresh_token_ttl", &mut s.refresh_token_ttl),
+            ("code_ttl", &mut s.code_ttl),
+            ("session_ttl", &mut s.session_ttl),
+            ("login_ttl", &mut s.login_ttl),
+        ] {
+            if let Some(v) = get(key) {
+                *slot = parse_num(key, &v)? as i64;
+            }
+        }
+        if s.code_ttl > 60 {
+            return Err(ConfigError::Invalid { key: "code_ttl".into(), message: "at most 60 seconds".into() });
+        }
+        Ok(s)
+    }
+
+    /// Whether cookies must be `Secure` (the issuer is served over https).
+    pub fn secure_cookies(&self) -> bool {
+        self.issuer.starts_with("https://")
+    }
+}
+
+/// Every key the settings know, without the `WEGATE_` prefix.
+pub const KEYS: &[&str] = &[
+    "listen",
+    "issuer",
+    "database_url",
+    "admin_token",
+    "wecom_api_base",
+    "wecom_login_base",
+    "wecom_oauth_base",
+    "wecom_timeout_ms",
+    "log_format",
+    "log_level",
+    "db_max_connections",
+    "db_acquire_timeout_ms",
+    "access_token_ttl",
+    "id_token_ttl",
+    "refresh_token_ttl",
+    "code_ttl",
+    "session_ttl",
+    "login_ttl",
+];
+
+fn read_toml(path: &Path) -> Result<toml::Table, ConfigError> {
+    let display = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: display.clone(), source })?;
+    text.parse::<toml::Table>().map_err(|e| ConfigError::Toml { path: display, message: e.to_string() })
+}
+
+fn parse_num(key: &str, value: &str) -> Result<u64, ConfigError> {
+    value
+        .parse::<u64>()
+        .map_err(|_| ConfigError::Invalid { key: key.into(), message: format!("{value:?} is not a whole number") })
+}
+
+fn validate_base_url(key: &str, value: &str) -> Result<(), ConfigError> {
+    match url::Url::parse(value) {
+        Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host().is_some() && u.query().is_none() => {
+            Ok(())
+        }
+        _ => Err(ConfigError::Invalid {
+            key: key.into(),
+            message: format!("{value:?} must be an http(s) URL without query"),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+    }
+
+    #[test]
+    fn defaults_follow_the_contract() {
+        let s = Settings::from_sources(None, env_of(&[])).unwrap();
+        assert_eq!(s.listen, "127.0.0.1:8080");
+        assert_eq!(s.issuer, "http://127.0.0.1:8080");
+        assert_eq!(s.database_url, "sqlite://wegate.db");
+        assert_eq!(s.wecom_api_base, "https://qyapi.weixin.qq.com");
+        assert_eq!(s.wecom_login_base, "https://login.work.weixin.qq.com");
+        assert_eq!(s.wecom_oauth_base, "https://open.weixin.qq.com");
+        assert!(s.admin_token.is_none());
+    }
+
+    #[test]
+    fn environment_wins_over_file_and_issuer_follows_listen() {
+        let file: toml::Table = "listen = \"0.0.0.0:9000\"\ndatabase_url = \"sqlite://a.db\"".parse().unwrap();
+        let s = Settings::from_sources(Some(file), env_of(&[("WEGATE_DATABASE_URL", "sqlite://b.db")])).unwrap();
+        assert_eq!(s.listen, "0.0.0.0:9000");
+        assert_eq!(s.issuer, "http://0.0.0.0:9000");
+        assert_eq!(s.database_url, "sqlite://b.db");
+    }
+
+    #[test]
+    fn secrets_come_from_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        std::fs::write(&path, "0123456789abcdef-token\n").unwrap();
+        let path_str: &'static str = Box::leak(path.display().to_string().into_boxed_str());
+        let pairs: &'static [(&'static str, &'static str)] =
+            Box::leak(vec![("WEGATE_ADMIN_TOKEN_FILE", path_str)].into_boxed_slice());
+        let s = Settings::from_sources(None, env_of(pairs)).unwrap();
+        assert_eq!(s.admin_token.as_deref(), Some("0123456789abcdef-token"));
+        assert!(!format!("{s:?}").contains("0123456789abcdef"));
+    }
+
+    #[test]
+    fn bad_values_name_the_setting() {
+        let err = Settings::from_sources(None, env_of(&[("WEGATE_ISSUER", "not a url")])).unwrap_err();
+        assert!(err.to_string().contains("issuer"));
+        let file: toml::Table = "lisen = \"x\"".parse().unwrap();
+        let err = Settings::from_sources(Some(file), env_of(&[])).unwrap_err();
+        assert!(err.to_string().contains("lisen"));
+        let err = Settings::from_sources(None, env_of(&[("WEGATE_CODE_TTL", "600")])).unwrap_err();
+        assert!(err.to_string().contains("code_ttl"));
+    }
+
+    #[test]
+    fn database_password_is_redacted() {
+        assert_eq!(redact_url_password("postgres://u:pw@h/db"), "postgres://u:***@h/db");
+    }
+}

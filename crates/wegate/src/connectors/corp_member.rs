@@ -1,0 +1,70 @@
+//! The part every corp-app kind shares (`wecom_qrcode`, `wecom_web`, `wecom_mobile`, `wecom_delegated`):
+//! code → userid (`auth/getuserinfo`), the visible-scope check WeCom does not do at login (`user/get`),
+//! the private fields after consent (`auth/getuserdetail`), and the mapping to standard claims.
+
+use serde_json::json;
+
+use super::{ConnectorError, UpstreamIdentity};
+use crate::app::AppState;
+use crate::store::normalize_username;
+
+/// errcodes of `user/get` that mean "this member may not use this app" (reference §4, §9).
+const NOT_ALLOWED: &[i64] = &[60011, 60021, 50002];
+/// errcodes of `user/get` that mean "no such member".
+const NO_SUCH_USER: &[i64] = &[60111, 46004];
+
+pub async fn identify(app: &AppState, corp: &wecom::CorpApp, code: &str) -> Result<UpstreamIdentity, ConnectorError> {
+    let info = app.wecom.get_user_info(corp, code).await?;
+    let Some(userid) = info.userid.filter(|u| !u.is_empty()) else {
+        // `openid` only: someone WeCom knows, but not a member of this corp (reference §2.3).
+        return Err(ConnectorError::NotMember);
+    };
+    // auth/getuserinfo answers for any member, in the app's visible scope or not: enforce it here.
+    let member = match app.wecom.get_user(corp, &userid).await {
+        Ok(member) => member,
+        Err(e) if e.errcode().is_some_and(|c| NOT_ALLOWED.contains(&c)) => {
+            return Err(ConnectorError::NotAllowed(format!("member {userid} is outside the app's visible scope")));
+        }
+        Err(e) if e.errcode().is_some_and(|c| NO_SUCH_USER.contains(&c)) => {
+            return Err(ConnectorError::NotAllowed(format!("member {userid} no longer exists")));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    // status 2 = disabled, 5 = left (UNCONFIRMED values, reference §4): refuse those, accept unknown.
+    if matches!(member.status, Some(2) | Some(5)) {
+        return Err(ConnectorError::NotAllowed(format!("member {userid} is disabled or has left")));
+    }
+    // Since 2022 mobile, email and avatar come only from getuserdetail after snsapi_privateinfo consent.
+    let detail = match info.user_ticket.as_deref() {
+        Some(ticket) if !ticket.is_empty() => Some(app.wecom.get_user_detail(corp, ticket).await?),
+        _ => None,
+    };
+    let pick = |from_detail: Option<&Option<String>>, from_member: &Option<String>| {
+        from_detail.and_then(|v| v.clone()).filter(|v| !v.is_empty()).or_else(|| from_member.clone().filter(|v| !v.is_empty()))
+    };
+    let email = pick(detail.as_ref().map(|d| &d.email), &member.email)
+        .or_else(|| pick(detail.as_ref().map(|d| &d.biz_mail), &member.biz_mail));
+    let phone = pick(detail.as_ref().map(|d| &d.mobile), &member.mobile);
+    let picture = pick(detail.as_ref().map(|d| &d.avatar), &member.avatar);
+    let spelled = if member.userid.is_empty() { userid.clone() } else { member.userid.clone() };
+    let claims = crate::accounts::wecom_claims(&corp.corp_id, &spelled, member.open_userid.as_deref(), &member.department);
+    let profile = json!({
+        "corp_id": corp.corp_id,
+        "userid": spelled,
+        "open_userid": member.open_userid,
+        "name": member.name,
+        "department": member.department,
+        "position": member.position,
+    });
+    Ok(UpstreamIdentity {
+        upstream: format!("wecom:{}", corp.corp_id),
+        subject: normalize_username(&userid),
+        username: Some(spelled),
+        name: member.name.clone().filter(|n| !n.is_empty()),
+        email,
+        phone,
+        picture,
+        claims,
+        profile,
+    })
+}

@@ -1,0 +1,318 @@
+//! `/connections/{identifier}/events`: WeCom's encrypted event callback URL for `wecom_delegated` and
+//! `wecom_provider` (reference §6, §7). `GET` is the URL verification, `POST` an event. Every message is
+//! checked in this order — timestamp window, signature (Token), decryption (EncodingAESKey), receive id —
+//! and each failure is logged with its own cause. Handling is idempotent: WeCom retries pushes, so a
+//! (timestamp, nonce, signature) seen before is acknowledged without acting, and an auth code is redeemed
+//! once only. Slow work (permanent codes) runs after the answer: WeCom wants `success` within 1 s.
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use wecom::{CryptoError, Event, MsgCrypt};
+
+use super::{field, wecom_provider::suite_credential};
+use crate::app::AppState;
+use crate::oidc::finalize::audit;
+use crate::store::{AuthorizedCorp, Connection, SuiteTicket};
+use crate::util::sha256_hex;
+
+/// How far a callback's timestamp may be from our clock.
+const WINDOW_SECS: i64 = 300;
+
+/// Query values decoded as WeCom sends them: percent-decoding only — `+` in base64 stays `+`.
+fn query_param(query: &str, name: &str) -> Option<String> {
+    query.split('&').filter_map(|pair| pair.split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| {
+        percent_encoding::percent_decode_str(v).decode_utf8_lossy().into_owned()
+    })
+}
+
+struct Callback {
+    connection: Connection,
+    crypt: MsgCrypt,
+    /// The ids a message for this URL may carry as receive id.
+    allowed: Vec<String>,
+    /// The suite (or template) id of the connection, and the name of its secret.
+    suite_id: String,
+    secret_field: &'static str,
+}
+
+fn reject(status: StatusCode, why: &str) -> Response {
+    (status, why.to_string()).into_response()
+}
+
+async fn load(app: &AppState, identifier: &str) -> Result<Callback, Response> {
+    let connection = match app.store.get_connection(identifier).await {
+        Ok(Some(c)) if c.kind == "wecom_delegated" || c.kind == "wecom_provider" => c,
+        Ok(_) => return Err(reject(StatusCode::NOT_FOUND, "no event URL here")),
+        Err(e) => {
+            tracing::error!(error = %e, "event callback: store unavailable");
+            return Err(reject(StatusCode::SERVICE_UNAVAILABLE, "try again"));
+        }
+    };
+    let token = field(&connection.secrets, "token").unwrap_or_default();
+    let key = field(&connection.secrets, "encoding_aes_key").unwrap_or_default();
+    let crypt = match MsgCrypt::new(token, key) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(connection = identifier, error = %e, "event callback: stored EncodingAESKey unusable");
+            return Err(reject(StatusCode::INTERNAL_SERVER_ERROR, "misconfigured"));
+        }
+    };
+    let (suite_id, secret_field) = if connection.kind == "wecom_delegated" {
+        (field(&connection.settings, "template_id").unwrap_or_default().to_string(), "template_secret")
+    } else {
+        (field(&connection.settings, "suite_id").unwrap_or_default().to_string(), "suite_secret")
+    };
+    let mut allowed = vec![suite_id.clone()];
+    for name in ["corp_id", "provider_corp_id"] {
+        if let Some(id) = field(&connection.settings, name) {
+            allowed.push(id.to_string());
+        }
+    }
+    match app.store.list_authorized_corps(&connection.identifier).await {
+        Ok(corps) => allowed.extend(corps.into_iter().map(|c| c.corp_id)),
+        Err(e) => tracing::warn!(error = %e, "event callback: cannot list authorized corps"),
+    }
+    Ok(Callback { connection, crypt, allowed, suite_id, secret_field })
+}
+
+/// Logs and answers a crypto failure with its specific cause.
+fn crypto_failure(identifier: &str, error: &CryptoError) -> Response {
+    let why = match error {
+        CryptoError::BadSignature => "signature mismatch: the Token differs from WeCom's, or the message was forged",
+        CryptoError::Base64 | CryptoError::BadPadding | CryptoError::BadLength | CryptoError::Utf8 => {
+            "cannot decrypt: the EncodingAESKey differs from WeCom's"
+        }
+        CryptoError::ReceiveIdMismatch { .. } => "receive id not accepted for this URL",
+        CryptoError::Xml(_) => "malformed message body",
+        CryptoError::TooLarge => "message too large",
+        CryptoError::InvalidAesKey(_) => "the stored EncodingAESKey is invalid",
+    };
+    tracing::warn!(connection = identifier, cause = why, "event callback refused");
+    reject(StatusCode::BAD_REQUEST, why)
+}
+
+fn check_window(app: &AppState, identifier: &str, timestamp: &str) -> Result<(), Response> {
+    let ok = timestamp.parse::<i64>().is_ok_and(|ts| (app.now() - ts).abs() <= WINDOW_SECS);
+    if ok {
+        Ok(())
+    } else {
+        tracing::warn!(connection = identifier, timestamp, "event callback refused: timestamp outside the allowed window (replay or clock skew)");
+        Err(reject(StatusCode::BAD_REQUEST, "timestamp outside the allowed window"))
+    }
+}
+
+fn check_receive_id(cb: &Callback, receive_id: &str) -> Result<(), Response> {
+    if cb.allowed.iter().any(|id| id == receive_id) {
+        return Ok(());
+    }
+    tracing::warn!(
+        connection = %cb.connection.identifier,
+        receive_id,
+        accepted = ?cb.allowed,
+        "event callback refused: receive id is not the template/suite id, the provider corp id or an authorized corp"
+    );
+    Err(reject(StatusCode::BAD_REQUEST, "receive id not accepted for this URL"))
+}
+
+/// `GET`: URL verification. Answers the decrypted `echostr`, exactly.
+pub async fn verify_url(State(app): State<AppState>, Path(identifier): Path<String>, RawQuery(query): RawQuery) -> Response {
+    let query = query.unwrap_or_default();
+    let cb = match load(&app, &identifier).await {
+        Ok(cb) => cb,
+        Err(response) => return response,
+    };
+    let (Some(signature), Some(timestamp), Some(nonce), Some(echostr)) = (
+        query_param(&query, "msg_signature"),
+        query_param(&query, "timestamp"),
+        query_param(&query, "nonce"),
+        query_param(&query, "echostr"),
+    ) else {
+        return reject(StatusCode::BAD_REQUEST, "msg_signature, timestamp, nonce and echostr are required");
+    };
+    if let Err(response) = check_window(&app, &identifier, &timestamp) {
+        return response;
+    }
+    let decrypted = match cb.crypt.verify_url(&signature, &timestamp, &nonce, &echostr) {
+        Ok(d) => d,
+        Err(e) => return crypto_failure(&identifier, &e),
+    };
+    if let Err(response) = check_receive_id(&cb, &decrypted.receive_id) {
+        return response;
+    }
+    let now = app.now();
+    if let Err(e) = app.store.merge_connection_state(&identifier, json!({"url_verified_at": now}), now).await {
+        tracing::warn!(error = %e, "could not record the URL verification");
+    }
+    tracing::info!(connection = %identifier, "WeCom verified the event URL");
+    decrypted.message.into_response()
+}
+
+/// `POST`: an encrypted event. Answers `success` once the event is accepted.
+pub async fn receive(State(app): State<AppState>, Path(identifier): Path<String>, RawQuery(query): RawQuery, body: Bytes) -> Response {
+    let query = query.unwrap_or_default();
+    let cb = match load(&app, &identifier).await {
+        Ok(cb) => cb,
+        Err(response) => return response,
+    };
+    let (Some(signature), Some(timestamp), Some(nonce)) = (
+        query_param(&query, "msg_signature"),
+        query_param(&query, "timestamp"),
+        query_param(&query, "nonce"),
+    ) else {
+        return reject(StatusCode::BAD_REQUEST, "msg_signature, timestamp and nonce are required");
+    };
+    if let Err(response) = check_window(&app, &identifier, &timestamp) {
+        return response;
+    }
+    let Ok(body) = std::str::from_utf8(&body) else {
+        return reject(StatusCode::BAD_REQUEST, "body is not UTF-8");
+    };
+    let decrypted = match cb.crypt.decrypt_message(&signature, &timestamp, &nonce, body) {
+        Ok(d) => d,
+        Err(e) => return crypto_failure(&identifier, &e),
+    };
+    if let Err(response) = check_receive_id(&cb, &decrypted.receive_id) {
+        return response;
+    }
+    // A retried push carries the same (timestamp, nonce, signature): acknowledge, do nothing twice.
+    let replay_key = sha256_hex(&format!("{identifier}|{timestamp}|{nonce}|{signature}"));
+    match app.store.remember_callback(&replay_key, app.now() + 2 * WINDOW_SECS).await {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::info!(connection = %identifier, "event callback seen before; acknowledged without acting");
+            return "success".into_response();
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "event callback: store unavailable");
+            return reject(StatusCode::SERVICE_UNAVAILABLE, "try again");
+        }
+    }
+    let event = match wecom::parse_event(&decrypted.message) {
+        Ok(event) => event,
+        Err(e) => {
+            tracing::warn!(connection = %identifier, error = %e, "event callback: undecodable event XML");
+            return reject(StatusCode::BAD_REQUEST, "malformed event");
+        }
+    };
+    handle(app, cb, event).await
+}
+
+async fn handle(app: AppState, cb: Callback, event: Event) -> Response {
+    let identifier = cb.connection.identifier.clone();
+    match event {
+        Event::SuiteTicket { suite_id, ticket, timestamp } => {
+            if suite_id != cb.suite_id {
+                tracing::warn!(connection = %identifier, suite_id, "suite_ticket for another suite ignored");
+                return "success".into_response();
+            }
+            let received_at = if timestamp > 0 { timestamp } else { app.now() };
+            if let Err(e) = app.store.put_suite_ticket(SuiteTicket { suite_id, ticket, received_at }).await {
+                tracing::error!(error = %e, "could not store the suite ticket");
+                return reject(StatusCode::SERVICE_UNAVAILABLE, "try again");
+            }
+            tracing::info!(connection = %identifier, "suite_ticket received");
+        }
+        Event::CreateAuth { auth_code, .. } | Event::ResetPermanentCode { auth_code, .. } => {
+            // An auth code is redeemed once, even if WeCom pushes it again with a new nonce.
+            let key = sha256_hex(&format!("auth_code|{identifier}|{auth_code}"));
+            match app.store.remember_callback(&key, app.now() + 3600).await {
+                Ok(true) => {
+                    tokio::spawn(async move { redeem_auth_code(&app, &cb, &auth_code).await });
+                }
+                Ok(false) => tracing::info!(connection = %identifier, "auth code already redeemed; ignored"),
+                Err(e) => {
+                    tracing::error!(error = %e, "event callback: store unavailable");
+                    return reject(StatusCode::SERVICE_UNAVAILABLE, "try again");
+                }
+            }
+        }
+        Event::ChangeAuth { auth_corp_id, .. } => {
+            set_corp_status(&app, &identifier, &auth_corp_id, "active", "connection.change_auth").await;
+        }
+        Event::CancelAuth { auth_corp_id, .. } => {
+            set_corp_status(&app, &identifier, &auth_corp_id, "cancelled", "connection.cancel_auth").await;
+        }
+        Event::ChangeContact { change_type, .. } => {
+            tracing::info!(connection = %identifier, change_type, "change_contact event received");
+        }
+        Event::Unknown { info_type, .. } => {
+            tracing::info!(connection = %identifier, info_type = ?info_type, "unhandled WeCom event acknowledged");
+        }
+    }
+    "success".into_response()
+}
+
+async fn set_corp_status(app: &AppState, identifier: &str, corp_id: &str, status: &str, event: &str) {
+    match app.store.get_authorized_corp(identifier, corp_id).await {
+        Ok(Some(mut corp)) => {
+            corp.status = status.to_string();
+            corp.updated_at = app.now();
+            if let Err(e) = app.store.upsert_authorized_corp(corp).await {
+                tracing::error!(error = %e, "could not update the authorized corp");
+            }
+            audit(app, event, None, Some(identifier), None, Some(corp_id), None).await;
+            tracing::info!(connection = identifier, corp_id, status, "authorization changed");
+        }
+        Ok(None) => tracing::warn!(connection = identifier, corp_id, "authorization change for an unknown corp"),
+        Err(e) => tracing::error!(error = %e, "could not read the authorized corp"),
+    }
+}
+
+/// create_auth / reset_permanent_code: suite token (with the stored ticket) → permanent code, stored on
+/// the connection's authorized corp. Runs after the `success` answer.
+async fn redeem_auth_code(app: &AppState, cb: &Callback, auth_code: &str) {
+    let identifier = &cb.connection.identifier;
+    let suite = match suite_credential(app, &cb.connection, &cb.suite_id, cb.secret_field).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(connection = %identifier, error = %e, "cannot redeem the auth code");
+            audit(app, "connection.auth_failed", None, Some(identifier), None, None, Some(&e.to_string())).await;
+            return;
+        }
+    };
+    let response = match app.wecom.get_permanent_code(&suite, auth_code).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(connection = %identifier, error = %e, "get_permanent_code failed");
+            audit(app, "connection.auth_failed", None, Some(identifier), None, None, Some(&e.to_string())).await;
+            return;
+        }
+    };
+    let now = app.now();
+    let corp_id = response.auth_corp_info.corpid.clone();
+    let agent_id = response.auth_info.as_ref().and_then(|info| info.agent.first()).map(|a| a.agentid);
+    let existing = app.store.get_authorized_corp(identifier, &corp_id).await.ok().flatten();
+    let corp = AuthorizedCorp {
+        connection: identifier.clone(),
+        corp_id: corp_id.clone(),
+        corp_name: response.auth_corp_info.corp_name.clone().or(existing.as_ref().and_then(|c| c.corp_name.clone())),
+        agent_id: agent_id.or(existing.as_ref().and_then(|c| c.agent_id)),
+        permanent_code: Some(response.permanent_code.clone()),
+        status: "active".into(),
+        created_at: existing.as_ref().map(|c| c.created_at).unwrap_or(now),
+        updated_at: now,
+    };
+    match app.store.upsert_authorized_corp(corp).await {
+        Ok(()) => {
+            tracing::info!(connection = %identifier, corp_id, "corp authorized; permanent code stored");
+            audit(app, "connection.authorized", None, Some(identifier), None, Some(&corp_id), None).await;
+        }
+        Err(e) => tracing::error!(connection = %identifier, error = %e, "could not store the permanent code"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plus_in_echostr_is_not_a_space() {
+        let q = "msg_signature=abc&echostr=P9nA%2FqY+X3%3D%3D&nonce=1";
+        assert_eq!(query_param(q, "echostr").as_deref(), Some("P9nA/qY+X3=="));
+        assert_eq!(query_param(q, "nonce").as_deref(), Some("1"));
+        assert_eq!(query_param(q, "timestamp"), None);
+    }
+}

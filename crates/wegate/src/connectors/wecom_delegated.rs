@@ -1,0 +1,192 @@
+//! `wecom_delegated`: QR code sign-in for a self-built app built by a service provider in delegated
+//! development mode (代开发, reference §7). The admin enters the template's Token, EncodingAESKey,
+//! template id and secret; WeCom then pushes suite tickets and the authorization (`create_auth`) to the
+//! connection's event URL (see `events`), from which wegate learns the authorizing corp, its agent id and
+//! the permanent code — the delegated app's secret. Sign-in itself is the self-built QR flow with that
+//! corp's token. Also serves the trusted-domain verification file `WW_verify_*.txt`.
+
+use async_trait::async_trait;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::{Connection, Connector, ConnectorError, Input, UpstreamIdentity, check_agent_id, check_corp_id, field, optional_str, required_str, secret};
+use crate::app::AppState;
+use crate::store::AuthorizedCorp;
+
+pub struct Delegated;
+
+/// Token and EncodingAESKey of an event URL; shared with `wecom_provider`.
+pub fn validate_callback_secrets(input: &Input, existing: Option<&Connection>, secrets: &mut serde_json::Map<String, Value>) -> Result<(), String> {
+    let token = secret(input, "token", existing, true)?.unwrap_or_default();
+    if token.len() > 32 || !token.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err("token must be the callback Token from WeCom: up to 32 letters and digits".into());
+    }
+    let key = secret(input, "encoding_aes_key", existing, true)?.unwrap_or_default();
+    wecom::crypto::validate_encoding_aes_key(&key)
+        .map_err(|_| "encoding_aes_key must be the 43 characters of base64 that WeCom generates (EncodingAESKey)".to_string())?;
+    secrets.insert("token".into(), json!(token));
+    secrets.insert("encoding_aes_key".into(), json!(key));
+    Ok(())
+}
+
+/// `WW_verify_<letters and digits>.txt`, nothing else: this serves a file at the domain root.
+pub fn is_verification_filename(name: &str) -> bool {
+    name.strip_prefix("WW_verify_")
+        .and_then(|rest| rest.strip_suffix(".txt"))
+        .is_some_and(|id| !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric()))
+}
+
+fn keep_or<'a>(input: &Input, existing: Option<&'a Connection>, name: &str) -> Result<Option<String>, String> {
+    match input.get(name) {
+        Some(_) => optional_str(input, name),
+        None => Ok(existing.and_then(|c| field(&c.settings, name)).map(String::from)),
+    }
+}
+
+#[async_trait]
+impl Connector for Delegated {
+    fn kind(&self) -> &'static str {
+        "wecom_delegated"
+    }
+
+    fn validate(&self, input: &Input, existing: Option<&Connection>) -> Result<(Value, Value), String> {
+        let mut secrets = serde_json::Map::new();
+        validate_callback_secrets(input, existing, &mut secrets)?;
+        let template_id = required_str(input, "template_id")
+            .or_else(|e| existing.and_then(|c| field(&c.settings, "template_id").map(String::from)).ok_or(e))?;
+        if !template_id.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err("template_id must be the template's id from WeCom (letters and digits, starts with dk)".into());
+        }
+        let template_secret = secret(input, "template_secret", existing, true)?;
+        secrets.insert("template_secret".into(), json!(template_secret));
+        let mut settings = serde_json::Map::new();
+        settings.insert("template_id".into(), json!(template_id));
+        if let Some(corp_id) = keep_or(input, existing, "corp_id")? {
+            check_corp_id("corp_id", &corp_id)?;
+            settings.insert("corp_id".into(), json!(corp_id));
+        }
+        if let Some(agent_id) = keep_or(input, existing, "agent_id")? {
+            check_agent_id(&agent_id)?;
+            settings.insert("agent_id".into(), json!(agent_id));
+        }
+        if let Some(provider) = keep_or(input, existing, "provider_corp_id")? {
+            check_corp_id("provider_corp_id", &provider)?;
+            settings.insert("provider_corp_id".into(), json!(provider));
+        }
+        let verification = match input.get("domain_verification") {
+            Some(Value::Null) => None,
+            Some(v) => Some(v.clone()),
+            None => existing.and_then(|c| c.settings.get("domain_verification").cloned()),
+        };
+        if let Some(v) = verification {
+            let filename = v.get("filename").and_then(Value::as_str).unwrap_or_default();
+            let content = v.get("content").and_then(Value::as_str).unwrap_or_default();
+            if !is_verification_filename(filename) {
+                return Err("domain_verification.filename must be the WW_verify_….txt name WeCom gives".into());
+            }
+            if content.is_empty() || content.len() > 1024 {
+                return Err("domain_verification.content must be the file's content (1 to 1024 characters)".into());
+            }
+            settings.insert("domain_verification".into(), json!({"filename": filename, "content": content}));
+        }
+        Ok((Value::Object(settings), Value::Object(secrets)))
+    }
+
+    async fn login_url(&self, app: &AppState, connection: &Connection, state: &str, callback: &str) -> Result<String, ConnectorError> {
+        let (corp, agent_id) = authorized_app(app, connection).await?;
+        Ok(wecom::url::qr_login_url(
+            &app.settings.wecom_login_base,
+            wecom::url::LoginType::CorpApp { corp_id: &corp.corp_id, agent_id: &agent_id },
+            callback,
+            state,
+            None,
+        ))
+    }
+
+    async fn exchange(&self, app: &AppState, connection: &Connection, code: &str) -> Result<UpstreamIdentity, ConnectorError> {
+        let (corp, _) = authorized_app(app, connection).await?;
+        super::corp_member::identify(app, &corp, code).await
+    }
+}
+
+/// The authorized corp's app: (corp id + permanent code as the secret, agent id). Says exactly which
+/// set-up step is missing when it cannot be used yet.
+async fn authorized_app(app: &AppState, connection: &Connection) -> Result<(wecom::CorpApp, String), ConnectorError> {
+    let corps = app.store.list_authorized_corps(&connection.identifier).await?;
+    let chosen: Option<&AuthorizedCorp> = match field(&connection.settings, "corp_id") {
+        Some(corp_id) => corps.iter().find(|c| c.corp_id == corp_id),
+        None => {
+            let active: Vec<&AuthorizedCorp> = corps.iter().filter(|c| c.status == "active").collect();
+            if active.len() > 1 {
+                return Err(ConnectorError::Config("several corps authorized the template; set corp_id on the connection".into()));
+            }
+            active.first().copied().or(corps.first())
+        }
+    };
+    let Some(corp) = chosen else {
+        let step = if field(&connection.state, "url_verified_at").is_none() {
+            "WeCom has not verified the event URL yet: paste the connection's event URL into the template's callback URL in the service-provider console and save"
+        } else if app.store.get_suite_ticket(field(&connection.settings, "template_id").unwrap_or_default()).await?.is_none() {
+            "no suite_ticket received yet: WeCom pushes one every 10 minutes once the template's callback URL is saved (or push it by hand in the console)"
+        } else {
+            "no corp has authorized the template yet: an administrator of the corp must scan the template's authorization QR code"
+        };
+        return Err(ConnectorError::NotReady(step.into()));
+    };
+    if corp.status != "active" {
+        return Err(ConnectorError::CorpNotAllowed(format!("corp {} cancelled the authorization", corp.corp_id)));
+    }
+    let Some(permanent_code) = corp.permanent_code.clone() else {
+        return Err(ConnectorError::NotReady("the permanent code has not been fetched yet; try again in a moment".into()));
+    };
+    let agent_id = field(&connection.settings, "agent_id")
+        .map(String::from)
+        .or_else(|| corp.agent_id.map(|a| a.to_string()))
+        .ok_or_else(|| ConnectorError::NotReady("the authorization did not include the app's agent id; set agent_id on the connection".into()))?;
+    Ok((wecom::CorpApp { corp_id: corp.corp_id.clone(), secret: permanent_code }, agent_id))
+}
+
+/// `GET /WW_verify_*.txt`: the trusted-domain verification file of a delegated connection.
+pub async fn domain_verification_file(State(app): State<AppState>, Path(filename): Path<String>) -> Response {
+    if !is_verification_filename(&filename) {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = match app.store.list_connections(200, cursor.as_deref()).await {
+            Ok(page) => page,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot list connections for the verification file");
+                return StatusCode::SERVICE_UNAVAILABLE.into_response();
+            }
+        };
+        for c in &page.items {
+            if let Some(v) = c.settings.get("domain_verification") {
+                if v.get("filename").and_then(Value::as_str) == Some(filename.as_str()) {
+                    let content = v.get("content").and_then(Value::as_str).unwrap_or_default().to_string();
+                    return ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], content).into_response();
+                }
+            }
+        }
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return StatusCode::NOT_FOUND.into_response(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_wecom_verification_names_are_served() {
+        assert!(is_verification_filename("WW_verify_YnFHxjvF3Gtkueuq.txt"));
+        assert!(!is_verification_filename("WW_verify_.txt"));
+        assert!(!is_verification_filename("WW_verify_../../etc.txt"));
+        assert!(!is_verification_filename("index.html"));
+        assert!(!is_verification_filename("WW_verify_abc.txt.exe"));
+    }
+}

@@ -1,0 +1,123 @@
+//! `wecom_provider`: service-provider (third-party) app QR code sign-in (`login_type=ServiceApp`,
+//! reference §8). The code is exchanged with `service/auth/getuserinfo3rd` and the login-authorization
+//! suite's access token, which needs the suite_ticket WeCom pushes to this connection's event URL. One
+//! connection serves members of many corps: the identity key is (corp_id, open_userid).
+
+use async_trait::async_trait;
+use serde_json::{Value, json};
+
+use super::wecom_delegated::validate_callback_secrets;
+use super::{Connection, Connector, ConnectorError, Input, UpstreamIdentity, check_corp_id, field, required_str, secret};
+use crate::app::AppState;
+
+pub struct Provider;
+
+/// The suite credential with the latest pushed ticket.
+pub async fn suite_credential(app: &AppState, connection: &Connection, suite_id: &str, secret_field: &str) -> Result<wecom::SuiteCredential, ConnectorError> {
+    let suite_secret = field(&connection.secrets, secret_field).ok_or_else(|| ConnectorError::Config(format!("{secret_field} missing")))?;
+    let Some(ticket) = app.store.get_suite_ticket(suite_id).await? else {
+        return Err(ConnectorError::NotReady(
+            "no suite_ticket received yet: save the connection's event URL as the suite's callback URL in the service-provider console; WeCom pushes a ticket every 10 minutes".into(),
+        ));
+    };
+    Ok(wecom::SuiteCredential { suite_id: suite_id.to_string(), suite_secret: suite_secret.to_string(), suite_ticket: ticket.ticket })
+}
+
+#[async_trait]
+impl Connector for Provider {
+    fn kind(&self) -> &'static str {
+        "wecom_provider"
+    }
+
+    fn validate(&self, input: &Input, existing: Option<&Connection>) -> Result<(Value, Value), String> {
+        let mut secrets = serde_json::Map::new();
+        validate_callback_secrets(input, existing, &mut secrets)?;
+        let keep = |name: &str| -> Result<String, String> {
+            required_str(input, name).or_else(|e| existing.and_then(|c| field(&c.settings, name).map(String::from)).ok_or(e))
+        };
+        let corp_id = keep("corp_id")?;
+        check_corp_id("corp_id", &corp_id)?;
+        let suite_id = keep("suite_id")?;
+        if !suite_id.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err("suite_id must be the login-authorization suite's id (letters and digits)".into());
+        }
+        secrets.insert("suite_secret".into(), json!(secret(input, "suite_secret", existing, true)?));
+        if let Some(provider_secret) = secret(input, "provider_secret", existing, false)? {
+            secrets.insert("provider_secret".into(), json!(provider_secret));
+        }
+        let allowed = match input.get("allowed_corps") {
+            Some(Value::Array(list)) => {
+                let mut corps = Vec::new();
+                for v in list {
+                    let id = v.as_str().ok_or("allowed_corps must be a list of corp ids")?;
+                    check_corp_id("allowed_corps", id)?;
+                    corps.push(json!(id));
+                }
+                Some(Value::Array(corps))
+            }
+            Some(Value::Null) => None,
+            Some(_) => return Err("allowed_corps must be a list of corp ids".into()),
+            None => existing.and_then(|c| c.settings.get("allowed_corps").cloned()),
+        };
+        let mut settings = serde_json::Map::new();
+        settings.insert("corp_id".into(), json!(corp_id));
+        settings.insert("suite_id".into(), json!(suite_id));
+        if let Some(allowed) = allowed {
+            settings.insert("allowed_corps".into(), allowed);
+        }
+        Ok((Value::Object(settings), Value::Object(secrets)))
+    }
+
+    async fn login_url(&self, app: &AppState, connection: &Connection, state: &str, callback: &str) -> Result<String, ConnectorError> {
+        let suite_id = field(&connection.settings, "suite_id").ok_or_else(|| ConnectorError::Config("suite_id missing".into()))?;
+        // Fail early, before the person scans, if the code could not be exchanged afterwards.
+        suite_credential(app, connection, suite_id, "suite_secret").await?;
+        Ok(wecom::url::qr_login_url(
+            &app.settings.wecom_login_base,
+            wecom::url::LoginType::ServiceApp { suite_id },
+            callback,
+            state,
+            None,
+        ))
+    }
+
+    async fn exchange(&self, app: &AppState, connection: &Connection, code: &str) -> Result<UpstreamIdentity, ConnectorError> {
+        let suite_id = field(&connection.settings, "suite_id").ok_or_else(|| ConnectorError::Config("suite_id missing".into()))?;
+        let suite = suite_credential(app, connection, suite_id, "suite_secret").await?;
+        let info = app.wecom.get_user_info_3rd(&suite, code).await?;
+        let (Some(corp_id), Some(open_userid)) = (info.corpid.clone().filter(|c| !c.is_empty()), info.open_userid.clone().filter(|o| !o.is_empty())) else {
+            return Err(ConnectorError::NotMember);
+        };
+        if let Some(Value::Array(allowed)) = connection.settings.get("allowed_corps") {
+            if !allowed.iter().any(|v| v.as_str() == Some(corp_id.as_str())) {
+                return Err(ConnectorError::CorpNotAllowed(format!("corp {corp_id} is not on the connection's allow-list")));
+            }
+        }
+        if let Some(corp) = app.store.get_authorized_corp(&connection.identifier, &corp_id).await? {
+            if corp.status != "active" {
+                return Err(ConnectorError::CorpNotAllowed(format!("corp {corp_id} cancelled the authorization")));
+            }
+        }
+        // Third-party apps get no name, email or mobile (reference §8: name = userid since 2020).
+        let detail = match info.user_ticket.as_deref() {
+            Some(ticket) if !ticket.is_empty() => app.wecom.get_user_detail_3rd(&suite, ticket).await.ok(),
+            _ => None,
+        };
+        let userid = info.userid.clone().unwrap_or_default();
+        let mut claims = crate::accounts::wecom_claims(&corp_id, &userid, Some(&open_userid), &[]);
+        if let Some(map) = claims.as_object_mut() {
+            map.remove("wecom_department");
+        }
+        Ok(UpstreamIdentity {
+            upstream: format!("wecom-open:{corp_id}"),
+            subject: open_userid.clone(),
+            username: None,
+            name: None,
+            email: None,
+            phone: None,
+            picture: detail.and_then(|d| d.avatar).filter(|a| !a.is_empty()),
+            claims,
+            profile: json!({"corp_id": corp_id, "userid": userid, "open_userid": open_userid}),
+        })
+    }
+}

@@ -1,0 +1,316 @@
+//! `wegate demo`: one process, no set-up. Starts the WeCom simulator and the server (on a fresh SQLite
+//! file), configures through the real admin API a demo app and one connection of each kind with the
+//! simulator's demo credentials, lets the simulator verify the event URLs, push suite tickets and
+//! authorize the delegated template, and serves a tiny relying party at `/demo` that shows the claims of
+//! whoever signs in.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::app::AppState;
+use crate::config::Settings;
+
+/// What the demo relying party needs.
+struct DemoRp {
+    app: AppState,
+    client_id: String,
+    client_secret: String,
+    http: reqwest::Client,
+}
+
+/// Everything a started demo is made of (tests drive it over HTTP).
+pub struct Demo {
+    pub server: crate::server::Running,
+    pub simulator_addr: std::net::SocketAddr,
+    pub admin_token: String,
+    pub client_id: String,
+}
+
+pub async fn run(database: PathBuf) -> Result<(), String> {
+    crate::cli::init_logging(crate::config::LogFormat::Human, "info,wecom_sim=warn");
+    let listen = std::env::var("WEGATE_LISTEN").unwrap_or_else(|_| "127.0.0.1:8080".into());
+    let demo = start(database, &listen).await?;
+    let issuer = demo.server.state.settings.issuer.clone();
+    println!();
+    println!("  wegate demo is running.");
+    println!();
+    println!("  Open          {issuer}/demo");
+    println!("  Click         \"Sign in with wegate\", then \"WeCom QR code\", then pick a member (e.g. 张三).");
+    println!("                You come back to the demo app, which shows the ID token's claims.");
+    println!("  Also try      赵六 (outside the app's visible scope: refused), the password form (demo / demo-password),");
+    println!("                and the other buttons (in-WeCom OAuth, delegated development, service provider).");
+    println!();
+    println!("  WeCom simulator  http://{}/_sim/", demo.simulator_addr);
+    println!("  Admin API        {issuer}/api/v1  (Authorization: Bearer {})", demo.admin_token);
+    println!("  Discovery        {issuer}/.well-known/openid-configuration");
+    println!();
+    println!("  Ctrl-C stops it.");
+    let stopper = demo.server.stopper();
+    tokio::spawn(async move {
+        crate::server::shutdown_signal().await;
+        let _ = stopper.send(true);
+    });
+    demo.server.wait().await.map_err(|e| e.to_string())
+}
+
+/// Starts the simulator and the server and configures the demo. `listen` may be `127.0.0.1:0`.
+pub async fn start(database: PathBuf, listen: &str) -> Result<Demo, String> {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut path = database.clone().into_os_string();
+        path.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(path));
+    }
+    let seed = wecom_sim::Seed::demo();
+    let sim_config = wecom_sim::SimConfig { push_retry_delay_ms: 200, ..wecom_sim::SimConfig::default() };
+    let (sim_addr, _sim_task) = wecom_sim::Simulator::spawn(seed.clone(), sim_config)
+        .await
+        .map_err(|e| format!("cannot start the WeCom simulator: {e}"))?;
+    let sim = format!("http://{sim_addr}");
+
+    let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let admin_token = crate::util::random_token();
+    let settings = Settings {
+        listen: addr.to_string(),
+        issuer: format!("http://{addr}"),
+        database_url: format!("sqlite://{}", database.display()),
+        admin_token: Some(admin_token.clone()),
+        wecom_api_base: sim.clone(),
+        wecom_login_base: sim.clone(),
+        wecom_oauth_base: sim.clone(),
+        ..Settings::default()
+    };
+    let state = crate::server::build(settings).await.map_err(|e| e.to_string())?;
+    let issuer = state.settings.issuer.clone();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| e.to_string())?;
+
+    // The relying party's routes need its client credentials, which the admin API gives once the server
+    // runs; they are filled in through this cell.
+    let rp_cell: Arc<tokio::sync::OnceCell<Arc<DemoRp>>> = Arc::new(tokio::sync::OnceCell::new());
+    let rp_router = Router::new()
+        .route("/demo", get(rp_home))
+        .route("/demo/callback", get(rp_callback))
+        .with_state(rp_cell.clone());
+    let server = crate::server::start_on(listener, state.clone(), Some(rp_router)).map_err(|e| e.to_string())?;
+
+    let api = Api { http: http.clone(), base: format!("{issuer}/api/v1"), token: admin_token.clone() };
+    let corp = seed.corps.first().ok_or("demo seed has no corp")?;
+    let corp_app = corp.apps.first().ok_or("demo seed has no app")?;
+    let customer = seed.corps.get(1).ok_or("demo seed has no customer corp")?;
+    let template = seed.templates.first().ok_or("demo seed has no template")?;
+    let provider = seed.providers.first().ok_or("demo seed has no provider")?;
+    let suite = provider.suites.first().ok_or("demo seed has no suite")?;
+
+    let connections = [
+        json!({"identifier": "wecom-qr", "display_name": "WeCom QR code 企业微信扫码", "kind": "wecom_qrcode",
+               "corp_id": corp.corp_id, "agent_id": corp_app.agent_id.to_string(), "secret": corp_app.secret,
+               "association": {"mode": "match", "fields": ["email", "phone", "username"]}}),
+        json!({"identifier": "wecom-web", "display_name": "Inside WeCom 企业微信内打开", "kind": "wecom_web",
+               "corp_id": corp.corp_id, "agent_id": corp_app.agent_id.to_string(), "secret": corp_app.secret,
+               "scope": "snsapi_privateinfo"}),
+        json!({"identifier": "wecom-mobile", "display_name": "WeCom mobile app", "kind": "wecom_mobile",
+               "corp_id": corp.corp_id, "agent_id": corp_app.agent_id.to_string(), "secret": corp_app.secret,
+               "schema": corp_app.schema.clone().unwrap_or_else(|| "wwauthdemo".into())}),
+        json!({"identifier": "wecom-delegated", "display_name": "Delegated app 代开发应用扫码", "kind": "wecom_delegated",
+               "token": template.token, "encoding_aes_key": template.encoding_aes_key,
+               "template_id": template.template_id, "template_secret": template.template_secret,
+               "provider_corp_id": template.provider_corp_id,
+               "domain_verification": {"filename": "WW_verify_wegateDemo0001.txt", "content": "wegateDemo0001"}}),
+        json!({"identifier": "wecom-provider", "display_name": "Service provider app 服务商应用扫码", "kind": "wecom_provider",
+               "corp_id": provider.corp_id, "suite_id": suite.suite_id, "suite_secret": suite.suite_secret,
+               "token": suite.token, "encoding_aes_key": suite.encoding_aes_key, "provider_secret": provider.provider_secret}),
+    ];
+    for connection in &connections {
+        api.post("/connections", connection).await?;
+    }
+    let created = api
+        .post(
+            "/apps",
+            &json!({"name": "wegate demo app", "kind": "web",
+                    "redirect_uris": [format!("{issuer}/demo/callback")],
+                    "post_logout_redirect_uris": [format!("{issuer}/demo")]}),
+        )
+        .await?;
+    let client_id = created["client_id"].as_str().ok_or("no client_id")?.to_string();
+    let client_secret = created["client_secret"].as_str().ok_or("no client_secret")?.to_string();
+    for connection in &connections {
+        let identifier = connection["identifier"].as_str().unwrap_or_default();
+        api.put(&format!("/apps/{client_id}/connections/{identifier}")).await?;
+    }
+    api.post("/users", &json!({"username": "demo", "name": "Demo Local User", "password": "demo-password"})).await?;
+
+    // What the WeCom admin would do in the consoles: save the event URLs (WeCom verifies them and starts
+    // pushing tickets) and authorize the delegated template in the customer corp.
+    let simulate = |path: String, body: Value| {
+        let http = http.clone();
+        let sim = sim.clone();
+        async move {
+            let response = http.post(format!("{sim}{path}")).json(&body).send().await.map_err(|e| e.to_string())?;
+            let status = response.status();
+            let answer: Value = response.json().await.unwrap_or(Value::Null);
+            if !status.is_success() {
+                return Err(format!("simulator {path}: {status} {answer}"));
+            }
+            Ok::<Value, String>(answer)
+        }
+    };
+    for (suite_id, identifier) in [(&template.template_id, "wecom-delegated"), (&suite.suite_id, "wecom-provider")] {
+        let url = format!("{issuer}/connections/{identifier}/events");
+        let verified = simulate(format!("/_sim/suites/{suite_id}/callback_url"), json!({"url": url})).await?;
+        if verified["verified"] != json!(true) {
+            return Err(format!("the simulator could not verify {url}: {verified}"));
+        }
+        simulate(format!("/_sim/suites/{suite_id}/push_ticket"), json!({})).await?;
+    }
+    simulate(format!("/_sim/suites/{}/authorize", template.template_id), json!({"corp_id": customer.corp_id})).await?;
+
+    let rp = Arc::new(DemoRp { app: state, client_id: client_id.clone(), client_secret, http });
+    let _ = rp_cell.set(rp);
+    Ok(Demo { server, simulator_addr: sim_addr, admin_token, client_id })
+}
+
+struct Api {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Api {
+    async fn post(&self, path: &str, body: &Value) -> Result<Value, String> {
+        let response = self.http.post(format!("{}{path}", self.base)).bearer_auth(&self.token).json(body).send().await;
+        Self::answer(path, response).await
+    }
+    async fn put(&self, path: &str) -> Result<Value, String> {
+        let response = self.http.put(format!("{}{path}", self.base)).bearer_auth(&self.token).send().await;
+        Self::answer(path, response).await
+    }
+    async fn answer(path: &str, response: reqwest::Result<reqwest::Response>) -> Result<Value, String> {
+        let response = response.map_err(|e| format!("admin API {path}: {e}"))?;
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        if !status.is_success() {
+            return Err(format!("admin API {path}: {status} {text}"));
+        }
+        Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+}
+
+type RpState = Arc<tokio::sync::OnceCell<Arc<DemoRp>>>;
+
+fn page(title: &str, body: &str) -> Response {
+    Html(format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title}</title><link rel=\"stylesheet\" href=\"/static/wegate.css\"></head><body><main class=\"card\">{body}</main>\
+         <footer>wegate demo relying party</footer></body></html>"
+    ))
+    .into_response()
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+async fn rp_home(State(cell): State<RpState>) -> Response {
+    let Some(rp) = cell.get() else {
+        return page("Starting", "<p>The demo is still starting; reload in a second.</p>");
+    };
+    let state = crate::util::random_alnum(24);
+    let issuer = &rp.app.settings.issuer;
+    let authorize = crate::oidc::finalize::with_params(
+        &format!("{issuer}/authorize"),
+        &[
+            ("client_id", rp.client_id.as_str()),
+            ("redirect_uri", &format!("{issuer}/demo/callback")),
+            ("response_type", "code"),
+            ("scope", "openid profile email phone"),
+            ("state", &state),
+            ("nonce", &crate::util::random_alnum(16)),
+        ],
+    );
+    let mut response = page(
+        "wegate demo app",
+        &format!(
+            "<h1>wegate demo app</h1><p>A relying party like any of yours: it sends you to wegate with plain OpenID Connect \
+             and shows what comes back.</p><p><a class=\"button\" href=\"{}\">Sign in with wegate</a></p>",
+            escape(&authorize)
+        ),
+    );
+    if let Ok(cookie) = header::HeaderValue::from_str(&format!("demo_state={state}; Path=/demo; HttpOnly; SameSite=Lax")) {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+#[derive(Deserialize)]
+struct RpCallback {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+async fn rp_callback(State(cell): State<RpState>, headers: HeaderMap, Query(q): Query<RpCallback>) -> Response {
+    let Some(rp) = cell.get() else {
+        return page("Starting", "<p>The demo is still starting.</p>");
+    };
+    if let Some(error) = q.error {
+        return page(
+            "Not signed in",
+            &format!(
+                "<h1>Not signed in</h1><p>wegate answered <code>{}</code>: {}</p><p><a href=\"/demo\">Try again</a></p>",
+                escape(&error),
+                escape(q.error_description.as_deref().unwrap_or(""))
+            ),
+        );
+    }
+    let expected = crate::web::cookies::get(&headers, "demo_state");
+    if q.state.is_none() || q.state.as_deref() != expected {
+        return page("State mismatch", "<h1>State mismatch</h1><p>Start again from <a href=\"/demo\">the demo</a>.</p>");
+    }
+    let issuer = &rp.app.settings.issuer;
+    let response = rp
+        .http
+        .post(format!("{issuer}/token"))
+        .basic_auth(&rp.client_id, Some(&rp.client_secret))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", q.code.as_deref().unwrap_or("")),
+            ("redirect_uri", &format!("{issuer}/demo/callback")),
+        ])
+        .send()
+        .await;
+    let tokens: Value = match response {
+        Ok(r) => r.json().await.unwrap_or(Value::Null),
+        Err(e) => return page("Token error", &format!("<p>{}</p>", escape(&e.to_string()))),
+    };
+    let Some(id_token) = tokens["id_token"].as_str() else {
+        return page("Token error", &format!("<h1>Token error</h1><pre>{}</pre>", escape(&tokens.to_string())));
+    };
+    let claims: Value = rp.app.keys.verify(id_token, issuer, None, false).unwrap_or(Value::Null);
+    let pretty = serde_json::to_string_pretty(&claims).unwrap_or_default();
+    let logout = crate::oidc::finalize::with_params(
+        &format!("{issuer}/logout"),
+        &[("id_token_hint", id_token), ("post_logout_redirect_uri", &format!("{issuer}/demo"))],
+    );
+    page(
+        "Signed in",
+        &format!(
+            "<h1>Signed in as {}</h1><p>The ID token's claims, verified against wegate's JWKS:</p><pre id=\"claims\">{}</pre>\
+             <p><a class=\"button\" href=\"{}\">Sign out</a></p>",
+            escape(claims["name"].as_str().or(claims["preferred_username"].as_str()).unwrap_or("someone")),
+            escape(&pretty),
+            escape(&logout)
+        ),
+    )
+}

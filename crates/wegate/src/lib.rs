@@ -1,0 +1,16 @@
+//! wegate: an identity broker that signs a company's apps in with WeCom through plain OpenID Connect.
+//! See ARCHITECTURE.md for the map of the modules and how a login flows through them.
+
+pub mod accounts;
+pub mod api;
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod connectors;
+pub mod demo;
+pub mod metrics;
+pub mod oidc;
+pub mod server;
+pub mod store;
+pub mod util;
+pub mod web;

@@ -1,0 +1,275 @@
+//! `/authorize` (OIDC Core §3.1.2): validates the request, then either answers at once from the browser's
+//! single-sign-on session, or records a login transaction and shows the hosted login page (or goes
+//! straight to the connection named by `connection=`).
+//!
+//! Order matters: the client and its redirect_uri are checked first and a failure there is an error page,
+//! never a redirect (RFC 6749 §4.1.2.1); every later failure is an error redirect to the verified URI.
+
+use std::collections::HashMap;
+
+use axum::extract::{Form, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+
+use super::finalize::{ErrorRedirect, complete_login, error_redirect};
+use crate::app::AppState;
+use crate::store::{App, LoginTx};
+use crate::util::{random_alnum, random_token, sha256_hex};
+use crate::web::cookies;
+use crate::web::error::PageError;
+use crate::web::i18n::Lang;
+
+/// Scopes we know; others are ignored as OIDC Core §3.1.2.1 allows.
+pub const SCOPES: &[&str] = &["openid", "profile", "email", "phone", "offline_access"];
+
+pub async fn authorize_get(State(app): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.as_deref().unwrap_or("")).unwrap_or_default();
+    authorize(&app, &headers, pairs).await
+}
+
+pub async fn authorize_post(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    authorize(&app, &headers, pairs).await
+}
+
+/// Request parameters, each at most once (RFC 6749 §3.1).
+struct Params {
+    map: HashMap<String, String>,
+    duplicated: Option<String>,
+}
+
+impl Params {
+    fn new(pairs: Vec<(String, String)>) -> Params {
+        let mut map = HashMap::new();
+        let mut duplicated = None;
+        for (k, v) in pairs {
+            if map.contains_key(&k) {
+                duplicated.get_or_insert(k.clone());
+            }
+            map.insert(k, v);
+        }
+        Params { map, duplicated }
+    }
+    fn get(&self, key: &str) -> Option<&str> {
+        self.map.get(key).map(String::as_str).filter(|v| !v.is_empty())
+    }
+}
+
+async fn authorize(app: &AppState, headers: &HeaderMap, pairs: Vec<(String, String)>) -> Response {
+    let params = Params::new(pairs);
+    let lang = Lang::pick(params.get("ui_locales"), headers);
+    match authorize_inner(app, headers, &params, lang).await {
+        Ok(response) => response,
+        Err(AuthorizeError::Page(page)) => page.into_response(),
+        Err(AuthorizeError::Redirect(redirect)) => redirect.into_response(),
+    }
+}
+
+enum AuthorizeError {
+    Page(PageError),
+    Redirect(ErrorRedirect),
+}
+
+impl From<PageError> for AuthorizeError {
+    fn from(p: PageError) -> Self {
+        AuthorizeError::Page(p)
+    }
+}
+
+impl From<crate::store::StoreError> for AuthorizeError {
+    fn from(e: crate::store::StoreError) -> Self {
+        AuthorizeError::Page(e.into())
+    }
+}
+
+fn page(lang: Lang, message: &str, hint: &str) -> AuthorizeError {
+    AuthorizeError::Page(PageError::bad_request(lang, message).with_hint(hint))
+}
+
+/// Validates client and redirect_uri. Exact string match against the registered URIs: no prefix, no
+/// normalisation (OAuth 2.0 Security BCP §4.1.3).
+pub async fn verified_client(app: &AppState, client_id: Option<&str>, redirect_uri: Option<&str>, lang: Lang) -> Result<(App, String), PageError> {
+    let zh = lang == Lang::Zh;
+    let Some(client_id) = client_id else {
+        return Err(PageError::bad_request(
+            lang,
+            if zh { "请求缺少 client_id。" } else { "The request has no client_id." },
+        )
+        .with_hint(if zh { "请从应用重新开始登录；如果问题持续，请告诉应用开发者。" } else { "Start the sign-in again from the app. If it keeps happening, tell the app's developer." }));
+    };
+    let Some(client) = app.store.get_app(client_id).await? else {
+        tracing::warn!(client_id, "authorize: unknown client_id");
+        return Err(PageError::bad_request(
+            lang,
+            if zh { "此应用未在 wegate 注册。" } else { "This app is not registered with wegate." },
+        )
+        .with_hint(if zh { "请管理员检查应用的 client_id。" } else { "Ask the administrator to check the app's client_id." }));
+    };
+    let Some(redirect_uri) = redirect_uri else {
+        return Err(PageError::bad_request(
+            lang,
+            if zh { "请求缺少 redirect_uri。" } else { "The request has no redirect_uri." },
+        )
+        .with_hint(if zh { "应用必须在请求中携带已注册的回调地址。" } else { "The app must send one of its registered redirect URIs." }));
+    };
+    if !client.redirect_uris.iter().any(|u| u == redirect_uri) {
+        tracing::warn!(client_id, redirect_uri, "authorize: redirect_uri is not registered for this app");
+        return Err(PageError::bad_request(
+            lang,
+            if zh { "回调地址（redirect_uri）未为此应用注册，登录已停止，以免把您带到未知网站。" } else { "The app asked to return to an address (redirect_uri) that is not registered for it, so sign-in stopped rather than send you somewhere unknown." },
+        )
+        .with_hint(if zh { "请管理员把该地址添加到应用的 redirect_uris，或让开发者修正请求。" } else { "The administrator must add this exact address to the app's redirect_uris, or the developer must fix the request." }));
+    }
+    Ok((client, redirect_uri.to_string()))
+}
+
+async fn authorize_inner(app: &AppState, headers: &HeaderMap, params: &Params, lang: Lang) -> Result<Response, AuthorizeError> {
+    if let Some(dup @ ("client_id" | "redirect_uri")) = params.duplicated.as_deref() {
+        return Err(page(lang, &format!("The parameter {dup} appears more than once."), "Start the sign-in again from the app."));
+    }
+    let (client, redirect_uri) = verified_client(app, params.get("client_id"), params.get("redirect_uri"), lang).await?;
+    let state = params.get("state").map(String::from);
+    let fail = |error: &'static str, description: &str| {
+        AuthorizeError::Redirect(error_redirect(app, &redirect_uri, state.as_deref(), error, description))
+    };
+
+    if let Some(dup) = &params.duplicated {
+        return Err(fail("invalid_request", &format!("parameter {dup} appears more than once")));
+    }
+    if params.get("request").is_some() {
+        return Err(fail("request_not_supported", "request objects are not supported"));
+    }
+    if params.get("request_uri").is_some() {
+        return Err(fail("request_uri_not_supported", "request_uri is not supported"));
+    }
+    match params.get("response_type") {
+        Some("code") => {}
+        None => return Err(fail("invalid_request", "response_type is required")),
+        Some(_) => return Err(fail("unsupported_response_type", "only the authorization code flow (response_type=code) is supported")),
+    }
+    if let Some(mode) = params.get("response_mode") {
+        if mode != "query" {
+            return Err(fail("invalid_request", "only response_mode=query is supported"));
+        }
+    }
+    let requested: Vec<&str> = params.get("scope").unwrap_or("").split_whitespace().collect();
+    if !requested.contains(&"openid") {
+        return Err(fail("invalid_scope", "scope must include openid"));
+    }
+    let mut scopes: Vec<&str> = Vec::new();
+    for s in requested {
+        if SCOPES.contains(&s) && !scopes.contains(&s) {
+            scopes.push(s);
+        }
+    }
+    let scope = scopes.join(" ");
+
+    // PKCE (RFC 7636): only S256; required for public clients.
+    let code_challenge = params.get("code_challenge").map(String::from);
+    let code_challenge_method = match (&code_challenge, params.get("code_challenge_method")) {
+        (None, Some(_)) => return Err(fail("invalid_request", "code_challenge_method without code_challenge")),
+        (None, None) => None,
+        (Some(_), Some("S256")) => Some("S256".to_string()),
+        (Some(_), None | Some(_)) => return Err(fail("invalid_request", "code_challenge_method must be S256")),
+    };
+    if let Some(challenge) = &code_challenge {
+        let well_formed = (43..=128).contains(&challenge.len())
+            && challenge.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
+        if !well_formed {
+            return Err(fail("invalid_request", "code_challenge must be 43 to 128 characters of [A-Za-z0-9-._~]"));
+        }
+    } else if client.kind.is_public() {
+        return Err(fail("invalid_request", "PKCE (code_challenge with S256) is required for this app"));
+    }
+
+    let prompt = params.get("prompt").map(String::from);
+    let prompts: Vec<&str> = prompt.as_deref().unwrap_or("").split_whitespace().collect();
+    if prompts.iter().any(|p| !["none", "login", "consent", "select_account"].contains(p)) {
+        return Err(fail("invalid_request", "unknown prompt value"));
+    }
+    if prompts.contains(&"none") && prompts.len() > 1 {
+        return Err(fail("invalid_request", "prompt=none cannot be combined with other values"));
+    }
+    let max_age = match params.get("max_age") {
+        None => None,
+        Some(v) => match v.parse::<i64>() {
+            Ok(n) if n >= 0 => Some(n),
+            _ => return Err(fail("invalid_request", "max_age must be a non-negative integer")),
+        },
+    };
+
+    // The browser binding: the login can only be finished by the browser that started it.
+    let mut set_cookies: Vec<HeaderValue> = Vec::new();
+    let browser = match cookies::get(headers, cookies::BROWSER) {
+        Some(value) => value.to_string(),
+        None => {
+            let value = random_token();
+            set_cookies.push(cookies::set(cookies::BROWSER, &value, None, app.settings.secure_cookies()));
+            value
+        }
+    };
+
+    let now = app.now();
+    let tx = LoginTx {
+        id: random_alnum(32),
+        browser_hash: sha256_hex(&browser),
+        client_id: client.client_id.clone(),
+        redirect_uri: redirect_uri.clone(),
+        scope,
+        state: state.clone(),
+        nonce: params.get("nonce").map(String::from),
+        code_challenge,
+        code_challenge_method,
+        response_mode: None,
+        prompt,
+        max_age,
+        ui_locales: params.get("ui_locales").map(String::from),
+        connection: None,
+        data: serde_json::Value::Null,
+        created_at: now,
+        expires_at: now + app.settings.login_ttl,
+    };
+
+    // Single sign-on: an existing browser session answers at once, without another WeCom round trip.
+    let force_login = prompts.contains(&"login");
+    if !force_login {
+        if let Some(session_cookie) = cookies::get(headers, cookies::SESSION) {
+            if let Some(session) = app.store.get_session(&sha256_hex(session_cookie), now).await? {
+                let fresh_enough = max_age.is_none_or(|age| now - session.auth_time <= age);
+                if fresh_enough && app.store.get_user(&session.user_id).await?.is_some() {
+                    let mut response = complete_login(app, tx, &session.user_id, "sso", Some(session), lang).await?;
+                    append_cookies(&mut response, set_cookies);
+                    return Ok(response);
+                }
+            }
+        }
+    }
+    if prompts.contains(&"none") {
+        return Err(fail("login_required", "the person is not signed in"));
+    }
+
+    let connections = app.store.app_connections(&client.client_id).await?;
+    let mut response = if let Some(identifier) = params.get("connection") {
+        let Some(connection) = connections.iter().find(|c| c.identifier == identifier) else {
+            return Err(fail("invalid_request", &format!("connection {identifier:?} is not enabled for this app")));
+        };
+        let mut tx = tx;
+        tx.connection = Some(connection.identifier.clone());
+        app.store.put_login_tx(tx.clone()).await?;
+        crate::connectors::start_login(app, &tx, connection, lang).await?
+    } else {
+        app.store.put_login_tx(tx.clone()).await?;
+        crate::web::login_page(app, &tx, &client, &connections, lang, None, "")?
+    };
+    append_cookies(&mut response, set_cookies);
+    Ok(response)
+}
+
+fn append_cookies(response: &mut Response, cookies: Vec<HeaderValue>) {
+    for cookie in cookies {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+}

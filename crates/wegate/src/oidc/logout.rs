@@ -1,0 +1,101 @@
+//! `/logout` (OIDC RP-Initiated Logout 1.0): ends the browser session and redirects only to a
+//! `post_logout_redirect_uri` registered for the app named by `id_token_hint` or `client_id`.
+
+use std::collections::HashMap;
+
+use axum::extract::{Form, RawQuery, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{Html, IntoResponse, Response};
+use serde_json::Value;
+
+use super::finalize::{redirect, with_params};
+use crate::app::AppState;
+use crate::util::sha256_hex;
+use crate::web::cookies;
+use crate::web::error::PageError;
+use crate::web::i18n::Lang;
+
+pub async fn logout_get(State(app): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.as_deref().unwrap_or("")).unwrap_or_default();
+    logout(&app, &headers, pairs.into_iter().collect()).await
+}
+
+pub async fn logout_post(State(app): State<AppState>, headers: HeaderMap, Form(pairs): Form<Vec<(String, String)>>) -> Response {
+    logout(&app, &headers, pairs.into_iter().collect()).await
+}
+
+async fn logout(app: &AppState, headers: &HeaderMap, params: HashMap<String, String>) -> Response {
+    let get = |k: &str| params.get(k).map(String::as_str).filter(|v| !v.is_empty());
+    let lang = Lang::pick(get("ui_locales"), headers);
+    let zh = lang == Lang::Zh;
+
+    // The hint may be expired (it usually is by logout time) but must be ours.
+    let hinted_client = match get("id_token_hint") {
+        Some(hint) => match app.keys.verify::<Value>(hint, &app.settings.issuer, None, true) {
+            Some(claims) => claims.get("aud").and_then(|a| match a {
+                Value::String(s) => Some(s.clone()),
+                Value::Array(v) => v.first().and_then(Value::as_str).map(String::from),
+                _ => None,
+            }),
+            None => {
+                return PageError::bad_request(lang, if zh { "id_token_hint 无效。" } else { "The id_token_hint is not a valid ID token from this server." }).into_response();
+            }
+        },
+        None => None,
+    };
+    let client_id = match (hinted_client, get("client_id")) {
+        (Some(a), Some(b)) if a != b => {
+            return PageError::bad_request(lang, if zh { "client_id 与 id_token_hint 不一致。" } else { "client_id does not match the id_token_hint." }).into_response();
+        }
+        (Some(a), _) => Some(a),
+        (None, b) => b.map(String::from),
+    };
+
+    let mut target = None;
+    if let Some(uri) = get("post_logout_redirect_uri") {
+        let registered = match &client_id {
+            Some(id) => match app.store.get_app(id).await {
+                Ok(Some(client)) => client.post_logout_redirect_uris.iter().any(|u| u == uri),
+                Ok(None) => false,
+                Err(e) => return PageError::internal(lang, &e).into_response(),
+            },
+            None => false,
+        };
+        if !registered {
+            tracing::warn!(uri, client_id = ?client_id, "logout: post_logout_redirect_uri not registered");
+            return PageError::bad_request(
+                lang,
+                if zh { "退出后跳转地址未注册，已停止跳转。" } else { "The address to return to after sign-out is not registered for this app, so wegate will not go there." },
+            )
+            .with_hint(if zh { "请管理员把该地址加入应用的 post_logout_redirect_uris。" } else { "The administrator must add it to the app's post_logout_redirect_uris." })
+            .into_response();
+        }
+        let mut extra = Vec::new();
+        if let Some(state) = get("state") {
+            extra.push(("state", state));
+        }
+        target = Some(with_params(uri, &extra));
+    }
+
+    if let Some(cookie) = cookies::get(headers, cookies::SESSION) {
+        if let Err(e) = app.store.delete_session(&sha256_hex(cookie)).await {
+            return PageError::internal(lang, &e).into_response();
+        }
+    }
+    let mut response = match target {
+        Some(location) => redirect(&location),
+        None => {
+            let body = crate::web::templates::render(
+                "message.html",
+                lang,
+                minijinja::context! { title => lang.t("signed_out"), message => lang.t("signed_out") },
+            )
+            .unwrap_or_default();
+            Html(body).into_response()
+        }
+    };
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, cookies::set(cookies::SESSION, "", Some(0), app.settings.secure_cookies()));
+    response
+}

@@ -1,0 +1,54 @@
+//! Small shared helpers: random tokens, hashing of secrets, constant-time comparison, the clock.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::Rng;
+use rand::distributions::Alphanumeric;
+use sha2::{Digest, Sha256};
+
+/// Unix time in seconds. The one place the server reads the wall clock; handlers take `now` from
+/// [`crate::app::App::now`] so tests could move it.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// 256 bits of randomness, base64url without padding (43 characters): codes, refresh tokens, session ids.
+pub fn random_token() -> String {
+    let bytes: [u8; 32] = rand::thread_rng().r#gen();
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Random `[A-Za-z0-9]` string. Used where WeCom restricts the alphabet (`state` must be `a-zA-Z0-9`).
+pub fn random_alnum(len: usize) -> String {
+    rand::thread_rng().sample_iter(&Alphanumeric).take(len).map(char::from).collect()
+}
+
+/// Time-ordered id: 12 hex digits of milliseconds, then 20 random hex digits. Sorts by creation, so
+/// cursor pagination over ids lists oldest first.
+pub fn time_ordered_id(prefix: &str) -> String {
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    let random: u128 = rand::thread_rng().r#gen::<u128>() & ((1u128 << 80) - 1);
+    format!("{prefix}{millis:012x}{random:020x}")
+}
+
+/// SHA-256, lowercase hex. Secrets that only need comparing (codes, tokens, client secrets) are stored so.
+pub fn sha256_hex(input: &str) -> String {
+    hex::encode(Sha256::digest(input.as_bytes()))
+}
+
+/// SHA-256, base64url without padding (PKCE S256).
+pub fn sha256_b64url(input: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(input))
+}
+
+/// Constant-time equality for secrets.
+pub fn secure_eq(a: &str, b: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}

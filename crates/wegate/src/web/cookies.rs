@@ -1,0 +1,51 @@
+//! The two cookies of the hosted pages: `wegate_session` (single sign-on) and `wegate_browser` (binds a
+//! login transaction to the browser that started it, so a callback URL replayed in another browser — login
+//! CSRF — does nothing). Both HttpOnly, SameSite=Lax, Secure when the issuer is https.
+
+use axum::http::{HeaderMap, HeaderValue, header};
+
+pub const SESSION: &str = "wegate_session";
+pub const BROWSER: &str = "wegate_browser";
+
+/// The value of cookie `name` in the request, if any.
+pub fn get<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim_matches('"'))
+        .filter(|v| !v.is_empty())
+}
+
+/// A `Set-Cookie` value. `max_age` None = session cookie; Some(0) deletes.
+pub fn set(name: &str, value: &str, max_age: Option<i64>, secure: bool) -> HeaderValue {
+    let mut cookie = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax");
+    if let Some(age) = max_age {
+        cookie.push_str(&format!("; Max-Age={age}"));
+    }
+    if secure {
+        cookie.push_str("; Secure");
+    }
+    // Our names and values are base64url/alphanumeric: always a valid header value.
+    HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static("wegate_invalid=1"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_named_cookie_among_others() {
+        let mut headers = HeaderMap::new();
+        headers.append(header::COOKIE, "a=1; wegate_session=abc".parse().unwrap());
+        headers.append(header::COOKIE, "wegate_browser=xyz".parse().unwrap());
+        assert_eq!(get(&headers, SESSION), Some("abc"));
+        assert_eq!(get(&headers, BROWSER), Some("xyz"));
+        assert_eq!(get(&headers, "missing"), None);
+        let v = set(SESSION, "abc", Some(60), true);
+        assert_eq!(v.to_str().unwrap(), "wegate_session=abc; Path=/; HttpOnly; SameSite=Lax; Max-Age=60; Secure");
+    }
+}

@@ -1,0 +1,138 @@
+//! The admin API of CONTRACT.md: shapes, validation, errors, secrets never returned.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::harness::*;
+
+#[tokio::test]
+async fn every_call_needs_the_admin_token() {
+    let env = start().await;
+    let http = reqwest::Client::new();
+    for (method, path) in [(Method::GET, "/apps"), (Method::POST, "/connections"), (Method::GET, "/users/x"), (Method::GET, "/audit")] {
+        let response = http.request(method.clone(), format!("{}/api/v1{path}", env.base)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{method} {path}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"], "unauthorized");
+        assert!(body["message"].as_str().unwrap().contains("WEGATE_ADMIN_TOKEN"));
+        let wrong = http.request(method, format!("{}/api/v1{path}", env.base)).bearer_auth("wrong-token-0123456789").send().await.unwrap();
+        assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    }
+    // The OpenAPI document is public and lists the endpoints.
+    let doc: Value = http.get(format!("{}/api/v1/openapi.json", env.base)).send().await.unwrap().json().await.unwrap();
+    assert!(doc["paths"]["/api/v1/connections"]["post"].is_object());
+    assert!(doc["paths"]["/api/v1/apps/{client_id}/connections/{identifier}"]["put"].is_object());
+    assert!(doc["components"]["schemas"]["ConnectionBody"].is_object());
+}
+
+#[tokio::test]
+async fn apps_are_created_listed_patched_and_deleted() {
+    let env = start().await;
+    let web = env.post("/apps", json!({"name": "Portal", "kind": "web", "redirect_uris": ["https://portal.example.com/cb"]})).await;
+    assert!(web["client_secret"].as_str().is_some_and(|s| s.len() >= 32), "web apps get a secret once");
+    let spa = env.post("/apps", json!({"name": "SPA", "kind": "spa", "redirect_uris": ["http://localhost:3000/cb"]})).await;
+    assert!(spa.get("client_secret").is_none(), "public clients have no secret");
+    let id = web["client_id"].as_str().unwrap();
+    let (status, got) = env.admin(Method::GET, &format!("/apps/{id}"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(got.get("client_secret").is_none(), "the secret is never shown again");
+    let (_, list) = env.admin(Method::GET, "/apps?limit=1", None).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    let cursor = list["next"].as_str().expect("a next cursor").to_string();
+    let (_, rest) = env.admin(Method::GET, &format!("/apps?limit=1&cursor={cursor}"), None).await;
+    assert_eq!(rest["items"][0]["client_id"], spa["client_id"]);
+    let (status, patched) = env.admin(Method::PATCH, &format!("/apps/{id}"), Some(json!({"name": "Portal 2"}))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(patched["name"], "Portal 2");
+    let (status, _) = env.admin(Method::DELETE, &format!("/apps/{id}"), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, gone) = env.admin(Method::GET, &format!("/apps/{id}"), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(gone["error"], "not_found");
+}
+
+#[tokio::test]
+async fn bad_input_is_a_clear_4xx_and_changes_nothing() {
+    let env = start().await;
+    let http = reqwest::Client::new();
+    let malformed = http
+        .post(format!("{}/api/v1/connections", env.base))
+        .bearer_auth(ADMIN)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
+    let body: Value = malformed.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_request");
+    assert!(body["message"].is_string());
+
+    let cases = [
+        (json!({"identifier": "ok-id", "display_name": "X", "kind": "wecom_teleport"}), "kind"),
+        (json!({"identifier": "Bad_ID", "display_name": "X", "kind": "wecom_qrcode", "corp_id": "ww1", "agent_id": "1", "secret": "s"}), "identifier"),
+        (json!({"identifier": "a".repeat(32), "display_name": "X", "kind": "wecom_qrcode", "corp_id": "ww1", "agent_id": "1", "secret": "s"}), "identifier"),
+        (json!({"identifier": "no-secret", "display_name": "X", "kind": "wecom_qrcode", "corp_id": "ww1", "agent_id": "1"}), "secret"),
+        (json!({"identifier": "bad-agent", "display_name": "X", "kind": "wecom_qrcode", "corp_id": "ww1", "agent_id": "abc", "secret": "s"}), "agent_id"),
+        (json!({"identifier": "bad-key", "display_name": "X", "kind": "wecom_delegated", "token": "t", "encoding_aes_key": "short", "template_id": "dk1", "template_secret": "s"}), "43"),
+        (json!({"identifier": "bad-scope", "display_name": "X", "kind": "wecom_web", "corp_id": "ww1", "agent_id": "1", "secret": "s", "scope": "snsapi_all"}), "scope"),
+        (json!({"identifier": "unknown-field", "display_name": "X", "kind": "wecom_qrcode", "corp_id": "ww1", "agent_id": "1", "secret": "s", "colour": "red"}), "colour"),
+        (json!({"identifier": "bad-assoc", "display_name": "X", "kind": "wecom_qrcode", "corp_id": "ww1", "agent_id": "1", "secret": "s", "association": {"mode": "match", "fields": []}}), "fields"),
+    ];
+    for (body, mentions) in cases {
+        let (status, answer) = env.admin(Method::POST, "/connections", Some(body.clone())).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(answer["error"], "invalid_request");
+        assert!(answer["message"].as_str().unwrap().contains(mentions), "{answer} should mention {mentions}");
+    }
+    let (_, list) = env.admin(Method::GET, "/connections", None).await;
+    assert_eq!(list["items"], json!([]), "nothing was stored");
+
+    let good = json!({"identifier": "wecom", "display_name": "WeCom", "kind": "wecom_qrcode", "corp_id": "ww1", "agent_id": "1000002", "secret": "s3cret"});
+    env.post("/connections", good.clone()).await;
+    let (status, dup) = env.admin(Method::POST, "/connections", Some(good)).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(dup["error"], "conflict");
+    let (status, _) = env.admin(Method::PATCH, "/connections/wecom", Some(json!({"identifier": "renamed"}))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "identifiers never change");
+    let (status, _) = env.admin(Method::POST, "/users", Some(json!({"name": "No identifier"}))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn secrets_are_never_returned() {
+    let env = start().await;
+    let created = env
+        .post("/connections", json!({
+            "identifier": "deleg", "display_name": "Delegated", "kind": "wecom_delegated",
+            "token": "tokenValue123", "encoding_aes_key": "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
+            "template_id": "dkabc", "template_secret": "templateSecretValue"
+        }))
+        .await;
+    let text = created.to_string();
+    for secret in ["tokenValue123", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", "templateSecretValue"] {
+        assert!(!text.contains(secret), "{secret} leaked: {text}");
+    }
+    assert_eq!(created["secrets_set"]["template_secret"], true);
+    assert_eq!(created["event_url"], format!("{}/connections/deleg/events", env.base));
+    // PATCH without secrets keeps them.
+    let (status, patched) = env.admin(Method::PATCH, "/connections/deleg", Some(json!({"display_name": "Renamed"}))).await;
+    assert_eq!(status, StatusCode::OK, "{patched}");
+    assert_eq!(patched["secrets_set"]["token"], true);
+    let (_, listed) = env.admin(Method::GET, "/connections", None).await;
+    assert!(!listed.to_string().contains("templateSecretValue"));
+}
+
+#[tokio::test]
+async fn users_show_their_identities_and_conflicts_are_409() {
+    let env = start().await;
+    let user = env.post("/users", json!({"username": "bob", "email": "Bob@Example.com", "password": "long enough"})).await;
+    assert_eq!(user["identities"], json!([]));
+    assert_eq!(user["has_password"], true);
+    assert!(user.get("password").is_none() && user.get("password_hash").is_none());
+    let (status, dup) = env.admin(Method::POST, "/users", Some(json!({"email": "bob@example.com"}))).await;
+    assert_eq!(status, StatusCode::CONFLICT, "emails are unique case-insensitively: {dup}");
+    let id = user["id"].as_str().unwrap();
+    let (status, _) = env.admin(Method::DELETE, &format!("/users/{id}"), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+}

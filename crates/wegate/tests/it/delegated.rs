@@ -1,0 +1,258 @@
+//! Delegated development (wecom_delegated) and service-provider login (wecom_provider), end to end with the
+//! simulator pushing real encrypted callbacks to the connection's event URL.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::harness::*;
+
+const REDIRECT: &str = "https://app.example.com/cb";
+
+async fn sim_post(env: &Env, path: &str, body: Value) -> Value {
+    let response = env.http.post(format!("{}{path}", env.sim.base)).json(&body).send().await.unwrap();
+    let status = response.status();
+    let value: Value = response.json().await.unwrap_or(Value::Null);
+    assert!(status.is_success(), "{path}: {status} {value}");
+    value
+}
+
+/// A delegated connection for the demo template, associated with a new web app.
+async fn delegated(env: &Env, extra: Value) -> (Client, reqwest::Client, String) {
+    let seed = wecom_sim::Seed::demo();
+    let t = &seed.templates[0];
+    let mut body = json!({
+        "identifier": "deleg", "display_name": "Delegated", "kind": "wecom_delegated",
+        "token": t.token, "encoding_aes_key": t.encoding_aes_key, "template_id": t.template_id,
+        "template_secret": t.template_secret, "provider_corp_id": t.provider_corp_id,
+    });
+    if let (Some(map), Value::Object(extra)) = (body.as_object_mut(), extra) {
+        map.extend(extra);
+    }
+    env.post("/connections", body).await;
+    let (client_id, secret) = env.app("web", REDIRECT).await;
+    env.associate(&client_id, "deleg").await;
+    let (client, http) = env.oidc_client(&client_id, secret.as_deref(), REDIRECT).await;
+    (client, http, t.template_id.clone())
+}
+
+/// Waits until the background redemption of the auth code has stored the corp.
+async fn wait_for_corp(env: &Env, identifier: &str, status: &str) -> Value {
+    for _ in 0..100 {
+        let (_, c) = env.admin(Method::GET, &format!("/connections/{identifier}"), None).await;
+        if let Some(corp) = c["status"]["authorized_corps"].as_array().and_then(|a| a.first()) {
+            if corp["status"] == status {
+                return c;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("corp never reached {status}");
+}
+
+#[tokio::test]
+async fn url_verification_accepts_the_right_secrets_and_names_each_wrong_one() {
+    let env = start().await;
+    let (_, _, template_id) = delegated(&env, json!({})).await;
+    let url = format!("{}/connections/deleg/events", env.base);
+    let verified = sim_post(&env, &format!("/_sim/suites/{template_id}/callback_url"), json!({"url": url})).await;
+    assert_eq!(verified["verified"], true, "{verified}");
+    let (_, c) = env.admin(Method::GET, "/connections/deleg", None).await;
+    assert_eq!(c["status"]["url_verified"], true);
+
+    // Forged or mis-keyed requests: a 4xx each.
+    let seed = wecom_sim::Seed::demo();
+    let t = &seed.templates[0];
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs().to_string();
+    let right = wecom::MsgCrypt::new(&t.token, &t.encoding_aes_key).unwrap();
+    let wrong_token = wecom::MsgCrypt::new("someOtherToken", &t.encoding_aes_key).unwrap();
+    let wrong_key = wecom::MsgCrypt::new(&t.token, "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C").unwrap();
+    let get = |crypt: &wecom::MsgCrypt, receive_id: &str, timestamp: &str| {
+        let echostr = crypt.encrypt("1234567890123456789", receive_id);
+        let signature = crypt.signature(timestamp, "42", &echostr);
+        let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        format!("{url}?msg_signature={signature}&timestamp={timestamp}&nonce=42&echostr={}", enc(&echostr))
+    };
+    let ok = env.http.get(get(&right, &t.provider_corp_id, &now)).send().await.unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    assert_eq!(ok.text().await.unwrap(), "1234567890123456789");
+    for (request, cause) in [
+        (get(&wrong_token, &t.provider_corp_id, &now), "Token"),
+        (get(&wrong_key, &t.provider_corp_id, &now), "EncodingAESKey"),
+        (get(&right, "wwsomeoneelse", &now), "receive id"),
+        (get(&right, &t.provider_corp_id, "1000000000"), "timestamp"),
+    ] {
+        let response = env.http.get(request).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert!(response.text().await.unwrap().contains(cause), "{cause}");
+    }
+}
+
+#[tokio::test]
+async fn ticket_then_authorization_then_sign_in_of_a_member_of_the_authorizing_corp() {
+    let env = start().await;
+    let (client, http, template_id) = delegated(&env, json!({})).await;
+    // Before anything: a sign-in attempt says which step is missing.
+    let req = auth_request(&client, &["profile"], &[("connection", "deleg")]);
+    let page = browser().get(&req.url).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(page.text().await.unwrap().contains("event URL"), "names the missing step");
+
+    let url = format!("{}/connections/deleg/events", env.base);
+    sim_post(&env, &format!("/_sim/suites/{template_id}/callback_url"), json!({"url": url})).await;
+    let pushed = sim_post(&env, &format!("/_sim/suites/{template_id}/push_ticket"), json!({})).await;
+    assert_eq!(pushed["delivered"], true, "{pushed}");
+    let customer = wecom_sim::Seed::demo().corps[1].corp_id.clone();
+    let auth = sim_post(&env, &format!("/_sim/suites/{template_id}/authorize"), json!({"corp_id": customer})).await;
+    assert_eq!(auth["delivered"], true, "{auth}");
+    let c = wait_for_corp(&env, "deleg", "active").await;
+    assert_eq!(c["status"]["authorized_corps"][0]["corp_id"], customer.as_str());
+    assert!(c["status"]["suite_ticket_age_seconds"].as_i64().is_some());
+    assert!(!c.to_string().contains("permanent_code\":\""), "the permanent code is never returned");
+
+    let req = auth_request(&client, &["profile"], &[("connection", "deleg")]);
+    let back = wecom_login(&browser(), &req.url, "LiuYang").await;
+    let code = code_from_redirect(&back, &req, &env.base);
+    let tokens = exchange(&client, &http, code, req.verifier).await;
+    use openidconnect::TokenResponse;
+    let claims = tokens.id_token().unwrap().claims(&client.id_token_verifier(), &req.nonce).unwrap();
+    assert_eq!(claims.name().and_then(|n| n.get(None)).map(|n| n.as_str()), Some("刘洋"));
+
+    // A retried create_auth (the same auth code pushed again, new nonce) does not fetch a second
+    // permanent code.
+    assert_eq!(env.sim_calls("/cgi-bin/service/get_permanent_code").await, 1);
+    let seed = wecom_sim::Seed::demo();
+    let t = &seed.templates[0];
+    let crypt = wecom::MsgCrypt::new(&t.token, &t.encoding_aes_key).unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let retry = wecom::Event::CreateAuth {
+        suite_id: template_id.clone(),
+        auth_code: auth["auth_code"].as_str().unwrap().to_string(),
+        state: None,
+        timestamp: now as i64,
+    };
+    let (body, signature) = crypt.encrypt_to_post_body(&retry.to_xml(), &template_id, &template_id, None, &now.to_string(), "retry1");
+    let answer = env
+        .http
+        .post(format!("{url}?msg_signature={signature}&timestamp={now}&nonce=retry1"))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.text().await.unwrap(), "success");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(env.sim_calls("/cgi-bin/service/get_permanent_code").await, 1);
+
+    // cancel_auth blocks sign-in; nothing is deleted.
+    sim_post(&env, &format!("/_sim/suites/{template_id}/cancel_auth"), json!({"corp_id": customer})).await;
+    wait_for_corp(&env, "deleg", "cancelled").await;
+    let req = auth_request(&client, &["profile"], &[("connection", "deleg")]);
+    let page = browser().get(&req.url).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::FORBIDDEN);
+    assert_eq!(env.user_count().await, 1);
+}
+
+#[tokio::test]
+async fn reset_permanent_code_fetches_the_new_one() {
+    let env = start().await;
+    let (client, _, template_id) = delegated(&env, json!({})).await;
+    let url = format!("{}/connections/deleg/events", env.base);
+    sim_post(&env, &format!("/_sim/suites/{template_id}/callback_url"), json!({"url": url})).await;
+    sim_post(&env, &format!("/_sim/suites/{template_id}/push_ticket"), json!({})).await;
+    let customer = wecom_sim::Seed::demo().corps[1].corp_id.clone();
+    sim_post(&env, &format!("/_sim/suites/{template_id}/authorize"), json!({"corp_id": customer})).await;
+    wait_for_corp(&env, "deleg", "active").await;
+    sim_post(&env, &format!("/_sim/suites/{template_id}/reset_permanent_code"), json!({"corp_id": customer})).await;
+    for _ in 0..100 {
+        if env.sim_calls("/cgi-bin/service/get_permanent_code").await == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let req = auth_request(&client, &["profile"], &[("connection", "deleg")]);
+    let back = wecom_login(&browser(), &req.url, "emma").await;
+    code_from_redirect(&back, &req, &env.base);
+}
+
+#[tokio::test]
+async fn forged_and_replayed_posts_change_nothing() {
+    let env = start().await;
+    let (_, _, template_id) = delegated(&env, json!({})).await;
+    let seed = wecom_sim::Seed::demo();
+    let t = &seed.templates[0];
+    let crypt = wecom::MsgCrypt::new(&t.token, &t.encoding_aes_key).unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs().to_string();
+    let event = wecom::Event::SuiteTicket { suite_id: template_id.clone(), ticket: "ticket-one".into(), timestamp: now.parse().unwrap() };
+    let (body, signature) = crypt.encrypt_to_post_body(&event.to_xml(), &template_id, &template_id, None, &now, "n1");
+    let url = format!("{}/connections/deleg/events?msg_signature={signature}&timestamp={now}&nonce=n1", env.base);
+    let first = env.http.post(&url).body(body.clone()).send().await.unwrap();
+    assert_eq!(first.text().await.unwrap(), "success");
+    let replay = env.http.post(&url).body(body.clone()).send().await.unwrap();
+    assert_eq!(replay.status(), StatusCode::OK, "a retry is acknowledged");
+    let forged_url = format!("{}/connections/deleg/events?msg_signature={}&timestamp={now}&nonce=n1", env.base, "0".repeat(40));
+    let forged = env.http.post(&forged_url).body(body).send().await.unwrap();
+    assert_eq!(forged.status(), StatusCode::BAD_REQUEST);
+    let (_, c) = env.admin(Method::GET, "/connections/deleg", None).await;
+    assert!(c["status"]["suite_ticket_age_seconds"].as_i64().is_some());
+}
+
+#[tokio::test]
+async fn provider_login_keys_identities_by_corp_and_open_userid() {
+    let env = start().await;
+    let seed = wecom_sim::Seed::demo();
+    let p = &seed.providers[0];
+    let s = &p.suites[0];
+    env.post("/connections", json!({
+        "identifier": "provider", "display_name": "Provider", "kind": "wecom_provider",
+        "corp_id": p.corp_id, "suite_id": s.suite_id, "suite_secret": s.suite_secret,
+        "token": s.token, "encoding_aes_key": s.encoding_aes_key, "provider_secret": p.provider_secret,
+    })).await;
+    let (client_id, secret) = env.app("web", REDIRECT).await;
+    env.associate(&client_id, "provider").await;
+    let (client, http) = env.oidc_client(&client_id, secret.as_deref(), REDIRECT).await;
+    // No ticket yet: the page says so.
+    let req = auth_request(&client, &["profile"], &[("connection", "provider")]);
+    let page = browser().get(&req.url).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(page.text().await.unwrap().contains("suite_ticket"));
+    let url = format!("{}/connections/provider/events", env.base);
+    sim_post(&env, &format!("/_sim/suites/{}/callback_url", s.suite_id), json!({"url": url})).await;
+    sim_post(&env, &format!("/_sim/suites/{}/push_ticket", s.suite_id), json!({})).await;
+    let req = auth_request(&client, &["profile"], &[("connection", "provider")]);
+    let back = wecom_login(&browser(), &req.url, "ZhangSan").await;
+    let code = code_from_redirect(&back, &req, &env.base);
+    let tokens = exchange(&client, &http, code, req.verifier).await;
+    use openidconnect::TokenResponse;
+    let claims = tokens.id_token().unwrap().claims(&client.id_token_verifier(), &req.nonce).unwrap();
+    let (_, user) = env.admin(Method::GET, &format!("/users/{}", claims.subject().as_str()), None).await;
+    let identity = &user["identities"][0];
+    assert_eq!(identity["upstream"], format!("wecom-open:{}", seed.corps[0].corp_id));
+    assert_eq!(identity["subject"], seed.corps[0].members[0].open_userid.clone().unwrap());
+}
+
+#[tokio::test]
+async fn domain_verification_file_is_served_at_the_root() {
+    let env = start().await;
+    delegated(&env, json!({"domain_verification": {"filename": "WW_verify_abcDEF123.txt", "content": "abcDEF123"}})).await;
+    let response = env.http.get(format!("{}/WW_verify_abcDEF123.txt", env.base)).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.text().await.unwrap(), "abcDEF123");
+    assert_eq!(env.http.get(format!("{}/WW_verify_other.txt", env.base)).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+    assert_eq!(env.http.get(format!("{}/secrets.txt", env.base)).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_ticket_received_by_one_instance_is_used_by_the_other() {
+    let a = start().await;
+    let (_, _, template_id) = delegated(&a, json!({})).await;
+    let db = format!("sqlite://{}", a._dir.path().join("wegate.db").display());
+    let b = start_on_db(a.sim.clone(), a._dir.clone(), db, |_| {}).await;
+    // WeCom pushes to instance A ...
+    sim_post(&a, &format!("/_sim/suites/{template_id}/callback_url"), json!({"url": format!("{}/connections/deleg/events", a.base)})).await;
+    sim_post(&a, &format!("/_sim/suites/{template_id}/push_ticket"), json!({})).await;
+    // ... and the authorization lands on instance B, which needs the ticket to get the suite token.
+    sim_post(&a, &format!("/_sim/suites/{template_id}/callback_url"), json!({"url": format!("{}/connections/deleg/events", b.base)})).await;
+    let customer = wecom_sim::Seed::demo().corps[1].corp_id.clone();
+    sim_post(&a, &format!("/_sim/suites/{template_id}/authorize"), json!({"corp_id": customer})).await;
+    wait_for_corp(&b, "deleg", "active").await;
+}

@@ -1,0 +1,52 @@
+//! `wegate demo` click-through over HTTP: the demo page, the hosted login page, the simulator's member
+//! buttons, and the claims page at the end.
+
+use reqwest::StatusCode;
+
+use crate::harness::*;
+
+#[tokio::test]
+async fn demo_click_through_shows_the_claims() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = wegate::demo::start(dir.path().join("demo.db"), "127.0.0.1:0").await.expect("demo starts");
+    let base = demo.server.state.settings.issuer.clone();
+    let b = browser();
+    let home = b.get(format!("{base}/demo")).send().await.unwrap().text().await.unwrap();
+    let sign_in = extract_attr(&home, "class=\"button\" href=\"").expect("sign-in link");
+    let login_page = b.get(&sign_in).send().await.unwrap();
+    assert_eq!(login_page.status(), StatusCode::OK);
+    let html = login_page.text().await.unwrap();
+    for button in ["WeCom QR code", "Inside WeCom", "Delegated app", "Service provider app"] {
+        assert!(html.contains(button), "button {button} on the login page");
+    }
+    // Click "WeCom QR code": the first connection button.
+    let href = extract_attr(&html, "class=\"button wecom\" href=\"").expect("connection button");
+    let to_wecom = b.get(format!("{base}{href}")).send().await.unwrap();
+    assert_eq!(to_wecom.status(), StatusCode::SEE_OTHER);
+    // The simulator's page lists the members; pick 张三 as a person would.
+    let sim_page = b.get(location(&to_wecom)).send().await.unwrap().text().await.unwrap();
+    assert!(sim_page.contains("张三"));
+    let picked = b.get(with_sim_user(&location(&to_wecom), "ZhangSan")).send().await.unwrap();
+    let back = b.get(location(&picked)).send().await.unwrap();
+    let rp_callback = location(&back);
+    assert!(rp_callback.starts_with(&format!("{base}/demo/callback")));
+    let claims_page = b.get(rp_callback).send().await.unwrap().text().await.unwrap();
+    assert!(claims_page.contains("Signed in as 张三"), "{claims_page}");
+    assert!(claims_page.contains("wecom_userid"));
+
+    // The delegated and provider connections were set up by the demo: they work too.
+    for (button, member) in [("Delegated app", "LiuYang"), ("Service provider app", "alice")] {
+        // A fresh browser: the first one has a wegate session and would be signed in at once (SSO).
+        let b = browser();
+        let page = b.get(&sign_in).send().await.unwrap().text().await.unwrap();
+        let idx = page.find(button).expect("button");
+        let start = page[..idx].rfind("href=\"").expect("href") + 6;
+        let href = &page[start..start + page[start..].find('"').unwrap()];
+        let to_wecom = b.get(format!("{base}{href}")).send().await.unwrap();
+        assert_eq!(to_wecom.status(), StatusCode::SEE_OTHER, "{button}: {}", to_wecom.text().await.unwrap_or_default());
+        let picked = b.get(with_sim_user(&location(&to_wecom), member)).send().await.unwrap();
+        let back = b.get(location(&picked)).send().await.unwrap();
+        assert!(location(&back).contains("/demo/callback?code="), "{button}");
+    }
+    demo.server.shutdown().await.unwrap();
+}

@@ -1,0 +1,12 @@
+//! End-to-end tests: the real server on an ephemeral port with a fresh SQLite file, the real WeCom
+//! simulator, and the `openidconnect` crate (or a cookie-keeping HTTP client acting as the browser) as the
+//! app. One binary with modules: linking is the slow part on two cores.
+
+mod harness;
+
+mod admin_api;
+mod oidc_core;
+mod wecom_login;
+mod delegated;
+mod scale;
+mod demo;

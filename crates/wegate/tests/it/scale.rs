@@ -1,0 +1,143 @@
+//! Several instances on one database: logins started on one finish on another, WeCom's gettoken is
+//! called once for all of them, and (with PostgreSQL) an instance killed mid-load loses nothing.
+
+use std::sync::Arc;
+
+use futures::future::join_all;
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::harness::*;
+
+const REDIRECT: &str = "https://app.example.com/cb";
+
+/// Runs `n` WeCom logins spread over `bases` (alternating), each a full browser round trip ending in a
+/// code. Returns how many succeeded.
+async fn logins(bases: &[String], client_id: &str, n: usize) -> usize {
+    let members = ["ZhangSan", "WangFang", "alice", "bob"];
+    let tasks = (0..n).map(|i| {
+        let base = bases[i % bases.len()].clone();
+        let client_id = client_id.to_string();
+        let member = members[i % members.len()];
+        async move {
+            let b = browser();
+            let url = format!(
+                "{base}/authorize?client_id={client_id}&redirect_uri={}&response_type=code&scope=openid&state=s{i}&connection=wecom",
+                url::form_urlencoded::byte_serialize(REDIRECT.as_bytes()).collect::<String>()
+            );
+            let last = wecom_login(&b, &url, member).await;
+            last.status() == StatusCode::SEE_OTHER && location(&last).starts_with(REDIRECT) && location(&last).contains("code=")
+        }
+    });
+    join_all(tasks).await.into_iter().filter(|ok| *ok).count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_on_one_sqlite_file_share_logins_and_one_wecom_token() {
+    let a = start().await;
+    a.corp_connection("wecom", "wecom_qrcode", json!({})).await;
+    let (client_id, _) = a.app("web", REDIRECT).await;
+    a.associate(&client_id, "wecom").await;
+    let db = format!("sqlite://{}", a._dir.path().join("wegate.db").display());
+    let b = start_on_db(a.sim.clone(), a._dir.clone(), db, |_| {}).await;
+
+    // A login started on A completes on B.
+    let browser = browser();
+    let url = format!("{}/authorize?client_id={client_id}&redirect_uri={}&response_type=code&scope=openid&connection=wecom", a.base, url::form_urlencoded::byte_serialize(REDIRECT.as_bytes()).collect::<String>());
+    let to_wecom = browser.get(&url).send().await.unwrap();
+    let picked = browser.get(with_sim_user(&location(&to_wecom), "ZhangSan")).send().await.unwrap();
+    let callback_on_b = location(&picked).replace(&a.base, &b.base);
+    let done = browser.get(callback_on_b).send().await.unwrap();
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    assert!(location(&done).contains("code="));
+
+    let ok = logins(&[a.base.clone(), b.base.clone()], &client_id, 200).await;
+    assert_eq!(ok, 200, "every login succeeds");
+    assert_eq!(a.sim_calls("/cgi-bin/gettoken").await, 1, "one gettoken for all logins on both instances");
+    assert_eq!(a.user_count().await, 4);
+}
+
+/// PostgreSQL: two instances, 500 logins across both, one gettoken; then one instance is killed with
+/// SIGKILL mid-load and the other keeps serving with no completed user lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_two_processes_500_logins_one_gettoken_and_sigkill() {
+    let Some(admin_url) = std::env::var("WEGATE_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) else {
+        eprintln!("PostgreSQL tests skipped: set WEGATE_TEST_POSTGRES_URL");
+        return;
+    };
+    let db_url = create_database(&admin_url).await;
+    let sim = Arc::new(simulator().await);
+    let mut first = spawn_process(&sim, &db_url).await;
+    let mut second = spawn_process(&sim, &db_url).await;
+    let a = Env::remote(&first.base, sim.clone());
+    a.corp_connection("wecom", "wecom_qrcode", json!({})).await;
+    let (client_id, _) = a.app("web", REDIRECT).await;
+    a.associate(&client_id, "wecom").await;
+
+    let bases = [first.base.clone(), second.base.clone()];
+    let ok = logins(&bases, &client_id, 500).await;
+    assert_eq!(ok, 500);
+    assert_eq!(a.sim_calls("/cgi-bin/gettoken").await, 1, "one gettoken across both instances");
+    let users_before = a.user_count().await;
+
+    // Kill the first instance in the middle of a load on both.
+    let load = tokio::spawn({
+        let bases = bases.clone();
+        let client_id = client_id.clone();
+        async move { logins(&bases, &client_id, 200).await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    first.child.start_kill().expect("SIGKILL");
+    let _ = first.child.wait().await;
+    let during = load.await.unwrap();
+    assert!(during >= 100, "the second instance kept serving: {during} of 200");
+    let b = Env::remote(&second.base, sim.clone());
+    assert!(b.user_count().await >= users_before, "no completed user lost");
+    assert_eq!(logins(&[second.base.clone()], &client_id, 20).await, 20);
+    let _ = second.child.start_kill();
+}
+
+struct Process {
+    base: String,
+    child: tokio::process::Child,
+}
+
+async fn spawn_process(sim: &Sim, db_url: &str) -> Process {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let base = format!("http://127.0.0.1:{port}");
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_wegate"))
+        .arg("serve")
+        .env("WEGATE_LISTEN", format!("127.0.0.1:{port}"))
+        .env("WEGATE_DATABASE_URL", db_url)
+        .env("WEGATE_ADMIN_TOKEN", ADMIN)
+        .env("WEGATE_WECOM_API_BASE", &sim.base)
+        .env("WEGATE_WECOM_LOGIN_BASE", &sim.base)
+        .env("WEGATE_WECOM_OAUTH_BASE", &sim.base)
+        .env("WEGATE_LOG_LEVEL", "warn")
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn wegate");
+    for _ in 0..200 {
+        if let Ok(r) = reqwest::get(format!("{base}/readyz")).await {
+            if r.status().is_success() {
+                return Process { base, child };
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("wegate did not become ready on {base}");
+}
+
+/// A fresh database on the server of `admin_url`.
+async fn create_database(admin_url: &str) -> String {
+    use sqlx::Connection;
+    let name = format!("wegate_it_{}", wegate::util::random_alnum(12).to_lowercase());
+    let mut conn = sqlx::PgConnection::connect(admin_url).await.expect("connect to PostgreSQL");
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create database");
+    let mut url = url::Url::parse(admin_url).expect("postgres url");
+    url.set_path(&format!("/{name}"));
+    url.to_string()
+}
