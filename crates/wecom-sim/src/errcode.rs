@@ -69,13 +69,8 @@ pub(crate) fn full_errmsg(code: i64) -> String {
     if code == 0 {
         return "ok".to_owned();
     }
-    let ip = CLIENT_IP
-        .try_with(Clone::clone)
-        .unwrap_or_else(|_| "127.0.0.1".to_owned());
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let ip = CLIENT_IP.try_with(Clone::clone).unwrap_or_else(|_| "127.0.0.1".to_owned());
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     format!(
         "{}, hint: [{}_{}_{}], from ip: {}, more info at https://open.work.weixin.qq.com/devtool/query?e={}",
         errmsg(code),
@@ -133,20 +128,12 @@ impl Wx {
 
     /// A success without `errcode`/`errmsg`: the legacy provider endpoints (reference §0).
     pub(crate) fn ok_bare(fields: Obj) -> Wx {
-        Wx {
-            errcode: 0,
-            body: fields,
-        }
+        Wx { errcode: 0, body: fields }
     }
 
     /// `{"errcode":CODE,"errmsg":"..."}`.
     pub(crate) fn err(code: i64) -> Wx {
-        Wx {
-            errcode: code,
-            body: Obj::new()
-                .with("errcode", code)
-                .with("errmsg", full_errmsg(code)),
-        }
+        Wx { errcode: code, body: Obj::new().with("errcode", code).with("errmsg", full_errmsg(code)) }
     }
 }
 
@@ -160,8 +147,7 @@ impl From<i64> for Wx {
 impl IntoResponse for Wx {
     fn into_response(self) -> Response {
         let mut resp = (StatusCode::OK, Json(self.body)).into_response();
-        resp.extensions_mut()
-            .insert(ErrcodeTag(self.errcode.to_string()));
+        resp.extensions_mut().insert(ErrcodeTag(self.errcode.to_string()));
         resp
     }
 }

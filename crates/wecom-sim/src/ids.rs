@@ -7,20 +7,14 @@ use rand::distributions::Alphanumeric;
 
 /// `len` random characters from `[A-Za-z0-9]`.
 pub(crate) fn random_alnum(len: usize) -> String {
-    rand::thread_rng()
-        .sample_iter(&Alphanumeric)
-        .take(len)
-        .map(char::from)
-        .collect()
+    rand::thread_rng().sample_iter(&Alphanumeric).take(len).map(char::from).collect()
 }
 
 /// `len` random characters from the URL-safe alphabet WeCom uses in tokens and codes.
 pub(crate) fn random_token(len: usize) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut rng = rand::thread_rng();
-    (0..len)
-        .map(|_| char::from(ALPHABET[rng.gen_range(0..ALPHABET.len())]))
-        .collect()
+    (0..len).map(|_| char::from(ALPHABET[rng.gen_range(0..ALPHABET.len())])).collect()
 }
 
 /// A random decimal string of exactly `len` digits (no leading zero).
@@ -28,11 +22,7 @@ pub(crate) fn random_digits(len: usize) -> String {
     let mut rng = rand::thread_rng();
     (0..len)
         .map(|i| {
-            let d = if i == 0 {
-                rng.gen_range(1..10)
-            } else {
-                rng.gen_range(0..10)
-            };
+            let d = if i == 0 { rng.gen_range(1..10) } else { rng.gen_range(0..10) };
             char::from(b'0' + d)
         })
         .collect()
@@ -84,10 +74,7 @@ pub(crate) fn open_userid(corp_id: &str, userid: &str) -> String {
 
 /// The cipher userid `getuserinfo3rd` gives for a member of a corp with no authorization relation.
 pub(crate) fn cipher_userid(provider: &str, corp_id: &str, userid: &str) -> String {
-    format!(
-        "wo{}",
-        derived(&["cipher", provider, corp_id, &userid.to_lowercase()], 30)
-    )
+    format!("wo{}", derived(&["cipher", provider, corp_id, &userid.to_lowercase()], 30))
 }
 
 /// The `qr_code` URL of a member (personal QR code page).

@@ -37,8 +37,8 @@ mod state;
 
 pub use config::SimConfig;
 pub use seed::{
-    App, CUSTOMER_CORP_ID, Corp, DEMO_CORP_ID, Department, Member, PROVIDER_CORP_ID, Provider,
-    Seed, SeedError, Suite, Template,
+    App, CUSTOMER_CORP_ID, Corp, DEMO_CORP_ID, Department, Member, PROVIDER_CORP_ID, Provider, Seed, SeedError, Suite,
+    Template,
 };
 
 use state::{Inner, World};
@@ -97,19 +97,14 @@ impl Simulator {
             .route("/connect/oauth2/authorize", get(pages::oauth::authorize))
             .route("/", get(|| async { Redirect::to("/_sim/") }))
             .merge(control::router())
-            .layer(axum::middleware::from_fn_with_state(
-                self.inner.clone(),
-                control::faults::middleware,
-            ))
+            .layer(axum::middleware::from_fn_with_state(self.inner.clone(), control::faults::middleware))
             .with_state(self.inner.clone())
     }
 
     /// Serves [`Simulator::router`] on `listener` and, unless `ticket_interval_secs` is 0, runs
     /// the suite_ticket timer. Returns when the server stops.
     pub async fn serve(self, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-        let app = self
-            .router()
-            .into_make_service_with_connect_info::<SocketAddr>();
+        let app = self.router().into_make_service_with_connect_info::<SocketAddr>();
         let server = axum::serve(listener, app);
         if self.inner.config.ticket_interval_secs == 0 {
             return server.await;
@@ -122,10 +117,7 @@ impl Simulator {
     }
 
     /// Binds `127.0.0.1:0` and serves in a background task (for tests).
-    pub async fn spawn(
-        seed: Seed,
-        config: SimConfig,
-    ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    pub async fn spawn(seed: Seed, config: SimConfig) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let sim = Simulator::new(seed, config);

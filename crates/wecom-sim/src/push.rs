@@ -53,12 +53,7 @@ fn with_query(url: &str, pairs: &[(&str, &str)]) -> Result<Url, String> {
 /// `timestamp`, `nonce` and an `echostr` whose plaintext is a random 19-digit number; verified iff
 /// the answer is exactly that plaintext.
 pub(crate) async fn verify_url(inner: &Inner, suite: SuiteLike<'_>, url: &str) -> VerifyOutcome {
-    let fail = |error: String| VerifyOutcome {
-        verified: false,
-        status: 0,
-        body: String::new(),
-        error: Some(error),
-    };
+    let fail = |error: String| VerifyOutcome { verified: false, status: 0, body: String::new(), error: Some(error) };
     let crypt = match MsgCrypt::new(suite.token(), suite.encoding_aes_key()) {
         Ok(c) => c,
         Err(e) => return fail(format!("cannot use the suite's EncodingAESKey: {e}")),
@@ -70,12 +65,7 @@ pub(crate) async fn verify_url(inner: &Inner, suite: SuiteLike<'_>, url: &str) -
     let signature = crypt.signature(&timestamp, &nonce, &echostr);
     let target = match with_query(
         url,
-        &[
-            ("msg_signature", &signature),
-            ("timestamp", &timestamp),
-            ("nonce", &nonce),
-            ("echostr", &echostr),
-        ],
+        &[("msg_signature", &signature), ("timestamp", &timestamp), ("nonce", &nonce), ("echostr", &echostr)],
     ) {
         Ok(u) => u,
         Err(e) => return fail(e),
@@ -84,12 +74,7 @@ pub(crate) async fn verify_url(inner: &Inner, suite: SuiteLike<'_>, url: &str) -
         Ok(resp) => {
             let status = resp.status().as_u16();
             let body = resp.text().await.unwrap_or_default();
-            VerifyOutcome {
-                verified: status == 200 && body == plaintext,
-                status,
-                body,
-                error: None,
-            }
+            VerifyOutcome { verified: status == 200 && body == plaintext, status, body, error: None }
         }
         Err(e) => fail(format!("request failed: {e}")),
     }
@@ -102,19 +87,11 @@ pub(crate) async fn verify_url(inner: &Inner, suite: SuiteLike<'_>, url: &str) -
 pub(crate) async fn push_event(inner: &Inner, suite_id: &str, event: &Event) -> PushOutcome {
     let info_type = info_type(event);
     let Some(suite) = inner.suite_like(suite_id) else {
-        return PushOutcome {
-            delivered: false,
-            attempts: 0,
-            error: Some(format!("unknown suite {suite_id}")),
-        };
+        return PushOutcome { delivered: false, attempts: 0, error: Some(format!("unknown suite {suite_id}")) };
     };
     let url = inner.world().event_url(&suite);
     let Some(url) = url else {
-        return PushOutcome {
-            delivered: false,
-            attempts: 0,
-            error: Some("the suite has no event URL".to_owned()),
-        };
+        return PushOutcome { delivered: false, attempts: 0, error: Some("the suite has no event URL".to_owned()) };
     };
     let mut record = PushRecord {
         suite_id: suite_id.to_owned(),
@@ -155,29 +132,12 @@ async fn deliver(
     };
     let timestamp = inner.now().to_string();
     let nonce = ids::random_digits(10);
-    let (body, signature) = crypt.encrypt_to_post_body(
-        &event.to_xml(),
-        suite.id(),
-        suite.id(),
-        None,
-        &timestamp,
-        &nonce,
-    );
-    let target = match with_query(
-        url,
-        &[
-            ("msg_signature", &signature),
-            ("timestamp", &timestamp),
-            ("nonce", &nonce),
-        ],
-    ) {
+    let (body, signature) =
+        crypt.encrypt_to_post_body(&event.to_xml(), suite.id(), suite.id(), None, &timestamp, &nonce);
+    let target = match with_query(url, &[("msg_signature", &signature), ("timestamp", &timestamp), ("nonce", &nonce)]) {
         Ok(u) => u,
         Err(e) => {
-            return PushOutcome {
-                delivered: false,
-                attempts: 0,
-                error: Some(e),
-            };
+            return PushOutcome { delivered: false, attempts: 0, error: Some(e) };
         }
     };
     let max_attempts = inner.config.push_retries.saturating_add(1);
@@ -198,16 +158,10 @@ async fn deliver(
                 record.last_status = Some(status);
                 record.last_error = None;
                 if status == 200 && text == "success" {
-                    return PushOutcome {
-                        delivered: true,
-                        attempts,
-                        error: None,
-                    };
+                    return PushOutcome { delivered: true, attempts, error: None };
                 }
-                record.last_error = Some(format!(
-                    "answer was HTTP {status} {:?}, not HTTP 200 \"success\"",
-                    truncate(&text, 200)
-                ));
+                record.last_error =
+                    Some(format!("answer was HTTP {status} {:?}, not HTTP 200 \"success\"", truncate(&text, 200)));
             }
             Err(e) => {
                 record.last_status = None;
@@ -215,11 +169,7 @@ async fn deliver(
             }
         }
         if attempts >= max_attempts {
-            return PushOutcome {
-                delivered: false,
-                attempts,
-                error: record.last_error.clone(),
-            };
+            return PushOutcome { delivered: false, attempts, error: record.last_error.clone() };
         }
         tokio::time::sleep(Duration::from_millis(inner.config.push_retry_delay_ms)).await;
     }
@@ -249,14 +199,8 @@ fn info_type(event: &Event) -> &'static str {
 pub(crate) async fn push_ticket(inner: &Inner, suite_id: &str) -> (String, PushOutcome) {
     let ticket = ids::random_token(64);
     let now = inner.now();
-    inner
-        .world()
-        .add_suite_ticket(suite_id, ticket.clone(), now);
-    let event = Event::SuiteTicket {
-        suite_id: suite_id.to_owned(),
-        ticket: ticket.clone(),
-        timestamp: now,
-    };
+    inner.world().add_suite_ticket(suite_id, ticket.clone(), now);
+    let event = Event::SuiteTicket { suite_id: suite_id.to_owned(), ticket: ticket.clone(), timestamp: now };
     let outcome = push_event(inner, suite_id, &event).await;
     (ticket, outcome)
 }
@@ -271,12 +215,7 @@ pub(crate) async fn ticket_timer(inner: Arc<Inner>) {
         interval.tick().await;
         let due: Vec<String> = {
             let world = inner.world();
-            inner
-                .all_suites()
-                .iter()
-                .filter(|s| world.event_url(s).is_some())
-                .map(|s| s.id().to_owned())
-                .collect()
+            inner.all_suites().iter().filter(|s| world.event_url(s).is_some()).map(|s| s.id().to_owned()).collect()
         };
         for suite_id in due {
             let inner = inner.clone();

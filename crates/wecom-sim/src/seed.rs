@@ -220,10 +220,7 @@ impl Seed {
 
     /// Reads a `.toml` or `.json` seed file and validates it.
     pub fn from_file(path: &Path) -> Result<Seed, SeedError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SeedError::Io {
-            path: path.to_owned(),
-            source,
-        })?;
+        let text = std::fs::read_to_string(path).map_err(|source| SeedError::Io { path: path.to_owned(), source })?;
         match path.extension().and_then(|e| e.to_str()) {
             Some(ext) if ext.eq_ignore_ascii_case("toml") => Seed::from_toml_str(&text),
             Some(ext) if ext.eq_ignore_ascii_case("json") => Seed::from_json_str(&text),
@@ -264,19 +261,13 @@ impl Seed {
                 if let Some(p) = d.parent
                     && !dept_ids.contains(&p)
                 {
-                    return invalid(format!(
-                        "corp {}: department {} has unknown parent {p}",
-                        corp.corp_id, d.id
-                    ));
+                    return invalid(format!("corp {}: department {} has unknown parent {p}", corp.corp_id, d.id));
                 }
             }
             let mut userids = HashSet::new();
             for m in &corp.members {
                 if m.userid.is_empty() || m.userid.len() > 64 {
-                    return invalid(format!(
-                        "corp {}: userid {:?} must be 1 to 64 bytes",
-                        corp.corp_id, m.userid
-                    ));
+                    return invalid(format!("corp {}: userid {:?} must be 1 to 64 bytes", corp.corp_id, m.userid));
                 }
                 if !userids.insert(m.userid.to_lowercase()) {
                     return invalid(format!(
@@ -291,32 +282,19 @@ impl Seed {
                     ));
                 }
                 if let Some(d) = m.department.iter().find(|d| !dept_ids.contains(d)) {
-                    return invalid(format!(
-                        "corp {}: member {} is in unknown department {d}",
-                        corp.corp_id, m.userid
-                    ));
+                    return invalid(format!("corp {}: member {} is in unknown department {d}", corp.corp_id, m.userid));
                 }
             }
             let mut agents = HashSet::new();
             for app in &corp.apps {
                 if !agents.insert(app.agent_id) {
-                    return invalid(format!(
-                        "corp {}: agent_id {} appears twice",
-                        corp.corp_id, app.agent_id
-                    ));
+                    return invalid(format!("corp {}: agent_id {} appears twice", corp.corp_id, app.agent_id));
                 }
                 if app.secret.is_empty() {
-                    return invalid(format!(
-                        "corp {}: app {} has an empty secret",
-                        corp.corp_id, app.agent_id
-                    ));
+                    return invalid(format!("corp {}: app {} has an empty secret", corp.corp_id, app.agent_id));
                 }
                 check_domain(&app.trusted_domain)?;
-                if let Some(u) = app
-                    .visible_users
-                    .iter()
-                    .find(|u| !userids.contains(&u.to_lowercase()))
-                {
+                if let Some(u) = app.visible_users.iter().find(|u| !userids.contains(&u.to_lowercase())) {
                     return invalid(format!(
                         "corp {}: app {}: visible user {u:?} is not a member",
                         corp.corp_id, app.agent_id
@@ -352,10 +330,7 @@ impl Seed {
             }
             for s in &p.suites {
                 if s.suite_id.starts_with("dk") {
-                    return invalid(format!(
-                        "suite_id {:?}: ids starting with dk are templates",
-                        s.suite_id
-                    ));
+                    return invalid(format!("suite_id {:?}: ids starting with dk are templates", s.suite_id));
                 }
                 if !suite_ids.insert(s.suite_id.clone()) {
                     return invalid(format!("suite_id {:?} appears twice", s.suite_id));
@@ -364,10 +339,7 @@ impl Seed {
                 check_domain(&s.trusted_domain)?;
                 check_url(&s.suite_id, s.event_url.as_deref())?;
                 if let Some(c) = s.authorized_corps.iter().find(|c| !corp_ids.contains(*c)) {
-                    return invalid(format!(
-                        "suite {}: authorized corp {c:?} is not in the seed",
-                        s.suite_id
-                    ));
+                    return invalid(format!("suite {}: authorized corp {c:?} is not in the seed", s.suite_id));
                 }
             }
         }
@@ -376,34 +348,23 @@ impl Seed {
 }
 
 fn check_key(owner: &str, key: &str) -> Result<(), SeedError> {
-    let ok = key.len() == 43
-        && key
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/');
-    if ok {
-        Ok(())
-    } else {
-        Err(SeedError::Invalid(format!(
-            "{owner}: encoding_aes_key must be 43 base64 characters"
-        )))
-    }
+    wecom::crypto::validate_encoding_aes_key(key)
+        .map_err(|e| SeedError::Invalid(format!("{owner}: encoding_aes_key must be 43 base64 characters ({e})")))
 }
 
 fn check_domain(domain: &str) -> Result<(), SeedError> {
     if crate::domain::TrustedDomain::parse(domain).is_some() {
         Ok(())
     } else {
-        Err(SeedError::Invalid(format!(
-            "trusted_domain {domain:?} must be a host or host:port"
-        )))
+        Err(SeedError::Invalid(format!("trusted_domain {domain:?} must be a host or host:port")))
     }
 }
 
 fn check_url(owner: &str, url: Option<&str>) -> Result<(), SeedError> {
     match url {
-        Some(u) if url::Url::parse(u).is_err() => Err(SeedError::Invalid(format!(
-            "{owner}: event_url {u:?} is not an absolute URL"
-        ))),
+        Some(u) if url::Url::parse(u).is_err() => {
+            Err(SeedError::Invalid(format!("{owner}: event_url {u:?} is not an absolute URL")))
+        }
         _ => Ok(()),
     }
 }

@@ -53,22 +53,15 @@ impl Inner {
         if let Some(t) = self.seed.templates.iter().find(|t| t.template_id == id) {
             return Some(SuiteLike::Template(t));
         }
-        self.seed.providers.iter().find_map(|p| {
-            p.suites
-                .iter()
-                .find(|s| s.suite_id == id)
-                .map(|s| SuiteLike::Suite(p, s))
-        })
+        self.seed
+            .providers
+            .iter()
+            .find_map(|p| p.suites.iter().find(|s| s.suite_id == id).map(|s| SuiteLike::Suite(p, s)))
     }
 
     /// All templates and suites, templates first.
     pub(crate) fn all_suites(&self) -> Vec<SuiteLike<'_>> {
-        let mut v: Vec<SuiteLike<'_>> = self
-            .seed
-            .templates
-            .iter()
-            .map(SuiteLike::Template)
-            .collect();
+        let mut v: Vec<SuiteLike<'_>> = self.seed.templates.iter().map(SuiteLike::Template).collect();
         for p in &self.seed.providers {
             v.extend(p.suites.iter().map(|s| SuiteLike::Suite(p, s)));
         }
@@ -140,27 +133,18 @@ impl<'a> SuiteLike<'a> {
         matches!(self, SuiteLike::Template(_))
     }
     pub(crate) fn kind(&self) -> &'static str {
-        if self.is_template() {
-            "template"
-        } else {
-            "suite"
-        }
+        if self.is_template() { "template" } else { "suite" }
     }
 }
 
 /// Finds a member by userid, case-insensitively (reference §0).
 pub(crate) fn find_member<'a>(corp: &'a Corp, userid: &str) -> Option<&'a Member> {
-    corp.members
-        .iter()
-        .find(|m| m.userid.eq_ignore_ascii_case(userid))
+    corp.members.iter().find(|m| m.userid.eq_ignore_ascii_case(userid))
 }
 
 /// The member's `open_userid`: from the seed, else derived.
 pub(crate) fn open_userid_of(corp: &Corp, member: &Member) -> String {
-    member
-        .open_userid
-        .clone()
-        .unwrap_or_else(|| ids::open_userid(&corp.corp_id, &member.userid))
+    member.open_userid.clone().unwrap_or_else(|| ids::open_userid(&corp.corp_id, &member.userid))
 }
 
 /// An app that lives in a corp: a seed self-built app or one created by a template authorization.
@@ -187,11 +171,7 @@ impl AppRecord {
         if self.visible_users.is_empty() && self.visible_departments.is_empty() {
             return true;
         }
-        if self
-            .visible_users
-            .iter()
-            .any(|u| u.eq_ignore_ascii_case(&member.userid))
-        {
+        if self.visible_users.iter().any(|u| u.eq_ignore_ascii_case(&member.userid)) {
             return true;
         }
         member.department.iter().any(|&d| {
@@ -206,11 +186,7 @@ impl AppRecord {
                 if steps > 64 {
                     break;
                 }
-                cur = corp
-                    .departments
-                    .iter()
-                    .find(|x| x.id == id)
-                    .and_then(|x| x.parent);
+                cur = corp.departments.iter().find(|x| x.id == id).and_then(|x| x.parent);
             }
             false
         })
@@ -239,10 +215,7 @@ pub(crate) struct TokenRecord {
 pub(crate) enum Audience {
     /// An app of a corp (`auth/getuserinfo`); `agent_id: None` = OAuth without agentid, any app
     /// of the corp whose trusted domain admits the redirect.
-    CorpApp {
-        corp_id: String,
-        agent_id: Option<i64>,
-    },
+    CorpApp { corp_id: String, agent_id: Option<i64> },
     /// A suite (`service/auth/getuserinfo3rd`).
     Suite { suite_id: String },
     /// The legacy provider login (`service/get_login_info`).
@@ -252,9 +225,14 @@ pub(crate) enum Audience {
 /// The person behind a code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Subject {
-    Member { corp_id: String, userid: String },
+    Member {
+        corp_id: String,
+        userid: String,
+    },
     /// Someone outside the corp; `key` names them stably (for the openid).
-    Outsider { key: String },
+    Outsider {
+        key: String,
+    },
 }
 
 /// How the code was obtained.
@@ -377,67 +355,42 @@ impl World {
             .iter()
             .flat_map(|p| p.suites.iter())
             .flat_map(|s| {
-                s.authorized_corps
-                    .iter()
-                    .enumerate()
-                    .map(|(i, corp_id)| Authorization {
-                        suite_id: s.suite_id.clone(),
-                        corp_id: corp_id.clone(),
-                        agent_id: 3_010_001 + i64::try_from(i).unwrap_or(0),
-                        permanent_code: None,
-                        active: true,
-                        state: None,
-                        installer: None,
-                        visible_users: vec![],
-                        visible_departments: vec![],
-                    })
+                s.authorized_corps.iter().enumerate().map(|(i, corp_id)| Authorization {
+                    suite_id: s.suite_id.clone(),
+                    corp_id: corp_id.clone(),
+                    agent_id: 3_010_001 + i64::try_from(i).unwrap_or(0),
+                    permanent_code: None,
+                    active: true,
+                    state: None,
+                    installer: None,
+                    visible_users: vec![],
+                    visible_departments: vec![],
+                })
             })
             .collect();
-        World {
-            apps,
-            authorizations,
-            ..World::default()
-        }
+        World { apps, authorizations, ..World::default() }
     }
 
     /// An enabled app of a corp.
     pub(crate) fn app(&self, corp_id: &str, agent_id: i64) -> Option<&AppRecord> {
-        self.apps
-            .iter()
-            .find(|a| a.corp_id == corp_id && a.agent_id == agent_id && a.enabled)
+        self.apps.iter().find(|a| a.corp_id == corp_id && a.agent_id == agent_id && a.enabled)
     }
 
     pub(crate) fn app_mut(&mut self, corp_id: &str, agent_id: i64) -> Option<&mut AppRecord> {
-        self.apps
-            .iter_mut()
-            .find(|a| a.corp_id == corp_id && a.agent_id == agent_id)
+        self.apps.iter_mut().find(|a| a.corp_id == corp_id && a.agent_id == agent_id)
     }
 
     /// Next free agent id in a corp (apps and third-party installations share the space).
     pub(crate) fn next_agent_id(&self, corp_id: &str) -> i64 {
-        let apps = self
-            .apps
-            .iter()
-            .filter(|a| a.corp_id == corp_id)
-            .map(|a| a.agent_id);
-        let auths = self
-            .authorizations
-            .iter()
-            .filter(|a| a.corp_id == corp_id)
-            .map(|a| a.agent_id);
+        let apps = self.apps.iter().filter(|a| a.corp_id == corp_id).map(|a| a.agent_id);
+        let auths = self.authorizations.iter().filter(|a| a.corp_id == corp_id).map(|a| a.agent_id);
         apps.chain(auths).max().map_or(1_000_002, |m| m + 1).max(1_000_002)
     }
 
     /// Mints a token for `grant`, valid `ttl` seconds from `now`.
     pub(crate) fn issue_token(&mut self, grant: Grant, now: i64, ttl: i64) -> String {
         let token = ids::random_token(96);
-        self.tokens.insert(
-            token.clone(),
-            TokenRecord {
-                grant,
-                expires_at: now + ttl,
-            },
-        );
+        self.tokens.insert(token.clone(), TokenRecord { grant, expires_at: now + ttl });
         token
     }
 
@@ -492,10 +445,7 @@ impl World {
 
     /// The event URL of a suite: runtime value, else the seed's.
     pub(crate) fn event_url(&self, suite: &SuiteLike<'_>) -> Option<String> {
-        self.event_urls
-            .get(suite.id())
-            .cloned()
-            .or_else(|| suite.seed_event_url().map(str::to_owned))
+        self.event_urls.get(suite.id()).cloned().or_else(|| suite.seed_event_url().map(str::to_owned))
     }
 
     /// Records a freshly pushed suite_ticket (keeps the latest two).
@@ -509,27 +459,18 @@ impl World {
 
     /// Whether `ticket` is the latest or the previous ticket of the suite and younger than 30 min.
     pub(crate) fn suite_ticket_valid(&self, suite_id: &str, ticket: &str, now: i64) -> bool {
-        self.suite_tickets.get(suite_id).is_some_and(|list| {
-            list.iter()
-                .any(|(t, at)| t == ticket && now < at + SUITE_TICKET_TTL_SECS)
-        })
+        self.suite_tickets
+            .get(suite_id)
+            .is_some_and(|list| list.iter().any(|(t, at)| t == ticket && now < at + SUITE_TICKET_TTL_SECS))
     }
 
     /// The active authorization of a suite by a corp.
     pub(crate) fn authorization(&self, suite_id: &str, corp_id: &str) -> Option<&Authorization> {
-        self.authorizations
-            .iter()
-            .find(|a| a.suite_id == suite_id && a.corp_id == corp_id && a.active)
+        self.authorizations.iter().find(|a| a.suite_id == suite_id && a.corp_id == corp_id && a.active)
     }
 
-    pub(crate) fn authorization_mut(
-        &mut self,
-        suite_id: &str,
-        corp_id: &str,
-    ) -> Option<&mut Authorization> {
-        self.authorizations
-            .iter_mut()
-            .find(|a| a.suite_id == suite_id && a.corp_id == corp_id && a.active)
+    pub(crate) fn authorization_mut(&mut self, suite_id: &str, corp_id: &str) -> Option<&mut Authorization> {
+        self.authorizations.iter_mut().find(|a| a.suite_id == suite_id && a.corp_id == corp_id && a.active)
     }
 }
 

@@ -39,10 +39,7 @@ fn exchange(inner: &Shared, p: &HashMap<String, String>, legacy: bool) -> Result
         return Err(40029);
     }
     match &issued.audience {
-        Audience::CorpApp {
-            corp_id: c,
-            agent_id: a,
-        } if *c == corp_id && a.is_none_or(|a| a == agent_id) => {}
+        Audience::CorpApp { corp_id: c, agent_id: a } if *c == corp_id && a.is_none_or(|a| a == agent_id) => {}
         _ => return Err(40029),
     }
     let app = world.app(&corp_id, agent_id).cloned().ok_or(40014)?;
@@ -67,10 +64,7 @@ fn exchange(inner: &Shared, p: &HashMap<String, String>, legacy: bool) -> Result
                 world.user_tickets.insert(
                     ticket.clone(),
                     UserTicket {
-                        grant: Grant::Corp {
-                            corp_id: corp_id.clone(),
-                            agent_id,
-                        },
+                        grant: Grant::Corp { corp_id: corp_id.clone(), agent_id },
                         corp_id: corp_id.clone(),
                         userid: member.userid.clone(),
                         shown_userid: member.userid.clone(),
@@ -82,10 +76,7 @@ fn exchange(inner: &Shared, p: &HashMap<String, String>, legacy: bool) -> Result
             }
         }
         Subject::Outsider { key } => {
-            out.push(
-                if legacy { "OpenId" } else { "openid" },
-                ids::openid(&corp_id, key),
-            );
+            out.push(if legacy { "OpenId" } else { "openid" }, ids::openid(&corp_id, key));
             if legacy {
                 out.push("DeviceId", "");
             }
@@ -95,11 +86,7 @@ fn exchange(inner: &Shared, p: &HashMap<String, String>, legacy: bool) -> Result
 }
 
 /// `POST /cgi-bin/auth/getuserdetail` (and legacy `user/getuserdetail`) `{"user_ticket"}`.
-pub(crate) async fn getuserdetail(
-    State(inner): State<Shared>,
-    RawQuery(q): RawQuery,
-    body: Bytes,
-) -> Wx {
+pub(crate) async fn getuserdetail(State(inner): State<Shared>, RawQuery(q): RawQuery, body: Bytes) -> Wx {
     reply(detail(&inner, &params(q), &body))
 }
 

@@ -19,6 +19,22 @@ mod service;
 mod token;
 mod user;
 
+/// Every implemented `/cgi-bin` path (listed in the stats even before their first call).
+pub(crate) const PATHS: &[&str] = &[
+    "/cgi-bin/gettoken",
+    "/cgi-bin/auth/getuserinfo",
+    "/cgi-bin/user/getuserinfo",
+    "/cgi-bin/auth/getuserdetail",
+    "/cgi-bin/user/getuserdetail",
+    "/cgi-bin/user/get",
+    "/cgi-bin/service/get_suite_token",
+    "/cgi-bin/service/get_permanent_code",
+    "/cgi-bin/service/get_provider_token",
+    "/cgi-bin/service/get_login_info",
+    "/cgi-bin/service/auth/getuserinfo3rd",
+    "/cgi-bin/service/auth/getuserdetail3rd",
+];
+
 /// Routes of the server API.
 pub(crate) fn router() -> Router<Shared> {
     Router::new()
@@ -28,30 +44,12 @@ pub(crate) fn router() -> Router<Shared> {
         .route("/cgi-bin/auth/getuserdetail", post(auth::getuserdetail))
         .route("/cgi-bin/user/getuserdetail", post(auth::getuserdetail))
         .route("/cgi-bin/user/get", get(user::get))
-        .route(
-            "/cgi-bin/service/get_suite_token",
-            post(service::get_suite_token),
-        )
-        .route(
-            "/cgi-bin/service/get_permanent_code",
-            post(service::get_permanent_code),
-        )
-        .route(
-            "/cgi-bin/service/get_provider_token",
-            post(service::get_provider_token),
-        )
-        .route(
-            "/cgi-bin/service/get_login_info",
-            post(service::get_login_info),
-        )
-        .route(
-            "/cgi-bin/service/auth/getuserinfo3rd",
-            get(service::getuserinfo3rd),
-        )
-        .route(
-            "/cgi-bin/service/auth/getuserdetail3rd",
-            post(service::getuserdetail3rd),
-        )
+        .route("/cgi-bin/service/get_suite_token", post(service::get_suite_token))
+        .route("/cgi-bin/service/get_permanent_code", post(service::get_permanent_code))
+        .route("/cgi-bin/service/get_provider_token", post(service::get_provider_token))
+        .route("/cgi-bin/service/get_login_info", post(service::get_login_info))
+        .route("/cgi-bin/service/auth/getuserinfo3rd", get(service::getuserinfo3rd))
+        .route("/cgi-bin/service/auth/getuserdetail3rd", post(service::getuserdetail3rd))
         .route("/cgi-bin/{*rest}", get(unknown_api).post(unknown_api))
 }
 
@@ -62,8 +60,7 @@ async fn unknown_api() -> Wx {
 
 /// Query parameters, first occurrence wins; an undecodable query counts as empty.
 pub(crate) fn params(raw: Option<String>) -> HashMap<String, String> {
-    let pairs: Vec<(String, String)> =
-        serde_urlencoded::from_str(raw.as_deref().unwrap_or("")).unwrap_or_default();
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.as_deref().unwrap_or("")).unwrap_or_default();
     let mut map = HashMap::new();
     for (k, v) in pairs {
         map.entry(k).or_insert(v);

@@ -18,8 +18,7 @@ use crate::domain;
 use crate::errcode::{Obj, Wx};
 use crate::ids;
 use crate::state::{
-    Audience, AuthCodeKind, CodeScope, Grant, Inner, Subject, SuiteLike, UserTicket, World,
-    find_member, open_userid_of,
+    Audience, AuthCodeKind, CodeScope, Grant, Inner, Subject, SuiteLike, UserTicket, World, find_member, open_userid_of,
 };
 
 /// `POST /cgi-bin/service/get_suite_token` `{suite_id, suite_secret, suite_ticket}`.
@@ -42,23 +41,13 @@ fn suite_token(inner: &Shared, body: &[u8]) -> Result<Wx, i64> {
     if !world.suite_ticket_valid(suite_id, ticket, now) {
         return Err(40085);
     }
-    let grant = Grant::Suite {
-        suite_id: suite_id.to_owned(),
-    };
+    let grant = Grant::Suite { suite_id: suite_id.to_owned() };
     let token = world.issue_token(grant, now, ttl);
-    Ok(Wx::ok_bare(
-        Obj::new()
-            .with("suite_access_token", token)
-            .with("expires_in", ttl),
-    ))
+    Ok(Wx::ok_bare(Obj::new().with("suite_access_token", token).with("expires_in", ttl)))
 }
 
 /// `POST /cgi-bin/service/get_permanent_code?suite_access_token=` `{auth_code}`.
-pub(crate) async fn get_permanent_code(
-    State(inner): State<Shared>,
-    RawQuery(q): RawQuery,
-    body: Bytes,
-) -> Wx {
+pub(crate) async fn get_permanent_code(State(inner): State<Shared>, RawQuery(q): RawQuery, body: Bytes) -> Wx {
     reply(permanent_code(&inner, &params(q), &body))
 }
 
@@ -79,9 +68,7 @@ fn permanent_code(inner: &Shared, p: &HashMap<String, String>, body: &[u8]) -> R
     let suite = inner.suite_like(&suite_id).ok_or(40083)?;
     let corp = inner.corp(&grant.corp_id).ok_or(40078)?;
     let permanent = ids::random_token(43);
-    let auth = world
-        .authorization_mut(&suite_id, &grant.corp_id)
-        .ok_or(40078)?;
+    let auth = world.authorization_mut(&suite_id, &grant.corp_id).ok_or(40078)?;
     auth.permanent_code = Some(permanent.clone());
     let auth = auth.clone();
     if suite.is_template() {
@@ -107,9 +94,8 @@ fn permanent_code(inner: &Shared, p: &HashMap<String, String>, body: &[u8]) -> R
             })
         },
     );
-    let agent_name = world
-        .app(&grant.corp_id, auth.agent_id)
-        .map_or_else(|| suite.name().to_owned(), |a| a.name.clone());
+    let agent_name =
+        world.app(&grant.corp_id, auth.agent_id).map_or_else(|| suite.name().to_owned(), |a| a.name.clone());
     let mut out = Obj::new()
         .with("permanent_code", permanent)
         .with(
@@ -173,18 +159,8 @@ fn provider_token(inner: &Shared, body: &[u8]) -> Result<Wx, i64> {
     }
     let now = inner.now();
     let ttl = inner.config.token_ttl_secs;
-    let token = inner.world().issue_token(
-        Grant::Provider {
-            corp_id: corp_id.to_owned(),
-        },
-        now,
-        ttl,
-    );
-    Ok(Wx::ok_bare(
-        Obj::new()
-            .with("provider_access_token", token)
-            .with("expires_in", ttl),
-    ))
+    let token = inner.world().issue_token(Grant::Provider { corp_id: corp_id.to_owned() }, now, ttl);
+    Ok(Wx::ok_bare(Obj::new().with("provider_access_token", token).with("expires_in", ttl)))
 }
 
 /// Whether `corp_id` has an active authorization of any app of the provider.
@@ -192,18 +168,12 @@ fn has_relation(inner: &Inner, world: &World, provider_corp_id: &str, corp_id: &
     world.authorizations.iter().any(|a| {
         a.active
             && a.corp_id == corp_id
-            && inner
-                .suite_like(&a.suite_id)
-                .is_some_and(|s| s.provider_corp_id() == provider_corp_id)
+            && inner.suite_like(&a.suite_id).is_some_and(|s| s.provider_corp_id() == provider_corp_id)
     })
 }
 
 /// `POST /cgi-bin/service/get_login_info?access_token=<provider token>` `{auth_code}`.
-pub(crate) async fn get_login_info(
-    State(inner): State<Shared>,
-    RawQuery(q): RawQuery,
-    body: Bytes,
-) -> Wx {
+pub(crate) async fn get_login_info(State(inner): State<Shared>, RawQuery(q): RawQuery, body: Bytes) -> Wx {
     reply(login_info(&inner, &params(q), &body))
 }
 
@@ -218,11 +188,7 @@ fn login_info(inner: &Shared, p: &HashMap<String, String>, body: &[u8]) -> Resul
         world.codes.remove(code);
         return Err(40029);
     }
-    if issued.audience
-        != (Audience::ProviderLogin {
-            provider_corp_id: provider.clone(),
-        })
-    {
+    if issued.audience != (Audience::ProviderLogin { provider_corp_id: provider.clone() }) {
         return Err(40029);
     }
     world.codes.remove(code);
@@ -237,18 +203,12 @@ fn login_info(inner: &Shared, p: &HashMap<String, String>, body: &[u8]) -> Resul
         .filter(|a| {
             a.active
                 && a.corp_id == *corp_id
-                && inner
-                    .suite_like(&a.suite_id)
-                    .is_some_and(|s| s.provider_corp_id() == provider)
+                && inner.suite_like(&a.suite_id).is_some_and(|s| s.provider_corp_id() == provider)
         })
         .map(|a| json!({"agentid": a.agent_id, "auth_type": 1}))
         .collect();
     let departments: Vec<Value> = if m.admin {
-        corp.departments
-            .iter()
-            .filter(|d| d.parent.is_none())
-            .map(|d| json!({"id": d.id, "writable": true}))
-            .collect()
+        corp.departments.iter().filter(|d| d.parent.is_none()).map(|d| json!({"id": d.id, "writable": true})).collect()
     } else {
         vec![]
     };
@@ -291,11 +251,7 @@ fn exchange_3rd(inner: &Shared, p: &HashMap<String, String>) -> Result<Wx, i64> 
         world.codes.remove(code);
         return Err(40029);
     }
-    if issued.audience
-        != (Audience::Suite {
-            suite_id: suite_id.clone(),
-        })
-    {
+    if issued.audience != (Audience::Suite { suite_id: suite_id.clone() }) {
         return Err(40029);
     }
     if let Some(redirect) = &issued.redirect
@@ -324,9 +280,7 @@ fn exchange_3rd(inner: &Shared, p: &HashMap<String, String>) -> Result<Wx, i64> 
                 world.user_tickets.insert(
                     ticket.clone(),
                     UserTicket {
-                        grant: Grant::Suite {
-                            suite_id: suite_id.clone(),
-                        },
+                        grant: Grant::Suite { suite_id: suite_id.clone() },
                         corp_id: corp_id.clone(),
                         userid: m.userid.clone(),
                         shown_userid: shown,
@@ -346,11 +300,7 @@ fn exchange_3rd(inner: &Shared, p: &HashMap<String, String>) -> Result<Wx, i64> 
 }
 
 /// `POST /cgi-bin/service/auth/getuserdetail3rd?suite_access_token` `{user_ticket}`.
-pub(crate) async fn getuserdetail3rd(
-    State(inner): State<Shared>,
-    RawQuery(q): RawQuery,
-    body: Bytes,
-) -> Wx {
+pub(crate) async fn getuserdetail3rd(State(inner): State<Shared>, RawQuery(q): RawQuery, body: Bytes) -> Wx {
     reply(detail_3rd(&inner, &params(q), &body))
 }
 

@@ -33,16 +33,9 @@ fn issue(inner: &Shared, p: &HashMap<String, String>) -> Result<Wx, i64> {
         // A delegated app whose authorization was cancelled: the relation is gone (48004).
         Some((_, false)) => Err(48004),
         Some((agent_id, true)) => {
-            let grant = Grant::Corp {
-                corp_id: corp_id.to_owned(),
-                agent_id,
-            };
+            let grant = Grant::Corp { corp_id: corp_id.to_owned(), agent_id };
             let token = world.issue_token(grant, now, ttl);
-            Ok(Wx::ok(
-                Obj::new()
-                    .with("access_token", token)
-                    .with("expires_in", ttl),
-            ))
+            Ok(Wx::ok(Obj::new().with("access_token", token).with("expires_in", ttl)))
         }
         None => Err(40001),
     }

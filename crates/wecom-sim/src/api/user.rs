@@ -56,10 +56,7 @@ fn lookup(inner: &Shared, p: &HashMap<String, String>) -> Result<Wx, i64> {
         out.push("address", m.address.clone());
     }
     out.push("open_userid", open_userid_of(corp, m));
-    out.push(
-        "main_department",
-        m.department.first().copied().unwrap_or(1),
-    );
+    out.push("main_department", m.department.first().copied().unwrap_or(1));
     out.push("extattr", json!({ "attrs": [] }));
     out.push("status", 1);
     if legacy {

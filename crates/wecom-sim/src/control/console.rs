@@ -80,12 +80,7 @@ pub(crate) async fn page(State(inner): State<Shared>, RawQuery(raw): RawQuery) -
             .calls
             .iter()
             .map(|(path, s)| {
-                let codes = s
-                    .errcodes
-                    .iter()
-                    .map(|(c, n)| format!("{c}×{n}"))
-                    .collect::<Vec<_>>()
-                    .join(", ");
+                let codes = s.errcodes.iter().map(|(c, n)| format!("{c}×{n}")).collect::<Vec<_>>().join(", ");
                 (path.clone(), s.total, codes)
             })
             .collect();
@@ -214,10 +209,7 @@ pub(crate) async fn action(State(inner): State<Shared>, Form(form): Form<ActionF
         Ok(m) => m,
         Err(m) => format!("✗ {m}"),
     };
-    let location = format!(
-        "/_sim/?{}",
-        serde_urlencoded::to_string([("msg", message.as_str())]).unwrap_or_default()
-    );
+    let location = format!("/_sim/?{}", serde_urlencoded::to_string([("msg", message.as_str())]).unwrap_or_default());
     (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
 }
 
@@ -225,10 +217,7 @@ fn push_summary(delivered: bool, attempts: u32, error: Option<&str>) -> String {
     if delivered {
         format!("delivered after {attempts} attempt(s)")
     } else {
-        format!(
-            "NOT delivered after {attempts} attempt(s){}",
-            error.map(|e| format!(": {e}")).unwrap_or_default()
-        )
+        format!("NOT delivered after {attempts} attempt(s){}", error.map(|e| format!(": {e}")).unwrap_or_default())
     }
 }
 
@@ -237,18 +226,14 @@ async fn perform(inner: &Shared, form: &ActionForm) -> Result<String, String> {
     let corp_id = form.corp_id.as_str();
     match form.action.as_str() {
         "push_ticket" => {
-            let o = suites::push_ticket_now(inner, suite_id)
-                .await
-                .map_err(|e| e.message)?;
+            let o = suites::push_ticket_now(inner, suite_id).await.map_err(|e| e.message)?;
             Ok(format!(
                 "suite_ticket for {suite_id}: {}",
                 push_summary(o.push.delivered, o.push.attempts, o.push.error.as_deref())
             ))
         }
         "callback_url" => {
-            let o = suites::set_callback_url(inner, suite_id, form.url.trim(), false)
-                .await
-                .map_err(|e| e.message)?;
+            let o = suites::set_callback_url(inner, suite_id, form.url.trim(), false).await.map_err(|e| e.message)?;
             if o.verified {
                 Ok(format!("{suite_id}: URL verified and saved"))
             } else {
@@ -261,13 +246,8 @@ async fn perform(inner: &Shared, form: &ActionForm) -> Result<String, String> {
             }
         }
         "authorize" => {
-            let req = AuthRequest {
-                corp_id: corp_id.to_owned(),
-                ..AuthRequest::default()
-            };
-            let o = suites::authorize_now(inner, suite_id, req)
-                .await
-                .map_err(|e| e.message)?;
+            let req = AuthRequest { corp_id: corp_id.to_owned(), ..AuthRequest::default() };
+            let o = suites::authorize_now(inner, suite_id, req).await.map_err(|e| e.message)?;
             Ok(format!(
                 "{corp_id} authorized {suite_id} (agent {}): create_auth {}",
                 o.agent_id,
@@ -275,18 +255,14 @@ async fn perform(inner: &Shared, form: &ActionForm) -> Result<String, String> {
             ))
         }
         "cancel_auth" => {
-            let o = suites::cancel_now(inner, suite_id, corp_id)
-                .await
-                .map_err(|e| e.message)?;
+            let o = suites::cancel_now(inner, suite_id, corp_id).await.map_err(|e| e.message)?;
             Ok(format!(
                 "{corp_id} cancelled {suite_id}: cancel_auth {}",
                 push_summary(o.delivered, o.attempts, o.error.as_deref())
             ))
         }
         "reset_permanent_code" => {
-            let o = suites::reset_now(inner, suite_id, corp_id)
-                .await
-                .map_err(|e| e.message)?;
+            let o = suites::reset_now(inner, suite_id, corp_id).await.map_err(|e| e.message)?;
             Ok(format!(
                 "{corp_id} / {suite_id}: reset_permanent_code {}",
                 push_summary(o.push.delivered, o.push.attempts, o.push.error.as_deref())

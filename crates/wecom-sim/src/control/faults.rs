@@ -28,6 +28,7 @@ use crate::state::lock;
 pub(crate) enum FaultKind {
     Errcode,
     Delay,
+    #[serde(rename = "http_500")]
     Http500,
     Malformed,
     Drop,
@@ -88,10 +89,7 @@ pub(crate) struct FaultList {
 }
 
 /// `POST /_sim/faults`.
-pub(crate) async fn add_fault(
-    State(inner): State<Shared>,
-    body: Bytes,
-) -> Result<Json<FaultList>, ApiError> {
+pub(crate) async fn add_fault(State(inner): State<Shared>, body: Bytes) -> Result<Json<FaultList>, ApiError> {
     let spec: FaultSpec = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request("invalid_fault", format!("invalid fault: {e}")))?;
     if !spec.path.starts_with('/') || spec.path.starts_with("/_sim") {
@@ -105,35 +103,21 @@ pub(crate) async fn add_fault(
     }
     match spec.kind {
         FaultKind::Errcode if spec.errcode.is_none() => {
-            return Err(ApiError::bad_request(
-                "invalid_fault",
-                "kind errcode needs an errcode",
-            ));
+            return Err(ApiError::bad_request("invalid_fault", "kind errcode needs an errcode"));
         }
         FaultKind::Delay if spec.delay_ms.is_none() => {
-            return Err(ApiError::bad_request(
-                "invalid_fault",
-                "kind delay needs delay_ms",
-            ));
+            return Err(ApiError::bad_request("invalid_fault", "kind delay needs delay_ms"));
         }
         _ => {}
     }
     let mut faults = lock(&inner.faults);
-    faults
-        .by_path
-        .entry(spec.path.clone())
-        .or_default()
-        .push_back(spec);
-    Ok(Json(FaultList {
-        faults: faults.list(),
-    }))
+    faults.by_path.entry(spec.path.clone()).or_default().push_back(spec);
+    Ok(Json(FaultList { faults: faults.list() }))
 }
 
 /// `GET /_sim/faults`.
 pub(crate) async fn list_faults(State(inner): State<Shared>) -> Json<FaultList> {
-    Json(FaultList {
-        faults: lock(&inner.faults).list(),
-    })
+    Json(FaultList { faults: lock(&inner.faults).list() })
 }
 
 /// `DELETE /_sim/faults`.

@@ -32,28 +32,17 @@ pub(crate) fn router() -> Router<Shared> {
         .route("/_sim/sdk/code", post(sdk_code))
         .route("/_sim/codes", post(mint_code))
         .route("/_sim/stats", get(stats::get_stats))
-        .route(
-            "/_sim/faults",
-            get(faults::list_faults)
-                .post(faults::add_fault)
-                .delete(faults::clear_faults),
-        )
+        .route("/_sim/faults", get(faults::list_faults).post(faults::add_fault).delete(faults::clear_faults))
         .route("/_sim/reset", post(reset))
         .route("/_sim/clock", get(clock).post(advance_clock))
         .route("/_sim/seed", get(seed))
         .route("/_sim/suites", get(suites::list))
-        .route(
-            "/_sim/suites/{suite_id}/callback_url",
-            post(suites::callback_url),
-        )
+        .route("/_sim/suites/{suite_id}/callback_url", post(suites::callback_url))
         .route("/_sim/suites/{suite_id}/push_ticket", post(suites::push_ticket))
         .route("/_sim/suites/{suite_id}/authorize", post(suites::authorize))
         .route("/_sim/suites/{suite_id}/change_auth", post(suites::change_auth))
         .route("/_sim/suites/{suite_id}/cancel_auth", post(suites::cancel_auth))
-        .route(
-            "/_sim/suites/{suite_id}/reset_permanent_code",
-            post(suites::reset_permanent_code),
-        )
+        .route("/_sim/suites/{suite_id}/reset_permanent_code", post(suites::reset_permanent_code))
 }
 
 /// An error of a `/_sim` endpoint: `{"error": "<code>", "message": "<sentence>"}` with a 4xx.
@@ -66,49 +55,28 @@ pub(crate) struct ApiError {
 
 impl ApiError {
     pub(crate) fn bad_request(error: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError {
-            status: StatusCode::BAD_REQUEST,
-            error,
-            message: message.into(),
-        }
+        ApiError { status: StatusCode::BAD_REQUEST, error, message: message.into() }
     }
 
     pub(crate) fn not_found(error: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError {
-            status: StatusCode::NOT_FOUND,
-            error,
-            message: message.into(),
-        }
+        ApiError { status: StatusCode::NOT_FOUND, error, message: message.into() }
     }
 
     pub(crate) fn conflict(error: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError {
-            status: StatusCode::CONFLICT,
-            error,
-            message: message.into(),
-        }
+        ApiError { status: StatusCode::CONFLICT, error, message: message.into() }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
-            self.status,
-            Json(json!({ "error": self.error, "message": self.message })),
-        )
-            .into_response()
+        (self.status, Json(json!({ "error": self.error, "message": self.message }))).into_response()
     }
 }
 
 /// Parses a JSON body (an empty body counts as `{}`).
 pub(crate) fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
-        b"{}"
-    } else {
-        body
-    };
-    serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request("invalid_body", format!("invalid JSON body: {e}")))
+    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) { b"{}" } else { body };
+    serde_json::from_slice(body).map_err(|e| ApiError::bad_request("invalid_body", format!("invalid JSON body: {e}")))
 }
 
 #[derive(Deserialize)]
@@ -135,10 +103,7 @@ async fn sdk_code(State(inner): State<Shared>, body: Bytes) -> Result<Json<Value
     }
     let subject = subject_in(corp, &req.userid);
     let code = world.issue_code(IssuedCode {
-        audience: Audience::CorpApp {
-            corp_id: corp.corp_id.clone(),
-            agent_id: Some(req.agent_id),
-        },
+        audience: Audience::CorpApp { corp_id: corp.corp_id.clone(), agent_id: Some(req.agent_id) },
         subject,
         scope: CodeScope::Sdk,
         redirect: None,
@@ -150,13 +115,8 @@ async fn sdk_code(State(inner): State<Shared>, body: Bytes) -> Result<Json<Value
 /// A member of `corp`, else an outsider named after `userid`.
 fn subject_in(corp: &crate::seed::Corp, userid: &str) -> Subject {
     match find_member(corp, userid) {
-        Some(m) => Subject::Member {
-            corp_id: corp.corp_id.clone(),
-            userid: m.userid.clone(),
-        },
-        None => Subject::Outsider {
-            key: userid.to_lowercase(),
-        },
+        Some(m) => Subject::Member { corp_id: corp.corp_id.clone(), userid: m.userid.clone() },
+        None => Subject::Outsider { key: userid.to_lowercase() },
     }
 }
 
@@ -188,44 +148,32 @@ async fn mint_code(State(inner): State<Shared>, body: Bytes) -> Result<Json<Valu
         .ok_or_else(|| ApiError::bad_request("unknown_corp", format!("no corp {}", req.corp_id)))?;
     let scope = match req.scope.as_deref() {
         None => CodeScope::QrLogin,
-        Some(s) => CodeScope::parse(s).ok_or_else(|| {
-            ApiError::bad_request("invalid_scope", format!("unknown scope {s}"))
-        })?,
+        Some(s) => {
+            CodeScope::parse(s).ok_or_else(|| ApiError::bad_request("invalid_scope", format!("unknown scope {s}")))?
+        }
     };
     let redirect = match req.redirect_uri.as_deref() {
         None => None,
-        Some(r) => Some(domain::parse_redirect(r).ok_or_else(|| {
-            ApiError::bad_request("invalid_redirect_uri", format!("not an http(s) URL: {r}"))
-        })?),
+        Some(r) => Some(
+            domain::parse_redirect(r)
+                .ok_or_else(|| ApiError::bad_request("invalid_redirect_uri", format!("not an http(s) URL: {r}")))?,
+        ),
     };
     let audience = match (&req.suite_id, req.agent_id) {
         (Some(suite_id), _) => {
-            inner.suite_like(suite_id).ok_or_else(|| {
-                ApiError::bad_request("unknown_suite", format!("no suite {suite_id}"))
-            })?;
-            Audience::Suite {
-                suite_id: suite_id.clone(),
-            }
+            inner
+                .suite_like(suite_id)
+                .ok_or_else(|| ApiError::bad_request("unknown_suite", format!("no suite {suite_id}")))?;
+            Audience::Suite { suite_id: suite_id.clone() }
         }
-        (None, agent_id) => Audience::CorpApp {
-            corp_id: corp.corp_id.clone(),
-            agent_id,
-        },
+        (None, agent_id) => Audience::CorpApp { corp_id: corp.corp_id.clone(), agent_id },
     };
     let subject = match &req.userid {
         Some(u) => subject_in(corp, u),
-        None => Subject::Outsider {
-            key: "guest".to_owned(),
-        },
+        None => Subject::Outsider { key: "guest".to_owned() },
     };
     let now = inner.now();
-    let code = inner.world().issue_code(IssuedCode {
-        audience,
-        subject,
-        scope,
-        redirect,
-        issued_at: now,
-    });
+    let code = inner.world().issue_code(IssuedCode { audience, subject, scope, redirect, issued_at: now });
     Ok(Json(json!({ "code": code })))
 }
 

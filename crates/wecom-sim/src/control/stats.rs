@@ -8,8 +8,8 @@ use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
 
-use crate::state::lock;
 use crate::Shared;
+use crate::state::lock;
 
 /// Counters of one path.
 #[derive(Debug, Default, Clone, Serialize)]
@@ -33,10 +33,20 @@ pub(crate) struct PushRecord {
     pub(crate) at: i64,
 }
 
-#[derive(Debug, Default, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub(crate) struct Stats {
     pub(crate) calls: BTreeMap<String, PathStats>,
     pub(crate) pushes: Vec<PushRecord>,
+}
+
+impl Default for Stats {
+    /// Every implemented path at zero, so `calls["/cgi-bin/gettoken"].total` reads 0 before use.
+    fn default() -> Self {
+        Stats {
+            calls: crate::api::PATHS.iter().map(|p| ((*p).to_owned(), PathStats::default())).collect(),
+            pushes: Vec::new(),
+        }
+    }
 }
 
 impl Stats {

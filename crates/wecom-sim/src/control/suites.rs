@@ -17,10 +17,7 @@ use crate::push::{self, PushOutcome, VerifyOutcome};
 use crate::state::{AppRecord, AuthCodeGrant, AuthCodeKind, Authorization};
 
 fn unknown_suite(suite_id: &str) -> ApiError {
-    ApiError::not_found(
-        "unknown_suite",
-        format!("no template or suite {suite_id}"),
-    )
+    ApiError::not_found("unknown_suite", format!("no template or suite {suite_id}"))
 }
 
 /// `GET /_sim/suites`: templates and suites with their event URL and authorizations.
@@ -71,9 +68,7 @@ pub(crate) async fn callback_url(
     body: Bytes,
 ) -> Result<Json<VerifyOutcome>, ApiError> {
     let req: CallbackUrlRequest = parse_body(&body)?;
-    set_callback_url(&inner, &suite_id, &req.url, req.force)
-        .await
-        .map(Json)
+    set_callback_url(&inner, &suite_id, &req.url, req.force).await.map(Json)
 }
 
 pub(crate) async fn set_callback_url(
@@ -84,17 +79,11 @@ pub(crate) async fn set_callback_url(
 ) -> Result<VerifyOutcome, ApiError> {
     let suite = inner.suite_like(suite_id).ok_or_else(|| unknown_suite(suite_id))?;
     if url::Url::parse(url).is_err() {
-        return Err(ApiError::bad_request(
-            "invalid_url",
-            format!("{url:?} is not an absolute URL"),
-        ));
+        return Err(ApiError::bad_request("invalid_url", format!("{url:?} is not an absolute URL")));
     }
     let outcome = push::verify_url(inner, suite, url).await;
     if outcome.verified || force {
-        inner
-            .world()
-            .event_urls
-            .insert(suite_id.to_owned(), url.to_owned());
+        inner.world().event_urls.insert(suite_id.to_owned(), url.to_owned());
     }
     // As on WeCom, a newly verified URL starts receiving tickets right away (timer mode only:
     // tests run without the timer and push tickets explicitly).
@@ -124,10 +113,7 @@ pub(crate) async fn push_ticket(
     push_ticket_now(&inner, &suite_id).await.map(Json)
 }
 
-pub(crate) async fn push_ticket_now(
-    inner: &Shared,
-    suite_id: &str,
-) -> Result<TicketOutcome, ApiError> {
+pub(crate) async fn push_ticket_now(inner: &Shared, suite_id: &str) -> Result<TicketOutcome, ApiError> {
     inner.suite_like(suite_id).ok_or_else(|| unknown_suite(suite_id))?;
     let (ticket, push) = push::push_ticket(inner, suite_id).await;
     Ok(TicketOutcome { push, ticket })
@@ -167,15 +153,11 @@ pub(crate) async fn authorize(
     authorize_now(&inner, &suite_id, req).await.map(Json)
 }
 
-pub(crate) async fn authorize_now(
-    inner: &Shared,
-    suite_id: &str,
-    req: AuthRequest,
-) -> Result<AuthOutcome, ApiError> {
+pub(crate) async fn authorize_now(inner: &Shared, suite_id: &str, req: AuthRequest) -> Result<AuthOutcome, ApiError> {
     let suite = inner.suite_like(suite_id).ok_or_else(|| unknown_suite(suite_id))?;
-    let corp = inner.corp(&req.corp_id).ok_or_else(|| {
-        ApiError::bad_request("unknown_corp", format!("no corp {}", req.corp_id))
-    })?;
+    let corp = inner
+        .corp(&req.corp_id)
+        .ok_or_else(|| ApiError::bad_request("unknown_corp", format!("no corp {}", req.corp_id)))?;
     let now = inner.now();
     let (auth_code, agent_id) = {
         let mut world = inner.world();
@@ -225,11 +207,7 @@ pub(crate) async fn authorize_now(
         timestamp: now,
     };
     let push = push::push_event(inner, suite_id, &event).await;
-    Ok(AuthOutcome {
-        auth_code,
-        agent_id,
-        push,
-    })
+    Ok(AuthOutcome { auth_code, agent_id, push })
 }
 
 fn new_auth_code(
@@ -242,21 +220,13 @@ fn new_auth_code(
     let code = ids::random_token(64);
     world.auth_codes.insert(
         code.clone(),
-        AuthCodeGrant {
-            suite_id: suite_id.to_owned(),
-            corp_id: corp_id.to_owned(),
-            kind,
-            issued_at: now,
-        },
+        AuthCodeGrant { suite_id: suite_id.to_owned(), corp_id: corp_id.to_owned(), kind, issued_at: now },
     );
     code
 }
 
 fn not_authorized(suite_id: &str, corp_id: &str) -> ApiError {
-    ApiError::not_found(
-        "not_authorized",
-        format!("{corp_id} has no active authorization of {suite_id}"),
-    )
+    ApiError::not_found("not_authorized", format!("{corp_id} has no active authorization of {suite_id}"))
 }
 
 /// `POST /_sim/suites/{suite_id}/change_auth {"corp_id", "visible_users"?, "visible_departments"?}`.
@@ -269,30 +239,21 @@ pub(crate) async fn change_auth(
     inner.suite_like(&suite_id).ok_or_else(|| unknown_suite(&suite_id))?;
     {
         let mut world = inner.world();
-        let auth = world
-            .authorization_mut(&suite_id, &req.corp_id)
-            .ok_or_else(|| not_authorized(&suite_id, &req.corp_id))?;
+        let auth =
+            world.authorization_mut(&suite_id, &req.corp_id).ok_or_else(|| not_authorized(&suite_id, &req.corp_id))?;
         if let Some(u) = &req.visible_users {
             auth.visible_users.clone_from(u);
         }
         if let Some(d) = &req.visible_departments {
             auth.visible_departments.clone_from(d);
         }
-        let (agent_id, users, depts) = (
-            auth.agent_id,
-            auth.visible_users.clone(),
-            auth.visible_departments.clone(),
-        );
+        let (agent_id, users, depts) = (auth.agent_id, auth.visible_users.clone(), auth.visible_departments.clone());
         if let Some(app) = world.app_mut(&req.corp_id, agent_id) {
             app.visible_users = users;
             app.visible_departments = depts;
         }
     }
-    let event = Event::ChangeAuth {
-        suite_id: suite_id.clone(),
-        auth_corp_id: req.corp_id,
-        timestamp: inner.now(),
-    };
+    let event = Event::ChangeAuth { suite_id: suite_id.clone(), auth_corp_id: req.corp_id, timestamp: inner.now() };
     Ok(Json(push::push_event(&inner, &suite_id, &event).await))
 }
 
@@ -307,28 +268,19 @@ pub(crate) async fn cancel_auth(
     cancel_now(&inner, &suite_id, &req.corp_id).await.map(Json)
 }
 
-pub(crate) async fn cancel_now(
-    inner: &Shared,
-    suite_id: &str,
-    corp_id: &str,
-) -> Result<PushOutcome, ApiError> {
+pub(crate) async fn cancel_now(inner: &Shared, suite_id: &str, corp_id: &str) -> Result<PushOutcome, ApiError> {
     inner.suite_like(suite_id).ok_or_else(|| unknown_suite(suite_id))?;
     {
         let mut world = inner.world();
-        let auth = world
-            .authorization_mut(suite_id, corp_id)
-            .ok_or_else(|| not_authorized(suite_id, corp_id))?;
+        let auth = world.authorization_mut(suite_id, corp_id).ok_or_else(|| not_authorized(suite_id, corp_id))?;
         auth.active = false;
         let agent_id = auth.agent_id;
         if let Some(app) = world.app_mut(corp_id, agent_id) {
             app.enabled = false;
         }
     }
-    let event = Event::CancelAuth {
-        suite_id: suite_id.to_owned(),
-        auth_corp_id: corp_id.to_owned(),
-        timestamp: inner.now(),
-    };
+    let event =
+        Event::CancelAuth { suite_id: suite_id.to_owned(), auth_corp_id: corp_id.to_owned(), timestamp: inner.now() };
     Ok(push::push_event(inner, suite_id, &event).await)
 }
 
@@ -350,31 +302,16 @@ pub(crate) async fn reset_permanent_code(
     reset_now(&inner, &suite_id, &req.corp_id).await.map(Json)
 }
 
-pub(crate) async fn reset_now(
-    inner: &Shared,
-    suite_id: &str,
-    corp_id: &str,
-) -> Result<ResetOutcome, ApiError> {
+pub(crate) async fn reset_now(inner: &Shared, suite_id: &str, corp_id: &str) -> Result<ResetOutcome, ApiError> {
     inner.suite_like(suite_id).ok_or_else(|| unknown_suite(suite_id))?;
     let now = inner.now();
     let auth_code = {
         let mut world = inner.world();
-        world
-            .authorization(suite_id, corp_id)
-            .ok_or_else(|| not_authorized(suite_id, corp_id))?;
-        new_auth_code(
-            &mut world,
-            suite_id,
-            corp_id,
-            AuthCodeKind::ResetPermanentCode,
-            now,
-        )
+        world.authorization(suite_id, corp_id).ok_or_else(|| not_authorized(suite_id, corp_id))?;
+        new_auth_code(&mut world, suite_id, corp_id, AuthCodeKind::ResetPermanentCode, now)
     };
-    let event = Event::ResetPermanentCode {
-        suite_id: suite_id.to_owned(),
-        auth_code: auth_code.clone(),
-        timestamp: now,
-    };
+    let event =
+        Event::ResetPermanentCode { suite_id: suite_id.to_owned(), auth_code: auth_code.clone(), timestamp: now };
     let push = push::push_event(inner, suite_id, &event).await;
     Ok(ResetOutcome { auth_code, push })
 }

@@ -19,14 +19,8 @@ pub(crate) async fn wwlogin(State(inner): State<Shared>, RawQuery(raw): RawQuery
         Some("ServiceApp") => service_app(&inner, &q),
         other => Err(PageError::param(
             "login_type",
-            format!(
-                "login_type 应为 CorpApp 或 ServiceApp，收到：{}",
-                other.unwrap_or("（空）")
-            ),
-            format!(
-                "login_type must be CorpApp or ServiceApp, got: {}",
-                other.unwrap_or("(missing)")
-            ),
+            format!("login_type 应为 CorpApp 或 ServiceApp，收到：{}", other.unwrap_or("（空）")),
+            format!("login_type must be CorpApp or ServiceApp, got: {}", other.unwrap_or("(missing)")),
         )),
     };
     match flow {
@@ -66,11 +60,8 @@ fn corp_app(inner: &Shared, q: &Query, path: &'static str, flow: &'static str) -
             "agentid is required with login_type=CorpApp.".to_owned(),
         )
     })?;
-    let app = raw_agent
-        .parse::<i64>()
-        .ok()
-        .and_then(|a| inner.world().app(&corp.corp_id, a).cloned())
-        .ok_or_else(|| {
+    let app =
+        raw_agent.parse::<i64>().ok().and_then(|a| inner.world().app(&corp.corp_id, a).cloned()).ok_or_else(|| {
             PageError::param(
                 "agentid",
                 format!("企业 {appid} 中没有可用的应用 {raw_agent}。"),
@@ -81,10 +72,7 @@ fn corp_app(inner: &Shared, q: &Query, path: &'static str, flow: &'static str) -
     Ok(Flow {
         path,
         flow,
-        audience: Audience::CorpApp {
-            corp_id: corp.corp_id.clone(),
-            agent_id: Some(app.agent_id),
-        },
+        audience: Audience::CorpApp { corp_id: corp.corp_id.clone(), agent_id: Some(app.agent_id) },
         scope: CodeScope::QrLogin,
         redirect,
         state: q.map.get("state").cloned(),
@@ -115,9 +103,7 @@ fn service_app(inner: &Shared, q: &Query) -> Result<Flow, PageError> {
     Ok(Flow {
         path: "/wwlogin/sso/login",
         flow: "wwlogin-service",
-        audience: Audience::Suite {
-            suite_id: suite.id().to_owned(),
-        },
+        audience: Audience::Suite { suite_id: suite.id().to_owned() },
         scope: CodeScope::QrLogin,
         redirect,
         state: q.map.get("state").cloned(),
@@ -133,10 +119,7 @@ fn service_app(inner: &Shared, q: &Query) -> Result<Flow, PageError> {
 }
 
 /// `GET /wwopen/sso/3rd_qrConnect?appid=<provider corpid>&redirect_uri&state&usertype`.
-pub(crate) async fn third_qr_connect(
-    State(inner): State<Shared>,
-    RawQuery(raw): RawQuery,
-) -> Response {
+pub(crate) async fn third_qr_connect(State(inner): State<Shared>, RawQuery(raw): RawQuery) -> Response {
     let q = Query::parse(raw.as_deref());
     match provider_login(&inner, &q) {
         Ok(flow) => finish(&inner, &q, flow),
@@ -162,9 +145,7 @@ fn provider_login(inner: &Shared, q: &Query) -> Result<Flow, PageError> {
     Ok(Flow {
         path: "/wwopen/sso/3rd_qrConnect",
         flow: "3rd_qrConnect",
-        audience: Audience::ProviderLogin {
-            provider_corp_id: provider.corp_id.clone(),
-        },
+        audience: Audience::ProviderLogin { provider_corp_id: provider.corp_id.clone() },
         scope: CodeScope::QrLogin,
         redirect,
         state: q.map.get("state").cloned(),
@@ -174,10 +155,7 @@ fn provider_login(inner: &Shared, q: &Query) -> Result<Flow, PageError> {
         enforce_scope: false,
         allow_outsider: false,
         title: "企业微信扫码登录 · Log in with WeCom".to_owned(),
-        app_name: provider
-            .name
-            .clone()
-            .unwrap_or_else(|| provider.corp_id.clone()),
+        app_name: provider.name.clone().unwrap_or_else(|| provider.corp_id.clone()),
         consent: false,
     })
 }

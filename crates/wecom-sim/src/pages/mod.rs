@@ -41,19 +41,11 @@ pub(crate) fn environment() -> minijinja::Environment<'static> {
 
 /// Renders a template as an HTML page with `status`.
 pub(crate) fn render(inner: &Shared, status: StatusCode, name: &str, ctx: minijinja::Value) -> Response {
-    match inner
-        .pages
-        .get_template(name)
-        .and_then(|t| t.render(ctx))
-    {
+    match inner.pages.get_template(name).and_then(|t| t.render(ctx)) {
         Ok(html) => (status, Html(html)).into_response(),
         Err(e) => {
             tracing::error!(template = name, error = %e, "wecom-sim page failed to render");
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "wecom-sim: page failed to render",
-            )
-                .into_response()
+            (StatusCode::INTERNAL_SERVER_ERROR, "wecom-sim: page failed to render").into_response()
         }
     }
 }
@@ -72,12 +64,7 @@ pub(crate) struct PageError {
 impl PageError {
     /// `<field> 参数错误`.
     pub(crate) fn param(field: &'static str, detail: String, detail_en: String) -> PageError {
-        PageError {
-            field,
-            message: format!("{field} 参数错误"),
-            detail,
-            detail_en,
-        }
+        PageError { field, message: format!("{field} 参数错误"), detail, detail_en }
     }
 
     pub(crate) fn render(&self, inner: &Shared, lang: &str) -> Response {
@@ -104,8 +91,7 @@ pub(crate) struct Query {
 
 impl Query {
     pub(crate) fn parse(raw: Option<&str>) -> Query {
-        let pairs: Vec<(String, String)> =
-            serde_urlencoded::from_str(raw.unwrap_or("")).unwrap_or_default();
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or("")).unwrap_or_default();
         let mut map = HashMap::new();
         for (k, v) in &pairs {
             map.entry(k.clone()).or_insert_with(|| v.clone());
@@ -132,17 +118,10 @@ impl Query {
 
     /// Link to the same page with the `sim_*` parameters replaced by `extra`.
     fn link(&self, path: &str, extra: &[(&str, &str)]) -> String {
-        let mut pairs: Vec<(&str, &str)> = self
-            .pairs
-            .iter()
-            .filter(|(k, _)| !k.starts_with("sim_"))
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
+        let mut pairs: Vec<(&str, &str)> =
+            self.pairs.iter().filter(|(k, _)| !k.starts_with("sim_")).map(|(k, v)| (k.as_str(), v.as_str())).collect();
         pairs.extend_from_slice(extra);
-        format!(
-            "{path}?{}",
-            serde_urlencoded::to_string(&pairs).unwrap_or_default()
-        )
+        format!("{path}?{}", serde_urlencoded::to_string(&pairs).unwrap_or_default())
     }
 }
 
@@ -158,11 +137,7 @@ pub(crate) fn check_redirect(q: &Query, trusted_domain: &str) -> Result<Url, Pag
 /// `redirect_uri`, present and an absolute http(s) URL.
 pub(crate) fn redirect_param(q: &Query) -> Result<Url, PageError> {
     let raw = q.get("redirect_uri").ok_or_else(|| {
-        PageError::param(
-            "redirect_uri",
-            "缺少 redirect_uri。".to_owned(),
-            "redirect_uri is missing.".to_owned(),
-        )
+        PageError::param("redirect_uri", "缺少 redirect_uri。".to_owned(), "redirect_uri is missing.".to_owned())
     })?;
     let url = domain::parse_redirect(raw).ok_or_else(|| {
         PageError::param(
@@ -179,9 +154,7 @@ pub(crate) fn redirect_outside(url: &Url, trusted_domain: &str) -> PageError {
     PageError::param(
         "redirect_uri",
         format!("redirect_uri 的域名 {host} 与应用配置的可信域名 {trusted_domain} 不一致。"),
-        format!(
-            "The redirect_uri host {host} does not match the app's trusted domain {trusted_domain}."
-        ),
+        format!("The redirect_uri host {host} does not match the app's trusted domain {trusted_domain}."),
     )
 }
 
@@ -242,9 +215,7 @@ struct PickerGroup {
 }
 
 fn avatar_color(userid: &str) -> &'static str {
-    const COLORS: [&str; 8] = [
-        "#0082ef", "#00b96b", "#fa8c16", "#eb2f96", "#722ed1", "#13c2c2", "#f5222d", "#2f54eb",
-    ];
+    const COLORS: [&str; 8] = ["#0082ef", "#00b96b", "#fa8c16", "#eb2f96", "#722ed1", "#13c2c2", "#f5222d", "#2f54eb"];
     let sum: usize = userid.bytes().map(usize::from).sum();
     COLORS[sum % COLORS.len()]
 }
@@ -266,9 +237,7 @@ pub(crate) fn finish(inner: &Shared, q: &Query, flow: Flow) -> Response {
             }
             .render(inner, lang);
         }
-        Some(Subject::Outsider {
-            key: "guest".to_owned(),
-        })
+        Some(Subject::Outsider { key: "guest".to_owned() })
     } else if let Some(userid) = q.get("sim_user") {
         match pick_member(inner, &flow, q.get("sim_corp"), userid) {
             Ok(s) => Some(s),
@@ -294,12 +263,7 @@ pub(crate) fn finish(inner: &Shared, q: &Query, flow: Flow) -> Response {
 }
 
 /// Resolves `sim_user` (optionally in `sim_corp`) to the person behind the code.
-fn pick_member(
-    inner: &Shared,
-    flow: &Flow,
-    corp_hint: Option<&str>,
-    userid: &str,
-) -> Result<Subject, PageError> {
+fn pick_member(inner: &Shared, flow: &Flow, corp_hint: Option<&str>, userid: &str) -> Result<Subject, PageError> {
     let found = flow
         .corps
         .iter()
@@ -308,9 +272,7 @@ fn pick_member(
         .find_map(|corp| find_member(corp, userid).map(|m| (corp, m)));
     let Some((corp, member)) = found else {
         if flow.allow_outsider {
-            return Ok(Subject::Outsider {
-                key: userid.to_lowercase(),
-            });
+            return Ok(Subject::Outsider { key: userid.to_lowercase() });
         }
         return Err(PageError {
             field: "sim_user",
@@ -323,9 +285,7 @@ fn pick_member(
         && let Some((corp_id, agent_id)) = &flow.scope_app
     {
         let world = inner.world();
-        let sees = world
-            .app(corp_id, *agent_id)
-            .is_some_and(|app| app.sees(corp, member));
+        let sees = world.app(corp_id, *agent_id).is_some_and(|app| app.sees(corp, member));
         if !sees {
             return Err(PageError {
                 field: "scope",
@@ -338,18 +298,12 @@ fn pick_member(
             });
         }
     }
-    Ok(Subject::Member {
-        corp_id: corp.corp_id.clone(),
-        userid: member.userid.clone(),
-    })
+    Ok(Subject::Member { corp_id: corp.corp_id.clone(), userid: member.userid.clone() })
 }
 
 fn picker(inner: &Shared, q: &Query, flow: &Flow) -> Response {
     let world = inner.world();
-    let scope_app = flow
-        .scope_app
-        .as_ref()
-        .and_then(|(c, a)| world.app(c, *a));
+    let scope_app = flow.scope_app.as_ref().and_then(|(c, a)| world.app(c, *a));
     let groups: Vec<PickerGroup> = flow
         .corps
         .iter()
@@ -380,16 +334,11 @@ fn picker(inner: &Shared, q: &Query, flow: &Flow) -> Response {
         .collect();
     drop(world);
     let corp_name = if flow.corps.len() == 1 {
-        flow.corps
-            .first()
-            .and_then(|c| inner.corp(c))
-            .map(|c| c.name.clone())
+        flow.corps.first().and_then(|c| inner.corp(c)).map(|c| c.name.clone())
     } else {
         None
     };
-    let outsider_href = flow
-        .allow_outsider
-        .then(|| q.link(flow.path, &[("sim_outsider", "1")]));
+    let outsider_href = flow.allow_outsider.then(|| q.link(flow.path, &[("sim_outsider", "1")]));
     render(
         inner,
         StatusCode::OK,

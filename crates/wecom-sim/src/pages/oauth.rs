@@ -24,13 +24,9 @@ pub(crate) async fn authorize(State(inner): State<Shared>, RawQuery(raw): RawQue
 }
 
 fn validate(inner: &Shared, q: &Query) -> Result<Flow, PageError> {
-    let appid = q.get("appid").ok_or_else(|| {
-        PageError::param(
-            "appid",
-            "缺少 appid。".to_owned(),
-            "appid is missing.".to_owned(),
-        )
-    })?;
+    let appid = q
+        .get("appid")
+        .ok_or_else(|| PageError::param("appid", "缺少 appid。".to_owned(), "appid is missing.".to_owned()))?;
     if q.get("response_type") != Some("code") {
         return Err(PageError::param(
             "response_type",
@@ -44,14 +40,8 @@ fn validate(inner: &Shared, q: &Query) -> Result<Flow, PageError> {
         other => {
             return Err(PageError::param(
                 "scope",
-                format!(
-                    "scope 应为 snsapi_base 或 snsapi_privateinfo，收到：{}",
-                    other.unwrap_or("（空）")
-                ),
-                format!(
-                    "scope must be snsapi_base or snsapi_privateinfo, got: {}",
-                    other.unwrap_or("(missing)")
-                ),
+                format!("scope 应为 snsapi_base 或 snsapi_privateinfo，收到：{}", other.unwrap_or("（空）")),
+                format!("scope must be snsapi_base or snsapi_privateinfo, got: {}", other.unwrap_or("(missing)")),
             ));
         }
     };
@@ -77,17 +67,16 @@ fn validate(inner: &Shared, q: &Query) -> Result<Flow, PageError> {
             }
             None => None,
             Some(raw) => {
-                let app = raw
-                    .parse::<i64>()
-                    .ok()
-                    .and_then(|a| inner.world().app(&corp.corp_id, a).cloned())
-                    .ok_or_else(|| {
-                        PageError::param(
-                            "agentid",
-                            format!("企业 {appid} 中没有可用的应用 {raw}。"),
-                            format!("Corp {appid} has no enabled app with agentid {raw}."),
-                        )
-                    })?;
+                let app =
+                    raw.parse::<i64>().ok().and_then(|a| inner.world().app(&corp.corp_id, a).cloned()).ok_or_else(
+                        || {
+                            PageError::param(
+                                "agentid",
+                                format!("企业 {appid} 中没有可用的应用 {raw}。"),
+                                format!("Corp {appid} has no enabled app with agentid {raw}."),
+                            )
+                        },
+                    )?;
                 Some(app)
             }
         };
@@ -107,11 +96,7 @@ fn validate(inner: &Shared, q: &Query) -> Result<Flow, PageError> {
                     .world()
                     .apps
                     .iter()
-                    .find(|a| {
-                        a.corp_id == corp.corp_id
-                            && a.enabled
-                            && domain::admits(&a.trusted_domain, &url)
-                    })
+                    .find(|a| a.corp_id == corp.corp_id && a.enabled && domain::admits(&a.trusted_domain, &url))
                     .map(|a| a.name.clone());
                 match admitted {
                     Some(name) => (url, name),
@@ -122,10 +107,7 @@ fn validate(inner: &Shared, q: &Query) -> Result<Flow, PageError> {
         return Ok(Flow {
             path: "/connect/oauth2/authorize",
             flow: "oauth",
-            audience: Audience::CorpApp {
-                corp_id: corp.corp_id.clone(),
-                agent_id: agent.as_ref().map(|a| a.agent_id),
-            },
+            audience: Audience::CorpApp { corp_id: corp.corp_id.clone(), agent_id: agent.as_ref().map(|a| a.agent_id) },
             scope,
             redirect,
             state,
@@ -146,9 +128,7 @@ fn validate(inner: &Shared, q: &Query) -> Result<Flow, PageError> {
             Ok(Flow {
                 path: "/connect/oauth2/authorize",
                 flow: "oauth-3rd",
-                audience: Audience::Suite {
-                    suite_id: suite.id().to_owned(),
-                },
+                audience: Audience::Suite { suite_id: suite.id().to_owned() },
                 scope,
                 redirect,
                 state,

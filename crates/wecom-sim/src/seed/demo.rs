@@ -32,10 +32,7 @@ fn member(m: M<'_>) -> Member {
         email: m.email.to_owned(),
         biz_mail: m.email.replace("@", "@biz."),
         gender: m.gender.to_owned(),
-        avatar: format!(
-            "https://wework.qpic.cn/wwpic/demo_{}/0",
-            m.userid.to_lowercase()
-        ),
+        avatar: format!("https://wework.qpic.cn/wwpic/demo_{}/0", m.userid.to_lowercase()),
         department: m.department.to_vec(),
         position: m.position.to_owned(),
         address: String::new(),
@@ -45,11 +42,7 @@ fn member(m: M<'_>) -> Member {
 }
 
 fn dept(id: u64, name: &str, parent: Option<u64>) -> Department {
-    Department {
-        id,
-        name: name.to_owned(),
-        parent,
-    }
+    Department { id, name: name.to_owned(), parent }
 }
 
 pub(super) fn demo() -> Seed {

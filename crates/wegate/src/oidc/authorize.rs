@@ -186,7 +186,8 @@ async fn authorize_inner(app: &AppState, headers: &HeaderMap, params: &Params, l
     }
 
     let prompt = params.get("prompt").map(String::from);
-    let prompts: Vec<&str> = prompt.as_deref().unwrap_or("").split_whitespace().collect();
+    let prompt_text = prompt.clone().unwrap_or_default();
+    let prompts: Vec<&str> = prompt_text.split_whitespace().collect();
     if prompts.iter().any(|p| !["none", "login", "consent", "select_account"].contains(p)) {
         return Err(fail("invalid_request", "unknown prompt value"));
     }
@@ -240,7 +241,8 @@ async fn authorize_inner(app: &AppState, headers: &HeaderMap, params: &Params, l
             if let Some(session) = app.store.get_session(&sha256_hex(session_cookie), now).await? {
                 let fresh_enough = max_age.is_none_or(|age| now - session.auth_time <= age);
                 if fresh_enough && app.store.get_user(&session.user_id).await?.is_some() {
-                    let mut response = complete_login(app, tx, &session.user_id, "sso", Some(session), lang).await?;
+                    let user_id = session.user_id.clone();
+                    let mut response = complete_login(app, tx, &user_id, "sso", Some(session), lang).await?;
                     append_cookies(&mut response, set_cookies);
                     return Ok(response);
                 }

@@ -1,6 +1,6 @@
 //! The conformance suite of [`Store`]: what every backend must do, written once against `Arc<dyn Store>`.
 //!
-//! One `pub async fn` per rule, named after it. [`behaviours!`] lists them; `stamp!` turns the list into one
+//! One `pub async fn` per rule, named after it. `behaviours!` lists them; `stamp!` turns the list into one
 //! `#[tokio::test]` per rule and backend (so failures are reported per rule, and rules run in parallel), and
 //! [`run_all`] runs the whole list against any other implementation. SQLite runs always, each test on a fresh
 //! file; PostgreSQL runs when `WEGATE_TEST_POSTGRES_URL` names a server (each test creates, then drops, a
@@ -141,7 +141,14 @@ fn refresh_token(token_hash: &str, grant_id: &str, expires_at: Timestamp) -> Ref
 }
 
 fn session(id_hash: &str, user_id: &str, expires_at: Timestamp) -> Session {
-    Session { id_hash: id_hash.into(), user_id: user_id.into(), auth_time: NOW, amr: "pwd".into(), created_at: NOW, expires_at }
+    Session {
+        id_hash: id_hash.into(),
+        user_id: user_id.into(),
+        auth_time: NOW,
+        amr: "pwd".into(),
+        created_at: NOW,
+        expires_at,
+    }
 }
 
 fn corp(connection: &str, corp_id: &str) -> AuthorizedCorp {
@@ -428,10 +435,22 @@ pub async fn user_uniqueness_is_normalised(store: Arc<dyn Store>) {
     store.create_user(first).await.expect("create");
 
     let taken = |id: &str| new_user(id);
-    assert_eq!(conflict_on(store.create_user(NewUser { username: Some(" alice".into()), ..taken("u2") }).await), "username");
-    assert_eq!(conflict_on(store.create_user(NewUser { email: Some("alice@example.COM ".into()), ..taken("u3") }).await), "email");
-    assert_eq!(conflict_on(store.create_user(NewUser { phone: Some("138-0013-8000".into()), ..taken("u4") }).await), "phone");
-    assert_eq!(conflict_on(store.create_user(NewUser { phone: Some("8613800138000".into()), ..taken("u5") }).await), "phone");
+    assert_eq!(
+        conflict_on(store.create_user(NewUser { username: Some(" alice".into()), ..taken("u2") }).await),
+        "username"
+    );
+    assert_eq!(
+        conflict_on(store.create_user(NewUser { email: Some("alice@example.COM ".into()), ..taken("u3") }).await),
+        "email"
+    );
+    assert_eq!(
+        conflict_on(store.create_user(NewUser { phone: Some("138-0013-8000".into()), ..taken("u4") }).await),
+        "phone"
+    );
+    assert_eq!(
+        conflict_on(store.create_user(NewUser { phone: Some("8613800138000".into()), ..taken("u5") }).await),
+        "phone"
+    );
 
     // Absent fields never collide.
     for id in ["u6", "u7", "u8"] {
@@ -500,7 +519,9 @@ pub async fn matching_ignores_absent_fields(store: Arc<dyn Store>) {
         "a user matching twice is listed once"
     );
     assert!(
-        matching(MatchQuery { email: Some("".into()), phone: Some(" ".into()), username: Some("".into()) }).await.is_empty(),
+        matching(MatchQuery { email: Some("".into()), phone: Some(" ".into()), username: Some("".into()) })
+            .await
+            .is_empty(),
         "blank values match nobody, not the users without the field"
     );
 }
@@ -510,7 +531,10 @@ pub async fn profile_update_skips_conflicting_fields(store: Arc<dyn Store>) {
         .create_user(NewUser { email: Some("a@x.com".into()), phone: Some("13800138000".into()), ..new_user("u1") })
         .await
         .expect("u1");
-    store.create_user(NewUser { email: Some("b@x.com".into()), name: Some("Old".into()), ..new_user("u2") }).await.expect("u2");
+    store
+        .create_user(NewUser { email: Some("b@x.com".into()), name: Some("Old".into()), ..new_user("u2") })
+        .await
+        .expect("u2");
 
     let update = ProfileUpdate {
         name: Some("New".into()),
@@ -560,7 +584,10 @@ pub async fn create_user_with_identity_is_all_or_nothing(store: Arc<dyn Store>) 
         .await
         .expect("create with identity");
     assert_eq!(created.id, "u1");
-    assert_eq!(store.get_identity("wecom:ww1", "zhangsan").await.expect("get"), Some(identity("wecom:ww1", "zhangsan", "u1")));
+    assert_eq!(
+        store.get_identity("wecom:ww1", "zhangsan").await.expect("get"),
+        Some(identity("wecom:ww1", "zhangsan", "u1"))
+    );
     assert_eq!(store.user_identities("u1").await.expect("list"), [identity("wecom:ww1", "zhangsan", "u1")]);
 
     // The identity is taken: the new user must not be left behind.
@@ -618,7 +645,10 @@ pub async fn deleting_user_removes_identities_sessions_and_tokens(store: Arc<dyn
         store.link_identity(identity("wecom:ww1", id, id)).await.expect("link");
         store.put_session(session(&format!("session-{id}"), id, NOW + 3600)).await.expect("session");
         store
-            .put_refresh_token(RefreshToken { user_id: id.into(), ..refresh_token(&format!("rt-{id}"), "g", NOW + 3600) })
+            .put_refresh_token(RefreshToken {
+                user_id: id.into(),
+                ..refresh_token(&format!("rt-{id}"), "g", NOW + 3600)
+            })
             .await
             .expect("token");
     }
@@ -689,9 +719,16 @@ pub async fn auth_code_is_single_use(store: Arc<dyn Store>) {
     assert_eq!(store.consume_auth_code("unknown", NOW).await.expect("consume"), Consumed::NotFound);
 
     store.put_auth_code(auth_code("c2", NOW + 60)).await.expect("put");
-    assert_eq!(store.consume_auth_code("c2", NOW + 60).await.expect("consume"), Consumed::NotFound, "expired and unused");
+    assert_eq!(
+        store.consume_auth_code("c2", NOW + 60).await.expect("consume"),
+        Consumed::NotFound,
+        "expired and unused"
+    );
     assert_eq!(store.consume_auth_code("c2", NOW + 61).await.expect("consume"), Consumed::NotFound);
-    assert!(matches!(store.put_auth_code(auth_code("c1", NOW + 60)).await, Err(StoreError::Conflict(_))), "codes are unique");
+    assert!(
+        matches!(store.put_auth_code(auth_code("c1", NOW + 60)).await, Err(StoreError::Conflict(_))),
+        "codes are unique"
+    );
 }
 
 pub async fn concurrent_code_redemption_is_honoured_once(store: Arc<dyn Store>) {
@@ -715,13 +752,18 @@ pub async fn refresh_token_reuse_reports_replayed(store: Arc<dyn Store>) {
     assert_eq!(store.consume_refresh_token("unknown", NOW).await.expect("consume"), Consumed::NotFound);
 
     store.put_refresh_token(refresh_token("r2", "g1", NOW + 10)).await.expect("put");
-    assert_eq!(store.consume_refresh_token("r2", NOW + 10).await.expect("consume"), Consumed::NotFound, "expired and unused");
+    assert_eq!(
+        store.consume_refresh_token("r2", NOW + 10).await.expect("consume"),
+        Consumed::NotFound,
+        "expired and unused"
+    );
 }
 
 pub async fn concurrent_refresh_redemption_is_honoured_once(store: Arc<dyn Store>) {
     let token = refresh_token("r1", "g1", NOW + 3600);
     store.put_refresh_token(token.clone()).await.expect("put");
-    let outcomes = race(&store, 16, |s, _| async move { s.consume_refresh_token("r1", NOW).await.expect("consume") }).await;
+    let outcomes =
+        race(&store, 16, |s, _| async move { s.consume_refresh_token("r1", NOW).await.expect("consume") }).await;
     let fresh = outcomes.iter().filter(|o| matches!(o, Consumed::Fresh(_))).count();
     let replayed = outcomes.iter().filter(|o| matches!(o, Consumed::Replayed(_))).count();
     assert_eq!((fresh, replayed), (1, 15), "{outcomes:?}");
@@ -741,7 +783,10 @@ pub async fn revoked_grant_tokens_are_not_found(store: Arc<dyn Store>) {
     assert_eq!(store.consume_refresh_token("r1", NOW + 2).await.expect("consume"), Consumed::NotFound);
     assert_eq!(store.consume_refresh_token("r2", NOW + 2).await.expect("consume"), Consumed::NotFound);
     assert_eq!(store.get_refresh_token("r1", NOW + 2).await.expect("get"), None);
-    assert!(matches!(store.consume_refresh_token("r3", NOW + 2).await.expect("consume"), Consumed::Fresh(_)), "other grants live");
+    assert!(
+        matches!(store.consume_refresh_token("r3", NOW + 2).await.expect("consume"), Consumed::Fresh(_)),
+        "other grants live"
+    );
 
     // A token stored while the grant was being revoked does not outlive the revocation.
     store.put_refresh_token(refresh_token("r4", "g", NOW + 3600)).await.expect("put");
@@ -866,10 +911,14 @@ pub async fn authorized_corps_upsert_and_list(store: Arc<dyn Store>) {
 
 pub async fn remember_callback_reports_first_sight_once(store: Arc<dyn Store>) {
     assert!(store.remember_callback("1700000000:nonce:sig", NOW + 300).await.expect("remember"));
-    assert!(!store.remember_callback("1700000000:nonce:sig", NOW + 300).await.expect("remember"), "a replayed callback");
+    assert!(
+        !store.remember_callback("1700000000:nonce:sig", NOW + 300).await.expect("remember"),
+        "a replayed callback"
+    );
     assert!(store.remember_callback("1700000001:nonce:sig", NOW + 300).await.expect("remember"));
 
-    let firsts = race(&store, 8, |s, _| async move { s.remember_callback("raced", NOW + 300).await.expect("remember") }).await;
+    let firsts =
+        race(&store, 8, |s, _| async move { s.remember_callback("raced", NOW + 300).await.expect("remember") }).await;
     assert_eq!(firsts.iter().filter(|f| **f).count(), 1, "one instance handles a callback: {firsts:?}");
 }
 
@@ -899,8 +948,12 @@ pub async fn audit_pages_newest_first(store: Arc<dyn Store>) {
     assert_eq!((first.at, first.client_id.as_deref(), first.connection.as_deref()), (NOW, Some("app"), None));
     assert_eq!(first.upstream_subject.as_deref(), Some("wecom:ww1/zhangsan"));
 
-    race(&store, 8, |s, i| async move { s.append_audit(audit(NOW + 100, &format!("raced-{i}"))).await.expect("append") })
-        .await;
+    race(
+        &store,
+        8,
+        |s, i| async move { s.append_audit(audit(NOW + 100, &format!("raced-{i}"))).await.expect("append") },
+    )
+    .await;
     let all = store.list_audit(100, None).await.expect("list");
     assert_eq!(all.items.len(), 15);
     assert_eq!(all.next, None);
@@ -1133,10 +1186,6 @@ impl TestDatabase {
         Some(TestDatabase { url, _dir: None, postgres: Some((server, name)) })
     }
 
-    pub async fn open(&self) -> Arc<SqlStore> {
-        Arc::new(SqlStore::connect(&self.url, &PoolSettings::default()).await.expect("open the store"))
-    }
-
     /// Best effort: a database left behind is only litter.
     pub async fn remove(self) {
         use sqlx::{Connection as _, Executor as _};
@@ -1166,11 +1215,18 @@ fn with_database(server_url: &str, name: &str) -> String {
 }
 
 /// Opens a store on `db`, runs `rule` on it, then closes and removes the database even if the rule panicked.
-pub async fn run_on<F>(db: TestDatabase, rule: F)
+pub async fn run_on<F>(db: TestDatabase, backend: &str, rule: F)
 where
     F: FnOnce(Arc<dyn Store>) -> BoxFuture<'static, ()>,
 {
-    let store = db.open().await;
+    let store = match SqlStore::connect(&db.url, &PoolSettings::default()).await {
+        Ok(store) => Arc::new(store),
+        Err(e) => {
+            db.remove().await;
+            panic!("opening the store: {e}");
+        }
+    };
+    assert_eq!(store.backend(), backend);
     let outcome = std::panic::AssertUnwindSafe(rule(store.clone())).catch_unwind().await;
     store.close().await;
     db.remove().await;
@@ -1183,11 +1239,7 @@ pub async fn on_sqlite<F>(rule: F)
 where
     F: FnOnce(Arc<dyn Store>) -> BoxFuture<'static, ()>,
 {
-    let db = TestDatabase::sqlite();
-    let store = db.open().await;
-    assert_eq!(store.backend(), "sqlite");
-    drop(store);
-    run_on(db, rule).await;
+    run_on(TestDatabase::sqlite(), "sqlite", rule).await;
 }
 
 pub async fn on_postgres<F>(rule: F)
@@ -1195,27 +1247,27 @@ where
     F: FnOnce(Arc<dyn Store>) -> BoxFuture<'static, ()>,
 {
     if let Some(db) = TestDatabase::postgres().await {
-        run_on(db, rule).await;
+        run_on(db, "postgres", rule).await;
     }
 }
 
 /// Several instances starting at once on a fresh database all come up (migrations are serialised).
 async fn concurrent_startups_migrate_once(db: TestDatabase) {
     let url = db.url.clone();
-    let stores = join_all((0..6).map(|_| {
+    let started = join_all((0..6).map(|_| {
         let url = url.clone();
         tokio::spawn(async move { SqlStore::connect(&url, &PoolSettings::default()).await })
     }))
     .await;
-    let mut opened = Vec::new();
-    for store in stores {
-        opened.push(store.expect("task").expect("every instance starts"));
-    }
-    opened[0].ping().await.expect("ping");
-    for store in &opened {
-        store.close().await;
+    let mut failures = Vec::new();
+    for store in started {
+        match store.expect("task") {
+            Ok(store) => store.close().await,
+            Err(e) => failures.push(e.to_string()),
+        }
     }
     db.remove().await;
+    assert!(failures.is_empty(), "instances failed to start: {failures:?}");
 }
 
 mod sqlite {
@@ -1239,7 +1291,10 @@ mod sqlite {
 
     #[test]
     fn test_database_urls_replace_the_path() {
-        assert_eq!(with_database("postgres://postgres@127.0.0.1:5432/test", "x"), "postgres://postgres@127.0.0.1:5432/x");
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5432/test", "x"),
+            "postgres://postgres@127.0.0.1:5432/x"
+        );
         assert_eq!(with_database("postgres://u:p@h/test?sslmode=disable", "x"), "postgres://u:p@h/x?sslmode=disable");
         assert_eq!(with_database("postgres://h:5432", "x"), "postgres://h:5432/x");
     }

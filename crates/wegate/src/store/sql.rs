@@ -115,7 +115,13 @@ impl MigrationSource<'static> for EmbeddedMigrations {
             Ok(MIGRATIONS
                 .iter()
                 .map(|&(version, description, sql)| {
-                    Migration::new(version, Cow::Borrowed(description), MigrationType::Simple, Cow::Borrowed(sql), false)
+                    Migration::new(
+                        version,
+                        Cow::Borrowed(description),
+                        MigrationType::Simple,
+                        Cow::Borrowed(sql),
+                        false,
+                    )
                 })
                 .collect())
         })
@@ -161,13 +167,12 @@ impl SqlStore {
 
         let mut pool_options = AnyPoolOptions::new()
             .max_connections(pool.max_connections.max(1))
-            .min_connections(pool.min_connections)
+            .min_connections(pool.min_connections.min(pool.max_connections.max(1)))
             .acquire_timeout(pool.acquire_timeout)
             .idle_timeout(pool.idle_timeout);
         if backend == Backend::Sqlite {
             if is_memory_sqlite(&url) {
-                pool_options =
-                    pool_options.max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None);
+                pool_options = pool_options.max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None);
             } else {
                 enable_wal(&options).await?;
             }
@@ -208,7 +213,9 @@ impl SqlStore {
         loop {
             match migrator.run(&self.pool).await {
                 Ok(()) => return Ok(()),
-                Err(e) if attempt >= attempts => return Err(StoreError::Backend(format!("migrating the database: {e}"))),
+                Err(e) if attempt >= attempts => {
+                    return Err(StoreError::Backend(format!("migrating the database: {e}")));
+                }
                 Err(_) => {
                     attempt += 1;
                     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -226,24 +233,29 @@ async fn enable_wal(options: &AnyConnectOptions) -> StoreResult<()> {
     let mut attempt = 0;
     let result = loop {
         attempt += 1;
-        let mode: StoreResult<String> =
-            sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&mut conn).await.map_err(db_err);
-        let outcome = match mode {
+        let outcome = match sqlx::query_scalar::<_, String>("PRAGMA journal_mode").fetch_one(&mut conn).await {
             Ok(mode) if mode.eq_ignore_ascii_case("wal") => Ok(()),
-            Ok(_) => sqlx::query_scalar::<_, String>("PRAGMA journal_mode = WAL")
-                .fetch_one(&mut conn)
-                .await
-                .map(|_| ())
-                .map_err(db_err),
+            Ok(_) => {
+                sqlx::query_scalar::<_, String>("PRAGMA journal_mode = WAL").fetch_one(&mut conn).await.map(|_| ())
+            }
             Err(e) => Err(e),
         };
         match outcome {
-            Err(_) if attempt < 50 => tokio::time::sleep(Duration::from_millis(100)).await,
-            other => break other,
+            Err(e) if is_sqlite_busy(&e) && attempt < 50 => tokio::time::sleep(Duration::from_millis(100)).await,
+            other => break other.map_err(db_err),
         }
     };
     let _ = conn.close().await;
     result
+}
+
+/// `SQLITE_BUSY` or `SQLITE_LOCKED`, with any extended code.
+fn is_sqlite_busy(e: &sqlx::Error) -> bool {
+    let code = match e {
+        sqlx::Error::Database(d) => d.code().and_then(|c| c.parse::<i32>().ok()),
+        _ => None,
+    };
+    matches!(code.map(|c| c & 0xff), Some(5 | 6))
 }
 
 // ---------------------------------------------------------------- errors and rows
@@ -269,11 +281,7 @@ const CONFLICT_FIELDS: &[(&str, &str)] = &[
 
 fn conflict_field(constraint: Option<&str>, message: &str) -> String {
     let haystack = format!("{} {}", constraint.unwrap_or_default(), message).to_ascii_lowercase();
-    CONFLICT_FIELDS
-        .iter()
-        .find(|(needle, _)| haystack.contains(needle))
-        .map_or("key", |(_, field)| field)
-        .to_string()
+    CONFLICT_FIELDS.iter().find(|(needle, _)| haystack.contains(needle)).map_or("key", |(_, field)| field).to_string()
 }
 
 fn db_err(e: sqlx::Error) -> StoreError {
@@ -306,7 +314,8 @@ fn json_col(row: &AnyRow, name: &str) -> StoreResult<Value> {
 
 fn strings_col(row: &AnyRow, name: &str) -> StoreResult<Vec<String>> {
     let text: String = col(row, name)?;
-    serde_json::from_str(&text).map_err(|e| StoreError::Backend(format!("stored {name} is not a JSON string list: {e}")))
+    serde_json::from_str(&text)
+        .map_err(|e| StoreError::Backend(format!("stored {name} is not a JSON string list: {e}")))
 }
 
 fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> StoreResult<String> {
@@ -585,11 +594,8 @@ const INSERT_USER: &str = concat!(
     "password_hash, claims, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)"
 );
 
-const INSERT_IDENTITY: &str = concat!(
-    "INSERT INTO identities (",
-    identity_cols!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7)"
-);
+const INSERT_IDENTITY: &str =
+    concat!("INSERT INTO identities (", identity_cols!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7)");
 
 fn bind_new_user<'q>(query: Query<'q>, user: &'q NewUser, claims: String) -> Query<'q> {
     query
@@ -696,8 +702,9 @@ impl Store for SqlStore {
     }
 
     async fn get_app(&self, client_id: &str) -> StoreResult<Option<App>> {
-        let rows =
-            self.fetch(sqlx::query(concat!("SELECT ", app_cols!(), " FROM apps WHERE client_id = $1")).bind(client_id)).await?;
+        let rows = self
+            .fetch(sqlx::query(concat!("SELECT ", app_cols!(), " FROM apps WHERE client_id = $1")).bind(client_id))
+            .await?;
         one(rows, app_from_row)
     }
 
@@ -705,11 +712,13 @@ impl Store for SqlStore {
         let query = match cursor {
             None => sqlx::query(concat!("SELECT ", app_cols!(), " FROM apps ORDER BY client_id LIMIT $1"))
                 .bind(limit_plus_one(limit)),
-            Some(after) => {
-                sqlx::query(concat!("SELECT ", app_cols!(), " FROM apps WHERE client_id > $1 ORDER BY client_id LIMIT $2"))
-                    .bind(after)
-                    .bind(limit_plus_one(limit))
-            }
+            Some(after) => sqlx::query(concat!(
+                "SELECT ",
+                app_cols!(),
+                " FROM apps WHERE client_id > $1 ORDER BY client_id LIMIT $2"
+            ))
+            .bind(after)
+            .bind(limit_plus_one(limit)),
         };
         let items = all(self.fetch(query).await?, app_from_row)?;
         Ok(paginate(items, limit, |app| app.client_id.clone()))
@@ -836,7 +845,8 @@ impl Store for SqlStore {
     async fn get_connection(&self, identifier: &str) -> StoreResult<Option<Connection>> {
         let rows = self
             .fetch(
-                sqlx::query(concat!("SELECT ", connection_cols!(), " FROM connections WHERE identifier = $1")).bind(identifier),
+                sqlx::query(concat!("SELECT ", connection_cols!(), " FROM connections WHERE identifier = $1"))
+                    .bind(identifier),
             )
             .await?;
         one(rows, connection_from_row)
@@ -844,8 +854,10 @@ impl Store for SqlStore {
 
     async fn list_connections(&self, limit: u32, cursor: Option<&str>) -> StoreResult<Page<Connection>> {
         let query = match cursor {
-            None => sqlx::query(concat!("SELECT ", connection_cols!(), " FROM connections ORDER BY identifier LIMIT $1"))
-                .bind(limit_plus_one(limit)),
+            None => {
+                sqlx::query(concat!("SELECT ", connection_cols!(), " FROM connections ORDER BY identifier LIMIT $1"))
+                    .bind(limit_plus_one(limit))
+            }
             Some(after) => sqlx::query(concat!(
                 "SELECT ",
                 connection_cols!(),
@@ -900,11 +912,13 @@ impl Store for SqlStore {
             }
             let swapped = self
                 .exec(
-                    sqlx::query("UPDATE connections SET state = $2, updated_at = $3 WHERE identifier = $1 AND state = $4")
-                        .bind(identifier)
-                        .bind(to_json(&state)?)
-                        .bind(now)
-                        .bind(current),
+                    sqlx::query(
+                        "UPDATE connections SET state = $2, updated_at = $3 WHERE identifier = $1 AND state = $4",
+                    )
+                    .bind(identifier)
+                    .bind(to_json(&state)?)
+                    .bind(now)
+                    .bind(current),
                 )
                 .await?;
             if swapped == 1 {
@@ -943,16 +957,20 @@ impl Store for SqlStore {
     }
 
     async fn get_user(&self, id: &str) -> StoreResult<Option<User>> {
-        let rows = self.fetch(sqlx::query(concat!("SELECT ", user_cols!(), " FROM users WHERE id = $1")).bind(id)).await?;
+        let rows =
+            self.fetch(sqlx::query(concat!("SELECT ", user_cols!(), " FROM users WHERE id = $1")).bind(id)).await?;
         one(rows, user_from_row)
     }
 
     async fn list_users(&self, limit: u32, cursor: Option<&str>) -> StoreResult<Page<User>> {
         let query = match cursor {
-            None => sqlx::query(concat!("SELECT ", user_cols!(), " FROM users ORDER BY id LIMIT $1")).bind(limit_plus_one(limit)),
-            Some(after) => sqlx::query(concat!("SELECT ", user_cols!(), " FROM users WHERE id > $1 ORDER BY id LIMIT $2"))
-                .bind(after)
+            None => sqlx::query(concat!("SELECT ", user_cols!(), " FROM users ORDER BY id LIMIT $1"))
                 .bind(limit_plus_one(limit)),
+            Some(after) => {
+                sqlx::query(concat!("SELECT ", user_cols!(), " FROM users WHERE id > $1 ORDER BY id LIMIT $2"))
+                    .bind(after)
+                    .bind(limit_plus_one(limit))
+            }
         };
         let items = all(self.fetch(query).await?, user_from_row)?;
         Ok(paginate(items, limit, |user| user.id.clone()))
@@ -960,8 +978,12 @@ impl Store for SqlStore {
 
     async fn delete_user(&self, id: &str) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(db_err)?;
-        let deleted =
-            sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&mut *tx).await.map_err(db_err)?.rows_affected();
+        let deleted = sqlx::query("DELETE FROM users WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
         if deleted == 0 {
             return Err(StoreError::NotFound);
         }
@@ -1070,9 +1092,13 @@ impl Store for SqlStore {
     async fn get_identity(&self, upstream: &str, subject: &str) -> StoreResult<Option<Identity>> {
         let rows = self
             .fetch(
-                sqlx::query(concat!("SELECT ", identity_cols!(), " FROM identities WHERE upstream = $1 AND subject = $2"))
-                    .bind(upstream)
-                    .bind(subject),
+                sqlx::query(concat!(
+                    "SELECT ",
+                    identity_cols!(),
+                    " FROM identities WHERE upstream = $1 AND subject = $2"
+                ))
+                .bind(upstream)
+                .bind(subject),
             )
             .await?;
         one(rows, identity_from_row)
@@ -1374,7 +1400,8 @@ impl Store for SqlStore {
 
     async fn is_grant_revoked(&self, grant_id: &str) -> StoreResult<bool> {
         // No clock here: a revocation answers true until the sweep removes it, which is after `expires_at`.
-        let rows = self.fetch(sqlx::query("SELECT grant_id FROM revoked_grants WHERE grant_id = $1").bind(grant_id)).await?;
+        let rows =
+            self.fetch(sqlx::query("SELECT grant_id FROM revoked_grants WHERE grant_id = $1").bind(grant_id)).await?;
         Ok(!rows.is_empty())
     }
 
@@ -1420,9 +1447,13 @@ impl Store for SqlStore {
     async fn get_session(&self, id_hash: &str, now: Timestamp) -> StoreResult<Option<Session>> {
         let rows = self
             .fetch(
-                sqlx::query(concat!("SELECT ", session_cols!(), " FROM sessions WHERE id_hash = $1 AND expires_at > $2"))
-                    .bind(id_hash)
-                    .bind(now),
+                sqlx::query(concat!(
+                    "SELECT ",
+                    session_cols!(),
+                    " FROM sessions WHERE id_hash = $1 AND expires_at > $2"
+                ))
+                .bind(id_hash)
+                .bind(now),
             )
             .await?;
         one(rows, session_from_row)
@@ -1435,8 +1466,9 @@ impl Store for SqlStore {
     // --- shared upstream token cache
 
     async fn get_upstream_token(&self, key: &str) -> StoreResult<Option<CachedToken>> {
-        let rows =
-            self.fetch(sqlx::query("SELECT token, expires_at FROM upstream_tokens WHERE cache_key = $1").bind(key)).await?;
+        let rows = self
+            .fetch(sqlx::query("SELECT token, expires_at FROM upstream_tokens WHERE cache_key = $1").bind(key))
+            .await?;
         one(rows, |row| Ok(CachedToken { token: col(row, "token")?, expires_at: col(row, "expires_at")? }))
     }
 
@@ -1507,7 +1539,10 @@ impl Store for SqlStore {
 
     async fn get_suite_ticket(&self, suite_id: &str) -> StoreResult<Option<SuiteTicket>> {
         let rows = self
-            .fetch(sqlx::query("SELECT suite_id, ticket, received_at FROM suite_tickets WHERE suite_id = $1").bind(suite_id))
+            .fetch(
+                sqlx::query("SELECT suite_id, ticket, received_at FROM suite_tickets WHERE suite_id = $1")
+                    .bind(suite_id),
+            )
             .await?;
         one(rows, |row| {
             Ok(SuiteTicket {
@@ -1559,8 +1594,12 @@ impl Store for SqlStore {
     async fn list_authorized_corps(&self, connection: &str) -> StoreResult<Vec<AuthorizedCorp>> {
         let rows = self
             .fetch(
-                sqlx::query(concat!("SELECT ", corp_cols!(), " FROM authorized_corps WHERE connection = $1 ORDER BY corp_id"))
-                    .bind(connection),
+                sqlx::query(concat!(
+                    "SELECT ",
+                    corp_cols!(),
+                    " FROM authorized_corps WHERE connection = $1 ORDER BY corp_id"
+                ))
+                .bind(connection),
             )
             .await?;
         all(rows, corp_from_row)
@@ -1594,15 +1633,19 @@ impl Store for SqlStore {
             None => return Err(StoreError::Backend("audit counter missing".into())),
         };
         self.exec(
-            sqlx::query(concat!("INSERT INTO audit_events (", audit_cols!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"))
-                .bind(id)
-                .bind(event.at)
-                .bind(event.event.as_str())
-                .bind(event.client_id.as_deref())
-                .bind(event.connection.as_deref())
-                .bind(event.user_id.as_deref())
-                .bind(event.upstream_subject.as_deref())
-                .bind(event.reason.as_deref()),
+            sqlx::query(concat!(
+                "INSERT INTO audit_events (",
+                audit_cols!(),
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+            ))
+            .bind(id)
+            .bind(event.at)
+            .bind(event.event.as_str())
+            .bind(event.client_id.as_deref())
+            .bind(event.connection.as_deref())
+            .bind(event.user_id.as_deref())
+            .bind(event.upstream_subject.as_deref())
+            .bind(event.reason.as_deref()),
         )
         .await
         .map(|_| ())
@@ -1617,9 +1660,13 @@ impl Store for SqlStore {
                 let Ok(after) = after.parse::<i64>() else {
                     return Ok(Page { items: Vec::new(), next: None });
                 };
-                sqlx::query(concat!("SELECT ", audit_cols!(), " FROM audit_events WHERE id < $1 ORDER BY id DESC LIMIT $2"))
-                    .bind(after)
-                    .bind(limit_plus_one(limit))
+                sqlx::query(concat!(
+                    "SELECT ",
+                    audit_cols!(),
+                    " FROM audit_events WHERE id < $1 ORDER BY id DESC LIMIT $2"
+                ))
+                .bind(after)
+                .bind(limit_plus_one(limit))
             }
         };
         let items = all(self.fetch(query).await?, audit_from_row)?;
@@ -1651,7 +1698,101 @@ impl Store for SqlStore {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
+    use super::super::conformance::{NOW, TestDatabase, on_postgres, on_sqlite};
     use super::*;
+
+    fn code(hash: &str, expires_at: Timestamp) -> AuthCode {
+        AuthCode {
+            code_hash: hash.into(),
+            grant_id: "grant".into(),
+            client_id: "app".into(),
+            user_id: "user".into(),
+            redirect_uri: "https://app.example.com/cb".into(),
+            scope: "openid".into(),
+            nonce: None,
+            code_challenge: None,
+            code_challenge_method: None,
+            session_id: None,
+            auth_time: NOW,
+            amr: "pwd".into(),
+            created_at: NOW,
+            expires_at,
+        }
+    }
+
+    /// Used codes and refresh tokens outlive their expiry by REPLAY_MEMORY, so a late replay still revokes.
+    async fn late_replays_are_still_reported(store: Arc<dyn Store>) {
+        store.put_auth_code(code("c", NOW + 60)).await.expect("put");
+        let token = RefreshToken {
+            token_hash: "r".into(),
+            grant_id: "g".into(),
+            client_id: "app".into(),
+            user_id: "user".into(),
+            scope: "openid".into(),
+            session_id: None,
+            auth_time: NOW,
+            amr: "pwd".into(),
+            created_at: NOW,
+            expires_at: NOW + 60,
+        };
+        store.put_refresh_token(token).await.expect("put");
+        assert!(matches!(store.consume_auth_code("c", NOW).await.expect("consume"), Consumed::Fresh(_)));
+        assert!(matches!(store.consume_refresh_token("r", NOW).await.expect("consume"), Consumed::Fresh(_)));
+
+        assert_eq!(store.sweep_expired(NOW + 61).await.expect("sweep"), 0, "used rows are kept");
+        assert!(matches!(store.consume_auth_code("c", NOW + 3600).await.expect("consume"), Consumed::Replayed(_)));
+        assert!(matches!(store.consume_refresh_token("r", NOW + 3600).await.expect("consume"), Consumed::Replayed(_)));
+
+        assert_eq!(store.sweep_expired(NOW + 60 + REPLAY_MEMORY).await.expect("sweep"), 2);
+        assert_eq!(store.consume_auth_code("c", NOW + 60 + REPLAY_MEMORY).await.expect("consume"), Consumed::NotFound);
+    }
+
+    #[tokio::test]
+    async fn late_replays_are_still_reported_on_sqlite() {
+        on_sqlite(|store| Box::pin(late_replays_are_still_reported(store))).await;
+    }
+
+    #[tokio::test]
+    async fn late_replays_are_still_reported_on_postgres() {
+        on_postgres(|store| Box::pin(late_replays_are_still_reported(store))).await;
+    }
+
+    /// Two instances (two pools) on one database: a code is still redeemed once.
+    async fn two_instances_redeem_a_code_once(db: TestDatabase) {
+        let settings = PoolSettings::default();
+        let a: Arc<dyn Store> = Arc::new(SqlStore::connect(&db.url, &settings).await.expect("instance a"));
+        let b: Arc<dyn Store> = Arc::new(SqlStore::connect(&db.url, &settings).await.expect("instance b"));
+        a.put_auth_code(code("c", NOW + 60)).await.expect("put");
+        let tasks: Vec<_> = (0..16)
+            .map(|i| {
+                let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+                tokio::spawn(async move { store.consume_auth_code("c", NOW).await })
+            })
+            .collect();
+        let mut fresh = 0;
+        for task in tasks {
+            if let Consumed::Fresh(_) = task.await.expect("task").expect("consume") {
+                fresh += 1;
+            }
+        }
+        drop((a, b));
+        db.remove().await;
+        assert_eq!(fresh, 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn two_instances_redeem_a_code_once_on_sqlite() {
+        two_instances_redeem_a_code_once(TestDatabase::sqlite()).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn two_instances_redeem_a_code_once_on_postgres() {
+        if let Some(db) = TestDatabase::postgres().await {
+            two_instances_redeem_a_code_once(db).await;
+        }
+    }
 
     #[test]
     fn embedded_migrations_match_the_folder() {
@@ -1668,7 +1809,10 @@ mod tests {
     #[test]
     fn sqlite_urls_create_the_file_unless_told_otherwise() {
         assert_eq!(sqlite_url("sqlite://wegate.db"), "sqlite://wegate.db?mode=rwc");
-        assert_eq!(sqlite_url("sqlite:///var/lib/wegate.db?cache=shared"), "sqlite:///var/lib/wegate.db?cache=shared&mode=rwc");
+        assert_eq!(
+            sqlite_url("sqlite:///var/lib/wegate.db?cache=shared"),
+            "sqlite:///var/lib/wegate.db?cache=shared&mode=rwc"
+        );
         assert_eq!(sqlite_url("sqlite://wegate.db?mode=ro"), "sqlite://wegate.db?mode=ro");
         assert_eq!(sqlite_url("sqlite::memory:"), "sqlite::memory:");
     }
@@ -1687,7 +1831,10 @@ mod tests {
         assert_eq!(conflict_field(Some("users_email_norm_key"), "duplicate key value"), "email");
         assert_eq!(conflict_field(None, "UNIQUE constraint failed: users.phone_norm"), "phone");
         assert_eq!(conflict_field(Some("users_username_norm_key"), ""), "username");
-        assert_eq!(conflict_field(None, "UNIQUE constraint failed: identities.upstream, identities.subject"), "identity");
+        assert_eq!(
+            conflict_field(None, "UNIQUE constraint failed: identities.upstream, identities.subject"),
+            "identity"
+        );
         assert_eq!(conflict_field(Some("connections_pkey"), ""), "identifier");
         assert_eq!(conflict_field(None, "UNIQUE constraint failed: connections.identifier"), "identifier");
         assert_eq!(conflict_field(Some("apps_pkey"), ""), "client_id");

@@ -22,7 +22,7 @@ pub struct Templates {
     env: Environment<'static>,
 }
 
-const TEMPLATES: &[(&str, &str)] = &[
+const SOURCES: &[(&str, &str)] = &[
     ("base.html", include_str!("../../templates/base.html")),
     ("login.html", include_str!("../../templates/login.html")),
     ("error.html", include_str!("../../templates/error.html")),
@@ -36,7 +36,7 @@ impl Templates {
         let mut env = Environment::new();
         // `.html` templates are escaped by default in minijinja; keep it explicit.
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
-        for (name, source) in TEMPLATES {
+        for (name, source) in SOURCES {
             env.add_template(name, source)?;
         }
         Ok(Templates { env })

@@ -1,0 +1,16 @@
+//! End-to-end tests of the WeCom simulator over real HTTP, one module per part of the WeCom
+//! reference (`/work/shared/wecom-protocol.md`); test names say which behaviour they hold.
+
+mod common;
+
+mod auth;
+mod console;
+mod faults;
+mod pages;
+mod provider;
+mod push;
+mod seed;
+mod service;
+mod stats;
+mod token;
+mod user;

@@ -1,0 +1,229 @@
+//! Reference §7: suite tokens, permanent codes, and the delegated app they create.
+
+use serde_json::{Value, json};
+use wecom_sim::CUSTOMER_CORP_ID;
+
+use crate::common::*;
+
+async fn get_suite_token(sim: &Sim, suite_id: &str, secret: &str, ticket: &str) -> Value {
+    sim.post_json(
+        "/cgi-bin/service/get_suite_token",
+        json!({"suite_id": suite_id, "suite_secret": secret, "suite_ticket": ticket}),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn get_suite_token_succeeds_without_errcode() {
+    let sim = sim().await;
+    let rx = connect(&sim, TEMPLATE_ID, 0).await;
+    let ticket = pushed_ticket(&sim, &rx, TEMPLATE_ID).await;
+    let (_, _, secret) = suite_keys(TEMPLATE_ID);
+    let v = get_suite_token(&sim, TEMPLATE_ID, &secret, &ticket).await;
+    assert!(v.get("errcode").is_none(), "{v}");
+    assert!(v["suite_access_token"].as_str().unwrap().len() <= 512);
+    assert_eq!(v["expires_in"], 7200);
+}
+
+#[tokio::test]
+async fn get_suite_token_checks_id_secret_and_ticket() {
+    let sim = sim().await;
+    let rx = connect(&sim, TEMPLATE_ID, 0).await;
+    let ticket = pushed_ticket(&sim, &rx, TEMPLATE_ID).await;
+    let (_, _, secret) = suite_keys(TEMPLATE_ID);
+    assert_eq!(get_suite_token(&sim, "dknosuch", &secret, &ticket).await["errcode"], 40083);
+    assert_eq!(get_suite_token(&sim, TEMPLATE_ID, "wrong", &ticket).await["errcode"], 40080);
+    assert_eq!(get_suite_token(&sim, TEMPLATE_ID, &secret, "stale").await["errcode"], 40085);
+    // A ticket of another suite is not this suite's ticket.
+    let rx2 = connect(&sim, SUITE_ID, 0).await;
+    let other = pushed_ticket(&sim, &rx2, SUITE_ID).await;
+    assert_eq!(get_suite_token(&sim, TEMPLATE_ID, &secret, &other).await["errcode"], 40085);
+    let v = sim.post_json("/cgi-bin/service/get_suite_token", json!({"suite_id": TEMPLATE_ID})).await;
+    assert_eq!(v["errcode"], 41024);
+}
+
+#[tokio::test]
+async fn the_latest_and_previous_tickets_are_valid_for_30_minutes() {
+    let sim = sim().await;
+    let rx = connect(&sim, TEMPLATE_ID, 0).await;
+    let (_, _, secret) = suite_keys(TEMPLATE_ID);
+    let t1 = pushed_ticket(&sim, &rx, TEMPLATE_ID).await;
+    let t2 = pushed_ticket(&sim, &rx, TEMPLATE_ID).await;
+    assert!(get_suite_token(&sim, TEMPLATE_ID, &secret, &t1).await["suite_access_token"].is_string());
+    let t3 = pushed_ticket(&sim, &rx, TEMPLATE_ID).await;
+    assert_eq!(get_suite_token(&sim, TEMPLATE_ID, &secret, &t1).await["errcode"], 40085);
+    assert!(get_suite_token(&sim, TEMPLATE_ID, &secret, &t2).await["suite_access_token"].is_string());
+    sim.advance(30 * 60).await;
+    assert_eq!(get_suite_token(&sim, TEMPLATE_ID, &secret, &t3).await["errcode"], 40085);
+}
+
+#[tokio::test]
+async fn suite_tokens_expire_with_42009_and_unknown_ones_are_40082() {
+    let sim = sim().await;
+    let rx = connect(&sim, TEMPLATE_ID, 0).await;
+    let token = suite_token(&sim, &rx, TEMPLATE_ID).await;
+    let path = |t: &str| format!("/cgi-bin/service/get_permanent_code?suite_access_token={t}");
+    let v = sim.post_json(&path(&token), json!({"auth_code": "x"})).await;
+    assert_eq!(v["errcode"], 40078);
+    let v = sim.post_json(&path("bogus"), json!({"auth_code": "x"})).await;
+    assert_eq!(v["errcode"], 40082);
+    let v = sim.post_json("/cgi-bin/service/get_permanent_code", json!({"auth_code": "x"})).await;
+    assert_eq!(v["errcode"], 41022);
+    sim.advance(7200).await;
+    let v = sim.post_json(&path(&token), json!({"auth_code": "x"})).await;
+    assert_eq!(v["errcode"], 42009);
+}
+
+async fn authorize(sim: &Sim, corp: &str) -> Value {
+    let v =
+        sim.post_json(&format!("/_sim/suites/{TEMPLATE_ID}/authorize"), json!({"corp_id": corp, "state": "st1"})).await;
+    assert!(v["auth_code"].is_string(), "{v}");
+    v
+}
+
+async fn permanent_code(sim: &Sim, token: &str, auth_code: &str) -> Value {
+    sim.post_json(
+        &format!("/cgi-bin/service/get_permanent_code?suite_access_token={token}"),
+        json!({ "auth_code": auth_code }),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn authorizing_a_template_creates_a_delegated_app_usable_like_a_self_built_one() {
+    let sim = sim().await;
+    let rx = connect(&sim, TEMPLATE_ID, 0).await;
+    let suite_token = suite_token(&sim, &rx, TEMPLATE_ID).await;
+    let auth = authorize(&sim, CUSTOMER_CORP_ID).await;
+    let auth_code = xml_field(&rx.last("create_auth").unwrap().message, "AuthCode").unwrap();
+    assert_eq!(auth_code, auth["auth_code"].as_str().unwrap());
+
+    let v = permanent_code(&sim, &suite_token, &auth_code).await;
+    assert_eq!(v["errcode"], 0, "{v}");
+    let secret = v["permanent_code"].as_str().unwrap().to_owned();
+    assert_eq!(v["auth_corp_info"]["corpid"], CUSTOMER_CORP_ID);
+    assert!(v["auth_corp_info"]["corp_name"].is_string());
+    assert!(v["auth_corp_info"]["corp_full_name"].is_string());
+    let agent = &v["auth_info"]["agent"][0];
+    assert_eq!(agent["is_customized_app"], true);
+    assert_eq!(agent["agentid"], auth["agent_id"]);
+    assert!(agent["privilege"]["allow_user"].is_array());
+    assert!(agent["privilege"]["allow_party"].is_array());
+    assert_eq!(v["auth_user_info"]["userid"], "LiuYang");
+    assert_eq!(v["state"], "st1");
+    assert!(v.get("access_token").is_none());
+
+    // gettoken with the permanent code as secret, then a normal CorpApp login.
+    let token = sim.token(CUSTOMER_CORP_ID, &secret).await;
+    let agent_id = agent["agentid"].as_i64().unwrap();
+    let code = sim.login_code(CUSTOMER_CORP_ID, agent_id, "emma").await;
+    let u = sim.getuserinfo(&token, &code).await;
+    assert_eq!(u["userid"], "emma");
+    let u = sim.get_json(&format!("/cgi-bin/user/get?access_token={token}&userid=emma")).await;
+    assert_eq!(u["name"], "Emma Wang");
+    assert!(u.get("mobile").is_none());
+}
+
+#[tokio::test]
+async fn an_auth_code_is_single_use_and_lives_ten_minutes() {
+    let sim = sim().await;
+    let rx = connect(&sim, TEMPLATE_ID, 0).await;
+    let token = suite_token(&sim, &rx, TEMPLATE_ID).await;
+    let auth = authorize(&sim, CUSTOMER_CORP_ID).await;
+    let code = auth["auth_code"].as_str().unwrap();
+    assert_eq!(permanent_code(&sim, &token, code).await["errcode"], 0);
+    assert_eq!(permanent_code(&sim, &token, code).await["errcode"], 40078);
+
+    let reset = sim
+        .post_json(&format!("/_sim/suites/{TEMPLATE_ID}/reset_permanent_code"), json!({"corp_id": CUSTOMER_CORP_ID}))
+        .await;
+    sim.advance(601).await;
+    let token = suite_token(&sim, &rx, TEMPLATE_ID).await;
+    let v = permanent_code(&sim, &token, reset["auth_code"].as_str().unwrap()).await;
+    assert_eq!(v["errcode"], 40078);
+}
+
+#[tokio::test]
+async fn cancel_auth_stops_the_delegated_app() {
+    let sim = sim().await;
+    let rx = connect(&sim, TEMPLATE_ID, 0).await;
+    let suite_token = suite_token(&sim, &rx, TEMPLATE_ID).await;
+    let auth = authorize(&sim, CUSTOMER_CORP_ID).await;
+    let secret = permanent_code(&sim, &suite_token, auth["auth_code"].as_str().unwrap()).await["permanent_code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let token = sim.token(CUSTOMER_CORP_ID, &secret).await;
+    sim.post_json(&format!("/_sim/suites/{TEMPLATE_ID}/cancel_auth"), json!({"corp_id": CUSTOMER_CORP_ID})).await;
+    assert_eq!(sim.gettoken(CUSTOMER_CORP_ID, &secret).await["errcode"], 48004);
+    let v = sim.get_json(&format!("/cgi-bin/user/get?access_token={token}&userid=emma")).await;
+    assert_eq!(v["errcode"], 40014);
+    // The login page no longer knows the app.
+    let resp = sim
+        .get(&format!(
+            "/wwlogin/sso/login?login_type=CorpApp&appid={CUSTOMER_CORP_ID}&agentid={}&redirect_uri={}",
+            auth["agent_id"],
+            enc(CALLBACK)
+        ))
+        .await;
+    assert_eq!(resp.status(), 400);
+    // It can be authorized again, as a new app.
+    let again = authorize(&sim, CUSTOMER_CORP_ID).await;
+    assert_ne!(again["agent_id"], auth["agent_id"]);
+}
+
+#[tokio::test]
+async fn reset_permanent_code_replaces_the_secret_once_fetched() {
+    let sim = sim().await;
+    let rx = connect(&sim, TEMPLATE_ID, 0).await;
+    let suite_token = suite_token(&sim, &rx, TEMPLATE_ID).await;
+    let auth = authorize(&sim, CUSTOMER_CORP_ID).await;
+    let old = permanent_code(&sim, &suite_token, auth["auth_code"].as_str().unwrap()).await["permanent_code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let reset = sim
+        .post_json(&format!("/_sim/suites/{TEMPLATE_ID}/reset_permanent_code"), json!({"corp_id": CUSTOMER_CORP_ID}))
+        .await;
+    assert_eq!(reset["delivered"], true);
+    assert_eq!(sim.gettoken(CUSTOMER_CORP_ID, &old).await["errcode"], 0);
+    let v = permanent_code(&sim, &suite_token, reset["auth_code"].as_str().unwrap()).await;
+    let new = v["permanent_code"].as_str().unwrap();
+    assert_ne!(new, old);
+    assert_eq!(v["auth_info"]["agent"][0]["agentid"], auth["agent_id"]);
+    assert_eq!(sim.gettoken(CUSTOMER_CORP_ID, &old).await["errcode"], 40001);
+    assert_eq!(sim.gettoken(CUSTOMER_CORP_ID, new).await["errcode"], 0);
+}
+
+#[tokio::test]
+async fn a_second_authorization_while_active_is_a_conflict() {
+    let sim = sim().await;
+    authorize(&sim, CUSTOMER_CORP_ID).await;
+    let resp =
+        sim.post_raw(&format!("/_sim/suites/{TEMPLATE_ID}/authorize"), json!({"corp_id": CUSTOMER_CORP_ID})).await;
+    assert_eq!(resp.status(), 409);
+    let resp = sim.post_raw(&format!("/_sim/suites/{TEMPLATE_ID}/authorize"), json!({"corp_id": "wwnope"})).await;
+    assert_eq!(resp.status(), 400);
+}
+
+#[tokio::test]
+async fn change_auth_can_narrow_the_visible_scope() {
+    let sim = sim().await;
+    let rx = connect(&sim, TEMPLATE_ID, 0).await;
+    let suite_token = suite_token(&sim, &rx, TEMPLATE_ID).await;
+    let auth = authorize(&sim, CUSTOMER_CORP_ID).await;
+    let secret = permanent_code(&sim, &suite_token, auth["auth_code"].as_str().unwrap()).await["permanent_code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    sim.post_json(
+        &format!("/_sim/suites/{TEMPLATE_ID}/change_auth"),
+        json!({"corp_id": CUSTOMER_CORP_ID, "visible_departments": [2]}),
+    )
+    .await;
+    let token = sim.token(CUSTOMER_CORP_ID, &secret).await;
+    let v = sim.get_json(&format!("/cgi-bin/user/get?access_token={token}&userid=emma")).await;
+    assert_eq!(v["errcode"], 60011);
+    let v = sim.get_json(&format!("/cgi-bin/user/get?access_token={token}&userid=LiuYang")).await;
+    assert_eq!(v["errcode"], 0);
+}

@@ -1,0 +1,231 @@
+//! The shared access-token cache. WeCom throttles `gettoken` (and blocks a caller for an hour after too
+//! many calls), so a broker that fetches a token per login breaks in production. Tokens are cached per
+//! (kind, corp or suite, hash of the secret) in two levels: in process, and in a [`TokenStore`] the caller
+//! shares between instances (wegate uses its database). A refresh is single-flight in the process (one
+//! fetch however many callers wait) and across instances under a lease in the store.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::client::Error;
+
+/// A cached token. `expires_at` (Unix seconds) is when it must be refreshed, already ahead of WeCom's
+/// `expires_in` by a margin.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CachedToken {
+    pub token: String,
+    pub expires_at: i64,
+}
+
+impl std::fmt::Debug for CachedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CachedToken").field("token", &"<redacted>").field("expires_at", &self.expires_at).finish()
+    }
+}
+
+/// Where tokens are shared. Implement it over whatever all your instances reach.
+#[async_trait]
+pub trait TokenStore: Send + Sync + 'static {
+    async fn get(&self, key: &str) -> Result<Option<CachedToken>, String>;
+    async fn put(&self, key: &str, token: &CachedToken) -> Result<(), String>;
+    /// Deletes the token only if it is still `token` (another instance may have refreshed it meanwhile).
+    async fn invalidate(&self, key: &str, token: &str) -> Result<(), String>;
+    /// Takes the refresh lease on `key` until `until` if it is free, expired, or already `owner`'s.
+    async fn try_lease(&self, key: &str, owner: &str, now: i64, until: i64) -> Result<bool, String>;
+    async fn release_lease(&self, key: &str, owner: &str) -> Result<(), String>;
+}
+
+/// An in-process [`TokenStore`] (one instance, or tests).
+#[derive(Default)]
+pub struct MemoryTokenStore {
+    tokens: Mutex<HashMap<String, CachedToken>>,
+    leases: Mutex<HashMap<String, (String, i64)>>,
+}
+
+#[async_trait]
+impl TokenStore for MemoryTokenStore {
+    async fn get(&self, key: &str) -> Result<Option<CachedToken>, String> {
+        Ok(self.tokens.lock().unwrap_or_else(|e| e.into_inner()).get(key).cloned())
+    }
+    async fn put(&self, key: &str, token: &CachedToken) -> Result<(), String> {
+        self.tokens.lock().unwrap_or_else(|e| e.into_inner()).insert(key.to_string(), token.clone());
+        Ok(())
+    }
+    async fn invalidate(&self, key: &str, token: &str) -> Result<(), String> {
+        let mut tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
+        if tokens.get(key).is_some_and(|t| t.token == token) {
+            tokens.remove(key);
+        }
+        Ok(())
+    }
+    async fn try_lease(&self, key: &str, owner: &str, now: i64, until: i64) -> Result<bool, String> {
+        let mut leases = self.leases.lock().unwrap_or_else(|e| e.into_inner());
+        match leases.get(key) {
+            Some((holder, expires)) if holder != owner && *expires > now => Ok(false),
+            _ => {
+                leases.insert(key.to_string(), (owner.to_string(), until));
+                Ok(true)
+            }
+        }
+    }
+    async fn release_lease(&self, key: &str, owner: &str) -> Result<(), String> {
+        let mut leases = self.leases.lock().unwrap_or_else(|e| e.into_inner());
+        if leases.get(key).is_some_and(|(holder, _)| holder == owner) {
+            leases.remove(key);
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn unix_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+/// Refresh this long before WeCom's expiry: 5 minutes, or a quarter of a short lifetime.
+fn refresh_margin(expires_in: i64) -> i64 {
+    (expires_in / 4).clamp(0, 300)
+}
+
+/// How long one instance may hold the refresh lease (a gettoken call is bounded by the client timeout).
+const LEASE_SECS: i64 = 15;
+const POLL: Duration = Duration::from_millis(50);
+
+pub(crate) struct TokenCache {
+    store: Arc<dyn TokenStore>,
+    local: Mutex<HashMap<String, CachedToken>>,
+    flights: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Identifies this process in leases.
+    owner: String,
+    /// How long to wait for another instance's refresh before giving up.
+    wait: Duration,
+}
+
+impl TokenCache {
+    pub(crate) fn new(store: Arc<dyn TokenStore>, wait: Duration) -> Self {
+        let owner = format!("{:016x}", rand::random::<u64>());
+        TokenCache { store, local: Mutex::default(), flights: Mutex::default(), owner, wait }
+    }
+
+    fn local_fresh(&self, key: &str, now: i64) -> Option<String> {
+        let local = self.local.lock().unwrap_or_else(|e| e.into_inner());
+        local.get(key).filter(|t| t.expires_at > now).map(|t| t.token.clone())
+    }
+
+    fn remember(&self, key: &str, token: &CachedToken) {
+        self.local.lock().unwrap_or_else(|e| e.into_inner()).insert(key.to_string(), token.clone());
+    }
+
+    async fn shared_fresh(&self, key: &str, now: i64) -> Option<CachedToken> {
+        match self.store.get(key).await {
+            Ok(Some(t)) if t.expires_at > now => Some(t),
+            Ok(_) => None,
+            Err(e) => {
+                tracing::warn!(error = %e, "shared token store unreadable; using the local cache only");
+                None
+            }
+        }
+    }
+
+    /// The token for `key`, fetching it with `fetch` (→ token, expires_in) when nobody has a fresh one.
+    pub(crate) async fn token<F, Fut>(&self, key: &str, fetch: F) -> Result<String, Error>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<(String, i64), Error>>,
+    {
+        if let Some(token) = self.local_fresh(key, unix_now()) {
+            return Ok(token);
+        }
+        let flight = {
+            let mut flights = self.flights.lock().unwrap_or_else(|e| e.into_inner());
+            flights.entry(key.to_string()).or_default().clone()
+        };
+        let _turn = flight.lock().await;
+        // Someone in this process may have refreshed while we queued.
+        if let Some(token) = self.local_fresh(key, unix_now()) {
+            return Ok(token);
+        }
+        let deadline = tokio::time::Instant::now() + self.wait;
+        loop {
+            let now = unix_now();
+            if let Some(shared) = self.shared_fresh(key, now).await {
+                self.remember(key, &shared);
+                return Ok(shared.token);
+            }
+            let leased = match self.store.try_lease(key, &self.owner, now, now + LEASE_SECS).await {
+                Ok(leased) => leased,
+                Err(e) => {
+                    tracing::warn!(error = %e, "shared token store cannot lease; refreshing without it");
+                    true
+                }
+            };
+            if leased {
+                // Another instance may have stored a token between our read and the lease.
+                if let Some(shared) = self.shared_fresh(key, now).await {
+                    let _ = self.store.release_lease(key, &self.owner).await;
+                    self.remember(key, &shared);
+                    return Ok(shared.token);
+                }
+                let fetched = fetch().await;
+                let result = match fetched {
+                    Ok((token, expires_in)) => {
+                        let cached = CachedToken { token: token.clone(), expires_at: unix_now() + expires_in - refresh_margin(expires_in) };
+                        if let Err(e) = self.store.put(key, &cached).await {
+                            tracing::warn!(error = %e, "shared token store unwritable; token kept locally");
+                        }
+                        self.remember(key, &cached);
+                        Ok(token)
+                    }
+                    Err(e) => Err(e),
+                };
+                let _ = self.store.release_lease(key, &self.owner).await;
+                return result;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(Error::Cache("timed out waiting for another instance to refresh the WeCom token".into()));
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Forgets `token` (WeCom said it is invalid), locally and in the shared store.
+    pub(crate) async fn invalidate(&self, key: &str, token: &str) {
+        {
+            let mut local = self.local.lock().unwrap_or_else(|e| e.into_inner());
+            if local.get(key).is_some_and(|t| t.token == token) {
+                local.remove(key);
+            }
+        }
+        if let Err(e) = self.store.invalidate(key, token).await {
+            tracing::warn!(error = %e, "shared token store: cannot invalidate");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn margin_is_five_minutes_or_a_quarter() {
+        assert_eq!(refresh_margin(7200), 300);
+        assert_eq!(refresh_margin(8), 2);
+    }
+
+    #[tokio::test]
+    async fn memory_store_leases_exclude_other_owners_until_expiry() {
+        let s = MemoryTokenStore::default();
+        assert!(s.try_lease("k", "a", 100, 110).await.unwrap());
+        assert!(!s.try_lease("k", "b", 105, 115).await.unwrap());
+        assert!(s.try_lease("k", "a", 105, 115).await.unwrap());
+        assert!(s.try_lease("k", "b", 116, 120).await.unwrap());
+        s.put("k", &CachedToken { token: "t1".into(), expires_at: 1 }).await.unwrap();
+        s.invalidate("k", "other").await.unwrap();
+        assert!(s.get("k").await.unwrap().is_some());
+        s.invalidate("k", "t1").await.unwrap();
+        assert!(s.get("k").await.unwrap().is_none());
+    }
+}
