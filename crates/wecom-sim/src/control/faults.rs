@@ -62,7 +62,7 @@ impl Faults {
         let queue = self.by_path.get_mut(path)?;
         let front = queue.front_mut()?;
         let taken = front.clone();
-        front.count -= 1;
+        front.count = front.count.saturating_sub(1);
         if front.count == 0 {
             queue.pop_front();
         }

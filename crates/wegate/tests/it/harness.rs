@@ -211,11 +211,16 @@ pub async fn password_login(browser: &reqwest::Client, auth_url: &str, login: &s
     browser.post(format!("{base}{action}")).form(&[("login", login), ("password", password)]).send().await.expect("post")
 }
 
-/// The value after `prefix` up to the closing quote.
+/// The value after `prefix` up to the closing quote, HTML entities decoded (templates escape `/` too).
 pub fn extract_attr(html: &str, prefix: &str) -> Option<String> {
+    let html = unescape(html);
     let start = html.find(prefix)? + prefix.len();
     let end = html[start..].find('"')? + start;
-    Some(html[start..end].replace("&amp;", "&"))
+    Some(html[start..end].to_string())
+}
+
+pub fn unescape(html: &str) -> String {
+    html.replace("&#x2f;", "/").replace("&#x27;", "'").replace("&quot;", "\"").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 }
 
 /// From the app's redirect (303 to redirect_uri?code&state&iss) to the code, checking state and iss.

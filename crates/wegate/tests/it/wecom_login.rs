@@ -135,7 +135,7 @@ async fn ask_to_bind_links_after_password_or_creates_on_request() {
     let req = auth_request(&client, &["profile"], &[("connection", "wecom")]);
     let bind_page = wecom_login(&b, &req.url, "alice").await;
     assert_eq!(bind_page.status(), StatusCode::OK);
-    let html = bind_page.text().await.unwrap();
+    let html = unescape(&bind_page.text().await.unwrap());
     assert!(html.contains("Link your WeCom account"));
     let bind_action = extract_attr(&html, "action=\"/login/").map(|a| format!("{}/login/{a}", env.base)).unwrap();
     assert!(bind_action.ends_with("/bind"));
@@ -153,7 +153,7 @@ async fn ask_to_bind_links_after_password_or_creates_on_request() {
     // Someone else chooses "create a new account".
     let req = auth_request(&client, &["profile"], &[("connection", "wecom")]);
     let b2 = browser();
-    let html = wecom_login(&b2, &req.url, "bob").await.text().await.unwrap();
+    let html = unescape(&wecom_login(&b2, &req.url, "bob").await.text().await.unwrap());
     let create = extract_attr(&html, "action=\"/login/").map(|_| ()).and_then(|_| {
         html.match_indices("action=\"/login/").nth(1).map(|(i, _)| extract_attr(&html[i..], "action=\"").unwrap())
     });
@@ -169,7 +169,7 @@ async fn ask_to_bind_in_login_only_mode_offers_no_new_account() {
     let env = start().await;
     let (client, _, _) = setup(&env, "wecom_qrcode", json!({"login_only": true, "association": {"mode": "ask_to_bind"}})).await;
     let req = auth_request(&client, &["profile"], &[("connection", "wecom")]);
-    let html = wecom_login(&browser(), &req.url, "bob").await.text().await.unwrap();
+    let html = unescape(&wecom_login(&browser(), &req.url, "bob").await.text().await.unwrap());
     assert!(html.contains("/bind"));
     assert!(!html.contains("/create"), "login-only: no create button");
 }
