@@ -172,7 +172,10 @@ impl TokenCache {
                 let fetched = fetch().await;
                 let result = match fetched {
                     Ok((token, expires_in)) => {
-                        let cached = CachedToken { token: token.clone(), expires_at: unix_now() + expires_in - refresh_margin(expires_in) };
+                        let cached = CachedToken {
+                            token: token.clone(),
+                            expires_at: unix_now() + expires_in - refresh_margin(expires_in),
+                        };
                         if let Err(e) = self.store.put(key, &cached).await {
                             tracing::warn!(error = %e, "shared token store unwritable; token kept locally");
                         }

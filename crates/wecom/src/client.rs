@@ -377,11 +377,19 @@ impl Client {
             .build()
             .map_err(|e| Error::Http { api: "client", message: e.to_string() })?;
         let cache = TokenCache::new(cache, config.timeout * 2);
-        Ok(Client { inner: Arc::new(Inner { http, api_base: config.api_base.trim_end_matches('/').to_string(), cache }) })
+        Ok(Client {
+            inner: Arc::new(Inner { http, api_base: config.api_base.trim_end_matches('/').to_string(), cache }),
+        })
     }
 
     /// One HTTP call; maps transport failures, non-JSON answers and non-zero errcodes to [`Error`].
-    async fn call<T: DeserializeOwned>(&self, api: &'static str, path: &str, query: &[(&str, &str)], method: Method) -> Result<T, Error> {
+    async fn call<T: DeserializeOwned>(
+        &self,
+        api: &'static str,
+        path: &str,
+        query: &[(&str, &str)],
+        method: Method,
+    ) -> Result<T, Error> {
         let url = format!("{}/cgi-bin/{path}", self.inner.api_base);
         let request = match method {
             Method::Get => self.inner.http.get(&url).query(query),
@@ -412,7 +420,16 @@ impl Client {
     }
 
     /// Calls `api` with the token of `key`; on a token errcode, refreshes once and retries once.
-    async fn with_token<T, F, Fut>(&self, key: &str, fetch: F, api: &'static str, path: &str, token_param: &str, extra: &[(&str, &str)], body: Option<Value>) -> Result<T, Error>
+    async fn with_token<T, F, Fut>(
+        &self,
+        key: &str,
+        fetch: F,
+        api: &'static str,
+        path: &str,
+        token_param: &str,
+        extra: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> Result<T, Error>
     where
         T: DeserializeOwned,
         F: Fn() -> Fut,
@@ -458,20 +475,45 @@ impl Client {
 
     /// `auth/getuserinfo`: the code of a QR/OAuth/SDK login → who scanned.
     pub async fn get_user_info(&self, app: &CorpApp, code: &str) -> Result<UserInfo, Error> {
-        self.with_token(&Self::corp_key(app), || self.fetch_corp_token(app), "auth/getuserinfo", "auth/getuserinfo", "access_token", &[("code", code)], None)
-            .await
+        self.with_token(
+            &Self::corp_key(app),
+            || self.fetch_corp_token(app),
+            "auth/getuserinfo",
+            "auth/getuserinfo",
+            "access_token",
+            &[("code", code)],
+            None,
+        )
+        .await
     }
 
     /// `auth/getuserdetail`: the private fields after `snsapi_privateinfo` consent.
     pub async fn get_user_detail(&self, app: &CorpApp, user_ticket: &str) -> Result<UserDetail, Error> {
         let body = json!({ "user_ticket": user_ticket });
-        self.with_token(&Self::corp_key(app), || self.fetch_corp_token(app), "auth/getuserdetail", "auth/getuserdetail", "access_token", &[], Some(body))
-            .await
+        self.with_token(
+            &Self::corp_key(app),
+            || self.fetch_corp_token(app),
+            "auth/getuserdetail",
+            "auth/getuserdetail",
+            "access_token",
+            &[],
+            Some(body),
+        )
+        .await
     }
 
     /// `user/get`: the member, if in the app's visible scope (60011 otherwise).
     pub async fn get_user(&self, app: &CorpApp, userid: &str) -> Result<Member, Error> {
-        self.with_token(&Self::corp_key(app), || self.fetch_corp_token(app), "user/get", "user/get", "access_token", &[("userid", userid)], None).await
+        self.with_token(
+            &Self::corp_key(app),
+            || self.fetch_corp_token(app),
+            "user/get",
+            "user/get",
+            "access_token",
+            &[("userid", userid)],
+            None,
+        )
+        .await
     }
 
     fn suite_key(suite: &SuiteCredential) -> String {
@@ -479,8 +521,10 @@ impl Client {
     }
 
     async fn fetch_suite_token(&self, suite: &SuiteCredential) -> Result<(String, i64), Error> {
-        let body = json!({"suite_id": suite.suite_id, "suite_secret": suite.suite_secret, "suite_ticket": suite.suite_ticket});
-        let t: SuiteTokenResponse = self.call("service/get_suite_token", "service/get_suite_token", &[], Method::Post(body)).await?;
+        let body =
+            json!({"suite_id": suite.suite_id, "suite_secret": suite.suite_secret, "suite_ticket": suite.suite_ticket});
+        let t: SuiteTokenResponse =
+            self.call("service/get_suite_token", "service/get_suite_token", &[], Method::Post(body)).await?;
         Ok((t.suite_access_token, t.expires_in))
     }
 
@@ -490,10 +534,22 @@ impl Client {
     }
 
     /// `service/get_permanent_code`: the auth code of `create_auth` → the permanent code and the corp.
-    pub async fn get_permanent_code(&self, suite: &SuiteCredential, auth_code: &str) -> Result<PermanentCodeResponse, Error> {
+    pub async fn get_permanent_code(
+        &self,
+        suite: &SuiteCredential,
+        auth_code: &str,
+    ) -> Result<PermanentCodeResponse, Error> {
         let body = json!({ "auth_code": auth_code });
-        self.with_token(&Self::suite_key(suite), || self.fetch_suite_token(suite), "service/get_permanent_code", "service/get_permanent_code", "suite_access_token", &[], Some(body))
-            .await
+        self.with_token(
+            &Self::suite_key(suite),
+            || self.fetch_suite_token(suite),
+            "service/get_permanent_code",
+            "service/get_permanent_code",
+            "suite_access_token",
+            &[],
+            Some(body),
+        )
+        .await
     }
 
     fn provider_key(provider: &ProviderCredential) -> String {
@@ -502,7 +558,8 @@ impl Client {
 
     async fn fetch_provider_token(&self, provider: &ProviderCredential) -> Result<(String, i64), Error> {
         let body = json!({"corpid": provider.corp_id, "provider_secret": provider.provider_secret});
-        let t: ProviderTokenResponse = self.call("service/get_provider_token", "service/get_provider_token", &[], Method::Post(body)).await?;
+        let t: ProviderTokenResponse =
+            self.call("service/get_provider_token", "service/get_provider_token", &[], Method::Post(body)).await?;
         Ok((t.provider_access_token, t.expires_in))
     }
 
@@ -514,20 +571,48 @@ impl Client {
     /// `service/get_login_info` (legacy third-party QR login).
     pub async fn get_login_info(&self, provider: &ProviderCredential, auth_code: &str) -> Result<LoginInfo, Error> {
         let body = json!({ "auth_code": auth_code });
-        self.with_token(&Self::provider_key(provider), || self.fetch_provider_token(provider), "service/get_login_info", "service/get_login_info", "access_token", &[], Some(body))
-            .await
+        self.with_token(
+            &Self::provider_key(provider),
+            || self.fetch_provider_token(provider),
+            "service/get_login_info",
+            "service/get_login_info",
+            "access_token",
+            &[],
+            Some(body),
+        )
+        .await
     }
 
     /// `service/auth/getuserinfo3rd`: a ServiceApp QR or third-party OAuth code → corp + member.
     pub async fn get_user_info_3rd(&self, suite: &SuiteCredential, code: &str) -> Result<UserInfo3rd, Error> {
-        self.with_token(&Self::suite_key(suite), || self.fetch_suite_token(suite), "service/auth/getuserinfo3rd", "service/auth/getuserinfo3rd", "suite_access_token", &[("code", code)], None)
-            .await
+        self.with_token(
+            &Self::suite_key(suite),
+            || self.fetch_suite_token(suite),
+            "service/auth/getuserinfo3rd",
+            "service/auth/getuserinfo3rd",
+            "suite_access_token",
+            &[("code", code)],
+            None,
+        )
+        .await
     }
 
     /// `service/auth/getuserdetail3rd`.
-    pub async fn get_user_detail_3rd(&self, suite: &SuiteCredential, user_ticket: &str) -> Result<UserDetail3rd, Error> {
+    pub async fn get_user_detail_3rd(
+        &self,
+        suite: &SuiteCredential,
+        user_ticket: &str,
+    ) -> Result<UserDetail3rd, Error> {
         let body = json!({ "user_ticket": user_ticket });
-        self.with_token(&Self::suite_key(suite), || self.fetch_suite_token(suite), "service/auth/getuserdetail3rd", "service/auth/getuserdetail3rd", "suite_access_token", &[], Some(body))
-            .await
+        self.with_token(
+            &Self::suite_key(suite),
+            || self.fetch_suite_token(suite),
+            "service/auth/getuserdetail3rd",
+            "service/auth/getuserdetail3rd",
+            "suite_access_token",
+            &[],
+            Some(body),
+        )
+        .await
     }
 }

@@ -31,7 +31,9 @@ const MAX_INPUT: usize = 1 << 20;
 /// official libraries (PHP, Python, Java) ignore them.
 const LENIENT: GeneralPurpose = GeneralPurpose::new(
     &STANDARD,
-    GeneralPurposeConfig::new().with_decode_allow_trailing_bits(true).with_decode_padding_mode(DecodePaddingMode::Indifferent),
+    GeneralPurposeConfig::new()
+        .with_decode_allow_trailing_bits(true)
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent),
 );
 const STRICT_ENCODE: GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
@@ -84,7 +86,8 @@ pub fn validate_encoding_aes_key(key: &str) -> Result<(), CryptoError> {
 }
 
 fn decode_key(key: &str) -> Result<[u8; 32], CryptoError> {
-    let invalid = || CryptoError::InvalidAesKey("must be 43 characters of base64 (the EncodingAESKey WeCom generates)".into());
+    let invalid =
+        || CryptoError::InvalidAesKey("must be 43 characters of base64 (the EncodingAESKey WeCom generates)".into());
     if key.len() != 43 || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/') {
         return Err(invalid());
     }
@@ -109,7 +112,13 @@ impl MsgCrypt {
     }
 
     /// Constant-time check of `msg_signature`.
-    pub fn verify_signature(&self, msg_signature: &str, timestamp: &str, nonce: &str, encrypt: &str) -> Result<(), CryptoError> {
+    pub fn verify_signature(
+        &self,
+        msg_signature: &str,
+        timestamp: &str,
+        nonce: &str,
+        encrypt: &str,
+    ) -> Result<(), CryptoError> {
         if encrypt.len() > MAX_INPUT || msg_signature.len() > 128 || timestamp.len() > 64 || nonce.len() > 256 {
             return Err(CryptoError::TooLarge);
         }
@@ -154,13 +163,25 @@ impl MsgCrypt {
     }
 
     /// URL verification (`GET` with `echostr`): signature over the echostr, then decrypt it.
-    pub fn verify_url(&self, msg_signature: &str, timestamp: &str, nonce: &str, echostr: &str) -> Result<Decrypted, CryptoError> {
+    pub fn verify_url(
+        &self,
+        msg_signature: &str,
+        timestamp: &str,
+        nonce: &str,
+        echostr: &str,
+    ) -> Result<Decrypted, CryptoError> {
         self.verify_signature(msg_signature, timestamp, nonce, echostr)?;
         self.decrypt(echostr)
     }
 
     /// An event `POST`: the `<Encrypt>` of the XML body, signature-checked, decrypted.
-    pub fn decrypt_message(&self, msg_signature: &str, timestamp: &str, nonce: &str, body_xml: &str) -> Result<Decrypted, CryptoError> {
+    pub fn decrypt_message(
+        &self,
+        msg_signature: &str,
+        timestamp: &str,
+        nonce: &str,
+        body_xml: &str,
+    ) -> Result<Decrypted, CryptoError> {
         if body_xml.len() > MAX_INPUT {
             return Err(CryptoError::TooLarge);
         }
@@ -258,10 +279,17 @@ mod tests {
     #[test]
     fn vector_a_post_with_pad_22() {
         let c = MsgCrypt::new(A_TOKEN, A_KEY).unwrap();
-        let body = format!("<xml><ToUserName><![CDATA[ww1436e0e65a779aee]]></ToUserName><Encrypt><![CDATA[{A_ENCRYPT}]]></Encrypt><AgentID><![CDATA[1000002]]></AgentID></xml>");
-        let d = c.decrypt_message("0c3914025cb4b4d68103f6bfc8db550f79dcf48e", "1476422779", "1597212914", &body).unwrap();
+        let body = format!(
+            "<xml><ToUserName><![CDATA[ww1436e0e65a779aee]]></ToUserName><Encrypt><![CDATA[{A_ENCRYPT}]]></Encrypt><AgentID><![CDATA[1000002]]></AgentID></xml>"
+        );
+        let d =
+            c.decrypt_message("0c3914025cb4b4d68103f6bfc8db550f79dcf48e", "1476422779", "1597212914", &body).unwrap();
         assert_eq!(d.message.len(), 228);
-        assert!(d.message.starts_with("<xml><ToUserName>ww1436e0e65a779aee</ToUserName><FromUserName>ChenJiaShun</FromUserName>"));
+        assert!(
+            d.message.starts_with(
+                "<xml><ToUserName>ww1436e0e65a779aee</ToUserName><FromUserName>ChenJiaShun</FromUserName>"
+            )
+        );
         assert!(d.message.contains("<Content>你好</Content>"));
         assert_eq!(d.receive_id, "ww1436e0e65a779aee");
     }
@@ -329,7 +357,10 @@ mod tests {
         .join("\n");
         assert_eq!(plaintext.len(), 247);
         let encrypt = c.encrypt_with_random(*b"1234567890123456", &plaintext, "wx49f0ab532d5d035a");
-        assert_eq!(encrypt, "9s4gMv99m88kKTh/H8IdkOiMg6bisoy3ypwy9H4hvSPe9nsGaqyw5hhSjdYbcrKk+j3nba4HMOTzHrluLBYqxgNcBqGsL8GqxlhZgURnAtObvesEl5nZ+uBE8bviY0LWke8Zy9V/QYKxNV2FqllNXcfmstttyIkMKCCmVbCFM2JTF5wY0nFhHZSjPUL2Q1qvSUCUld+/WIXrx0oyKQmpB6o8NRrrNrsDf03oxI1p9FxUgMnwKKZeOA/uu+2IEvEBtb7muXsVbwbgX05UPPJvFurDXafG0RQyPR+mf1nDnAtQmmNOuiR5MIkdQ39xn1vWwi1O5oazPoQJz0nTYjxxEE8kv3kFxtAGVRe3ypD3WeK2XeFYFMNMpatF9XiKzHo3");
+        assert_eq!(
+            encrypt,
+            "9s4gMv99m88kKTh/H8IdkOiMg6bisoy3ypwy9H4hvSPe9nsGaqyw5hhSjdYbcrKk+j3nba4HMOTzHrluLBYqxgNcBqGsL8GqxlhZgURnAtObvesEl5nZ+uBE8bviY0LWke8Zy9V/QYKxNV2FqllNXcfmstttyIkMKCCmVbCFM2JTF5wY0nFhHZSjPUL2Q1qvSUCUld+/WIXrx0oyKQmpB6o8NRrrNrsDf03oxI1p9FxUgMnwKKZeOA/uu+2IEvEBtb7muXsVbwbgX05UPPJvFurDXafG0RQyPR+mf1nDnAtQmmNOuiR5MIkdQ39xn1vWwi1O5oazPoQJz0nTYjxxEE8kv3kFxtAGVRe3ypD3WeK2XeFYFMNMpatF9XiKzHo3"
+        );
         assert_eq!(c.signature("1411525903", "461056294", &encrypt), "407518b7649e86ef23978113f92d27afa9296533");
     }
 
@@ -362,7 +393,10 @@ mod tests {
         body.extend(std::iter::repeat_n(pad as u8, pad));
         let len = body.len();
         let key = c.key;
-        let enc = cbc::Encryptor::<Aes256>::new((&key).into(), key[..16].into()).encrypt_padded_mut::<NoPadding>(&mut body, len).unwrap().to_vec();
+        let enc = cbc::Encryptor::<Aes256>::new((&key).into(), key[..16].into())
+            .encrypt_padded_mut::<NoPadding>(&mut body, len)
+            .unwrap()
+            .to_vec();
         assert_eq!(c.decrypt(&STRICT_ENCODE.encode(enc)), Err(CryptoError::BadLength));
     }
 

@@ -25,11 +25,32 @@ pub enum EventError {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
-    SuiteTicket { suite_id: String, ticket: String, timestamp: i64 },
-    CreateAuth { suite_id: String, auth_code: String, state: Option<String>, timestamp: i64 },
-    ChangeAuth { suite_id: String, auth_corp_id: String, timestamp: i64 },
-    CancelAuth { suite_id: String, auth_corp_id: String, timestamp: i64 },
-    ResetPermanentCode { suite_id: String, auth_code: String, timestamp: i64 },
+    SuiteTicket {
+        suite_id: String,
+        ticket: String,
+        timestamp: i64,
+    },
+    CreateAuth {
+        suite_id: String,
+        auth_code: String,
+        state: Option<String>,
+        timestamp: i64,
+    },
+    ChangeAuth {
+        suite_id: String,
+        auth_corp_id: String,
+        timestamp: i64,
+    },
+    CancelAuth {
+        suite_id: String,
+        auth_corp_id: String,
+        timestamp: i64,
+    },
+    ResetPermanentCode {
+        suite_id: String,
+        auth_code: String,
+        timestamp: i64,
+    },
     ChangeContact {
         suite_id: Option<String>,
         auth_corp_id: Option<String>,
@@ -38,7 +59,10 @@ pub enum Event {
         user_id: Option<String>,
         timestamp: i64,
     },
-    Unknown { info_type: Option<String>, raw: String },
+    Unknown {
+        info_type: Option<String>,
+        raw: String,
+    },
 }
 
 /// The direct children of the root element, in order, as (name, text) — text and CDATA joined.
@@ -110,14 +134,19 @@ pub fn parse_event(xml: &str) -> Result<Event, EventError> {
     let get = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).filter(|v| !v.is_empty());
     let timestamp = get("TimeStamp").or_else(|| get("CreateTime")).and_then(|t| t.parse::<i64>().ok()).unwrap_or(0);
     let info_type = get("InfoType");
-    let need = |name: &'static str, info: &str| get(name).ok_or(EventError::Missing { info_type: info.to_string(), field: name });
+    let need = |name: &'static str, info: &str| {
+        get(name).ok_or(EventError::Missing { info_type: info.to_string(), field: name })
+    };
     let event = match info_type.as_deref() {
         Some(t @ "suite_ticket") => {
             Event::SuiteTicket { suite_id: need("SuiteId", t)?, ticket: need("SuiteTicket", t)?, timestamp }
         }
-        Some(t @ "create_auth") => {
-            Event::CreateAuth { suite_id: need("SuiteId", t)?, auth_code: need("AuthCode", t)?, state: get("State"), timestamp }
-        }
+        Some(t @ "create_auth") => Event::CreateAuth {
+            suite_id: need("SuiteId", t)?,
+            auth_code: need("AuthCode", t)?,
+            state: get("State"),
+            timestamp,
+        },
         Some(t @ "change_auth") => {
             Event::ChangeAuth { suite_id: need("SuiteId", t)?, auth_corp_id: need("AuthCorpId", t)?, timestamp }
         }
@@ -176,7 +205,8 @@ impl Event {
                     push(&mut out, "State", state);
                 }
             }
-            Event::ChangeAuth { suite_id, auth_corp_id, timestamp: t } | Event::CancelAuth { suite_id, auth_corp_id, timestamp: t } => {
+            Event::ChangeAuth { suite_id, auth_corp_id, timestamp: t }
+            | Event::CancelAuth { suite_id, auth_corp_id, timestamp: t } => {
                 push(&mut out, "SuiteId", suite_id);
                 let kind = if matches!(self, Event::ChangeAuth { .. }) { "change_auth" } else { "cancel_auth" };
                 push(&mut out, "InfoType", kind);
@@ -241,12 +271,21 @@ mod tests {
         let xml = "<xml><ToUserName><![CDATA[ww1]]></ToUserName><CreateTime>7</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[change_contact]]></Event><ChangeType>delete_user</ChangeType><UserID><![CDATA[bob]]></UserID></xml>";
         assert_eq!(
             parse_event(xml).unwrap(),
-            Event::ChangeContact { suite_id: None, auth_corp_id: Some("ww1".into()), change_type: "delete_user".into(), user_id: Some("bob".into()), timestamp: 7 }
+            Event::ChangeContact {
+                suite_id: None,
+                auth_corp_id: Some("ww1".into()),
+                change_type: "delete_user".into(),
+                user_id: Some("bob".into()),
+                timestamp: 7
+            }
         );
         let text = "<xml><ToUserName>ww1</ToUserName><MsgType>text</MsgType><Content>你好</Content></xml>";
         assert!(matches!(parse_event(text).unwrap(), Event::Unknown { info_type: None, .. }));
         let future = "<xml><InfoType>brand_new_event</InfoType><Nested><A>1</A></Nested></xml>";
-        assert_eq!(parse_event(future).unwrap(), Event::Unknown { info_type: Some("brand_new_event".into()), raw: future.into() });
+        assert_eq!(
+            parse_event(future).unwrap(),
+            Event::Unknown { info_type: Some("brand_new_event".into()), raw: future.into() }
+        );
     }
 
     #[test]

@@ -27,13 +27,21 @@ pub enum LoginType<'a> {
 }
 
 /// `{base}/wwlogin/sso/login?login_type=…&appid=…[&agentid=…]&redirect_uri=…&state=…[&lang=…]`
-pub fn qr_login_url(login_base: &str, login_type: LoginType<'_>, redirect_uri: &str, state: &str, lang: Option<&str>) -> String {
+pub fn qr_login_url(
+    login_base: &str,
+    login_type: LoginType<'_>,
+    redirect_uri: &str,
+    state: &str,
+    lang: Option<&str>,
+) -> String {
     let base = login_base.trim_end_matches('/');
     let mut url = match login_type {
         LoginType::CorpApp { corp_id, agent_id } => {
             format!("{base}/wwlogin/sso/login?login_type=CorpApp&appid={}&agentid={}", enc(corp_id), enc(agent_id))
         }
-        LoginType::ServiceApp { suite_id } => format!("{base}/wwlogin/sso/login?login_type=ServiceApp&appid={}", enc(suite_id)),
+        LoginType::ServiceApp { suite_id } => {
+            format!("{base}/wwlogin/sso/login?login_type=ServiceApp&appid={}", enc(suite_id))
+        }
     };
     url.push_str(&format!("&redirect_uri={}&state={}", enc(redirect_uri), enc(state)));
     if let Some(lang) = lang {
@@ -61,7 +69,14 @@ impl OAuthScope {
 
 /// `{base}/connect/oauth2/authorize?appid=…&redirect_uri=…&response_type=code&scope=…&state=…[&agentid=…]#wechat_redirect`
 /// (`agentid` is mandatory with `snsapi_privateinfo`; the fragment is required by WeCom).
-pub fn oauth_url(oauth_base: &str, appid: &str, redirect_uri: &str, scope: OAuthScope, state: &str, agent_id: Option<&str>) -> String {
+pub fn oauth_url(
+    oauth_base: &str,
+    appid: &str,
+    redirect_uri: &str,
+    scope: OAuthScope,
+    state: &str,
+    agent_id: Option<&str>,
+) -> String {
     let base = oauth_base.trim_end_matches('/');
     let mut url = format!(
         "{base}/connect/oauth2/authorize?appid={}&redirect_uri={}&response_type=code&scope={}&state={}",
@@ -83,17 +98,36 @@ mod tests {
 
     #[test]
     fn service_app_and_lang() {
-        let url = qr_login_url("http://127.0.0.1:9000/", LoginType::ServiceApp { suite_id: "ww5" }, "https://a/b", "s", Some("en"));
-        assert_eq!(url, "http://127.0.0.1:9000/wwlogin/sso/login?login_type=ServiceApp&appid=ww5&redirect_uri=https%3A%2F%2Fa%2Fb&state=s&lang=en");
+        let url = qr_login_url(
+            "http://127.0.0.1:9000/",
+            LoginType::ServiceApp { suite_id: "ww5" },
+            "https://a/b",
+            "s",
+            Some("en"),
+        );
+        assert_eq!(
+            url,
+            "http://127.0.0.1:9000/wwlogin/sso/login?login_type=ServiceApp&appid=ww5&redirect_uri=https%3A%2F%2Fa%2Fb&state=s&lang=en"
+        );
     }
 
     #[test]
     fn oauth_url_encodes_unicode_and_keeps_the_fragment() {
-        let url = oauth_url("https://open.weixin.qq.com", "ww1", "https://sso.example.com/回调?a=b&c=d", OAuthScope::PrivateInfo, "x1", Some("1000002"));
+        let url = oauth_url(
+            "https://open.weixin.qq.com",
+            "ww1",
+            "https://sso.example.com/回调?a=b&c=d",
+            OAuthScope::PrivateInfo,
+            "x1",
+            Some("1000002"),
+        );
         assert_eq!(
             url,
             "https://open.weixin.qq.com/connect/oauth2/authorize?appid=ww1&redirect_uri=https%3A%2F%2Fsso.example.com%2F%E5%9B%9E%E8%B0%83%3Fa%3Db%26c%3Dd&response_type=code&scope=snsapi_privateinfo&state=x1&agentid=1000002#wechat_redirect"
         );
-        assert!(oauth_url("https://o", "ww1", "https://r", OAuthScope::Base, "s", None).ends_with("scope=snsapi_base&state=s#wechat_redirect"));
+        assert!(
+            oauth_url("https://o", "ww1", "https://r", OAuthScope::Base, "s", None)
+                .ends_with("scope=snsapi_base&state=s#wechat_redirect")
+        );
     }
 }

@@ -83,12 +83,35 @@ impl Refusal {
 
 /// Finds or creates the user of an upstream identity under the connection's rules, refreshing the stored
 /// profile on each login.
-pub async fn resolve(app: &AppState, connection: &Connection, upstream: &UpstreamIdentity) -> Result<Resolution, StoreError> {
+pub async fn resolve(
+    app: &AppState,
+    connection: &Connection,
+    upstream: &UpstreamIdentity,
+) -> Result<Resolution, StoreError> {
+    match resolve_once(app, connection, upstream).await {
+        // The same person's first two sign-ins raced (two tabs, two instances): the other one linked the
+        // identity first, so it is now a known identity.
+        Err(StoreError::Conflict(field)) if field == "identity" => resolve_once(app, connection, upstream).await,
+        other => other,
+    }
+}
+
+async fn resolve_once(
+    app: &AppState,
+    connection: &Connection,
+    upstream: &UpstreamIdentity,
+) -> Result<Resolution, StoreError> {
     let now = app.now();
     let store = &app.store;
     if let Some(identity) = store.get_identity(&upstream.upstream, &upstream.subject).await? {
         store
-            .touch_identity(&upstream.upstream, &upstream.subject, &connection.identifier, upstream.profile.clone(), now)
+            .touch_identity(
+                &upstream.upstream,
+                &upstream.subject,
+                &connection.identifier,
+                upstream.profile.clone(),
+                now,
+            )
             .await?;
         let user = store.update_user_profile(&identity.user_id, profile_update(upstream), now).await?;
         return Ok(Resolution::User(user));
@@ -163,7 +186,12 @@ pub async fn create(app: &AppState, connection: &Connection, upstream: &Upstream
 }
 
 /// Links the identity to an existing user (ask-to-bind after password sign-in, or a field match).
-pub async fn link(app: &AppState, connection: &Connection, upstream: &UpstreamIdentity, user_id: &str) -> Result<(), StoreError> {
+pub async fn link(
+    app: &AppState,
+    connection: &Connection,
+    upstream: &UpstreamIdentity,
+    user_id: &str,
+) -> Result<(), StoreError> {
     let identity = identity_of(connection, upstream, user_id, app.now());
     app.store.link_identity(identity).await
 }
@@ -223,7 +251,8 @@ pub async fn hash_password(password: String) -> Result<String, String> {
 
 /// A fixed hash to verify against when the account does not exist, so that timing does not tell
 /// which accounts exist.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$X0GGcZ3QjcRTNT0dRgvGaUhq+JA9Qc0zxuBmbYDAOfo";
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$X0GGcZ3QjcRTNT0dRgvGaUhq+JA9Qc0zxuBmbYDAOfo";
 
 /// The user whose username/email/phone is `login` and whose password is `password`.
 pub async fn verify_password(app: &AppState, login: &str, password: &str) -> Result<Option<User>, StoreError> {

@@ -66,7 +66,8 @@ pub fn main() -> ExitCode {
 
 /// Installs the `tracing` subscriber (human or JSON lines).
 pub fn init_logging(format: LogFormat, level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(level).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(level).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
     let _ = match format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
@@ -99,9 +100,12 @@ async fn simulator(listen: String, seed: Option<PathBuf>) -> Result<(), String> 
         Some(path) => wecom_sim::Seed::from_file(&path).map_err(|e| format!("seed {}: {e}", path.display()))?,
         None => wecom_sim::Seed::demo(),
     };
-    let listener = tokio::net::TcpListener::bind(&listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let listener =
+        tokio::net::TcpListener::bind(&listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     println!("WeCom simulator on http://{listen}  (console: http://{listen}/_sim/)");
-    println!("Point wegate at it: WEGATE_WECOM_API_BASE=http://{listen} WEGATE_WECOM_LOGIN_BASE=http://{listen} WEGATE_WECOM_OAUTH_BASE=http://{listen}");
+    println!(
+        "Point wegate at it: WEGATE_WECOM_API_BASE=http://{listen} WEGATE_WECOM_LOGIN_BASE=http://{listen} WEGATE_WECOM_OAUTH_BASE=http://{listen}"
+    );
     let sim = wecom_sim::Simulator::new(seed, wecom_sim::SimConfig::default());
     tokio::select! {
         result = sim.serve(listener) => result.map_err(|e| e.to_string()),

@@ -275,9 +275,7 @@ fn parse_num(key: &str, value: &str) -> Result<u64, ConfigError> {
 
 fn validate_base_url(key: &str, value: &str) -> Result<(), ConfigError> {
     match url::Url::parse(value) {
-        Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host().is_some() && u.query().is_none() => {
-            Ok(())
-        }
+        Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host().is_some() && u.query().is_none() => Ok(()),
         _ => Err(ConfigError::Invalid {
             key: key.into(),
             message: format!("{value:?} must be an http(s) URL without query"),

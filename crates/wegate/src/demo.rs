@@ -45,7 +45,9 @@ pub async fn run(database: PathBuf) -> Result<(), String> {
     println!("  Open          {issuer}/demo");
     println!("  Click         \"Sign in with wegate\", then \"WeCom QR code\", then pick a member (e.g. 张三).");
     println!("                You come back to the demo app, which shows the ID token's claims.");
-    println!("  Also try      赵六 (outside the app's visible scope: refused), the password form (demo / demo-password),");
+    println!(
+        "  Also try      赵六 (outside the app's visible scope: refused), the password form (demo / demo-password),"
+    );
     println!("                and the other buttons (in-WeCom OAuth, delegated development, service provider).");
     println!();
     println!("  WeCom simulator  http://{}/_sim/", demo.simulator_addr);
@@ -75,7 +77,8 @@ pub async fn start(database: PathBuf, listen: &str) -> Result<Demo, String> {
         .map_err(|e| format!("cannot start the WeCom simulator: {e}"))?;
     let sim = format!("http://{sim_addr}");
 
-    let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let listener =
+        tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let admin_token = crate::util::random_token();
     let settings = Settings {
@@ -90,10 +93,8 @@ pub async fn start(database: PathBuf, listen: &str) -> Result<Demo, String> {
     };
     let state = crate::server::build(settings).await.map_err(|e| e.to_string())?;
     let issuer = state.settings.issuer.clone();
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|e| e.to_string())?;
+    let http =
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().map_err(|e| e.to_string())?;
 
     // The relying party's routes need its client credentials, which the admin API gives once the server
     // runs; they are filled in through this cell.
@@ -246,7 +247,9 @@ async fn rp_home(State(cell): State<RpState>) -> Response {
             escape(&authorize)
         ),
     );
-    if let Ok(cookie) = header::HeaderValue::from_str(&format!("demo_state={state}; Path=/demo; HttpOnly; SameSite=Lax")) {
+    if let Ok(cookie) =
+        header::HeaderValue::from_str(&format!("demo_state={state}; Path=/demo; HttpOnly; SameSite=Lax"))
+    {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     response
@@ -276,7 +279,10 @@ async fn rp_callback(State(cell): State<RpState>, headers: HeaderMap, Query(q): 
     }
     let expected = crate::web::cookies::get(&headers, "demo_state");
     if q.state.is_none() || q.state.as_deref() != expected {
-        return page("State mismatch", "<h1>State mismatch</h1><p>Start again from <a href=\"/demo\">the demo</a>.</p>");
+        return page(
+            "State mismatch",
+            "<h1>State mismatch</h1><p>Start again from <a href=\"/demo\">the demo</a>.</p>",
+        );
     }
     let issuer = &rp.app.settings.issuer;
     let response = rp

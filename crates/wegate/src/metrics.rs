@@ -90,10 +90,7 @@ impl Metrics {
 }
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/metrics", get(metrics))
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+    Router::new().route("/metrics", get(metrics)).route("/healthz", get(healthz)).route("/readyz", get(readyz))
 }
 
 async fn metrics(State(app): State<AppState>) -> impl IntoResponse {

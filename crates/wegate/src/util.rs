@@ -9,10 +9,7 @@ use sha2::{Digest, Sha256};
 /// Unix time in seconds. The one place the server reads the wall clock; handlers take `now` from
 /// [`crate::app::App::now`] so tests could move it.
 pub fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
 /// 256 bits of randomness, base64url without padding (43 characters): codes, refresh tokens, session ids.
@@ -29,10 +26,8 @@ pub fn random_alnum(len: usize) -> String {
 /// Time-ordered id: 12 hex digits of milliseconds, then 20 random hex digits. Sorts by creation, so
 /// cursor pagination over ids lists oldest first.
 pub fn time_ordered_id(prefix: &str) -> String {
-    let millis = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
+    let millis =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
     let random: u128 = rand::thread_rng().r#gen::<u128>() & ((1u128 << 80) - 1);
     format!("{prefix}{millis:012x}{random:020x}")
 }

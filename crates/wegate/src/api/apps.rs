@@ -67,7 +67,8 @@ async fn view(app: &AppState, stored: App, client_secret: Option<String>) -> Api
 /// (RFC 8252 §7.1).
 fn check_uris(field: &str, uris: &[String], kind: AppKind) -> ApiResult<()> {
     for uri in uris {
-        let parsed = url::Url::parse(uri).map_err(|_| ApiError::invalid(format!("{field}: {uri:?} is not an absolute URI")))?;
+        let parsed =
+            url::Url::parse(uri).map_err(|_| ApiError::invalid(format!("{field}: {uri:?} is not an absolute URI")))?;
         if parsed.fragment().is_some() {
             return Err(ApiError::invalid(format!("{field}: {uri:?} must not have a fragment")));
         }
@@ -92,7 +93,10 @@ fn check_name(name: &str) -> ApiResult<String> {
 
 /// Registers an app. A `web` app gets a client secret, shown only in this answer.
 #[utoipa::path(post, path = "/api/v1/apps", request_body = NewApp, responses((status = 201, body = AppView), (status = 400, body = ApiError)))]
-pub async fn create_app(State(app): State<AppState>, payload: Result<Json<NewApp>, JsonRejection>) -> ApiResult<(StatusCode, Json<AppView>)> {
+pub async fn create_app(
+    State(app): State<AppState>,
+    payload: Result<Json<NewApp>, JsonRejection>,
+) -> ApiResult<(StatusCode, Json<AppView>)> {
     let input = body(payload)?;
     let name = check_name(&input.name)?;
     if input.redirect_uris.is_empty() {
@@ -136,7 +140,11 @@ pub async fn get_app(State(app): State<AppState>, Path(client_id): Path<String>)
 }
 
 #[utoipa::path(patch, path = "/api/v1/apps/{client_id}", request_body = AppPatch, responses((status = 200, body = AppView), (status = 404, body = ApiError)))]
-pub async fn update_app(State(app): State<AppState>, Path(client_id): Path<String>, payload: Result<Json<AppPatch>, JsonRejection>) -> ApiResult<Json<AppView>> {
+pub async fn update_app(
+    State(app): State<AppState>,
+    Path(client_id): Path<String>,
+    payload: Result<Json<AppPatch>, JsonRejection>,
+) -> ApiResult<Json<AppView>> {
     let patch = body(payload)?;
     let stored = app.store.get_app(&client_id).await?.ok_or_else(|| ApiError::not_found("app"))?;
     let name = patch.name.as_deref().map(check_name).transpose()?;
@@ -174,7 +182,10 @@ pub async fn delete_app(State(app): State<AppState>, Path(client_id): Path<Strin
 
 /// Enables a connection for an app (idempotent).
 #[utoipa::path(put, path = "/api/v1/apps/{client_id}/connections/{identifier}", responses((status = 204), (status = 404, body = ApiError)))]
-pub async fn associate(State(app): State<AppState>, Path((client_id, identifier)): Path<(String, String)>) -> ApiResult<StatusCode> {
+pub async fn associate(
+    State(app): State<AppState>,
+    Path((client_id, identifier)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
     app.store.associate(&client_id, &identifier).await.map_err(|e| match e {
         crate::store::StoreError::NotFound => ApiError::not_found("app or connection"),
         other => other.into(),
@@ -183,7 +194,10 @@ pub async fn associate(State(app): State<AppState>, Path((client_id, identifier)
 }
 
 #[utoipa::path(delete, path = "/api/v1/apps/{client_id}/connections/{identifier}", responses((status = 204), (status = 404, body = ApiError)))]
-pub async fn dissociate(State(app): State<AppState>, Path((client_id, identifier)): Path<(String, String)>) -> ApiResult<StatusCode> {
+pub async fn dissociate(
+    State(app): State<AppState>,
+    Path((client_id, identifier)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
     app.store.dissociate(&client_id, &identifier).await.map_err(|e| match e {
         crate::store::StoreError::NotFound => ApiError::not_found("association"),
         other => other.into(),

@@ -95,8 +95,11 @@ fn has_event_url(kind: &str) -> bool {
 }
 
 pub async fn view(app: &AppState, c: Connection) -> ApiResult<ConnectionView> {
-    let secrets_set: Map<String, Value> =
-        c.secrets.as_object().map(|m| m.iter().map(|(k, v)| (k.clone(), json!(!v.is_null()))).collect()).unwrap_or_default();
+    let secrets_set: Map<String, Value> = c
+        .secrets
+        .as_object()
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), json!(!v.is_null()))).collect())
+        .unwrap_or_default();
     let apps = app.store.connection_apps(&c.identifier).await?;
     let (event_url, status) = if has_event_url(&c.kind) {
         let suite_field = if c.kind == "wecom_delegated" { "template_id" } else { "suite_id" };
@@ -133,7 +136,8 @@ pub async fn view(app: &AppState, c: Connection) -> ApiResult<ConnectionView> {
 
 /// Lowercase letters, digits and `-`, 1 to 31 characters.
 pub fn valid_identifier(identifier: &str) -> bool {
-    (1..32).contains(&identifier.len()) && identifier.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    (1..32).contains(&identifier.len())
+        && identifier.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 fn check_display_name(name: &str) -> ApiResult<String> {
@@ -146,7 +150,9 @@ fn check_display_name(name: &str) -> ApiResult<String> {
 
 fn check_association(association: &Association) -> ApiResult<()> {
     if association.mode == AssociationMode::Match && association.fields.is_empty() {
-        return Err(ApiError::invalid("association.fields must name at least one of email, phone, username when mode is match"));
+        return Err(ApiError::invalid(
+            "association.fields must name at least one of email, phone, username when mode is match",
+        ));
     }
     Ok(())
 }
@@ -165,13 +171,18 @@ fn kind_fields(body: &ConnectionBody) -> Map<String, Value> {
 }
 
 #[utoipa::path(post, path = "/api/v1/connections", request_body = ConnectionBody, responses((status = 201, body = ConnectionView), (status = 400, body = ApiError), (status = 409, body = ApiError)))]
-pub async fn create_connection(State(app): State<AppState>, payload: Result<Json<ConnectionBody>, JsonRejection>) -> ApiResult<(StatusCode, Json<ConnectionView>)> {
+pub async fn create_connection(
+    State(app): State<AppState>,
+    payload: Result<Json<ConnectionBody>, JsonRejection>,
+) -> ApiResult<(StatusCode, Json<ConnectionView>)> {
     let input = body(payload)?;
     let identifier = input.identifier.clone().ok_or_else(|| ApiError::invalid("identifier is required"))?;
     if !valid_identifier(&identifier) {
         return Err(ApiError::invalid("identifier must be 1 to 31 lowercase letters, digits or -"));
     }
-    let display_name = check_display_name(input.display_name.as_deref().ok_or_else(|| ApiError::invalid("display_name is required"))?)?;
+    let display_name = check_display_name(
+        input.display_name.as_deref().ok_or_else(|| ApiError::invalid("display_name is required"))?,
+    )?;
     let kind = input.kind.clone().ok_or_else(|| ApiError::invalid("kind is required"))?;
     let Some(connector) = connector(&kind) else {
         return Err(ApiError::invalid(format!("kind must be one of {}", KINDS.join(", "))));
@@ -196,7 +207,9 @@ pub async fn create_connection(State(app): State<AppState>, payload: Result<Json
         })
         .await
         .map_err(|e| match e {
-            crate::store::StoreError::Conflict(_) => ApiError::conflict("a connection with this identifier already exists"),
+            crate::store::StoreError::Conflict(_) => {
+                ApiError::conflict("a connection with this identifier already exists")
+            }
             other => other.into(),
         })?;
     tracing::info!(connection = %stored.identifier, kind = %stored.kind, "connection created");
@@ -204,7 +217,10 @@ pub async fn create_connection(State(app): State<AppState>, payload: Result<Json
 }
 
 #[utoipa::path(get, path = "/api/v1/connections", params(ListQuery), responses((status = 200, body = List<ConnectionView>)))]
-pub async fn list_connections(State(app): State<AppState>, Query(q): Query<ListQuery>) -> ApiResult<Json<List<ConnectionView>>> {
+pub async fn list_connections(
+    State(app): State<AppState>,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<Json<List<ConnectionView>>> {
     let page = app.store.list_connections(q.limit()?, q.cursor.as_deref()).await?;
     let mut items = Vec::with_capacity(page.items.len());
     for c in page.items {
@@ -214,14 +230,21 @@ pub async fn list_connections(State(app): State<AppState>, Query(q): Query<ListQ
 }
 
 #[utoipa::path(get, path = "/api/v1/connections/{identifier}", responses((status = 200, body = ConnectionView), (status = 404, body = ApiError)))]
-pub async fn get_connection(State(app): State<AppState>, Path(identifier): Path<String>) -> ApiResult<Json<ConnectionView>> {
+pub async fn get_connection(
+    State(app): State<AppState>,
+    Path(identifier): Path<String>,
+) -> ApiResult<Json<ConnectionView>> {
     let c = app.store.get_connection(&identifier).await?.ok_or_else(|| ApiError::not_found("connection"))?;
     Ok(Json(view(&app, c).await?))
 }
 
 /// Changes any field but `identifier` and `kind`. Secrets not given are kept.
 #[utoipa::path(patch, path = "/api/v1/connections/{identifier}", request_body = ConnectionBody, responses((status = 200, body = ConnectionView), (status = 400, body = ApiError), (status = 404, body = ApiError)))]
-pub async fn update_connection(State(app): State<AppState>, Path(identifier): Path<String>, payload: Result<Json<ConnectionBody>, JsonRejection>) -> ApiResult<Json<ConnectionView>> {
+pub async fn update_connection(
+    State(app): State<AppState>,
+    Path(identifier): Path<String>,
+    payload: Result<Json<ConnectionBody>, JsonRejection>,
+) -> ApiResult<Json<ConnectionView>> {
     let input = body(payload)?;
     let mut stored = app.store.get_connection(&identifier).await?.ok_or_else(|| ApiError::not_found("connection"))?;
     if input.identifier.as_deref().is_some_and(|i| i != stored.identifier) {

@@ -140,7 +140,9 @@ pub fn routes() -> Router<AppState> {
         .route("/connections", get(connections::list_connections).post(connections::create_connection))
         .route(
             "/connections/{identifier}",
-            get(connections::get_connection).patch(connections::update_connection).delete(connections::delete_connection),
+            get(connections::get_connection)
+                .patch(connections::update_connection)
+                .delete(connections::delete_connection),
         )
         .route("/users", get(users::list_users).post(users::create_user))
         .route("/users/{id}", get(users::get_user).delete(users::delete_user))

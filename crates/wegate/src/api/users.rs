@@ -82,13 +82,18 @@ fn view(user: User, identities: Vec<Identity>) -> UserView {
 
 fn clean(field: &str, value: Option<String>, max: usize) -> ApiResult<Option<String>> {
     match value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty()) {
-        Some(v) if v.chars().count() > max => Err(ApiError::invalid(format!("{field} is longer than {max} characters"))),
+        Some(v) if v.chars().count() > max => {
+            Err(ApiError::invalid(format!("{field} is longer than {max} characters")))
+        }
         other => Ok(other),
     }
 }
 
 #[utoipa::path(post, path = "/api/v1/users", request_body = NewUserBody, responses((status = 201, body = UserView), (status = 400, body = ApiError), (status = 409, body = ApiError)))]
-pub async fn create_user(State(app): State<AppState>, payload: Result<Json<NewUserBody>, JsonRejection>) -> ApiResult<(StatusCode, Json<UserView>)> {
+pub async fn create_user(
+    State(app): State<AppState>,
+    payload: Result<Json<NewUserBody>, JsonRejection>,
+) -> ApiResult<(StatusCode, Json<UserView>)> {
     let input = body(payload)?;
     let username = clean("username", input.username, 64)?;
     let email = clean("email", input.email, 254)?;

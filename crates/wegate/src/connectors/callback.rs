@@ -83,12 +83,22 @@ fn stale_state(lang: Lang) -> PageError {
     let zh = lang == Lang::Zh;
     PageError::bad_request(
         lang,
-        if zh { "此登录链接无效、已过期或已被使用。" } else { "This sign-in link is invalid, has expired, or was already used." },
+        if zh {
+            "此登录链接无效、已过期或已被使用。"
+        } else {
+            "This sign-in link is invalid, has expired, or was already used."
+        },
     )
     .with_hint(if zh { "请回到应用重新登录。" } else { "Go back to the app and sign in again." })
 }
 
-async fn handle_callback(app: &AppState, headers: &HeaderMap, identifier: &str, query: CallbackQuery, lang: Lang) -> Result<Response, PageError> {
+async fn handle_callback(
+    app: &AppState,
+    headers: &HeaderMap,
+    identifier: &str,
+    query: CallbackQuery,
+    lang: Lang,
+) -> Result<Response, PageError> {
     let Some(state) = query.state.filter(|s| !s.is_empty()) else {
         tracing::warn!(connection = identifier, "callback without state");
         return Err(stale_state(lang));
@@ -126,7 +136,13 @@ async fn handle_callback(app: &AppState, headers: &HeaderMap, identifier: &str, 
 }
 
 /// Applies the account rules and ends the login (or shows the bind page).
-async fn finish(app: &AppState, mut tx: LoginTx, connection: &Connection, identity: UpstreamIdentity, lang: Lang) -> Result<Response, PageError> {
+async fn finish(
+    app: &AppState,
+    mut tx: LoginTx,
+    connection: &Connection,
+    identity: UpstreamIdentity,
+    lang: Lang,
+) -> Result<Response, PageError> {
     let resolution = accounts::resolve(app, connection, &identity).await.map_err(|e| PageError::internal(lang, &e))?;
     match resolution {
         Resolution::User(user) => complete_login(app, tx, &user.id, &connection.kind, None, lang).await,
@@ -141,7 +157,14 @@ async fn finish(app: &AppState, mut tx: LoginTx, connection: &Connection, identi
     }
 }
 
-fn bind_page(tx: &LoginTx, identity: &UpstreamIdentity, may_create: bool, error: Option<&str>, login: &str, lang: Lang) -> Result<Response, PageError> {
+fn bind_page(
+    tx: &LoginTx,
+    identity: &UpstreamIdentity,
+    may_create: bool,
+    error: Option<&str>,
+    login: &str,
+    lang: Lang,
+) -> Result<Response, PageError> {
     let ctx = minijinja::context! {
         upstream_name => identity.name.clone().or(identity.username.clone()).unwrap_or_default(),
         upstream_id => identity.username.clone().unwrap_or_else(|| identity.subject.clone()),
@@ -155,7 +178,12 @@ fn bind_page(tx: &LoginTx, identity: &UpstreamIdentity, may_create: bool, error:
     Ok((status, Html(body)).into_response())
 }
 
-async fn pending(app: &AppState, headers: &HeaderMap, tx_id: &str, lang: Lang) -> Result<(LoginTx, PendingBind, Connection), PageError> {
+async fn pending(
+    app: &AppState,
+    headers: &HeaderMap,
+    tx_id: &str,
+    lang: Lang,
+) -> Result<(LoginTx, PendingBind, Connection), PageError> {
     let tx = load_tx(app, headers, tx_id, lang).await?;
     let pending: PendingBind = serde_json::from_value(tx.data.clone()).map_err(|_| stale_state(lang))?;
     let identifier = tx.connection.clone().unwrap_or_default();
@@ -171,25 +199,52 @@ pub struct BindForm {
 
 /// "Ask to bind": the person proves they own the existing account with its password; the identity is
 /// linked and they are signed in as that account.
-pub async fn bind(State(app): State<AppState>, headers: HeaderMap, Path(tx_id): Path<String>, Form(form): Form<BindForm>) -> Response {
+pub async fn bind(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Path(tx_id): Path<String>,
+    Form(form): Form<BindForm>,
+) -> Response {
     let lang = Lang::pick(None, &headers);
     let result = async {
         let (tx, pending, connection) = pending(&app, &headers, &tx_id, lang).await?;
         let lang = Lang::pick(tx.ui_locales.as_deref(), &headers);
         let identity = pending.identity();
         let Some(user) = accounts::verify_password(&app, &form.login, &form.password).await? else {
-            audit(&app, "login.bind_failure", Some(&tx.client_id), Some(&connection.identifier), None, Some(&identity.reference()), Some("wrong account or password")).await;
+            audit(
+                &app,
+                "login.bind_failure",
+                Some(&tx.client_id),
+                Some(&connection.identifier),
+                None,
+                Some(&identity.reference()),
+                Some("wrong account or password"),
+            )
+            .await;
             return bind_page(&tx, &identity, pending.may_create, Some(lang.t("bad_password")), &form.login, lang);
         };
         let tx = app.store.take_login_tx(&tx.id, app.now()).await?.ok_or_else(|| stale_state(lang))?;
         accounts::link(&app, &connection, &identity, &user.id).await.map_err(|e| match e {
             crate::store::StoreError::Conflict(_) => PageError::bad_request(
                 lang,
-                if lang == Lang::Zh { "此企业微信身份已关联到其他账号。" } else { "This WeCom identity is already linked to another account." },
+                if lang == Lang::Zh {
+                    "此企业微信身份已关联到其他账号。"
+                } else {
+                    "This WeCom identity is already linked to another account."
+                },
             ),
             other => PageError::internal(lang, &other),
         })?;
-        audit(&app, "identity.linked", Some(&tx.client_id), Some(&connection.identifier), Some(&user.id), Some(&identity.reference()), None).await;
+        audit(
+            &app,
+            "identity.linked",
+            Some(&tx.client_id),
+            Some(&connection.identifier),
+            Some(&user.id),
+            Some(&identity.reference()),
+            None,
+        )
+        .await;
         complete_login(&app, tx, &user.id, &connection.kind, None, lang).await
     }
     .await;
@@ -206,26 +261,60 @@ pub async fn create_instead(State(app): State<AppState>, headers: HeaderMap, Pat
             return Err(refusal_page(&app, &tx, &connection, &pending.identity(), Refusal::NoAccount, lang).await);
         }
         let tx = app.store.take_login_tx(&tx.id, app.now()).await?.ok_or_else(|| stale_state(lang))?;
-        let user = accounts::create(&app, &connection, &pending.identity()).await.map_err(|e| PageError::internal(lang, &e))?;
+        let user = accounts::create(&app, &connection, &pending.identity())
+            .await
+            .map_err(|e| PageError::internal(lang, &e))?;
         complete_login(&app, tx, &user.id, &connection.kind, None, lang).await
     }
     .await;
     result.unwrap_or_else(IntoResponse::into_response)
 }
 
-async fn refusal_page(app: &AppState, tx: &LoginTx, connection: &Connection, identity: &UpstreamIdentity, refusal: Refusal, lang: Lang) -> PageError {
+async fn refusal_page(
+    app: &AppState,
+    tx: &LoginTx,
+    connection: &Connection,
+    identity: &UpstreamIdentity,
+    refusal: Refusal,
+    lang: Lang,
+) -> PageError {
     let zh = lang == Lang::Zh;
     app.metrics.login(&tx.client_id, &connection.identifier, refusal.code());
-    audit(app, "login.failure", Some(&tx.client_id), Some(&connection.identifier), None, Some(&identity.reference()), Some(refusal.code())).await;
+    audit(
+        app,
+        "login.failure",
+        Some(&tx.client_id),
+        Some(&connection.identifier),
+        None,
+        Some(&identity.reference()),
+        Some(refusal.code()),
+    )
+    .await;
     tracing::info!(connection = %connection.identifier, upstream = %identity.reference(), reason = refusal.code(), "sign-in refused");
     let (message, hint) = match refusal {
         Refusal::NoAccount => (
-            if zh { "这里没有您的账号。此登录方式只允许已有账号登录。" } else { "There is no account for you here. This sign-in method only lets existing accounts in." },
-            if zh { "请联系管理员为您创建账号或关联您的企业微信身份。" } else { "Ask your administrator to create an account for you or link your WeCom identity." },
+            if zh {
+                "这里没有您的账号。此登录方式只允许已有账号登录。"
+            } else {
+                "There is no account for you here. This sign-in method only lets existing accounts in."
+            },
+            if zh {
+                "请联系管理员为您创建账号或关联您的企业微信身份。"
+            } else {
+                "Ask your administrator to create an account for you or link your WeCom identity."
+            },
         ),
         Refusal::Ambiguous => (
-            if zh { "您的企业微信资料与多个账号匹配，无法确定是哪一个。" } else { "Your WeCom profile matches more than one account, so wegate cannot tell which one is yours." },
-            if zh { "请管理员清理重复的邮箱或手机号。" } else { "Ask your administrator to resolve the duplicate email or phone number." },
+            if zh {
+                "您的企业微信资料与多个账号匹配，无法确定是哪一个。"
+            } else {
+                "Your WeCom profile matches more than one account, so wegate cannot tell which one is yours."
+            },
+            if zh {
+                "请管理员清理重复的邮箱或手机号。"
+            } else {
+                "Ask your administrator to resolve the duplicate email or phone number."
+            },
         ),
     };
     PageError::new(StatusCode::FORBIDDEN, lang, lang.t("error_title"), message)
@@ -235,7 +324,13 @@ async fn refusal_page(app: &AppState, tx: &LoginTx, connection: &Connection, ide
 
 /// The page for an upstream failure: the errcode's explanation from the catalogue, what to do, and a way
 /// back to the app (an OAuth error on its verified redirect_uri).
-pub async fn failure_page(app: &AppState, tx: &LoginTx, connection: &Connection, error: &ConnectorError, lang: Lang) -> PageError {
+pub async fn failure_page(
+    app: &AppState,
+    tx: &LoginTx,
+    connection: &Connection,
+    error: &ConnectorError,
+    lang: Lang,
+) -> PageError {
     let zh = lang == Lang::Zh;
     let reference = crate::util::random_alnum(10);
     let (status, outcome, oauth_error, message, hint): (StatusCode, &str, &str, String, String) = match error {
@@ -250,29 +345,63 @@ pub async fn failure_page(app: &AppState, tx: &LoginTx, connection: &Connection,
             StatusCode::FORBIDDEN,
             "not_allowed",
             "access_denied",
-            (if zh { "您的企业微信账号无权使用此应用。" } else { "Your WeCom account is not allowed to use this app." }).into(),
-            (if zh { "管理员需要把您加入该企业微信应用的可见范围。" } else { "An administrator must add you to the WeCom app's visible scope." }).into(),
+            (if zh {
+                "您的企业微信账号无权使用此应用。"
+            } else {
+                "Your WeCom account is not allowed to use this app."
+            })
+            .into(),
+            (if zh {
+                "管理员需要把您加入该企业微信应用的可见范围。"
+            } else {
+                "An administrator must add you to the WeCom app's visible scope."
+            })
+            .into(),
         ),
         ConnectorError::NotMember => (
             StatusCode::FORBIDDEN,
             "not_member",
             "access_denied",
             (if zh { "您不是该企业的成员。" } else { "You are not a member of this company in WeCom." }).into(),
-            (if zh { "请使用所在企业的企业微信账号扫码。" } else { "Scan with the WeCom account of your company." }).into(),
+            (if zh {
+                "请使用所在企业的企业微信账号扫码。"
+            } else {
+                "Scan with the WeCom account of your company."
+            })
+            .into(),
         ),
         ConnectorError::CorpNotAllowed(_) => (
             StatusCode::FORBIDDEN,
             "corp_not_allowed",
             "access_denied",
-            (if zh { "您的企业未获准通过此方式登录。" } else { "Your company is not allowed to sign in this way." }).into(),
-            (if zh { "请联系管理员：企业的授权可能已被取消。" } else { "Ask your administrator: your company's authorization may have been cancelled." }).into(),
+            (if zh {
+                "您的企业未获准通过此方式登录。"
+            } else {
+                "Your company is not allowed to sign in this way."
+            })
+            .into(),
+            (if zh {
+                "请联系管理员：企业的授权可能已被取消。"
+            } else {
+                "Ask your administrator: your company's authorization may have been cancelled."
+            })
+            .into(),
         ),
         ConnectorError::NotReady(step) => (
             StatusCode::SERVICE_UNAVAILABLE,
             "not_ready",
             "temporarily_unavailable",
-            (if zh { format!("此登录方式尚未配置完成：{step}") } else { format!("This sign-in method is not fully set up yet: {step}") }),
-            (if zh { "请管理员完成配置后再试。" } else { "Ask your administrator to finish the set-up, then try again." }).into(),
+            (if zh {
+                format!("此登录方式尚未配置完成：{step}")
+            } else {
+                format!("This sign-in method is not fully set up yet: {step}")
+            }),
+            (if zh {
+                "请管理员完成配置后再试。"
+            } else {
+                "Ask your administrator to finish the set-up, then try again."
+            })
+            .into(),
         ),
         ConnectorError::Wecom(e) => {
             let explanation = e.explanation();
@@ -285,15 +414,33 @@ pub async fn failure_page(app: &AppState, tx: &LoginTx, connection: &Connection,
             let message = match explanation {
                 Some(x) => (if zh { x.zh } else { x.en }).to_string(),
                 None => match e {
-                    wecom::Error::Timeout { .. } => (if zh { "企业微信没有及时响应。" } else { "WeCom did not answer in time." }).into(),
-                    _ => (if zh { "企业微信暂时无法完成登录。" } else { "WeCom could not complete the sign-in right now." }).into(),
+                    wecom::Error::Timeout { .. } => {
+                        (if zh { "企业微信没有及时响应。" } else { "WeCom did not answer in time." }).into()
+                    }
+                    _ => (if zh {
+                        "企业微信暂时无法完成登录。"
+                    } else {
+                        "WeCom could not complete the sign-in right now."
+                    })
+                    .into(),
                 },
             };
             let hint = match e.errcode() {
                 Some(code) => {
-                    if zh { format!("企业微信错误码 {code}。请稍后重试；如果问题持续，请把参考编号告诉管理员。") } else { format!("WeCom error code {code}. Try again in a moment; if it keeps happening, give the reference to your administrator.") }
+                    if zh {
+                        format!("企业微信错误码 {code}。请稍后重试；如果问题持续，请把参考编号告诉管理员。")
+                    } else {
+                        format!(
+                            "WeCom error code {code}. Try again in a moment; if it keeps happening, give the reference to your administrator."
+                        )
+                    }
                 }
-                None => (if zh { "请稍后重试；如果问题持续，请把参考编号告诉管理员。" } else { "Try again in a moment; if it keeps happening, give the reference to your administrator." }).into(),
+                None => (if zh {
+                    "请稍后重试；如果问题持续，请把参考编号告诉管理员。"
+                } else {
+                    "Try again in a moment; if it keeps happening, give the reference to your administrator."
+                })
+                .into(),
             };
             (status, outcome, oauth_error, message, hint)
         }
@@ -307,7 +454,16 @@ pub async fn failure_page(app: &AppState, tx: &LoginTx, connection: &Connection,
     };
     tracing::warn!(reference = %reference, connection = %connection.identifier, client_id = %tx.client_id, error = %error, "upstream sign-in failed");
     app.metrics.login(&tx.client_id, &connection.identifier, outcome);
-    audit(app, "login.failure", Some(&tx.client_id), Some(&connection.identifier), None, None, Some(&format!("{outcome}: {error}"))).await;
+    audit(
+        app,
+        "login.failure",
+        Some(&tx.client_id),
+        Some(&connection.identifier),
+        None,
+        None,
+        Some(&format!("{outcome}: {error}")),
+    )
+    .await;
     let mut page = PageError::new(status, lang, lang.t("error_title"), message)
         .with_hint(hint)
         .with_back(Some(back_to_app(app, tx, oauth_error, outcome)));

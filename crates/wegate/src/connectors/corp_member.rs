@@ -40,14 +40,18 @@ pub async fn identify(app: &AppState, corp: &wecom::CorpApp, code: &str) -> Resu
         _ => None,
     };
     let pick = |from_detail: Option<&Option<String>>, from_member: &Option<String>| {
-        from_detail.and_then(|v| v.clone()).filter(|v| !v.is_empty()).or_else(|| from_member.clone().filter(|v| !v.is_empty()))
+        from_detail
+            .and_then(|v| v.clone())
+            .filter(|v| !v.is_empty())
+            .or_else(|| from_member.clone().filter(|v| !v.is_empty()))
     };
     let email = pick(detail.as_ref().map(|d| &d.email), &member.email)
         .or_else(|| pick(detail.as_ref().map(|d| &d.biz_mail), &member.biz_mail));
     let phone = pick(detail.as_ref().map(|d| &d.mobile), &member.mobile);
     let picture = pick(detail.as_ref().map(|d| &d.avatar), &member.avatar);
     let spelled = if member.userid.is_empty() { userid.clone() } else { member.userid.clone() };
-    let claims = crate::accounts::wecom_claims(&corp.corp_id, &spelled, member.open_userid.as_deref(), &member.department);
+    let claims =
+        crate::accounts::wecom_claims(&corp.corp_id, &spelled, member.open_userid.as_deref(), &member.department);
     let profile = json!({
         "corp_id": corp.corp_id,
         "userid": spelled,

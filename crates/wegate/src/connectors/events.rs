@@ -23,9 +23,11 @@ const WINDOW_SECS: i64 = 300;
 
 /// Query values decoded as WeCom sends them: percent-decoding only — `+` in base64 stays `+`.
 fn query_param(query: &str, name: &str) -> Option<String> {
-    query.split('&').filter_map(|pair| pair.split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| {
-        percent_encoding::percent_decode_str(v).decode_utf8_lossy().into_owned()
-    })
+    query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| percent_encoding::percent_decode_str(v).decode_utf8_lossy().into_owned())
 }
 
 struct Callback {
@@ -99,7 +101,11 @@ fn check_window(app: &AppState, identifier: &str, timestamp: &str) -> Result<(),
     if ok {
         Ok(())
     } else {
-        tracing::warn!(connection = identifier, timestamp, "event callback refused: timestamp outside the allowed window (replay or clock skew)");
+        tracing::warn!(
+            connection = identifier,
+            timestamp,
+            "event callback refused: timestamp outside the allowed window (replay or clock skew)"
+        );
         Err(reject(StatusCode::BAD_REQUEST, "timestamp outside the allowed window"))
     }
 }
@@ -118,7 +124,11 @@ fn check_receive_id(cb: &Callback, receive_id: &str) -> Result<(), Response> {
 }
 
 /// `GET`: URL verification. Answers the decrypted `echostr`, exactly.
-pub async fn verify_url(State(app): State<AppState>, Path(identifier): Path<String>, RawQuery(query): RawQuery) -> Response {
+pub async fn verify_url(
+    State(app): State<AppState>,
+    Path(identifier): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
     let query = query.unwrap_or_default();
     let cb = match load(&app, &identifier).await {
         Ok(cb) => cb,
@@ -151,17 +161,20 @@ pub async fn verify_url(State(app): State<AppState>, Path(identifier): Path<Stri
 }
 
 /// `POST`: an encrypted event. Answers `success` once the event is accepted.
-pub async fn receive(State(app): State<AppState>, Path(identifier): Path<String>, RawQuery(query): RawQuery, body: Bytes) -> Response {
+pub async fn receive(
+    State(app): State<AppState>,
+    Path(identifier): Path<String>,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Response {
     let query = query.unwrap_or_default();
     let cb = match load(&app, &identifier).await {
         Ok(cb) => cb,
         Err(response) => return response,
     };
-    let (Some(signature), Some(timestamp), Some(nonce)) = (
-        query_param(&query, "msg_signature"),
-        query_param(&query, "timestamp"),
-        query_param(&query, "nonce"),
-    ) else {
+    let (Some(signature), Some(timestamp), Some(nonce)) =
+        (query_param(&query, "msg_signature"), query_param(&query, "timestamp"), query_param(&query, "nonce"))
+    else {
         return reject(StatusCode::BAD_REQUEST, "msg_signature, timestamp and nonce are required");
     };
     if let Err(response) = check_window(&app, &identifier, &timestamp) {

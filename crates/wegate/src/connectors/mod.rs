@@ -7,12 +7,12 @@
 
 pub mod callback;
 pub mod corp_member;
+pub mod events;
 pub mod wecom_delegated;
+pub mod wecom_mobile;
 pub mod wecom_provider;
 pub mod wecom_qrcode;
 pub mod wecom_web;
-pub mod wecom_mobile;
-pub mod events;
 
 use async_trait::async_trait;
 use axum::Router;
@@ -100,10 +100,21 @@ pub trait Connector: Send + Sync + 'static {
 
     /// Where to send the browser. `state` is the transaction id (random, single-use, `[a-zA-Z0-9]`),
     /// `callback` our `/connections/{identifier}/callback`.
-    async fn login_url(&self, app: &AppState, connection: &Connection, state: &str, callback: &str) -> Result<String, ConnectorError>;
+    async fn login_url(
+        &self,
+        app: &AppState,
+        connection: &Connection,
+        state: &str,
+        callback: &str,
+    ) -> Result<String, ConnectorError>;
 
     /// Turns the code WeCom handed back into the person.
-    async fn exchange(&self, app: &AppState, connection: &Connection, code: &str) -> Result<UpstreamIdentity, ConnectorError>;
+    async fn exchange(
+        &self,
+        app: &AppState,
+        connection: &Connection,
+        code: &str,
+    ) -> Result<UpstreamIdentity, ConnectorError>;
 }
 
 static QRCODE: wecom_qrcode::QrCode = wecom_qrcode::QrCode;
@@ -141,14 +152,23 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// Sends the browser to the connection's upstream login for this transaction.
-pub async fn start_login(app: &AppState, tx: &LoginTx, connection: &Connection, lang: Lang) -> Result<Response, PageError> {
+pub async fn start_login(
+    app: &AppState,
+    tx: &LoginTx,
+    connection: &Connection,
+    lang: Lang,
+) -> Result<Response, PageError> {
     let Some(connector) = connector(&connection.kind) else {
         return Err(PageError::internal(lang, &format!("unknown connection kind {}", connection.kind)));
     };
     if !connector.browser_login() {
         return Err(PageError::bad_request(
             lang,
-            if lang == Lang::Zh { "此登录方式仅供移动应用使用。" } else { "This sign-in method is for the mobile app only." },
+            if lang == Lang::Zh {
+                "此登录方式仅供移动应用使用。"
+            } else {
+                "This sign-in method is for the mobile app only."
+            },
         ));
     }
     let callback = app.url(&format!("/connections/{}/callback", connection.identifier));
@@ -181,7 +201,12 @@ pub fn optional_str(input: &Input, field: &str) -> Result<Option<String>, String
 }
 
 /// A secret: given now, or kept from the stored connection on update.
-pub fn secret(input: &Input, field: &str, existing: Option<&Connection>, required: bool) -> Result<Option<String>, String> {
+pub fn secret(
+    input: &Input,
+    field: &str,
+    existing: Option<&Connection>,
+    required: bool,
+) -> Result<Option<String>, String> {
     if let Some(value) = optional_str(input, field)? {
         return Ok(Some(value));
     }

@@ -11,21 +11,29 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::{Connection, Connector, ConnectorError, Input, UpstreamIdentity, check_agent_id, check_corp_id, field, optional_str, required_str, secret};
+use super::{
+    Connection, Connector, ConnectorError, Input, UpstreamIdentity, check_agent_id, check_corp_id, field, optional_str,
+    required_str, secret,
+};
 use crate::app::AppState;
 use crate::store::AuthorizedCorp;
 
 pub struct Delegated;
 
 /// Token and EncodingAESKey of an event URL; shared with `wecom_provider`.
-pub fn validate_callback_secrets(input: &Input, existing: Option<&Connection>, secrets: &mut serde_json::Map<String, Value>) -> Result<(), String> {
+pub fn validate_callback_secrets(
+    input: &Input,
+    existing: Option<&Connection>,
+    secrets: &mut serde_json::Map<String, Value>,
+) -> Result<(), String> {
     let token = secret(input, "token", existing, true)?.unwrap_or_default();
     if token.len() > 32 || !token.chars().all(|c| c.is_ascii_alphanumeric()) {
         return Err("token must be the callback Token from WeCom: up to 32 letters and digits".into());
     }
     let key = secret(input, "encoding_aes_key", existing, true)?.unwrap_or_default();
-    wecom::crypto::validate_encoding_aes_key(&key)
-        .map_err(|_| "encoding_aes_key must be the 43 characters of base64 that WeCom generates (EncodingAESKey)".to_string())?;
+    wecom::crypto::validate_encoding_aes_key(&key).map_err(|_| {
+        "encoding_aes_key must be the 43 characters of base64 that WeCom generates (EncodingAESKey)".to_string()
+    })?;
     secrets.insert("token".into(), json!(token));
     secrets.insert("encoding_aes_key".into(), json!(key));
     Ok(())
@@ -94,7 +102,13 @@ impl Connector for Delegated {
         Ok((Value::Object(settings), Value::Object(secrets)))
     }
 
-    async fn login_url(&self, app: &AppState, connection: &Connection, state: &str, callback: &str) -> Result<String, ConnectorError> {
+    async fn login_url(
+        &self,
+        app: &AppState,
+        connection: &Connection,
+        state: &str,
+        callback: &str,
+    ) -> Result<String, ConnectorError> {
         let (corp, agent_id) = authorized_app(app, connection).await?;
         Ok(wecom::url::qr_login_url(
             &app.settings.wecom_login_base,
@@ -105,7 +119,12 @@ impl Connector for Delegated {
         ))
     }
 
-    async fn exchange(&self, app: &AppState, connection: &Connection, code: &str) -> Result<UpstreamIdentity, ConnectorError> {
+    async fn exchange(
+        &self,
+        app: &AppState,
+        connection: &Connection,
+        code: &str,
+    ) -> Result<UpstreamIdentity, ConnectorError> {
         let (corp, _) = authorized_app(app, connection).await?;
         super::corp_member::identify(app, &corp, code).await
     }
@@ -120,7 +139,9 @@ async fn authorized_app(app: &AppState, connection: &Connection) -> Result<(weco
         None => {
             let active: Vec<&AuthorizedCorp> = corps.iter().filter(|c| c.status == "active").collect();
             if active.len() > 1 {
-                return Err(ConnectorError::Config("several corps authorized the template; set corp_id on the connection".into()));
+                return Err(ConnectorError::Config(
+                    "several corps authorized the template; set corp_id on the connection".into(),
+                ));
             }
             active.first().copied().or(corps.first())
         }
@@ -128,7 +149,12 @@ async fn authorized_app(app: &AppState, connection: &Connection) -> Result<(weco
     let Some(corp) = chosen else {
         let step = if field(&connection.state, "url_verified_at").is_none() {
             "WeCom has not verified the event URL yet: paste the connection's event URL into the template's callback URL in the service-provider console and save"
-        } else if app.store.get_suite_ticket(field(&connection.settings, "template_id").unwrap_or_default()).await?.is_none() {
+        } else if app
+            .store
+            .get_suite_ticket(field(&connection.settings, "template_id").unwrap_or_default())
+            .await?
+            .is_none()
+        {
             "no suite_ticket received yet: WeCom pushes one every 10 minutes once the template's callback URL is saved (or push it by hand in the console)"
         } else {
             "no corp has authorized the template yet: an administrator of the corp must scan the template's authorization QR code"
@@ -139,12 +165,18 @@ async fn authorized_app(app: &AppState, connection: &Connection) -> Result<(weco
         return Err(ConnectorError::CorpNotAllowed(format!("corp {} cancelled the authorization", corp.corp_id)));
     }
     let Some(permanent_code) = corp.permanent_code.clone() else {
-        return Err(ConnectorError::NotReady("the permanent code has not been fetched yet; try again in a moment".into()));
+        return Err(ConnectorError::NotReady(
+            "the permanent code has not been fetched yet; try again in a moment".into(),
+        ));
     };
     let agent_id = field(&connection.settings, "agent_id")
         .map(String::from)
         .or_else(|| corp.agent_id.map(|a| a.to_string()))
-        .ok_or_else(|| ConnectorError::NotReady("the authorization did not include the app's agent id; set agent_id on the connection".into()))?;
+        .ok_or_else(|| {
+            ConnectorError::NotReady(
+                "the authorization did not include the app's agent id; set agent_id on the connection".into(),
+            )
+        })?;
     Ok((wecom::CorpApp { corp_id: corp.corp_id.clone(), secret: permanent_code }, agent_id))
 }
 

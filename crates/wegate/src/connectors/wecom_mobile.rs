@@ -25,7 +25,8 @@ impl Connector for Mobile {
 
     fn validate(&self, input: &Input, existing: Option<&Connection>) -> Result<(Value, Value), String> {
         let (mut settings, secrets) = validate_corp_app(input, existing)?;
-        let schema = required_str(input, "schema").or_else(|e| existing.and_then(|c| field(&c.settings, "schema").map(String::from)).ok_or(e))?;
+        let schema = required_str(input, "schema")
+            .or_else(|e| existing.and_then(|c| field(&c.settings, "schema").map(String::from)).ok_or(e))?;
         if !schema.chars().all(|c| c.is_ascii_alphanumeric()) {
             return Err("schema must be the SDK schema WeCom shows (letters and digits, e.g. wwauth…)".into());
         }
@@ -37,11 +38,22 @@ impl Connector for Mobile {
         false
     }
 
-    async fn login_url(&self, _app: &AppState, _connection: &Connection, _state: &str, _callback: &str) -> Result<String, ConnectorError> {
+    async fn login_url(
+        &self,
+        _app: &AppState,
+        _connection: &Connection,
+        _state: &str,
+        _callback: &str,
+    ) -> Result<String, ConnectorError> {
         Err(ConnectorError::Config("wecom_mobile has no browser login; the app uses the WeCom SDK".into()))
     }
 
-    async fn exchange(&self, app: &AppState, connection: &Connection, code: &str) -> Result<UpstreamIdentity, ConnectorError> {
+    async fn exchange(
+        &self,
+        app: &AppState,
+        connection: &Connection,
+        code: &str,
+    ) -> Result<UpstreamIdentity, ConnectorError> {
         let (corp, _) = corp_app(connection)?;
         super::corp_member::identify(app, &corp, code).await
     }
@@ -62,7 +74,11 @@ pub async fn public_config(State(app): State<AppState>, Path(identifier): Path<S
             "subject_token_type": SUBJECT_TOKEN_TYPE,
         }))
         .into_response(),
-        Ok(_) => (StatusCode::NOT_FOUND, Json(json!({"error": "not_found", "message": "no wecom_mobile connection with this identifier"}))).into_response(),
+        Ok(_) => (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": "not_found", "message": "no wecom_mobile connection with this identifier"})),
+        )
+            .into_response(),
         Err(e) => crate::oidc::error::OAuthError::server_error(&e).into_response(),
     }
 }

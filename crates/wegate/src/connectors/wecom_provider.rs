@@ -7,20 +7,32 @@ use async_trait::async_trait;
 use serde_json::{Value, json};
 
 use super::wecom_delegated::validate_callback_secrets;
-use super::{Connection, Connector, ConnectorError, Input, UpstreamIdentity, check_corp_id, field, required_str, secret};
+use super::{
+    Connection, Connector, ConnectorError, Input, UpstreamIdentity, check_corp_id, field, required_str, secret,
+};
 use crate::app::AppState;
 
 pub struct Provider;
 
 /// The suite credential with the latest pushed ticket.
-pub async fn suite_credential(app: &AppState, connection: &Connection, suite_id: &str, secret_field: &str) -> Result<wecom::SuiteCredential, ConnectorError> {
-    let suite_secret = field(&connection.secrets, secret_field).ok_or_else(|| ConnectorError::Config(format!("{secret_field} missing")))?;
+pub async fn suite_credential(
+    app: &AppState,
+    connection: &Connection,
+    suite_id: &str,
+    secret_field: &str,
+) -> Result<wecom::SuiteCredential, ConnectorError> {
+    let suite_secret = field(&connection.secrets, secret_field)
+        .ok_or_else(|| ConnectorError::Config(format!("{secret_field} missing")))?;
     let Some(ticket) = app.store.get_suite_ticket(suite_id).await? else {
         return Err(ConnectorError::NotReady(
             "no suite_ticket received yet: save the connection's event URL as the suite's callback URL in the service-provider console; WeCom pushes a ticket every 10 minutes".into(),
         ));
     };
-    Ok(wecom::SuiteCredential { suite_id: suite_id.to_string(), suite_secret: suite_secret.to_string(), suite_ticket: ticket.ticket })
+    Ok(wecom::SuiteCredential {
+        suite_id: suite_id.to_string(),
+        suite_secret: suite_secret.to_string(),
+        suite_ticket: ticket.ticket,
+    })
 }
 
 #[async_trait]
@@ -33,7 +45,8 @@ impl Connector for Provider {
         let mut secrets = serde_json::Map::new();
         validate_callback_secrets(input, existing, &mut secrets)?;
         let keep = |name: &str| -> Result<String, String> {
-            required_str(input, name).or_else(|e| existing.and_then(|c| field(&c.settings, name).map(String::from)).ok_or(e))
+            required_str(input, name)
+                .or_else(|e| existing.and_then(|c| field(&c.settings, name).map(String::from)).ok_or(e))
         };
         let corp_id = keep("corp_id")?;
         check_corp_id("corp_id", &corp_id)?;
@@ -68,8 +81,15 @@ impl Connector for Provider {
         Ok((Value::Object(settings), Value::Object(secrets)))
     }
 
-    async fn login_url(&self, app: &AppState, connection: &Connection, state: &str, callback: &str) -> Result<String, ConnectorError> {
-        let suite_id = field(&connection.settings, "suite_id").ok_or_else(|| ConnectorError::Config("suite_id missing".into()))?;
+    async fn login_url(
+        &self,
+        app: &AppState,
+        connection: &Connection,
+        state: &str,
+        callback: &str,
+    ) -> Result<String, ConnectorError> {
+        let suite_id =
+            field(&connection.settings, "suite_id").ok_or_else(|| ConnectorError::Config("suite_id missing".into()))?;
         // Fail early, before the person scans, if the code could not be exchanged afterwards.
         suite_credential(app, connection, suite_id, "suite_secret").await?;
         Ok(wecom::url::qr_login_url(
@@ -81,16 +101,26 @@ impl Connector for Provider {
         ))
     }
 
-    async fn exchange(&self, app: &AppState, connection: &Connection, code: &str) -> Result<UpstreamIdentity, ConnectorError> {
-        let suite_id = field(&connection.settings, "suite_id").ok_or_else(|| ConnectorError::Config("suite_id missing".into()))?;
+    async fn exchange(
+        &self,
+        app: &AppState,
+        connection: &Connection,
+        code: &str,
+    ) -> Result<UpstreamIdentity, ConnectorError> {
+        let suite_id =
+            field(&connection.settings, "suite_id").ok_or_else(|| ConnectorError::Config("suite_id missing".into()))?;
         let suite = suite_credential(app, connection, suite_id, "suite_secret").await?;
         let info = app.wecom.get_user_info_3rd(&suite, code).await?;
-        let (Some(corp_id), Some(open_userid)) = (info.corpid.clone().filter(|c| !c.is_empty()), info.open_userid.clone().filter(|o| !o.is_empty())) else {
+        let (Some(corp_id), Some(open_userid)) =
+            (info.corpid.clone().filter(|c| !c.is_empty()), info.open_userid.clone().filter(|o| !o.is_empty()))
+        else {
             return Err(ConnectorError::NotMember);
         };
         if let Some(Value::Array(allowed)) = connection.settings.get("allowed_corps") {
             if !allowed.iter().any(|v| v.as_str() == Some(corp_id.as_str())) {
-                return Err(ConnectorError::CorpNotAllowed(format!("corp {corp_id} is not on the connection's allow-list")));
+                return Err(ConnectorError::CorpNotAllowed(format!(
+                    "corp {corp_id} is not on the connection's allow-list"
+                )));
             }
         }
         if let Some(corp) = app.store.get_authorized_corp(&connection.identifier, &corp_id).await? {

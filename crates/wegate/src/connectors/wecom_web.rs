@@ -29,17 +29,35 @@ impl Connector for Web {
         Ok((Value::Object(settings), secrets))
     }
 
-    async fn login_url(&self, app: &AppState, connection: &Connection, state: &str, callback: &str) -> Result<String, ConnectorError> {
+    async fn login_url(
+        &self,
+        app: &AppState,
+        connection: &Connection,
+        state: &str,
+        callback: &str,
+    ) -> Result<String, ConnectorError> {
         let (corp, agent_id) = corp_app(connection)?;
         let scope = match field(&connection.settings, "scope") {
             Some("snsapi_privateinfo") => wecom::url::OAuthScope::PrivateInfo,
             _ => wecom::url::OAuthScope::Base,
         };
         // agentid is mandatory with snsapi_privateinfo and recommended otherwise (reference §3).
-        Ok(wecom::url::oauth_url(&app.settings.wecom_oauth_base, &corp.corp_id, callback, scope, state, Some(&agent_id)))
+        Ok(wecom::url::oauth_url(
+            &app.settings.wecom_oauth_base,
+            &corp.corp_id,
+            callback,
+            scope,
+            state,
+            Some(&agent_id),
+        ))
     }
 
-    async fn exchange(&self, app: &AppState, connection: &Connection, code: &str) -> Result<UpstreamIdentity, ConnectorError> {
+    async fn exchange(
+        &self,
+        app: &AppState,
+        connection: &Connection,
+        code: &str,
+    ) -> Result<UpstreamIdentity, ConnectorError> {
         let (corp, _) = corp_app(connection)?;
         super::corp_member::identify(app, &corp, code).await
     }

@@ -91,14 +91,23 @@ fn page(lang: Lang, message: &str, hint: &str) -> AuthorizeError {
 
 /// Validates client and redirect_uri. Exact string match against the registered URIs: no prefix, no
 /// normalisation (OAuth 2.0 Security BCP §4.1.3).
-pub async fn verified_client(app: &AppState, client_id: Option<&str>, redirect_uri: Option<&str>, lang: Lang) -> Result<(App, String), PageError> {
+pub async fn verified_client(
+    app: &AppState,
+    client_id: Option<&str>,
+    redirect_uri: Option<&str>,
+    lang: Lang,
+) -> Result<(App, String), PageError> {
     let zh = lang == Lang::Zh;
     let Some(client_id) = client_id else {
         return Err(PageError::bad_request(
             lang,
             if zh { "请求缺少 client_id。" } else { "The request has no client_id." },
         )
-        .with_hint(if zh { "请从应用重新开始登录；如果问题持续，请告诉应用开发者。" } else { "Start the sign-in again from the app. If it keeps happening, tell the app's developer." }));
+        .with_hint(if zh {
+            "请从应用重新开始登录；如果问题持续，请告诉应用开发者。"
+        } else {
+            "Start the sign-in again from the app. If it keeps happening, tell the app's developer."
+        }));
     };
     let Some(client) = app.store.get_app(client_id).await? else {
         tracing::warn!(client_id, "authorize: unknown client_id");
@@ -106,14 +115,22 @@ pub async fn verified_client(app: &AppState, client_id: Option<&str>, redirect_u
             lang,
             if zh { "此应用未在 wegate 注册。" } else { "This app is not registered with wegate." },
         )
-        .with_hint(if zh { "请管理员检查应用的 client_id。" } else { "Ask the administrator to check the app's client_id." }));
+        .with_hint(if zh {
+            "请管理员检查应用的 client_id。"
+        } else {
+            "Ask the administrator to check the app's client_id."
+        }));
     };
     let Some(redirect_uri) = redirect_uri else {
         return Err(PageError::bad_request(
             lang,
             if zh { "请求缺少 redirect_uri。" } else { "The request has no redirect_uri." },
         )
-        .with_hint(if zh { "应用必须在请求中携带已注册的回调地址。" } else { "The app must send one of its registered redirect URIs." }));
+        .with_hint(if zh {
+            "应用必须在请求中携带已注册的回调地址。"
+        } else {
+            "The app must send one of its registered redirect URIs."
+        }));
     };
     if !client.redirect_uris.iter().any(|u| u == redirect_uri) {
         tracing::warn!(client_id, redirect_uri, "authorize: redirect_uri is not registered for this app");
@@ -126,11 +143,21 @@ pub async fn verified_client(app: &AppState, client_id: Option<&str>, redirect_u
     Ok((client, redirect_uri.to_string()))
 }
 
-async fn authorize_inner(app: &AppState, headers: &HeaderMap, params: &Params, lang: Lang) -> Result<Response, AuthorizeError> {
+async fn authorize_inner(
+    app: &AppState,
+    headers: &HeaderMap,
+    params: &Params,
+    lang: Lang,
+) -> Result<Response, AuthorizeError> {
     if let Some(dup @ ("client_id" | "redirect_uri")) = params.duplicated.as_deref() {
-        return Err(page(lang, &format!("The parameter {dup} appears more than once."), "Start the sign-in again from the app."));
+        return Err(page(
+            lang,
+            &format!("The parameter {dup} appears more than once."),
+            "Start the sign-in again from the app.",
+        ));
     }
-    let (client, redirect_uri) = verified_client(app, params.get("client_id"), params.get("redirect_uri"), lang).await?;
+    let (client, redirect_uri) =
+        verified_client(app, params.get("client_id"), params.get("redirect_uri"), lang).await?;
     let state = params.get("state").map(String::from);
     let fail = |error: &'static str, description: &str| {
         AuthorizeError::Redirect(error_redirect(app, &redirect_uri, state.as_deref(), error, description))
@@ -148,7 +175,12 @@ async fn authorize_inner(app: &AppState, headers: &HeaderMap, params: &Params, l
     match params.get("response_type") {
         Some("code") => {}
         None => return Err(fail("invalid_request", "response_type is required")),
-        Some(_) => return Err(fail("unsupported_response_type", "only the authorization code flow (response_type=code) is supported")),
+        Some(_) => {
+            return Err(fail(
+                "unsupported_response_type",
+                "only the authorization code flow (response_type=code) is supported",
+            ));
+        }
     }
     if let Some(mode) = params.get("response_mode") {
         if mode != "query" {

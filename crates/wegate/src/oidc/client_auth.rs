@@ -45,7 +45,8 @@ pub async fn authenticate(app: &AppState, headers: &HeaderMap, form: &FormParams
                 .ok()
                 .and_then(|b| String::from_utf8(b).ok())
                 .ok_or_else(|| OAuthError::invalid_client("malformed Basic credentials"))?;
-            let (id, secret) = decoded.split_once(':').ok_or_else(|| OAuthError::invalid_client("malformed Basic credentials"))?;
+            let (id, secret) =
+                decoded.split_once(':').ok_or_else(|| OAuthError::invalid_client("malformed Basic credentials"))?;
             // RFC 6749 §2.3.1: both parts are form-urlencoded inside the Basic header.
             let id = form_decode(id);
             let secret = form_decode(secret);
@@ -57,7 +58,8 @@ pub async fn authenticate(app: &AppState, headers: &HeaderMap, form: &FormParams
             (id, Some(secret))
         }
         (None, secret) => {
-            let id = form.get("client_id").ok_or_else(|| OAuthError::invalid_client("client authentication is required"))?;
+            let id =
+                form.get("client_id").ok_or_else(|| OAuthError::invalid_client("client authentication is required"))?;
             (id.to_string(), secret.map(String::from))
         }
     };

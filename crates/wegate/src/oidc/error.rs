@@ -72,7 +72,8 @@ impl IntoResponse for OAuthError {
         if self.error == "invalid_client" {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"wegate\""));
         } else if self.error == "invalid_token" {
-            let value = format!("Bearer error=\"invalid_token\", error_description=\"{}\"", self.description.replace('"', "'"));
+            let value =
+                format!("Bearer error=\"invalid_token\", error_description=\"{}\"", self.description.replace('"', "'"));
             if let Ok(v) = HeaderValue::from_str(&value) {
                 headers.insert(header::WWW_AUTHENTICATE, v);
             }

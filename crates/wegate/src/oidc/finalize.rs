@@ -51,7 +51,13 @@ pub fn with_params(redirect_uri: &str, params: &[(&str, &str)]) -> String {
 }
 
 /// The error redirect of RFC 6749 §4.1.2.1 (with `iss`, RFC 9207). Only for a verified redirect_uri.
-pub fn error_redirect(app: &AppState, redirect_uri: &str, state: Option<&str>, error: &str, description: &str) -> ErrorRedirect {
+pub fn error_redirect(
+    app: &AppState,
+    redirect_uri: &str,
+    state: Option<&str>,
+    error: &str,
+    description: &str,
+) -> ErrorRedirect {
     let mut params = vec![("error", error), ("error_description", description)];
     if let Some(state) = state {
         params.push(("state", state));

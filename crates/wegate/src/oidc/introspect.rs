@@ -13,7 +13,11 @@ use super::userinfo::verify_access_token;
 use crate::app::AppState;
 use crate::util::sha256_hex;
 
-pub async fn introspect(State(app): State<AppState>, headers: HeaderMap, Form(pairs): Form<Vec<(String, String)>>) -> Response {
+pub async fn introspect(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
     match run(&app, &headers, pairs).await {
         Ok(body) => Json(body).into_response(),
         Err(e) => e.into_response(),

@@ -47,7 +47,8 @@ impl std::fmt::Debug for KeySet {
 
 /// Generates a fresh RSA-2048 key with its JWK and RFC 7638 thumbprint as `kid`.
 pub fn generate_key(now: i64) -> Result<SigningKey, KeyError> {
-    let private = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048).map_err(|e| KeyError::Generate(e.to_string()))?;
+    let private =
+        rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048).map_err(|e| KeyError::Generate(e.to_string()))?;
     let pem = private.to_pkcs8_pem(LineEnding::LF).map_err(|e| KeyError::Generate(e.to_string()))?;
     let n = URL_SAFE_NO_PAD.encode(private.n().to_bytes_be());
     let e = URL_SAFE_NO_PAD.encode(private.e().to_bytes_be());

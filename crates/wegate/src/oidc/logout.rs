@@ -20,7 +20,11 @@ pub async fn logout_get(State(app): State<AppState>, headers: HeaderMap, RawQuer
     logout(&app, &headers, pairs.into_iter().collect()).await
 }
 
-pub async fn logout_post(State(app): State<AppState>, headers: HeaderMap, Form(pairs): Form<Vec<(String, String)>>) -> Response {
+pub async fn logout_post(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
     logout(&app, &headers, pairs.into_iter().collect()).await
 }
 
@@ -38,14 +42,30 @@ async fn logout(app: &AppState, headers: &HeaderMap, params: HashMap<String, Str
                 _ => None,
             }),
             None => {
-                return PageError::bad_request(lang, if zh { "id_token_hint 无效。" } else { "The id_token_hint is not a valid ID token from this server." }).into_response();
+                return PageError::bad_request(
+                    lang,
+                    if zh {
+                        "id_token_hint 无效。"
+                    } else {
+                        "The id_token_hint is not a valid ID token from this server."
+                    },
+                )
+                .into_response();
             }
         },
         None => None,
     };
     let client_id = match (hinted_client, get("client_id")) {
         (Some(a), Some(b)) if a != b => {
-            return PageError::bad_request(lang, if zh { "client_id 与 id_token_hint 不一致。" } else { "client_id does not match the id_token_hint." }).into_response();
+            return PageError::bad_request(
+                lang,
+                if zh {
+                    "client_id 与 id_token_hint 不一致。"
+                } else {
+                    "client_id does not match the id_token_hint."
+                },
+            )
+            .into_response();
         }
         (Some(a), _) => Some(a),
         (None, b) => b.map(String::from),

@@ -11,7 +11,11 @@ use super::tokens::{AccessClaims, grant_horizon};
 use crate::app::AppState;
 use crate::util::sha256_hex;
 
-pub async fn revoke(State(app): State<AppState>, headers: HeaderMap, Form(pairs): Form<Vec<(String, String)>>) -> Response {
+pub async fn revoke(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
     match run(&app, &headers, pairs).await {
         Ok(()) => StatusCode::OK.into_response(),
         Err(e) => e.into_response(),

@@ -12,7 +12,11 @@ use crate::app::AppState;
 
 pub const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 
-pub async fn token(State(app): State<AppState>, headers: HeaderMap, Form(pairs): Form<Vec<(String, String)>>) -> Response {
+pub async fn token(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
     let result = async {
         let form = FormParams::parse(pairs)?;
         match form.require("grant_type")? {

@@ -13,7 +13,11 @@ pub async fn userinfo_get(State(app): State<AppState>, headers: HeaderMap) -> Re
     respond(userinfo(&app, &headers, None).await)
 }
 
-pub async fn userinfo_post(State(app): State<AppState>, headers: HeaderMap, Form(form): Form<Vec<(String, String)>>) -> Response {
+pub async fn userinfo_post(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
     let body_token = form.into_iter().find(|(k, _)| k == "access_token").map(|(_, v)| v);
     respond(userinfo(&app, &headers, body_token).await)
 }
@@ -37,7 +41,11 @@ pub async fn verify_access_token(app: &AppState, token: &str) -> Result<AccessCl
     Ok(claims)
 }
 
-async fn userinfo(app: &AppState, headers: &HeaderMap, body_token: Option<String>) -> Result<serde_json::Value, OAuthError> {
+async fn userinfo(
+    app: &AppState,
+    headers: &HeaderMap,
+    body_token: Option<String>,
+) -> Result<serde_json::Value, OAuthError> {
     let header_token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

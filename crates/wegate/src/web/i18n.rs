@@ -26,10 +26,8 @@ impl Lang {
             .filter_map(|part| {
                 let mut pieces = part.trim().split(';');
                 let tag = pieces.next()?.trim();
-                let q = pieces
-                    .find_map(|p| p.trim().strip_prefix("q="))
-                    .and_then(|q| q.parse::<f32>().ok())
-                    .unwrap_or(1.0);
+                let q =
+                    pieces.find_map(|p| p.trim().strip_prefix("q=")).and_then(|q| q.parse::<f32>().ok()).unwrap_or(1.0);
                 Some((q, tag))
             })
             .collect();
@@ -76,7 +74,11 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("or_password", "or with your account", "或使用账号密码"),
     ("login", "Username, email or phone", "用户名、邮箱或手机号"),
     ("password", "Password", "密码"),
-    ("no_connections", "No sign-in method is set up for this app yet. Ask your administrator.", "此应用尚未配置登录方式，请联系管理员。"),
+    (
+        "no_connections",
+        "No sign-in method is set up for this app yet. Ask your administrator.",
+        "此应用尚未配置登录方式，请联系管理员。",
+    ),
     ("bad_password", "Wrong account or password.", "账号或密码错误。"),
     ("error_title", "Sign-in failed", "登录失败"),
     ("what_to_do", "What to do", "怎么办"),
@@ -85,12 +87,20 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("reference", "Reference", "参考编号"),
     ("signed_out", "You are signed out.", "您已退出登录。"),
     ("bind_title", "Link your WeCom account", "关联您的企业微信账号"),
-    ("bind_intro", "Sign in once with your existing account to link it to this WeCom identity. Next time WeCom alone signs you in.", "请使用已有账号登录一次，以关联此企业微信身份。以后仅用企业微信即可登录。"),
+    (
+        "bind_intro",
+        "Sign in once with your existing account to link it to this WeCom identity. Next time WeCom alone signs you in.",
+        "请使用已有账号登录一次，以关联此企业微信身份。以后仅用企业微信即可登录。",
+    ),
     ("bind_submit", "Sign in and link", "登录并关联"),
     ("bind_create", "Create a new account instead", "改为创建新账号"),
     ("or", "or", "或"),
     ("wecom_member", "WeCom member", "企业微信成员"),
-    ("home_intro", "wegate signs your company's apps in with WeCom, through plain OpenID Connect.", "wegate 通过标准 OpenID Connect，让企业的各个应用使用企业微信登录。"),
+    (
+        "home_intro",
+        "wegate signs your company's apps in with WeCom, through plain OpenID Connect.",
+        "wegate 通过标准 OpenID Connect，让企业的各个应用使用企业微信登录。",
+    ),
     ("discovery", "OpenID Connect discovery", "OpenID Connect 发现文档"),
 ];
 

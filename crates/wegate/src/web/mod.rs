@@ -122,9 +122,17 @@ pub fn check_browser(headers: &HeaderMap, tx: &LoginTx, lang: Lang) -> Result<()
     let zh = lang == Lang::Zh;
     Err(PageError::bad_request(
         lang,
-        if zh { "此登录是在另一个浏览器中开始的。" } else { "This sign-in was started in a different browser (or its cookies were cleared)." },
+        if zh {
+            "此登录是在另一个浏览器中开始的。"
+        } else {
+            "This sign-in was started in a different browser (or its cookies were cleared)."
+        },
     )
-    .with_hint(if zh { "请在同一个浏览器中从应用重新开始登录，并允许 Cookie。" } else { "Start the sign-in again from the app in this browser, with cookies allowed." }))
+    .with_hint(if zh {
+        "请在同一个浏览器中从应用重新开始登录，并允许 Cookie。"
+    } else {
+        "Start the sign-in again from the app in this browser, with cookies allowed."
+    }))
 }
 
 async fn show_login(State(app): State<AppState>, headers: HeaderMap, Path(tx_id): Path<String>) -> Response {
@@ -132,7 +140,11 @@ async fn show_login(State(app): State<AppState>, headers: HeaderMap, Path(tx_id)
     let result = async {
         let tx = load_tx(&app, &headers, &tx_id, lang).await?;
         let lang = Lang::pick(tx.ui_locales.as_deref(), &headers);
-        let client = app.store.get_app(&tx.client_id).await?.ok_or_else(|| PageError::bad_request(lang, "The app was removed."))?;
+        let client = app
+            .store
+            .get_app(&tx.client_id)
+            .await?
+            .ok_or_else(|| PageError::bad_request(lang, "The app was removed."))?;
         let connections = app.store.app_connections(&client.client_id).await?;
         login_page(&app, &tx, &client, &connections, lang, None, "")
     }
@@ -156,17 +168,32 @@ async fn password_login(
     let result = async {
         let tx = load_tx(&app, &headers, &tx_id, lang).await?;
         let lang = Lang::pick(tx.ui_locales.as_deref(), &headers);
-        let client = app.store.get_app(&tx.client_id).await?.ok_or_else(|| PageError::bad_request(lang, "The app was removed."))?;
+        let client = app
+            .store
+            .get_app(&tx.client_id)
+            .await?
+            .ok_or_else(|| PageError::bad_request(lang, "The app was removed."))?;
         match crate::accounts::verify_password(&app, &form.login, &form.password).await? {
             Some(user) => {
-                let tx = app.store.take_login_tx(&tx.id, app.now()).await?.ok_or_else(|| {
-                    PageError::bad_request(lang, "This sign-in was already completed.")
-                })?;
+                let tx = app
+                    .store
+                    .take_login_tx(&tx.id, app.now())
+                    .await?
+                    .ok_or_else(|| PageError::bad_request(lang, "This sign-in was already completed."))?;
                 complete_login(&app, tx, &user.id, "pwd", None, lang).await
             }
             None => {
                 app.metrics.login(&tx.client_id, "password", "bad_password");
-                crate::oidc::finalize::audit(&app, "login.failure", Some(&tx.client_id), Some("password"), None, None, Some("wrong account or password")).await;
+                crate::oidc::finalize::audit(
+                    &app,
+                    "login.failure",
+                    Some(&tx.client_id),
+                    Some("password"),
+                    None,
+                    None,
+                    Some("wrong account or password"),
+                )
+                .await;
                 let connections = app.store.app_connections(&client.client_id).await?;
                 login_page(&app, &tx, &client, &connections, lang, Some(lang.t("bad_password")), &form.login)
             }
@@ -189,7 +216,11 @@ async fn start_connection(
         let Some(connection) = connections.into_iter().find(|c| c.identifier == identifier) else {
             return Err(PageError::bad_request(
                 lang,
-                if lang == Lang::Zh { "此登录方式未对该应用启用。" } else { "This sign-in method is not enabled for this app." },
+                if lang == Lang::Zh {
+                    "此登录方式未对该应用启用。"
+                } else {
+                    "This sign-in method is not enabled for this app."
+                },
             ));
         };
         tx.connection = Some(connection.identifier.clone());

@@ -55,12 +55,9 @@ mod tests {
 
     #[test]
     fn templates_parse_and_escape() {
-        let html = render(
-            "message.html",
-            Lang::En,
-            minijinja::context! { title => "<script>x</script>", message => "a & b" },
-        )
-        .unwrap();
+        let html =
+            render("message.html", Lang::En, minijinja::context! { title => "<script>x</script>", message => "a & b" })
+                .unwrap();
         assert!(html.contains("&lt;script&gt;"));
         assert!(!html.contains("<script>x"));
     }

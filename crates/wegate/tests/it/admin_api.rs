@@ -9,13 +9,20 @@ use crate::harness::*;
 async fn every_call_needs_the_admin_token() {
     let env = start().await;
     let http = reqwest::Client::new();
-    for (method, path) in [(Method::GET, "/apps"), (Method::POST, "/connections"), (Method::GET, "/users/x"), (Method::GET, "/audit")] {
+    for (method, path) in
+        [(Method::GET, "/apps"), (Method::POST, "/connections"), (Method::GET, "/users/x"), (Method::GET, "/audit")]
+    {
         let response = http.request(method.clone(), format!("{}/api/v1{path}", env.base)).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{method} {path}");
         let body: Value = response.json().await.unwrap();
         assert_eq!(body["error"], "unauthorized");
         assert!(body["message"].as_str().unwrap().contains("WEGATE_ADMIN_TOKEN"));
-        let wrong = http.request(method, format!("{}/api/v1{path}", env.base)).bearer_auth("wrong-token-0123456789").send().await.unwrap();
+        let wrong = http
+            .request(method, format!("{}/api/v1{path}", env.base))
+            .bearer_auth("wrong-token-0123456789")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
     }
     // The OpenAPI document is public and lists the endpoints.
@@ -28,9 +35,12 @@ async fn every_call_needs_the_admin_token() {
 #[tokio::test]
 async fn apps_are_created_listed_patched_and_deleted() {
     let env = start().await;
-    let web = env.post("/apps", json!({"name": "Portal", "kind": "web", "redirect_uris": ["https://portal.example.com/cb"]})).await;
+    let web = env
+        .post("/apps", json!({"name": "Portal", "kind": "web", "redirect_uris": ["https://portal.example.com/cb"]}))
+        .await;
     assert!(web["client_secret"].as_str().is_some_and(|s| s.len() >= 32), "web apps get a secret once");
-    let spa = env.post("/apps", json!({"name": "SPA", "kind": "spa", "redirect_uris": ["http://localhost:3000/cb"]})).await;
+    let spa =
+        env.post("/apps", json!({"name": "SPA", "kind": "spa", "redirect_uris": ["http://localhost:3000/cb"]})).await;
     assert!(spa.get("client_secret").is_none(), "public clients have no secret");
     let id = web["client_id"].as_str().unwrap();
     let (status, got) = env.admin(Method::GET, &format!("/apps/{id}"), None).await;
@@ -70,14 +80,38 @@ async fn bad_input_is_a_clear_4xx_and_changes_nothing() {
 
     let cases = [
         (json!({"identifier": "ok-id", "display_name": "X", "kind": "wecom_teleport"}), "kind"),
-        (json!({"identifier": "Bad_ID", "display_name": "X", "kind": "wecom_qrcode", "corp_id": "ww1", "agent_id": "1", "secret": "s"}), "identifier"),
-        (json!({"identifier": "a".repeat(32), "display_name": "X", "kind": "wecom_qrcode", "corp_id": "ww1", "agent_id": "1", "secret": "s"}), "identifier"),
-        (json!({"identifier": "no-secret", "display_name": "X", "kind": "wecom_qrcode", "corp_id": "ww1", "agent_id": "1"}), "secret"),
-        (json!({"identifier": "bad-agent", "display_name": "X", "kind": "wecom_qrcode", "corp_id": "ww1", "agent_id": "abc", "secret": "s"}), "agent_id"),
-        (json!({"identifier": "bad-key", "display_name": "X", "kind": "wecom_delegated", "token": "t", "encoding_aes_key": "short", "template_id": "dk1", "template_secret": "s"}), "43"),
-        (json!({"identifier": "bad-scope", "display_name": "X", "kind": "wecom_web", "corp_id": "ww1", "agent_id": "1", "secret": "s", "scope": "snsapi_all"}), "scope"),
-        (json!({"identifier": "unknown-field", "display_name": "X", "kind": "wecom_qrcode", "corp_id": "ww1", "agent_id": "1", "secret": "s", "colour": "red"}), "colour"),
-        (json!({"identifier": "bad-assoc", "display_name": "X", "kind": "wecom_qrcode", "corp_id": "ww1", "agent_id": "1", "secret": "s", "association": {"mode": "match", "fields": []}}), "fields"),
+        (
+            json!({"identifier": "Bad_ID", "display_name": "X", "kind": "wecom_qrcode", "corp_id": "ww1", "agent_id": "1", "secret": "s"}),
+            "identifier",
+        ),
+        (
+            json!({"identifier": "a".repeat(32), "display_name": "X", "kind": "wecom_qrcode", "corp_id": "ww1", "agent_id": "1", "secret": "s"}),
+            "identifier",
+        ),
+        (
+            json!({"identifier": "no-secret", "display_name": "X", "kind": "wecom_qrcode", "corp_id": "ww1", "agent_id": "1"}),
+            "secret",
+        ),
+        (
+            json!({"identifier": "bad-agent", "display_name": "X", "kind": "wecom_qrcode", "corp_id": "ww1", "agent_id": "abc", "secret": "s"}),
+            "agent_id",
+        ),
+        (
+            json!({"identifier": "bad-key", "display_name": "X", "kind": "wecom_delegated", "token": "t", "encoding_aes_key": "short", "template_id": "dk1", "template_secret": "s"}),
+            "43",
+        ),
+        (
+            json!({"identifier": "bad-scope", "display_name": "X", "kind": "wecom_web", "corp_id": "ww1", "agent_id": "1", "secret": "s", "scope": "snsapi_all"}),
+            "scope",
+        ),
+        (
+            json!({"identifier": "unknown-field", "display_name": "X", "kind": "wecom_qrcode", "corp_id": "ww1", "agent_id": "1", "secret": "s", "colour": "red"}),
+            "colour",
+        ),
+        (
+            json!({"identifier": "bad-assoc", "display_name": "X", "kind": "wecom_qrcode", "corp_id": "ww1", "agent_id": "1", "secret": "s", "association": {"mode": "match", "fields": []}}),
+            "fields",
+        ),
     ];
     for (body, mentions) in cases {
         let (status, answer) = env.admin(Method::POST, "/connections", Some(body.clone())).await;
@@ -103,11 +137,14 @@ async fn bad_input_is_a_clear_4xx_and_changes_nothing() {
 async fn secrets_are_never_returned() {
     let env = start().await;
     let created = env
-        .post("/connections", json!({
-            "identifier": "deleg", "display_name": "Delegated", "kind": "wecom_delegated",
-            "token": "tokenValue123", "encoding_aes_key": "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
-            "template_id": "dkabc", "template_secret": "templateSecretValue"
-        }))
+        .post(
+            "/connections",
+            json!({
+                "identifier": "deleg", "display_name": "Delegated", "kind": "wecom_delegated",
+                "token": "tokenValue123", "encoding_aes_key": "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
+                "template_id": "dkabc", "template_secret": "templateSecretValue"
+            }),
+        )
         .await;
     let text = created.to_string();
     for secret in ["tokenValue123", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", "templateSecretValue"] {
@@ -116,7 +153,8 @@ async fn secrets_are_never_returned() {
     assert_eq!(created["secrets_set"]["template_secret"], true);
     assert_eq!(created["event_url"], format!("{}/connections/deleg/events", env.base));
     // PATCH without secrets keeps them.
-    let (status, patched) = env.admin(Method::PATCH, "/connections/deleg", Some(json!({"display_name": "Renamed"}))).await;
+    let (status, patched) =
+        env.admin(Method::PATCH, "/connections/deleg", Some(json!({"display_name": "Renamed"}))).await;
     assert_eq!(status, StatusCode::OK, "{patched}");
     assert_eq!(patched["secrets_set"]["token"], true);
     let (_, listed) = env.admin(Method::GET, "/connections", None).await;
@@ -126,7 +164,8 @@ async fn secrets_are_never_returned() {
 #[tokio::test]
 async fn users_show_their_identities_and_conflicts_are_409() {
     let env = start().await;
-    let user = env.post("/users", json!({"username": "bob", "email": "Bob@Example.com", "password": "long enough"})).await;
+    let user =
+        env.post("/users", json!({"username": "bob", "email": "Bob@Example.com", "password": "long enough"})).await;
     assert_eq!(user["identities"], json!([]));
     assert_eq!(user["has_password"], true);
     assert!(user.get("password").is_none() && user.get("password_hash").is_none());

@@ -130,7 +130,8 @@ async fn ticket_then_authorization_then_sign_in_of_a_member_of_the_authorizing_c
         state: None,
         timestamp: now as i64,
     };
-    let (body, signature) = crypt.encrypt_to_post_body(&retry.to_xml(), &template_id, &template_id, None, &now.to_string(), "retry1");
+    let (body, signature) =
+        crypt.encrypt_to_post_body(&retry.to_xml(), &template_id, &template_id, None, &now.to_string(), "retry1");
     let answer = env
         .http
         .post(format!("{url}?msg_signature={signature}&timestamp={now}&nonce=retry1"))
@@ -182,14 +183,19 @@ async fn forged_and_replayed_posts_change_nothing() {
     let t = &seed.templates[0];
     let crypt = wecom::MsgCrypt::new(&t.token, &t.encoding_aes_key).unwrap();
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs().to_string();
-    let event = wecom::Event::SuiteTicket { suite_id: template_id.clone(), ticket: "ticket-one".into(), timestamp: now.parse().unwrap() };
+    let event = wecom::Event::SuiteTicket {
+        suite_id: template_id.clone(),
+        ticket: "ticket-one".into(),
+        timestamp: now.parse().unwrap(),
+    };
     let (body, signature) = crypt.encrypt_to_post_body(&event.to_xml(), &template_id, &template_id, None, &now, "n1");
     let url = format!("{}/connections/deleg/events?msg_signature={signature}&timestamp={now}&nonce=n1", env.base);
     let first = env.http.post(&url).body(body.clone()).send().await.unwrap();
     assert_eq!(first.text().await.unwrap(), "success");
     let replay = env.http.post(&url).body(body.clone()).send().await.unwrap();
     assert_eq!(replay.status(), StatusCode::OK, "a retry is acknowledged");
-    let forged_url = format!("{}/connections/deleg/events?msg_signature={}&timestamp={now}&nonce=n1", env.base, "0".repeat(40));
+    let forged_url =
+        format!("{}/connections/deleg/events?msg_signature={}&timestamp={now}&nonce=n1", env.base, "0".repeat(40));
     let forged = env.http.post(&forged_url).body(body).send().await.unwrap();
     assert_eq!(forged.status(), StatusCode::BAD_REQUEST);
     let (_, c) = env.admin(Method::GET, "/connections/deleg", None).await;
@@ -202,11 +208,15 @@ async fn provider_login_keys_identities_by_corp_and_open_userid() {
     let seed = wecom_sim::Seed::demo();
     let p = &seed.providers[0];
     let s = &p.suites[0];
-    env.post("/connections", json!({
-        "identifier": "provider", "display_name": "Provider", "kind": "wecom_provider",
-        "corp_id": p.corp_id, "suite_id": s.suite_id, "suite_secret": s.suite_secret,
-        "token": s.token, "encoding_aes_key": s.encoding_aes_key, "provider_secret": p.provider_secret,
-    })).await;
+    env.post(
+        "/connections",
+        json!({
+            "identifier": "provider", "display_name": "Provider", "kind": "wecom_provider",
+            "corp_id": p.corp_id, "suite_id": s.suite_id, "suite_secret": s.suite_secret,
+            "token": s.token, "encoding_aes_key": s.encoding_aes_key, "provider_secret": p.provider_secret,
+        }),
+    )
+    .await;
     let (client_id, secret) = env.app("web", REDIRECT).await;
     env.associate(&client_id, "provider").await;
     let (client, http) = env.oidc_client(&client_id, secret.as_deref(), REDIRECT).await;
@@ -233,11 +243,15 @@ async fn provider_login_keys_identities_by_corp_and_open_userid() {
 #[tokio::test]
 async fn domain_verification_file_is_served_at_the_root() {
     let env = start().await;
-    delegated(&env, json!({"domain_verification": {"filename": "WW_verify_abcDEF123.txt", "content": "abcDEF123"}})).await;
+    delegated(&env, json!({"domain_verification": {"filename": "WW_verify_abcDEF123.txt", "content": "abcDEF123"}}))
+        .await;
     let response = env.http.get(format!("{}/WW_verify_abcDEF123.txt", env.base)).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.text().await.unwrap(), "abcDEF123");
-    assert_eq!(env.http.get(format!("{}/WW_verify_other.txt", env.base)).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        env.http.get(format!("{}/WW_verify_other.txt", env.base)).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
     assert_eq!(env.http.get(format!("{}/secrets.txt", env.base)).send().await.unwrap().status(), StatusCode::NOT_FOUND);
 }
 
@@ -248,10 +262,20 @@ async fn a_ticket_received_by_one_instance_is_used_by_the_other() {
     let db = format!("sqlite://{}", a._dir.path().join("wegate.db").display());
     let b = start_on_db(a.sim.clone(), a._dir.clone(), db, |_| {}).await;
     // WeCom pushes to instance A ...
-    sim_post(&a, &format!("/_sim/suites/{template_id}/callback_url"), json!({"url": format!("{}/connections/deleg/events", a.base)})).await;
+    sim_post(
+        &a,
+        &format!("/_sim/suites/{template_id}/callback_url"),
+        json!({"url": format!("{}/connections/deleg/events", a.base)}),
+    )
+    .await;
     sim_post(&a, &format!("/_sim/suites/{template_id}/push_ticket"), json!({})).await;
     // ... and the authorization lands on instance B, which needs the ticket to get the suite token.
-    sim_post(&a, &format!("/_sim/suites/{template_id}/callback_url"), json!({"url": format!("{}/connections/deleg/events", b.base)})).await;
+    sim_post(
+        &a,
+        &format!("/_sim/suites/{template_id}/callback_url"),
+        json!({"url": format!("{}/connections/deleg/events", b.base)}),
+    )
+    .await;
     let customer = wecom_sim::Seed::demo().corps[1].corp_id.clone();
     sim_post(&a, &format!("/_sim/suites/{template_id}/authorize"), json!({"corp_id": customer})).await;
     wait_for_corp(&b, "deleg", "active").await;

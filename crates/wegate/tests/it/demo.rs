@@ -38,7 +38,7 @@ async fn demo_click_through_shows_the_claims() {
     for (button, member) in [("Delegated app", "LiuYang"), ("Service provider app", "alice")] {
         // A fresh browser: the first one has a wegate session and would be signed in at once (SSO).
         let b = browser();
-        let page = b.get(&sign_in).send().await.unwrap().text().await.unwrap();
+        let page = unescape(&b.get(&sign_in).send().await.unwrap().text().await.unwrap());
         let idx = page.find(button).expect("button");
         let start = page[..idx].rfind("href=\"").expect("href") + 6;
         let href = &page[start..start + page[start..].find('"').unwrap()];

@@ -4,15 +4,16 @@ use std::sync::Arc;
 
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
 use openidconnect::{
-    AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, Nonce,
-    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
+    AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl,
+    Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
 };
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use wegate::config::Settings;
 use wegate::server::Running;
 
-pub type Client = CoreClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointMaybeSet, EndpointMaybeSet>;
+pub type Client =
+    CoreClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointMaybeSet, EndpointMaybeSet>;
 
 pub const ADMIN: &str = "test-admin-token-0123456789";
 
@@ -22,7 +23,8 @@ pub struct Sim {
 }
 
 pub async fn simulator() -> Sim {
-    simulator_with(wecom_sim::SimConfig { push_retry_delay_ms: 50, ticket_interval_secs: 0, ..Default::default() }).await
+    simulator_with(wecom_sim::SimConfig { push_retry_delay_ms: 50, ticket_interval_secs: 0, ..Default::default() })
+        .await
 }
 
 pub async fn simulator_with(config: wecom_sim::SimConfig) -> Sim {
@@ -64,7 +66,15 @@ pub async fn start_with(sim: Arc<Sim>, tweak: impl FnOnce(&mut Settings)) -> Env
 }
 
 /// A server on an existing database (a second instance shares it).
-pub async fn start_on_db(sim: Arc<Sim>, dir: Arc<tempfile::TempDir>, database_url: String, tweak: impl FnOnce(&mut Settings)) -> Env {
+pub async fn start_on_db(
+    sim: Arc<Sim>,
+    dir: Arc<tempfile::TempDir>,
+    database_url: String,
+    tweak: impl FnOnce(&mut Settings),
+) -> Env {
+    // Server logs in test output (shown for failing tests): WEGATE_TEST_LOG=debug for more.
+    let level = std::env::var("WEGATE_TEST_LOG").unwrap_or_else(|_| "error".into());
+    let _ = tracing_subscriber::fmt().with_env_filter(level).with_test_writer().try_init();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let mut settings = settings(addr, &sim, database_url);
@@ -76,11 +86,7 @@ pub async fn start_on_db(sim: Arc<Sim>, dir: Arc<tempfile::TempDir>, database_ur
 
 /// A browser: keeps cookies, does not follow redirects (tests look at each hop).
 pub fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("browser")
+    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().expect("browser")
 }
 
 pub fn location(response: &reqwest::Response) -> String {
@@ -115,7 +121,8 @@ impl Env {
     }
 
     pub async fn associate(&self, client_id: &str, identifier: &str) {
-        let (status, value) = self.admin(reqwest::Method::PUT, &format!("/apps/{client_id}/connections/{identifier}"), None).await;
+        let (status, value) =
+            self.admin(reqwest::Method::PUT, &format!("/apps/{client_id}/connections/{identifier}"), None).await;
         assert_eq!(status, StatusCode::NO_CONTENT, "{value}");
     }
 
@@ -124,7 +131,10 @@ impl Env {
         let created = self
             .post("/apps", json!({"name": format!("{kind} app"), "kind": kind, "redirect_uris": [redirect], "post_logout_redirect_uris": [format!("{redirect}/bye")]}))
             .await;
-        (created["client_id"].as_str().expect("client_id").to_string(), created["client_secret"].as_str().map(String::from))
+        (
+            created["client_id"].as_str().expect("client_id").to_string(),
+            created["client_secret"].as_str().map(String::from),
+        )
     }
 
     /// A self-built-app connection of the demo corp with the given kind and extra fields.
@@ -146,7 +156,14 @@ impl Env {
     }
 
     pub async fn sim_stats(&self) -> Value {
-        self.http.get(format!("{}/_sim/stats", self.sim.base)).send().await.expect("stats").json().await.expect("stats json")
+        self.http
+            .get(format!("{}/_sim/stats", self.sim.base))
+            .send()
+            .await
+            .expect("stats")
+            .json()
+            .await
+            .expect("stats json")
     }
 
     /// Calls to a simulator API path so far.
@@ -155,7 +172,8 @@ impl Env {
     }
 
     pub async fn sim_fault(&self, fault: Value) {
-        let response = self.http.post(format!("{}/_sim/faults", self.sim.base)).json(&fault).send().await.expect("fault");
+        let response =
+            self.http.post(format!("{}/_sim/faults", self.sim.base)).json(&fault).send().await.expect("fault");
         assert!(response.status().is_success(), "fault not accepted: {}", response.text().await.unwrap_or_default());
     }
 
@@ -164,13 +182,22 @@ impl Env {
         users["items"].as_array().map(Vec::len).unwrap_or(0)
     }
 
-    pub async fn oidc_client(&self, client_id: &str, secret: Option<&str>, redirect: &str) -> (Client, reqwest::Client) {
+    pub async fn oidc_client(
+        &self,
+        client_id: &str,
+        secret: Option<&str>,
+        redirect: &str,
+    ) -> (Client, reqwest::Client) {
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("http");
         let metadata = CoreProviderMetadata::discover_async(IssuerUrl::new(self.base.clone()).expect("issuer"), &http)
             .await
             .expect("discovery");
-        let client = CoreClient::from_provider_metadata(metadata, ClientId::new(client_id.into()), secret.map(|s| ClientSecret::new(s.into())))
-            .set_redirect_uri(RedirectUrl::new(redirect.into()).expect("redirect"));
+        let client = CoreClient::from_provider_metadata(
+            metadata,
+            ClientId::new(client_id.into()),
+            secret.map(|s| ClientSecret::new(s.into())),
+        )
+        .set_redirect_uri(RedirectUrl::new(redirect.into()).expect("redirect"));
         (client, http)
     }
 }
@@ -199,7 +226,12 @@ pub fn auth_request(client: &Client, scopes: &[&str], extra: &[(&str, &str)]) ->
 }
 
 /// Signs in with the password form: authorize → login page → POST → redirect with the code.
-pub async fn password_login(browser: &reqwest::Client, auth_url: &str, login: &str, password: &str) -> reqwest::Response {
+pub async fn password_login(
+    browser: &reqwest::Client,
+    auth_url: &str,
+    login: &str,
+    password: &str,
+) -> reqwest::Response {
     let page = browser.get(auth_url).send().await.expect("authorize");
     assert_eq!(page.status(), StatusCode::OK, "login page expected");
     let base = {
@@ -208,7 +240,12 @@ pub async fn password_login(browser: &reqwest::Client, auth_url: &str, login: &s
     };
     let html = page.text().await.expect("html");
     let action = extract_attr(&html, "action=\"/login/").map(|rest| format!("/login/{rest}")).expect("password form");
-    browser.post(format!("{base}{action}")).form(&[("login", login), ("password", password)]).send().await.expect("post")
+    browser
+        .post(format!("{base}{action}"))
+        .form(&[("login", login), ("password", password)])
+        .send()
+        .await
+        .expect("post")
 }
 
 /// The value after `prefix` up to the closing quote, HTML entities decoded (templates escape `/` too).
@@ -220,7 +257,12 @@ pub fn extract_attr(html: &str, prefix: &str) -> Option<String> {
 }
 
 pub fn unescape(html: &str) -> String {
-    html.replace("&#x2f;", "/").replace("&#x27;", "'").replace("&quot;", "\"").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    html.replace("&#x2f;", "/")
+        .replace("&#x27;", "'")
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }
 
 /// From the app's redirect (303 to redirect_uri?code&state&iss) to the code, checking state and iss.
@@ -236,15 +278,29 @@ pub fn code_from_redirect(response: &reqwest::Response, req: &AuthRequest, issue
 /// → our callback → the app's redirect. Returns the last response (the redirect to the app, or a page).
 pub async fn wecom_login(browser: &reqwest::Client, auth_url: &str, userid: &str) -> reqwest::Response {
     let to_wecom = browser.get(auth_url).send().await.expect("authorize");
-    assert_eq!(to_wecom.status(), StatusCode::SEE_OTHER, "authorize should send the browser to WeCom: {}", to_wecom.text().await.unwrap_or_default());
+    assert_eq!(
+        to_wecom.status(),
+        StatusCode::SEE_OTHER,
+        "authorize should send the browser to WeCom: {}",
+        to_wecom.text().await.unwrap_or_default()
+    );
     let wecom_url = with_sim_user(&location(&to_wecom), userid);
     let picked = browser.get(wecom_url).send().await.expect("simulator page");
-    assert!(picked.status().is_redirection(), "simulator should redirect back: {}", picked.text().await.unwrap_or_default());
+    assert!(
+        picked.status().is_redirection(),
+        "simulator should redirect back: {}",
+        picked.text().await.unwrap_or_default()
+    );
     let callback = location(&picked);
     browser.get(callback).send().await.expect("callback")
 }
 
-pub async fn exchange(client: &Client, http: &reqwest::Client, code: String, verifier: PkceCodeVerifier) -> openidconnect::core::CoreTokenResponse {
+pub async fn exchange(
+    client: &Client,
+    http: &reqwest::Client,
+    code: String,
+    verifier: PkceCodeVerifier,
+) -> openidconnect::core::CoreTokenResponse {
     client
         .exchange_code(AuthorizationCode::new(code))
         .expect("token endpoint")
@@ -266,7 +322,12 @@ pub async fn token_call(base: &str, form: &[(&str, &str)], basic: Option<(&str, 
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-pub async fn form_call(base: &str, path: &str, form: &[(&str, &str)], basic: Option<(&str, &str)>) -> (StatusCode, Value) {
+pub async fn form_call(
+    base: &str,
+    path: &str,
+    form: &[(&str, &str)],
+    basic: Option<(&str, &str)>,
+) -> (StatusCode, Value) {
     let http = reqwest::Client::new();
     let mut request = http.post(format!("{base}{path}")).form(form);
     if let Some((id, secret)) = basic {
@@ -296,4 +357,16 @@ impl Env {
             _dir: Arc::new(tempfile::tempdir().expect("tempdir")),
         }
     }
+}
+
+/// Like [`wecom_login`], but a transport failure (a killed instance) is `None` instead of a panic.
+pub async fn try_wecom_login(browser: &reqwest::Client, auth_url: &str, userid: &str) -> Option<reqwest::Response> {
+    let to_wecom = browser.get(auth_url).send().await.ok()?;
+    if to_wecom.status() != StatusCode::SEE_OTHER {
+        return Some(to_wecom);
+    }
+    let wecom_url = with_sim_user(to_wecom.headers().get("location")?.to_str().ok()?, userid);
+    let picked = browser.get(wecom_url).send().await.ok()?;
+    let callback = picked.headers().get("location")?.to_str().ok()?.to_string();
+    browser.get(callback).send().await.ok()
 }

@@ -5,8 +5,8 @@
 mod harness;
 
 mod admin_api;
-mod oidc_core;
-mod wecom_login;
 mod delegated;
-mod scale;
 mod demo;
+mod oidc_core;
+mod scale;
+mod wecom_login;

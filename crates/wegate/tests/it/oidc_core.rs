@@ -17,7 +17,10 @@ async fn env_with_user() -> Env {
 }
 
 /// Signs alice in and returns (client, http, tokens, request).
-async fn signed_in(env: &Env, scopes: &[&str]) -> (Client, reqwest::Client, openidconnect::core::CoreTokenResponse, AuthRequest, String) {
+async fn signed_in(
+    env: &Env,
+    scopes: &[&str],
+) -> (Client, reqwest::Client, openidconnect::core::CoreTokenResponse, AuthRequest, String) {
     let (client_id, secret) = env.app("web", REDIRECT).await;
     let (client, http) = env.oidc_client(&client_id, secret.as_deref(), REDIRECT).await;
     let req = auth_request(&client, scopes, &[]);
@@ -26,8 +29,12 @@ async fn signed_in(env: &Env, scopes: &[&str]) -> (Client, reqwest::Client, open
     let code = code_from_redirect(&back, &req, &env.base);
     let nonce = req.nonce.clone();
     let tokens = exchange(&client, &http, code, PkceCodeVerifierClone::clone(&req.verifier)).await;
-    let claims = tokens.id_token().expect("id token").claims(&client.id_token_verifier(), &nonce).expect("valid id token");
-    assert_eq!(claims.preferred_username().map(|u| u.as_str()), if scopes.contains(&"profile") { Some("alice") } else { None });
+    let claims =
+        tokens.id_token().expect("id token").claims(&client.id_token_verifier(), &nonce).expect("valid id token");
+    assert_eq!(
+        claims.preferred_username().map(|u| u.as_str()),
+        if scopes.contains(&"profile") { Some("alice") } else { None }
+    );
     (client, http, tokens, req, client_id)
 }
 
@@ -42,7 +49,15 @@ impl PkceCodeVerifierClone {
 #[tokio::test]
 async fn discovery_1_0_document_and_jwks() {
     let env = start().await;
-    let doc: Value = env.http.get(format!("{}/.well-known/openid-configuration", env.base)).send().await.unwrap().json().await.unwrap();
+    let doc: Value = env
+        .http
+        .get(format!("{}/.well-known/openid-configuration", env.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(doc["issuer"], env.base);
     assert_eq!(doc["response_types_supported"], json!(["code"]));
     assert_eq!(doc["code_challenge_methods_supported"], json!(["S256"]));
@@ -63,7 +78,12 @@ async fn oidc_core_3_1_code_flow_with_pkce_nonce_and_state() {
     assert_eq!(claims.email().map(|e| e.as_str()), Some("Alice@Example.com"));
     assert_eq!(claims.phone_number().map(|p| p.as_str()), Some("+86 138 0000 0001"));
     // at_hash matches the access token (OIDC Core §3.1.3.6).
-    let expected = AccessTokenHash::from_token(tokens.access_token(), id_token.signing_alg().unwrap(), id_token.signing_key(&client.id_token_verifier()).unwrap()).unwrap();
+    let expected = AccessTokenHash::from_token(
+        tokens.access_token(),
+        id_token.signing_alg().unwrap(),
+        id_token.signing_key(&client.id_token_verifier()).unwrap(),
+    )
+    .unwrap();
     assert_eq!(claims.access_token_hash(), Some(&expected));
     // userinfo returns the same subject and standard claims.
     let info: Value = http
@@ -111,16 +131,31 @@ async fn rfc6749_4_1_2_code_replay_is_refused_and_revokes_tokens() {
     let req = auth_request(&client, &["offline_access"], &[]);
     let back = password_login(&browser(), &req.url, "alice", "correct horse").await;
     let code = code_from_redirect(&back, &req, &env.base);
-    let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", REDIRECT), ("code_verifier", req.verifier.secret().as_str())];
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", req.verifier.secret().as_str()),
+    ];
     let (status, first) = token_call(&env.base, &form, Some((&client_id, &secret))).await;
     assert_eq!(status, StatusCode::OK, "{first}");
     let (status, second) = token_call(&env.base, &form, Some((&client_id, &secret))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(second["error"], "invalid_grant");
     // The access and refresh tokens of the first exchange are revoked.
-    let userinfo = http.get(format!("{}/userinfo", env.base)).bearer_auth(first["access_token"].as_str().unwrap()).send().await.unwrap();
+    let userinfo = http
+        .get(format!("{}/userinfo", env.base))
+        .bearer_auth(first["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(userinfo.status(), StatusCode::UNAUTHORIZED);
-    let (status, refreshed) = token_call(&env.base, &[("grant_type", "refresh_token"), ("refresh_token", first["refresh_token"].as_str().unwrap())], Some((&client_id, &secret))).await;
+    let (status, refreshed) = token_call(
+        &env.base,
+        &[("grant_type", "refresh_token"), ("refresh_token", first["refresh_token"].as_str().unwrap())],
+        Some((&client_id, &secret)),
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(refreshed["error"], "invalid_grant");
 }
@@ -136,7 +171,8 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
     assert!(rotated.id_token().is_some());
     // Reusing the first one is theft: refused, and the family (including the rotated one) dies.
     assert!(client.exchange_refresh_token(&first).unwrap().request_async(&http).await.is_err());
-    let after = client.exchange_refresh_token(&RefreshToken::new(second.secret().clone())).unwrap().request_async(&http).await;
+    let after =
+        client.exchange_refresh_token(&RefreshToken::new(second.secret().clone())).unwrap().request_async(&http).await;
     assert!(after.is_err(), "the rotated token must be revoked with its family");
 }
 
@@ -165,9 +201,11 @@ async fn rfc7662_introspection_and_rfc7009_revocation() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(active["active"], true);
     assert_eq!(active["client_id"], client_id.as_str());
-    let (_, active_refresh) = form_call(&env.base, "/introspect", &[("token", &refresh), ("token_type_hint", "refresh_token")], auth).await;
+    let (_, active_refresh) =
+        form_call(&env.base, "/introspect", &[("token", &refresh), ("token_type_hint", "refresh_token")], auth).await;
     assert_eq!(active_refresh["active"], true);
-    let (status, _) = form_call(&env.base, "/introspect", &[("token", &access)], Some((client_id.as_str(), "wrong"))).await;
+    let (status, _) =
+        form_call(&env.base, "/introspect", &[("token", &access)], Some((client_id.as_str(), "wrong"))).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
     // Revoking the access token: inactive from then on.
@@ -176,7 +214,8 @@ async fn rfc7662_introspection_and_rfc7009_revocation() {
     let (_, after) = form_call(&env.base, "/introspect", &[("token", &access)], auth).await;
     assert_eq!(after["active"], false);
     // Revoking the refresh token kills the grant.
-    let (status, _) = form_call(&env.base, "/revoke", &[("token", &refresh), ("token_type_hint", "refresh_token")], auth).await;
+    let (status, _) =
+        form_call(&env.base, "/revoke", &[("token", &refresh), ("token_type_hint", "refresh_token")], auth).await;
     assert_eq!(status, StatusCode::OK);
     let (_, after) = form_call(&env.base, "/introspect", &[("token", &refresh)], auth).await;
     assert_eq!(after["active"], false);
@@ -207,14 +246,26 @@ async fn rfc6749_redirect_uri_mismatch_shows_a_page_and_never_redirects() {
     let (client_id, _) = env.app("web", REDIRECT).await;
     let b = browser();
     for uri in ["https://evil.example.com/cb", "https://app.example.com/cb/", "https://app.example.com/cb?x=1"] {
-        let url = format!("{}/authorize?client_id={client_id}&redirect_uri={}&response_type=code&scope=openid&state=s", env.base, urlencode(uri));
+        let url = format!(
+            "{}/authorize?client_id={client_id}&redirect_uri={}&response_type=code&scope=openid&state=s",
+            env.base,
+            urlencode(uri)
+        );
         let response = b.get(&url).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{uri}");
         assert!(response.headers().get("location").is_none());
         let html = response.text().await.unwrap();
         assert!(html.contains("redirect_uri"), "the page names the problem");
     }
-    let response = b.get(format!("{}/authorize?client_id=nobody&redirect_uri={}&response_type=code&scope=openid", env.base, urlencode(REDIRECT))).send().await.unwrap();
+    let response = b
+        .get(format!(
+            "{}/authorize?client_id=nobody&redirect_uri={}&response_type=code&scope=openid",
+            env.base,
+            urlencode(REDIRECT)
+        ))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert!(response.headers().get("location").is_none());
 }
@@ -228,7 +279,11 @@ async fn rfc7636_public_clients_must_use_pkce() {
     let env = env_with_user().await;
     let (client_id, _) = env.app("spa", REDIRECT).await;
     let response = browser()
-        .get(format!("{}/authorize?client_id={client_id}&redirect_uri={}&response_type=code&scope=openid&state=xyz", env.base, urlencode(REDIRECT)))
+        .get(format!(
+            "{}/authorize?client_id={client_id}&redirect_uri={}&response_type=code&scope=openid&state=xyz",
+            env.base,
+            urlencode(REDIRECT)
+        ))
         .send()
         .await
         .unwrap();
@@ -255,7 +310,18 @@ async fn rfc7636_wrong_verifier_is_invalid_grant() {
     let back = password_login(&browser(), &req.url, "alice", "correct horse").await;
     let code = code_from_redirect(&back, &req, &env.base);
     let wrong = "x".repeat(43);
-    let (status, body) = token_call(&env.base, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT), ("client_id", &client_id), ("code_verifier", &wrong)], None).await;
+    let (status, body) = token_call(
+        &env.base,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("client_id", &client_id),
+            ("code_verifier", &wrong),
+        ],
+        None,
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"], "invalid_grant");
 }
@@ -268,7 +334,12 @@ async fn rfc6749_2_3_wrong_client_secret_is_invalid_client() {
     let req = auth_request(&client, &[], &[]);
     let back = password_login(&browser(), &req.url, "alice", "correct horse").await;
     let code = code_from_redirect(&back, &req, &env.base);
-    let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", REDIRECT), ("code_verifier", req.verifier.secret().as_str())];
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", req.verifier.secret().as_str()),
+    ];
     let (status, body) = token_call(&env.base, &form, Some((&client_id, "not-the-secret"))).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["error"], "invalid_client");
@@ -292,7 +363,17 @@ async fn codes_expire_quickly() {
     let back = password_login(&browser(), &req.url, "alice", "correct horse").await;
     let code = code_from_redirect(&back, &req, &env.base);
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    let (status, body) = token_call(&env.base, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT), ("code_verifier", req.verifier.secret())], Some((&client_id, &secret))).await;
+    let (status, body) = token_call(
+        &env.base,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", req.verifier.secret()),
+        ],
+        Some((&client_id, &secret)),
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"], "invalid_grant");
 }
@@ -338,7 +419,11 @@ async fn rp_initiated_logout_ends_the_session_and_redirects_only_to_registered_u
     let b = browser();
     // Unregistered target: a page, no redirect.
     let response = b
-        .get(format!("{}/logout?id_token_hint={id_token}&post_logout_redirect_uri={}", env.base, urlencode("https://evil.example.com/")))
+        .get(format!(
+            "{}/logout?id_token_hint={id_token}&post_logout_redirect_uri={}",
+            env.base,
+            urlencode("https://evil.example.com/")
+        ))
         .send()
         .await
         .unwrap();
@@ -347,7 +432,11 @@ async fn rp_initiated_logout_ends_the_session_and_redirects_only_to_registered_u
     // Registered target with state.
     let target = format!("{REDIRECT}/bye");
     let response = b
-        .get(format!("{}/logout?id_token_hint={id_token}&post_logout_redirect_uri={}&state=s1&client_id={client_id}", env.base, urlencode(&target)))
+        .get(format!(
+            "{}/logout?id_token_hint={id_token}&post_logout_redirect_uri={}&state=s1&client_id={client_id}",
+            env.base,
+            urlencode(&target)
+        ))
         .send()
         .await
         .unwrap();
@@ -378,7 +467,11 @@ async fn unsupported_response_type_redirects_with_the_error() {
     let env = env_with_user().await;
     let (client_id, _) = env.app("web", REDIRECT).await;
     let response = browser()
-        .get(format!("{}/authorize?client_id={client_id}&redirect_uri={}&response_type=token&scope=openid&state=q", env.base, urlencode(REDIRECT)))
+        .get(format!(
+            "{}/authorize?client_id={client_id}&redirect_uri={}&response_type=token&scope=openid&state=q",
+            env.base,
+            urlencode(REDIRECT)
+        ))
         .send()
         .await
         .unwrap();

@@ -25,8 +25,14 @@ async fn logins(bases: &[String], client_id: &str, n: usize) -> usize {
                 "{base}/authorize?client_id={client_id}&redirect_uri={}&response_type=code&scope=openid&state=s{i}&connection=wecom",
                 url::form_urlencoded::byte_serialize(REDIRECT.as_bytes()).collect::<String>()
             );
-            let last = wecom_login(&b, &url, member).await;
-            last.status() == StatusCode::SEE_OTHER && location(&last).starts_with(REDIRECT) && location(&last).contains("code=")
+            let Some(last) = try_wecom_login(&b, &url, member).await else {
+                return false;
+            };
+            let ok = last.status() == StatusCode::SEE_OTHER && location(&last).starts_with(REDIRECT) && location(&last).contains("code=");
+            if !ok {
+                eprintln!("login {i} on {base} failed: {} {}", last.status(), last.text().await.unwrap_or_default().chars().take(600).collect::<String>());
+            }
+            ok
         }
     });
     join_all(tasks).await.into_iter().filter(|ok| *ok).count()
@@ -43,7 +49,11 @@ async fn two_instances_on_one_sqlite_file_share_logins_and_one_wecom_token() {
 
     // A login started on A completes on B.
     let browser = browser();
-    let url = format!("{}/authorize?client_id={client_id}&redirect_uri={}&response_type=code&scope=openid&connection=wecom", a.base, url::form_urlencoded::byte_serialize(REDIRECT.as_bytes()).collect::<String>());
+    let url = format!(
+        "{}/authorize?client_id={client_id}&redirect_uri={}&response_type=code&scope=openid&connection=wecom",
+        a.base,
+        url::form_urlencoded::byte_serialize(REDIRECT.as_bytes()).collect::<String>()
+    );
     let to_wecom = browser.get(&url).send().await.unwrap();
     let picked = browser.get(with_sim_user(&location(&to_wecom), "ZhangSan")).send().await.unwrap();
     let callback_on_b = location(&picked).replace(&a.base, &b.base);

@@ -71,7 +71,8 @@ async fn members_outside_the_visible_scope_and_outsiders_are_refused() {
     assert!(page.contains("not a member"), "{page}");
     assert_eq!(env.user_count().await, 0, "no user created");
     let (_, audit) = env.admin(Method::GET, "/audit", None).await;
-    let reasons: Vec<String> = audit["items"].as_array().unwrap().iter().map(|e| e["reason"].as_str().unwrap_or("").to_string()).collect();
+    let reasons: Vec<String> =
+        audit["items"].as_array().unwrap().iter().map(|e| e["reason"].as_str().unwrap_or("").to_string()).collect();
     assert!(reasons.iter().any(|r| r.starts_with("not_allowed")), "{reasons:?}");
     assert!(!audit.to_string().contains("code="), "codes never reach the audit log");
 }
@@ -79,7 +80,12 @@ async fn members_outside_the_visible_scope_and_outsiders_are_refused() {
 #[tokio::test]
 async fn login_only_refuses_unknown_people_and_creates_no_user() {
     let env = start().await;
-    let (client, http, _) = setup(&env, "wecom_qrcode", json!({"login_only": true, "association": {"mode": "match", "fields": ["username"]}})).await;
+    let (client, http, _) = setup(
+        &env,
+        "wecom_qrcode",
+        json!({"login_only": true, "association": {"mode": "match", "fields": ["username"]}}),
+    )
+    .await;
     let (status, page) = refused(&env, &client, "WangFang").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(page.contains("no account for you here"), "{page}");
@@ -94,16 +100,27 @@ async fn login_only_refuses_unknown_people_and_creates_no_user() {
 #[tokio::test]
 async fn match_on_email_needs_privateinfo() {
     let env = start().await;
-    let existing = env.post("/users", json!({"email": "ZhangSan@demo-tech.example.com", "name": "Existing Zhang"})).await;
+    let existing =
+        env.post("/users", json!({"email": "ZhangSan@demo-tech.example.com", "name": "Existing Zhang"})).await;
     // wecom_web with snsapi_privateinfo: getuserdetail gives the email, which matches (case-insensitively).
-    let (client, http, _) = setup(&env, "wecom_web", json!({"scope": "snsapi_privateinfo", "association": {"mode": "match", "fields": ["email"]}})).await;
+    let (client, http, _) = setup(
+        &env,
+        "wecom_web",
+        json!({"scope": "snsapi_privateinfo", "association": {"mode": "match", "fields": ["email"]}}),
+    )
+    .await;
     let claims = sign_in(&env, &client, &http, "ZhangSan").await;
     assert_eq!(claims["sub"], existing["id"]);
     assert_eq!(claims["phone_number"], "+86 13800138000", "mobile comes from getuserdetail");
     // snsapi_base: no email from WeCom, so no match: a new user is created instead.
     let env2 = start().await;
     let existing2 = env2.post("/users", json!({"email": "zhangsan@demo-tech.example.com"})).await;
-    let (client2, http2, _) = setup(&env2, "wecom_web", json!({"scope": "snsapi_base", "association": {"mode": "match", "fields": ["email"]}})).await;
+    let (client2, http2, _) = setup(
+        &env2,
+        "wecom_web",
+        json!({"scope": "snsapi_base", "association": {"mode": "match", "fields": ["email"]}}),
+    )
+    .await;
     let claims2 = sign_in(&env2, &client2, &http2, "ZhangSan").await;
     assert_ne!(claims2["sub"], existing2["id"]);
     assert_eq!(env2.user_count().await, 2);
@@ -112,7 +129,12 @@ async fn match_on_email_needs_privateinfo() {
 #[tokio::test]
 async fn match_on_phone_is_normalised_and_ambiguity_is_refused() {
     let env = start().await;
-    let (client, http, _) = setup(&env, "wecom_web", json!({"scope": "snsapi_privateinfo", "association": {"mode": "match", "fields": ["email", "phone"]}})).await;
+    let (client, http, _) = setup(
+        &env,
+        "wecom_web",
+        json!({"scope": "snsapi_privateinfo", "association": {"mode": "match", "fields": ["email", "phone"]}}),
+    )
+    .await;
     let by_phone = env.post("/users", json!({"phone": "13800138000"})).await;
     let claims = sign_in(&env, &client, &http, "ZhangSan").await;
     assert_eq!(claims["sub"], by_phone["id"], "+86 13800138000 matches 13800138000");
@@ -142,7 +164,8 @@ async fn ask_to_bind_links_after_password_or_creates_on_request() {
     // A wrong password links nothing.
     let wrong = b.post(&bind_action).form(&[("login", "alice.local"), ("password", "nope")]).send().await.unwrap();
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
-    let linked = b.post(&bind_action).form(&[("login", "alice.local"), ("password", "alice-password")]).send().await.unwrap();
+    let linked =
+        b.post(&bind_action).form(&[("login", "alice.local"), ("password", "alice-password")]).send().await.unwrap();
     let code = code_from_redirect(&linked, &req, &env.base);
     let tokens = exchange(&client, &http, code, req.verifier).await;
     let claims = tokens.id_token().unwrap().claims(&client.id_token_verifier(), &req.nonce).unwrap();
@@ -167,7 +190,8 @@ async fn ask_to_bind_links_after_password_or_creates_on_request() {
 #[tokio::test]
 async fn ask_to_bind_in_login_only_mode_offers_no_new_account() {
     let env = start().await;
-    let (client, _, _) = setup(&env, "wecom_qrcode", json!({"login_only": true, "association": {"mode": "ask_to_bind"}})).await;
+    let (client, _, _) =
+        setup(&env, "wecom_qrcode", json!({"login_only": true, "association": {"mode": "ask_to_bind"}})).await;
     let req = auth_request(&client, &["profile"], &[("connection", "wecom")]);
     let html = unescape(&wecom_login(&browser(), &req.url, "bob").await.text().await.unwrap());
     assert!(html.contains("/bind"));
@@ -193,7 +217,10 @@ async fn callback_state_must_be_fresh_single_use_and_from_this_browser() {
     assert_eq!(reused.status(), StatusCode::BAD_REQUEST);
     assert!(reused.text().await.unwrap().contains("invalid, has expired, or was already used"));
     // Missing and made-up states.
-    for url in [format!("{}/connections/wecom/callback?code=abc", env.base), format!("{}/connections/wecom/callback?code=abc&state=madeup", env.base)] {
+    for url in [
+        format!("{}/connections/wecom/callback?code=abc", env.base),
+        format!("{}/connections/wecom/callback?code=abc&state=madeup", env.base),
+    ] {
         assert_eq!(b.get(url).send().await.unwrap().status(), StatusCode::BAD_REQUEST);
     }
     assert_eq!(env.user_count().await, 1);
@@ -220,11 +247,27 @@ async fn wecom_errors_show_the_catalogue_explanation_and_create_no_user() {
     let env = start().await;
     let (client, _, _) = setup(&env, "wecom_qrcode", json!({})).await;
     let cases = [
-        (json!({"path": "/cgi-bin/auth/getuserinfo", "kind": "errcode", "errcode": 40029, "count": 1}), StatusCode::BAD_GATEWAY, "40029"),
-        (json!({"path": "/cgi-bin/auth/getuserinfo", "kind": "errcode", "errcode": 60020, "count": 1}), StatusCode::BAD_GATEWAY, "60020"),
+        (
+            json!({"path": "/cgi-bin/auth/getuserinfo", "kind": "errcode", "errcode": 40029, "count": 1}),
+            StatusCode::BAD_GATEWAY,
+            "40029",
+        ),
+        (
+            json!({"path": "/cgi-bin/auth/getuserinfo", "kind": "errcode", "errcode": 60020, "count": 1}),
+            StatusCode::BAD_GATEWAY,
+            "60020",
+        ),
         (json!({"path": "/cgi-bin/user/get", "kind": "http_500", "count": 1}), StatusCode::BAD_GATEWAY, "Try again"),
-        (json!({"path": "/cgi-bin/auth/getuserinfo", "kind": "malformed", "count": 1}), StatusCode::BAD_GATEWAY, "Try again"),
-        (json!({"path": "/cgi-bin/auth/getuserinfo", "kind": "delay", "delay_ms": 4000, "count": 1}), StatusCode::BAD_GATEWAY, "did not answer in time"),
+        (
+            json!({"path": "/cgi-bin/auth/getuserinfo", "kind": "malformed", "count": 1}),
+            StatusCode::BAD_GATEWAY,
+            "Try again",
+        ),
+        (
+            json!({"path": "/cgi-bin/auth/getuserinfo", "kind": "delay", "delay_ms": 4000, "count": 1}),
+            StatusCode::BAD_GATEWAY,
+            "did not answer in time",
+        ),
     ];
     for (fault, status, mentions) in cases {
         env.sim_fault(fault.clone()).await;
@@ -232,12 +275,16 @@ async fn wecom_errors_show_the_catalogue_explanation_and_create_no_user() {
         let (got, page) = refused(&env, &client, "ZhangSan").await;
         assert_eq!(got, status, "{fault}: {page}");
         assert!(page.contains(mentions), "{fault}: page should mention {mentions}: {page}");
-        assert!(page.contains("error=server_error") || page.contains("error=temporarily_unavailable"), "a way back to the app: {page}");
+        assert!(
+            page.contains("error=server_error") || page.contains("error=temporarily_unavailable"),
+            "a way back to the app: {page}"
+        );
         assert!(started.elapsed() < std::time::Duration::from_secs(4), "bounded by the WeCom timeout");
     }
     assert_eq!(env.user_count().await, 0);
     // After the faults the same flow works.
-    let (client2, http2) = (client.clone(), reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap());
+    let (client2, http2) =
+        (client.clone(), reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap());
     sign_in(&env, &client2, &http2, "ZhangSan").await;
 }
 
@@ -295,7 +342,16 @@ async fn the_login_page_lists_associated_browser_connections() {
 async fn sdk_code(env: &Env, userid: &str) -> String {
     let seed = wecom_sim::Seed::demo();
     let body = json!({"corp_id": seed.corps[0].corp_id, "agent_id": seed.corps[0].apps[0].agent_id, "userid": userid});
-    let answer: Value = env.http.post(format!("{}/_sim/sdk/code", env.sim.base)).json(&body).send().await.unwrap().json().await.unwrap();
+    let answer: Value = env
+        .http
+        .post(format!("{}/_sim/sdk/code", env.sim.base))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     answer["code"].as_str().expect("sdk code").to_string()
 }
 
@@ -305,7 +361,8 @@ async fn mobile_token_exchange_gives_id_access_and_refresh_tokens() {
     env.corp_connection("mobile", "wecom_mobile", json!({})).await;
     let (client_id, _) = env.app("native", "com.example.app:/cb").await;
     env.associate(&client_id, "mobile").await;
-    let config: Value = env.http.get(format!("{}/connections/mobile/config", env.base)).send().await.unwrap().json().await.unwrap();
+    let config: Value =
+        env.http.get(format!("{}/connections/mobile/config", env.base)).send().await.unwrap().json().await.unwrap();
     assert_eq!(config["schema"], wecom_sim::Seed::demo().corps[0].apps[0].schema.clone().unwrap());
     assert!(config.get("secret").is_none());
 
@@ -313,26 +370,39 @@ async fn mobile_token_exchange_gives_id_access_and_refresh_tokens() {
     let exchange = |code: String, subject_type: &'static str, connection: &'static str, client: String| {
         let base = env.base.clone();
         async move {
-            token_call(&base, &[
-                ("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"),
-                ("subject_token", &code),
-                ("subject_token_type", subject_type),
-                ("connection", connection),
-                ("client_id", &client),
-                ("scope", "openid profile offline_access"),
-            ], None).await
+            token_call(
+                &base,
+                &[
+                    ("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"),
+                    ("subject_token", &code),
+                    ("subject_token_type", subject_type),
+                    ("connection", connection),
+                    ("client_id", &client),
+                    ("scope", "openid profile offline_access"),
+                ],
+                None,
+            )
+            .await
         }
     };
     const TYPE: &str = "urn:wegate:params:oauth:token-type:wecom-code";
     let (status, tokens) = exchange(code.clone(), TYPE, "mobile", client_id.clone()).await;
     assert_eq!(status, StatusCode::OK, "{tokens}");
-    assert!(tokens["id_token"].is_string() && tokens["access_token"].is_string() && tokens["refresh_token"].is_string());
+    assert!(
+        tokens["id_token"].is_string() && tokens["access_token"].is_string() && tokens["refresh_token"].is_string()
+    );
     assert_eq!(tokens["issued_token_type"], "urn:ietf:params:oauth:token-type:access_token");
     // The same code again: WeCom says 40029 → invalid_grant.
     let (status, body) = exchange(code, TYPE, "mobile", client_id.clone()).await;
     assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
     // Wrong subject_token_type, unknown connection, unknown client.
-    let (_, body) = exchange(sdk_code(&env, "ZhangSan").await, "urn:ietf:params:oauth:token-type:access_token", "mobile", client_id.clone()).await;
+    let (_, body) = exchange(
+        sdk_code(&env, "ZhangSan").await,
+        "urn:ietf:params:oauth:token-type:access_token",
+        "mobile",
+        client_id.clone(),
+    )
+    .await;
     assert_eq!(body["error"], "invalid_request");
     let (_, body) = exchange(sdk_code(&env, "ZhangSan").await, TYPE, "nope", client_id.clone()).await;
     assert_eq!(body["error"], "invalid_request");

@@ -20,8 +20,19 @@ pub async fn grant(app: &AppState, headers: &HeaderMap, form: &FormParams) -> Re
         Consumed::Replayed(record) => {
             app.store.revoke_grant(&record.grant_id, now, grant_horizon(app, now)).await?;
             tracing::warn!(client_id = %record.client_id, "authorization code replayed; its tokens are revoked");
-            audit(app, "token.code_replay", Some(&record.client_id), None, Some(&record.user_id), None, Some("authorization code used twice; tokens revoked")).await;
-            return Err(OAuthError::invalid_grant("the authorization code was already used; tokens issued from it are revoked"));
+            audit(
+                app,
+                "token.code_replay",
+                Some(&record.client_id),
+                None,
+                Some(&record.user_id),
+                None,
+                Some("authorization code used twice; tokens revoked"),
+            )
+            .await;
+            return Err(OAuthError::invalid_grant(
+                "the authorization code was already used; tokens issued from it are revoked",
+            ));
         }
         Consumed::NotFound => return Err(OAuthError::invalid_grant("the authorization code is invalid or expired")),
     };
@@ -39,7 +50,9 @@ pub async fn grant(app: &AppState, headers: &HeaderMap, form: &FormParams) -> Re
         }
         (Some(_), None) => return Err(OAuthError::invalid_grant("code_verifier is required (PKCE)")),
         // A verifier without a challenge is a PKCE downgrade attempt.
-        (None, Some(_)) => return Err(OAuthError::invalid_grant("code_verifier sent but the request had no code_challenge")),
+        (None, Some(_)) => {
+            return Err(OAuthError::invalid_grant("code_verifier sent but the request had no code_challenge"));
+        }
         (None, None) => {}
     }
     let Some(user) = app.store.get_user(&record.user_id).await? else {

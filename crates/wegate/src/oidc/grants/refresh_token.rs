@@ -20,10 +20,23 @@ pub async fn grant(app: &AppState, headers: &HeaderMap, form: &FormParams) -> Re
         Consumed::Replayed(record) => {
             app.store.revoke_grant(&record.grant_id, now, grant_horizon(app, now)).await?;
             tracing::warn!(client_id = %record.client_id, "refresh token reused; the token family is revoked");
-            audit(app, "token.refresh_reuse", Some(&record.client_id), None, Some(&record.user_id), None, Some("refresh token used twice; family revoked")).await;
-            return Err(OAuthError::invalid_grant("the refresh token was already used; all tokens of this sign-in are revoked"));
+            audit(
+                app,
+                "token.refresh_reuse",
+                Some(&record.client_id),
+                None,
+                Some(&record.user_id),
+                None,
+                Some("refresh token used twice; family revoked"),
+            )
+            .await;
+            return Err(OAuthError::invalid_grant(
+                "the refresh token was already used; all tokens of this sign-in are revoked",
+            ));
         }
-        Consumed::NotFound => return Err(OAuthError::invalid_grant("the refresh token is invalid, expired or revoked")),
+        Consumed::NotFound => {
+            return Err(OAuthError::invalid_grant("the refresh token is invalid, expired or revoked"));
+        }
     };
     if record.client_id != client.client_id {
         return Err(OAuthError::invalid_grant("the refresh token was issued to another client"));

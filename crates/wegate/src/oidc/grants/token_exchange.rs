@@ -47,7 +47,8 @@ pub async fn grant(app: &AppState, headers: &HeaderMap, form: &FormParams) -> Re
         Err(e) => {
             tracing::warn!(connection = identifier, client_id = %client.client_id, error = %e, "mobile sign-in failed");
             app.metrics.login(&client.client_id, identifier, "upstream_error");
-            audit(app, "login.failure", Some(&client.client_id), Some(identifier), None, None, Some(&e.to_string())).await;
+            audit(app, "login.failure", Some(&client.client_id), Some(identifier), None, None, Some(&e.to_string()))
+                .await;
             return Err(match e {
                 ConnectorError::Wecom(ref w) if w.errcode().is_some_and(|c| c == 40029 || c == 42022) => {
                     OAuthError::invalid_grant("the WeCom code is invalid, expired or already used")
@@ -66,9 +67,20 @@ pub async fn grant(app: &AppState, headers: &HeaderMap, form: &FormParams) -> Re
         Resolution::User(user) => user,
         Resolution::Refused(refusal) => {
             app.metrics.login(&client.client_id, identifier, refusal.code());
-            audit(app, "login.failure", Some(&client.client_id), Some(identifier), None, Some(&identity.reference()), Some(refusal.code())).await;
+            audit(
+                app,
+                "login.failure",
+                Some(&client.client_id),
+                Some(identifier),
+                None,
+                Some(&identity.reference()),
+                Some(refusal.code()),
+            )
+            .await;
             return Err(OAuthError::access_denied(match refusal {
-                accounts::Refusal::NoAccount => "there is no account for this WeCom member and this connection only lets existing accounts in",
+                accounts::Refusal::NoAccount => {
+                    "there is no account for this WeCom member and this connection only lets existing accounts in"
+                }
                 accounts::Refusal::Ambiguous => "this WeCom member matches more than one account",
             }));
         }
@@ -79,7 +91,16 @@ pub async fn grant(app: &AppState, headers: &HeaderMap, form: &FormParams) -> Re
         }
     };
     app.metrics.login(&client.client_id, identifier, "success");
-    audit(app, "login.success", Some(&client.client_id), Some(identifier), Some(&user.id), Some(&identity.reference()), None).await;
+    audit(
+        app,
+        "login.success",
+        Some(&client.client_id),
+        Some(identifier),
+        Some(&user.id),
+        Some(&identity.reference()),
+        None,
+    )
+    .await;
     let mut response = issue(
         app,
         Issue {
