@@ -363,6 +363,14 @@ fn secret_hash(secret: &str) -> String {
     hex::encode(&Sha256::digest(secret.as_bytes())[..8])
 }
 
+/// One API call that needs a token: `api` is also the path under `/cgi-bin/`.
+struct TokenCall<'a> {
+    api: &'static str,
+    token_param: &'static str,
+    query: &'a [(&'a str, &'a str)],
+    body: Option<Value>,
+}
+
 enum Method {
     Get,
     Post(Value),
@@ -419,17 +427,8 @@ impl Client {
         serde_json::from_value(value).map_err(|e| Error::Decode { api, message: e.to_string() })
     }
 
-    /// Calls `api` with the token of `key`; on a token errcode, refreshes once and retries once.
-    async fn with_token<T, F, Fut>(
-        &self,
-        key: &str,
-        fetch: F,
-        api: &'static str,
-        path: &str,
-        token_param: &str,
-        extra: &[(&str, &str)],
-        body: Option<Value>,
-    ) -> Result<T, Error>
+    /// Calls `req` with the token of `key`; on a token errcode, refreshes once and retries once.
+    async fn with_token<T, F, Fut>(&self, key: &str, fetch: F, req: TokenCall<'_>) -> Result<T, Error>
     where
         T: DeserializeOwned,
         F: Fn() -> Fut,
@@ -438,15 +437,15 @@ impl Client {
         let mut retried = false;
         loop {
             let token = self.inner.cache.token(key, &fetch).await?;
-            let mut query: Vec<(&str, &str)> = vec![(token_param, token.as_str())];
-            query.extend_from_slice(extra);
-            let method = match &body {
+            let mut query: Vec<(&str, &str)> = vec![(req.token_param, token.as_str())];
+            query.extend_from_slice(req.query);
+            let method = match &req.body {
                 Some(b) => Method::Post(b.clone()),
                 None => Method::Get,
             };
-            match self.call::<T>(api, path, &query, method).await {
+            match self.call::<T>(req.api, req.api, &query, method).await {
                 Err(Error::Api { errcode, .. }) if !retried && errcode::is_token_invalid(errcode) => {
-                    tracing::info!(api, errcode, "WeCom rejected the cached token; refreshing once");
+                    tracing::info!(api = req.api, errcode, "WeCom rejected the cached token; refreshing once");
                     self.inner.cache.invalidate(key, &token).await;
                     retried = true;
                 }
@@ -478,11 +477,7 @@ impl Client {
         self.with_token(
             &Self::corp_key(app),
             || self.fetch_corp_token(app),
-            "auth/getuserinfo",
-            "auth/getuserinfo",
-            "access_token",
-            &[("code", code)],
-            None,
+            TokenCall { api: "auth/getuserinfo", token_param: "access_token", query: &[("code", code)], body: None },
         )
         .await
     }
@@ -493,11 +488,7 @@ impl Client {
         self.with_token(
             &Self::corp_key(app),
             || self.fetch_corp_token(app),
-            "auth/getuserdetail",
-            "auth/getuserdetail",
-            "access_token",
-            &[],
-            Some(body),
+            TokenCall { api: "auth/getuserdetail", token_param: "access_token", query: &[], body: Some(body) },
         )
         .await
     }
@@ -507,11 +498,7 @@ impl Client {
         self.with_token(
             &Self::corp_key(app),
             || self.fetch_corp_token(app),
-            "user/get",
-            "user/get",
-            "access_token",
-            &[("userid", userid)],
-            None,
+            TokenCall { api: "user/get", token_param: "access_token", query: &[("userid", userid)], body: None },
         )
         .await
     }
@@ -543,11 +530,12 @@ impl Client {
         self.with_token(
             &Self::suite_key(suite),
             || self.fetch_suite_token(suite),
-            "service/get_permanent_code",
-            "service/get_permanent_code",
-            "suite_access_token",
-            &[],
-            Some(body),
+            TokenCall {
+                api: "service/get_permanent_code",
+                token_param: "suite_access_token",
+                query: &[],
+                body: Some(body),
+            },
         )
         .await
     }
@@ -574,11 +562,7 @@ impl Client {
         self.with_token(
             &Self::provider_key(provider),
             || self.fetch_provider_token(provider),
-            "service/get_login_info",
-            "service/get_login_info",
-            "access_token",
-            &[],
-            Some(body),
+            TokenCall { api: "service/get_login_info", token_param: "access_token", query: &[], body: Some(body) },
         )
         .await
     }
@@ -588,11 +572,12 @@ impl Client {
         self.with_token(
             &Self::suite_key(suite),
             || self.fetch_suite_token(suite),
-            "service/auth/getuserinfo3rd",
-            "service/auth/getuserinfo3rd",
-            "suite_access_token",
-            &[("code", code)],
-            None,
+            TokenCall {
+                api: "service/auth/getuserinfo3rd",
+                token_param: "suite_access_token",
+                query: &[("code", code)],
+                body: None,
+            },
         )
         .await
     }
@@ -607,11 +592,12 @@ impl Client {
         self.with_token(
             &Self::suite_key(suite),
             || self.fetch_suite_token(suite),
-            "service/auth/getuserdetail3rd",
-            "service/auth/getuserdetail3rd",
-            "suite_access_token",
-            &[],
-            Some(body),
+            TokenCall {
+                api: "service/auth/getuserdetail3rd",
+                token_param: "suite_access_token",
+                query: &[],
+                body: Some(body),
+            },
         )
         .await
     }

@@ -91,10 +91,8 @@ pub fn flat_fields(xml: &str) -> Result<Vec<(String, String)>, EventError> {
                 }
             }
             Ok(XmlEvent::End(_)) => {
-                if depth == 2 {
-                    if let Some(field) = current.take() {
-                        fields.push(field);
-                    }
+                if let (2, Some(field)) = (depth, current.take()) {
+                    fields.push(field);
                 }
                 depth = depth.checked_sub(1).ok_or_else(|| EventError::Xml("unbalanced end tag".into()))?;
                 if depth == 0 {
