@@ -382,7 +382,7 @@ mod tests {
         let garbage = STRICT_ENCODE.encode([7u8; 64]);
         assert!(c.decrypt(&garbage).is_err());
         assert_eq!(c.decrypt(&"A".repeat(MAX_INPUT + 4)), Err(CryptoError::TooLarge));
-        assert!(matches!(c.decrypt_message("x", "1", "2", "<xml><Encrypt>abc"), Err(_)));
+        assert!(c.decrypt_message("x", "1", "2", "<xml><Encrypt>abc").is_err());
         assert!(matches!(c.decrypt_message("x", "1", "2", "<xml></xml>"), Err(CryptoError::Xml(_))));
         // A wrong length field: encrypt a body whose declared length exceeds what follows.
         let mut body = Vec::new();

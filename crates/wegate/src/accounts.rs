@@ -57,7 +57,7 @@ impl Association {
 #[derive(Debug)]
 pub enum Resolution {
     /// Signed in as this user (linked before, matched now, or just created).
-    User(User),
+    User(Box<User>),
     /// `ask_to_bind`: show the bind page. `may_create` is false in login-only mode.
     NeedsBinding { may_create: bool },
     /// Refused; the reason is for the person and the log.
@@ -114,7 +114,7 @@ async fn resolve_once(
             )
             .await?;
         let user = store.update_user_profile(&identity.user_id, profile_update(upstream), now).await?;
-        return Ok(Resolution::User(user));
+        return Ok(Resolution::User(Box::new(user)));
     }
 
     let association = Association::of(connection);
@@ -132,7 +132,7 @@ async fn resolve_once(
             if let Some(user) = candidates.pop() {
                 link(app, connection, upstream, &user.id).await?;
                 let user = store.update_user_profile(&user.id, profile_update(upstream), now).await?;
-                return Ok(Resolution::User(user));
+                return Ok(Resolution::User(Box::new(user)));
             }
         }
         AssociationMode::AskToBind => {
@@ -143,7 +143,7 @@ async fn resolve_once(
     if connection.login_only {
         return Ok(Resolution::Refused(Refusal::NoAccount));
     }
-    create(app, connection, upstream).await.map(Resolution::User)
+    create(app, connection, upstream).await.map(|u| Resolution::User(Box::new(u)))
 }
 
 /// Creates a user for the identity and links it, atomically.

@@ -176,13 +176,13 @@ impl Settings {
             });
         }
         s.admin_token = get("admin_token");
-        if let Some(token) = &s.admin_token {
-            if token.len() < 16 {
-                return Err(ConfigError::Invalid {
-                    key: "admin_token".into(),
-                    message: "must be at least 16 characters".into(),
-                });
-            }
+        if let Some(token) = &s.admin_token
+            && token.len() < 16
+        {
+            return Err(ConfigError::Invalid {
+                key: "admin_token".into(),
+                message: "must be at least 16 characters".into(),
+            });
         }
         for (key, slot) in [
             ("wecom_api_base", &mut s.wecom_api_base),

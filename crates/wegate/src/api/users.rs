@@ -102,15 +102,15 @@ pub async fn create_user(
     if username.is_none() && email.is_none() && phone.is_none() {
         return Err(ApiError::invalid("give at least one of username, email or phone"));
     }
-    if let Some(u) = &username {
-        if u.contains('@') || u.chars().any(char::is_whitespace) {
-            return Err(ApiError::invalid("username must not contain @ or spaces"));
-        }
+    if let Some(u) = &username
+        && (u.contains('@') || u.chars().any(char::is_whitespace))
+    {
+        return Err(ApiError::invalid("username must not contain @ or spaces"));
     }
-    if let Some(e) = &email {
-        if !e.contains('@') || e.starts_with('@') || e.ends_with('@') {
-            return Err(ApiError::invalid("email is not an email address"));
-        }
+    if let Some(e) = &email
+        && (!e.contains('@') || e.starts_with('@') || e.ends_with('@'))
+    {
+        return Err(ApiError::invalid("email is not an email address"));
     }
     if let Some(p) = &phone {
         let digits = p.chars().filter(char::is_ascii_digit).count();

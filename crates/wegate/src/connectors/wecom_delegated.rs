@@ -46,7 +46,7 @@ pub fn is_verification_filename(name: &str) -> bool {
         .is_some_and(|id| !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric()))
 }
 
-fn keep_or<'a>(input: &Input, existing: Option<&'a Connection>, name: &str) -> Result<Option<String>, String> {
+fn keep_or(input: &Input, existing: Option<&Connection>, name: &str) -> Result<Option<String>, String> {
     match input.get(name) {
         Some(_) => optional_str(input, name),
         None => Ok(existing.and_then(|c| field(&c.settings, name)).map(String::from)),
@@ -195,11 +195,11 @@ pub async fn domain_verification_file(State(app): State<AppState>, Path(filename
             }
         };
         for c in &page.items {
-            if let Some(v) = c.settings.get("domain_verification") {
-                if v.get("filename").and_then(Value::as_str) == Some(filename.as_str()) {
-                    let content = v.get("content").and_then(Value::as_str).unwrap_or_default().to_string();
-                    return ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], content).into_response();
-                }
+            if let Some(v) = c.settings.get("domain_verification")
+                && v.get("filename").and_then(Value::as_str) == Some(filename.as_str())
+            {
+                let content = v.get("content").and_then(Value::as_str).unwrap_or_default().to_string();
+                return ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], content).into_response();
             }
         }
         match page.next {

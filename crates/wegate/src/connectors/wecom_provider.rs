@@ -116,17 +116,17 @@ impl Connector for Provider {
         else {
             return Err(ConnectorError::NotMember);
         };
-        if let Some(Value::Array(allowed)) = connection.settings.get("allowed_corps") {
-            if !allowed.iter().any(|v| v.as_str() == Some(corp_id.as_str())) {
-                return Err(ConnectorError::CorpNotAllowed(format!(
-                    "corp {corp_id} is not on the connection's allow-list"
-                )));
-            }
+        if let Some(Value::Array(allowed)) = connection.settings.get("allowed_corps")
+            && !allowed.iter().any(|v| v.as_str() == Some(corp_id.as_str()))
+        {
+            return Err(ConnectorError::CorpNotAllowed(format!(
+                "corp {corp_id} is not on the connection's allow-list"
+            )));
         }
-        if let Some(corp) = app.store.get_authorized_corp(&connection.identifier, &corp_id).await? {
-            if corp.status != "active" {
-                return Err(ConnectorError::CorpNotAllowed(format!("corp {corp_id} cancelled the authorization")));
-            }
+        if let Some(corp) = app.store.get_authorized_corp(&connection.identifier, &corp_id).await?
+            && corp.status != "active"
+        {
+            return Err(ConnectorError::CorpNotAllowed(format!("corp {corp_id} cancelled the authorization")));
         }
         // Third-party apps get no name, email or mobile (reference §8: name = userid since 2020).
         let detail = match info.user_ticket.as_deref() {

@@ -182,10 +182,10 @@ async fn authorize_inner(
             ));
         }
     }
-    if let Some(mode) = params.get("response_mode") {
-        if mode != "query" {
-            return Err(fail("invalid_request", "only response_mode=query is supported"));
-        }
+    if let Some(mode) = params.get("response_mode")
+        && mode != "query"
+    {
+        return Err(fail("invalid_request", "only response_mode=query is supported"));
     }
     let requested: Vec<&str> = params.get("scope").unwrap_or("").split_whitespace().collect();
     if !requested.contains(&"openid") {
@@ -268,17 +268,16 @@ async fn authorize_inner(
 
     // Single sign-on: an existing browser session answers at once, without another WeCom round trip.
     let force_login = prompts.contains(&"login");
-    if !force_login {
-        if let Some(session_cookie) = cookies::get(headers, cookies::SESSION) {
-            if let Some(session) = app.store.get_session(&sha256_hex(session_cookie), now).await? {
-                let fresh_enough = max_age.is_none_or(|age| now - session.auth_time <= age);
-                if fresh_enough && app.store.get_user(&session.user_id).await?.is_some() {
-                    let user_id = session.user_id.clone();
-                    let mut response = complete_login(app, tx, &user_id, "sso", Some(session), lang).await?;
-                    append_cookies(&mut response, set_cookies);
-                    return Ok(response);
-                }
-            }
+    if !force_login
+        && let Some(session_cookie) = cookies::get(headers, cookies::SESSION)
+        && let Some(session) = app.store.get_session(&sha256_hex(session_cookie), now).await?
+    {
+        let fresh_enough = max_age.is_none_or(|age| now - session.auth_time <= age);
+        if fresh_enough && app.store.get_user(&session.user_id).await?.is_some() {
+            let user_id = session.user_id.clone();
+            let mut response = complete_login(app, tx, &user_id, "sso", Some(session), lang).await?;
+            append_cookies(&mut response, set_cookies);
+            return Ok(response);
         }
     }
     if prompts.contains(&"none") {

@@ -50,10 +50,10 @@ pub async fn authenticate(app: &AppState, headers: &HeaderMap, form: &FormParams
             // RFC 6749 §2.3.1: both parts are form-urlencoded inside the Basic header.
             let id = form_decode(id);
             let secret = form_decode(secret);
-            if let Some(form_id) = form.get("client_id") {
-                if form_id != id {
-                    return Err(OAuthError::invalid_client("client_id differs from the authenticated client"));
-                }
+            if let Some(form_id) = form.get("client_id")
+                && form_id != id
+            {
+                return Err(OAuthError::invalid_client("client_id differs from the authenticated client"));
             }
             (id, Some(secret))
         }

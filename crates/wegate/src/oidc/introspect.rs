@@ -30,37 +30,36 @@ async fn run(app: &AppState, headers: &HeaderMap, pairs: Vec<(String, String)>) 
     let token = form.require("token")?;
     let hint = form.get("token_type_hint");
     let looks_like_jwt = token.matches('.').count() == 2;
-    if looks_like_jwt && hint != Some("refresh_token") {
-        if let Ok(claims) = verify_access_token(app, token).await {
+    if looks_like_jwt
+        && hint != Some("refresh_token")
+        && let Ok(claims) = verify_access_token(app, token).await
+    {
+        return Ok(json!({
+            "active": true,
+            "scope": claims.scope,
+            "client_id": claims.client_id,
+            "sub": claims.sub,
+            "aud": claims.aud,
+            "iss": claims.iss,
+            "exp": claims.exp,
+            "iat": claims.iat,
+            "jti": claims.jti,
+            "token_type": "Bearer",
+        }));
+    }
+    if !looks_like_jwt && let Some(record) = app.store.get_refresh_token(&sha256_hex(token), app.now()).await? {
+        // A refresh token is shown only to the client it was issued to.
+        if record.client_id == client.client_id {
             return Ok(json!({
                 "active": true,
-                "scope": claims.scope,
-                "client_id": claims.client_id,
-                "sub": claims.sub,
-                "aud": claims.aud,
-                "iss": claims.iss,
-                "exp": claims.exp,
-                "iat": claims.iat,
-                "jti": claims.jti,
-                "token_type": "Bearer",
+                "scope": record.scope,
+                "client_id": record.client_id,
+                "sub": record.user_id,
+                "iss": app.settings.issuer,
+                "exp": record.expires_at,
+                "iat": record.created_at,
+                "token_type": "refresh_token",
             }));
-        }
-    }
-    if !looks_like_jwt {
-        if let Some(record) = app.store.get_refresh_token(&sha256_hex(token), app.now()).await? {
-            // A refresh token is shown only to the client it was issued to.
-            if record.client_id == client.client_id {
-                return Ok(json!({
-                    "active": true,
-                    "scope": record.scope,
-                    "client_id": record.client_id,
-                    "sub": record.user_id,
-                    "iss": app.settings.issuer,
-                    "exp": record.expires_at,
-                    "iat": record.created_at,
-                    "token_type": "refresh_token",
-                }));
-            }
         }
     }
     Ok(json!({"active": false}))

@@ -127,10 +127,10 @@ impl KeySet {
         if header.alg != Algorithm::RS256 {
             return None;
         }
-        if let Some(expected) = typ {
-            if !header.typ.as_deref().is_some_and(|t| t.eq_ignore_ascii_case(expected)) {
-                return None;
-            }
+        if let Some(expected) = typ
+            && !header.typ.as_deref().is_some_and(|t| t.eq_ignore_ascii_case(expected))
+        {
+            return None;
         }
         let kid = header.kid?;
         let key = self.verifying.iter().find(|k| k.kid == kid)?;

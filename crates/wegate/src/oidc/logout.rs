@@ -97,10 +97,10 @@ async fn logout(app: &AppState, headers: &HeaderMap, params: HashMap<String, Str
         target = Some(with_params(uri, &extra));
     }
 
-    if let Some(cookie) = cookies::get(headers, cookies::SESSION) {
-        if let Err(e) = app.store.delete_session(&sha256_hex(cookie)).await {
-            return PageError::internal(lang, &e).into_response();
-        }
+    if let Some(cookie) = cookies::get(headers, cookies::SESSION)
+        && let Err(e) = app.store.delete_session(&sha256_hex(cookie)).await
+    {
+        return PageError::internal(lang, &e).into_response();
     }
     let mut response = match target {
         Some(location) => redirect(&location),

@@ -26,25 +26,26 @@ async fn run(app: &AppState, headers: &HeaderMap, pairs: Vec<(String, String)>) 
     let form = FormParams::parse(pairs)?;
     let client = authenticate(app, headers, &form).await?;
     let token = form.require("token")?;
-    if let Some(hint) = form.get("token_type_hint") {
-        if hint != "access_token" && hint != "refresh_token" {
-            return Err(OAuthError::unsupported_token_type(format!("token_type_hint {hint} is not supported")));
-        }
+    if let Some(hint) = form.get("token_type_hint")
+        && hint != "access_token"
+        && hint != "refresh_token"
+    {
+        return Err(OAuthError::unsupported_token_type(format!("token_type_hint {hint} is not supported")));
     }
     let now = app.now();
     if token.matches('.').count() == 2 {
         // Expired tokens need no revocation; verify with expiry so we only store what matters.
-        if let Some(claims) = app.keys.verify::<AccessClaims>(token, &app.settings.issuer, Some("at+jwt"), false) {
-            if claims.client_id == client.client_id {
-                app.store.revoke_access_token(&claims.jti, claims.exp).await?;
-            }
+        if let Some(claims) = app.keys.verify::<AccessClaims>(token, &app.settings.issuer, Some("at+jwt"), false)
+            && claims.client_id == client.client_id
+        {
+            app.store.revoke_access_token(&claims.jti, claims.exp).await?;
         }
         return Ok(());
     }
-    if let Some(record) = app.store.get_refresh_token(&sha256_hex(token), now).await? {
-        if record.client_id == client.client_id {
-            app.store.revoke_grant(&record.grant_id, now, grant_horizon(app, now)).await?;
-        }
+    if let Some(record) = app.store.get_refresh_token(&sha256_hex(token), now).await?
+        && record.client_id == client.client_id
+    {
+        app.store.revoke_grant(&record.grant_id, now, grant_horizon(app, now)).await?;
     }
     Ok(())
 }

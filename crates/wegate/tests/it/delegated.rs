@@ -39,10 +39,10 @@ async fn delegated(env: &Env, extra: Value) -> (Client, reqwest::Client, String)
 async fn wait_for_corp(env: &Env, identifier: &str, status: &str) -> Value {
     for _ in 0..100 {
         let (_, c) = env.admin(Method::GET, &format!("/connections/{identifier}"), None).await;
-        if let Some(corp) = c["status"]["authorized_corps"].as_array().and_then(|a| a.first()) {
-            if corp["status"] == status {
-                return c;
-            }
+        if let Some(corp) = c["status"]["authorized_corps"].as_array().and_then(|a| a.first())
+            && corp["status"] == status
+        {
+            return c;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }

@@ -508,3 +508,11 @@ async fn id_token_verifier_rejects_tokens_for_another_audience() {
     let (other_client, _) = env.oidc_client(&other_app, Some("x"), REDIRECT).await;
     assert!(id_token.claims(&other_client.id_token_verifier(), &req.nonce).is_err());
 }
+
+#[tokio::test]
+async fn graceful_shutdown_stops_serving() {
+    let mut env = start().await;
+    assert_eq!(reqwest::get(format!("{}/healthz", env.base)).await.unwrap().status(), StatusCode::OK);
+    env.server.take().expect("in-process server").shutdown().await.expect("clean stop");
+    assert!(reqwest::get(format!("{}/healthz", env.base)).await.is_err(), "no longer listening");
+}

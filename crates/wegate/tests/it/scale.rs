@@ -131,10 +131,10 @@ async fn spawn_process(sim: &Sim, db_url: &str) -> Process {
         .spawn()
         .expect("spawn wegate");
     for _ in 0..200 {
-        if let Ok(r) = reqwest::get(format!("{base}/readyz")).await {
-            if r.status().is_success() {
-                return Process { base, child };
-            }
+        if let Ok(r) = reqwest::get(format!("{base}/readyz")).await
+            && r.status().is_success()
+        {
+            return Process { base, child };
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
