@@ -33,6 +33,8 @@ pub struct Settings {
     pub database_url: String,
     /// Bearer token of the admin API and console; the API answers 401 to everything when unset.
     pub admin_token: Option<String>,
+    /// AES-256 key (base64 of 32 bytes) sealing the secrets the database keeps; unset = stored as given.
+    pub encryption_key: Option<[u8; 32]>,
     pub wecom_api_base: String,
     pub wecom_login_base: String,
     pub wecom_oauth_base: String,
@@ -61,6 +63,7 @@ impl std::fmt::Debug for Settings {
             .field("issuer", &self.issuer)
             .field("database_url", &redact_url_password(&self.database_url))
             .field("admin_token", &self.admin_token.as_ref().map(|_| "<redacted>"))
+            .field("encryption_key", &self.encryption_key.as_ref().map(|_| "<redacted>"))
             .field("wecom_api_base", &self.wecom_api_base)
             .field("wecom_login_base", &self.wecom_login_base)
             .field("wecom_oauth_base", &self.wecom_oauth_base)
@@ -87,6 +90,7 @@ impl Default for Settings {
             issuer: "http://127.0.0.1:8080".into(),
             database_url: "sqlite://wegate.db".into(),
             admin_token: None,
+            encryption_key: None,
             wecom_api_base: "https://qyapi.weixin.qq.com".into(),
             wecom_login_base: "https://login.work.weixin.qq.com".into(),
             wecom_oauth_base: "https://open.weixin.qq.com".into(),
@@ -184,6 +188,15 @@ impl Settings {
                 message: "must be at least 16 characters".into(),
             });
         }
+        if let Some(v) = get("encryption_key") {
+            use base64::Engine;
+            let bytes = base64::engine::general_purpose::STANDARD.decode(v.as_bytes()).ok();
+            s.encryption_key =
+                Some(bytes.and_then(|b| <[u8; 32]>::try_from(b).ok()).ok_or_else(|| ConfigError::Invalid {
+                    key: "encryption_key".into(),
+                    message: "must be 32 random bytes in base64 (e.g. `openssl rand -base64 32`)".into(),
+                })?);
+        }
         for (key, slot) in [
             ("wecom_api_base", &mut s.wecom_api_base),
             ("wecom_login_base", &mut s.wecom_login_base),
@@ -245,6 +258,7 @@ pub const KEYS: &[&str] = &[
     "issuer",
     "database_url",
     "admin_token",
+    "encryption_key",
     "wecom_api_base",
     "wecom_login_base",
     "wecom_oauth_base",

@@ -59,11 +59,16 @@ pub async fn build(settings: Settings) -> Result<AppState, StartError> {
         ..PoolSettings::default()
     };
     let redacted = crate::config::redact_url_password(&settings.database_url);
-    let store: Arc<dyn Store> = Arc::new(
-        SqlStore::connect(&settings.database_url, &pool)
-            .await
-            .map_err(|e| StartError::Database { url: redacted.clone(), message: e.to_string() })?,
-    );
+    let mut sql = SqlStore::connect(&settings.database_url, &pool)
+        .await
+        .map_err(|e| StartError::Database { url: redacted.clone(), message: e.to_string() })?;
+    match &settings.encryption_key {
+        Some(key) => sql = sql.with_encryption_key(key),
+        None => tracing::warn!(
+            "WEGATE_ENCRYPTION_KEY is not set: connection secrets, permanent codes and the signing key are stored unencrypted"
+        ),
+    }
+    let store: Arc<dyn Store> = Arc::new(sql);
     let keys = KeySet::load_or_create(store.as_ref(), crate::util::unix_now()).await?;
     let wecom = wecom::Client::new(
         wecom::ClientConfig { api_base: settings.wecom_api_base.clone(), timeout: settings.wecom_timeout },

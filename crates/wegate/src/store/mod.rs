@@ -11,6 +11,7 @@
 //! the store never sees them in the clear. Connection secrets are stored as given (they must be usable) and
 //! never leave through the admin API.
 
+pub mod seal;
 pub mod sql;
 
 #[cfg(test)]

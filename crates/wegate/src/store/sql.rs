@@ -91,6 +91,7 @@ impl Backend {
 pub struct SqlStore {
     pool: AnyPool,
     backend: Backend,
+    sealer: super::seal::Sealer,
 }
 
 impl std::fmt::Debug for SqlStore {
@@ -147,6 +148,13 @@ fn sqlite_url(url: &str) -> String {
 }
 
 impl SqlStore {
+    /// Seals connection secrets, permanent codes and signing keys with this AES-256 key from now on
+    /// (see `store::seal`).
+    pub fn with_encryption_key(mut self, key: &[u8; 32]) -> SqlStore {
+        self.sealer = super::seal::Sealer::new(Some(key));
+        self
+    }
+
     /// Connects, prepares the database and brings the schema up to date.
     ///
     /// SQLite: the file is created if missing, switched to WAL once (the mode is stored in the file), and each
@@ -186,7 +194,7 @@ impl SqlStore {
             });
         }
         let pool = pool_options.connect_with(options).await.map_err(db_err)?;
-        let store = SqlStore { pool, backend };
+        let store = SqlStore { pool, backend, sealer: super::seal::Sealer::default() };
         store.migrate().await?;
         Ok(store)
     }
@@ -417,11 +425,11 @@ macro_rules! grant_live {
     };
 }
 
-fn signing_key_from_row(row: &AnyRow) -> StoreResult<SigningKey> {
+fn signing_key_from_row(row: &AnyRow, sealer: &super::seal::Sealer) -> StoreResult<SigningKey> {
     Ok(SigningKey {
         kid: col(row, "kid")?,
         alg: col(row, "alg")?,
-        private_pem: col(row, "private_pem")?,
+        private_pem: sealer.open(col(row, "private_pem")?)?,
         public_jwk: json_col(row, "public_jwk")?,
         created_at: col(row, "created_at")?,
         retired_at: col(row, "retired_at")?,
@@ -442,7 +450,7 @@ fn app_from_row(row: &AnyRow) -> StoreResult<App> {
     })
 }
 
-fn connection_from_row(row: &AnyRow) -> StoreResult<Connection> {
+fn connection_from_row(row: &AnyRow, sealer: &super::seal::Sealer) -> StoreResult<Connection> {
     Ok(Connection {
         identifier: col(row, "identifier")?,
         kind: col(row, "kind")?,
@@ -450,7 +458,8 @@ fn connection_from_row(row: &AnyRow) -> StoreResult<Connection> {
         login_only: col::<i64>(row, "login_only")? != 0,
         association: json_col(row, "association")?,
         settings: json_col(row, "settings")?,
-        secrets: json_col(row, "secrets")?,
+        secrets: serde_json::from_str(&sealer.open(col(row, "secrets")?)?)
+            .map_err(|e| StoreError::Backend(format!("stored secrets are not valid JSON: {e}")))?,
         state: json_col(row, "state")?,
         created_at: col(row, "created_at")?,
         updated_at: col(row, "updated_at")?,
@@ -551,13 +560,13 @@ fn session_from_row(row: &AnyRow) -> StoreResult<Session> {
     })
 }
 
-fn corp_from_row(row: &AnyRow) -> StoreResult<AuthorizedCorp> {
+fn corp_from_row(row: &AnyRow, sealer: &super::seal::Sealer) -> StoreResult<AuthorizedCorp> {
     Ok(AuthorizedCorp {
         connection: col(row, "connection")?,
         corp_id: col(row, "corp_id")?,
         corp_name: col(row, "corp_name")?,
         agent_id: col(row, "agent_id")?,
-        permanent_code: col(row, "permanent_code")?,
+        permanent_code: col::<Option<String>>(row, "permanent_code")?.map(|c| sealer.open(c)).transpose()?,
         status: col(row, "status")?,
         created_at: col(row, "created_at")?,
         updated_at: col(row, "updated_at")?,
@@ -577,11 +586,11 @@ fn audit_from_row(row: &AnyRow) -> StoreResult<AuditEvent> {
     })
 }
 
-fn one<T>(rows: Vec<AnyRow>, map: fn(&AnyRow) -> StoreResult<T>) -> StoreResult<Option<T>> {
+fn one<T>(rows: Vec<AnyRow>, map: impl Fn(&AnyRow) -> StoreResult<T>) -> StoreResult<Option<T>> {
     rows.first().map(map).transpose()
 }
 
-fn all<T>(rows: Vec<AnyRow>, map: fn(&AnyRow) -> StoreResult<T>) -> StoreResult<Vec<T>> {
+fn all<T>(rows: Vec<AnyRow>, map: impl Fn(&AnyRow) -> StoreResult<T>) -> StoreResult<Vec<T>> {
     rows.iter().map(map).collect()
 }
 
@@ -661,7 +670,7 @@ impl Store for SqlStore {
             ))
             .bind(candidate.kid.as_str())
             .bind(candidate.alg.as_str())
-            .bind(candidate.private_pem.as_str())
+            .bind(self.sealer.seal(&candidate.private_pem)?)
             .bind(jwk)
             .bind(candidate.created_at),
         )
@@ -669,7 +678,8 @@ impl Store for SqlStore {
         let rows = self
             .fetch(sqlx::query(concat!("SELECT ", signing_key_cols!(), " FROM signing_keys WHERE slot = 'active'")))
             .await?;
-        one(rows, signing_key_from_row)?.ok_or_else(|| StoreError::Backend("no active signing key after insert".into()))
+        one(rows, |r| signing_key_from_row(r, &self.sealer))?
+            .ok_or_else(|| StoreError::Backend("no active signing key after insert".into()))
     }
 
     async fn list_signing_keys(&self) -> StoreResult<Vec<SigningKey>> {
@@ -680,7 +690,7 @@ impl Store for SqlStore {
                 " FROM signing_keys ORDER BY CASE WHEN slot = 'active' THEN 0 ELSE 1 END, created_at DESC, kid DESC"
             )))
             .await?;
-        all(rows, signing_key_from_row)
+        all(rows, |r| signing_key_from_row(r, &self.sealer))
     }
 
     // --- apps
@@ -805,7 +815,7 @@ impl Store for SqlStore {
                 .bind(client_id),
             )
             .await?;
-        all(rows, connection_from_row)
+        all(rows, |r| connection_from_row(r, &self.sealer))
     }
 
     async fn connection_apps(&self, identifier: &str) -> StoreResult<Vec<String>> {
@@ -833,7 +843,7 @@ impl Store for SqlStore {
             .bind(i64::from(connection.login_only))
             .bind(to_json(&connection.association)?)
             .bind(to_json(&connection.settings)?)
-            .bind(to_json(&connection.secrets)?)
+            .bind(self.sealer.seal(&to_json(&connection.secrets)?)?)
             .bind(to_json(&connection.state)?)
             .bind(connection.created_at)
             .bind(connection.updated_at),
@@ -849,7 +859,7 @@ impl Store for SqlStore {
                     .bind(identifier),
             )
             .await?;
-        one(rows, connection_from_row)
+        one(rows, |r| connection_from_row(r, &self.sealer))
     }
 
     async fn list_connections(&self, limit: u32, cursor: Option<&str>) -> StoreResult<Page<Connection>> {
@@ -866,7 +876,7 @@ impl Store for SqlStore {
             .bind(after)
             .bind(limit_plus_one(limit)),
         };
-        let items = all(self.fetch(query).await?, connection_from_row)?;
+        let items = all(self.fetch(query).await?, |r| connection_from_row(r, &self.sealer))?;
         Ok(paginate(items, limit, |c| c.identifier.clone()))
     }
 
@@ -883,11 +893,11 @@ impl Store for SqlStore {
                 .bind(i64::from(connection.login_only))
                 .bind(to_json(&connection.association)?)
                 .bind(to_json(&connection.settings)?)
-                .bind(to_json(&connection.secrets)?)
+                .bind(self.sealer.seal(&to_json(&connection.secrets)?)?)
                 .bind(connection.updated_at),
             )
             .await?;
-        one(rows, connection_from_row)?.ok_or(StoreError::NotFound)
+        one(rows, |r| connection_from_row(r, &self.sealer))?.ok_or(StoreError::NotFound)
     }
 
     async fn merge_connection_state(&self, identifier: &str, patch: Value, now: Timestamp) -> StoreResult<()> {
@@ -1567,7 +1577,7 @@ impl Store for SqlStore {
             .bind(corp.corp_id.as_str())
             .bind(corp.corp_name.as_deref())
             .bind(corp.agent_id)
-            .bind(corp.permanent_code.as_deref())
+            .bind(corp.permanent_code.as_deref().map(|c| self.sealer.seal(c)).transpose()?)
             .bind(corp.status.as_str())
             .bind(corp.created_at)
             .bind(corp.updated_at),
@@ -1588,7 +1598,7 @@ impl Store for SqlStore {
                 .bind(corp_id),
             )
             .await?;
-        one(rows, corp_from_row)
+        one(rows, |r| corp_from_row(r, &self.sealer))
     }
 
     async fn list_authorized_corps(&self, connection: &str) -> StoreResult<Vec<AuthorizedCorp>> {
@@ -1602,7 +1612,7 @@ impl Store for SqlStore {
                 .bind(connection),
             )
             .await?;
-        all(rows, corp_from_row)
+        all(rows, |r| corp_from_row(r, &self.sealer))
     }
 
     async fn remember_callback(&self, key: &str, expires_at: Timestamp) -> StoreResult<bool> {

@@ -175,3 +175,33 @@ async fn users_show_their_identities_and_conflicts_are_409() {
     let (status, _) = env.admin(Method::DELETE, &format!("/users/{id}"), None).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
 }
+
+#[tokio::test]
+async fn with_an_encryption_key_secrets_are_sealed_in_the_database() {
+    let env = start_with(std::sync::Arc::new(simulator().await), |s| s.encryption_key = Some([9u8; 32])).await;
+    let seed = wecom_sim::Seed::demo();
+    let app = &seed.corps[0].apps[0];
+    env.corp_connection("wecom", "wecom_qrcode", json!({})).await;
+    let (client_id, _) = env.app("web", "https://app.example.com/cb").await;
+    env.associate(&client_id, "wecom").await;
+    // The database files never hold the secret in the clear ...
+    let mut raw = Vec::new();
+    for suffix in ["", "-wal"] {
+        if let Ok(bytes) = std::fs::read(env._dir.path().join(format!("wegate.db{suffix}"))) {
+            raw.extend(bytes);
+        }
+    }
+    assert!(!raw.is_empty());
+    let needle = app.secret.as_bytes();
+    assert!(!raw.windows(needle.len()).any(|w| w == needle), "the app secret is sealed at rest");
+    assert!(!raw.windows(b"BEGIN PRIVATE KEY".len()).any(|w| w == b"BEGIN PRIVATE KEY"), "so is the signing key");
+    // ... and sign-in still works, because the server opens them.
+    let url = format!(
+        "{}/authorize?client_id={client_id}&redirect_uri={}&response_type=code&scope=openid&connection=wecom",
+        env.base,
+        url::form_urlencoded::byte_serialize(b"https://app.example.com/cb").collect::<String>()
+    );
+    let back = wecom_login(&browser(), &url, "ZhangSan").await;
+    assert_eq!(back.status(), StatusCode::SEE_OTHER);
+    assert!(location(&back).contains("code="));
+}

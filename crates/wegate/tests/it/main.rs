@@ -5,6 +5,7 @@
 mod harness;
 
 mod admin_api;
+mod browser;
 mod delegated;
 mod demo;
 mod oidc_core;

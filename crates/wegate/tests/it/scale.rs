@@ -84,6 +84,18 @@ async fn postgres_two_processes_500_logins_one_gettoken_and_sigkill() {
     let (client_id, _) = a.app("web", REDIRECT).await;
     a.associate(&client_id, "wecom").await;
 
+    // A login started on the first process completes on the second.
+    let browser = browser();
+    let url = format!(
+        "{}/authorize?client_id={client_id}&redirect_uri={}&response_type=code&scope=openid&connection=wecom",
+        first.base,
+        url::form_urlencoded::byte_serialize(REDIRECT.as_bytes()).collect::<String>()
+    );
+    let to_wecom = browser.get(&url).send().await.unwrap();
+    let picked = browser.get(with_sim_user(&location(&to_wecom), "ZhangSan")).send().await.unwrap();
+    let done = browser.get(location(&picked).replace(&first.base, &second.base)).send().await.unwrap();
+    assert!(location(&done).contains("code="), "finished on the other instance");
+
     let bases = [first.base.clone(), second.base.clone()];
     let ok = logins(&bases, &client_id, 500).await;
     assert_eq!(ok, 500);

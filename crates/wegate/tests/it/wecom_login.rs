@@ -413,3 +413,114 @@ async fn mobile_token_exchange_gives_id_access_and_refresh_tokens() {
     assert_eq!(body["error"], "access_denied");
     assert_eq!(env.user_count().await, 1);
 }
+
+/// Every browser kind × association mode × login-only, for a member with no account yet and a matching
+/// local user (username = userid): who gets in, who is refused, who is asked to bind, and what is created.
+#[tokio::test]
+async fn kinds_by_association_by_login_only_matrix() {
+    let sim = std::sync::Arc::new(simulator().await);
+    for kind in ["wecom_qrcode", "wecom_web", "wecom_mobile"] {
+        for mode in ["none", "match", "ask_to_bind"] {
+            for login_only in [false, true] {
+                let env = start_with(sim.clone(), |_| {}).await;
+                let case = format!("{kind}/{mode}/login_only={login_only}");
+                let association = if mode == "match" {
+                    json!({"mode": "match", "fields": ["username"]})
+                } else {
+                    json!({"mode": mode})
+                };
+                env.corp_connection("wecom", kind, json!({"login_only": login_only, "association": association})).await;
+                let existing = env.post("/users", json!({"username": "wangfang", "password": "wang-password"})).await;
+                // WangFang has a local account with her userid as username; bob has none.
+                for (member, has_account) in [("WangFang", true), ("bob", false)] {
+                    let outcome = attempt(&env, kind, member).await;
+                    let expected = match (mode, login_only, has_account) {
+                        ("ask_to_bind", _, _) if kind != "wecom_mobile" => {
+                            Outcome::AskedToBind { may_create: !login_only }
+                        }
+                        ("ask_to_bind", _, _) => Outcome::Refused,
+                        ("match", _, true) => Outcome::SignedIn(Some(existing["id"].as_str().unwrap().to_string())),
+                        (_, true, _) => Outcome::Refused,
+                        _ => Outcome::SignedIn(None),
+                    };
+                    match (&expected, &outcome) {
+                        (Outcome::SignedIn(Some(id)), Outcome::SignedIn(Some(got))) => {
+                            assert_eq!(id, got, "{case} {member}")
+                        }
+                        (Outcome::SignedIn(None), Outcome::SignedIn(Some(got))) => {
+                            assert_ne!(
+                                got,
+                                existing["id"].as_str().unwrap(),
+                                "{case} {member}: a new user, not the local one"
+                            )
+                        }
+                        _ => assert_eq!(expected, outcome, "{case} {member}"),
+                    }
+                }
+                let created = env.user_count().await - 1;
+                let expected_created = match (mode, login_only) {
+                    ("none", false) => 2,
+                    ("match", false) => 1,
+                    _ => 0,
+                };
+                assert_eq!(created, expected_created, "{case}: users created");
+            }
+        }
+    }
+}
+
+#[derive(Debug, PartialEq)]
+enum Outcome {
+    SignedIn(Option<String>),
+    AskedToBind { may_create: bool },
+    Refused,
+}
+
+/// One sign-in attempt through the connection `wecom` of a fresh web (or native) app.
+async fn attempt(env: &Env, kind: &str, member: &str) -> Outcome {
+    if kind == "wecom_mobile" {
+        let (client_id, _) = env.app("native", "com.example.app:/cb").await;
+        env.associate(&client_id, "wecom").await;
+        let (status, tokens) = token_call(
+            &env.base,
+            &[
+                ("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"),
+                ("subject_token", &sdk_code(env, member).await),
+                ("subject_token_type", "urn:wegate:params:oauth:token-type:wecom-code"),
+                ("connection", "wecom"),
+                ("client_id", &client_id),
+            ],
+            None,
+        )
+        .await;
+        if status != StatusCode::OK {
+            assert_eq!(tokens["error"], "access_denied", "{tokens}");
+            return Outcome::Refused;
+        }
+        let payload = tokens["id_token"].as_str().unwrap().split('.').nth(1).unwrap().to_string();
+        use base64::Engine;
+        let claims: Value =
+            serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+        return Outcome::SignedIn(claims["sub"].as_str().map(String::from));
+    }
+    let (client_id, secret) = env.app("web", REDIRECT).await;
+    env.associate(&client_id, "wecom").await;
+    let (client, http) = env.oidc_client(&client_id, secret.as_deref(), REDIRECT).await;
+    let req = auth_request(&client, &["profile"], &[("connection", "wecom")]);
+    let last = wecom_login(&browser(), &req.url, member).await;
+    match last.status() {
+        StatusCode::SEE_OTHER => {
+            let code = code_from_redirect(&last, &req, &env.base);
+            let tokens = exchange(&client, &http, code, req.verifier).await;
+            let claims = tokens.id_token().unwrap().claims(&client.id_token_verifier(), &req.nonce).unwrap();
+            Outcome::SignedIn(Some(claims.subject().as_str().to_string()))
+        }
+        StatusCode::OK => {
+            let html = unescape(&last.text().await.unwrap());
+            assert!(html.contains("/bind"), "{html}");
+            Outcome::AskedToBind { may_create: html.contains("/create") }
+        }
+        StatusCode::FORBIDDEN => Outcome::Refused,
+        other => panic!("unexpected {other}: {}", last.text().await.unwrap_or_default()),
+    }
+}
