@@ -254,9 +254,33 @@ pub async fn hash_password(password: String) -> Result<String, String> {
 const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$X0GGcZ3QjcRTNT0dRgvGaUhq+JA9Qc0zxuBmbYDAOfo";
 
-/// The user whose username/email/phone is `login` and whose password is `password`.
-pub async fn verify_password(app: &AppState, login: &str, password: &str) -> Result<Option<User>, StoreError> {
-    let user = app.store.find_user_by_login(login.trim()).await?;
+/// What a password sign-in attempt came to.
+#[derive(Debug)]
+pub enum PasswordCheck {
+    Valid(Box<User>),
+    /// Unknown account or wrong password: the two are not told apart.
+    Invalid,
+    /// Too many failures for this account lately; password sign-in resumes after `retry_after` seconds.
+    LockedOut {
+        retry_after: i64,
+    },
+}
+
+/// Checks `password` for the user whose username/email/phone is `login`, with lockout: after
+/// `lockout_failures` failures within `lockout_window` the account's password sign-in is refused, without
+/// checking the password, until the window ends. Failures are counted per login typed (whether or not an
+/// account has it), so lockout does not tell which accounts exist; a success clears the count.
+pub async fn verify_password(app: &AppState, login: &str, password: &str) -> Result<PasswordCheck, StoreError> {
+    let login = login.trim();
+    let key = login.to_lowercase();
+    let (limit, window, now) = (app.settings.lockout_failures, app.settings.lockout_window, app.now());
+    if limit > 0
+        && let Some(seen) = app.store.login_failures(&key, now).await?
+        && i64::from(seen.failures) >= limit
+    {
+        return Ok(PasswordCheck::LockedOut { retry_after: seen.expires_at - now });
+    }
+    let user = app.store.find_user_by_login(login).await?;
     let hash = user.as_ref().and_then(|u| u.password_hash.clone());
     let known = hash.is_some();
     let hash = hash.unwrap_or_else(|| DUMMY_HASH.to_string());
@@ -269,7 +293,23 @@ pub async fn verify_password(app: &AppState, login: &str, password: &str) -> Res
     })
     .await
     .unwrap_or(false);
-    Ok(if ok && known { user } else { None })
+    match user {
+        Some(user) if ok && known => {
+            if limit > 0 {
+                app.store.clear_login_failures(&key).await?;
+            }
+            Ok(PasswordCheck::Valid(Box::new(user)))
+        }
+        _ => {
+            if limit > 0 {
+                let failures = app.store.record_login_failure(&key, now, window).await?;
+                if i64::from(failures.failures) == limit {
+                    tracing::warn!(login = %key, window, "password sign-in locked after {limit} failures");
+                }
+            }
+            Ok(PasswordCheck::Invalid)
+        }
+    }
 }
 
 /// Claims namespaced for WeCom, as stored on the user and released with the `profile` scope.

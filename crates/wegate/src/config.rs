@@ -54,6 +54,11 @@ pub struct Settings {
     pub session_ttl: i64,
     /// How long a login may take from `/authorize` to the callback.
     pub login_ttl: i64,
+    /// Failed password sign-ins of one account within `lockout_window` after which its password sign-in is
+    /// refused until the window ends; 0 turns lockout off.
+    pub lockout_failures: i64,
+    /// Seconds from an account's first failed password sign-in over which failures are counted.
+    pub lockout_window: i64,
 }
 
 impl std::fmt::Debug for Settings {
@@ -105,6 +110,8 @@ impl Default for Settings {
             code_ttl: 60,
             session_ttl: 8 * 3600,
             login_ttl: 600,
+            lockout_failures: 10,
+            lockout_window: 900,
         }
     }
 }
@@ -235,6 +242,8 @@ impl Settings {
             ("code_ttl", &mut s.code_ttl),
             ("session_ttl", &mut s.session_ttl),
             ("login_ttl", &mut s.login_ttl),
+            ("lockout_failures", &mut s.lockout_failures),
+            ("lockout_window", &mut s.lockout_window),
         ] {
             if let Some(v) = get(key) {
                 *slot = parse_num(key, &v)? as i64;
@@ -273,6 +282,8 @@ pub const KEYS: &[&str] = &[
     "code_ttl",
     "session_ttl",
     "login_ttl",
+    "lockout_failures",
+    "lockout_window",
 ];
 
 fn read_toml(path: &Path) -> Result<toml::Table, ConfigError> {

@@ -49,17 +49,24 @@ pub struct ConnectionBody {
     pub template_secret: Option<String>,
     /// `wecom_delegated`: the service provider's corp id.
     pub provider_corp_id: Option<String>,
-    /// `wecom_delegated`: `{"filename": "WW_verify_….txt", "content": "…"}` served at the domain root.
+    /// Any kind: `{"filename": "WW_verify_….txt", "content": "…"}` served at the domain root for WeCom's
+    /// trusted-domain check.
+    /// `null` removes it.
     #[schema(value_type = Option<Object>)]
-    pub domain_verification: Option<Value>,
-    /// `wecom_provider`: the login-authorization suite's id.
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub domain_verification: Option<Option<Value>>,
+    /// `wecom_provider`: the login-authorization suite's id (ServiceApp QR login); needs `suite_secret`,
+    /// `token` and `encoding_aes_key`.
     pub suite_id: Option<String>,
     /// `wecom_provider`: its secret (write-only).
     pub suite_secret: Option<String>,
-    /// `wecom_provider`: the provider secret (write-only), optional.
+    /// `wecom_provider`: the provider secret (write-only). Alone (without `suite_id`), sign-in uses the provider
+    /// login (`3rd_qrConnect` + `get_login_info`).
     pub provider_secret: Option<String>,
-    /// `wecom_provider`: corps allowed to sign in; absent = any.
-    pub allowed_corps: Option<Vec<String>>,
+    /// `wecom_provider`: corps allowed to sign in; absent = any; `null` removes the list.
+    #[schema(value_type = Option<Vec<String>>)]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub allowed_corps: Option<Option<Vec<String>>>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -148,14 +155,53 @@ fn check_display_name(name: &str) -> ApiResult<String> {
     Ok(name.to_string())
 }
 
-fn check_association(association: &Association) -> ApiResult<()> {
+fn check_association(kind: &str, association: &Association) -> ApiResult<()> {
     if association.mode == AssociationMode::Match && association.fields.is_empty() {
         return Err(ApiError::invalid(
             "association.fields must name at least one of email, phone, username when mode is match",
         ));
     }
+    if association.mode == AssociationMode::Match && kind == "wecom_provider" {
+        // Third-party apps get neither email, mobile nor the real userid (reference §8): nothing could match.
+        return Err(ApiError::invalid(
+            "wecom_provider identities carry no email, phone or userid to match on: use none or ask_to_bind",
+        ));
+    }
     Ok(())
 }
+
+/// The kind's (settings, secrets) from the body: fields of other kinds refused, the kind's own validated,
+/// and the `domain_verification` any kind may carry.
+fn validate_kind_fields(
+    connector: &dyn crate::connectors::Connector,
+    input: &ConnectionBody,
+    existing: Option<&Connection>,
+) -> ApiResult<(Value, Value)> {
+    let fields = kind_fields(input);
+    if let Some(foreign) =
+        fields.keys().find(|k| *k != "domain_verification" && !connector.fields().contains(&k.as_str()))
+    {
+        return Err(ApiError::invalid(format!(
+            "{foreign} does not apply to a {} connection (its fields: {})",
+            connector.kind(),
+            connector.fields().join(", ")
+        )));
+    }
+    let (mut settings, secrets) = connector.validate(&fields, existing).map_err(ApiError::invalid)?;
+    let verification = crate::connectors::validate_domain_verification(&fields, existing).map_err(ApiError::invalid)?;
+    if let (Some(v), Value::Object(map)) = (verification, &mut settings) {
+        map.insert("domain_verification".into(), v);
+    }
+    Ok((settings, secrets))
+}
+
+/// For fields where `null` means "remove": absent stays `None`, `null` becomes `Some(None)`.
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// Fields whose `null` reaches the kind's `validate` (as "remove"); other nulls mean "not given".
+const CLEARABLE: &[&str] = &["domain_verification", "allowed_corps"];
 
 /// The kind-specific fields of the body, as the connector's `validate` reads them.
 fn kind_fields(body: &ConnectionBody) -> Map<String, Value> {
@@ -166,7 +212,7 @@ fn kind_fields(body: &ConnectionBody) -> Map<String, Value> {
     for common in ["identifier", "display_name", "kind", "login_only", "association"] {
         map.remove(common);
     }
-    map.retain(|_, v| !v.is_null());
+    map.retain(|k, v| !v.is_null() || CLEARABLE.contains(&k.as_str()));
     map
 }
 
@@ -188,8 +234,8 @@ pub async fn create_connection(
         return Err(ApiError::invalid(format!("kind must be one of {}", KINDS.join(", "))));
     };
     let association = input.association.clone().unwrap_or_default();
-    check_association(&association)?;
-    let (settings, secrets) = connector.validate(&kind_fields(&input), None).map_err(ApiError::invalid)?;
+    check_association(&kind, &association)?;
+    let (settings, secrets) = validate_kind_fields(connector, &input, None)?;
     let now = app.now();
     let stored = app
         .store
@@ -254,7 +300,7 @@ pub async fn update_connection(
         return Err(ApiError::invalid("kind never changes; create a new connection instead"));
     }
     let connector = connector(&stored.kind).ok_or_else(|| ApiError::invalid("unknown kind"))?;
-    let (settings, secrets) = connector.validate(&kind_fields(&input), Some(&stored)).map_err(ApiError::invalid)?;
+    let (settings, secrets) = validate_kind_fields(connector, &input, Some(&stored))?;
     if let Some(name) = &input.display_name {
         stored.display_name = check_display_name(name)?;
     }
@@ -262,7 +308,7 @@ pub async fn update_connection(
         stored.login_only = login_only;
     }
     if let Some(association) = &input.association {
-        check_association(association)?;
+        check_association(&stored.kind, association)?;
         stored.association = serde_json::to_value(association).unwrap_or_default();
     }
     stored.settings = settings;

@@ -20,6 +20,8 @@ use crate::web::{check_browser, load_tx};
 #[derive(Deserialize, Default)]
 struct CallbackQuery {
     code: Option<String>,
+    /// The service-provider login (`3rd_qrConnect`) names its code `auth_code`.
+    auth_code: Option<String>,
     state: Option<String>,
 }
 
@@ -122,7 +124,7 @@ async fn handle_callback(
     let Some(connection) = app.store.get_connection(identifier).await? else {
         return Err(PageError::bad_request(lang, "This sign-in method was removed."));
     };
-    let Some(code) = query.code.filter(|c| !c.is_empty()) else {
+    let Some(code) = query.code.or(query.auth_code).filter(|c| !c.is_empty()) else {
         return Err(failure_page(app, &tx, &connection, &ConnectorError::Cancelled, lang).await);
     };
     let Some(kind) = connector(&connection.kind) else {
@@ -210,18 +212,27 @@ pub async fn bind(
         let (tx, pending, connection) = pending(&app, &headers, &tx_id, lang).await?;
         let lang = Lang::pick(tx.ui_locales.as_deref(), &headers);
         let identity = pending.identity();
-        let Some(user) = accounts::verify_password(&app, &form.login, &form.password).await? else {
-            audit(
-                &app,
-                "login.bind_failure",
-                Some(&tx.client_id),
-                Some(&connection.identifier),
-                None,
-                Some(&identity.reference()),
-                Some("wrong account or password"),
-            )
-            .await;
-            return bind_page(&tx, &identity, pending.may_create, Some(lang.t("bad_password")), &form.login, lang);
+        let user = match accounts::verify_password(&app, &form.login, &form.password).await? {
+            accounts::PasswordCheck::Valid(user) => user,
+            refused => {
+                let (reason, message) = match refused {
+                    accounts::PasswordCheck::LockedOut { retry_after } => {
+                        ("too many failed attempts", crate::web::locked_out_message(lang, retry_after))
+                    }
+                    _ => ("wrong account or password", lang.t("bad_password").to_string()),
+                };
+                audit(
+                    &app,
+                    "login.bind_failure",
+                    Some(&tx.client_id),
+                    Some(&connection.identifier),
+                    None,
+                    Some(&identity.reference()),
+                    Some(reason),
+                )
+                .await;
+                return bind_page(&tx, &identity, pending.may_create, Some(&message), &form.login, lang);
+            }
         };
         let tx = app.store.take_login_tx(&tx.id, app.now()).await?.ok_or_else(|| stale_state(lang))?;
         accounts::link(&app, &connection, &identity, &user.id).await.map_err(|e| match e {

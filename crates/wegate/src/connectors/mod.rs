@@ -93,6 +93,10 @@ pub trait Connector: Send + Sync + 'static {
     /// `existing` holds the stored connection: secrets not given are kept.
     fn validate(&self, input: &Input, existing: Option<&Connection>) -> Result<(Value, Value), String>;
 
+    /// The kind-specific fields of the admin API this kind reads; any other is refused, so that a field
+    /// meant for another kind is not silently dropped.
+    fn fields(&self) -> &'static [&'static str];
+
     /// Whether a browser can sign in through it (a button on the login page). `wecom_mobile` cannot.
     fn browser_login(&self) -> bool {
         true
@@ -179,6 +183,33 @@ pub async fn start_login(
 }
 
 // ---------------------------------------------------------------- helpers for the kinds' `validate`
+
+/// `WW_verify_<letters and digits>.txt`, nothing else: this serves a file at the domain root.
+pub fn is_verification_filename(name: &str) -> bool {
+    name.strip_prefix("WW_verify_")
+        .and_then(|rest| rest.strip_suffix(".txt"))
+        .is_some_and(|id| !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric()))
+}
+
+/// The optional `domain_verification {filename, content}` any connection may carry (WeCom's trusted-domain
+/// check): given now, kept from the stored connection, or removed with `null`.
+pub fn validate_domain_verification(input: &Input, existing: Option<&Connection>) -> Result<Option<Value>, String> {
+    let verification = match input.get("domain_verification") {
+        Some(Value::Null) => None,
+        Some(v) => Some(v.clone()),
+        None => existing.and_then(|c| c.settings.get("domain_verification").cloned()),
+    };
+    let Some(v) = verification else { return Ok(None) };
+    let filename = v.get("filename").and_then(Value::as_str).unwrap_or_default();
+    let content = v.get("content").and_then(Value::as_str).unwrap_or_default();
+    if !is_verification_filename(filename) {
+        return Err("domain_verification.filename must be the WW_verify_….txt name WeCom gives".into());
+    }
+    if content.is_empty() || content.len() > 1024 {
+        return Err("domain_verification.content must be the file's content (1 to 1024 characters)".into());
+    }
+    Ok(Some(serde_json::json!({"filename": filename, "content": content})))
+}
 
 /// A required non-empty string field.
 pub fn required_str(input: &Input, field: &str) -> Result<String, String> {

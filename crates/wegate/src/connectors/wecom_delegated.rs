@@ -39,13 +39,6 @@ pub fn validate_callback_secrets(
     Ok(())
 }
 
-/// `WW_verify_<letters and digits>.txt`, nothing else: this serves a file at the domain root.
-pub fn is_verification_filename(name: &str) -> bool {
-    name.strip_prefix("WW_verify_")
-        .and_then(|rest| rest.strip_suffix(".txt"))
-        .is_some_and(|id| !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric()))
-}
-
 fn keep_or(input: &Input, existing: Option<&Connection>, name: &str) -> Result<Option<String>, String> {
     match input.get(name) {
         Some(_) => optional_str(input, name),
@@ -57,6 +50,10 @@ fn keep_or(input: &Input, existing: Option<&Connection>, name: &str) -> Result<O
 impl Connector for Delegated {
     fn kind(&self) -> &'static str {
         "wecom_delegated"
+    }
+
+    fn fields(&self) -> &'static [&'static str] {
+        &["token", "encoding_aes_key", "template_id", "template_secret", "provider_corp_id", "corp_id", "agent_id"]
     }
 
     fn validate(&self, input: &Input, existing: Option<&Connection>) -> Result<(Value, Value), String> {
@@ -82,22 +79,6 @@ impl Connector for Delegated {
         if let Some(provider) = keep_or(input, existing, "provider_corp_id")? {
             check_corp_id("provider_corp_id", &provider)?;
             settings.insert("provider_corp_id".into(), json!(provider));
-        }
-        let verification = match input.get("domain_verification") {
-            Some(Value::Null) => None,
-            Some(v) => Some(v.clone()),
-            None => existing.and_then(|c| c.settings.get("domain_verification").cloned()),
-        };
-        if let Some(v) = verification {
-            let filename = v.get("filename").and_then(Value::as_str).unwrap_or_default();
-            let content = v.get("content").and_then(Value::as_str).unwrap_or_default();
-            if !is_verification_filename(filename) {
-                return Err("domain_verification.filename must be the WW_verify_….txt name WeCom gives".into());
-            }
-            if content.is_empty() || content.len() > 1024 {
-                return Err("domain_verification.content must be the file's content (1 to 1024 characters)".into());
-            }
-            settings.insert("domain_verification".into(), json!({"filename": filename, "content": content}));
         }
         Ok((Value::Object(settings), Value::Object(secrets)))
     }
@@ -180,9 +161,9 @@ async fn authorized_app(app: &AppState, connection: &Connection) -> Result<(weco
     Ok((wecom::CorpApp { corp_id: corp.corp_id.clone(), secret: permanent_code }, agent_id))
 }
 
-/// `GET /WW_verify_*.txt`: the trusted-domain verification file of a delegated connection.
+/// `GET /WW_verify_*.txt`: the trusted-domain verification file of whichever connection carries it.
 pub async fn domain_verification_file(State(app): State<AppState>, Path(filename): Path<String>) -> Response {
-    if !is_verification_filename(&filename) {
+    if !super::is_verification_filename(&filename) {
         return StatusCode::NOT_FOUND.into_response();
     }
     let mut cursor: Option<String> = None;
@@ -211,14 +192,13 @@ pub async fn domain_verification_file(State(app): State<AppState>, Path(filename
 
 #[cfg(test)]
 mod tests {
-    use super::*;
 
     #[test]
     fn only_wecom_verification_names_are_served() {
-        assert!(is_verification_filename("WW_verify_YnFHxjvF3Gtkueuq.txt"));
-        assert!(!is_verification_filename("WW_verify_.txt"));
-        assert!(!is_verification_filename("WW_verify_../../etc.txt"));
-        assert!(!is_verification_filename("index.html"));
-        assert!(!is_verification_filename("WW_verify_abc.txt.exe"));
+        assert!(crate::connectors::is_verification_filename("WW_verify_YnFHxjvF3Gtkueuq.txt"));
+        assert!(!crate::connectors::is_verification_filename("WW_verify_.txt"));
+        assert!(!crate::connectors::is_verification_filename("WW_verify_../../etc.txt"));
+        assert!(!crate::connectors::is_verification_filename("index.html"));
+        assert!(!crate::connectors::is_verification_filename("WW_verify_abc.txt.exe"));
     }
 }

@@ -23,6 +23,10 @@ impl Connector for Mobile {
         "wecom_mobile"
     }
 
+    fn fields(&self) -> &'static [&'static str] {
+        &["corp_id", "agent_id", "secret", "schema"]
+    }
+
     fn validate(&self, input: &Input, existing: Option<&Connection>) -> Result<(Value, Value), String> {
         let (mut settings, secrets) = validate_corp_app(input, existing)?;
         let schema = required_str(input, "schema")

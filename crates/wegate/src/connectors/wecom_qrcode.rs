@@ -46,6 +46,10 @@ impl Connector for QrCode {
         "wecom_qrcode"
     }
 
+    fn fields(&self) -> &'static [&'static str] {
+        &["corp_id", "agent_id", "secret"]
+    }
+
     fn validate(&self, input: &Input, existing: Option<&Connection>) -> Result<(Value, Value), String> {
         let (settings, secrets) = validate_corp_app(input, existing)?;
         Ok((Value::Object(settings), secrets))

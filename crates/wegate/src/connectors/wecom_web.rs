@@ -17,6 +17,10 @@ impl Connector for Web {
         "wecom_web"
     }
 
+    fn fields(&self) -> &'static [&'static str] {
+        &["corp_id", "agent_id", "secret", "scope"]
+    }
+
     fn validate(&self, input: &Input, existing: Option<&Connection>) -> Result<(Value, Value), String> {
         let (mut settings, secrets) = validate_corp_app(input, existing)?;
         let scope = optional_str(input, "scope")?

@@ -20,8 +20,8 @@ use serde_json::json;
 use super::sql::{PoolSettings, SqlStore};
 use super::{
     App, AppKind, AppUpdate, AuditEvent, AuthCode, AuthorizedCorp, CachedToken, Connection, Consumed, Identity,
-    LoginTx, MatchQuery, NewUser, ProfileUpdate, RefreshToken, Session, SigningKey, Store, StoreError, SuiteTicket,
-    Timestamp,
+    LoginFailures, LoginTx, MatchQuery, NewUser, ProfileUpdate, RefreshToken, Session, SigningKey, Store, StoreError,
+    SuiteTicket, Timestamp,
 };
 
 /// The clock of every rule.
@@ -922,6 +922,28 @@ pub async fn remember_callback_reports_first_sight_once(store: Arc<dyn Store>) {
     assert_eq!(firsts.iter().filter(|f| **f).count(), 1, "one instance handles a callback: {firsts:?}");
 }
 
+pub async fn login_failures_count_within_a_window_and_clear(store: Arc<dyn Store>) {
+    assert_eq!(store.login_failures("zhangsan", NOW).await.expect("read"), None);
+    for expected in 1..=3 {
+        let failures = store.record_login_failure("zhangsan", NOW + expected as i64, 600).await.expect("record");
+        assert_eq!(failures, LoginFailures { failures: expected, expires_at: NOW + 1 + 600 }, "the window stays put");
+    }
+    assert_eq!(store.login_failures("zhangsan", NOW + 10).await.expect("read").map(|f| f.failures), Some(3));
+    assert_eq!(store.login_failures("lisi", NOW + 10).await.expect("read"), None, "per login");
+
+    // Past the window the count is forgotten and the next failure opens a new one.
+    assert_eq!(store.login_failures("zhangsan", NOW + 601).await.expect("read"), None);
+    let fresh = store.record_login_failure("zhangsan", NOW + 700, 600).await.expect("record");
+    assert_eq!(fresh, LoginFailures { failures: 1, expires_at: NOW + 1300 });
+
+    store.clear_login_failures("zhangsan").await.expect("clear");
+    assert_eq!(store.login_failures("zhangsan", NOW + 701).await.expect("read"), None);
+
+    // Concurrent failures from several instances are all counted.
+    race(&store, 8, |s, _| async move { s.record_login_failure("raced", NOW, 600).await.expect("record") }).await;
+    assert_eq!(store.login_failures("raced", NOW).await.expect("read").map(|f| f.failures), Some(8));
+}
+
 pub async fn audit_pages_newest_first(store: Arc<dyn Store>) {
     for i in 0..7 {
         store.append_audit(audit(NOW + i, &format!("event-{i}"))).await.expect("append");
@@ -1053,12 +1075,14 @@ pub async fn sweep_removes_only_expired(store: Arc<dyn Store>) {
     assert!(store.try_lease("lease-live", "a", NOW - 100, live).await.expect("lease"));
     assert!(store.remember_callback("cb-old", old).await.expect("callback"));
     assert!(store.remember_callback("cb-live", live).await.expect("callback"));
+    store.record_login_failure("login-old", old - 60, 60).await.expect("failure");
+    store.record_login_failure("login-live", NOW, 600).await.expect("failure");
     // Not swept: long-lived state.
     store.put_upstream_token("upstream", &CachedToken { token: "t".into(), expires_at: old }).await.expect("token");
     store.append_audit(audit(old, "login.success")).await.expect("audit");
 
     let removed = store.sweep_expired(NOW).await.expect("sweep");
-    assert_eq!(removed, 8, "one expired row of each kind");
+    assert_eq!(removed, 9, "one expired row of each kind");
 
     assert!(store.get_login_tx("tx-live", NOW).await.expect("tx").is_some());
     assert!(matches!(store.consume_auth_code("code-live", NOW).await.expect("code"), Consumed::Fresh(_)));
@@ -1073,6 +1097,7 @@ pub async fn sweep_removes_only_expired(store: Arc<dyn Store>) {
     assert!(!store.remember_callback("cb-live", live).await.expect("callback"), "the live key is still remembered");
     assert!(store.remember_callback("cb-old", live).await.expect("callback"), "the expired key was forgotten");
     assert!(store.get_upstream_token("upstream").await.expect("token").is_some());
+    assert!(store.login_failures("login-live", NOW).await.expect("failures").is_some());
     assert_eq!(store.list_audit(10, None).await.expect("audit").items.len(), 1);
 
     // Every instance sweeps: running again, or at once, is harmless.
@@ -1117,6 +1142,7 @@ macro_rules! behaviours {
             suite_ticket_newest_wins,
             authorized_corps_upsert_and_list,
             remember_callback_reports_first_sight_once,
+            login_failures_count_within_a_window_and_clear,
             audit_pages_newest_first,
             pagination_walks_all_items,
             sweep_removes_only_expired,

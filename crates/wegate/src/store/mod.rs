@@ -538,13 +538,31 @@ pub trait Store: Send + Sync + 'static {
     /// Records a callback's (timestamp, nonce, signature) key; true if it was new, false if seen before.
     async fn remember_callback(&self, key: &str, expires_at: Timestamp) -> StoreResult<bool>;
 
+    // --- password lockout
+    /// Counts one failed password sign-in for `login` and returns the failures of its current window (which
+    /// starts at the first failure and lasts `window` seconds; a failure after it starts a new window).
+    async fn record_login_failure(&self, login: &str, now: Timestamp, window: i64) -> StoreResult<LoginFailures>;
+    /// The failures of `login`'s unexpired window, if any.
+    async fn login_failures(&self, login: &str, now: Timestamp) -> StoreResult<Option<LoginFailures>>;
+    /// Forgets `login`'s failures (after a successful sign-in).
+    async fn clear_login_failures(&self, login: &str) -> StoreResult<()>;
+
     // --- audit and housekeeping
     async fn append_audit(&self, event: AuditEvent) -> StoreResult<()>;
     /// Newest first; `cursor` is the id of the last event of the previous page.
     async fn list_audit(&self, limit: u32, cursor: Option<&str>) -> StoreResult<Page<AuditEvent>>;
-    /// Deletes expired transactions, codes, refresh tokens, sessions, revocations, leases and callback keys.
+    /// Deletes expired transactions, codes, refresh tokens, sessions, revocations, leases, callback keys and
+    /// login-failure windows.
     /// Safe to run on every instance at once. Returns how many rows went.
     async fn sweep_expired(&self, now: Timestamp) -> StoreResult<u64>;
+}
+
+/// Failed password sign-ins of one login inside one window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginFailures {
+    pub failures: u32,
+    /// When the window ends and the count is forgotten.
+    pub expires_at: Timestamp,
 }
 
 /// Lowercases and trims an email for uniqueness and matching.

@@ -28,8 +28,8 @@ use sqlx::{Any, AnyConnection, AnyPool, Connection as _, Executor as _, Row as _
 
 use super::{
     App, AppKind, AppUpdate, AuditEvent, AuthCode, AuthorizedCorp, CachedToken, Connection, Consumed, Identity,
-    LoginTx, MatchQuery, NewUser, Page, ProfileUpdate, RefreshToken, Session, SigningKey, Store, StoreError,
-    StoreResult, SuiteTicket, Timestamp, User, normalize_email, normalize_phone, normalize_username,
+    LoginFailures, LoginTx, MatchQuery, NewUser, Page, ProfileUpdate, RefreshToken, Session, SigningKey, Store,
+    StoreError, StoreResult, SuiteTicket, Timestamp, User, normalize_email, normalize_phone, normalize_username,
 };
 
 /// How long a used code or refresh token is kept after it expires, so that a late replay is still reported
@@ -105,7 +105,10 @@ impl std::fmt::Debug for SqlStore {
 /// The migrations, embedded in the binary. `sqlx::migrate!` would need sqlx's `macros` feature (a proc-macro
 /// build of both drivers); listing the files here costs one line per migration, and a test keeps this list
 /// equal to the folder (same versions, same checksums as sqlx-cli computes).
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "initial", include_str!("../../migrations/0001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "initial", include_str!("../../migrations/0001_initial.sql")),
+    (2, "login failures", include_str!("../../migrations/0002_login_failures.sql")),
+];
 
 #[derive(Debug)]
 struct EmbeddedMigrations;
@@ -584,6 +587,11 @@ fn audit_from_row(row: &AnyRow) -> StoreResult<AuditEvent> {
         upstream_subject: col(row, "upstream_subject")?,
         reason: col(row, "reason")?,
     })
+}
+
+fn failures_from_row(row: &AnyRow) -> StoreResult<LoginFailures> {
+    let failures: i64 = col(row, "failures")?;
+    Ok(LoginFailures { failures: u32::try_from(failures).unwrap_or(u32::MAX), expires_at: col(row, "expires_at")? })
 }
 
 fn one<T>(rows: Vec<AnyRow>, map: impl Fn(&AnyRow) -> StoreResult<T>) -> StoreResult<Option<T>> {
@@ -1628,6 +1636,43 @@ impl Store for SqlStore {
         Ok(inserted == 1)
     }
 
+    // --- password lockout
+
+    async fn record_login_failure(&self, login: &str, now: Timestamp, window: i64) -> StoreResult<LoginFailures> {
+        // One upsert: a row past its window starts over at 1, otherwise it counts up and keeps its window.
+        let rows = self
+            .fetch(
+                sqlx::query(
+                    "INSERT INTO login_failures (login, failures, expires_at) VALUES ($1, 1, $2) \
+                     ON CONFLICT (login) DO UPDATE SET \
+                     failures = CASE WHEN login_failures.expires_at <= $3 THEN 1 ELSE login_failures.failures + 1 END, \
+                     expires_at = CASE WHEN login_failures.expires_at <= $3 THEN excluded.expires_at \
+                     ELSE login_failures.expires_at END \
+                     RETURNING failures, expires_at",
+                )
+                .bind(login)
+                .bind(now + window)
+                .bind(now),
+            )
+            .await?;
+        one(rows, failures_from_row)?.ok_or_else(|| StoreError::Backend("upsert returned no row".into()))
+    }
+
+    async fn login_failures(&self, login: &str, now: Timestamp) -> StoreResult<Option<LoginFailures>> {
+        let rows = self
+            .fetch(
+                sqlx::query("SELECT failures, expires_at FROM login_failures WHERE login = $1 AND expires_at > $2")
+                    .bind(login)
+                    .bind(now),
+            )
+            .await?;
+        one(rows, failures_from_row)
+    }
+
+    async fn clear_login_failures(&self, login: &str) -> StoreResult<()> {
+        self.exec(sqlx::query("DELETE FROM login_failures WHERE login = $1").bind(login)).await.map(|_| ())
+    }
+
     // --- audit and housekeeping
 
     async fn append_audit(&self, event: AuditEvent) -> StoreResult<()> {
@@ -1694,6 +1739,7 @@ impl Store for SqlStore {
             "DELETE FROM revoked_access_tokens WHERE expires_at <= $1",
             "DELETE FROM leases WHERE expires_at <= $1",
             "DELETE FROM callback_keys WHERE expires_at <= $1",
+            "DELETE FROM login_failures WHERE expires_at <= $1",
         ];
         let mut removed = 0;
         for statement in SWEEPS {

@@ -80,6 +80,11 @@ const STRINGS: &[(&str, &str, &str)] = &[
         "此应用尚未配置登录方式，请联系管理员。",
     ),
     ("bad_password", "Wrong account or password.", "账号或密码错误。"),
+    (
+        "locked_out",
+        "Too many failed attempts for this account. Wait {minutes} minutes, or sign in another way.",
+        "此账号密码错误次数过多，请 {minutes} 分钟后再试，或使用其他方式登录。",
+    ),
     ("error_title", "Sign-in failed", "登录失败"),
     ("what_to_do", "What to do", "怎么办"),
     ("back_to_app", "Back to the app", "返回应用"),

@@ -13,6 +13,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
+use crate::accounts::PasswordCheck;
 use crate::app::AppState;
 use crate::oidc::finalize::complete_login;
 use crate::store::{App, Connection, LoginTx};
@@ -173,34 +174,44 @@ async fn password_login(
             .get_app(&tx.client_id)
             .await?
             .ok_or_else(|| PageError::bad_request(lang, "The app was removed."))?;
-        match crate::accounts::verify_password(&app, &form.login, &form.password).await? {
-            Some(user) => {
+        let (reason, message) = match crate::accounts::verify_password(&app, &form.login, &form.password).await? {
+            PasswordCheck::Valid(user) => {
                 let tx = app
                     .store
                     .take_login_tx(&tx.id, app.now())
                     .await?
                     .ok_or_else(|| PageError::bad_request(lang, "This sign-in was already completed."))?;
-                complete_login(&app, tx, &user.id, "pwd", None, lang).await
+                return complete_login(&app, tx, &user.id, "pwd", None, lang).await;
             }
-            None => {
-                app.metrics.login(&tx.client_id, "password", "bad_password");
-                crate::oidc::finalize::audit(
-                    &app,
-                    "login.failure",
-                    Some(&tx.client_id),
-                    Some("password"),
-                    None,
-                    None,
-                    Some("wrong account or password"),
-                )
-                .await;
-                let connections = app.store.app_connections(&client.client_id).await?;
-                login_page(&app, &tx, &client, &connections, lang, Some(lang.t("bad_password")), &form.login)
-            }
+            PasswordCheck::Invalid => ("bad_password", lang.t("bad_password").to_string()),
+            PasswordCheck::LockedOut { retry_after } => ("locked_out", locked_out_message(lang, retry_after)),
+        };
+        app.metrics.login(&tx.client_id, "password", reason);
+        crate::oidc::finalize::audit(
+            &app,
+            "login.failure",
+            Some(&tx.client_id),
+            Some("password"),
+            None,
+            None,
+            Some(if reason == "locked_out" { "too many failed attempts" } else { "wrong account or password" }),
+        )
+        .await;
+        let connections = app.store.app_connections(&client.client_id).await?;
+        let mut page = login_page(&app, &tx, &client, &connections, lang, Some(&message), &form.login)?;
+        if reason == "locked_out" {
+            *page.status_mut() = StatusCode::TOO_MANY_REQUESTS;
         }
+        Ok(page)
     }
     .await;
     result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// "Too many failed attempts ... wait N minutes", N rounded up.
+pub fn locked_out_message(lang: Lang, retry_after: i64) -> String {
+    let minutes = (retry_after.max(1) + 59) / 60;
+    lang.t("locked_out").replace("{minutes}", &minutes.to_string())
 }
 
 async fn start_connection(

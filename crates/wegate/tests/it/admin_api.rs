@@ -205,3 +205,31 @@ async fn with_an_encryption_key_secrets_are_sealed_in_the_database() {
     assert_eq!(back.status(), StatusCode::SEE_OTHER);
     assert!(location(&back).contains("code="));
 }
+
+#[tokio::test]
+async fn fields_of_another_kind_and_impossible_associations_are_refused() {
+    let env = start().await;
+    let seed = wecom_sim::Seed::demo();
+    let corp = &seed.corps[0];
+    let base = json!({"identifier": "qr", "display_name": "QR", "kind": "wecom_qrcode", "corp_id": corp.corp_id,
+                      "agent_id": corp.apps[0].agent_id.to_string(), "secret": corp.apps[0].secret});
+    let mut with_schema = base.clone();
+    with_schema["schema"] = json!("wwauthdemo");
+    let (status, error) = env.admin(Method::POST, "/connections", Some(with_schema)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(error["error"], "invalid_request");
+    assert!(error["message"].as_str().unwrap().starts_with("schema does not apply to a wecom_qrcode connection"));
+    assert_eq!(env.admin(Method::GET, "/connections/qr", None).await.0, StatusCode::NOT_FOUND, "nothing created");
+
+    env.post("/connections", base).await;
+    let (status, _) = env.admin(Method::PATCH, "/connections/qr", Some(json!({"suite_id": "ww1"}))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "a PATCH is held to the same rule");
+
+    let p = &seed.providers[0];
+    let provider = json!({"identifier": "prov", "display_name": "P", "kind": "wecom_provider", "corp_id": p.corp_id,
+                          "provider_secret": p.provider_secret,
+                          "association": {"mode": "match", "fields": ["email"]}});
+    let (status, error) = env.admin(Method::POST, "/connections", Some(provider)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(error["message"].as_str().unwrap().contains("no email, phone or userid to match on"), "{error}");
+}

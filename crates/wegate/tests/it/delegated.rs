@@ -240,6 +240,54 @@ async fn provider_login_keys_identities_by_corp_and_open_userid() {
     assert_eq!(identity["subject"], seed.corps[0].members[0].open_userid.clone().unwrap());
 }
 
+/// With only the provider secret (no suite), sign-in goes through the provider login: `3rd_qrConnect`
+/// hands back an `auth_code`, exchanged with `service/get_login_info` and the provider access token.
+#[tokio::test]
+async fn provider_login_with_only_the_provider_secret_uses_get_login_info() {
+    let env = start().await;
+    let seed = wecom_sim::Seed::demo();
+    let p = &seed.providers[0];
+    let (status, refused) = env
+        .admin(
+            Method::POST,
+            "/connections",
+            Some(json!({"identifier": "bare", "display_name": "Provider", "kind": "wecom_provider", "corp_id": p.corp_id})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(refused["message"].as_str().unwrap().contains("provider_secret"), "{refused}");
+    env.post(
+        "/connections",
+        json!({"identifier": "provider", "display_name": "Provider", "kind": "wecom_provider",
+               "corp_id": p.corp_id, "provider_secret": p.provider_secret}),
+    )
+    .await;
+    let (client_id, secret) = env.app("web", REDIRECT).await;
+    env.associate(&client_id, "provider").await;
+    let (client, http) = env.oidc_client(&client_id, secret.as_deref(), REDIRECT).await;
+
+    let req = auth_request(&client, &["profile"], &[("connection", "provider")]);
+    let to_wecom = browser().get(&req.url).send().await.unwrap();
+    assert!(location(&to_wecom).contains("/wwopen/sso/3rd_qrConnect?appid="), "{}", location(&to_wecom));
+    let req = auth_request(&client, &["profile"], &[("connection", "provider")]);
+    let back = wecom_login(&browser(), &req.url, "ZhangSan").await;
+    let code = code_from_redirect(&back, &req, &env.base);
+    let tokens = exchange(&client, &http, code, req.verifier).await;
+    use openidconnect::TokenResponse;
+    let claims = tokens.id_token().unwrap().claims(&client.id_token_verifier(), &req.nonce).unwrap();
+    let (_, user) = env.admin(Method::GET, &format!("/users/{}", claims.subject().as_str()), None).await;
+    let identity = &user["identities"][0];
+    assert_eq!(identity["upstream"], format!("wecom-open:{}", seed.corps[0].corp_id));
+    assert_eq!(identity["subject"], seed.corps[0].members[0].open_userid.clone().unwrap());
+    assert_eq!(env.sim_calls("/cgi-bin/service/get_login_info").await, 1);
+    assert_eq!(env.sim_calls("/cgi-bin/service/get_provider_token").await, 1);
+
+    // A second sign-in reuses the cached provider token.
+    let req = auth_request(&client, &["profile"], &[("connection", "provider")]);
+    code_from_redirect(&wecom_login(&browser(), &req.url, "WangFang").await, &req, &env.base);
+    assert_eq!(env.sim_calls("/cgi-bin/service/get_provider_token").await, 1);
+}
+
 #[tokio::test]
 async fn domain_verification_file_is_served_at_the_root() {
     let env = start().await;
@@ -253,6 +301,22 @@ async fn domain_verification_file_is_served_at_the_root() {
         StatusCode::NOT_FOUND
     );
     assert_eq!(env.http.get(format!("{}/secrets.txt", env.base)).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+
+    // Any kind may carry one (a self-built app's trusted domain needs the same check), and null removes it.
+    env.corp_connection(
+        "qr",
+        "wecom_qrcode",
+        json!({"domain_verification": {"filename": "WW_verify_qr1.txt", "content": "qr1"}}),
+    )
+    .await;
+    let response = env.http.get(format!("{}/WW_verify_qr1.txt", env.base)).send().await.unwrap();
+    assert_eq!(response.text().await.unwrap(), "qr1");
+    let (status, _) = env.admin(Method::PATCH, "/connections/qr", Some(json!({"domain_verification": null}))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        env.http.get(format!("{}/WW_verify_qr1.txt", env.base)).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]

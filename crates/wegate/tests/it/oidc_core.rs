@@ -5,6 +5,7 @@ use openidconnect::core::CoreIdTokenVerifier;
 use openidconnect::{AccessTokenHash, OAuth2TokenResponse, RefreshToken, TokenResponse};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 use crate::harness::*;
 
@@ -408,6 +409,53 @@ async fn wrong_password_shows_the_page_again_and_issues_nothing() {
     let csp = response.headers()["content-security-policy"].to_str().unwrap().to_string();
     assert!(csp.contains("default-src 'none'"));
     assert!(response.text().await.unwrap().contains("Wrong account or password"));
+}
+
+/// After `lockout_failures` wrong passwords the account's password sign-in is refused (even with the right
+/// password) until the window ends; other accounts are unaffected; a success clears the count.
+#[tokio::test]
+async fn repeated_wrong_passwords_lock_the_password_sign_in_for_a_while() {
+    let env = start_with(Arc::new(simulator().await), |s| {
+        s.lockout_failures = 3;
+        s.lockout_window = 600;
+    })
+    .await;
+    for user in ["alice", "bob"] {
+        env.post("/users", json!({"username": user, "password": "correct horse"})).await;
+    }
+    let (client_id, _) = env.app("web", REDIRECT).await;
+    let (client, _) = env.oidc_client(&client_id, Some("x"), REDIRECT).await;
+    let attempt = |login: &'static str, password: &'static str| {
+        let req = auth_request(&client, &[], &[]);
+        async move {
+            let response = password_login(&browser(), &req.url, login, password).await;
+            let status = response.status();
+            (status, response.text().await.unwrap_or_default())
+        }
+    };
+
+    // Two failures, then the right password: it works and clears the count.
+    for _ in 0..2 {
+        assert_eq!(attempt("alice", "wrong").await.0, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(attempt("alice", "correct horse").await.0, StatusCode::SEE_OTHER);
+    for _ in 0..2 {
+        assert_eq!(attempt("alice", "wrong").await.0, StatusCode::UNAUTHORIZED, "count restarted after the success");
+    }
+    // The third failure in a row locks; now even the right password is refused, with a clear message.
+    assert_eq!(attempt("ALICE ", "wrong").await.0, StatusCode::UNAUTHORIZED, "login compared case-insensitively");
+    let (status, page) = attempt("alice", "correct horse").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(page.contains("Too many failed attempts") && page.contains("10 minutes"), "{page}");
+    assert_eq!(attempt("bob", "correct horse").await.0, StatusCode::SEE_OTHER, "other accounts unaffected");
+
+    // Unknown logins are counted and locked the same way, so lockout tells nothing about who exists.
+    for _ in 0..3 {
+        assert_eq!(attempt("nobody", "guess").await.0, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(attempt("nobody", "guess").await.0, StatusCode::TOO_MANY_REQUESTS);
+    let (_, audit) = env.admin(reqwest::Method::GET, "/audit?limit=50", None).await;
+    assert!(audit.to_string().contains("too many failed attempts"), "audited: {audit}");
 }
 
 #[tokio::test]

@@ -125,6 +125,10 @@ struct Process {
 }
 
 async fn spawn_process(sim: &Sim, db_url: &str) -> Process {
+    spawn_process_with(sim, db_url, &[]).await
+}
+
+async fn spawn_process_with(sim: &Sim, db_url: &str, extra_env: &[(&str, &str)]) -> Process {
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
@@ -139,6 +143,7 @@ async fn spawn_process(sim: &Sim, db_url: &str) -> Process {
         .env("WEGATE_WECOM_LOGIN_BASE", &sim.base)
         .env("WEGATE_WECOM_OAUTH_BASE", &sim.base)
         .env("WEGATE_LOG_LEVEL", "warn")
+        .envs(extra_env.iter().copied())
         .kill_on_drop(true)
         .spawn()
         .expect("spawn wegate");
@@ -162,4 +167,92 @@ async fn create_database(admin_url: &str) -> String {
     let mut url = url::Url::parse(admin_url).expect("postgres url");
     url.set_path(&format!("/{name}"));
     url.to_string()
+}
+
+/// `/readyz` fails while the database is unreachable and recovers by itself when it comes back. The
+/// database sits behind a TCP relay this test can cut (dropping every open connection) and restore.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_follows_the_database_and_recovers_without_a_restart() {
+    let Some(admin_url) = std::env::var("WEGATE_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) else {
+        eprintln!("PostgreSQL tests skipped: set WEGATE_TEST_POSTGRES_URL");
+        return;
+    };
+    let db_url = url::Url::parse(&create_database(&admin_url).await).unwrap();
+    let upstream = format!("{}:{}", db_url.host_str().unwrap(), db_url.port().unwrap_or(5432));
+    let mut relay = Relay::start(None, upstream.clone()).await;
+    let mut via_relay = db_url.clone();
+    via_relay.set_port(Some(relay.port)).unwrap();
+
+    let sim = simulator().await;
+    let server = spawn_process_with(&sim, via_relay.as_str(), &[("WEGATE_DB_ACQUIRE_TIMEOUT_MS", "500")]).await;
+    let readyz = || async { reqwest::get(format!("{}/readyz", server.base)).await.unwrap().status() };
+    let healthz = || async { reqwest::get(format!("{}/healthz", server.base)).await.unwrap().status() };
+    assert_eq!(readyz().await, StatusCode::OK);
+
+    relay.cut();
+    let mut status = readyz().await;
+    for _ in 0..20 {
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        status = readyz().await;
+    }
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "not ready without a database");
+    assert_eq!(healthz().await, StatusCode::OK, "still alive: no restart wanted");
+
+    relay = Relay::start(Some(relay.port), upstream).await;
+    let mut status = readyz().await;
+    for _ in 0..50 {
+        if status == StatusCode::OK {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        status = readyz().await;
+    }
+    assert_eq!(status, StatusCode::OK, "ready again once the database is back");
+    drop(relay);
+}
+
+/// A TCP relay to the database whose connections can all be cut at once.
+struct Relay {
+    port: u16,
+    tasks: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Relay {
+    async fn start(port: Option<u16>, upstream: String) -> Relay {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port.unwrap_or(0))).await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let tasks = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let accept = tokio::spawn({
+            let tasks = tasks.clone();
+            async move {
+                while let Ok((mut inbound, _)) = listener.accept().await {
+                    let upstream = upstream.clone();
+                    let pipe = tokio::spawn(async move {
+                        if let Ok(mut outbound) = tokio::net::TcpStream::connect(upstream).await {
+                            let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                        }
+                    });
+                    tasks.lock().unwrap().push(pipe);
+                }
+            }
+        });
+        tasks.lock().unwrap().push(accept);
+        Relay { port, tasks }
+    }
+
+    /// Stops listening and drops every relayed connection.
+    fn cut(&self) {
+        for task in self.tasks.lock().unwrap().drain(..) {
+            task.abort();
+        }
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.cut();
+    }
 }

@@ -86,7 +86,8 @@ pub async fn grant(app: &AppState, headers: &HeaderMap, form: &FormParams) -> Re
         }
         Resolution::NeedsBinding { .. } => {
             return Err(OAuthError::access_denied(
-                "this connection asks people to link an existing account first: sign in once through the browser",
+                "this connection asks people to link an existing account first: sign in once in a browser through a \
+                 WeCom connection of the same corp (QR code or in-WeCom page) and link it there",
             ));
         }
     };
