@@ -107,7 +107,8 @@ async fn main() {
         .env("WEGATE_WECOM_API_BASE", &sim)
         .env("WEGATE_WECOM_LOGIN_BASE", &sim)
         .env("WEGATE_WECOM_OAUTH_BASE", &sim)
-        .env("WEGATE_LOG_LEVEL", "warn")
+        .env("WEGATE_LOG_LEVEL", std::env::var("BENCH_LOG").unwrap_or_else(|_| "warn".into()))
+        .env("WEGATE_ACCESS_TOKEN_ALG", std::env::var("WEGATE_ACCESS_TOKEN_ALG").unwrap_or_else(|_| "RS256".into()))
         .kill_on_drop(true)
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {binary}: {e} (cargo build --release first)"));
@@ -198,6 +199,7 @@ async fn main() {
             .unwrap_or(0);
     let report = json!({
         "seconds": seconds, "concurrency": concurrency,
+        "access_token_alg": std::env::var("WEGATE_ACCESS_TOKEN_ALG").unwrap_or_else(|_| "RS256".into()),
         "full_logins_per_second": (logins * 10.0).round() / 10.0, "login_failures": login_failures,
         "refreshes_per_second": (refreshes * 10.0).round() / 10.0, "refresh_failures": refresh_failures,
         "rss_idle_mib": (idle_kib as f64 / 1024.0 * 10.0).round() / 10.0,

@@ -46,6 +46,8 @@ pub struct Settings {
     pub db_max_connections: u32,
     pub db_acquire_timeout: Duration,
     pub access_token_ttl: i64,
+    /// Signature of access tokens: `RS256` (default) or `ES256` (a P-256 key; ID tokens stay RS256).
+    pub access_token_alg: String,
     pub id_token_ttl: i64,
     pub refresh_token_ttl: i64,
     /// Authorization codes; OAuth 2.0 recommends at most 10 minutes, we keep them shorter.
@@ -110,6 +112,7 @@ impl Default for Settings {
             code_ttl: 60,
             session_ttl: 8 * 3600,
             login_ttl: 600,
+            access_token_alg: "RS256".into(),
             lockout_failures: 10,
             lockout_window: 900,
         }
@@ -235,6 +238,13 @@ impl Settings {
         if let Some(v) = get("db_acquire_timeout_ms") {
             s.db_acquire_timeout = Duration::from_millis(parse_num("db_acquire_timeout_ms", &v)?);
         }
+        if let Some(v) = get("access_token_alg") {
+            let v = v.trim().to_uppercase();
+            if v != "RS256" && v != "ES256" {
+                return Err(ConfigError::Invalid { key: "access_token_alg".into(), message: "RS256 or ES256".into() });
+            }
+            s.access_token_alg = v;
+        }
         for (key, slot) in [
             ("access_token_ttl", &mut s.access_token_ttl),
             ("id_token_ttl", &mut s.id_token_ttl),
@@ -277,6 +287,7 @@ pub const KEYS: &[&str] = &[
     "db_max_connections",
     "db_acquire_timeout_ms",
     "access_token_ttl",
+    "access_token_alg",
     "id_token_ttl",
     "refresh_token_ttl",
     "code_ttl",

@@ -69,7 +69,7 @@ pub async fn build(settings: Settings) -> Result<AppState, StartError> {
         ),
     }
     let store: Arc<dyn Store> = Arc::new(sql);
-    let keys = KeySet::load_or_create(store.as_ref(), crate::util::unix_now()).await?;
+    let keys = KeySet::load_or_create(store.as_ref(), crate::util::unix_now(), &settings.access_token_alg).await?;
     let wecom = wecom::Client::new(
         wecom::ClientConfig { api_base: settings.wecom_api_base.clone(), timeout: settings.wecom_timeout },
         Arc::new(StoreTokenCache(store.clone())),

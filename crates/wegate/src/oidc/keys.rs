@@ -2,6 +2,10 @@
 //! with the same key and publishes the same JWKS. Retired keys stay published (room for rotation) until
 //! the tokens they signed have expired. Keys are loaded once at start and held in memory; the store is the
 //! source of truth.
+//!
+//! ID tokens are always RS256. Access tokens are RS256 too unless `access_token_alg = "ES256"`: then a P-256
+//! key (one per deployment, also in the store and the JWKS) signs them — an ECDSA signature costs a small
+//! fraction of an RSA-2048 one, which is most of the CPU of a login or a refresh.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -28,21 +32,69 @@ pub enum KeyError {
 
 struct LoadedKey {
     kid: String,
+    alg: Algorithm,
     decoding: DecodingKey,
 }
 
-/// The keys in use: one to sign with, all to verify with.
-pub struct KeySet {
-    signing_kid: String,
+struct Signer {
+    kid: String,
+    alg: Algorithm,
     encoding: EncodingKey,
+}
+
+/// The keys in use: one for ID tokens, one for access tokens (the same unless ES256), all to verify with.
+pub struct KeySet {
+    id_tokens: Signer,
+    access_tokens: Option<Signer>,
     verifying: Vec<LoadedKey>,
     jwks: Value,
 }
 
 impl std::fmt::Debug for KeySet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KeySet").field("signing_kid", &self.signing_kid).finish_non_exhaustive()
+        f.debug_struct("KeySet").field("id_token_kid", &self.id_tokens.kid).finish_non_exhaustive()
     }
+}
+
+/// Generates a fresh P-256 key (ES256) with its JWK and RFC 7638 thumbprint as `kid`.
+pub fn generate_ec_key(now: i64) -> Result<SigningKey, KeyError> {
+    use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+    let rng = ring::rand::SystemRandom::new();
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+        .map_err(|e| KeyError::Generate(e.to_string()))?;
+    let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
+        .map_err(|e| KeyError::Generate(e.to_string()))?;
+    // Uncompressed point: 0x04 || x (32 bytes) || y (32 bytes).
+    let point = pair.public_key().as_ref();
+    if point.len() != 65 {
+        return Err(KeyError::Generate("unexpected P-256 public key length".into()));
+    }
+    let (x, y) = (URL_SAFE_NO_PAD.encode(&point[1..33]), URL_SAFE_NO_PAD.encode(&point[33..65]));
+    let kid = crate::util::sha256_b64url(format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#).as_bytes());
+    let body = base64::engine::general_purpose::STANDARD.encode(pkcs8.as_ref());
+    let lines: Vec<&str> = body.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).unwrap_or_default()).collect();
+    let pem = format!("-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n", lines.join("\n"));
+    let jwk = json!({"kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256", "kid": kid, "x": x, "y": y});
+    Ok(SigningKey { kid, alg: "ES256".into(), private_pem: pem, public_jwk: jwk, created_at: now, retired_at: None })
+}
+
+fn algorithm(alg: &str) -> Option<Algorithm> {
+    match alg {
+        "RS256" => Some(Algorithm::RS256),
+        "ES256" => Some(Algorithm::ES256),
+        _ => None,
+    }
+}
+
+fn signer(key: &SigningKey) -> Result<Signer, KeyError> {
+    let corrupt = |message: String| KeyError::Corrupt { kid: key.kid.clone(), message };
+    let alg = algorithm(&key.alg).ok_or_else(|| corrupt(format!("unknown algorithm {}", key.alg)))?;
+    let encoding = match alg {
+        Algorithm::ES256 => EncodingKey::from_ec_pem(key.private_pem.as_bytes()),
+        _ => EncodingKey::from_rsa_pem(key.private_pem.as_bytes()),
+    }
+    .map_err(|e| corrupt(e.to_string()))?;
+    Ok(Signer { kid: key.kid.clone(), alg, encoding })
 }
 
 /// Generates a fresh RSA-2048 key with its JWK and RFC 7638 thumbprint as `kid`.
@@ -66,38 +118,56 @@ pub fn generate_key(now: i64) -> Result<SigningKey, KeyError> {
     })
 }
 
+/// The store's active key of `alg`, or a new one made by `generate` (instances racing agree on one).
+async fn active_or_create(
+    store: &dyn Store,
+    existing: &[SigningKey],
+    alg: &str,
+    generate: impl FnOnce() -> Result<SigningKey, KeyError> + Send + 'static,
+) -> Result<SigningKey, KeyError> {
+    if let Some(key) = existing.iter().find(|k| k.retired_at.is_none() && k.alg == alg) {
+        return Ok(key.clone());
+    }
+    let candidate = tokio::task::spawn_blocking(generate).await.map_err(|e| KeyError::Generate(e.to_string()))??;
+    Ok(store.ensure_active_signing_key(candidate).await?)
+}
+
 impl KeySet {
     /// Loads the keys from the store, creating the first one if there is none. Several instances
     /// starting at once agree on one key (the store keeps whichever was inserted first).
-    pub async fn load_or_create(store: &dyn Store, now: i64) -> Result<KeySet, KeyError> {
+    /// `access_token_alg` is `RS256` or `ES256` (settings are validated before).
+    pub async fn load_or_create(store: &dyn Store, now: i64, access_token_alg: &str) -> Result<KeySet, KeyError> {
         let existing = store.list_signing_keys().await?;
-        let active = match existing.iter().find(|k| k.retired_at.is_none()) {
-            Some(key) => key.clone(),
-            None => {
-                let candidate = tokio::task::spawn_blocking(move || generate_key(now))
-                    .await
-                    .map_err(|e| KeyError::Generate(e.to_string()))??;
-                store.ensure_active_signing_key(candidate).await?
-            }
+        let rsa = active_or_create(store, &existing, "RS256", move || generate_key(now)).await?;
+        let ec = match access_token_alg {
+            "ES256" => Some(active_or_create(store, &existing, "ES256", move || generate_ec_key(now)).await?),
+            _ => None,
         };
         let all = store.list_signing_keys().await?;
-        KeySet::from_keys(&active, &all)
+        KeySet::from_keys(&rsa, ec.as_ref(), &all)
     }
 
-    fn from_keys(active: &SigningKey, all: &[SigningKey]) -> Result<KeySet, KeyError> {
-        let encoding = EncodingKey::from_rsa_pem(active.private_pem.as_bytes())
-            .map_err(|e| KeyError::Corrupt { kid: active.kid.clone(), message: e.to_string() })?;
+    fn from_keys(rsa: &SigningKey, ec: Option<&SigningKey>, all: &[SigningKey]) -> Result<KeySet, KeyError> {
         let mut verifying = Vec::new();
         let mut jwks = Vec::new();
         for key in all {
-            let n = key.public_jwk.get("n").and_then(Value::as_str).unwrap_or_default();
-            let e = key.public_jwk.get("e").and_then(Value::as_str).unwrap_or_default();
-            let decoding = DecodingKey::from_rsa_components(n, e)
-                .map_err(|err| KeyError::Corrupt { kid: key.kid.clone(), message: err.to_string() })?;
-            verifying.push(LoadedKey { kid: key.kid.clone(), decoding });
+            let corrupt = |message: String| KeyError::Corrupt { kid: key.kid.clone(), message };
+            let text = |name: &str| key.public_jwk.get(name).and_then(Value::as_str).unwrap_or_default().to_string();
+            let alg = algorithm(&key.alg).ok_or_else(|| corrupt(format!("unknown algorithm {}", key.alg)))?;
+            let decoding = match alg {
+                Algorithm::ES256 => DecodingKey::from_ec_components(&text("x"), &text("y")),
+                _ => DecodingKey::from_rsa_components(&text("n"), &text("e")),
+            }
+            .map_err(|e| corrupt(e.to_string()))?;
+            verifying.push(LoadedKey { kid: key.kid.clone(), alg, decoding });
             jwks.push(key.public_jwk.clone());
         }
-        Ok(KeySet { signing_kid: active.kid.clone(), encoding, verifying, jwks: json!({ "keys": jwks }) })
+        Ok(KeySet {
+            id_tokens: signer(rsa)?,
+            access_tokens: ec.map(signer).transpose()?,
+            verifying,
+            jwks: json!({ "keys": jwks }),
+        })
     }
 
     /// The JWKS document.
@@ -106,12 +176,17 @@ impl KeySet {
     }
 
     /// Signs claims with the active key. `typ` is `JWT` for ID tokens and `at+jwt` for access tokens
-    /// (RFC 9068 §2.1). One RSA signature: the costliest step of a login, so callers sign only what they send.
+    /// (RFC 9068 §2.1), which use the ES256 key when one is configured. An RSA signature is the costliest
+    /// step of a login, so callers sign only what they send.
     pub fn sign<T: Serialize>(&self, typ: &str, claims: &T) -> Result<String, KeyError> {
-        let mut header = Header::new(Algorithm::RS256);
-        header.kid = Some(self.signing_kid.clone());
+        let signer = match &self.access_tokens {
+            Some(access) if typ == "at+jwt" => access,
+            _ => &self.id_tokens,
+        };
+        let mut header = Header::new(signer.alg);
+        header.kid = Some(signer.kid.clone());
         header.typ = Some(typ.to_string());
-        jsonwebtoken::encode(&header, claims, &self.encoding).map_err(|e| KeyError::Sign(e.to_string()))
+        jsonwebtoken::encode(&header, claims, &signer.encoding).map_err(|e| KeyError::Sign(e.to_string()))
     }
 
     /// Verifies a token we issued: signature by one of our keys, `iss`, and — unless `allow_expired` —
@@ -124,17 +199,15 @@ impl KeySet {
         allow_expired: bool,
     ) -> Option<T> {
         let header = jsonwebtoken::decode_header(token).ok()?;
-        if header.alg != Algorithm::RS256 {
-            return None;
-        }
         if let Some(expected) = typ
             && !header.typ.as_deref().is_some_and(|t| t.eq_ignore_ascii_case(expected))
         {
             return None;
         }
         let kid = header.kid?;
-        let key = self.verifying.iter().find(|k| k.kid == kid)?;
-        let mut validation = Validation::new(Algorithm::RS256);
+        // The key decides the algorithm; a header naming another one is refused (no algorithm confusion).
+        let key = self.verifying.iter().find(|k| k.kid == kid && k.alg == header.alg)?;
+        let mut validation = Validation::new(key.alg);
         validation.set_issuer(&[issuer]);
         validation.validate_aud = false;
         validation.leeway = 0;
@@ -153,7 +226,7 @@ mod tests {
     #[test]
     fn signed_tokens_verify_and_tampered_ones_do_not() {
         let key = generate_key(0).unwrap();
-        let set = KeySet::from_keys(&key, std::slice::from_ref(&key)).unwrap();
+        let set = KeySet::from_keys(&key, None, std::slice::from_ref(&key)).unwrap();
         let claims = json!({"iss": "https://id.example", "sub": "u1", "exp": crate::util::unix_now() + 60});
         let token = set.sign("JWT", &claims).unwrap();
         let back: Value = set.verify(&token, "https://id.example", Some("JWT"), false).unwrap();
@@ -164,5 +237,34 @@ mod tests {
         parts[1] = URL_SAFE_NO_PAD.encode(br#"{"iss":"https://id.example","sub":"admin","exp":9999999999}"#);
         assert!(set.verify::<Value>(&parts.join("."), "https://id.example", None, false).is_none());
         assert_eq!(set.jwks()["keys"][0]["kid"], key.kid);
+    }
+}
+
+#[cfg(test)]
+mod es256_tests {
+    use super::*;
+
+    #[test]
+    fn with_an_ec_key_access_tokens_are_es256_and_id_tokens_stay_rs256() {
+        let rsa = generate_key(0).unwrap();
+        let ec = generate_ec_key(0).unwrap();
+        let set = KeySet::from_keys(&rsa, Some(&ec), &[rsa.clone(), ec.clone()]).unwrap();
+        let claims = json!({"iss": "https://id.example", "sub": "u1", "exp": crate::util::unix_now() + 60});
+        let access = set.sign("at+jwt", &claims).unwrap();
+        let id = set.sign("JWT", &claims).unwrap();
+        let (access_header, id_header) =
+            (jsonwebtoken::decode_header(&access).unwrap(), jsonwebtoken::decode_header(&id).unwrap());
+        assert_eq!((access_header.alg, access_header.kid.as_deref()), (Algorithm::ES256, Some(ec.kid.as_str())));
+        assert_eq!((id_header.alg, id_header.kid.as_deref()), (Algorithm::RS256, Some(rsa.kid.as_str())));
+        let back: Value = set.verify(&access, "https://id.example", Some("at+jwt"), false).unwrap();
+        assert_eq!(back["sub"], "u1");
+        assert!(set.verify::<Value>(&id, "https://id.example", Some("JWT"), false).is_some());
+        assert_eq!(set.jwks()["keys"].as_array().unwrap().len(), 2);
+        assert_eq!(set.jwks()["keys"][1]["crv"], "P-256");
+        // A token whose header names RS256 with the EC key's kid is refused.
+        let forged_header = URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"RS256","kid":"{}","typ":"at+jwt"}}"#, ec.kid));
+        let mut parts: Vec<String> = access.split('.').map(String::from).collect();
+        parts[0] = forged_header;
+        assert!(set.verify::<Value>(&parts.join("."), "https://id.example", None, false).is_none());
     }
 }

@@ -205,6 +205,19 @@ pub async fn ping_answers(store: Arc<dyn Store>) {
     store.ping().await.expect("ping");
 }
 
+pub async fn each_algorithm_has_its_own_active_key(store: Arc<dyn Store>) {
+    let rsa = store.ensure_active_signing_key(signing_key("rsa")).await.expect("rsa");
+    let ec = SigningKey { alg: "ES256".into(), ..signing_key("ec") };
+    let got = store.ensure_active_signing_key(ec.clone()).await.expect("ec");
+    assert_eq!(got.kid, "ec", "an ES256 key does not take the RS256 slot");
+    let again = store.ensure_active_signing_key(SigningKey { alg: "ES256".into(), ..signing_key("ec2") }).await;
+    assert_eq!(again.expect("ec again").kid, "ec", "first ES256 key wins");
+    assert_eq!(store.ensure_active_signing_key(signing_key("rsa2")).await.expect("rsa again").kid, rsa.kid);
+    let kids: Vec<_> = store.list_signing_keys().await.expect("list").into_iter().map(|k| k.kid).collect();
+    assert_eq!(kids.len(), 2);
+    assert!(kids.contains(&"rsa".to_string()) && kids.contains(&"ec".to_string()));
+}
+
 pub async fn signing_key_bootstrap_races_to_one_key(store: Arc<dyn Store>) {
     let kids = race(&store, 8, |s, i| async move {
         s.ensure_active_signing_key(signing_key(&format!("kid-{i}"))).await.expect("ensure key").kid
@@ -1114,6 +1127,7 @@ macro_rules! behaviours {
         $then! { $($args)* ;
             ping_answers,
             signing_key_bootstrap_races_to_one_key,
+            each_algorithm_has_its_own_active_key,
             app_crud_round_trips,
             connection_crud_round_trips,
             connection_state_merge_is_shallow,

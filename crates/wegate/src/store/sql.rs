@@ -589,6 +589,11 @@ fn audit_from_row(row: &AnyRow) -> StoreResult<AuditEvent> {
     })
 }
 
+/// The unique slot of an algorithm's active key: `active` for RS256 (as the first schema had it).
+fn active_slot(alg: &str) -> String {
+    if alg == "RS256" { "active".to_string() } else { format!("active:{alg}") }
+}
+
 fn failures_from_row(row: &AnyRow) -> StoreResult<LoginFailures> {
     let failures: i64 = col(row, "failures")?;
     Ok(LoginFailures { failures: u32::try_from(failures).unwrap_or(u32::MAX), expires_at: col(row, "expires_at")? })
@@ -669,22 +674,28 @@ impl Store for SqlStore {
 
     async fn ensure_active_signing_key(&self, candidate: SigningKey) -> StoreResult<SigningKey> {
         let jwk = to_json(&candidate.public_jwk)?;
-        // Whoever inserts first owns slot 'active'; everyone else's insert does nothing.
+        // Whoever inserts first owns the algorithm's slot ('active' for RS256, 'active:<alg>' for others);
+        // everyone else's insert does nothing.
+        let slot = active_slot(&candidate.alg);
         self.exec(
             sqlx::query(concat!(
                 "INSERT INTO signing_keys (",
                 signing_key_cols!(),
-                ", slot) VALUES ($1, $2, $3, $4, $5, NULL, 'active') ON CONFLICT (slot) DO NOTHING"
+                ", slot) VALUES ($1, $2, $3, $4, $5, NULL, $6) ON CONFLICT (slot) DO NOTHING"
             ))
             .bind(candidate.kid.as_str())
             .bind(candidate.alg.as_str())
             .bind(self.sealer.seal(&candidate.private_pem)?)
             .bind(jwk)
-            .bind(candidate.created_at),
+            .bind(candidate.created_at)
+            .bind(slot.as_str()),
         )
         .await?;
         let rows = self
-            .fetch(sqlx::query(concat!("SELECT ", signing_key_cols!(), " FROM signing_keys WHERE slot = 'active'")))
+            .fetch(
+                sqlx::query(concat!("SELECT ", signing_key_cols!(), " FROM signing_keys WHERE slot = $1"))
+                    .bind(slot.as_str()),
+            )
             .await?;
         one(rows, |r| signing_key_from_row(r, &self.sealer))?
             .ok_or_else(|| StoreError::Backend("no active signing key after insert".into()))
@@ -695,7 +706,7 @@ impl Store for SqlStore {
             .fetch(sqlx::query(concat!(
                 "SELECT ",
                 signing_key_cols!(),
-                " FROM signing_keys ORDER BY CASE WHEN slot = 'active' THEN 0 ELSE 1 END, created_at DESC, kid DESC"
+                " FROM signing_keys ORDER BY CASE WHEN slot IS NOT NULL THEN 0 ELSE 1 END, created_at DESC, kid DESC"
             )))
             .await?;
         all(rows, |r| signing_key_from_row(r, &self.sealer))

@@ -564,3 +564,46 @@ async fn graceful_shutdown_stops_serving() {
     env.server.take().expect("in-process server").shutdown().await.expect("clean stop");
     assert!(reqwest::get(format!("{}/healthz", env.base)).await.is_err(), "no longer listening");
 }
+
+/// `access_token_alg = ES256`: access tokens are signed by a P-256 key published in the JWKS (verifiable
+/// offline by its kid), ID tokens stay RS256, and userinfo, introspection and revocation accept them.
+#[tokio::test]
+async fn es256_access_tokens_verify_offline_and_work_everywhere() {
+    let env = start_with(Arc::new(simulator().await), |s| s.access_token_alg = "ES256".into()).await;
+    env.post("/users", json!({"username": "alice", "password": "correct horse"})).await;
+    let (client_id, secret) = env.app("web", REDIRECT).await;
+    let secret = secret.unwrap();
+    let (client, http) = env.oidc_client(&client_id, Some(&secret), REDIRECT).await;
+    let req = auth_request(&client, &["profile"], &[]);
+    let back = password_login(&browser(), &req.url, "alice", "correct horse").await;
+    let code = code_from_redirect(&back, &req, &env.base);
+    let tokens = exchange(&client, &http, code, req.verifier).await;
+    let access = tokens.access_token().secret().clone();
+
+    let jwks: Value = reqwest::get(format!("{}/jwks", env.base)).await.unwrap().json().await.unwrap();
+    let header = jsonwebtoken::decode_header(&access).unwrap();
+    assert_eq!(header.alg, jsonwebtoken::Algorithm::ES256);
+    let jwk = jwks["keys"].as_array().unwrap().iter().find(|k| k["kid"] == header.kid.clone().unwrap()).unwrap();
+    assert_eq!((jwk["kty"].as_str(), jwk["crv"].as_str()), (Some("EC"), Some("P-256")));
+    let key =
+        jsonwebtoken::DecodingKey::from_ec_components(jwk["x"].as_str().unwrap(), jwk["y"].as_str().unwrap()).unwrap();
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
+    validation.set_issuer(&[env.base.as_str()]);
+    validation.validate_aud = false;
+    let verified = jsonwebtoken::decode::<Value>(&access, &key, &validation).expect("verifies offline with the JWKS");
+    assert_eq!(verified.claims["client_id"], client_id.as_str());
+    assert_eq!(
+        jsonwebtoken::decode_header(tokens.id_token().unwrap().to_string().as_str()).unwrap().alg,
+        jsonwebtoken::Algorithm::RS256,
+        "ID tokens stay RS256"
+    );
+
+    let userinfo = http.get(format!("{}/userinfo", env.base)).bearer_auth(&access).send().await.unwrap();
+    assert_eq!(userinfo.status(), StatusCode::OK);
+    let auth = Some((client_id.as_str(), secret.as_str()));
+    let (_, active) = form_call(&env.base, "/introspect", &[("token", &access)], auth).await;
+    assert_eq!(active["active"], true);
+    form_call(&env.base, "/revoke", &[("token", &access)], auth).await;
+    let (_, after) = form_call(&env.base, "/introspect", &[("token", &access)], auth).await;
+    assert_eq!(after["active"], false);
+}
