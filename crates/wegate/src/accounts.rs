@@ -104,16 +104,24 @@ async fn resolve_once(
     let now = app.now();
     let store = &app.store;
     if let Some(identity) = store.get_identity(&upstream.upstream, &upstream.subject).await? {
-        store
-            .touch_identity(
-                &upstream.upstream,
-                &upstream.subject,
-                &connection.identifier,
-                upstream.profile.clone(),
-                now,
-            )
-            .await?;
-        let user = store.update_user_profile(&identity.user_id, profile_update(upstream), now).await?;
+        // A returning person usually brings the same profile: write only what changed, since writes are
+        // what serialises on SQLite (and `updated_at` then means what OIDC says: the profile changed).
+        if identity.profile != upstream.profile || identity.connection != connection.identifier {
+            store
+                .touch_identity(
+                    &upstream.upstream,
+                    &upstream.subject,
+                    &connection.identifier,
+                    upstream.profile.clone(),
+                    now,
+                )
+                .await?;
+        }
+        let update = profile_update(upstream);
+        let user = match store.get_user(&identity.user_id).await? {
+            Some(user) if profile_unchanged(&user, &update) => user,
+            _ => store.update_user_profile(&identity.user_id, update, now).await?,
+        };
         return Ok(Resolution::User(Box::new(user)));
     }
 
@@ -216,6 +224,16 @@ fn profile_update(upstream: &UpstreamIdentity) -> ProfileUpdate {
         picture: upstream.picture.clone(),
         claims: Some(upstream.claims.clone()),
     }
+}
+
+/// Whether applying `update` would leave `user` as it is (`None` fields keep the stored value).
+fn profile_unchanged(user: &User, update: &ProfileUpdate) -> bool {
+    let same = |new: &Option<String>, old: &Option<String>| new.is_none() || new == old;
+    same(&update.name, &user.name)
+        && same(&update.email, &user.email)
+        && same(&update.phone, &user.phone)
+        && same(&update.picture, &user.picture)
+        && update.claims.as_ref().is_none_or(|claims| *claims == user.claims)
 }
 
 /// Only fields WeCom actually returned take part: an absent email never matches anything.

@@ -108,6 +108,7 @@ impl std::fmt::Debug for SqlStore {
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "initial", include_str!("../../migrations/0001_initial.sql")),
     (2, "login failures", include_str!("../../migrations/0002_login_failures.sql")),
+    (3, "audit ids", include_str!("../../migrations/0003_audit_ids.sql")),
 ];
 
 #[derive(Debug)]
@@ -592,6 +593,21 @@ fn audit_from_row(row: &AnyRow) -> StoreResult<AuditEvent> {
 /// The unique slot of an algorithm's active key: `active` for RS256 (as the first schema had it).
 fn active_slot(alg: &str) -> String {
     if alg == "RS256" { "active".to_string() } else { format!("active:{alg}") }
+}
+
+/// A new audit event id: microseconds since the epoch times 1024 plus a random part, and strictly above the
+/// last id this process made, so one instance's events are in order and all instances' roughly so. Fits an
+/// i64 until the year 2255.
+fn audit_id() -> i64 {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    static LAST: AtomicI64 = AtomicI64::new(0);
+    let micros = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX >> 10))
+        .unwrap_or(0);
+    let candidate = (micros << 10) | i64::from(rand::random::<u16>() & 0x3ff);
+    let previous = LAST.fetch_max(candidate, Ordering::Relaxed);
+    if previous >= candidate { LAST.fetch_add(1, Ordering::Relaxed) + 1 } else { candidate }
 }
 
 fn failures_from_row(row: &AnyRow) -> StoreResult<LoginFailures> {
@@ -1687,34 +1703,31 @@ impl Store for SqlStore {
     // --- audit and housekeeping
 
     async fn append_audit(&self, event: AuditEvent) -> StoreResult<()> {
-        // The id comes from a counter row bumped by one atomic UPDATE (see the migration); no transaction, so
-        // the row lock is held for that one statement only.
-        let rows = self
-            .fetch(sqlx::query(
-                "UPDATE counters SET last_id = last_id + 1 WHERE name = 'audit_events' RETURNING last_id",
-            ))
-            .await?;
-        let id: i64 = match rows.first() {
-            Some(row) => col(row, "last_id")?,
-            None => return Err(StoreError::Backend("audit counter missing".into())),
-        };
-        self.exec(
-            sqlx::query(concat!(
-                "INSERT INTO audit_events (",
-                audit_cols!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-            ))
-            .bind(id)
-            .bind(event.at)
-            .bind(event.event.as_str())
-            .bind(event.client_id.as_deref())
-            .bind(event.connection.as_deref())
-            .bind(event.user_id.as_deref())
-            .bind(event.upstream_subject.as_deref())
-            .bind(event.reason.as_deref()),
-        )
-        .await
-        .map(|_| ())
+        // Ids are made here (time-ordered, see `audit_id`); two instances picking the same one is a
+        // 1-in-1024 chance within one microsecond, and the loser just picks again.
+        for _ in 0..5 {
+            let inserted = self
+                .exec(
+                    sqlx::query(concat!(
+                        "INSERT INTO audit_events (",
+                        audit_cols!(),
+                        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING"
+                    ))
+                    .bind(audit_id())
+                    .bind(event.at)
+                    .bind(event.event.as_str())
+                    .bind(event.client_id.as_deref())
+                    .bind(event.connection.as_deref())
+                    .bind(event.user_id.as_deref())
+                    .bind(event.upstream_subject.as_deref())
+                    .bind(event.reason.as_deref()),
+                )
+                .await?;
+            if inserted == 1 {
+                return Ok(());
+            }
+        }
+        Err(StoreError::Backend("no free audit id after 5 tries".into()))
     }
 
     async fn list_audit(&self, limit: u32, cursor: Option<&str>) -> StoreResult<Page<AuditEvent>> {
