@@ -67,11 +67,14 @@ async fn load(app: &AppState, identifier: &str) -> Result<Callback, Response> {
     } else {
         (field(&connection.settings, "suite_id").unwrap_or_default().to_string(), "suite_secret")
     };
-    let mut allowed = vec![suite_id.clone()];
+    let mut allowed: Vec<String> = Some(suite_id.clone()).into_iter().filter(|id| !id.is_empty()).collect();
     for name in ["corp_id", "provider_corp_id"] {
         if let Some(id) = field(&connection.settings, name) {
             allowed.push(id.to_string());
         }
+    }
+    if let Some(learned) = field(&connection.state, "provider_corp_id") {
+        allowed.push(learned.to_string());
     }
     match app.store.list_authorized_corps(&connection.identifier).await {
         Ok(corps) => allowed.extend(corps.into_iter().map(|c| c.corp_id)),
@@ -108,6 +111,16 @@ fn check_window(app: &AppState, identifier: &str, timestamp: &str) -> Result<(),
         );
         Err(reject(StatusCode::BAD_REQUEST, "timestamp outside the allowed window"))
     }
+}
+
+/// A delegated connection with no provider corp id configured nor learned accepts, on URL verification
+/// only, a corp id it does not know yet as its provider corp id.
+fn learns_provider_corp_id(cb: &Callback, receive_id: &str) -> bool {
+    !cb.allowed.iter().any(|id| id == receive_id)
+        && cb.connection.kind == "wecom_delegated"
+        && field(&cb.connection.settings, "provider_corp_id").is_none()
+        && field(&cb.connection.state, "provider_corp_id").is_none()
+        && super::check_corp_id("receive id", receive_id).is_ok()
 }
 
 fn check_receive_id(cb: &Callback, receive_id: &str) -> Result<(), Response> {
@@ -149,11 +162,18 @@ pub async fn verify_url(
         Ok(d) => d,
         Err(e) => return crypto_failure(&identifier, &e),
     };
-    if let Err(response) = check_receive_id(&cb, &decrypted.receive_id) {
+    let now = app.now();
+    let mut verified = json!({"url_verified_at": now});
+    if learns_provider_corp_id(&cb, &decrypted.receive_id) {
+        // The admin gave only Token and EncodingAESKey (the hosted products' order): the verification GET
+        // carries the provider's corp id, and a message that passed the Token's signature and the key's
+        // decryption can only come from WeCom. Remember it as this URL's provider corp id.
+        tracing::info!(connection = %identifier, provider_corp_id = %decrypted.receive_id, "learned the provider corp id");
+        verified["provider_corp_id"] = json!(decrypted.receive_id);
+    } else if let Err(response) = check_receive_id(&cb, &decrypted.receive_id) {
         return response;
     }
-    let now = app.now();
-    if let Err(e) = app.store.merge_connection_state(&identifier, json!({"url_verified_at": now}), now).await {
+    if let Err(e) = app.store.merge_connection_state(&identifier, verified, now).await {
         tracing::warn!(error = %e, "could not record the URL verification");
     }
     tracing::info!(connection = %identifier, "WeCom verified the event URL");
@@ -187,7 +207,13 @@ pub async fn receive(
         Ok(d) => d,
         Err(e) => return crypto_failure(&identifier, &e),
     };
-    if let Err(response) = check_receive_id(&cb, &decrypted.receive_id) {
+    // Before the admin entered the template id, the template's command pushes (receive id `dk…`) are let
+    // through: the Token's signature and the key's decryption already prove they come from WeCom.
+    let awaiting_template = cb.connection.kind == "wecom_delegated"
+        && cb.suite_id.is_empty()
+        && decrypted.receive_id.starts_with("dk")
+        && decrypted.receive_id.chars().all(|c| c.is_ascii_alphanumeric());
+    if !awaiting_template && let Err(response) = check_receive_id(&cb, &decrypted.receive_id) {
         return response;
     }
     // A retried push carries the same (timestamp, nonce, signature): acknowledge, do nothing twice.
@@ -217,7 +243,11 @@ async fn handle(app: AppState, cb: Callback, event: Event) -> Response {
     let identifier = cb.connection.identifier.clone();
     match event {
         Event::SuiteTicket { suite_id, ticket, timestamp } => {
-            if suite_id != cb.suite_id {
+            if cb.suite_id.is_empty() {
+                // Template id not entered yet: keep the ticket under the id WeCom sent, where it will be
+                // looked up once the admin enters the template id.
+                tracing::info!(connection = %identifier, suite_id, "suite_ticket kept; the template id is not set yet");
+            } else if suite_id != cb.suite_id {
                 tracing::warn!(connection = %identifier, suite_id, "suite_ticket for another suite ignored");
                 return "success".into_response();
             }

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::{
     Connection, Connector, ConnectorError, Input, UpstreamIdentity, check_agent_id, check_corp_id, field, optional_str,
-    required_str, secret,
+    secret,
 };
 use crate::app::AppState;
 use crate::store::AuthorizedCorp;
@@ -59,15 +59,20 @@ impl Connector for Delegated {
     fn validate(&self, input: &Input, existing: Option<&Connection>) -> Result<(Value, Value), String> {
         let mut secrets = serde_json::Map::new();
         validate_callback_secrets(input, existing, &mut secrets)?;
-        let template_id = required_str(input, "template_id")
-            .or_else(|e| existing.and_then(|c| field(&c.settings, "template_id").map(String::from)).ok_or(e))?;
-        if !template_id.chars().all(|c| c.is_ascii_alphanumeric()) {
-            return Err("template_id must be the template's id from WeCom (letters and digits, starts with dk)".into());
-        }
-        let template_secret = secret(input, "template_secret", existing, true)?;
-        secrets.insert("template_secret".into(), json!(template_secret));
+        // Template id and secret may come later: WeCom shows them only once the template is online, which
+        // comes after it verified the event URL (so the connection must exist with Token and key first).
         let mut settings = serde_json::Map::new();
-        settings.insert("template_id".into(), json!(template_id));
+        if let Some(template_id) = keep_or(input, existing, "template_id")? {
+            if !template_id.chars().all(|c| c.is_ascii_alphanumeric()) {
+                return Err(
+                    "template_id must be the template's id from WeCom (letters and digits, starts with dk)".into()
+                );
+            }
+            settings.insert("template_id".into(), json!(template_id));
+        }
+        if let Some(template_secret) = secret(input, "template_secret", existing, false)? {
+            secrets.insert("template_secret".into(), json!(template_secret));
+        }
         if let Some(corp_id) = keep_or(input, existing, "corp_id")? {
             check_corp_id("corp_id", &corp_id)?;
             settings.insert("corp_id".into(), json!(corp_id));
@@ -128,14 +133,12 @@ async fn authorized_app(app: &AppState, connection: &Connection) -> Result<(weco
         }
     };
     let Some(corp) = chosen else {
-        let step = if field(&connection.state, "url_verified_at").is_none() {
+        let template_id = field(&connection.settings, "template_id");
+        let step = if connection.state.get("url_verified_at").is_none_or(Value::is_null) {
             "WeCom has not verified the event URL yet: paste the connection's event URL into the template's callback URL in the service-provider console and save"
-        } else if app
-            .store
-            .get_suite_ticket(field(&connection.settings, "template_id").unwrap_or_default())
-            .await?
-            .is_none()
-        {
+        } else if template_id.is_none() || field(&connection.secrets, "template_secret").is_none() {
+            "the template id and secret are not set: once the template is online, copy its 模版ID and Secret from the service-provider console into the connection"
+        } else if app.store.get_suite_ticket(template_id.unwrap_or_default()).await?.is_none() {
             "no suite_ticket received yet: WeCom pushes one every 10 minutes once the template's callback URL is saved (or push it by hand in the console)"
         } else {
             "no corp has authorized the template yet: an administrator of the corp must scan the template's authorization QR code"

@@ -152,6 +152,74 @@ async fn ticket_then_authorization_then_sign_in_of_a_member_of_the_authorizing_c
     assert_eq!(env.user_count().await, 1);
 }
 
+/// The hosted products' order: Token and EncodingAESKey first (WeCom verifies the event URL and starts
+/// pushing tickets), template id and secret only once the template is online, then the authorization.
+#[tokio::test]
+async fn delegated_set_up_in_the_consoles_order_token_and_key_first_template_later() {
+    let env = start().await;
+    let seed = wecom_sim::Seed::demo();
+    let t = &seed.templates[0];
+    let created = env
+        .post(
+            "/connections",
+            json!({"identifier": "deleg", "display_name": "Delegated", "kind": "wecom_delegated",
+                   "token": t.token, "encoding_aes_key": t.encoding_aes_key}),
+        )
+        .await;
+    let event_url = created["event_url"].as_str().expect("event_url shown at once").to_string();
+    let (client_id, secret) = env.app("web", REDIRECT).await;
+    env.associate(&client_id, "deleg").await;
+    let (client, http) = env.oidc_client(&client_id, secret.as_deref(), REDIRECT).await;
+
+    // WeCom verifies the URL (receive id: the provider's corp id, which wegate was not told) and pushes a
+    // ticket for the template (receive id: the template id, not entered yet): both accepted.
+    sim_post(&env, &format!("/_sim/suites/{}/callback_url", t.template_id), json!({"url": event_url})).await;
+    let (_, c) = env.admin(Method::GET, "/connections/deleg", None).await;
+    assert_eq!(c["status"]["url_verified"], true, "{c}");
+    let pushed = sim_post(&env, &format!("/_sim/suites/{}/push_ticket", t.template_id), json!({})).await;
+    assert_eq!(pushed["delivered"], true, "{pushed}");
+
+    let req = auth_request(&client, &["profile"], &[("connection", "deleg")]);
+    let page = browser().get(&req.url).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let text = page.text().await.unwrap();
+    assert!(text.contains("template id and secret"), "names the missing step: {text}");
+
+    let (status, _) = env
+        .admin(
+            Method::PATCH,
+            "/connections/deleg",
+            Some(json!({"template_id": t.template_id, "template_secret": t.template_secret})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, c) = env.admin(Method::GET, "/connections/deleg", None).await;
+    assert!(c["status"]["suite_ticket_age_seconds"].as_i64().is_some(), "the early ticket was kept: {c}");
+
+    let customer = seed.corps[1].corp_id.clone();
+    let auth = sim_post(&env, &format!("/_sim/suites/{}/authorize", t.template_id), json!({"corp_id": customer})).await;
+    assert_eq!(auth["delivered"], true, "{auth}");
+    wait_for_corp(&env, "deleg", "active").await;
+    let req = auth_request(&client, &["profile"], &[("connection", "deleg")]);
+    let back = wecom_login(&browser(), &req.url, "LiuYang").await;
+    let code = code_from_redirect(&back, &req, &env.base);
+    exchange(&client, &http, code, req.verifier).await;
+
+    // The learned provider corp id does not open the door to other corp ids on later verifications.
+    let crypt = wecom::MsgCrypt::new(&t.token, &t.encoding_aes_key).unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs().to_string();
+    let echostr = crypt.encrypt("hello", "wwsomeoneelse0001");
+    let signature = crypt.signature(&now, "n1", &echostr);
+    let enc = |v: &str| url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
+    let answer = env
+        .http
+        .get(format!("{event_url}?msg_signature={signature}&timestamp={now}&nonce=n1&echostr={}", enc(&echostr)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
+}
+
 #[tokio::test]
 async fn reset_permanent_code_fetches_the_new_one() {
     let env = start().await;
