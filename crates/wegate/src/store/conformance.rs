@@ -1213,7 +1213,11 @@ impl TestDatabase {
     pub async fn postgres() -> Option<TestDatabase> {
         static SKIPPED: std::sync::Once = std::sync::Once::new();
         let Ok(server) = std::env::var("WEGATE_TEST_POSTGRES_URL") else {
-            SKIPPED.call_once(|| println!("PostgreSQL tests skipped: set WEGATE_TEST_POSTGRES_URL"));
+            // Straight to stderr, past the test harness's capture, so a plain `cargo test` shows it.
+            SKIPPED.call_once(|| {
+                use std::io::Write as _;
+                let _ = writeln!(std::io::stderr(), "PostgreSQL tests skipped: set WEGATE_TEST_POSTGRES_URL");
+            });
             return None;
         };
         use sqlx::{Connection as _, Executor as _};

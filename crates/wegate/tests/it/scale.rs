@@ -72,7 +72,7 @@ async fn two_instances_on_one_sqlite_file_share_logins_and_one_wecom_token() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_two_processes_500_logins_one_gettoken_and_sigkill() {
     let Some(admin_url) = std::env::var("WEGATE_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) else {
-        eprintln!("PostgreSQL tests skipped: set WEGATE_TEST_POSTGRES_URL");
+        skipped();
         return;
     };
     let db_url = create_database(&admin_url).await;
@@ -174,7 +174,7 @@ async fn create_database(admin_url: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readiness_follows_the_database_and_recovers_without_a_restart() {
     let Some(admin_url) = std::env::var("WEGATE_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) else {
-        eprintln!("PostgreSQL tests skipped: set WEGATE_TEST_POSTGRES_URL");
+        skipped();
         return;
     };
     let db_url = url::Url::parse(&create_database(&admin_url).await).unwrap();
@@ -255,4 +255,10 @@ impl Drop for Relay {
     fn drop(&mut self) {
         self.cut();
     }
+}
+
+/// Says so past the test harness's capture, so a plain `cargo test` shows it.
+fn skipped() {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "PostgreSQL tests skipped: set WEGATE_TEST_POSTGRES_URL");
 }
