@@ -48,15 +48,27 @@ async fn login(base: &str, client_id: &str, secret: &str, member: &str) -> Optio
     let callback = location(&browser.get(format!("{to_wecom}&sim_user={member}")).send().await.ok()?)?;
     let back = location(&browser.get(callback).send().await.ok()?)?;
     let code = param(&back, "code")?;
-    let tokens: Value = browser
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", &code),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", &verifier),
+    ];
+    token_call(&browser, base, client_id, secret, &form).await
+}
+
+/// `POST /token` with client_secret_basic; returns the new refresh token.
+async fn token_call(
+    http: &reqwest::Client,
+    base: &str,
+    client_id: &str,
+    secret: &str,
+    form: &[(&str, &str)],
+) -> Option<String> {
+    let tokens: Value = http
         .post(format!("{base}/token"))
         .basic_auth(client_id, Some(secret))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", &verifier),
-        ])
+        .form(form)
         .send()
         .await
         .ok()?
@@ -67,17 +79,7 @@ async fn login(base: &str, client_id: &str, secret: &str, member: &str) -> Optio
 }
 
 async fn refresh(http: &reqwest::Client, base: &str, client_id: &str, secret: &str, token: &str) -> Option<String> {
-    let tokens: Value = http
-        .post(format!("{base}/token"))
-        .basic_auth(client_id, Some(secret))
-        .form(&[("grant_type", "refresh_token"), ("refresh_token", token)])
-        .send()
-        .await
-        .ok()?
-        .json()
-        .await
-        .ok()?;
-    tokens["refresh_token"].as_str().map(String::from)
+    token_call(http, base, client_id, secret, &[("grant_type", "refresh_token"), ("refresh_token", token)]).await
 }
 
 #[tokio::main]

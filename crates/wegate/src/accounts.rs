@@ -292,8 +292,8 @@ pub async fn verify_password(app: &AppState, login: &str, password: &str) -> Res
     let login = login.trim();
     let key = login.to_lowercase();
     let (limit, window, now) = (app.settings.lockout_failures, app.settings.lockout_window, app.now());
-    if limit > 0
-        && let Some(seen) = app.store.login_failures(&key, now).await?
+    let seen = if limit > 0 { app.store.login_failures(&key, now).await? } else { None };
+    if let Some(seen) = seen
         && i64::from(seen.failures) >= limit
     {
         return Ok(PasswordCheck::LockedOut { retry_after: seen.expires_at - now });
@@ -313,7 +313,8 @@ pub async fn verify_password(app: &AppState, login: &str, password: &str) -> Res
     .unwrap_or(false);
     match user {
         Some(user) if ok && known => {
-            if limit > 0 {
+            // Only a login with failures on record costs a write.
+            if seen.is_some() {
                 app.store.clear_login_failures(&key).await?;
             }
             Ok(PasswordCheck::Valid(Box::new(user)))

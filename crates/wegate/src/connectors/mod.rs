@@ -16,7 +16,9 @@ pub mod wecom_web;
 
 use async_trait::async_trait;
 use axum::Router;
-use axum::response::Response;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Map, Value};
 
@@ -152,7 +154,7 @@ pub fn routes() -> Router<AppState> {
         .route("/connections/{identifier}/config", get(wecom_mobile::public_config))
         .route("/login/{tx}/bind", post(callback::bind))
         .route("/login/{tx}/create", post(callback::create_instead))
-        .route("/{filename}", get(wecom_delegated::domain_verification_file))
+        .route("/{filename}", get(domain_verification_file))
 }
 
 /// Sends the browser to the connection's upstream login for this transaction.
@@ -209,6 +211,35 @@ pub fn validate_domain_verification(input: &Input, existing: Option<&Connection>
         return Err("domain_verification.content must be the file's content (1 to 1024 characters)".into());
     }
     Ok(Some(serde_json::json!({"filename": filename, "content": content})))
+}
+
+/// `GET /WW_verify_*.txt`: the trusted-domain verification file of whichever connection carries it.
+pub async fn domain_verification_file(State(app): State<AppState>, Path(filename): Path<String>) -> Response {
+    if !is_verification_filename(&filename) {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = match app.store.list_connections(200, cursor.as_deref()).await {
+            Ok(page) => page,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot list connections for the verification file");
+                return StatusCode::SERVICE_UNAVAILABLE.into_response();
+            }
+        };
+        for c in &page.items {
+            if let Some(v) = c.settings.get("domain_verification")
+                && v.get("filename").and_then(Value::as_str) == Some(filename.as_str())
+            {
+                let content = v.get("content").and_then(Value::as_str).unwrap_or_default().to_string();
+                return ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], content).into_response();
+            }
+        }
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return StatusCode::NOT_FOUND.into_response(),
+        }
+    }
 }
 
 /// A required non-empty string field.
@@ -268,4 +299,18 @@ pub fn check_agent_id(value: &str) -> Result<(), String> {
 /// A string field of the stored settings or secrets.
 pub fn field<'a>(value: &'a Value, name: &str) -> Option<&'a str> {
     value.get(name).and_then(Value::as_str).filter(|s| !s.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_wecom_verification_names_are_served() {
+        assert!(is_verification_filename("WW_verify_YnFHxjvF3Gtkueuq.txt"));
+        assert!(!is_verification_filename("WW_verify_.txt"));
+        assert!(!is_verification_filename("WW_verify_../../etc.txt"));
+        assert!(!is_verification_filename("index.html"));
+        assert!(!is_verification_filename("WW_verify_abc.txt.exe"));
+    }
 }

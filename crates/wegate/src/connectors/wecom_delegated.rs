@@ -1,14 +1,11 @@
 //! `wecom_delegated`: QR code sign-in for a self-built app built by a service provider in delegated
-//! development mode (代开发, reference §7). The admin enters the template's Token, EncodingAESKey,
-//! template id and secret; WeCom then pushes suite tickets and the authorization (`create_auth`) to the
-//! connection's event URL (see `events`), from which wegate learns the authorizing corp, its agent id and
-//! the permanent code — the delegated app's secret. Sign-in itself is the self-built QR flow with that
-//! corp's token. Also serves the trusted-domain verification file `WW_verify_*.txt`.
+//! development mode (代开发, reference §7). The admin enters the template's Token and EncodingAESKey, and
+//! its id and secret once the template is online; WeCom pushes suite tickets and the authorization
+//! (`create_auth`) to the connection's event URL (see `events`), from which wegate learns the authorizing
+//! corp, its agent id and the permanent code — the delegated app's secret. Sign-in itself is the self-built
+//! QR flow with that corp's token.
 
 use async_trait::async_trait;
-use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::{
@@ -162,46 +159,4 @@ async fn authorized_app(app: &AppState, connection: &Connection) -> Result<(weco
             )
         })?;
     Ok((wecom::CorpApp { corp_id: corp.corp_id.clone(), secret: permanent_code }, agent_id))
-}
-
-/// `GET /WW_verify_*.txt`: the trusted-domain verification file of whichever connection carries it.
-pub async fn domain_verification_file(State(app): State<AppState>, Path(filename): Path<String>) -> Response {
-    if !super::is_verification_filename(&filename) {
-        return StatusCode::NOT_FOUND.into_response();
-    }
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = match app.store.list_connections(200, cursor.as_deref()).await {
-            Ok(page) => page,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot list connections for the verification file");
-                return StatusCode::SERVICE_UNAVAILABLE.into_response();
-            }
-        };
-        for c in &page.items {
-            if let Some(v) = c.settings.get("domain_verification")
-                && v.get("filename").and_then(Value::as_str) == Some(filename.as_str())
-            {
-                let content = v.get("content").and_then(Value::as_str).unwrap_or_default().to_string();
-                return ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], content).into_response();
-            }
-        }
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => return StatusCode::NOT_FOUND.into_response(),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-
-    #[test]
-    fn only_wecom_verification_names_are_served() {
-        assert!(crate::connectors::is_verification_filename("WW_verify_YnFHxjvF3Gtkueuq.txt"));
-        assert!(!crate::connectors::is_verification_filename("WW_verify_.txt"));
-        assert!(!crate::connectors::is_verification_filename("WW_verify_../../etc.txt"));
-        assert!(!crate::connectors::is_verification_filename("index.html"));
-        assert!(!crate::connectors::is_verification_filename("WW_verify_abc.txt.exe"));
-    }
 }

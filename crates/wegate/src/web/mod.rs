@@ -186,6 +186,7 @@ async fn password_login(
             PasswordCheck::Invalid => ("bad_password", lang.t("bad_password").to_string()),
             PasswordCheck::LockedOut { retry_after } => ("locked_out", locked_out_message(lang, retry_after)),
         };
+        let locked_out = reason == "locked_out";
         app.metrics.login(&tx.client_id, "password", reason);
         crate::oidc::finalize::audit(
             &app,
@@ -194,12 +195,12 @@ async fn password_login(
             Some("password"),
             None,
             None,
-            Some(if reason == "locked_out" { "too many failed attempts" } else { "wrong account or password" }),
+            Some(if locked_out { "too many failed attempts" } else { "wrong account or password" }),
         )
         .await;
         let connections = app.store.app_connections(&client.client_id).await?;
         let mut page = login_page(&app, &tx, &client, &connections, lang, Some(&message), &form.login)?;
-        if reason == "locked_out" {
+        if locked_out {
             *page.status_mut() = StatusCode::TOO_MANY_REQUESTS;
         }
         Ok(page)

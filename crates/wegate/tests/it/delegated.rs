@@ -270,6 +270,21 @@ async fn forged_and_replayed_posts_change_nothing() {
     assert!(c["status"]["suite_ticket_age_seconds"].as_i64().is_some());
 }
 
+/// Signs ZhangSan in through the `provider` connection and checks the identity is (corp, open_userid).
+async fn provider_sign_in_is_keyed_by_open_userid(env: &Env, client: &Client, http: &reqwest::Client) {
+    let seed = wecom_sim::Seed::demo();
+    let req = auth_request(client, &["profile"], &[("connection", "provider")]);
+    let back = wecom_login(&browser(), &req.url, "ZhangSan").await;
+    let code = code_from_redirect(&back, &req, &env.base);
+    let tokens = exchange(client, http, code, req.verifier).await;
+    use openidconnect::TokenResponse;
+    let claims = tokens.id_token().unwrap().claims(&client.id_token_verifier(), &req.nonce).unwrap();
+    let (_, user) = env.admin(Method::GET, &format!("/users/{}", claims.subject().as_str()), None).await;
+    let identity = &user["identities"][0];
+    assert_eq!(identity["upstream"], format!("wecom-open:{}", seed.corps[0].corp_id));
+    assert_eq!(identity["subject"], seed.corps[0].members[0].open_userid.clone().unwrap());
+}
+
 #[tokio::test]
 async fn provider_login_keys_identities_by_corp_and_open_userid() {
     let env = start().await;
@@ -296,16 +311,7 @@ async fn provider_login_keys_identities_by_corp_and_open_userid() {
     let url = format!("{}/connections/provider/events", env.base);
     sim_post(&env, &format!("/_sim/suites/{}/callback_url", s.suite_id), json!({"url": url})).await;
     sim_post(&env, &format!("/_sim/suites/{}/push_ticket", s.suite_id), json!({})).await;
-    let req = auth_request(&client, &["profile"], &[("connection", "provider")]);
-    let back = wecom_login(&browser(), &req.url, "ZhangSan").await;
-    let code = code_from_redirect(&back, &req, &env.base);
-    let tokens = exchange(&client, &http, code, req.verifier).await;
-    use openidconnect::TokenResponse;
-    let claims = tokens.id_token().unwrap().claims(&client.id_token_verifier(), &req.nonce).unwrap();
-    let (_, user) = env.admin(Method::GET, &format!("/users/{}", claims.subject().as_str()), None).await;
-    let identity = &user["identities"][0];
-    assert_eq!(identity["upstream"], format!("wecom-open:{}", seed.corps[0].corp_id));
-    assert_eq!(identity["subject"], seed.corps[0].members[0].open_userid.clone().unwrap());
+    provider_sign_in_is_keyed_by_open_userid(&env, &client, &http).await;
 }
 
 /// With only the provider secret (no suite), sign-in goes through the provider login: `3rd_qrConnect`
@@ -337,16 +343,7 @@ async fn provider_login_with_only_the_provider_secret_uses_get_login_info() {
     let req = auth_request(&client, &["profile"], &[("connection", "provider")]);
     let to_wecom = browser().get(&req.url).send().await.unwrap();
     assert!(location(&to_wecom).contains("/wwopen/sso/3rd_qrConnect?appid="), "{}", location(&to_wecom));
-    let req = auth_request(&client, &["profile"], &[("connection", "provider")]);
-    let back = wecom_login(&browser(), &req.url, "ZhangSan").await;
-    let code = code_from_redirect(&back, &req, &env.base);
-    let tokens = exchange(&client, &http, code, req.verifier).await;
-    use openidconnect::TokenResponse;
-    let claims = tokens.id_token().unwrap().claims(&client.id_token_verifier(), &req.nonce).unwrap();
-    let (_, user) = env.admin(Method::GET, &format!("/users/{}", claims.subject().as_str()), None).await;
-    let identity = &user["identities"][0];
-    assert_eq!(identity["upstream"], format!("wecom-open:{}", seed.corps[0].corp_id));
-    assert_eq!(identity["subject"], seed.corps[0].members[0].open_userid.clone().unwrap());
+    provider_sign_in_is_keyed_by_open_userid(&env, &client, &http).await;
     assert_eq!(env.sim_calls("/cgi-bin/service/get_login_info").await, 1);
     assert_eq!(env.sim_calls("/cgi-bin/service/get_provider_token").await, 1);
 

@@ -185,33 +185,31 @@ async fn readiness_follows_the_database_and_recovers_without_a_restart() {
 
     let sim = simulator().await;
     let server = spawn_process_with(&sim, via_relay.as_str(), &[("WEGATE_DB_ACQUIRE_TIMEOUT_MS", "500")]).await;
-    let readyz = || async { reqwest::get(format!("{}/readyz", server.base)).await.unwrap().status() };
     let healthz = || async { reqwest::get(format!("{}/healthz", server.base)).await.unwrap().status() };
-    assert_eq!(readyz().await, StatusCode::OK);
+    assert_eq!(readyz_until(&server.base, StatusCode::OK, 1).await, StatusCode::OK);
 
     relay.cut();
-    let mut status = readyz().await;
-    for _ in 0..20 {
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        status = readyz().await;
-    }
+    let status = readyz_until(&server.base, StatusCode::SERVICE_UNAVAILABLE, 20).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "not ready without a database");
     assert_eq!(healthz().await, StatusCode::OK, "still alive: no restart wanted");
 
     relay = Relay::start(Some(relay.port), upstream).await;
-    let mut status = readyz().await;
-    for _ in 0..50 {
-        if status == StatusCode::OK {
+    let status = readyz_until(&server.base, StatusCode::OK, 50).await;
+    assert_eq!(status, StatusCode::OK, "ready again once the database is back");
+    drop(relay);
+}
+
+/// Polls `/readyz` every 100 ms until it answers `wanted` or `tries` run out; returns the last answer.
+async fn readyz_until(base: &str, wanted: StatusCode, tries: usize) -> StatusCode {
+    let mut status = StatusCode::IM_A_TEAPOT;
+    for _ in 0..tries {
+        status = reqwest::get(format!("{base}/readyz")).await.unwrap().status();
+        if status == wanted {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        status = readyz().await;
     }
-    assert_eq!(status, StatusCode::OK, "ready again once the database is back");
-    drop(relay);
+    status
 }
 
 /// A TCP relay to the database whose connections can all be cut at once.
