@@ -5,13 +5,39 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::app::AppState;
-use crate::connectors::UpstreamIdentity;
+use crate::app::App;
 use crate::store::{
     Connection, Identity, MatchQuery, NewUser, ProfileUpdate, StoreError, User, normalize_email, normalize_phone,
     normalize_username,
 };
 use crate::util::time_ordered_id;
+
+/// A person as the upstream knows them, with the profile mapped to standard claims.
+#[derive(Debug, Clone)]
+pub struct UpstreamIdentity {
+    /// Identity space: `wecom:<corp_id>` for a corp member (same member, same user across connections of
+    /// the corp), `wecom-open:<corp_id>` for a service provider's open_userid.
+    pub upstream: String,
+    /// The member in that space, normalised (WeCom userids are case-insensitive: lowercased).
+    pub subject: String,
+    /// The userid as WeCom spells it (matched against usernames).
+    pub username: Option<String>,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub picture: Option<String>,
+    /// Namespaced claims (`wecom_corp_id`, `wecom_userid`, `wecom_department`, `wecom_open_userid`).
+    pub claims: Value,
+    /// The upstream profile as stored on the identity.
+    pub profile: Value,
+}
+
+impl UpstreamIdentity {
+    /// `upstream/subject`, for logs and the audit trail (never a secret).
+    pub fn reference(&self) -> String {
+        format!("{}/{}", self.upstream, self.subject)
+    }
+}
 
 /// How a connection links upstream identities to users.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -84,7 +110,7 @@ impl Refusal {
 /// Finds or creates the user of an upstream identity under the connection's rules, refreshing the stored
 /// profile on each login.
 pub async fn resolve(
-    app: &AppState,
+    app: &App,
     connection: &Connection,
     upstream: &UpstreamIdentity,
 ) -> Result<Resolution, StoreError> {
@@ -97,7 +123,7 @@ pub async fn resolve(
 }
 
 async fn resolve_once(
-    app: &AppState,
+    app: &App,
     connection: &Connection,
     upstream: &UpstreamIdentity,
 ) -> Result<Resolution, StoreError> {
@@ -155,7 +181,7 @@ async fn resolve_once(
 }
 
 /// Creates a user for the identity and links it, atomically.
-pub async fn create(app: &AppState, connection: &Connection, upstream: &UpstreamIdentity) -> Result<User, StoreError> {
+pub async fn create(app: &App, connection: &Connection, upstream: &UpstreamIdentity) -> Result<User, StoreError> {
     let now = app.now();
     let new_user = NewUser {
         id: time_ordered_id(""),
@@ -195,7 +221,7 @@ pub async fn create(app: &AppState, connection: &Connection, upstream: &Upstream
 
 /// Links the identity to an existing user (ask-to-bind after password sign-in, or a field match).
 pub async fn link(
-    app: &AppState,
+    app: &App,
     connection: &Connection,
     upstream: &UpstreamIdentity,
     user_id: &str,
@@ -288,7 +314,7 @@ pub enum PasswordCheck {
 /// `lockout_failures` failures within `lockout_window` the account's password sign-in is refused, without
 /// checking the password, until the window ends. Failures are counted per login typed (whether or not an
 /// account has it), so lockout does not tell which accounts exist; a success clears the count.
-pub async fn verify_password(app: &AppState, login: &str, password: &str) -> Result<PasswordCheck, StoreError> {
+pub async fn verify_password(app: &App, login: &str, password: &str) -> Result<PasswordCheck, StoreError> {
     let login = login.trim();
     let key = login.to_lowercase();
     let (limit, window, now) = (app.settings.lockout_failures, app.settings.lockout_window, app.now());
@@ -329,19 +355,6 @@ pub async fn verify_password(app: &AppState, login: &str, password: &str) -> Res
             Ok(PasswordCheck::Invalid)
         }
     }
-}
-
-/// Claims namespaced for WeCom, as stored on the user and released with the `profile` scope.
-pub fn wecom_claims(corp_id: &str, userid: &str, open_userid: Option<&str>, department: &[i64]) -> Value {
-    let mut claims = serde_json::json!({
-        "wecom_corp_id": corp_id,
-        "wecom_userid": userid,
-        "wecom_department": department,
-    });
-    if let (Some(open), Some(map)) = (open_userid, claims.as_object_mut()) {
-        map.insert("wecom_open_userid".into(), Value::String(open.to_string()));
-    }
-    claims
 }
 
 #[cfg(test)]

@@ -1,18 +1,14 @@
-//! The application state every handler shares, and the router that assembles the endpoints.
+//! The application state every handler shares. State only: the routes are assembled in `router`.
 
 use std::sync::Arc;
 
-use axum::Router;
-use axum::extract::{MatchedPath, Request, State};
-use axum::middleware::Next;
-use axum::response::Response;
-
+use crate::clock::Clock;
 use crate::config::Settings;
 use crate::metrics::Metrics;
 use crate::oidc::keys::KeySet;
 use crate::store::Store;
 
-/// Everything a request may need. Cheap to clone (`AppState` wraps it in an `Arc`).
+/// Everything a request may need. Shared behind an `Arc` ([`AppState`]).
 pub struct App {
     /// The settings the server started with.
     pub settings: Settings,
@@ -24,12 +20,14 @@ pub struct App {
     pub wecom: wecom::Client,
     /// Prometheus metrics.
     pub metrics: Metrics,
+    /// The one clock of the server (tests shift it).
+    pub clock: Arc<dyn Clock>,
 }
 
 impl App {
-    /// Current Unix time. The single clock of the server.
+    /// Current Unix time, from the state's clock.
     pub fn now(&self) -> i64 {
-        crate::util::unix_now()
+        self.clock.now()
     }
 
     /// `{issuer}{path}`.
@@ -39,32 +37,3 @@ impl App {
 }
 
 pub type AppState = Arc<App>;
-
-/// All routes of the server.
-pub fn router(app: AppState) -> Router {
-    Router::new()
-        .merge(crate::oidc::routes())
-        .merge(crate::web::routes())
-        .merge(crate::connectors::routes())
-        .nest("/api/v1", crate::api::routes())
-        .merge(crate::metrics::routes())
-        .layer(axum::middleware::from_fn_with_state(app.clone(), crate::api::require_admin))
-        .layer(axum::middleware::map_response(crate::web::security_headers))
-        .layer(axum::middleware::from_fn_with_state(app.clone(), track_request))
-        .layer(tower_http::catch_panic::CatchPanicLayer::new())
-        .with_state(app)
-}
-
-/// Counts requests by route template and status, and times them.
-async fn track_request(State(app): State<AppState>, request: Request, next: Next) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "unmatched".to_string());
-    let method = request.method().as_str().to_string();
-    let started = std::time::Instant::now();
-    let response = next.run(request).await;
-    app.metrics.observe_request(&method, &route, response.status().as_u16(), started.elapsed());
-    response
-}

@@ -228,7 +228,7 @@ async fn rp_home(State(cell): State<RpState>) -> Response {
     };
     let state = crate::util::random_alnum(24);
     let issuer = &rp.app.settings.issuer;
-    let authorize = crate::oidc::finalize::with_params(
+    let authorize = crate::oidc::redirect::with_params(
         &format!("{issuer}/authorize"),
         &[
             ("client_id", rp.client_id.as_str()),
@@ -305,7 +305,7 @@ async fn rp_callback(State(cell): State<RpState>, headers: HeaderMap, Query(q): 
     };
     let claims: Value = rp.app.keys.verify(id_token, issuer, None, false).unwrap_or(Value::Null);
     let pretty = serde_json::to_string_pretty(&claims).unwrap_or_default();
-    let logout = crate::oidc::finalize::with_params(
+    let logout = crate::oidc::redirect::with_params(
         &format!("{issuer}/logout"),
         &[("id_token_hint", id_token), ("post_logout_redirect_uri", &format!("{issuer}/demo"))],
     );

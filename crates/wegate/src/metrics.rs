@@ -1,21 +1,14 @@
-//! Prometheus metrics at `/metrics`: requests by route and status, request latency, and logins by app,
+//! Prometheus metrics (served at `/metrics` by `ops`): requests by route and status, request latency, and logins by app,
 //! connection and outcome.
 
 use std::sync::Mutex;
 use std::time::Duration;
 
-use axum::Router;
-use axum::extract::State;
-use axum::http::header;
-use axum::response::IntoResponse;
-use axum::routing::get;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
-
-use crate::app::AppState;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -86,29 +79,5 @@ impl Metrics {
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &registry);
         out
-    }
-}
-
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/metrics", get(metrics)).route("/healthz", get(healthz)).route("/readyz", get(readyz))
-}
-
-async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], app.metrics.encode())
-}
-
-/// Alive: the process answers.
-async fn healthz() -> &'static str {
-    "ok"
-}
-
-/// Ready: the database answers. Recovers by itself when the database comes back.
-async fn readyz(State(app): State<AppState>) -> impl IntoResponse {
-    match app.store.ping().await {
-        Ok(()) => (axum::http::StatusCode::OK, "ready".to_string()),
-        Err(e) => {
-            tracing::warn!(error = %e, "readiness check failed: database unreachable");
-            (axum::http::StatusCode::SERVICE_UNAVAILABLE, "database unreachable".to_string())
-        }
     }
 }

@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::app::{App, AppState};
+use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::metrics::Metrics;
 use crate::oidc::keys::KeySet;
@@ -51,8 +52,13 @@ impl wecom::TokenStore for StoreTokenCache {
     }
 }
 
-/// Builds the shared state from settings (store connected and migrated, keys loaded).
+/// Builds the shared state from settings (store connected and migrated, keys loaded), on the wall clock.
 pub async fn build(settings: Settings) -> Result<AppState, StartError> {
+    build_with_clock(settings, Arc::new(SystemClock)).await
+}
+
+/// [`build`] with another clock (tests shift time).
+pub async fn build_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> Result<AppState, StartError> {
     let pool = PoolSettings {
         max_connections: settings.db_max_connections,
         acquire_timeout: settings.db_acquire_timeout,
@@ -69,13 +75,13 @@ pub async fn build(settings: Settings) -> Result<AppState, StartError> {
         ),
     }
     let store: Arc<dyn Store> = Arc::new(sql);
-    let keys = KeySet::load_or_create(store.as_ref(), crate::util::unix_now(), &settings.access_token_alg).await?;
+    let keys = KeySet::load_or_create(store.as_ref(), clock.now(), &settings.access_token_alg).await?;
     let wecom = wecom::Client::new(
         wecom::ClientConfig { api_base: settings.wecom_api_base.clone(), timeout: settings.wecom_timeout },
         Arc::new(StoreTokenCache(store.clone())),
     )
     .map_err(|e| StartError::Wecom(e.to_string()))?;
-    Ok(Arc::new(App { settings, store, keys, wecom, metrics: Metrics::default() }))
+    Ok(Arc::new(App { settings, store, keys, wecom, metrics: Metrics::default(), clock }))
 }
 
 /// A server running in this process.
@@ -119,7 +125,7 @@ pub fn start_on(listener: TcpListener, state: AppState, extra: Option<axum::Rout
     let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: "?".into(), source })?;
     let (stop, mut stopped) = watch::channel(false);
     spawn_sweeper(state.clone(), stop.subscribe());
-    let mut router = crate::app::router(state.clone());
+    let mut router = crate::router::router(state.clone());
     if let Some(extra) = extra {
         router = router.merge(extra);
     }

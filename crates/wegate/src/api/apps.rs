@@ -7,8 +7,8 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use super::{ApiError, ApiResult, List, ListQuery, body};
-use crate::app::AppState;
-use crate::store::{App, AppKind, AppUpdate};
+use crate::app::{App, AppState};
+use crate::store::{App as Client, AppKind, AppUpdate};
 use crate::util::{random_token, sha256_hex, time_ordered_id};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -48,7 +48,7 @@ pub struct AppView {
     pub updated_at: i64,
 }
 
-async fn view(app: &AppState, stored: App, client_secret: Option<String>) -> ApiResult<AppView> {
+async fn view(app: &App, stored: Client, client_secret: Option<String>) -> ApiResult<AppView> {
     let connections = app.store.app_connections(&stored.client_id).await?.into_iter().map(|c| c.identifier).collect();
     Ok(AppView {
         client_id: stored.client_id,
@@ -108,7 +108,7 @@ pub async fn create_app(
     let now = app.now();
     let stored = app
         .store
-        .create_app(App {
+        .create_app(Client {
             client_id: time_ordered_id("app_"),
             name,
             kind: input.kind,

@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 
 use super::{ApiError, ApiResult, List, ListQuery, body};
 use crate::accounts::{Association, AssociationMode};
-use crate::app::AppState;
+use crate::app::{App, AppState};
 use crate::connectors::{KINDS, connector};
 use crate::store::Connection;
 
@@ -101,7 +101,7 @@ fn has_event_url(kind: &str) -> bool {
     kind == "wecom_delegated" || kind == "wecom_provider"
 }
 
-pub async fn view(app: &AppState, c: Connection) -> ApiResult<ConnectionView> {
+pub async fn view(app: &App, c: Connection) -> ApiResult<ConnectionView> {
     let secrets_set: Map<String, Value> = c
         .secrets
         .as_object()
@@ -188,7 +188,8 @@ fn validate_kind_fields(
         )));
     }
     let (mut settings, secrets) = connector.validate(&fields, existing).map_err(ApiError::invalid)?;
-    let verification = crate::connectors::validate_domain_verification(&fields, existing).map_err(ApiError::invalid)?;
+    let verification =
+        crate::connectors::fields::validate_domain_verification(&fields, existing).map_err(ApiError::invalid)?;
     if let (Some(v), Value::Object(map)) = (verification, &mut settings) {
         map.insert("domain_verification".into(), v);
     }

@@ -4,8 +4,9 @@
 
 use serde_json::json;
 
-use super::{ConnectorError, UpstreamIdentity};
-use crate::app::AppState;
+use super::adapter::ConnectorError;
+use crate::accounts::UpstreamIdentity;
+use crate::app::App;
 use crate::store::normalize_username;
 
 /// errcodes of `user/get` that mean "this member may not use this app" (reference §4, §9).
@@ -13,7 +14,7 @@ const NOT_ALLOWED: &[i64] = &[60011, 60021, 50002];
 /// errcodes of `user/get` that mean "no such member".
 const NO_SUCH_USER: &[i64] = &[60111, 46004];
 
-pub async fn identify(app: &AppState, corp: &wecom::CorpApp, code: &str) -> Result<UpstreamIdentity, ConnectorError> {
+pub async fn identify(app: &App, corp: &wecom::CorpApp, code: &str) -> Result<UpstreamIdentity, ConnectorError> {
     let info = app.wecom.get_user_info(corp, code).await?;
     let Some(userid) = info.userid.filter(|u| !u.is_empty()) else {
         // `openid` only: someone WeCom knows, but not a member of this corp (reference §2.3).
@@ -50,8 +51,7 @@ pub async fn identify(app: &AppState, corp: &wecom::CorpApp, code: &str) -> Resu
     let phone = pick(detail.as_ref().map(|d| &d.mobile), &member.mobile);
     let picture = pick(detail.as_ref().map(|d| &d.avatar), &member.avatar);
     let spelled = if member.userid.is_empty() { userid.clone() } else { member.userid.clone() };
-    let claims =
-        crate::accounts::wecom_claims(&corp.corp_id, &spelled, member.open_userid.as_deref(), &member.department);
+    let claims = wecom_claims(&corp.corp_id, &spelled, member.open_userid.as_deref(), &member.department);
     let profile = json!({
         "corp_id": corp.corp_id,
         "userid": spelled,
@@ -71,4 +71,17 @@ pub async fn identify(app: &AppState, corp: &wecom::CorpApp, code: &str) -> Resu
         claims,
         profile,
     })
+}
+
+/// Claims namespaced for WeCom, as stored on the user and released with the `profile` scope.
+pub fn wecom_claims(corp_id: &str, userid: &str, open_userid: Option<&str>, department: &[i64]) -> serde_json::Value {
+    let mut claims = json!({
+        "wecom_corp_id": corp_id,
+        "wecom_userid": userid,
+        "wecom_department": department,
+    });
+    if let (Some(open), Some(map)) = (open_userid, claims.as_object_mut()) {
+        map.insert("wecom_open_userid".into(), serde_json::Value::String(open.to_string()));
+    }
+    claims
 }

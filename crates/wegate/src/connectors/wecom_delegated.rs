@@ -8,12 +8,12 @@
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
-use super::{
-    Connection, Connector, ConnectorError, Input, UpstreamIdentity, check_agent_id, check_corp_id, field, optional_str,
-    secret,
-};
-use crate::app::AppState;
+use super::adapter::{Connector, ConnectorError, Input, SetupStep};
+use super::fields::{check_agent_id, check_corp_id, field, optional_str, secret};
+use crate::accounts::UpstreamIdentity;
+use crate::app::App;
 use crate::store::AuthorizedCorp;
+use crate::store::Connection;
 
 pub struct Delegated;
 
@@ -87,7 +87,7 @@ impl Connector for Delegated {
 
     async fn login_url(
         &self,
-        app: &AppState,
+        app: &App,
         connection: &Connection,
         state: &str,
         callback: &str,
@@ -104,7 +104,7 @@ impl Connector for Delegated {
 
     async fn exchange(
         &self,
-        app: &AppState,
+        app: &App,
         connection: &Connection,
         code: &str,
     ) -> Result<UpstreamIdentity, ConnectorError> {
@@ -115,7 +115,7 @@ impl Connector for Delegated {
 
 /// The authorized corp's app: (corp id + permanent code as the secret, agent id). Says exactly which
 /// set-up step is missing when it cannot be used yet.
-async fn authorized_app(app: &AppState, connection: &Connection) -> Result<(wecom::CorpApp, String), ConnectorError> {
+async fn authorized_app(app: &App, connection: &Connection) -> Result<(wecom::CorpApp, String), ConnectorError> {
     let corps = app.store.list_authorized_corps(&connection.identifier).await?;
     let chosen: Option<&AuthorizedCorp> = match field(&connection.settings, "corp_id") {
         Some(corp_id) => corps.iter().find(|c| c.corp_id == corp_id),
@@ -132,31 +132,25 @@ async fn authorized_app(app: &AppState, connection: &Connection) -> Result<(weco
     let Some(corp) = chosen else {
         let template_id = field(&connection.settings, "template_id");
         let step = if connection.state.get("url_verified_at").is_none_or(Value::is_null) {
-            "WeCom has not verified the event URL yet: paste the connection's event URL into the template's callback URL in the service-provider console and save"
+            SetupStep::UrlNotVerified
         } else if template_id.is_none() || field(&connection.secrets, "template_secret").is_none() {
-            "the template id and secret are not set: once the template is online, copy its 模版ID and Secret from the service-provider console into the connection"
+            SetupStep::TemplateNotSet
         } else if app.store.get_suite_ticket(template_id.unwrap_or_default()).await?.is_none() {
-            "no suite_ticket received yet: WeCom pushes one every 10 minutes once the template's callback URL is saved (or push it by hand in the console)"
+            SetupStep::NoTemplateTicket
         } else {
-            "no corp has authorized the template yet: an administrator of the corp must scan the template's authorization QR code"
+            SetupStep::NoCorpAuthorized
         };
-        return Err(ConnectorError::NotReady(step.into()));
+        return Err(ConnectorError::NotReady(step));
     };
     if corp.status != "active" {
         return Err(ConnectorError::CorpNotAllowed(format!("corp {} cancelled the authorization", corp.corp_id)));
     }
     let Some(permanent_code) = corp.permanent_code.clone() else {
-        return Err(ConnectorError::NotReady(
-            "the permanent code has not been fetched yet; try again in a moment".into(),
-        ));
+        return Err(ConnectorError::NotReady(SetupStep::PermanentCodePending));
     };
     let agent_id = field(&connection.settings, "agent_id")
         .map(String::from)
         .or_else(|| corp.agent_id.map(|a| a.to_string()))
-        .ok_or_else(|| {
-            ConnectorError::NotReady(
-                "the authorization did not include the app's agent id; set agent_id on the connection".into(),
-            )
-        })?;
+        .ok_or(ConnectorError::NotReady(SetupStep::NoAgentId))?;
     Ok((wecom::CorpApp { corp_id: corp.corp_id.clone(), secret: permanent_code }, agent_id))
 }

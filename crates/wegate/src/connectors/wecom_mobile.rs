@@ -1,17 +1,16 @@
 //! `wecom_mobile`: a native iOS/Android app signs in with the WeCom SDK, which hands the app a code
 //! (reference §5); the app exchanges it at our token endpoint with the RFC 8693 token-exchange grant.
-//! No browser button. `GET /connections/{identifier}/config` tells the app what the SDK needs.
+//! No browser button; `inbound::mobile_config` tells the app what the SDK needs.
 
 use async_trait::async_trait;
-use axum::Json;
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use super::adapter::{Connector, ConnectorError, Input};
+use super::fields::{field, required_str};
 use super::wecom_qrcode::{corp_app, validate_corp_app};
-use super::{Connection, Connector, ConnectorError, Input, UpstreamIdentity, field, required_str};
-use crate::app::AppState;
+use crate::accounts::UpstreamIdentity;
+use crate::app::App;
+use crate::store::Connection;
 
 pub struct Mobile;
 
@@ -44,7 +43,7 @@ impl Connector for Mobile {
 
     async fn login_url(
         &self,
-        _app: &AppState,
+        _app: &App,
         _connection: &Connection,
         _state: &str,
         _callback: &str,
@@ -54,35 +53,11 @@ impl Connector for Mobile {
 
     async fn exchange(
         &self,
-        app: &AppState,
+        app: &App,
         connection: &Connection,
         code: &str,
     ) -> Result<UpstreamIdentity, ConnectorError> {
         let (corp, _) = corp_app(connection)?;
         super::corp_member::identify(app, &corp, code).await
-    }
-}
-
-/// Public SDK set-up for a `wecom_mobile` connection: nothing secret.
-pub async fn public_config(State(app): State<AppState>, Path(identifier): Path<String>) -> Response {
-    match app.store.get_connection(&identifier).await {
-        Ok(Some(c)) if c.kind == "wecom_mobile" => Json(json!({
-            "identifier": c.identifier,
-            "display_name": c.display_name,
-            "kind": c.kind,
-            "corp_id": field(&c.settings, "corp_id"),
-            "agent_id": field(&c.settings, "agent_id"),
-            "schema": field(&c.settings, "schema"),
-            "token_endpoint": app.url("/token"),
-            "grant_type": crate::oidc::token::TOKEN_EXCHANGE,
-            "subject_token_type": SUBJECT_TOKEN_TYPE,
-        }))
-        .into_response(),
-        Ok(_) => (
-            StatusCode::NOT_FOUND,
-            Json(json!({"error": "not_found", "message": "no wecom_mobile connection with this identifier"})),
-        )
-            .into_response(),
-        Err(e) => crate::oidc::error::OAuthError::server_error(&e).into_response(),
     }
 }

@@ -10,17 +10,18 @@
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
+use super::adapter::{Connector, ConnectorError, Input, SetupStep};
+use super::fields::{check_corp_id, field, required_str, secret};
 use super::wecom_delegated::validate_callback_secrets;
-use super::{
-    Connection, Connector, ConnectorError, Input, UpstreamIdentity, check_corp_id, field, required_str, secret,
-};
-use crate::app::AppState;
+use crate::accounts::UpstreamIdentity;
+use crate::app::App;
+use crate::store::Connection;
 
 pub struct Provider;
 
 /// The suite credential with the latest pushed ticket.
 pub async fn suite_credential(
-    app: &AppState,
+    app: &App,
     connection: &Connection,
     suite_id: &str,
     secret_field: &str,
@@ -28,9 +29,7 @@ pub async fn suite_credential(
     let suite_secret = field(&connection.secrets, secret_field)
         .ok_or_else(|| ConnectorError::Config(format!("{secret_field} missing")))?;
     let Some(ticket) = app.store.get_suite_ticket(suite_id).await? else {
-        return Err(ConnectorError::NotReady(
-            "no suite_ticket received yet: save the connection's event URL as the suite's callback URL in the service-provider console; WeCom pushes a ticket every 10 minutes".into(),
-        ));
+        return Err(ConnectorError::NotReady(SetupStep::NoSuiteTicket));
     };
     Ok(wecom::SuiteCredential {
         suite_id: suite_id.to_string(),
@@ -104,7 +103,7 @@ impl Connector for Provider {
 
     async fn login_url(
         &self,
-        app: &AppState,
+        app: &App,
         connection: &Connection,
         state: &str,
         callback: &str,
@@ -131,7 +130,7 @@ impl Connector for Provider {
 
     async fn exchange(
         &self,
-        app: &AppState,
+        app: &App,
         connection: &Connection,
         code: &str,
     ) -> Result<UpstreamIdentity, ConnectorError> {
@@ -165,7 +164,7 @@ fn provider_credential(connection: &Connection) -> Result<wecom::ProviderCredent
 
 /// The person as (corp, open_userid), once the corp passes the allow-list and has not cancelled.
 async fn identity(
-    app: &AppState,
+    app: &App,
     connection: &Connection,
     corp_id: String,
     open_userid: Option<String>,
@@ -190,7 +189,7 @@ async fn identity(
     }
     // userid is a cipher id when the corp has not authorized the provider's app; kept for reference only.
     let userid = userid.unwrap_or_default();
-    let mut claims = crate::accounts::wecom_claims(&corp_id, &userid, Some(&open_userid), &[]);
+    let mut claims = super::corp_member::wecom_claims(&corp_id, &userid, Some(&open_userid), &[]);
     if let Some(map) = claims.as_object_mut() {
         map.remove("wecom_department");
     }

@@ -4,11 +4,11 @@
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
-use super::{
-    Connection, Connector, ConnectorError, Input, UpstreamIdentity, check_agent_id, check_corp_id, field, required_str,
-    secret,
-};
-use crate::app::AppState;
+use super::adapter::{Connector, ConnectorError, Input};
+use super::fields::{check_agent_id, check_corp_id, field, required_str, secret};
+use crate::accounts::UpstreamIdentity;
+use crate::app::App;
+use crate::store::Connection;
 
 pub struct QrCode;
 
@@ -57,7 +57,7 @@ impl Connector for QrCode {
 
     async fn login_url(
         &self,
-        app: &AppState,
+        app: &App,
         connection: &Connection,
         state: &str,
         callback: &str,
@@ -74,7 +74,7 @@ impl Connector for QrCode {
 
     async fn exchange(
         &self,
-        app: &AppState,
+        app: &App,
         connection: &Connection,
         code: &str,
     ) -> Result<UpstreamIdentity, ConnectorError> {

@@ -5,9 +5,12 @@
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
+use super::adapter::{Connector, ConnectorError, Input};
+use super::fields::{field, optional_str};
 use super::wecom_qrcode::{corp_app, validate_corp_app};
-use super::{Connection, Connector, ConnectorError, Input, UpstreamIdentity, field, optional_str};
-use crate::app::AppState;
+use crate::accounts::UpstreamIdentity;
+use crate::app::App;
+use crate::store::Connection;
 
 pub struct Web;
 
@@ -35,7 +38,7 @@ impl Connector for Web {
 
     async fn login_url(
         &self,
-        app: &AppState,
+        app: &App,
         connection: &Connection,
         state: &str,
         callback: &str,
@@ -58,7 +61,7 @@ impl Connector for Web {
 
     async fn exchange(
         &self,
-        app: &AppState,
+        app: &App,
         connection: &Connection,
         code: &str,
     ) -> Result<UpstreamIdentity, ConnectorError> {

@@ -6,8 +6,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
 use super::error::OAuthError;
-use crate::app::AppState;
-use crate::store::App;
+use crate::app::App;
+use crate::store::App as Client;
 use crate::util::{secure_eq, sha256_hex};
 
 /// Form parameters of a token-endpoint style request; each at most once.
@@ -32,7 +32,7 @@ impl FormParams {
 }
 
 /// Who is calling. Exactly one method may be used.
-pub async fn authenticate(app: &AppState, headers: &HeaderMap, form: &FormParams) -> Result<App, OAuthError> {
+pub async fn authenticate(app: &App, headers: &HeaderMap, form: &FormParams) -> Result<Client, OAuthError> {
     let basic = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

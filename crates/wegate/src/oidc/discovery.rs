@@ -19,7 +19,7 @@ pub async fn configuration(State(app): State<AppState>) -> Response {
         "revocation_endpoint": format!("{issuer}/revoke"),
         "introspection_endpoint": format!("{issuer}/introspect"),
         "end_session_endpoint": format!("{issuer}/logout"),
-        "scopes_supported": super::authorize::SCOPES,
+        "scopes_supported": super::SCOPES,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token", super::token::TOKEN_EXCHANGE],

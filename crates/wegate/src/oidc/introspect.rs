@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::client_auth::{FormParams, authenticate};
 use super::error::OAuthError;
 use super::userinfo::verify_access_token;
-use crate::app::AppState;
+use crate::app::{App, AppState};
 use crate::util::sha256_hex;
 
 pub async fn introspect(
@@ -24,7 +24,7 @@ pub async fn introspect(
     }
 }
 
-async fn run(app: &AppState, headers: &HeaderMap, pairs: Vec<(String, String)>) -> Result<Value, OAuthError> {
+async fn run(app: &App, headers: &HeaderMap, pairs: Vec<(String, String)>) -> Result<Value, OAuthError> {
     let form = FormParams::parse(pairs)?;
     let client = authenticate(app, headers, &form).await?;
     let token = form.require("token")?;

@@ -8,12 +8,12 @@ use axum::http::{HeaderMap, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde_json::Value;
 
-use super::finalize::{redirect, with_params};
-use crate::app::AppState;
+use super::redirect::{redirect, with_params};
+use crate::app::{App, AppState};
 use crate::util::sha256_hex;
 use crate::web::cookies;
 use crate::web::error::PageError;
-use crate::web::i18n::Lang;
+use crate::web::i18n::{Lang, Msg};
 
 pub async fn logout_get(State(app): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.as_deref().unwrap_or("")).unwrap_or_default();
@@ -28,10 +28,9 @@ pub async fn logout_post(
     logout(&app, &headers, pairs.into_iter().collect()).await
 }
 
-async fn logout(app: &AppState, headers: &HeaderMap, params: HashMap<String, String>) -> Response {
+async fn logout(app: &App, headers: &HeaderMap, params: HashMap<String, String>) -> Response {
     let get = |k: &str| params.get(k).map(String::as_str).filter(|v| !v.is_empty());
     let lang = Lang::pick(get("ui_locales"), headers);
-    let zh = lang == Lang::Zh;
 
     // The hint may be expired (it usually is by logout time) but must be ours.
     let hinted_client = match get("id_token_hint") {
@@ -42,30 +41,14 @@ async fn logout(app: &AppState, headers: &HeaderMap, params: HashMap<String, Str
                 _ => None,
             }),
             None => {
-                return PageError::bad_request(
-                    lang,
-                    if zh {
-                        "id_token_hint 无效。"
-                    } else {
-                        "The id_token_hint is not a valid ID token from this server."
-                    },
-                )
-                .into_response();
+                return PageError::bad_request(lang, Msg::BadIdTokenHint).into_response();
             }
         },
         None => None,
     };
     let client_id = match (hinted_client, get("client_id")) {
         (Some(a), Some(b)) if a != b => {
-            return PageError::bad_request(
-                lang,
-                if zh {
-                    "client_id 与 id_token_hint 不一致。"
-                } else {
-                    "client_id does not match the id_token_hint."
-                },
-            )
-            .into_response();
+            return PageError::bad_request(lang, Msg::ClientMismatch).into_response();
         }
         (Some(a), _) => Some(a),
         (None, b) => b.map(String::from),
@@ -83,12 +66,9 @@ async fn logout(app: &AppState, headers: &HeaderMap, params: HashMap<String, Str
         };
         if !registered {
             tracing::warn!(uri, client_id = ?client_id, "logout: post_logout_redirect_uri not registered");
-            return PageError::bad_request(
-                lang,
-                if zh { "退出后跳转地址未注册，已停止跳转。" } else { "The address to return to after sign-out is not registered for this app, so wegate will not go there." },
-            )
-            .with_hint(if zh { "请管理员把该地址加入应用的 post_logout_redirect_uris。" } else { "The administrator must add it to the app's post_logout_redirect_uris." })
-            .into_response();
+            return PageError::bad_request(lang, Msg::UnregisteredLogoutRedirect)
+                .hint(Msg::UnregisteredLogoutRedirectHint)
+                .into_response();
         }
         let mut extra = Vec::new();
         if let Some(state) = get("state") {
@@ -108,7 +88,7 @@ async fn logout(app: &AppState, headers: &HeaderMap, params: HashMap<String, Str
             let body = crate::web::templates::render(
                 "message.html",
                 lang,
-                minijinja::context! { title => lang.t("signed_out"), message => lang.t("signed_out") },
+                minijinja::context! { title => lang.t(Msg::SignedOut), message => lang.t(Msg::SignedOut) },
             )
             .unwrap_or_default();
             Html(body).into_response()

@@ -1,34 +1,21 @@
-//! The OpenID Connect provider: discovery, `/authorize`, `/token` and its grants, `/userinfo`,
-//! `/introspect`, `/revoke`, `/logout`. Knows nothing of WeCom: an upstream login ends in
-//! [`finalize::complete_login`] like any other.
+//! The OpenID Connect provider's protocol endpoints: discovery and keys, `/token` and its grants,
+//! `/userinfo`, `/introspect`, `/revoke`, `/logout`, and what they share (client authentication, token
+//! signing, OAuth errors, redirects). Knows nothing of WeCom or connectors: the browser login (`login`)
+//! ends in a code like any other, and the native-app token exchange reaches the login flow through
+//! [`token::SubjectTokenExchange`].
 
-pub mod authorize;
 pub mod client_auth;
 pub mod discovery;
 pub mod error;
-pub mod finalize;
 pub mod grants;
 pub mod introspect;
 pub mod keys;
 pub mod logout;
+pub mod redirect;
 pub mod revoke;
 pub mod token;
 pub mod tokens;
 pub mod userinfo;
 
-use axum::Router;
-use axum::routing::{get, post};
-
-use crate::app::AppState;
-
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/.well-known/openid-configuration", get(discovery::configuration))
-        .route("/jwks", get(discovery::jwks))
-        .route("/authorize", get(authorize::authorize_get).post(authorize::authorize_post))
-        .route("/token", post(token::token))
-        .route("/userinfo", get(userinfo::userinfo_get).post(userinfo::userinfo_post))
-        .route("/introspect", post(introspect::introspect))
-        .route("/revoke", post(revoke::revoke))
-        .route("/logout", get(logout::logout_get).post(logout::logout_post))
-}
+/// Scopes we know; others are ignored as OIDC Core §3.1.2.1 allows.
+pub const SCOPES: &[&str] = &["openid", "profile", "email", "phone", "offline_access"];

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use super::client_auth::{FormParams, authenticate};
 use super::error::OAuthError;
 use super::tokens::{AccessClaims, grant_horizon};
-use crate::app::AppState;
+use crate::app::{App, AppState};
 use crate::util::sha256_hex;
 
 pub async fn revoke(
@@ -22,7 +22,7 @@ pub async fn revoke(
     }
 }
 
-async fn run(app: &AppState, headers: &HeaderMap, pairs: Vec<(String, String)>) -> Result<(), OAuthError> {
+async fn run(app: &App, headers: &HeaderMap, pairs: Vec<(String, String)>) -> Result<(), OAuthError> {
     let form = FormParams::parse(pairs)?;
     let client = authenticate(app, headers, &form).await?;
     let token = form.require("token")?;

@@ -1,18 +1,46 @@
-//! `/token`: dispatches on `grant_type` to one module per grant (`grants/`).
+//! `/token`: dispatches on `grant_type` to one module per grant (`grants/`). The token exchange of
+//! RFC 8693 is framed here — client authentication, subject token type, scopes, issuance — while what a
+//! subject token means (a WeCom SDK code) is left to a [`SubjectTokenExchange`] the router plugs in.
+
+use std::future::Future;
 
 use axum::Json;
 use axum::extract::{Form, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
-use super::client_auth::FormParams;
+use super::client_auth::{FormParams, authenticate};
 use super::error::OAuthError;
 use super::grants;
-use crate::app::AppState;
+use super::tokens::{Issue, TokenResponse, issue};
+use crate::app::{App, AppState};
+use crate::store::User;
+use crate::util::random_alnum;
 
 pub const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 
-pub async fn token(
+/// Who a subject token names, once its exchange succeeded.
+pub struct Exchanged {
+    pub user: User,
+    /// How the person authenticated (`amr`), e.g. the connection kind.
+    pub amr: String,
+}
+
+/// Turns a subject token of one type into a signed-in user, for one authenticated client.
+pub trait SubjectTokenExchange: Send + Sync + 'static {
+    /// The `subject_token_type` it accepts.
+    const SUBJECT_TOKEN_TYPE: &'static str;
+
+    /// `form` is the whole request (the exchange may read extra parameters, e.g. `connection`).
+    fn exchange<'a>(
+        app: &'a App,
+        client: &'a crate::store::App,
+        subject_token: &'a str,
+        form: &'a FormParams,
+    ) -> impl Future<Output = Result<Exchanged, OAuthError>> + Send + 'a;
+}
+
+pub async fn token<E: SubjectTokenExchange>(
     State(app): State<AppState>,
     headers: HeaderMap,
     Form(pairs): Form<Vec<(String, String)>>,
@@ -22,7 +50,7 @@ pub async fn token(
         match form.require("grant_type")? {
             "authorization_code" => grants::authorization_code::grant(&app, &headers, &form).await,
             "refresh_token" => grants::refresh_token::grant(&app, &headers, &form).await,
-            TOKEN_EXCHANGE => grants::token_exchange::grant(&app, &headers, &form).await,
+            TOKEN_EXCHANGE => token_exchange::<E>(&app, &headers, &form).await,
             other => Err(OAuthError::unsupported_grant_type(format!("grant_type {other} is not supported"))),
         }
     }
@@ -36,4 +64,47 @@ pub async fn token(
         }
         Err(e) => e.into_response(),
     }
+}
+
+/// `grant_type=urn:ietf:params:oauth:grant-type:token-exchange` (RFC 8693): the answer carries ID,
+/// access and refresh tokens like a code exchange.
+async fn token_exchange<E: SubjectTokenExchange>(
+    app: &App,
+    headers: &HeaderMap,
+    form: &FormParams,
+) -> Result<TokenResponse, OAuthError> {
+    let client = authenticate(app, headers, form).await?;
+    let subject_token_type = form.require("subject_token_type")?;
+    if subject_token_type != E::SUBJECT_TOKEN_TYPE {
+        return Err(OAuthError::invalid_request(format!(
+            "subject_token_type {subject_token_type} is not supported; use {}",
+            E::SUBJECT_TOKEN_TYPE
+        )));
+    }
+    let subject_token = form.require("subject_token")?;
+    // openid is implied: the point of the exchange is an ID token.
+    let mut scopes = vec!["openid"];
+    for s in form.get("scope").unwrap_or("openid profile").split_whitespace() {
+        if super::SCOPES.contains(&s) && !scopes.contains(&s) {
+            scopes.push(s);
+        }
+    }
+    let scope = scopes.join(" ");
+    let exchanged = E::exchange(app, &client, subject_token, form).await?;
+    let mut response = issue(
+        app,
+        Issue {
+            client_id: &client.client_id,
+            user: &exchanged.user,
+            scope: &scope,
+            nonce: form.get("nonce"),
+            auth_time: app.now(),
+            amr: &exchanged.amr,
+            session_id: None,
+            grant_id: &random_alnum(24),
+        },
+    )
+    .await?;
+    response.issued_token_type = Some("urn:ietf:params:oauth:token-type:access_token".into());
+    Ok(response)
 }

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::error::OAuthError;
-use crate::app::AppState;
+use crate::app::App;
 use crate::store::{RefreshToken, User};
 use crate::util::{random_alnum, random_token, sha256_b64url, sha256_hex};
 
@@ -94,7 +94,7 @@ pub fn user_claims(user: &User, scope: &str) -> Map<String, Value> {
 }
 
 /// Signs the ID token and access token and, when `offline_access` was granted, stores a refresh token.
-pub async fn issue(app: &AppState, req: Issue<'_>) -> Result<TokenResponse, OAuthError> {
+pub async fn issue(app: &App, req: Issue<'_>) -> Result<TokenResponse, OAuthError> {
     let now = app.now();
     let settings = &app.settings;
     let access_claims = AccessClaims {
@@ -165,7 +165,7 @@ fn base64url(bytes: &[u8]) -> String {
 }
 
 /// The longest any token of a grant can live: how long a revocation must be remembered.
-pub fn grant_horizon(app: &AppState, now: i64) -> i64 {
+pub fn grant_horizon(app: &App, now: i64) -> i64 {
     now + app.settings.refresh_token_ttl.max(app.settings.access_token_ttl).max(app.settings.id_token_ttl)
 }
 

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::error::OAuthError;
 use super::tokens::{AccessClaims, user_claims};
-use crate::app::AppState;
+use crate::app::{App, AppState};
 
 pub async fn userinfo_get(State(app): State<AppState>, headers: HeaderMap) -> Response {
     respond(userinfo(&app, &headers, None).await)
@@ -30,7 +30,7 @@ fn respond(result: Result<serde_json::Value, OAuthError>) -> Response {
 }
 
 /// Verifies a bearer access token we issued and that it is not revoked.
-pub async fn verify_access_token(app: &AppState, token: &str) -> Result<AccessClaims, OAuthError> {
+pub async fn verify_access_token(app: &App, token: &str) -> Result<AccessClaims, OAuthError> {
     let claims: AccessClaims = app
         .keys
         .verify(token, &app.settings.issuer, Some("at+jwt"), false)
@@ -41,11 +41,7 @@ pub async fn verify_access_token(app: &AppState, token: &str) -> Result<AccessCl
     Ok(claims)
 }
 
-async fn userinfo(
-    app: &AppState,
-    headers: &HeaderMap,
-    body_token: Option<String>,
-) -> Result<serde_json::Value, OAuthError> {
+async fn userinfo(app: &App, headers: &HeaderMap, body_token: Option<String>) -> Result<serde_json::Value, OAuthError> {
     let header_token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

@@ -1,11 +1,13 @@
-//! The two cookies of the hosted pages: `wegate_session` (single sign-on) and `wegate_browser` (binds a
+//! The cookies of the hosted pages: `wegate_session` (single sign-on) and `wegate_browser` (binds a
 //! login transaction to the browser that started it, so a callback URL replayed in another browser — login
-//! CSRF — does nothing). Both HttpOnly, SameSite=Lax, Secure when the issuer is https.
+//! CSRF — does nothing), and `wegate_lang` (the language chosen on a page). All HttpOnly, SameSite=Lax, Secure when the issuer is https.
 
 use axum::http::{HeaderMap, HeaderValue, header};
 
 pub const SESSION: &str = "wegate_session";
 pub const BROWSER: &str = "wegate_browser";
+/// The language a person chose on a page (`en` or `zh`); `ui_locales` still wins over it.
+pub const LANGUAGE: &str = "wegate_lang";
 
 /// The value of cookie `name` in the request, if any.
 pub fn get<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {

@@ -5,7 +5,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
-use super::i18n::Lang;
+use super::i18n::{Lang, Msg};
 
 #[derive(Debug, Clone)]
 pub struct PageError {
@@ -21,11 +21,12 @@ pub struct PageError {
 }
 
 impl PageError {
-    pub fn new(status: StatusCode, lang: Lang, title: impl Into<String>, message: impl Into<String>) -> Self {
+    /// A page titled "Sign-in failed" with an already translated message.
+    pub fn new(status: StatusCode, lang: Lang, message: impl Into<String>) -> Self {
         PageError {
             status,
             lang,
-            title: title.into(),
+            title: lang.t(Msg::ErrorTitle).to_string(),
             message: message.into(),
             hint: None,
             back_href: None,
@@ -34,17 +35,28 @@ impl PageError {
     }
 
     /// A 400 page titled "Sign-in failed".
-    pub fn bad_request(lang: Lang, message: impl Into<String>) -> Self {
-        PageError::new(StatusCode::BAD_REQUEST, lang, lang.t("error_title"), message)
+    pub fn bad_request(lang: Lang, message: Msg) -> Self {
+        PageError::new(StatusCode::BAD_REQUEST, lang, lang.t(message))
     }
 
-    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+    pub fn hint(self, hint: Msg) -> Self {
+        let text = self.lang.t(hint).to_string();
+        self.hint_text(text)
+    }
+
+    /// A hint with its placeholders already filled in.
+    pub fn hint_text(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self
     }
 
-    pub fn with_back(mut self, href: Option<String>) -> Self {
+    pub fn back(mut self, href: Option<String>) -> Self {
         self.back_href = href;
+        self
+    }
+
+    pub fn reference(mut self, reference: String) -> Self {
+        self.reference = Some(reference);
         self
     }
 
@@ -52,16 +64,27 @@ impl PageError {
     pub fn internal(lang: Lang, detail: &dyn std::fmt::Display) -> Self {
         let reference = crate::util::random_alnum(10);
         tracing::error!(reference = %reference, error = %detail, "internal error");
-        let (title, message) = match lang {
-            Lang::Zh => ("服务器错误", "处理您的请求时出错。请稍后重试；如果问题持续，请把参考编号告诉管理员。"),
-            Lang::En => (
-                "Something went wrong",
-                "wegate could not complete your request. Try again in a moment; if it keeps happening, give the reference below to your administrator.",
-            ),
-        };
-        let mut page = PageError::new(StatusCode::INTERNAL_SERVER_ERROR, lang, title, message);
-        page.reference = Some(reference);
-        page
+        PageError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            lang,
+            title: lang.t(Msg::InternalTitle).to_string(),
+            message: lang.t(Msg::InternalMessage).to_string(),
+            hint: None,
+            back_href: None,
+            reference: Some(reference),
+        }
+    }
+}
+
+/// `result.or_page(lang)?`: an unexpected error (a store failure, say) as the generic page in the
+/// person's language.
+pub trait OrPage<T> {
+    fn or_page(self, lang: Lang) -> Result<T, PageError>;
+}
+
+impl<T, E: std::fmt::Display> OrPage<T> for Result<T, E> {
+    fn or_page(self, lang: Lang) -> Result<T, PageError> {
+        self.map_err(|e| PageError::internal(lang, &e))
     }
 }
 
@@ -79,11 +102,5 @@ impl IntoResponse for PageError {
         let mut response = (self.status, Html(body)).into_response();
         response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         response
-    }
-}
-
-impl From<crate::store::StoreError> for PageError {
-    fn from(e: crate::store::StoreError) -> Self {
-        PageError::internal(Lang::En, &e)
     }
 }

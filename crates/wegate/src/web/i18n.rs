@@ -1,8 +1,13 @@
-//! English and Chinese text of the hosted pages, picked by `ui_locales` or `Accept-Language`.
+//! Every text of the hosted pages, in English and Chinese: one catalogue ([`Msg`]), written once per
+//! message with both languages side by side, so a page cannot be complete in one language and not the
+//! other. The language is picked from the request's `ui_locales`, then the `wegate_lang` cookie, then
+//! `Accept-Language`.
 
 use std::collections::BTreeMap;
 
 use axum::http::HeaderMap;
+
+use super::cookies;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
@@ -11,14 +16,14 @@ pub enum Lang {
 }
 
 impl Lang {
-    /// First of `ui_locales` (OIDC, space-separated) or `Accept-Language` (by q-weight) that we speak.
+    /// The first language we speak of `ui_locales` (OIDC, space-separated), the `wegate_lang` cookie, or
+    /// `Accept-Language` (by q-weight); English otherwise.
     pub fn pick(ui_locales: Option<&str>, headers: &HeaderMap) -> Lang {
-        if let Some(locales) = ui_locales {
-            for tag in locales.split_whitespace() {
-                if let Some(lang) = Lang::from_tag(tag) {
-                    return lang;
-                }
-            }
+        if let Some(lang) = ui_locales.and_then(|locales| locales.split_whitespace().find_map(Lang::from_tag)) {
+            return lang;
+        }
+        if let Some(lang) = cookies::get(headers, cookies::LANGUAGE).and_then(Lang::from_tag) {
+            return lang;
         }
         let header = headers.get(axum::http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).unwrap_or("");
         let mut ranked: Vec<(f32, &str)> = header
@@ -35,7 +40,8 @@ impl Lang {
         ranked.iter().find_map(|(_, tag)| Lang::from_tag(tag)).unwrap_or(Lang::En)
     }
 
-    fn from_tag(tag: &str) -> Option<Lang> {
+    /// `zh`, `zh-CN`, `zh_Hans`… → Chinese; `en…` → English.
+    pub fn from_tag(tag: &str) -> Option<Lang> {
         let primary = tag.split(['-', '_']).next()?.to_ascii_lowercase();
         match primary.as_str() {
             "zh" => Some(Lang::Zh),
@@ -44,6 +50,7 @@ impl Lang {
         }
     }
 
+    /// The BCP 47 tag of the page (`<html lang>`).
     pub fn code(self) -> &'static str {
         match self {
             Lang::En => "en",
@@ -51,63 +58,241 @@ impl Lang {
         }
     }
 
-    /// One string.
-    pub fn t(self, key: &str) -> &'static str {
-        STRINGS
-            .iter()
-            .find(|(k, _, _)| *k == key)
-            .map(|(_, en, zh)| if self == Lang::Zh { *zh } else { *en })
-            .unwrap_or("")
+    /// The other language, for the page's language switch.
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::En => Lang::Zh,
+            Lang::Zh => Lang::En,
+        }
     }
 
-    /// All strings of the language, for templates (`{{ t.sign_in }}`).
+    /// One message.
+    pub fn t(self, msg: Msg) -> &'static str {
+        msg.text(self)
+    }
+
+    /// One message with its `{name}` placeholders filled in.
+    pub fn fmt(self, msg: Msg, args: &[(&str, &str)]) -> String {
+        let mut text = msg.text(self).to_string();
+        for (name, value) in args {
+            text = text.replace(&format!("{{{name}}}"), value);
+        }
+        text
+    }
+
+    /// All messages of the language by key, for templates (`{{ t.sign_in }}`).
     pub fn strings(self) -> BTreeMap<&'static str, &'static str> {
-        STRINGS.iter().map(|(k, en, zh)| (*k, if self == Lang::Zh { *zh } else { *en })).collect()
+        Msg::ALL.iter().map(|m| (m.key(), m.text(self))).collect()
     }
 }
 
-/// (key, English, Chinese)
-const STRINGS: &[(&str, &str, &str)] = &[
-    ("sign_in_to", "Sign in to", "登录到"),
-    ("sign_in", "Sign in", "登录"),
-    ("continue_with", "Continue with", "使用以下方式继续"),
-    ("or_password", "or with your account", "或使用账号密码"),
-    ("login", "Username, email or phone", "用户名、邮箱或手机号"),
-    ("password", "Password", "密码"),
-    (
-        "no_connections",
+macro_rules! catalogue {
+    ($($name:ident $key:literal => $en:literal, $zh:literal;)*) => {
+        /// A message of the hosted pages. Its key is what templates use (`t.<key>`).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Msg {
+            $($name,)*
+        }
+
+        impl Msg {
+            pub const ALL: &'static [Msg] = &[$(Msg::$name,)*];
+
+            pub fn key(self) -> &'static str {
+                match self {
+                    $(Msg::$name => $key,)*
+                }
+            }
+
+            fn text(self, lang: Lang) -> &'static str {
+                match (self, lang) {
+                    $((Msg::$name, Lang::En) => $en, (Msg::$name, Lang::Zh) => $zh,)*
+                }
+            }
+        }
+    };
+}
+
+catalogue! {
+    // ---------------------------------------------------------------- the login page
+    SignInTo "sign_in_to" => "Sign in to", "登录到";
+    SignIn "sign_in" => "Sign in", "登录";
+    ContinueWith "continue_with" => "Continue with", "使用以下方式继续";
+    OrPassword "or_password" => "or with your account", "或使用账号密码";
+    Login "login" => "Username, email or phone", "用户名、邮箱或手机号";
+    Password "password" => "Password", "密码";
+    NoConnections "no_connections" =>
         "No sign-in method is set up for this app yet. Ask your administrator.",
-        "此应用尚未配置登录方式，请联系管理员。",
-    ),
-    ("bad_password", "Wrong account or password.", "账号或密码错误。"),
-    (
-        "locked_out",
+        "此应用尚未配置登录方式，请联系管理员。";
+    BadPassword "bad_password" => "Wrong account or password.", "账号或密码错误。";
+    LockedOut "locked_out" =>
         "Too many failed attempts for this account. Wait {minutes} minutes, or sign in another way.",
-        "此账号密码错误次数过多，请 {minutes} 分钟后再试，或使用其他方式登录。",
-    ),
-    ("error_title", "Sign-in failed", "登录失败"),
-    ("what_to_do", "What to do", "怎么办"),
-    ("back_to_app", "Back to the app", "返回应用"),
-    ("start_over", "Start over", "重新开始"),
-    ("reference", "Reference", "参考编号"),
-    ("signed_out", "You are signed out.", "您已退出登录。"),
-    ("bind_title", "Link your WeCom account", "关联您的企业微信账号"),
-    (
-        "bind_intro",
-        "Sign in once with your existing account to link it to this WeCom identity. Next time WeCom alone signs you in.",
-        "请使用已有账号登录一次，以关联此企业微信身份。以后仅用企业微信即可登录。",
-    ),
-    ("bind_submit", "Sign in and link", "登录并关联"),
-    ("bind_create", "Create a new account instead", "改为创建新账号"),
-    ("or", "or", "或"),
-    ("wecom_member", "WeCom member", "企业微信成员"),
-    (
-        "home_intro",
+        "此账号密码错误次数过多，请 {minutes} 分钟后再试，或使用其他方式登录。";
+    SwitchLanguage "switch_language" => "中文", "English";
+
+    // ---------------------------------------------------------------- shared page parts
+    ErrorTitle "error_title" => "Sign-in failed", "登录失败";
+    WhatToDo "what_to_do" => "What to do", "怎么办";
+    BackToApp "back_to_app" => "Back to the app", "返回应用";
+    StartOver "start_over" => "Start over", "重新开始";
+    Reference "reference" => "Reference", "参考编号";
+    SignedOut "signed_out" => "You are signed out.", "您已退出登录。";
+    HomeIntro "home_intro" =>
         "wegate signs your company's apps in with WeCom, through plain OpenID Connect.",
-        "wegate 通过标准 OpenID Connect，让企业的各个应用使用企业微信登录。",
-    ),
-    ("discovery", "OpenID Connect discovery", "OpenID Connect 发现文档"),
-];
+        "wegate 通过标准 OpenID Connect，让企业的各个应用使用企业微信登录。";
+    Discovery "discovery" => "OpenID Connect discovery", "OpenID Connect 发现文档";
+    InternalTitle "internal_title" => "Something went wrong", "服务器错误";
+    InternalMessage "internal_message" =>
+        "wegate could not complete your request. Try again in a moment; if it keeps happening, give the reference below to your administrator.",
+        "处理您的请求时出错。请稍后重试；如果问题持续，请把参考编号告诉管理员。";
+
+    // ---------------------------------------------------------------- ask to bind
+    BindTitle "bind_title" => "Link your WeCom account", "关联您的企业微信账号";
+    BindIntro "bind_intro" =>
+        "Sign in once with your existing account to link it to this WeCom identity. Next time WeCom alone signs you in.",
+        "请使用已有账号登录一次，以关联此企业微信身份。以后仅用企业微信即可登录。";
+    BindSubmit "bind_submit" => "Sign in and link", "登录并关联";
+    BindCreate "bind_create" => "Create a new account instead", "改为创建新账号";
+    Or "or" => "or", "或";
+    WecomMember "wecom_member" => "WeCom member", "企业微信成员";
+    LinkedElsewhere "linked_elsewhere" =>
+        "This WeCom identity is already linked to another account.",
+        "此企业微信身份已关联到其他账号。";
+
+    // ---------------------------------------------------------------- a login in progress
+    TxExpired "tx_expired" =>
+        "This sign-in has expired or was already completed.",
+        "此登录已过期或已完成。";
+    SignInAgain "sign_in_again" => "Go back to the app and sign in again.", "请回到应用重新登录。";
+    OtherBrowser "other_browser" =>
+        "This sign-in was started in a different browser (or its cookies were cleared).",
+        "此登录是在另一个浏览器中开始的。";
+    OtherBrowserHint "other_browser_hint" =>
+        "Start the sign-in again from the app in this browser, with cookies allowed.",
+        "请在同一个浏览器中从应用重新开始登录，并允许 Cookie。";
+    StaleState "stale_state" =>
+        "This sign-in link is invalid, has expired, or was already used.",
+        "此登录链接无效、已过期或已被使用。";
+    AppRemoved "app_removed" => "The app was removed.", "该应用已被删除。";
+    ConnectionRemoved "connection_removed" => "This sign-in method was removed.", "此登录方式已被删除。";
+    ConnectionNotEnabled "connection_not_enabled" =>
+        "This sign-in method is not enabled for this app.",
+        "此登录方式未对该应用启用。";
+    MobileOnly "mobile_only" => "This sign-in method is for the mobile app only.", "此登录方式仅供移动应用使用。";
+
+    // ---------------------------------------------------------------- the authorization request
+    NoClientId "no_client_id" => "The request has no client_id.", "请求缺少 client_id。";
+    RetryFromApp "retry_from_app" =>
+        "Start the sign-in again from the app. If it keeps happening, tell the app's developer.",
+        "请从应用重新开始登录；如果问题持续，请告诉应用开发者。";
+    UnknownClient "unknown_client" => "This app is not registered with wegate.", "此应用未在 wegate 注册。";
+    UnknownClientHint "unknown_client_hint" =>
+        "Ask the administrator to check the app's client_id.",
+        "请管理员检查应用的 client_id。";
+    NoRedirectUri "no_redirect_uri" => "The request has no redirect_uri.", "请求缺少 redirect_uri。";
+    NoRedirectUriHint "no_redirect_uri_hint" =>
+        "The app must send one of its registered redirect URIs.",
+        "应用必须在请求中携带已注册的回调地址。";
+    UnregisteredRedirect "unregistered_redirect" =>
+        "The app asked to return to an address (redirect_uri) that is not registered for it, so sign-in stopped rather than send you somewhere unknown.",
+        "回调地址（redirect_uri）未为此应用注册，登录已停止，以免把您带到未知网站。";
+    UnregisteredRedirectHint "unregistered_redirect_hint" =>
+        "The administrator must add this exact address to the app's redirect_uris, or the developer must fix the request.",
+        "请管理员把该地址添加到应用的 redirect_uris，或让开发者修正请求。";
+    DuplicateParameter "duplicate_parameter" =>
+        "The parameter {name} appears more than once.",
+        "参数 {name} 出现了不止一次。";
+    StartAgain "start_again" => "Start the sign-in again from the app.", "请从应用重新开始登录。";
+
+    // ---------------------------------------------------------------- sign-out
+    BadIdTokenHint "bad_id_token_hint" =>
+        "The id_token_hint is not a valid ID token from this server.",
+        "id_token_hint 无效。";
+    ClientMismatch "client_mismatch" =>
+        "client_id does not match the id_token_hint.",
+        "client_id 与 id_token_hint 不一致。";
+    UnregisteredLogoutRedirect "unregistered_logout_redirect" =>
+        "The address to return to after sign-out is not registered for this app, so wegate will not go there.",
+        "退出后跳转地址未注册，已停止跳转。";
+    UnregisteredLogoutRedirectHint "unregistered_logout_redirect_hint" =>
+        "The administrator must add it to the app's post_logout_redirect_uris.",
+        "请管理员把该地址加入应用的 post_logout_redirect_uris。";
+
+    // ---------------------------------------------------------------- why a sign-in failed (login::outcome)
+    NoAccount "no_account" =>
+        "There is no account for you here. This sign-in method only lets existing accounts in.",
+        "这里没有您的账号。此登录方式只允许已有账号登录。";
+    NoAccountHint "no_account_hint" =>
+        "Ask your administrator to create an account for you or link your WeCom identity.",
+        "请联系管理员为您创建账号或关联您的企业微信身份。";
+    Ambiguous "ambiguous" =>
+        "Your WeCom profile matches more than one account, so wegate cannot tell which one is yours.",
+        "您的企业微信资料与多个账号匹配，无法确定是哪一个。";
+    AmbiguousHint "ambiguous_hint" =>
+        "Ask your administrator to resolve the duplicate email or phone number.",
+        "请管理员清理重复的邮箱或手机号。";
+    Cancelled "cancelled" => "You cancelled the sign-in in WeCom.", "您在企业微信中取消了登录。";
+    CancelledHint "cancelled_hint" => "Try again if you meant to sign in.", "如需登录，请重试。";
+    NotAllowed "not_allowed" =>
+        "Your WeCom account is not allowed to use this app.",
+        "您的企业微信账号无权使用此应用。";
+    NotAllowedHint "not_allowed_hint" =>
+        "An administrator must add you to the WeCom app's visible scope.",
+        "管理员需要把您加入该企业微信应用的可见范围。";
+    NotMember "not_member" => "You are not a member of this company in WeCom.", "您不是该企业的成员。";
+    NotMemberHint "not_member_hint" =>
+        "Scan with the WeCom account of your company.",
+        "请使用所在企业的企业微信账号扫码。";
+    CorpNotAllowed "corp_not_allowed" =>
+        "Your company is not allowed to sign in this way.",
+        "您的企业未获准通过此方式登录。";
+    CorpNotAllowedHint "corp_not_allowed_hint" =>
+        "Ask your administrator: your company's authorization may have been cancelled.",
+        "请联系管理员：企业的授权可能已被取消。";
+    NotReady "not_ready" =>
+        "This sign-in method is not fully set up yet: {step}",
+        "此登录方式尚未配置完成：{step}";
+    NotReadyHint "not_ready_hint" =>
+        "Ask your administrator to finish the set-up, then try again.",
+        "请管理员完成配置后再试。";
+    CodeInvalid "code_invalid" =>
+        "The sign-in code from WeCom is invalid, has expired, or was already used.",
+        "企业微信返回的登录凭证无效、已过期或已被使用。";
+    UpstreamTimeout "upstream_timeout" => "WeCom did not answer in time.", "企业微信没有及时响应。";
+    UpstreamFailed "upstream_failed" =>
+        "WeCom could not complete the sign-in right now.",
+        "企业微信暂时无法完成登录。";
+    ErrcodeHint "errcode_hint" =>
+        "WeCom error code {code}. Try again in a moment; if it keeps happening, give the reference to your administrator.",
+        "企业微信错误码 {code}。请稍后重试；如果问题持续，请把参考编号告诉管理员。";
+    RetryHint "retry_hint" =>
+        "Try again in a moment; if it keeps happening, give the reference to your administrator.",
+        "请稍后重试；如果问题持续，请把参考编号告诉管理员。";
+    Misconfigured "misconfigured" => "This sign-in method is misconfigured.", "登录方式配置有误。";
+    GiveReference "give_reference" => "Give the reference to your administrator.", "请把参考编号告诉管理员。";
+
+    // ---------------------------------------------------------------- set-up steps a sign-in may wait for
+    StepUrlNotVerified "step_url_not_verified" =>
+        "WeCom has not verified the event URL yet: paste the connection's event URL into the template's callback URL in the service-provider console and save",
+        "企业微信尚未验证事件接收 URL：请把该登录方式的事件 URL 填入服务商后台代开发模版的回调 URL 并保存";
+    StepTemplateNotSet "step_template_not_set" =>
+        "the template id and secret are not set: once the template is online, copy its 模版ID and Secret from the service-provider console into the connection",
+        "尚未填写模版 ID 和 Secret：模版上线后，请从服务商后台把模版ID和Secret填入该登录方式";
+    StepNoTemplateTicket "step_no_template_ticket" =>
+        "no suite_ticket received yet: WeCom pushes one every 10 minutes once the template's callback URL is saved (or push it by hand in the console)",
+        "尚未收到 suite_ticket：保存模版回调 URL 后，企业微信每 10 分钟推送一次（也可在后台手动推送）";
+    StepNoCorpAuthorized "step_no_corp_authorized" =>
+        "no corp has authorized the template yet: an administrator of the corp must scan the template's authorization QR code",
+        "尚无企业授权该模版：需要企业管理员扫描模版的授权二维码";
+    StepPermanentCodePending "step_permanent_code_pending" =>
+        "the permanent code has not been fetched yet; try again in a moment",
+        "尚未获取永久授权码，请稍后再试";
+    StepNoAgentId "step_no_agent_id" =>
+        "the authorization did not include the app's agent id; set agent_id on the connection",
+        "授权信息中没有应用的 AgentID，请在登录方式中填写 agent_id";
+    StepNoSuiteTicket "step_no_suite_ticket" =>
+        "no suite_ticket received yet: save the connection's event URL as the suite's callback URL in the service-provider console; WeCom pushes a ticket every 10 minutes",
+        "尚未收到 suite_ticket：请在服务商后台把该登录方式的事件 URL 设为应用的回调 URL；企业微信每 10 分钟推送一次";
+}
 
 #[cfg(test)]
 mod tests {
@@ -125,9 +310,28 @@ mod tests {
     }
 
     #[test]
-    fn every_string_has_both_languages() {
-        for (key, en, zh) in STRINGS {
-            assert!(!en.is_empty() && !zh.is_empty(), "{key}");
+    fn the_language_cookie_comes_between_ui_locales_and_accept_language() {
+        let mut headers = HeaderMap::new();
+        headers.insert("accept-language", "en".parse().unwrap());
+        headers.insert("cookie", "wegate_lang=zh-CN".parse().unwrap());
+        assert_eq!(Lang::pick(None, &headers), Lang::Zh);
+        assert_eq!(Lang::pick(Some("en"), &headers), Lang::En);
+    }
+
+    #[test]
+    fn every_message_has_both_languages_and_a_unique_key() {
+        let mut keys = std::collections::HashSet::new();
+        for msg in Msg::ALL {
+            assert!(!Lang::En.t(*msg).is_empty() && !Lang::Zh.t(*msg).is_empty(), "{msg:?}");
+            assert!(keys.insert(msg.key()), "duplicate key {}", msg.key());
         }
+    }
+
+    #[test]
+    fn placeholders_are_filled_in() {
+        assert_eq!(
+            Lang::Zh.fmt(Msg::LockedOut, &[("minutes", "10")]),
+            "此账号密码错误次数过多，请 10 分钟后再试，或使用其他方式登录。"
+        );
     }
 }

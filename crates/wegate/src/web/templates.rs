@@ -42,11 +42,20 @@ impl Templates {
         Ok(Templates { env })
     }
 
-    /// Renders `name` with `ctx` plus `t` (the strings of `lang`) and `lang`.
+    /// Renders `name` with `ctx` plus `t` (the strings of `lang`) and `lang`. A page that gives `here`
+    /// (its own path) gets a link that switches to the other language and comes back.
     pub fn render(&self, name: &str, lang: Lang, ctx: Value) -> Result<String, minijinja::Error> {
         let template = self.env.get_template(name)?;
-        template.render(minijinja::context! { t => lang.strings(), lang => lang.code(), ..ctx })
+        let switch_href = ctx.get_attr("here").ok().and_then(|here| here.as_str().map(|h| switch_href(lang, h)));
+        template.render(minijinja::context! { t => lang.strings(), lang => lang.code(), switch_href, ..ctx })
     }
+}
+
+/// `/language?lang=<the other one>&return=<here>`.
+fn switch_href(lang: Lang, here: &str) -> String {
+    let other = if lang.other() == Lang::Zh { "zh" } else { "en" };
+    let back = percent_encoding::utf8_percent_encode(here, percent_encoding::NON_ALPHANUMERIC);
+    format!("/language?lang={other}&return={back}")
 }
 
 #[cfg(test)]

@@ -3,15 +3,15 @@
 
 use axum::http::HeaderMap;
 
-use crate::app::AppState;
+use crate::app::App;
+use crate::audit::Audit;
 use crate::oidc::client_auth::{FormParams, authenticate};
 use crate::oidc::error::OAuthError;
-use crate::oidc::finalize::audit;
 use crate::oidc::tokens::{Issue, TokenResponse, grant_horizon, issue, pkce_matches};
 use crate::store::Consumed;
 use crate::util::sha256_hex;
 
-pub async fn grant(app: &AppState, headers: &HeaderMap, form: &FormParams) -> Result<TokenResponse, OAuthError> {
+pub async fn grant(app: &App, headers: &HeaderMap, form: &FormParams) -> Result<TokenResponse, OAuthError> {
     let client = authenticate(app, headers, form).await?;
     let code = form.require("code")?;
     let now = app.now();
@@ -20,16 +20,12 @@ pub async fn grant(app: &AppState, headers: &HeaderMap, form: &FormParams) -> Re
         Consumed::Replayed(record) => {
             app.store.revoke_grant(&record.grant_id, now, grant_horizon(app, now)).await?;
             tracing::warn!(client_id = %record.client_id, "authorization code replayed; its tokens are revoked");
-            audit(
-                app,
-                "token.code_replay",
-                Some(&record.client_id),
-                None,
-                Some(&record.user_id),
-                None,
-                Some("authorization code used twice; tokens revoked"),
-            )
-            .await;
+            Audit::new("token.code_replay")
+                .client(&record.client_id)
+                .user(&record.user_id)
+                .reason("authorization code used twice; tokens revoked")
+                .write(app)
+                .await;
             return Err(OAuthError::invalid_grant(
                 "the authorization code was already used; tokens issued from it are revoked",
             ));

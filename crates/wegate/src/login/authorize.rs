@@ -1,4 +1,4 @@
-//! `/authorize` (OIDC Core §3.1.2): validates the request, then either answers at once from the browser's
+//! `/authorize` (OIDC Core §3.1.2), the first step of the browser login: validates the request, then either answers at once from the browser's
 //! single-sign-on session, or records a login transaction and shows the hosted login page (or goes
 //! straight to the connection named by `connection=`).
 //!
@@ -11,16 +11,16 @@ use axum::extract::{Form, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
-use super::finalize::{ErrorRedirect, complete_login, error_redirect};
-use crate::app::AppState;
-use crate::store::{App, LoginTx};
+use super::finalize::complete_login;
+use super::{page, start};
+use crate::app::{App, AppState};
+use crate::oidc::SCOPES;
+use crate::oidc::redirect::{ErrorRedirect, error_redirect};
+use crate::store::{App as Client, LoginTx};
 use crate::util::{random_alnum, random_token, sha256_hex};
 use crate::web::cookies;
-use crate::web::error::PageError;
-use crate::web::i18n::Lang;
-
-/// Scopes we know; others are ignored as OIDC Core §3.1.2.1 allows.
-pub const SCOPES: &[&str] = &["openid", "profile", "email", "phone", "offline_access"];
+use crate::web::error::{OrPage, PageError};
+use crate::web::i18n::{Lang, Msg};
 
 pub async fn authorize_get(State(app): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.as_deref().unwrap_or("")).unwrap_or_default();
@@ -58,7 +58,7 @@ impl Params {
     }
 }
 
-async fn authorize(app: &AppState, headers: &HeaderMap, pairs: Vec<(String, String)>) -> Response {
+async fn authorize(app: &App, headers: &HeaderMap, pairs: Vec<(String, String)>) -> Response {
     let params = Params::new(pairs);
     let lang = Lang::pick(params.get("ui_locales"), headers);
     match authorize_inner(app, headers, &params, lang).await {
@@ -79,81 +79,41 @@ impl From<PageError> for AuthorizeError {
     }
 }
 
-impl From<crate::store::StoreError> for AuthorizeError {
-    fn from(e: crate::store::StoreError) -> Self {
-        AuthorizeError::Page(e.into())
-    }
-}
-
-fn page(lang: Lang, message: &str, hint: &str) -> AuthorizeError {
-    AuthorizeError::Page(PageError::bad_request(lang, message).with_hint(hint))
-}
-
 /// Validates client and redirect_uri. Exact string match against the registered URIs: no prefix, no
 /// normalisation (OAuth 2.0 Security BCP §4.1.3).
 pub async fn verified_client(
-    app: &AppState,
+    app: &App,
     client_id: Option<&str>,
     redirect_uri: Option<&str>,
     lang: Lang,
-) -> Result<(App, String), PageError> {
-    let zh = lang == Lang::Zh;
+) -> Result<(Client, String), PageError> {
     let Some(client_id) = client_id else {
-        return Err(PageError::bad_request(
-            lang,
-            if zh { "请求缺少 client_id。" } else { "The request has no client_id." },
-        )
-        .with_hint(if zh {
-            "请从应用重新开始登录；如果问题持续，请告诉应用开发者。"
-        } else {
-            "Start the sign-in again from the app. If it keeps happening, tell the app's developer."
-        }));
+        return Err(PageError::bad_request(lang, Msg::NoClientId).hint(Msg::RetryFromApp));
     };
-    let Some(client) = app.store.get_app(client_id).await? else {
+    let Some(client) = app.store.get_app(client_id).await.or_page(lang)? else {
         tracing::warn!(client_id, "authorize: unknown client_id");
-        return Err(PageError::bad_request(
-            lang,
-            if zh { "此应用未在 wegate 注册。" } else { "This app is not registered with wegate." },
-        )
-        .with_hint(if zh {
-            "请管理员检查应用的 client_id。"
-        } else {
-            "Ask the administrator to check the app's client_id."
-        }));
+        return Err(PageError::bad_request(lang, Msg::UnknownClient).hint(Msg::UnknownClientHint));
     };
     let Some(redirect_uri) = redirect_uri else {
-        return Err(PageError::bad_request(
-            lang,
-            if zh { "请求缺少 redirect_uri。" } else { "The request has no redirect_uri." },
-        )
-        .with_hint(if zh {
-            "应用必须在请求中携带已注册的回调地址。"
-        } else {
-            "The app must send one of its registered redirect URIs."
-        }));
+        return Err(PageError::bad_request(lang, Msg::NoRedirectUri).hint(Msg::NoRedirectUriHint));
     };
     if !client.redirect_uris.iter().any(|u| u == redirect_uri) {
         tracing::warn!(client_id, redirect_uri, "authorize: redirect_uri is not registered for this app");
-        return Err(PageError::bad_request(
-            lang,
-            if zh { "回调地址（redirect_uri）未为此应用注册，登录已停止，以免把您带到未知网站。" } else { "The app asked to return to an address (redirect_uri) that is not registered for it, so sign-in stopped rather than send you somewhere unknown." },
-        )
-        .with_hint(if zh { "请管理员把该地址添加到应用的 redirect_uris，或让开发者修正请求。" } else { "The administrator must add this exact address to the app's redirect_uris, or the developer must fix the request." }));
+        return Err(PageError::bad_request(lang, Msg::UnregisteredRedirect).hint(Msg::UnregisteredRedirectHint));
     }
     Ok((client, redirect_uri.to_string()))
 }
 
 async fn authorize_inner(
-    app: &AppState,
+    app: &App,
     headers: &HeaderMap,
     params: &Params,
     lang: Lang,
 ) -> Result<Response, AuthorizeError> {
     if let Some(dup @ ("client_id" | "redirect_uri")) = params.duplicated.as_deref() {
-        return Err(page(
-            lang,
-            &format!("The parameter {dup} appears more than once."),
-            "Start the sign-in again from the app.",
+        let message = lang.fmt(Msg::DuplicateParameter, &[("name", dup)]);
+        return Err(AuthorizeError::Page(
+            PageError::new(axum::http::StatusCode::BAD_REQUEST, lang, message).hint(Msg::StartAgain),
         ));
     }
     let (client, redirect_uri) =
@@ -270,10 +230,10 @@ async fn authorize_inner(
     let force_login = prompts.contains(&"login");
     if !force_login
         && let Some(session_cookie) = cookies::get(headers, cookies::SESSION)
-        && let Some(session) = app.store.get_session(&sha256_hex(session_cookie), now).await?
+        && let Some(session) = app.store.get_session(&sha256_hex(session_cookie), now).await.or_page(lang)?
     {
         let fresh_enough = max_age.is_none_or(|age| now - session.auth_time <= age);
-        if fresh_enough && app.store.get_user(&session.user_id).await?.is_some() {
+        if fresh_enough && app.store.get_user(&session.user_id).await.or_page(lang)?.is_some() {
             let user_id = session.user_id.clone();
             let mut response = complete_login(app, tx, &user_id, "sso", Some(session), lang).await?;
             append_cookies(&mut response, set_cookies);
@@ -284,18 +244,18 @@ async fn authorize_inner(
         return Err(fail("login_required", "the person is not signed in"));
     }
 
-    let connections = app.store.app_connections(&client.client_id).await?;
+    let connections = app.store.app_connections(&client.client_id).await.or_page(lang)?;
     let mut response = if let Some(identifier) = params.get("connection") {
         let Some(connection) = connections.iter().find(|c| c.identifier == identifier) else {
             return Err(fail("invalid_request", &format!("connection {identifier:?} is not enabled for this app")));
         };
         let mut tx = tx;
         tx.connection = Some(connection.identifier.clone());
-        app.store.put_login_tx(tx.clone()).await?;
-        crate::connectors::start_login(app, &tx, connection, lang).await?
+        app.store.put_login_tx(tx.clone()).await.or_page(lang)?;
+        start::start_login(app, &tx, connection, lang).await?
     } else {
-        app.store.put_login_tx(tx.clone()).await?;
-        crate::web::login_page(app, &tx, &client, &connections, lang, None, "")?
+        app.store.put_login_tx(tx.clone()).await.or_page(lang)?;
+        page::render(&tx, &client, &connections, lang, None, "")?
     };
     append_cookies(&mut response, set_cookies);
     Ok(response)

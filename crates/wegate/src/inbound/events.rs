@@ -12,9 +12,10 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use wecom::{CryptoError, Event, MsgCrypt};
 
-use super::{field, wecom_provider::suite_credential};
-use crate::app::AppState;
-use crate::oidc::finalize::audit;
+use crate::app::{App, AppState};
+use crate::audit::Audit;
+use crate::connectors::fields::{check_corp_id, field};
+use crate::connectors::wecom_provider::suite_credential;
 use crate::store::{AuthorizedCorp, Connection, SuiteTicket};
 use crate::util::sha256_hex;
 
@@ -44,7 +45,7 @@ fn reject(status: StatusCode, why: &str) -> Response {
     (status, why.to_string()).into_response()
 }
 
-async fn load(app: &AppState, identifier: &str) -> Result<Callback, Response> {
+async fn load(app: &App, identifier: &str) -> Result<Callback, Response> {
     let connection = match app.store.get_connection(identifier).await {
         Ok(Some(c)) if c.kind == "wecom_delegated" || c.kind == "wecom_provider" => c,
         Ok(_) => return Err(reject(StatusCode::NOT_FOUND, "no event URL here")),
@@ -99,7 +100,7 @@ fn crypto_failure(identifier: &str, error: &CryptoError) -> Response {
     reject(StatusCode::BAD_REQUEST, why)
 }
 
-fn check_window(app: &AppState, identifier: &str, timestamp: &str) -> Result<(), Response> {
+fn check_window(app: &App, identifier: &str, timestamp: &str) -> Result<(), Response> {
     let ok = timestamp.parse::<i64>().is_ok_and(|ts| (app.now() - ts).abs() <= WINDOW_SECS);
     if ok {
         Ok(())
@@ -120,7 +121,7 @@ fn learns_provider_corp_id(cb: &Callback, receive_id: &str) -> bool {
         && cb.connection.kind == "wecom_delegated"
         && field(&cb.connection.settings, "provider_corp_id").is_none()
         && field(&cb.connection.state, "provider_corp_id").is_none()
-        && super::check_corp_id("receive id", receive_id).is_ok()
+        && check_corp_id("receive id", receive_id).is_ok()
 }
 
 fn check_receive_id(cb: &Callback, receive_id: &str) -> Result<(), Response> {
@@ -288,7 +289,7 @@ async fn handle(app: AppState, cb: Callback, event: Event) -> Response {
     "success".into_response()
 }
 
-async fn set_corp_status(app: &AppState, identifier: &str, corp_id: &str, status: &str, event: &str) {
+async fn set_corp_status(app: &App, identifier: &str, corp_id: &str, status: &str, event: &str) {
     match app.store.get_authorized_corp(identifier, corp_id).await {
         Ok(Some(mut corp)) => {
             corp.status = status.to_string();
@@ -296,7 +297,7 @@ async fn set_corp_status(app: &AppState, identifier: &str, corp_id: &str, status
             if let Err(e) = app.store.upsert_authorized_corp(corp).await {
                 tracing::error!(error = %e, "could not update the authorized corp");
             }
-            audit(app, event, None, Some(identifier), None, Some(corp_id), None).await;
+            Audit::new(event).connection(identifier).upstream(corp_id).write(app).await;
             tracing::info!(connection = identifier, corp_id, status, "authorization changed");
         }
         Ok(None) => tracing::warn!(connection = identifier, corp_id, "authorization change for an unknown corp"),
@@ -306,13 +307,13 @@ async fn set_corp_status(app: &AppState, identifier: &str, corp_id: &str, status
 
 /// create_auth / reset_permanent_code: suite token (with the stored ticket) → permanent code, stored on
 /// the connection's authorized corp. Runs after the `success` answer.
-async fn redeem_auth_code(app: &AppState, cb: &Callback, auth_code: &str) {
+async fn redeem_auth_code(app: &App, cb: &Callback, auth_code: &str) {
     let identifier = &cb.connection.identifier;
     let suite = match suite_credential(app, &cb.connection, &cb.suite_id, cb.secret_field).await {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(connection = %identifier, error = %e, "cannot redeem the auth code");
-            audit(app, "connection.auth_failed", None, Some(identifier), None, None, Some(&e.to_string())).await;
+            Audit::new("connection.auth_failed").connection(identifier).reason(&e.to_string()).write(app).await;
             return;
         }
     };
@@ -320,7 +321,7 @@ async fn redeem_auth_code(app: &AppState, cb: &Callback, auth_code: &str) {
         Ok(r) => r,
         Err(e) => {
             tracing::error!(connection = %identifier, error = %e, "get_permanent_code failed");
-            audit(app, "connection.auth_failed", None, Some(identifier), None, None, Some(&e.to_string())).await;
+            Audit::new("connection.auth_failed").connection(identifier).reason(&e.to_string()).write(app).await;
             return;
         }
     };
@@ -341,7 +342,7 @@ async fn redeem_auth_code(app: &AppState, cb: &Callback, auth_code: &str) {
     match app.store.upsert_authorized_corp(corp).await {
         Ok(()) => {
             tracing::info!(connection = %identifier, corp_id, "corp authorized; permanent code stored");
-            audit(app, "connection.authorized", None, Some(identifier), None, Some(&corp_id), None).await;
+            Audit::new("connection.authorized").connection(identifier).upstream(&corp_id).write(app).await;
         }
         Err(e) => tracing::error!(connection = %identifier, error = %e, "could not store the permanent code"),
     }

@@ -1,0 +1,111 @@
+//! What a connector is: the [`Connector`] trait every kind implements, and [`ConnectorError`], the
+//! ways an upstream sign-in fails, as values. No HTTP here: the browser login (`login`) and the token
+//! exchange turn these into pages and OAuth errors through one table (`login::outcome`).
+
+use async_trait::async_trait;
+use serde_json::{Map, Value};
+
+use crate::accounts::UpstreamIdentity;
+use crate::app::App;
+use crate::store::{Connection, StoreError};
+
+/// Why an upstream sign-in failed. Turned into a page (browser) or an OAuth error (token exchange).
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectorError {
+    /// WeCom answered an errcode, timed out, or answered garbage.
+    #[error("WeCom: {0}")]
+    Wecom(#[from] wecom::Error),
+    /// The member is outside the app's visible scope (errcode 60011 and friends) or no longer exists.
+    #[error("not allowed: {0}")]
+    NotAllowed(String),
+    /// WeCom identified someone who is not a member of the corp (`openid` only).
+    #[error("not a member of the corp")]
+    NotMember,
+    /// The person declined at WeCom (the callback had a state but no code).
+    #[error("the person cancelled at WeCom")]
+    Cancelled,
+    /// Set-up incomplete (e.g. delegated template not authorized yet, no suite ticket yet).
+    #[error("not ready: {0}")]
+    NotReady(SetupStep),
+    /// The corp's authorization was cancelled, or it is not on the connection's allow-list.
+    #[error("corp not allowed: {0}")]
+    CorpNotAllowed(String),
+    /// The stored settings are unusable (should have been caught when saved).
+    #[error("misconfigured: {0}")]
+    Config(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The admin's input for a connection: the JSON body of the admin API minus the common fields.
+pub type Input = Map<String, Value>;
+
+#[async_trait]
+pub trait Connector: Send + Sync + 'static {
+    /// The `kind` string of the admin API.
+    fn kind(&self) -> &'static str;
+
+    /// Validates the kind-specific fields and splits them into (settings, secrets). On update,
+    /// `existing` holds the stored connection: secrets not given are kept.
+    fn validate(&self, input: &Input, existing: Option<&Connection>) -> Result<(Value, Value), String>;
+
+    /// The kind-specific fields of the admin API this kind reads; any other is refused, so that a field
+    /// meant for another kind is not silently dropped.
+    fn fields(&self) -> &'static [&'static str];
+
+    /// Whether a browser can sign in through it (a button on the login page). `wecom_mobile` cannot.
+    fn browser_login(&self) -> bool {
+        true
+    }
+
+    /// Where to send the browser. `state` is the transaction id (random, single-use, `[a-zA-Z0-9]`),
+    /// `callback` our `/connections/{identifier}/callback`.
+    async fn login_url(
+        &self,
+        app: &App,
+        connection: &Connection,
+        state: &str,
+        callback: &str,
+    ) -> Result<String, ConnectorError>;
+
+    /// Turns the code WeCom handed back into the person.
+    async fn exchange(
+        &self,
+        app: &App,
+        connection: &Connection,
+        code: &str,
+    ) -> Result<UpstreamIdentity, ConnectorError>;
+}
+
+/// The set-up step a connection still waits for, named on the page so the admin knows what to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetupStep {
+    /// Delegated: WeCom has not verified the event URL.
+    UrlNotVerified,
+    /// Delegated: the template id and secret are not entered.
+    TemplateNotSet,
+    /// Delegated: no suite_ticket pushed for the template yet.
+    NoTemplateTicket,
+    /// Delegated: no corp has authorized the template.
+    NoCorpAuthorized,
+    /// Delegated: the permanent code of the authorization is not fetched yet.
+    PermanentCodePending,
+    /// Delegated: the authorization carried no agent id and none is set.
+    NoAgentId,
+    /// Provider suite: no suite_ticket pushed yet.
+    NoSuiteTicket,
+}
+
+impl std::fmt::Display for SetupStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SetupStep::UrlNotVerified => "event URL not verified by WeCom",
+            SetupStep::TemplateNotSet => "template id and secret not set",
+            SetupStep::NoTemplateTicket => "no suite_ticket for the template yet",
+            SetupStep::NoCorpAuthorized => "no corp has authorized the template",
+            SetupStep::PermanentCodePending => "permanent code not fetched yet",
+            SetupStep::NoAgentId => "no agent id",
+            SetupStep::NoSuiteTicket => "no suite_ticket for the suite yet",
+        })
+    }
+}

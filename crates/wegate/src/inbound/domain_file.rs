@@ -1,0 +1,39 @@
+//! `GET /WW_verify_*.txt`: WeCom's trusted-domain check (校验可信域名归属) downloads this file from the
+//! domain root; any connection may carry one (`domain_verification`).
+
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+use crate::app::AppState;
+use crate::connectors::fields::is_verification_filename;
+
+/// `GET /WW_verify_*.txt`: the trusted-domain verification file of whichever connection carries it.
+pub async fn domain_verification_file(State(app): State<AppState>, Path(filename): Path<String>) -> Response {
+    if !is_verification_filename(&filename) {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = match app.store.list_connections(200, cursor.as_deref()).await {
+            Ok(page) => page,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot list connections for the verification file");
+                return StatusCode::SERVICE_UNAVAILABLE.into_response();
+            }
+        };
+        for c in &page.items {
+            if let Some(v) = c.settings.get("domain_verification")
+                && v.get("filename").and_then(Value::as_str) == Some(filename.as_str())
+            {
+                let content = v.get("content").and_then(Value::as_str).unwrap_or_default().to_string();
+                return ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], content).into_response();
+            }
+        }
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return StatusCode::NOT_FOUND.into_response(),
+        }
+    }
+}

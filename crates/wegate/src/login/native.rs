@@ -1,0 +1,79 @@
+//! Native apps sign in without a browser: the WeCom SDK hands the app a code, which it presents at
+//! `/token` with the RFC 8693 token exchange (`subject_token_type` =
+//! `urn:wegate:params:oauth:token-type:wecom-code`, `connection` = a `wecom_mobile` connection of the app).
+//! The same connector exchange, account rules and outcome table as the browser login; `oidc::token`
+//! does the rest (client authentication, scopes, issuance).
+
+use std::future::Future;
+
+use super::outcome::Failure;
+use crate::accounts::{self, Resolution};
+use crate::app::App;
+use crate::audit::Audit;
+use crate::connectors::{connector, wecom_mobile::SUBJECT_TOKEN_TYPE};
+use crate::oidc::client_auth::FormParams;
+use crate::oidc::error::OAuthError;
+use crate::oidc::token::{Exchanged, SubjectTokenExchange};
+use crate::store::App as Client;
+
+/// The WeCom SDK code of a `wecom_mobile` connection, as a subject token.
+pub struct WecomCodeExchange;
+
+impl SubjectTokenExchange for WecomCodeExchange {
+    const SUBJECT_TOKEN_TYPE: &'static str = SUBJECT_TOKEN_TYPE;
+
+    fn exchange<'a>(
+        app: &'a App,
+        client: &'a Client,
+        code: &'a str,
+        form: &'a FormParams,
+    ) -> impl Future<Output = Result<Exchanged, OAuthError>> + Send + 'a {
+        exchange(app, client, code, form)
+    }
+}
+
+async fn exchange(app: &App, client: &Client, code: &str, form: &FormParams) -> Result<Exchanged, OAuthError> {
+    let identifier = form.require("connection")?;
+    let associated = app.store.app_connections(&client.client_id).await?;
+    let Some(connection) = associated.into_iter().find(|c| c.identifier == identifier) else {
+        return Err(OAuthError::invalid_request(format!("connection {identifier} is not enabled for this app")));
+    };
+    let Some(kind) = connector(&connection.kind).filter(|_| connection.kind == "wecom_mobile") else {
+        return Err(OAuthError::invalid_request(format!("connection {identifier} is not a wecom_mobile connection")));
+    };
+    let failed = |failure: Failure, upstream: Option<String>| async move {
+        tracing::warn!(connection = identifier, client_id = %client.client_id, error = %failure.detail, "mobile sign-in failed");
+        app.metrics.login(&client.client_id, identifier, failure.outcome.row().metric);
+        let mut entry = Audit::new("login.failure").client(&client.client_id).connection(identifier);
+        if let Some(upstream) = &upstream {
+            entry = entry.upstream(upstream);
+        }
+        entry.reason(&failure.audit_reason()).write(app).await;
+        failure.oauth_error()
+    };
+    let identity = match kind.exchange(app, &connection, code).await {
+        Ok(identity) => identity,
+        Err(e) => return Err(failed(Failure::from_connector(&e), None).await),
+    };
+    let user = match accounts::resolve(app, &connection, &identity).await? {
+        Resolution::User(user) => user,
+        Resolution::Refused(refusal) => {
+            return Err(failed(Failure::from_refusal(refusal), Some(identity.reference())).await);
+        }
+        Resolution::NeedsBinding { .. } => {
+            return Err(OAuthError::access_denied(
+                "this connection asks people to link an existing account first: sign in once in a browser through a \
+                 WeCom connection of the same corp (QR code or in-WeCom page) and link it there",
+            ));
+        }
+    };
+    app.metrics.login(&client.client_id, identifier, "success");
+    Audit::new("login.success")
+        .client(&client.client_id)
+        .connection(identifier)
+        .user(&user.id)
+        .upstream(&identity.reference())
+        .write(app)
+        .await;
+    Ok(Exchanged { user: *user, amr: "wecom_mobile".to_string() })
+}

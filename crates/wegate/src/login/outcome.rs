@@ -1,0 +1,282 @@
+//! One table for every way a sign-in through a connection can fail: each [`Outcome`] maps once to the
+//! page's HTTP status, the OAuth error on the way back to the app, the token endpoint's OAuth error, the
+//! metric label, and the message and hint of the catalogue. The browser pages and the native token
+//! exchange both read it, so the two never disagree.
+
+use axum::http::StatusCode;
+
+use crate::accounts::Refusal;
+use crate::connectors::{ConnectorError, SetupStep};
+use crate::oidc::error::OAuthError;
+use crate::web::error::PageError;
+use crate::web::i18n::{Lang, Msg};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The person declined at WeCom.
+    Cancelled,
+    /// Outside the app's visible scope, disabled, left, or no longer a member.
+    NotAllowed,
+    /// Someone WeCom knows, but not a member of the corp.
+    NotMember,
+    /// The corp's authorization was cancelled, or it is not allowed on the connection.
+    CorpNotAllowed,
+    /// The connection's set-up is not finished (the step is named).
+    NotReady,
+    /// WeCom refused the code: invalid, expired or already used (errcodes 40029, 42022).
+    CodeInvalid,
+    /// WeCom timed out, or answered something that is not its protocol.
+    UpstreamUnavailable,
+    /// WeCom answered another errcode.
+    UpstreamError,
+    /// The stored settings are unusable, or the store failed.
+    Misconfigured,
+    /// Login-only mode and no account for this identity.
+    NoAccount,
+    /// Field matching found more than one user.
+    Ambiguous,
+}
+
+/// What an [`Outcome`] means for each audience.
+pub struct Row {
+    pub page_status: StatusCode,
+    /// The error of the redirect back to the app (RFC 6749 §4.1.2.1 codes only).
+    pub redirect_error: &'static str,
+    /// The error of the token endpoint (RFC 6749 §5.2, RFC 8693 §2.2.2).
+    pub token_error: &'static str,
+    /// The `outcome` label of `wegate_logins_total`, also the audit reason's prefix.
+    pub metric: &'static str,
+    pub message: Msg,
+    pub hint: Msg,
+}
+
+impl Outcome {
+    pub fn row(self) -> Row {
+        use Outcome::*;
+        let (page_status, redirect_error, token_error, metric, message, hint) = match self {
+            Cancelled => (403, "access_denied", "access_denied", "cancelled", Msg::Cancelled, Msg::CancelledHint),
+            NotAllowed => (403, "access_denied", "access_denied", "not_allowed", Msg::NotAllowed, Msg::NotAllowedHint),
+            NotMember => (403, "access_denied", "access_denied", "not_member", Msg::NotMember, Msg::NotMemberHint),
+            CorpNotAllowed => (
+                403,
+                "access_denied",
+                "access_denied",
+                "corp_not_allowed",
+                Msg::CorpNotAllowed,
+                Msg::CorpNotAllowedHint,
+            ),
+            NotReady => (
+                503,
+                "temporarily_unavailable",
+                "temporarily_unavailable",
+                "not_ready",
+                Msg::NotReady,
+                Msg::NotReadyHint,
+            ),
+            // In a browser it is WeCom's answer to a code WeCom itself just gave: an upstream error.
+            CodeInvalid => (502, "server_error", "invalid_grant", "code_invalid", Msg::CodeInvalid, Msg::SignInAgain),
+            UpstreamUnavailable => (
+                502,
+                "temporarily_unavailable",
+                "temporarily_unavailable",
+                "upstream_unavailable",
+                Msg::UpstreamFailed,
+                Msg::RetryHint,
+            ),
+            UpstreamError => {
+                (502, "server_error", "server_error", "upstream_error", Msg::UpstreamFailed, Msg::RetryHint)
+            }
+            Misconfigured => {
+                (500, "server_error", "server_error", "server_error", Msg::Misconfigured, Msg::GiveReference)
+            }
+            NoAccount => (403, "access_denied", "access_denied", "no_account", Msg::NoAccount, Msg::NoAccountHint),
+            Ambiguous => (403, "access_denied", "access_denied", "ambiguous_match", Msg::Ambiguous, Msg::AmbiguousHint),
+        };
+        Row {
+            page_status: StatusCode::from_u16(page_status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            redirect_error,
+            token_error,
+            metric,
+            message,
+            hint,
+        }
+    }
+}
+
+/// A failed sign-in: its outcome and what the person and the admin are told about it.
+#[derive(Debug)]
+pub struct Failure {
+    pub outcome: Outcome,
+    /// For the log and the audit trail (never shown on a page).
+    pub detail: String,
+    step: Option<SetupStep>,
+    wecom: Option<WecomDetail>,
+}
+
+#[derive(Debug)]
+struct WecomDetail {
+    errcode: Option<i64>,
+    timeout: bool,
+    explanation: Option<&'static wecom::errcode::Explanation>,
+}
+
+impl Failure {
+    pub fn from_connector(error: &ConnectorError) -> Failure {
+        let mut step = None;
+        let mut wecom = None;
+        let outcome = match error {
+            ConnectorError::Cancelled => Outcome::Cancelled,
+            ConnectorError::NotAllowed(_) => Outcome::NotAllowed,
+            ConnectorError::NotMember => Outcome::NotMember,
+            ConnectorError::CorpNotAllowed(_) => Outcome::CorpNotAllowed,
+            ConnectorError::NotReady(s) => {
+                step = Some(*s);
+                Outcome::NotReady
+            }
+            ConnectorError::Wecom(e) => {
+                wecom = Some(WecomDetail {
+                    errcode: e.errcode(),
+                    timeout: matches!(e, wecom::Error::Timeout { .. }),
+                    explanation: e.explanation(),
+                });
+                match e {
+                    _ if e.errcode().is_some_and(|c| c == 40029 || c == 42022) => Outcome::CodeInvalid,
+                    wecom::Error::Timeout { .. } | wecom::Error::Http { .. } | wecom::Error::Decode { .. } => {
+                        Outcome::UpstreamUnavailable
+                    }
+                    _ => Outcome::UpstreamError,
+                }
+            }
+            ConnectorError::Config(_) | ConnectorError::Store(_) => Outcome::Misconfigured,
+        };
+        Failure { outcome, detail: error.to_string(), step, wecom }
+    }
+
+    pub fn from_refusal(refusal: Refusal) -> Failure {
+        let outcome = match refusal {
+            Refusal::NoAccount => Outcome::NoAccount,
+            Refusal::Ambiguous => Outcome::Ambiguous,
+        };
+        Failure { outcome, detail: refusal.code().to_string(), step: None, wecom: None }
+    }
+
+    /// `metric: detail`, for the audit trail.
+    pub fn audit_reason(&self) -> String {
+        let metric = self.outcome.row().metric;
+        if self.detail == metric { metric.to_string() } else { format!("{metric}: {}", self.detail) }
+    }
+
+    /// The sentence for the person: the errcode's own explanation when WeCom gave a known one.
+    pub fn message(&self, lang: Lang) -> String {
+        let row = self.outcome.row();
+        if let Some(w) = &self.wecom {
+            if let Some(x) = w.explanation {
+                return (if lang == Lang::Zh { x.zh } else { x.en }).to_string();
+            }
+            if w.timeout {
+                return lang.t(Msg::UpstreamTimeout).to_string();
+            }
+        }
+        match self.step {
+            Some(step) => lang.fmt(row.message, &[("step", lang.t(step_message(step)))]),
+            None => lang.t(row.message).to_string(),
+        }
+    }
+
+    /// What to do; names WeCom's errcode when there is one.
+    pub fn hint(&self, lang: Lang) -> String {
+        match self.wecom.as_ref().and_then(|w| w.errcode) {
+            Some(code) => lang.fmt(Msg::ErrcodeHint, &[("code", &code.to_string())]),
+            _ => lang.t(self.outcome.row().hint).to_string(),
+        }
+    }
+
+    /// The page, with a link back to the app carrying `back_href`'s OAuth error.
+    pub fn page(&self, lang: Lang, back_href: String, reference: Option<String>) -> PageError {
+        let mut page = PageError::new(self.outcome.row().page_status, lang, self.message(lang))
+            .hint_text(self.hint(lang))
+            .back(Some(back_href));
+        page.reference = reference;
+        page
+    }
+
+    /// The token endpoint's answer (the native-app token exchange).
+    pub fn oauth_error(&self) -> OAuthError {
+        let row = self.outcome.row();
+        let description = self.message(Lang::En);
+        match row.token_error {
+            "invalid_grant" => OAuthError::invalid_grant(description),
+            "access_denied" => OAuthError::access_denied(description),
+            "temporarily_unavailable" => OAuthError::temporarily_unavailable(description),
+            _ => OAuthError::server_error(&self.detail),
+        }
+    }
+}
+
+fn step_message(step: SetupStep) -> Msg {
+    match step {
+        SetupStep::UrlNotVerified => Msg::StepUrlNotVerified,
+        SetupStep::TemplateNotSet => Msg::StepTemplateNotSet,
+        SetupStep::NoTemplateTicket => Msg::StepNoTemplateTicket,
+        SetupStep::NoCorpAuthorized => Msg::StepNoCorpAuthorized,
+        SetupStep::PermanentCodePending => Msg::StepPermanentCodePending,
+        SetupStep::NoAgentId => Msg::StepNoAgentId,
+        SetupStep::NoSuiteTicket => Msg::StepNoSuiteTicket,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_invalid_code_is_invalid_grant_at_the_token_endpoint_and_a_page_in_the_browser() {
+        let error = ConnectorError::Wecom(wecom::Error::Api {
+            api: "auth/getuserinfo",
+            errcode: 40029,
+            errmsg: "invalid code".into(),
+        });
+        let failure = Failure::from_connector(&error);
+        assert_eq!(failure.outcome, Outcome::CodeInvalid);
+        assert_eq!(failure.oauth_error().error, "invalid_grant");
+        assert_eq!(failure.outcome.row().redirect_error, "server_error");
+    }
+
+    #[test]
+    fn an_undecodable_answer_is_unavailable_everywhere() {
+        let error = ConnectorError::Wecom(wecom::Error::Decode { api: "user/get", message: "eof".into() });
+        let failure = Failure::from_connector(&error);
+        assert_eq!(failure.outcome, Outcome::UpstreamUnavailable);
+        assert_eq!(failure.oauth_error().error, "temporarily_unavailable");
+        assert_eq!(failure.outcome.row().redirect_error, "temporarily_unavailable");
+    }
+
+    #[test]
+    fn a_missing_setup_step_is_named_in_both_languages() {
+        let failure = Failure::from_connector(&ConnectorError::NotReady(SetupStep::UrlNotVerified));
+        assert!(failure.message(Lang::En).contains("event URL"));
+        assert!(failure.message(Lang::Zh).contains("事件"));
+    }
+
+    #[test]
+    fn every_outcome_has_an_authorization_endpoint_error_code() {
+        // RFC 6749 §4.1.2.1: the only codes a redirect to the app may carry.
+        const ALLOWED: &[&str] = &["access_denied", "server_error", "temporarily_unavailable"];
+        use Outcome::*;
+        for outcome in [
+            Cancelled,
+            NotAllowed,
+            NotMember,
+            CorpNotAllowed,
+            NotReady,
+            CodeInvalid,
+            UpstreamUnavailable,
+            UpstreamError,
+            Misconfigured,
+            NoAccount,
+            Ambiguous,
+        ] {
+            assert!(ALLOWED.contains(&outcome.row().redirect_error), "{outcome:?}");
+        }
+    }
+}

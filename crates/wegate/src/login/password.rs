@@ -1,0 +1,69 @@
+//! Local password sign-in on the login page (argon2id with lockout, in `accounts`).
+
+use axum::extract::{Form, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::finalize::complete_login;
+use super::{page, tx};
+use crate::accounts::PasswordCheck;
+use crate::app::AppState;
+use crate::audit::Audit;
+use crate::web::error::{OrPage, PageError};
+use crate::web::i18n::{Lang, Msg};
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    pub login: String,
+    pub password: String,
+}
+
+/// `POST /login/{tx}/password`.
+pub async fn password_login(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Path(tx_id): Path<String>,
+    Form(form): Form<PasswordForm>,
+) -> Response {
+    let result = async {
+        let tx = tx::load(&app, &headers, &tx_id, Lang::pick(None, &headers)).await?;
+        let lang = tx::lang_of(&tx, &headers);
+        let (client, connections) = page::client_and_connections(&app, &tx, lang).await?;
+        let (reason, message) =
+            match crate::accounts::verify_password(&app, &form.login, &form.password).await.or_page(lang)? {
+                PasswordCheck::Valid(user) => {
+                    let tx = app
+                        .store
+                        .take_login_tx(&tx.id, app.now())
+                        .await
+                        .or_page(lang)?
+                        .ok_or_else(|| PageError::bad_request(lang, Msg::TxExpired).hint(Msg::SignInAgain))?;
+                    return complete_login(&app, tx, &user.id, "pwd", None, lang).await;
+                }
+                PasswordCheck::Invalid => ("bad_password", lang.t(Msg::BadPassword).to_string()),
+                PasswordCheck::LockedOut { retry_after } => ("locked_out", locked_out_message(lang, retry_after)),
+            };
+        let locked_out = reason == "locked_out";
+        app.metrics.login(&tx.client_id, "password", reason);
+        Audit::new("login.failure")
+            .client(&tx.client_id)
+            .connection("password")
+            .reason(if locked_out { "too many failed attempts" } else { "wrong account or password" })
+            .write(&app)
+            .await;
+        let mut page = page::render(&tx, &client, &connections, lang, Some(&message), &form.login)?;
+        if locked_out {
+            *page.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+        }
+        Ok(page)
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// "Too many failed attempts ... wait N minutes", N rounded up.
+pub fn locked_out_message(lang: Lang, retry_after: i64) -> String {
+    let minutes = (retry_after.max(1) + 59) / 60;
+    lang.fmt(Msg::LockedOut, &[("minutes", &minutes.to_string())])
+}

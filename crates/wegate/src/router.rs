@@ -1,0 +1,63 @@
+//! Every route of the server, in one place, with the layers all of them share.
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::routing::{get, post};
+
+use crate::app::AppState;
+use crate::{api, inbound, login, oidc, ops, web};
+
+/// All routes of the server.
+pub fn router(app: AppState) -> Router {
+    Router::new()
+        // OpenID Connect protocol endpoints
+        .route("/.well-known/openid-configuration", get(oidc::discovery::configuration))
+        .route("/jwks", get(oidc::discovery::jwks))
+        .route("/token", post(oidc::token::token::<login::native::WecomCodeExchange>))
+        .route("/userinfo", get(oidc::userinfo::userinfo_get).post(oidc::userinfo::userinfo_post))
+        .route("/introspect", post(oidc::introspect::introspect))
+        .route("/revoke", post(oidc::revoke::revoke))
+        .route("/logout", get(oidc::logout::logout_get).post(oidc::logout::logout_post))
+        // the browser login, step by step
+        .route("/authorize", get(login::authorize::authorize_get).post(login::authorize::authorize_post))
+        .route("/login/{tx}", get(login::page::show))
+        .route("/login/{tx}/password", post(login::password::password_login))
+        .route("/login/{tx}/connection/{identifier}", get(login::start::start_connection))
+        .route("/connections/{identifier}/callback", get(login::callback::callback))
+        .route("/login/{tx}/bind", post(login::bind::bind))
+        .route("/login/{tx}/create", post(login::bind::create_instead))
+        // what WeCom and native apps call on a connection
+        .route("/connections/{identifier}/events", get(inbound::events::verify_url).post(inbound::events::receive))
+        .route("/connections/{identifier}/config", get(inbound::mobile_config::public_config))
+        .route("/{filename}", get(inbound::domain_file::domain_verification_file))
+        // hosted pages' shared parts
+        .route("/", get(web::home))
+        .route("/static/wegate.css", get(web::stylesheet))
+        .route("/language", get(web::switch_language))
+        // admin API and operations
+        .nest("/api/v1", api::routes())
+        .route("/metrics", get(ops::metrics))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .layer(axum::middleware::from_fn_with_state(app.clone(), api::require_admin))
+        .layer(axum::middleware::map_response(web::security_headers))
+        .layer(axum::middleware::from_fn_with_state(app.clone(), track_request))
+        .layer(tower_http::catch_panic::CatchPanicLayer::new())
+        .with_state(app)
+}
+
+/// Counts requests by route template and status, and times them.
+async fn track_request(State(app): State<AppState>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".to_string());
+    let method = request.method().as_str().to_string();
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    app.metrics.observe_request(&method, &route, response.status().as_u16(), started.elapsed());
+    response
+}
