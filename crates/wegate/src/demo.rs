@@ -303,7 +303,7 @@ async fn rp_callback(State(cell): State<RpState>, headers: HeaderMap, Query(q): 
     let Some(id_token) = tokens["id_token"].as_str() else {
         return page("Token error", &format!("<h1>Token error</h1><pre>{}</pre>", escape(&tokens.to_string())));
     };
-    let claims: Value = rp.app.keys.verify(id_token, issuer, None, false).unwrap_or(Value::Null);
+    let claims: Value = rp.app.keys.verify(id_token, issuer, None, Some(rp.app.now())).unwrap_or(Value::Null);
     let pretty = serde_json::to_string_pretty(&claims).unwrap_or_default();
     let logout = crate::oidc::redirect::with_params(
         &format!("{issuer}/logout"),

@@ -189,14 +189,15 @@ impl KeySet {
         jsonwebtoken::encode(&header, claims, &signer.encoding).map_err(|e| KeyError::Sign(e.to_string()))
     }
 
-    /// Verifies a token we issued: signature by one of our keys, `iss`, and — unless `allow_expired` —
-    /// `exp`. `typ` must match when given. Audience is checked by the caller.
+    /// Verifies a token we issued: signature by one of our keys, `iss`, and — given the server's `now` —
+    /// `exp` (`None` accepts an expired token, e.g. a logout's `id_token_hint`). `typ` must match when
+    /// given. Audience is checked by the caller.
     pub fn verify<T: DeserializeOwned>(
         &self,
         token: &str,
         issuer: &str,
         typ: Option<&str>,
-        allow_expired: bool,
+        now: Option<i64>,
     ) -> Option<T> {
         let header = jsonwebtoken::decode_header(token).ok()?;
         if let Some(expected) = typ
@@ -211,11 +212,17 @@ impl KeySet {
         validation.set_issuer(&[issuer]);
         validation.validate_aud = false;
         validation.leeway = 0;
-        validation.validate_exp = !allow_expired;
-        if allow_expired {
-            validation.required_spec_claims.remove("exp");
+        // Expiry is checked against the server's clock (`now`), not the library's reading of the wall.
+        validation.validate_exp = false;
+        validation.required_spec_claims.remove("exp");
+        let claims = jsonwebtoken::decode::<Value>(token, &key.decoding, &validation).ok()?.claims;
+        if let Some(now) = now {
+            let exp = claims.get("exp").and_then(Value::as_i64)?;
+            if exp < now {
+                return None;
+            }
         }
-        jsonwebtoken::decode::<T>(token, &key.decoding, &validation).ok().map(|data| data.claims)
+        serde_json::from_value(claims).ok()
     }
 }
 
@@ -229,13 +236,17 @@ mod tests {
         let set = KeySet::from_keys(&key, None, std::slice::from_ref(&key)).unwrap();
         let claims = json!({"iss": "https://id.example", "sub": "u1", "exp": crate::util::unix_now() + 60});
         let token = set.sign("JWT", &claims).unwrap();
-        let back: Value = set.verify(&token, "https://id.example", Some("JWT"), false).unwrap();
+        let back: Value = set.verify(&token, "https://id.example", Some("JWT"), Some(crate::util::unix_now())).unwrap();
         assert_eq!(back["sub"], "u1");
-        assert!(set.verify::<Value>(&token, "https://other", None, false).is_none());
-        assert!(set.verify::<Value>(&token, "https://id.example", Some("at+jwt"), false).is_none());
+        assert!(set.verify::<Value>(&token, "https://other", None, Some(crate::util::unix_now())).is_none());
+        assert!(
+            set.verify::<Value>(&token, "https://id.example", Some("at+jwt"), Some(crate::util::unix_now())).is_none()
+        );
         let mut parts: Vec<String> = token.split('.').map(String::from).collect();
         parts[1] = URL_SAFE_NO_PAD.encode(br#"{"iss":"https://id.example","sub":"admin","exp":9999999999}"#);
-        assert!(set.verify::<Value>(&parts.join("."), "https://id.example", None, false).is_none());
+        assert!(
+            set.verify::<Value>(&parts.join("."), "https://id.example", None, Some(crate::util::unix_now())).is_none()
+        );
         assert_eq!(set.jwks()["keys"][0]["kid"], key.kid);
     }
 }
@@ -256,15 +267,18 @@ mod es256_tests {
             (jsonwebtoken::decode_header(&access).unwrap(), jsonwebtoken::decode_header(&id).unwrap());
         assert_eq!((access_header.alg, access_header.kid.as_deref()), (Algorithm::ES256, Some(ec.kid.as_str())));
         assert_eq!((id_header.alg, id_header.kid.as_deref()), (Algorithm::RS256, Some(rsa.kid.as_str())));
-        let back: Value = set.verify(&access, "https://id.example", Some("at+jwt"), false).unwrap();
+        let back: Value =
+            set.verify(&access, "https://id.example", Some("at+jwt"), Some(crate::util::unix_now())).unwrap();
         assert_eq!(back["sub"], "u1");
-        assert!(set.verify::<Value>(&id, "https://id.example", Some("JWT"), false).is_some());
+        assert!(set.verify::<Value>(&id, "https://id.example", Some("JWT"), Some(crate::util::unix_now())).is_some());
         assert_eq!(set.jwks()["keys"].as_array().unwrap().len(), 2);
         assert_eq!(set.jwks()["keys"][1]["crv"], "P-256");
         // A token whose header names RS256 with the EC key's kid is refused.
         let forged_header = URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"RS256","kid":"{}","typ":"at+jwt"}}"#, ec.kid));
         let mut parts: Vec<String> = access.split('.').map(String::from).collect();
         parts[0] = forged_header;
-        assert!(set.verify::<Value>(&parts.join("."), "https://id.example", None, false).is_none());
+        assert!(
+            set.verify::<Value>(&parts.join("."), "https://id.example", None, Some(crate::util::unix_now())).is_none()
+        );
     }
 }

@@ -34,7 +34,7 @@ async fn logout(app: &App, headers: &HeaderMap, params: HashMap<String, String>)
 
     // The hint may be expired (it usually is by logout time) but must be ours.
     let hinted_client = match get("id_token_hint") {
-        Some(hint) => match app.keys.verify::<Value>(hint, &app.settings.issuer, None, true) {
+        Some(hint) => match app.keys.verify::<Value>(hint, &app.settings.issuer, None, None) {
             Some(claims) => claims.get("aud").and_then(|a| match a {
                 Value::String(s) => Some(s.clone()),
                 Value::Array(v) => v.first().and_then(Value::as_str).map(String::from),

@@ -33,7 +33,7 @@ fn respond(result: Result<serde_json::Value, OAuthError>) -> Response {
 pub async fn verify_access_token(app: &App, token: &str) -> Result<AccessClaims, OAuthError> {
     let claims: AccessClaims = app
         .keys
-        .verify(token, &app.settings.issuer, Some("at+jwt"), false)
+        .verify(token, &app.settings.issuer, Some("at+jwt"), Some(app.now()))
         .ok_or_else(|| OAuthError::invalid_token("the access token is invalid or expired"))?;
     if app.store.is_access_token_revoked(&claims.jti).await? || app.store.is_grant_revoked(&claims.gid).await? {
         return Err(OAuthError::invalid_token("the access token was revoked"));

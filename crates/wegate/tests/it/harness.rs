@@ -34,6 +34,8 @@ pub async fn simulator_with(config: wecom_sim::SimConfig) -> Sim {
 
 pub struct Env {
     pub server: Option<Running>,
+    /// The server's clock: `env.clock.advance(secs)` expires codes, sessions and tokens without waiting.
+    pub clock: Arc<wegate::clock::ShiftedClock>,
     pub base: String,
     pub sim: Arc<Sim>,
     pub http: reqwest::Client,
@@ -79,9 +81,10 @@ pub async fn start_on_db(
     let addr = listener.local_addr().expect("addr");
     let mut settings = settings(addr, &sim, database_url);
     tweak(&mut settings);
-    let state = wegate::server::build(settings).await.expect("server state");
+    let clock = Arc::new(wegate::clock::ShiftedClock::new());
+    let state = wegate::server::build_with_clock(settings, clock.clone()).await.expect("server state");
     let server = wegate::server::start_on(listener, state, None).expect("serve");
-    Env { server: Some(server), base: format!("http://{addr}"), sim, http: reqwest::Client::new(), _dir: dir }
+    Env { server: Some(server), clock, base: format!("http://{addr}"), sim, http: reqwest::Client::new(), _dir: dir }
 }
 
 /// A browser: keeps cookies, does not follow redirects (tests look at each hop).
@@ -351,6 +354,8 @@ impl Env {
     pub fn remote(base: &str, sim: Arc<Sim>) -> Env {
         Env {
             server: None,
+            // Another process keeps its own clock: advancing this one changes nothing there.
+            clock: Arc::new(wegate::clock::ShiftedClock::new()),
             base: base.to_string(),
             sim,
             http: reqwest::Client::new(),

@@ -355,7 +355,7 @@ async fn rfc6749_2_3_wrong_client_secret_is_invalid_client() {
 
 #[tokio::test]
 async fn codes_expire_quickly() {
-    let env = start_with(std::sync::Arc::new(simulator().await), |s| s.code_ttl = 1).await;
+    let env = start().await;
     env.post("/users", json!({"username": "alice", "password": "correct horse"})).await;
     let (client_id, secret) = env.app("web", REDIRECT).await;
     let secret = secret.unwrap();
@@ -363,7 +363,7 @@ async fn codes_expire_quickly() {
     let req = auth_request(&client, &[], &[]);
     let back = password_login(&browser(), &req.url, "alice", "correct horse").await;
     let code = code_from_redirect(&back, &req, &env.base);
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    env.clock.advance(61); // the default code lifetime is 60 s
     let (status, body) = token_call(
         &env.base,
         &[
