@@ -2,6 +2,9 @@
 //! cache, one forced refresh and one retry on a token errcode (never a loop), sharing across clients
 //! through one store, and the error mapping of the client.
 
+// Test code: a failed step is a failed test, so helpers unwrap and panic with what went wrong.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;

@@ -9,6 +9,9 @@
 //! ```
 //! Everything shares the machine's cores, so compare figures from one session only.
 
+// A benchmark driver, not shipped code: a failed step aborts the run with what went wrong.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};

@@ -2,6 +2,9 @@
 //! simulator, and the `openidconnect` crate (or a cookie-keeping HTTP client acting as the browser) as the
 //! app. One binary with modules: linking is the slow part on two cores.
 
+// Test code: a failed step is a failed test, so helpers unwrap and panic with what went wrong.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod harness;
 
 mod admin_api;
