@@ -2,12 +2,11 @@
 //! account identity association (`none`, field `match`, `ask_to_bind`) — and local password sign-in
 //! (argon2id), which "ask to bind" reuses. Linking and creating happen in one store transaction.
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::app::App;
 use crate::store::{
-    Connection, Identity, MatchQuery, NewUser, ProfileUpdate, StoreError, User, normalize_email, normalize_phone,
+    AssociationMode, Connection, MatchField, Identity, MatchQuery, NewUser, ProfileUpdate, StoreError, User, normalize_email, normalize_phone,
     normalize_username,
 };
 use crate::util::time_ordered_id;
@@ -36,46 +35,6 @@ impl UpstreamIdentity {
     /// `upstream/subject`, for logs and the audit trail (never a secret).
     pub fn reference(&self) -> String {
         format!("{}/{}", self.upstream, self.subject)
-    }
-}
-
-/// How a connection links upstream identities to users.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Association {
-    pub mode: AssociationMode,
-    #[serde(default)]
-    pub fields: Vec<MatchField>,
-}
-
-impl Default for Association {
-    fn default() -> Self {
-        Association { mode: AssociationMode::None, fields: Vec::new() }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum AssociationMode {
-    /// A new user per new upstream identity.
-    None,
-    /// Link to the existing user whose chosen fields equal the upstream profile's.
-    Match,
-    /// The person signs in to the existing account once to link it.
-    AskToBind,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum MatchField {
-    Email,
-    Phone,
-    /// The user's username against the WeCom userid.
-    Username,
-}
-
-impl Association {
-    pub fn of(connection: &Connection) -> Association {
-        serde_json::from_value(connection.association.clone()).unwrap_or_default()
     }
 }
 
@@ -151,7 +110,7 @@ async fn resolve_once(
         return Ok(Resolution::User(Box::new(user)));
     }
 
-    let association = Association::of(connection);
+    let association = &connection.association;
     match association.mode {
         AssociationMode::Match => {
             let query = match_query(&association.fields, upstream);
@@ -388,9 +347,9 @@ mod tests {
 
     #[test]
     fn association_defaults_to_none() {
-        let a: Association = serde_json::from_value(serde_json::json!({"mode": "match", "fields": ["email"]})).unwrap();
+        let a: crate::store::Association = serde_json::from_value(serde_json::json!({"mode": "match", "fields": ["email"]})).unwrap();
         assert_eq!(a.mode, AssociationMode::Match);
-        assert!(serde_json::from_value::<Association>(serde_json::json!({"mode": "bogus"})).is_err());
+        assert!(serde_json::from_value::<crate::store::Association>(serde_json::json!({"mode": "bogus"})).is_err());
     }
 
     #[tokio::test]

@@ -10,10 +10,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::{ApiError, ApiResult, List, ListQuery, body};
-use crate::accounts::{Association, AssociationMode};
 use crate::app::{App, AppState};
-use crate::connectors::{KINDS, connector};
-use crate::store::Connection;
+use crate::connectors::{self, CLEARABLE, KINDS};
+use crate::store::{Association, AssociationMode, Connection, DOMAIN_VERIFICATION, KindSettings};
 
 /// Body of `POST` (all required fields) and `PATCH` (any subset) — which fields apply depends on `kind`.
 #[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
@@ -97,21 +96,20 @@ pub struct ConnectionView {
     pub updated_at: i64,
 }
 
-fn has_event_url(kind: &str) -> bool {
-    kind == "wecom_delegated" || kind == "wecom_provider"
-}
-
 pub async fn view(app: &App, c: Connection) -> ApiResult<ConnectionView> {
-    let secrets_set: Map<String, Value> = c
-        .secrets
-        .as_object()
-        .map(|m| m.iter().map(|(k, v)| (k.clone(), json!(!v.is_null()))).collect())
-        .unwrap_or_default();
+    let (mut settings, secrets) = c.settings.split();
+    if let Some(file) = &c.domain_verification {
+        settings.insert(DOMAIN_VERIFICATION.into(), json!(file));
+    }
+    let secrets_set: Map<String, Value> = secrets.keys().map(|k| (k.clone(), json!(true))).collect();
     let apps = app.store.connection_apps(&c.identifier).await?;
-    let (event_url, status) = if has_event_url(&c.kind) {
-        let suite_field = if c.kind == "wecom_delegated" { "template_id" } else { "suite_id" };
-        let suite_id = c.settings.get(suite_field).and_then(Value::as_str).unwrap_or_default();
-        let ticket = app.store.get_suite_ticket(suite_id).await?;
+    let (event_url, status) = if connectors::has_event_url(&c.settings) {
+        let suite_id = match &c.settings {
+            KindSettings::Delegated(s) => s.template_id.clone(),
+            KindSettings::Provider(s) => s.suite_id.clone(),
+            _ => None,
+        };
+        let ticket = app.store.get_suite_ticket(suite_id.as_deref().unwrap_or_default()).await?;
         let corps = app.store.list_authorized_corps(&c.identifier).await?;
         let now = app.now();
         let status = json!({
@@ -126,12 +124,12 @@ pub async fn view(app: &App, c: Connection) -> ApiResult<ConnectionView> {
     };
     Ok(ConnectionView {
         callback_url: app.url(&format!("/connections/{}/callback", c.identifier)),
+        kind: c.kind().to_string(),
         identifier: c.identifier,
         display_name: c.display_name,
-        kind: c.kind,
         login_only: c.login_only,
-        association: serde_json::from_value(c.association).unwrap_or_default(),
-        settings: c.settings,
+        association: c.association,
+        settings: Value::Object(settings),
         secrets_set: Value::Object(secrets_set),
         event_url,
         status,
@@ -170,39 +168,10 @@ fn check_association(kind: &str, association: &Association) -> ApiResult<()> {
     Ok(())
 }
 
-/// The kind's (settings, secrets) from the body: fields of other kinds refused, the kind's own validated,
-/// and the `domain_verification` any kind may carry.
-fn validate_kind_fields(
-    connector: &dyn crate::connectors::Connector,
-    input: &ConnectionBody,
-    existing: Option<&Connection>,
-) -> ApiResult<(Value, Value)> {
-    let fields = kind_fields(input);
-    if let Some(foreign) =
-        fields.keys().find(|k| *k != "domain_verification" && !connector.fields().contains(&k.as_str()))
-    {
-        return Err(ApiError::invalid(format!(
-            "{foreign} does not apply to a {} connection (its fields: {})",
-            connector.kind(),
-            connector.fields().join(", ")
-        )));
-    }
-    let (mut settings, secrets) = connector.validate(&fields, existing).map_err(ApiError::invalid)?;
-    let verification =
-        crate::connectors::fields::validate_domain_verification(&fields, existing).map_err(ApiError::invalid)?;
-    if let (Some(v), Value::Object(map)) = (verification, &mut settings) {
-        map.insert("domain_verification".into(), v);
-    }
-    Ok((settings, secrets))
-}
-
 /// For fields where `null` means "remove": absent stays `None`, `null` becomes `Some(None)`.
 fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
 }
-
-/// Fields whose `null` reaches the kind's `validate` (as "remove"); other nulls mean "not given".
-const CLEARABLE: &[&str] = &["domain_verification", "allowed_corps"];
 
 /// The kind-specific fields of the body, as the connector's `validate` reads them.
 fn kind_fields(body: &ConnectionBody) -> Map<String, Value> {
@@ -231,23 +200,23 @@ pub async fn create_connection(
         input.display_name.as_deref().ok_or_else(|| ApiError::invalid("display_name is required"))?,
     )?;
     let kind = input.kind.clone().ok_or_else(|| ApiError::invalid("kind is required"))?;
-    let Some(connector) = connector(&kind) else {
+    if !KINDS.contains(&kind.as_str()) {
         return Err(ApiError::invalid(format!("kind must be one of {}", KINDS.join(", "))));
-    };
+    }
     let association = input.association.clone().unwrap_or_default();
     check_association(&kind, &association)?;
-    let (settings, secrets) = validate_kind_fields(connector, &input, None)?;
+    let (settings, domain_verification) =
+        connectors::settings_from_input(&kind, &kind_fields(&input), None).map_err(ApiError::invalid)?;
     let now = app.now();
     let stored = app
         .store
         .create_connection(Connection {
             identifier,
-            kind,
             display_name,
             login_only: input.login_only.unwrap_or(false),
-            association: serde_json::to_value(&association).unwrap_or_default(),
+            association,
             settings,
-            secrets,
+            domain_verification,
             state: json!({}),
             created_at: now,
             updated_at: now,
@@ -259,7 +228,7 @@ pub async fn create_connection(
             }
             other => other.into(),
         })?;
-    tracing::info!(connection = %stored.identifier, kind = %stored.kind, "connection created");
+    tracing::info!(connection = %stored.identifier, kind = stored.kind(), "connection created");
     Ok((StatusCode::CREATED, Json(view(&app, stored).await?)))
 }
 
@@ -297,11 +266,12 @@ pub async fn update_connection(
     if input.identifier.as_deref().is_some_and(|i| i != stored.identifier) {
         return Err(ApiError::invalid("identifier never changes; create a new connection instead"));
     }
-    if input.kind.as_deref().is_some_and(|k| k != stored.kind) {
+    if input.kind.as_deref().is_some_and(|k| k != stored.kind()) {
         return Err(ApiError::invalid("kind never changes; create a new connection instead"));
     }
-    let connector = connector(&stored.kind).ok_or_else(|| ApiError::invalid("unknown kind"))?;
-    let (settings, secrets) = validate_kind_fields(connector, &input, Some(&stored))?;
+    let (settings, domain_verification) =
+        connectors::settings_from_input(stored.kind(), &kind_fields(&input), Some(&stored))
+            .map_err(ApiError::invalid)?;
     if let Some(name) = &input.display_name {
         stored.display_name = check_display_name(name)?;
     }
@@ -309,11 +279,11 @@ pub async fn update_connection(
         stored.login_only = login_only;
     }
     if let Some(association) = &input.association {
-        check_association(&stored.kind, association)?;
-        stored.association = serde_json::to_value(association).unwrap_or_default();
+        check_association(stored.kind(), association)?;
+        stored.association = association.clone();
     }
     stored.settings = settings;
-    stored.secrets = secrets;
+    stored.domain_verification = domain_verification;
     stored.updated_at = app.now();
     let updated = app.store.update_connection(stored).await?;
     Ok(Json(view(&app, updated).await?))

@@ -1,13 +1,8 @@
-//! What a connector is: the [`Connector`] trait every kind implements, and [`ConnectorError`], the
-//! ways an upstream sign-in fails, as values. No HTTP here: the browser login (`login`) and the token
+//! The ways an upstream sign-in fails, as values ([`ConnectorError`]), and the set-up steps a connection
+//! may still wait for ([`SetupStep`]). No HTTP here: the browser login (`login`) and the token
 //! exchange turn these into pages and OAuth errors through one table (`login::outcome`).
 
-use async_trait::async_trait;
-use serde_json::{Map, Value};
-
-use crate::accounts::UpstreamIdentity;
-use crate::app::App;
-use crate::store::{Connection, StoreError};
+use crate::store::StoreError;
 
 /// Why an upstream sign-in failed. Turned into a page (browser) or an OAuth error (token exchange).
 #[derive(Debug, thiserror::Error)]
@@ -35,46 +30,6 @@ pub enum ConnectorError {
     Config(String),
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-/// The admin's input for a connection: the JSON body of the admin API minus the common fields.
-pub type Input = Map<String, Value>;
-
-#[async_trait]
-pub trait Connector: Send + Sync + 'static {
-    /// The `kind` string of the admin API.
-    fn kind(&self) -> &'static str;
-
-    /// Validates the kind-specific fields and splits them into (settings, secrets). On update,
-    /// `existing` holds the stored connection: secrets not given are kept.
-    fn validate(&self, input: &Input, existing: Option<&Connection>) -> Result<(Value, Value), String>;
-
-    /// The kind-specific fields of the admin API this kind reads; any other is refused, so that a field
-    /// meant for another kind is not silently dropped.
-    fn fields(&self) -> &'static [&'static str];
-
-    /// Whether a browser can sign in through it (a button on the login page). `wecom_mobile` cannot.
-    fn browser_login(&self) -> bool {
-        true
-    }
-
-    /// Where to send the browser. `state` is the transaction id (random, single-use, `[a-zA-Z0-9]`),
-    /// `callback` our `/connections/{identifier}/callback`.
-    async fn login_url(
-        &self,
-        app: &App,
-        connection: &Connection,
-        state: &str,
-        callback: &str,
-    ) -> Result<String, ConnectorError>;
-
-    /// Turns the code WeCom handed back into the person.
-    async fn exchange(
-        &self,
-        app: &App,
-        connection: &Connection,
-        code: &str,
-    ) -> Result<UpstreamIdentity, ConnectorError>;
 }
 
 /// The set-up step a connection still waits for, named on the page so the admin knows what to do.

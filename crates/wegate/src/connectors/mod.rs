@@ -1,8 +1,9 @@
-//! Connectors: one module per connection kind behind one trait ([`Connector`], in `adapter`): validate
-//! the admin's settings, give the login URL for a transaction, and turn what WeCom hands back (a code)
-//! into an [`crate::accounts::UpstreamIdentity`]. HTTP-free adapters: no handler, no page, no cookie —
-//! errors are values ([`ConnectorError`]). Everything after the identity — accounts, codes, tokens — is
-//! the same for every kind.
+//! Connectors: one module per connection kind — validate the admin's settings, give the login URL for a
+//! transaction, and turn what WeCom hands back (a code) into an [`crate::accounts::UpstreamIdentity`].
+//! HTTP-free adapters: no handler, no page, no cookie; errors are values ([`ConnectorError`]). The kind is
+//! the variant of the connection's typed settings ([`KindSettings`]), so dispatch is a `match` and a
+//! kind's code only ever sees its own settings. Everything after the identity — accounts, codes, tokens —
+//! is the same for every kind.
 
 pub mod adapter;
 pub mod corp_member;
@@ -13,28 +14,139 @@ pub mod wecom_provider;
 pub mod wecom_qrcode;
 pub mod wecom_web;
 
-pub use adapter::{Connector, ConnectorError, Input, SetupStep};
+use serde_json::{Map, Value};
 
-static QRCODE: wecom_qrcode::QrCode = wecom_qrcode::QrCode;
-static WEB: wecom_web::Web = wecom_web::Web;
-static MOBILE: wecom_mobile::Mobile = wecom_mobile::Mobile;
-static DELEGATED: wecom_delegated::Delegated = wecom_delegated::Delegated;
-static PROVIDER: wecom_provider::Provider = wecom_provider::Provider;
+pub use adapter::{ConnectorError, SetupStep};
 
-/// The connector of a kind.
-pub fn connector(kind: &str) -> Option<&'static dyn Connector> {
+use crate::accounts::UpstreamIdentity;
+use crate::app::App;
+use crate::store::{Connection, DOMAIN_VERIFICATION, DomainFile, KindSettings};
+
+pub const KINDS: &[&str] = &["wecom_qrcode", "wecom_web", "wecom_mobile", "wecom_delegated", "wecom_provider"];
+
+/// The kind-specific fields of the admin API for `kind`; any other is refused, so that a field meant for
+/// another kind is not silently dropped.
+pub fn fields_of(kind: &str) -> Option<&'static [&'static str]> {
     match kind {
-        "wecom_qrcode" => Some(&QRCODE),
-        "wecom_web" => Some(&WEB),
-        "wecom_mobile" => Some(&MOBILE),
-        "wecom_delegated" => Some(&DELEGATED),
-        "wecom_provider" => Some(&PROVIDER),
+        "wecom_qrcode" => Some(wecom_qrcode::FIELDS),
+        "wecom_web" => Some(wecom_web::FIELDS),
+        "wecom_mobile" => Some(wecom_mobile::FIELDS),
+        "wecom_delegated" => Some(wecom_delegated::FIELDS),
+        "wecom_provider" => Some(wecom_provider::FIELDS),
         _ => None,
     }
 }
 
-pub const KINDS: &[&str] = &["wecom_qrcode", "wecom_web", "wecom_mobile", "wecom_delegated", "wecom_provider"];
+/// Whether a browser can sign in through it (a button on the login page). `wecom_mobile` cannot.
+pub fn has_browser_login(settings: &KindSettings) -> bool {
+    !matches!(settings, KindSettings::Mobile(_))
+}
 
-pub fn has_browser_login(kind: &str) -> bool {
-    connector(kind).is_some_and(|c| c.browser_login())
+/// Whether WeCom pushes events to the connection's event URL.
+pub fn has_event_url(settings: &KindSettings) -> bool {
+    matches!(settings, KindSettings::Delegated(_) | KindSettings::Provider(_))
+}
+
+/// The kind's own checks of settings that parsed.
+pub fn validate(settings: &KindSettings) -> Result<(), String> {
+    match settings {
+        KindSettings::QrCode(s) => wecom_qrcode::validate(s),
+        KindSettings::Web(s) => wecom_web::validate(s),
+        KindSettings::Mobile(s) => wecom_mobile::validate(s),
+        KindSettings::Delegated(s) => wecom_delegated::validate(s),
+        KindSettings::Provider(s) => wecom_provider::validate(s),
+    }
+}
+
+/// Where to send the browser. `state` is the transaction id (random, single-use, `[a-zA-Z0-9]`),
+/// `callback` our `/connections/{identifier}/callback`.
+pub async fn login_url(
+    app: &App,
+    connection: &Connection,
+    state: &str,
+    callback: &str,
+) -> Result<String, ConnectorError> {
+    match &connection.settings {
+        KindSettings::QrCode(s) => Ok(wecom_qrcode::login_url(app, s, state, callback)),
+        KindSettings::Web(s) => Ok(wecom_web::login_url(app, s, state, callback)),
+        KindSettings::Mobile(_) => {
+            Err(ConnectorError::Config("wecom_mobile has no browser login; the app uses the WeCom SDK".into()))
+        }
+        KindSettings::Delegated(s) => wecom_delegated::login_url(app, connection, s, state, callback).await,
+        KindSettings::Provider(s) => wecom_provider::login_url(app, s, state, callback).await,
+    }
+}
+
+/// Turns the code WeCom handed back into the person.
+pub async fn exchange(app: &App, connection: &Connection, code: &str) -> Result<UpstreamIdentity, ConnectorError> {
+    match &connection.settings {
+        KindSettings::QrCode(s) => wecom_qrcode::exchange(app, s, code).await,
+        KindSettings::Web(s) => wecom_web::exchange(app, s, code).await,
+        KindSettings::Mobile(s) => wecom_mobile::exchange(app, s, code).await,
+        KindSettings::Delegated(s) => wecom_delegated::exchange(app, connection, s, code).await,
+        KindSettings::Provider(s) => wecom_provider::exchange(app, connection, s, code).await,
+    }
+}
+
+/// Fields whose `null` in a PATCH removes them; any other `null` means "not given".
+pub const CLEARABLE: &[&str] = &[DOMAIN_VERIFICATION, "allowed_corps"];
+
+/// The admin's kind-specific `input` (flat, as in the API body) applied to the stored connection, if any:
+/// merged (given fields replace, `null` removes, absent ones are kept — secrets included), then parsed,
+/// then validated. Fields of another kind are refused.
+pub fn settings_from_input(
+    kind: &str,
+    input: &Map<String, Value>,
+    existing: Option<&Connection>,
+) -> Result<(KindSettings, Option<DomainFile>), String> {
+    let own = fields_of(kind).ok_or_else(|| format!("kind must be one of {}", KINDS.join(", ")))?;
+    if let Some(foreign) = input.keys().find(|k| k.as_str() != DOMAIN_VERIFICATION && !own.contains(&k.as_str())) {
+        return Err(format!("{foreign} does not apply to a {kind} connection (its fields: {})", own.join(", ")));
+    }
+    let mut merged = existing.map(|c| c.settings.fields()).unwrap_or_default();
+    if let Some(file) = existing.and_then(|c| c.domain_verification.as_ref()) {
+        merged.insert(DOMAIN_VERIFICATION.into(), serde_json::json!(file));
+    }
+    for (name, value) in input {
+        match value {
+            Value::Null => {
+                merged.remove(name);
+            }
+            Value::String(s) if s.trim().is_empty() => {
+                merged.remove(name);
+            }
+            Value::String(s) => {
+                merged.insert(name.clone(), Value::String(s.trim().to_string()));
+            }
+            // The AgentID is a number in WeCom's console; we keep it as the string the URLs carry.
+            Value::Number(n) if name == "agent_id" => {
+                merged.insert(name.clone(), Value::String(n.to_string()));
+            }
+            other => {
+                merged.insert(name.clone(), other.clone());
+            }
+        }
+    }
+    if kind == "wecom_web" {
+        match merged.get("scope").and_then(Value::as_str) {
+            None => {
+                merged.insert("scope".into(), Value::String("snsapi_base".into()));
+            }
+            Some("snsapi_base" | "snsapi_privateinfo") => {}
+            Some(_) => return Err("scope must be snsapi_base or snsapi_privateinfo".into()),
+        }
+    }
+    let domain_file = match merged.remove(DOMAIN_VERIFICATION) {
+        None => None,
+        Some(v) => {
+            let file: DomainFile = serde_json::from_value(v).map_err(|_| {
+                "domain_verification must be {\"filename\": \"WW_verify_….txt\", \"content\": \"…\"}".to_string()
+            })?;
+            fields::validate_domain_file(&file)?;
+            Some(file)
+        }
+    };
+    let settings = KindSettings::parse(kind, &merged)?;
+    validate(&settings)?;
+    Ok((settings, domain_file))
 }

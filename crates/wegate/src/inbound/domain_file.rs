@@ -4,7 +4,6 @@
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::Value;
 
 use crate::app::AppState;
 use crate::connectors::fields::is_verification_filename;
@@ -24,11 +23,10 @@ pub async fn domain_verification_file(State(app): State<AppState>, Path(filename
             }
         };
         for c in &page.items {
-            if let Some(v) = c.settings.get("domain_verification")
-                && v.get("filename").and_then(Value::as_str) == Some(filename.as_str())
+            if let Some(file) = &c.domain_verification
+                && file.filename == filename
             {
-                let content = v.get("content").and_then(Value::as_str).unwrap_or_default().to_string();
-                return ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], content).into_response();
+                return ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], file.content.clone()).into_response();
             }
         }
         match page.next {

@@ -9,14 +9,14 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde_json::{Value, json};
 use wecom::{CryptoError, Event, MsgCrypt};
 
 use crate::app::{App, AppState};
 use crate::audit::Audit;
-use crate::connectors::fields::{check_corp_id, field};
+use crate::connectors::fields::check_corp_id;
 use crate::connectors::wecom_provider::suite_credential;
-use crate::store::{AuthorizedCorp, Connection, SuiteTicket};
+use crate::store::{AuthorizedCorp, Connection, KindSettings, SuiteTicket};
 use crate::util::sha256_hex;
 
 /// How far a callback's timestamp may be from our clock.
@@ -36,9 +36,9 @@ struct Callback {
     crypt: MsgCrypt,
     /// The ids a message for this URL may carry as receive id.
     allowed: Vec<String>,
-    /// The suite (or template) id of the connection, and the name of its secret.
+    /// The suite (or template) id of the connection, and its secret.
     suite_id: String,
-    secret_field: &'static str,
+    suite_secret: Option<String>,
 }
 
 fn reject(status: StatusCode, why: &str) -> Response {
@@ -47,41 +47,54 @@ fn reject(status: StatusCode, why: &str) -> Response {
 
 async fn load(app: &App, identifier: &str) -> Result<Callback, Response> {
     let connection = match app.store.get_connection(identifier).await {
-        Ok(Some(c)) if c.kind == "wecom_delegated" || c.kind == "wecom_provider" => c,
-        Ok(_) => return Err(reject(StatusCode::NOT_FOUND, "no event URL here")),
+        Ok(Some(c)) => c,
+        Ok(None) => return Err(reject(StatusCode::NOT_FOUND, "no event URL here")),
         Err(e) => {
             tracing::error!(error = %e, "event callback: store unavailable");
             return Err(reject(StatusCode::SERVICE_UNAVAILABLE, "try again"));
         }
     };
-    let token = field(&connection.secrets, "token").unwrap_or_default();
-    let key = field(&connection.secrets, "encoding_aes_key").unwrap_or_default();
-    let crypt = match MsgCrypt::new(token, key) {
+    // (Token, EncodingAESKey, suite or template id, its secret, ids configured as receive ids)
+    let (token, key, suite_id, suite_secret, configured) = match &connection.settings {
+        KindSettings::Delegated(s) => (
+            s.token.clone(),
+            s.encoding_aes_key.clone(),
+            s.template_id.clone(),
+            s.template_secret.clone(),
+            [s.corp_id.clone(), s.provider_corp_id.clone()],
+        ),
+        KindSettings::Provider(s) => match (&s.token, &s.encoding_aes_key) {
+            (Some(token), Some(key)) => {
+                (token.clone(), key.clone(), s.suite_id.clone(), s.suite_secret.clone(), [Some(s.corp_id.clone()), None])
+            }
+            // The provider-secret-only mode has no event URL.
+            _ => return Err(reject(StatusCode::NOT_FOUND, "no event URL here")),
+        },
+        _ => return Err(reject(StatusCode::NOT_FOUND, "no event URL here")),
+    };
+    let crypt = match MsgCrypt::new(&token, &key) {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(connection = identifier, error = %e, "event callback: stored EncodingAESKey unusable");
             return Err(reject(StatusCode::INTERNAL_SERVER_ERROR, "misconfigured"));
         }
     };
-    let (suite_id, secret_field) = if connection.kind == "wecom_delegated" {
-        (field(&connection.settings, "template_id").unwrap_or_default().to_string(), "template_secret")
-    } else {
-        (field(&connection.settings, "suite_id").unwrap_or_default().to_string(), "suite_secret")
-    };
+    let suite_id = suite_id.unwrap_or_default();
     let mut allowed: Vec<String> = Some(suite_id.clone()).into_iter().filter(|id| !id.is_empty()).collect();
-    for name in ["corp_id", "provider_corp_id"] {
-        if let Some(id) = field(&connection.settings, name) {
-            allowed.push(id.to_string());
-        }
-    }
-    if let Some(learned) = field(&connection.state, "provider_corp_id") {
+    allowed.extend(configured.into_iter().flatten());
+    if let Some(learned) = learned_provider_corp_id(&connection) {
         allowed.push(learned.to_string());
     }
     match app.store.list_authorized_corps(&connection.identifier).await {
         Ok(corps) => allowed.extend(corps.into_iter().map(|c| c.corp_id)),
         Err(e) => tracing::warn!(error = %e, "event callback: cannot list authorized corps"),
     }
-    Ok(Callback { connection, crypt, allowed, suite_id, secret_field })
+    Ok(Callback { connection, crypt, allowed, suite_id, suite_secret })
+}
+
+/// The provider corp id learned from WeCom's URL verification, if any.
+fn learned_provider_corp_id(connection: &Connection) -> Option<&str> {
+    connection.state.get("provider_corp_id").and_then(Value::as_str).filter(|s| !s.is_empty())
 }
 
 /// Logs and answers a crypto failure with its specific cause.
@@ -118,9 +131,8 @@ fn check_window(app: &App, identifier: &str, timestamp: &str) -> Result<(), Resp
 /// only, a corp id it does not know yet as its provider corp id.
 fn learns_provider_corp_id(cb: &Callback, receive_id: &str) -> bool {
     !cb.allowed.iter().any(|id| id == receive_id)
-        && cb.connection.kind == "wecom_delegated"
-        && field(&cb.connection.settings, "provider_corp_id").is_none()
-        && field(&cb.connection.state, "provider_corp_id").is_none()
+        && matches!(&cb.connection.settings, KindSettings::Delegated(s) if s.provider_corp_id.is_none())
+        && learned_provider_corp_id(&cb.connection).is_none()
         && check_corp_id("receive id", receive_id).is_ok()
 }
 
@@ -210,7 +222,7 @@ pub async fn receive(
     };
     // Before the admin entered the template id, the template's command pushes (receive id `dk…`) are let
     // through: the Token's signature and the key's decryption already prove they come from WeCom.
-    let awaiting_template = cb.connection.kind == "wecom_delegated"
+    let awaiting_template = matches!(cb.connection.settings, KindSettings::Delegated(_))
         && cb.suite_id.is_empty()
         && decrypted.receive_id.starts_with("dk")
         && decrypted.receive_id.chars().all(|c| c.is_ascii_alphanumeric());
@@ -309,7 +321,7 @@ async fn set_corp_status(app: &App, identifier: &str, corp_id: &str, status: &st
 /// the connection's authorized corp. Runs after the `success` answer.
 async fn redeem_auth_code(app: &App, cb: &Callback, auth_code: &str) {
     let identifier = &cb.connection.identifier;
-    let suite = match suite_credential(app, &cb.connection, &cb.suite_id, cb.secret_field).await {
+    let suite = match suite_credential(app, &cb.suite_id, cb.suite_secret.as_deref()).await {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(connection = %identifier, error = %e, "cannot redeem the auth code");

@@ -13,7 +13,7 @@ use super::outcome::Failure;
 use super::{bind, tx};
 use crate::accounts::{self, Resolution, UpstreamIdentity};
 use crate::app::{App, AppState};
-use crate::connectors::{ConnectorError, connector};
+use crate::connectors::{self, ConnectorError};
 use crate::store::{Connection, LoginTx};
 use crate::web::error::{OrPage, PageError};
 use crate::web::i18n::{Lang, Msg};
@@ -64,10 +64,7 @@ async fn handle(app: &App, headers: &HeaderMap, identifier: &str, query: Callbac
         let failure = Failure::from_connector(&ConnectorError::Cancelled);
         return Err(fail(app, &tx, identifier, &failure, None, lang).await);
     };
-    let Some(kind) = connector(&connection.kind) else {
-        return Err(PageError::internal(lang, &format!("unknown kind {}", connection.kind)));
-    };
-    match kind.exchange(app, &connection, &code).await {
+    match connectors::exchange(app, &connection, &code).await {
         Ok(identity) => sign_in(app, tx, &connection, identity, lang).await,
         Err(e) => Err(fail(app, &tx, identifier, &Failure::from_connector(&e), None, lang).await),
     }
@@ -82,7 +79,7 @@ async fn sign_in(
     lang: Lang,
 ) -> Result<Response, PageError> {
     match accounts::resolve(app, connection, &identity).await.or_page(lang)? {
-        Resolution::User(user) => complete_login(app, tx, &user.id, &connection.kind, None, lang).await,
+        Resolution::User(user) => complete_login(app, tx, &user.id, connection.kind(), None, lang).await,
         Resolution::Refused(refusal) => {
             let failure = Failure::from_refusal(refusal);
             Err(fail(app, &tx, &connection.identifier, &failure, Some(&identity.reference()), lang).await)

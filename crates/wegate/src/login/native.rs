@@ -10,11 +10,11 @@ use super::outcome::Failure;
 use crate::accounts::{self, Resolution};
 use crate::app::App;
 use crate::audit::Audit;
-use crate::connectors::{connector, wecom_mobile::SUBJECT_TOKEN_TYPE};
+use crate::connectors::{self, wecom_mobile::SUBJECT_TOKEN_TYPE};
 use crate::oidc::client_auth::FormParams;
 use crate::oidc::error::OAuthError;
 use crate::oidc::token::{Exchanged, SubjectTokenExchange};
-use crate::store::App as Client;
+use crate::store::{App as Client, KindSettings};
 
 /// The WeCom SDK code of a `wecom_mobile` connection, as a subject token.
 pub struct WecomCodeExchange;
@@ -38,9 +38,9 @@ async fn exchange(app: &App, client: &Client, code: &str, form: &FormParams) -> 
     let Some(connection) = associated.into_iter().find(|c| c.identifier == identifier) else {
         return Err(OAuthError::invalid_request(format!("connection {identifier} is not enabled for this app")));
     };
-    let Some(kind) = connector(&connection.kind).filter(|_| connection.kind == "wecom_mobile") else {
+    if !matches!(connection.settings, KindSettings::Mobile(_)) {
         return Err(OAuthError::invalid_request(format!("connection {identifier} is not a wecom_mobile connection")));
-    };
+    }
     let failed = |failure: Failure, upstream: Option<String>| async move {
         tracing::warn!(connection = identifier, client_id = %client.client_id, error = %failure.detail, "mobile sign-in failed");
         app.metrics.login(&client.client_id, identifier, failure.outcome.row().metric);
@@ -51,7 +51,7 @@ async fn exchange(app: &App, client: &Client, code: &str, form: &FormParams) -> 
         entry.reason(&failure.audit_reason()).write(app).await;
         failure.oauth_error()
     };
-    let identity = match kind.exchange(app, &connection, code).await {
+    let identity = match connectors::exchange(app, &connection, code).await {
         Ok(identity) => identity,
         Err(e) => return Err(failed(Failure::from_connector(&e), None).await),
     };

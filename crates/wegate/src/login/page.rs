@@ -23,7 +23,7 @@ pub fn render(
 ) -> Result<Response, PageError> {
     let buttons: Vec<_> = connections
         .iter()
-        .filter(|c| crate::connectors::has_browser_login(&c.kind))
+        .filter(|c| crate::connectors::has_browser_login(&c.settings))
         .map(|c| {
             minijinja::context! {
                 display_name => c.display_name.clone(),

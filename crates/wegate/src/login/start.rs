@@ -9,7 +9,7 @@ use super::finalize::fail;
 use super::outcome::Failure;
 use super::tx;
 use crate::app::{App, AppState};
-use crate::connectors::connector;
+use crate::connectors;
 use crate::oidc::redirect::redirect;
 use crate::store::{Connection, LoginTx};
 use crate::web::error::{OrPage, PageError};
@@ -38,14 +38,11 @@ pub async fn start_connection(
 
 /// Sends the browser to the connection's upstream login for this transaction.
 pub async fn start_login(app: &App, tx: &LoginTx, connection: &Connection, lang: Lang) -> Result<Response, PageError> {
-    let Some(kind) = connector(&connection.kind) else {
-        return Err(PageError::internal(lang, &format!("unknown connection kind {}", connection.kind)));
-    };
-    if !kind.browser_login() {
+    if !connectors::has_browser_login(&connection.settings) {
         return Err(PageError::bad_request(lang, Msg::MobileOnly));
     }
     let callback = app.url(&format!("/connections/{}/callback", connection.identifier));
-    match kind.login_url(app, connection, &tx.id, &callback).await {
+    match connectors::login_url(app, connection, &tx.id, &callback).await {
         Ok(url) => Ok(redirect(&url)),
         Err(e) => Err(fail(app, tx, &connection.identifier, &Failure::from_connector(&e), None, lang).await),
     }

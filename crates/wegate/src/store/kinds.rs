@@ -1,0 +1,222 @@
+//! What a connection is configured with, typed: the kind-specific settings ([`KindSettings`], a variant
+//! per kind), the account association, and the optional domain-verification file. Parsed once when the
+//! connection is read from the store; bad stored data is an error, never a silent default.
+//!
+//! Stored as two JSON objects (columns): the non-secret fields, and the secret ones (sealed at rest). A
+//! field's name says which it is ([`SECRET_FIELDS`]), so the split needs no per-kind code.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// The fields that are secrets, in any kind. Never returned by the admin API.
+pub const SECRET_FIELDS: &[&str] =
+    &["secret", "token", "encoding_aes_key", "template_secret", "suite_secret", "provider_secret"];
+
+/// `wecom_qrcode`: a self-built app's PC QR login.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QrCodeSettings {
+    pub corp_id: String,
+    pub agent_id: String,
+    pub secret: String,
+}
+
+/// `wecom_web`: a page inside the WeCom client, through WeCom's OAuth.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebSettings {
+    pub corp_id: String,
+    pub agent_id: String,
+    pub secret: String,
+    pub scope: WebScope,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WebScope {
+    /// Silent: the userid only.
+    SnsapiBase,
+    /// With the person's consent: mobile, email and avatar too.
+    SnsapiPrivateinfo,
+}
+
+/// `wecom_mobile`: a native app with the WeCom SDK.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MobileSettings {
+    pub corp_id: String,
+    pub agent_id: String,
+    pub secret: String,
+    /// The SDK schema WeCom shows for the app (`wwauth…`).
+    pub schema: String,
+}
+
+/// `wecom_delegated`: a self-built app in delegated-development mode. The template's id and secret come
+/// after WeCom verified the event URL; the corp and agent id are learned from the authorization unless set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DelegatedSettings {
+    pub token: String,
+    pub encoding_aes_key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template_secret: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_corp_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub corp_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<String>,
+}
+
+/// `wecom_provider`: a service provider's app, through a login-authorization suite (`suite_id` with its
+/// secret and event URL credentials) or the provider secret alone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProviderSettings {
+    /// The provider's own corp id.
+    pub corp_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suite_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suite_secret: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding_aes_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_secret: Option<String>,
+    /// Corps allowed to sign in; absent = any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_corps: Option<Vec<String>>,
+}
+
+/// The kind-specific settings of a connection.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KindSettings {
+    QrCode(QrCodeSettings),
+    Web(WebSettings),
+    Mobile(MobileSettings),
+    Delegated(DelegatedSettings),
+    Provider(ProviderSettings),
+}
+
+/// The `WW_verify_*.txt` file WeCom's trusted-domain check downloads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DomainFile {
+    pub filename: String,
+    pub content: String,
+}
+
+pub const DOMAIN_VERIFICATION: &str = "domain_verification";
+
+impl KindSettings {
+    /// The `kind` string of the admin API.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            KindSettings::QrCode(_) => "wecom_qrcode",
+            KindSettings::Web(_) => "wecom_web",
+            KindSettings::Mobile(_) => "wecom_mobile",
+            KindSettings::Delegated(_) => "wecom_delegated",
+            KindSettings::Provider(_) => "wecom_provider",
+        }
+    }
+
+    /// Parses one flat object of fields (non-secret and secret together) as the settings of `kind`.
+    pub fn parse(kind: &str, fields: &Map<String, Value>) -> Result<KindSettings, String> {
+        let mut fields = fields.clone();
+        fields.remove(DOMAIN_VERIFICATION);
+        let value = Value::Object(fields);
+        let parsed = match kind {
+            "wecom_qrcode" => serde_json::from_value(value).map(KindSettings::QrCode),
+            "wecom_web" => serde_json::from_value(value).map(KindSettings::Web),
+            "wecom_mobile" => serde_json::from_value(value).map(KindSettings::Mobile),
+            "wecom_delegated" => serde_json::from_value(value).map(KindSettings::Delegated),
+            "wecom_provider" => serde_json::from_value(value).map(KindSettings::Provider),
+            other => return Err(format!("unknown connection kind {other}")),
+        };
+        parsed.map_err(|e| format!("{kind} settings: {e}"))
+    }
+
+    /// All fields as one flat object (the inverse of [`KindSettings::parse`]).
+    pub fn fields(&self) -> Map<String, Value> {
+        let value = match self {
+            KindSettings::QrCode(s) => serde_json::to_value(s),
+            KindSettings::Web(s) => serde_json::to_value(s),
+            KindSettings::Mobile(s) => serde_json::to_value(s),
+            KindSettings::Delegated(s) => serde_json::to_value(s),
+            KindSettings::Provider(s) => serde_json::to_value(s),
+        };
+        match value {
+            Ok(Value::Object(map)) => map,
+            // Plain structs of strings serialise to objects; nothing else can come out.
+            _ => Map::new(),
+        }
+    }
+
+    /// (non-secret fields, secret fields), as stored.
+    pub fn split(&self) -> (Map<String, Value>, Map<String, Value>) {
+        self.fields().into_iter().partition(|(k, _)| !SECRET_FIELDS.contains(&k.as_str()))
+    }
+}
+
+/// How a connection links upstream identities to users.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Association {
+    pub mode: AssociationMode,
+    #[serde(default)]
+    pub fields: Vec<MatchField>,
+}
+
+impl Default for Association {
+    fn default() -> Self {
+        Association { mode: AssociationMode::None, fields: Vec::new() }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AssociationMode {
+    /// A new user per new upstream identity.
+    None,
+    /// Link to the existing user whose chosen fields equal the upstream profile's.
+    Match,
+    /// The person signs in to the existing account once to link it.
+    AskToBind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchField {
+    Email,
+    Phone,
+    /// The user's username against the WeCom userid.
+    Username,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn object(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap()
+    }
+
+    #[test]
+    fn settings_round_trip_through_their_two_columns() {
+        let fields = object(json!({"corp_id": "ww1", "agent_id": "1000002", "secret": "s", "scope": "snsapi_privateinfo"}));
+        let parsed = KindSettings::parse("wecom_web", &fields).unwrap();
+        let (settings, secrets) = parsed.split();
+        assert_eq!(Value::Object(secrets), json!({"secret": "s"}));
+        assert!(!settings.contains_key("secret"));
+        let mut joined = settings;
+        joined.insert("secret".into(), json!("s"));
+        assert_eq!(KindSettings::parse("wecom_web", &joined).unwrap(), parsed);
+    }
+
+    #[test]
+    fn bad_stored_data_is_an_error_not_a_default() {
+        let missing = object(json!({"corp_id": "ww1", "agent_id": "1000002"}));
+        assert!(KindSettings::parse("wecom_qrcode", &missing).unwrap_err().contains("secret"));
+        let bad_scope = object(json!({"corp_id": "ww1", "agent_id": "1", "secret": "s", "scope": "snsapi_all"}));
+        assert!(KindSettings::parse("wecom_web", &bad_scope).is_err());
+        assert!(KindSettings::parse("wecom_other", &Map::new()).is_err());
+    }
+}
