@@ -1,0 +1,70 @@
+//! Conformance rules for connections and their run-time state.
+
+use std::sync::Arc;
+
+use serde_json::json;
+
+use super::{NOW, conflict_on, connection, is_not_found, race};
+use crate::store::prelude::*;
+
+pub async fn connection_crud_round_trips(store: Arc<dyn Store>) {
+    let mut original = connection("corp");
+    original.state = json!({"event_url_verified": true});
+    assert_eq!(store.create_connection(original.clone()).await.expect("create"), original);
+    assert_eq!(store.get_connection("corp").await.expect("get"), Some(original.clone()));
+    assert_eq!(store.get_connection("nope").await.expect("get"), None);
+    assert_eq!(conflict_on(store.create_connection(connection("corp")).await), "identifier");
+
+    let mut changed = original.clone();
+    changed.display_name = "Sign in with WeCom".into();
+    changed.login_only = true;
+    changed.association = json!({"mode": "none"});
+    changed.settings = json!({"corp_id": "ww1", "agent_id": 7});
+    changed.secrets = json!({"secret": "rotated"});
+    changed.updated_at = NOW + 5;
+    // What update_connection must not touch:
+    changed.kind = "wecom_third_party".into();
+    changed.state = json!({"overwritten": true});
+    changed.created_at = NOW + 5;
+    let updated = store.update_connection(changed.clone()).await.expect("update");
+    let stored = store.get_connection("corp").await.expect("get").expect("present");
+    assert_eq!(updated, stored);
+    assert_eq!(stored.display_name, changed.display_name);
+    assert!(stored.login_only);
+    assert_eq!(stored.association, changed.association);
+    assert_eq!(stored.settings, changed.settings);
+    assert_eq!(stored.secrets, changed.secrets);
+    assert_eq!(stored.updated_at, NOW + 5);
+    assert_eq!(stored.kind, original.kind, "kind is kept");
+    assert_eq!(stored.state, original.state, "state is kept");
+    assert_eq!(stored.created_at, original.created_at, "created_at is kept");
+    assert!(is_not_found(store.update_connection(connection("nope")).await));
+
+    store.delete_connection("corp").await.expect("delete");
+    assert_eq!(store.get_connection("corp").await.expect("get"), None);
+    assert!(is_not_found(store.delete_connection("corp").await));
+}
+
+pub async fn connection_state_merge_is_shallow(store: Arc<dyn Store>) {
+    let mut c = connection("corp");
+    c.state = json!({"a": 1, "nested": {"x": 1}});
+    store.create_connection(c).await.expect("create");
+
+    store.merge_connection_state("corp", json!({"b": 2, "nested": {"y": 2}}), NOW + 3).await.expect("merge");
+    let stored = store.get_connection("corp").await.expect("get").expect("present");
+    assert_eq!(stored.state, json!({"a": 1, "b": 2, "nested": {"y": 2}}));
+    assert_eq!(stored.updated_at, NOW + 3);
+    assert!(is_not_found(store.merge_connection_state("nope", json!({"a": 1}), NOW).await));
+}
+
+pub async fn concurrent_state_merges_lose_nothing(store: Arc<dyn Store>) {
+    store.create_connection(connection("corp")).await.expect("create");
+    race(&store, 8, |s, i| async move {
+        s.merge_connection_state("corp", json!({ format!("k{i}"): i }), NOW).await.expect("merge");
+    })
+    .await;
+    let state = store.get_connection("corp").await.expect("get").expect("present").state;
+    for i in 0..8 {
+        assert_eq!(state[format!("k{i}")], json!(i), "merge {i} was lost: {state}");
+    }
+}

@@ -1,0 +1,113 @@
+//! Conformance rules for authorization codes, refresh tokens and revocations.
+
+use std::sync::Arc;
+
+use super::{NOW, auth_code, race, refresh_token};
+use crate::store::prelude::*;
+use crate::store::{Consumed, StoreError};
+
+pub async fn auth_code_is_single_use(store: Arc<dyn Store>) {
+    let code = auth_code("c1", NOW + 60);
+    store.put_auth_code(code.clone()).await.expect("put");
+    assert_eq!(store.consume_auth_code("c1", NOW).await.expect("consume"), Consumed::Fresh(code.clone()));
+    assert_eq!(store.consume_auth_code("c1", NOW + 1).await.expect("consume"), Consumed::Replayed(code.clone()));
+    assert_eq!(
+        store.consume_auth_code("c1", NOW + 3600).await.expect("consume"),
+        Consumed::Replayed(code),
+        "a used code stays replayed after it expires"
+    );
+    assert_eq!(store.consume_auth_code("unknown", NOW).await.expect("consume"), Consumed::NotFound);
+
+    store.put_auth_code(auth_code("c2", NOW + 60)).await.expect("put");
+    assert_eq!(
+        store.consume_auth_code("c2", NOW + 60).await.expect("consume"),
+        Consumed::NotFound,
+        "expired and unused"
+    );
+    assert_eq!(store.consume_auth_code("c2", NOW + 61).await.expect("consume"), Consumed::NotFound);
+    assert!(
+        matches!(store.put_auth_code(auth_code("c1", NOW + 60)).await, Err(StoreError::Conflict(_))),
+        "codes are unique"
+    );
+}
+
+pub async fn concurrent_code_redemption_is_honoured_once(store: Arc<dyn Store>) {
+    let code = auth_code("c1", NOW + 60);
+    store.put_auth_code(code.clone()).await.expect("put");
+    let outcomes = race(&store, 16, |s, _| async move { s.consume_auth_code("c1", NOW).await.expect("consume") }).await;
+    let fresh = outcomes.iter().filter(|o| **o == Consumed::Fresh(code.clone())).count();
+    let replayed = outcomes.iter().filter(|o| **o == Consumed::Replayed(code.clone())).count();
+    assert_eq!((fresh, replayed), (1, 15), "one redemption, every other one a replay: {outcomes:?}");
+}
+
+pub async fn refresh_token_reuse_reports_replayed(store: Arc<dyn Store>) {
+    let token = refresh_token("r1", "g1", NOW + 3600);
+    store.put_refresh_token(token.clone()).await.expect("put");
+    assert_eq!(store.get_refresh_token("r1", NOW).await.expect("get"), Some(token.clone()), "reading does not consume");
+    assert_eq!(store.get_refresh_token("r1", NOW + 3600).await.expect("get"), None, "expired");
+    assert_eq!(store.consume_refresh_token("r1", NOW).await.expect("consume"), Consumed::Fresh(token.clone()));
+    assert_eq!(store.get_refresh_token("r1", NOW).await.expect("get"), None, "used");
+    assert_eq!(store.consume_refresh_token("r1", NOW + 5).await.expect("consume"), Consumed::Replayed(token.clone()));
+    assert_eq!(store.consume_refresh_token("r1", NOW + 7200).await.expect("consume"), Consumed::Replayed(token));
+    assert_eq!(store.consume_refresh_token("unknown", NOW).await.expect("consume"), Consumed::NotFound);
+
+    store.put_refresh_token(refresh_token("r2", "g1", NOW + 10)).await.expect("put");
+    assert_eq!(
+        store.consume_refresh_token("r2", NOW + 10).await.expect("consume"),
+        Consumed::NotFound,
+        "expired and unused"
+    );
+}
+
+pub async fn concurrent_refresh_redemption_is_honoured_once(store: Arc<dyn Store>) {
+    let token = refresh_token("r1", "g1", NOW + 3600);
+    store.put_refresh_token(token.clone()).await.expect("put");
+    let outcomes =
+        race(&store, 16, |s, _| async move { s.consume_refresh_token("r1", NOW).await.expect("consume") }).await;
+    let fresh = outcomes.iter().filter(|o| matches!(o, Consumed::Fresh(_))).count();
+    let replayed = outcomes.iter().filter(|o| matches!(o, Consumed::Replayed(_))).count();
+    assert_eq!((fresh, replayed), (1, 15), "{outcomes:?}");
+}
+
+pub async fn revoked_grant_tokens_are_not_found(store: Arc<dyn Store>) {
+    for (hash, grant) in [("r1", "g"), ("r2", "g"), ("r3", "h")] {
+        store.put_refresh_token(refresh_token(hash, grant, NOW + 3600)).await.expect("put");
+    }
+    store.consume_refresh_token("r2", NOW).await.expect("consume");
+    assert!(!store.is_grant_revoked("g").await.expect("revoked?"));
+
+    store.revoke_grant("g", NOW, NOW + 7200).await.expect("revoke");
+    store.revoke_grant("g", NOW + 1, NOW + 3600).await.expect("revoking again is fine");
+    assert!(store.is_grant_revoked("g").await.expect("revoked?"));
+    assert!(!store.is_grant_revoked("h").await.expect("revoked?"));
+    assert_eq!(store.consume_refresh_token("r1", NOW + 2).await.expect("consume"), Consumed::NotFound);
+    assert_eq!(store.consume_refresh_token("r2", NOW + 2).await.expect("consume"), Consumed::NotFound);
+    assert_eq!(store.get_refresh_token("r1", NOW + 2).await.expect("get"), None);
+    assert!(
+        matches!(store.consume_refresh_token("r3", NOW + 2).await.expect("consume"), Consumed::Fresh(_)),
+        "other grants live"
+    );
+
+    // A token stored while the grant was being revoked does not outlive the revocation.
+    store.put_refresh_token(refresh_token("r4", "g", NOW + 3600)).await.expect("put");
+    assert_eq!(store.get_refresh_token("r4", NOW + 3).await.expect("get"), None);
+    assert_eq!(store.consume_refresh_token("r4", NOW + 3).await.expect("consume"), Consumed::NotFound);
+
+    // The revocation lasts until its longest expiry.
+    store.sweep_expired(NOW + 3600).await.expect("sweep");
+    assert!(store.is_grant_revoked("g").await.expect("revoked?"), "the later expiry of the two revocations holds");
+    store.sweep_expired(NOW + 7200).await.expect("sweep");
+    assert!(!store.is_grant_revoked("g").await.expect("revoked?"));
+}
+
+pub async fn access_token_revocation_is_remembered(store: Arc<dyn Store>) {
+    assert!(!store.is_access_token_revoked("jti-1").await.expect("revoked?"));
+    store.revoke_access_token("jti-1", NOW + 300).await.expect("revoke");
+    store.revoke_access_token("jti-1", NOW + 300).await.expect("idempotent");
+    assert!(store.is_access_token_revoked("jti-1").await.expect("revoked?"));
+    assert!(!store.is_access_token_revoked("jti-2").await.expect("revoked?"));
+    store.sweep_expired(NOW + 299).await.expect("sweep");
+    assert!(store.is_access_token_revoked("jti-1").await.expect("revoked?"), "remembered until it expires");
+    store.sweep_expired(NOW + 300).await.expect("sweep");
+    assert!(!store.is_access_token_revoked("jti-1").await.expect("revoked?"));
+}

@@ -1,0 +1,470 @@
+//! The conformance suite of [`Store`]: what every backend must do, written once against `Arc<dyn Store>`.
+//!
+//! One `pub async fn` per rule, named after it, in the file of its aggregate (`apps.rs`, `users.rs`, ... as
+//! in the store itself; `paging.rs` for the lists of several). `behaviours!` lists them all; `stamp!` turns
+//! the list into one `#[tokio::test]` per rule and backend (so failures are reported per rule, and rules run
+//! in parallel), and [`run_all`] runs the whole list against any other implementation. SQLite runs always,
+//! each test on a fresh file; PostgreSQL runs when `WEGATE_TEST_POSTGRES_URL` names a server (each test
+//! creates, then drops, a database of its own) and otherwise passes after saying it was skipped.
+//!
+//! Times are fixed ([`NOW`]) and passed in, as everywhere in the store. Concurrency rules spawn tasks on a
+//! multi-threaded runtime against one shared store: the race goes through the pool to the database, as it
+//! would between instances.
+
+mod apps;
+mod audit;
+mod connections;
+mod grants;
+mod keys;
+mod paging;
+mod sessions;
+mod upstream;
+mod users;
+
+pub use apps::*;
+pub use audit::*;
+pub use connections::*;
+pub use grants::*;
+pub use keys::*;
+pub use paging::*;
+pub use sessions::*;
+pub use upstream::*;
+pub use users::*;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use futures::FutureExt as _;
+use futures::future::{BoxFuture, join_all};
+use serde_json::json;
+
+use super::prelude::*;
+use super::sql::{PoolSettings, SqlStore};
+use super::{
+    App, AppKind, AuditEvent, AuthCode, AuthorizedCorp, Connection, Identity, LoginTx, NewUser, RefreshToken, Session,
+    SigningKey, StoreError, Timestamp,
+};
+
+/// The clock of every rule.
+pub const NOW: Timestamp = 1_700_000_000;
+
+// ---------------------------------------------------------------- fixtures
+
+fn app(client_id: &str) -> App {
+    App {
+        client_id: client_id.into(),
+        name: format!("App {client_id}"),
+        kind: AppKind::Web,
+        client_secret_hash: Some("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into()),
+        redirect_uris: vec![format!("https://{client_id}.example.com/callback")],
+        post_logout_redirect_uris: vec![],
+        created_at: NOW,
+        updated_at: NOW,
+    }
+}
+
+fn connection(identifier: &str) -> Connection {
+    Connection {
+        identifier: identifier.into(),
+        kind: "wecom_internal".into(),
+        display_name: format!("WeCom {identifier}"),
+        login_only: false,
+        association: json!({"mode": "match", "fields": ["email"]}),
+        settings: json!({"corp_id": "ww0123456789abcdef", "agent_id": 1000002}),
+        secrets: json!({"secret": "s3cr3t"}),
+        state: json!({}),
+        created_at: NOW,
+        updated_at: NOW,
+    }
+}
+
+fn new_user(id: &str) -> NewUser {
+    NewUser { id: id.into(), claims: json!({}), created_at: NOW, ..NewUser::default() }
+}
+
+fn identity(upstream: &str, subject: &str, user_id: &str) -> Identity {
+    Identity {
+        upstream: upstream.into(),
+        subject: subject.into(),
+        user_id: user_id.into(),
+        connection: "wecom".into(),
+        profile: json!({"userid": subject}),
+        created_at: NOW,
+        updated_at: NOW,
+    }
+}
+
+fn signing_key(kid: &str) -> SigningKey {
+    SigningKey {
+        kid: kid.into(),
+        alg: "RS256".into(),
+        private_pem: format!("-----BEGIN PRIVATE KEY-----\n{kid}\n-----END PRIVATE KEY-----\n"),
+        public_jwk: json!({"kty": "RSA", "kid": kid, "alg": "RS256", "use": "sig", "n": "AQAB", "e": "AQAB"}),
+        created_at: NOW,
+        retired_at: None,
+    }
+}
+
+fn login_tx(id: &str, expires_at: Timestamp) -> LoginTx {
+    LoginTx {
+        id: id.into(),
+        browser_hash: "b".repeat(64),
+        client_id: "app".into(),
+        redirect_uri: "https://app.example.com/callback".into(),
+        scope: "openid profile".into(),
+        state: Some("af0ifjsldkj".into()),
+        nonce: Some("n-0S6_WzA2Mj".into()),
+        code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
+        code_challenge_method: Some("S256".into()),
+        response_mode: None,
+        prompt: None,
+        max_age: Some(3600),
+        ui_locales: Some("zh-CN".into()),
+        connection: None,
+        data: json!({}),
+        created_at: NOW,
+        expires_at,
+    }
+}
+
+fn auth_code(code_hash: &str, expires_at: Timestamp) -> AuthCode {
+    AuthCode {
+        code_hash: code_hash.into(),
+        grant_id: format!("grant-of-{code_hash}"),
+        client_id: "app".into(),
+        user_id: "user".into(),
+        redirect_uri: "https://app.example.com/callback".into(),
+        scope: "openid".into(),
+        nonce: Some("nonce".into()),
+        code_challenge: None,
+        code_challenge_method: None,
+        session_id: Some("session".into()),
+        auth_time: NOW - 5,
+        amr: "wecom_qrcode".into(),
+        created_at: NOW,
+        expires_at,
+    }
+}
+
+fn refresh_token(token_hash: &str, grant_id: &str, expires_at: Timestamp) -> RefreshToken {
+    RefreshToken {
+        token_hash: token_hash.into(),
+        grant_id: grant_id.into(),
+        client_id: "app".into(),
+        user_id: "user".into(),
+        scope: "openid offline_access".into(),
+        session_id: None,
+        auth_time: NOW - 5,
+        amr: "pwd".into(),
+        created_at: NOW,
+        expires_at,
+    }
+}
+
+fn session(id_hash: &str, user_id: &str, expires_at: Timestamp) -> Session {
+    Session {
+        id_hash: id_hash.into(),
+        user_id: user_id.into(),
+        auth_time: NOW,
+        amr: "pwd".into(),
+        created_at: NOW,
+        expires_at,
+    }
+}
+
+fn corp(connection: &str, corp_id: &str) -> AuthorizedCorp {
+    AuthorizedCorp {
+        connection: connection.into(),
+        corp_id: corp_id.into(),
+        corp_name: Some(format!("Corp {corp_id}")),
+        agent_id: Some(1000002),
+        permanent_code: Some("permanent".into()),
+        status: "active".into(),
+        created_at: NOW,
+        updated_at: NOW,
+    }
+}
+
+fn audit(at: Timestamp, event: &str) -> AuditEvent {
+    AuditEvent {
+        id: 0,
+        at,
+        event: event.into(),
+        client_id: Some("app".into()),
+        connection: None,
+        user_id: None,
+        upstream_subject: Some("wecom:ww1/zhangsan".into()),
+        reason: None,
+    }
+}
+
+fn conflict_on(result: Result<impl std::fmt::Debug, StoreError>) -> String {
+    match result {
+        Err(StoreError::Conflict(field)) => field,
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+}
+
+fn is_not_found<T: std::fmt::Debug>(result: Result<T, StoreError>) -> bool {
+    matches!(result, Err(StoreError::NotFound))
+}
+
+/// Runs `n` copies of `f` at once on the runtime's threads and collects their results.
+async fn race<T, F, Fut>(store: &Arc<dyn Store>, n: usize, f: F) -> Vec<T>
+where
+    T: Send + 'static,
+    F: Fn(Arc<dyn Store>, usize) -> Fut,
+    Fut: Future<Output = T> + Send + 'static,
+{
+    let tasks: Vec<_> = (0..n).map(|i| tokio::spawn(f(store.clone(), i))).collect();
+    join_all(tasks).await.into_iter().map(|r| r.expect("task panicked")).collect()
+}
+
+// ---------------------------------------------------------------- the list, and how it is run
+
+/// Calls `$then!` with the name of every rule (after the tokens given). Add a rule here and it runs on
+/// every backend.
+macro_rules! behaviours {
+    ($then:ident ! { $($args:tt)* }) => {
+        $then! { $($args)* ;
+            // keys.rs
+            signing_key_bootstrap_races_to_one_key,
+            each_algorithm_has_its_own_active_key,
+            // apps.rs
+            app_crud_round_trips,
+            app_association_is_ordered_and_idempotent,
+            deletes_cascade_to_associations_and_corps,
+            // connections.rs
+            connection_crud_round_trips,
+            connection_state_merge_is_shallow,
+            concurrent_state_merges_lose_nothing,
+            // users.rs
+            user_crud_round_trips,
+            user_uniqueness_is_normalised,
+            find_user_by_login_uses_normalised_fields,
+            matching_ignores_absent_fields,
+            profile_update_skips_conflicting_fields,
+            create_user_with_identity_is_all_or_nothing,
+            identity_links_are_unique,
+            deleting_user_removes_identities_sessions_and_tokens,
+            login_failures_count_within_a_window_and_clear,
+            // sessions.rs
+            login_tx_round_trips_and_expires,
+            login_tx_take_is_atomic,
+            sessions_expire_and_can_be_deleted,
+            // grants.rs
+            auth_code_is_single_use,
+            concurrent_code_redemption_is_honoured_once,
+            refresh_token_reuse_reports_replayed,
+            concurrent_refresh_redemption_is_honoured_once,
+            revoked_grant_tokens_are_not_found,
+            access_token_revocation_is_remembered,
+            // upstream.rs
+            upstream_token_invalidation_is_compare_and_delete,
+            lease_excludes_other_owners_until_expiry,
+            suite_ticket_newest_wins,
+            authorized_corps_upsert_and_list,
+            remember_callback_reports_first_sight_once,
+            // audit.rs
+            ping_answers,
+            audit_pages_newest_first,
+            audit_ids_follow_the_event_time,
+            sweep_removes_only_expired,
+            // paging.rs
+            pagination_walks_all_items,
+        }
+    };
+}
+
+macro_rules! define_run_all {
+    (; $($rule:ident),* $(,)?) => {
+        /// Runs every rule, each on a fresh store from `make`, one after another. For implementations that
+        /// are not stamped below (a test double, say); the backends here get one test per rule instead.
+        pub async fn run_all<F, Fut>(make: F)
+        where
+            F: Fn() -> Fut,
+            Fut: Future<Output = Arc<dyn Store>>,
+        {
+            $( $rule(make().await).await; )*
+        }
+    };
+}
+
+behaviours!(define_run_all! {});
+
+/// One `#[tokio::test]` per rule, running it through `$harness` (a fn taking the rule as a boxed closure).
+macro_rules! stamp {
+    ($harness:path; $($rule:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $rule() {
+                $harness(|store| Box::pin(super::$rule(store))).await;
+            }
+        )*
+    };
+}
+
+// ---------------------------------------------------------------- test databases
+
+/// A database of its own for one test: a temporary SQLite file, or a PostgreSQL database created on the
+/// server named by `WEGATE_TEST_POSTGRES_URL` and dropped afterwards.
+pub struct TestDatabase {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    postgres: Option<(String, String)>,
+}
+
+impl TestDatabase {
+    pub fn sqlite() -> TestDatabase {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let url = format!("sqlite://{}", dir.path().join("wegate.db").display());
+        TestDatabase { url, _dir: Some(dir), postgres: None }
+    }
+
+    /// None (after saying so, once) when no server is configured.
+    pub async fn postgres() -> Option<TestDatabase> {
+        static SKIPPED: std::sync::Once = std::sync::Once::new();
+        let Ok(server) = std::env::var("WEGATE_TEST_POSTGRES_URL") else {
+            // Straight to stderr, past the test harness's capture, so a plain `cargo test` shows it.
+            SKIPPED.call_once(|| {
+                use std::io::Write as _;
+                let _ = writeln!(std::io::stderr(), "PostgreSQL tests skipped: set WEGATE_TEST_POSTGRES_URL");
+            });
+            return None;
+        };
+        use sqlx::{Connection as _, Executor as _};
+        sqlx::any::install_default_drivers();
+        let name = format!("wegate_t_{:016x}", rand::random::<u64>());
+        let mut admin = sqlx::AnyConnection::connect(&server).await.expect("connect to WEGATE_TEST_POSTGRES_URL");
+        admin.execute(format!("CREATE DATABASE {name}").as_str()).await.expect("create the test database");
+        let _ = admin.close().await;
+        let url = with_database(&server, &name);
+        Some(TestDatabase { url, _dir: None, postgres: Some((server, name)) })
+    }
+
+    /// Best effort: a database left behind is only litter.
+    pub async fn remove(self) {
+        use sqlx::{Connection as _, Executor as _};
+        if let Some((server, name)) = &self.postgres
+            && let Ok(mut admin) = sqlx::AnyConnection::connect(server).await
+        {
+            let _ = admin.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await;
+            let _ = admin.close().await;
+        }
+    }
+}
+
+/// The URL of database `name` on the server of `server_url` (path replaced, query kept).
+fn with_database(server_url: &str, name: &str) -> String {
+    let (base, query) = match server_url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (server_url, None),
+    };
+    let authority = base.find("://").map_or(0, |i| i + 3);
+    let path = base[authority..].find('/').map_or(base.len(), |i| authority + i);
+    let mut url = format!("{}/{name}", &base[..path]);
+    if let Some(query) = query {
+        url.push('?');
+        url.push_str(query);
+    }
+    url
+}
+
+/// Opens a store on `db`, runs `rule` on it, then closes and removes the database even if the rule panicked.
+pub async fn run_on<F>(db: TestDatabase, backend: &str, rule: F)
+where
+    F: FnOnce(Arc<dyn Store>) -> BoxFuture<'static, ()>,
+{
+    let store = match SqlStore::connect(&db.url, &PoolSettings::default()).await {
+        Ok(store) => Arc::new(store),
+        Err(e) => {
+            db.remove().await;
+            panic!("opening the store: {e}");
+        }
+    };
+    assert_eq!(store.backend(), backend);
+    let outcome = std::panic::AssertUnwindSafe(rule(store.clone())).catch_unwind().await;
+    store.close().await;
+    db.remove().await;
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+pub async fn on_sqlite<F>(rule: F)
+where
+    F: FnOnce(Arc<dyn Store>) -> BoxFuture<'static, ()>,
+{
+    run_on(TestDatabase::sqlite(), "sqlite", rule).await;
+}
+
+pub async fn on_postgres<F>(rule: F)
+where
+    F: FnOnce(Arc<dyn Store>) -> BoxFuture<'static, ()>,
+{
+    if let Some(db) = TestDatabase::postgres().await {
+        run_on(db, "postgres", rule).await;
+    }
+}
+
+/// Several instances starting at once on a fresh database all come up (migrations are serialised).
+async fn concurrent_startups_migrate_once(db: TestDatabase) {
+    let url = db.url.clone();
+    let started = join_all((0..6).map(|_| {
+        let url = url.clone();
+        tokio::spawn(async move { SqlStore::connect(&url, &PoolSettings::default()).await })
+    }))
+    .await;
+    let mut failures = Vec::new();
+    for store in started {
+        match store.expect("task") {
+            Ok(store) => store.close().await,
+            Err(e) => failures.push(e.to_string()),
+        }
+    }
+    db.remove().await;
+    assert!(failures.is_empty(), "instances failed to start: {failures:?}");
+}
+
+mod sqlite {
+    use super::*;
+
+    behaviours!(stamp! { super::on_sqlite });
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn startups_race_safely() {
+        concurrent_startups_migrate_once(TestDatabase::sqlite()).await;
+    }
+
+    #[tokio::test]
+    async fn in_memory_database_is_one_shared_connection() {
+        let store = SqlStore::connect("sqlite::memory:", &PoolSettings::default()).await.expect("open");
+        store.create_user(new_user("u1")).await.expect("create");
+        // Another query, possibly on another pooled connection, sees the same database.
+        let found = join_all((0..4).map(|_| store.get_user("u1"))).await;
+        assert!(found.into_iter().all(|u| u.expect("get").is_some()));
+    }
+
+    #[test]
+    fn test_database_urls_replace_the_path() {
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5432/test", "x"),
+            "postgres://postgres@127.0.0.1:5432/x"
+        );
+        assert_eq!(with_database("postgres://u:p@h/test?sslmode=disable", "x"), "postgres://u:p@h/x?sslmode=disable");
+        assert_eq!(with_database("postgres://h:5432", "x"), "postgres://h:5432/x");
+    }
+}
+
+mod postgres {
+    use super::*;
+
+    behaviours!(stamp! { super::on_postgres });
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn startups_race_safely() {
+        if let Some(db) = TestDatabase::postgres().await {
+            concurrent_startups_migrate_once(db).await;
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! What an app's sign-in grants: authorization codes, refresh tokens, and the revocations of grants and
+//! access tokens.
+
+use async_trait::async_trait;
+
+use super::{StoreResult, Timestamp};
+
+/// An authorization code (stored by hash). `grant_id` names the family of tokens that will be issued from
+/// it, so a replayed code can revoke them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuthCode {
+    pub code_hash: String,
+    pub grant_id: String,
+    pub client_id: String,
+    pub user_id: String,
+    pub redirect_uri: String,
+    pub scope: String,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+    pub session_id: Option<String>,
+    pub auth_time: Timestamp,
+    /// Authentication method reference, e.g. `wecom_qrcode` or `pwd`.
+    pub amr: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// Result of an atomic consume of a code or refresh token.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Consumed<T> {
+    /// First use: the caller may issue tokens.
+    Fresh(T),
+    /// Already used before: the caller must revoke the family (`grant_id` of the item).
+    Replayed(T),
+    NotFound,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefreshToken {
+    pub token_hash: String,
+    pub grant_id: String,
+    pub client_id: String,
+    pub user_id: String,
+    pub scope: String,
+    pub session_id: Option<String>,
+    pub auth_time: Timestamp,
+    pub amr: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// Codes and refresh tokens (stored by hash, consumed atomically) and revocations.
+#[async_trait]
+pub trait GrantStore: Send + Sync {
+    async fn put_auth_code(&self, code: AuthCode) -> StoreResult<()>;
+    /// Atomically marks the code used. Fresh on the first call (if not expired), Replayed afterwards
+    /// (even if expired since), NotFound for unknown or expired-and-unused codes.
+    async fn consume_auth_code(&self, code_hash: &str, now: Timestamp) -> StoreResult<Consumed<AuthCode>>;
+    async fn put_refresh_token(&self, token: RefreshToken) -> StoreResult<()>;
+    /// Same contract as `consume_auth_code`; a token of a revoked grant is NotFound.
+    async fn consume_refresh_token(&self, token_hash: &str, now: Timestamp) -> StoreResult<Consumed<RefreshToken>>;
+    /// Reads a refresh token without consuming it (introspection). None when used, expired or revoked.
+    async fn get_refresh_token(&self, token_hash: &str, now: Timestamp) -> StoreResult<Option<RefreshToken>>;
+    /// Revokes a grant: its refresh tokens are deleted and `is_grant_revoked` answers true until `expires_at`
+    /// (the longest lifetime of a token of the grant). Idempotent.
+    async fn revoke_grant(&self, grant_id: &str, now: Timestamp, expires_at: Timestamp) -> StoreResult<()>;
+    async fn is_grant_revoked(&self, grant_id: &str) -> StoreResult<bool>;
+    /// Revokes one access token by `jti`, remembered until `expires_at`. Idempotent.
+    async fn revoke_access_token(&self, jti: &str, expires_at: Timestamp) -> StoreResult<()>;
+    async fn is_access_token_revoked(&self, jti: &str) -> StoreResult<bool>;
+}

@@ -1,0 +1,64 @@
+//! A browser's way through sign-in: the login transaction while it is under way, and the single sign-on
+//! session once it succeeded.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{StoreResult, Timestamp};
+
+/// A login in progress: everything the authorization request said, kept until the login completes.
+/// `id` is random and unguessable; it is also the `state` sent upstream (WeCom allows `[a-zA-Z0-9]{1,128}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoginTx {
+    pub id: String,
+    /// SHA-256 (hex) of the browser-binding cookie of the browser that started the login.
+    pub browser_hash: String,
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub scope: String,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+    pub response_mode: Option<String>,
+    pub prompt: Option<String>,
+    pub max_age: Option<i64>,
+    pub ui_locales: Option<String>,
+    /// The connection chosen (set when the person clicks a button or the app passed `connection=`).
+    pub connection: Option<String>,
+    /// Opaque data of the connector or of a pending step (e.g. the upstream identity waiting to be bound).
+    pub data: Value,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// A browser sign-in session (single sign-on across apps). Stored by the hash of the cookie value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    pub id_hash: String,
+    pub user_id: String,
+    pub auth_time: Timestamp,
+    pub amr: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// Login transactions (single use, taken atomically) and browser sessions.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    // --- login transactions
+    async fn put_login_tx(&self, tx: LoginTx) -> StoreResult<()>;
+    /// Reads without consuming; expired ones (expires_at <= now) are None.
+    async fn get_login_tx(&self, id: &str, now: Timestamp) -> StoreResult<Option<LoginTx>>;
+    /// Atomically removes and returns it: a second take, on any instance, gets None. Expired → None.
+    async fn take_login_tx(&self, id: &str, now: Timestamp) -> StoreResult<Option<LoginTx>>;
+    /// Replaces the transaction's `connection`, `data` and `expires_at`. Err(NotFound) when gone.
+    async fn update_login_tx(&self, tx: &LoginTx) -> StoreResult<()>;
+
+    // --- sessions
+    async fn put_session(&self, session: Session) -> StoreResult<()>;
+    /// None when absent or expired.
+    async fn get_session(&self, id_hash: &str, now: Timestamp) -> StoreResult<Option<Session>>;
+    async fn delete_session(&self, id_hash: &str) -> StoreResult<()>;
+}

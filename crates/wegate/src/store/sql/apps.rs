@@ -1,0 +1,164 @@
+//! [`AppStore`] on SQL: `apps`, and `app_connections` (one row per association, `ord` keeping their order).
+
+use async_trait::async_trait;
+use sqlx::any::AnyRow;
+
+use super::connections::{connection_cols, connection_from_row};
+use super::{SqlStore, all, col, db_err, limit_plus_one, one, paginate, strings_col, to_json};
+use crate::store::{App, AppKind, AppStore, AppUpdate, Connection, Page, StoreError, StoreResult, Timestamp};
+
+macro_rules! app_cols {
+    () => {
+        "client_id, name, kind, client_secret_hash, redirect_uris, post_logout_redirect_uris, created_at, updated_at"
+    };
+}
+
+fn app_from_row(row: &AnyRow) -> StoreResult<App> {
+    let kind: String = col(row, "kind")?;
+    Ok(App {
+        client_id: col(row, "client_id")?,
+        name: col(row, "name")?,
+        kind: AppKind::parse(&kind).ok_or_else(|| StoreError::Backend(format!("unknown app kind {kind:?}")))?,
+        client_secret_hash: col(row, "client_secret_hash")?,
+        redirect_uris: strings_col(row, "redirect_uris")?,
+        post_logout_redirect_uris: strings_col(row, "post_logout_redirect_uris")?,
+        created_at: col(row, "created_at")?,
+        updated_at: col(row, "updated_at")?,
+    })
+}
+
+#[async_trait]
+impl AppStore for SqlStore {
+    async fn create_app(&self, app: App) -> StoreResult<App> {
+        self.exec(
+            sqlx::query(concat!("INSERT INTO apps (", app_cols!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"))
+                .bind(app.client_id.as_str())
+                .bind(app.name.as_str())
+                .bind(app.kind.as_str())
+                .bind(app.client_secret_hash.as_deref())
+                .bind(to_json(&app.redirect_uris)?)
+                .bind(to_json(&app.post_logout_redirect_uris)?)
+                .bind(app.created_at)
+                .bind(app.updated_at),
+        )
+        .await?;
+        Ok(app)
+    }
+
+    async fn get_app(&self, client_id: &str) -> StoreResult<Option<App>> {
+        let rows = self
+            .fetch(sqlx::query(concat!("SELECT ", app_cols!(), " FROM apps WHERE client_id = $1")).bind(client_id))
+            .await?;
+        one(rows, app_from_row)
+    }
+
+    async fn list_apps(&self, limit: u32, cursor: Option<&str>) -> StoreResult<Page<App>> {
+        let query = match cursor {
+            None => sqlx::query(concat!("SELECT ", app_cols!(), " FROM apps ORDER BY client_id LIMIT $1"))
+                .bind(limit_plus_one(limit)),
+            Some(after) => sqlx::query(concat!(
+                "SELECT ",
+                app_cols!(),
+                " FROM apps WHERE client_id > $1 ORDER BY client_id LIMIT $2"
+            ))
+            .bind(after)
+            .bind(limit_plus_one(limit)),
+        };
+        let items = all(self.fetch(query).await?, app_from_row)?;
+        Ok(paginate(items, limit, |app| app.client_id.clone()))
+    }
+
+    async fn update_app(&self, client_id: &str, update: AppUpdate, now: Timestamp) -> StoreResult<App> {
+        let redirect_uris = update.redirect_uris.as_ref().map(to_json).transpose()?;
+        let post_logout = update.post_logout_redirect_uris.as_ref().map(to_json).transpose()?;
+        let rows = self
+            .fetch(
+                sqlx::query(concat!(
+                    "UPDATE apps SET name = COALESCE($2, name), redirect_uris = COALESCE($3, redirect_uris), ",
+                    "post_logout_redirect_uris = COALESCE($4, post_logout_redirect_uris), ",
+                    "client_secret_hash = COALESCE($5, client_secret_hash), updated_at = $6 ",
+                    "WHERE client_id = $1 RETURNING ",
+                    app_cols!()
+                ))
+                .bind(client_id)
+                .bind(update.name)
+                .bind(redirect_uris)
+                .bind(post_logout)
+                .bind(update.client_secret_hash)
+                .bind(now),
+            )
+            .await?;
+        one(rows, app_from_row)?.ok_or(StoreError::NotFound)
+    }
+
+    async fn delete_app(&self, client_id: &str) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let deleted = sqlx::query("DELETE FROM apps WHERE client_id = $1")
+            .bind(client_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+        if deleted == 0 {
+            return Err(StoreError::NotFound);
+        }
+        // The foreign key cascades too; saying it here keeps the rule visible.
+        sqlx::query("DELETE FROM app_connections WHERE client_id = $1")
+            .bind(client_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn associate(&self, client_id: &str, identifier: &str) -> StoreResult<()> {
+        // A missing app or connection fails the foreign key: NotFound.
+        self.exec(
+            sqlx::query(concat!(
+                "INSERT INTO app_connections (client_id, identifier, ord) ",
+                "SELECT $1, $2, COALESCE(MAX(ord), 0) + 1 FROM app_connections WHERE client_id = $1 ",
+                "ON CONFLICT (client_id, identifier) DO NOTHING"
+            ))
+            .bind(client_id)
+            .bind(identifier),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn dissociate(&self, client_id: &str, identifier: &str) -> StoreResult<()> {
+        let deleted = self
+            .exec(
+                sqlx::query("DELETE FROM app_connections WHERE client_id = $1 AND identifier = $2")
+                    .bind(client_id)
+                    .bind(identifier),
+            )
+            .await?;
+        if deleted == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
+    async fn app_connections(&self, client_id: &str) -> StoreResult<Vec<Connection>> {
+        let rows = self
+            .fetch(
+                sqlx::query(concat!(
+                    "SELECT ",
+                    connection_cols!(),
+                    " FROM connections JOIN (SELECT identifier AS linked, ord FROM app_connections WHERE client_id = $1) a ",
+                    "ON a.linked = connections.identifier ORDER BY a.ord, connections.identifier"
+                ))
+                .bind(client_id),
+            )
+            .await?;
+        all(rows, |r| connection_from_row(r, &self.sealer))
+    }
+
+    async fn connection_apps(&self, identifier: &str) -> StoreResult<Vec<String>> {
+        let rows = self
+            .fetch(
+                sqlx::query("SELECT client_id FROM app_connections WHERE identifier = $1 ORDER BY client_id")
+                    .bind(identifier),
+            )
+            .await?;
+        rows.iter().map(|row| col(row, "client_id")).collect()
+    }
+}

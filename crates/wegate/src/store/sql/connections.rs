@@ -1,0 +1,163 @@
+//! [`ConnectionStore`] on SQL: `connections`, secrets sealed; the state merged by compare-and-swap.
+
+use async_trait::async_trait;
+use serde_json::{Map, Value};
+use sqlx::any::AnyRow;
+
+use super::{SqlStore, all, col, db_err, json_col, limit_plus_one, one, paginate, to_json};
+use crate::store::{Connection, ConnectionStore, Page, StoreError, StoreResult, Timestamp};
+
+macro_rules! connection_cols {
+    () => {
+        "identifier, kind, display_name, login_only, association, settings, secrets, state, created_at, updated_at"
+    };
+}
+/// Also read by the app store (an app's connections).
+pub(super) use connection_cols;
+
+pub(super) fn connection_from_row(row: &AnyRow, sealer: &crate::store::seal::Sealer) -> StoreResult<Connection> {
+    Ok(Connection {
+        identifier: col(row, "identifier")?,
+        kind: col(row, "kind")?,
+        display_name: col(row, "display_name")?,
+        login_only: col::<i64>(row, "login_only")? != 0,
+        association: json_col(row, "association")?,
+        settings: json_col(row, "settings")?,
+        secrets: serde_json::from_str(&sealer.open(col(row, "secrets")?)?)
+            .map_err(|e| StoreError::Backend(format!("stored secrets are not valid JSON: {e}")))?,
+        state: json_col(row, "state")?,
+        created_at: col(row, "created_at")?,
+        updated_at: col(row, "updated_at")?,
+    })
+}
+
+#[async_trait]
+impl ConnectionStore for SqlStore {
+    async fn create_connection(&self, connection: Connection) -> StoreResult<Connection> {
+        self.exec(
+            sqlx::query(concat!(
+                "INSERT INTO connections (",
+                connection_cols!(),
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+            ))
+            .bind(connection.identifier.as_str())
+            .bind(connection.kind.as_str())
+            .bind(connection.display_name.as_str())
+            .bind(i64::from(connection.login_only))
+            .bind(to_json(&connection.association)?)
+            .bind(to_json(&connection.settings)?)
+            .bind(self.sealer.seal(&to_json(&connection.secrets)?)?)
+            .bind(to_json(&connection.state)?)
+            .bind(connection.created_at)
+            .bind(connection.updated_at),
+        )
+        .await?;
+        Ok(connection)
+    }
+
+    async fn get_connection(&self, identifier: &str) -> StoreResult<Option<Connection>> {
+        let rows = self
+            .fetch(
+                sqlx::query(concat!("SELECT ", connection_cols!(), " FROM connections WHERE identifier = $1"))
+                    .bind(identifier),
+            )
+            .await?;
+        one(rows, |r| connection_from_row(r, &self.sealer))
+    }
+
+    async fn list_connections(&self, limit: u32, cursor: Option<&str>) -> StoreResult<Page<Connection>> {
+        let query = match cursor {
+            None => {
+                sqlx::query(concat!("SELECT ", connection_cols!(), " FROM connections ORDER BY identifier LIMIT $1"))
+                    .bind(limit_plus_one(limit))
+            }
+            Some(after) => sqlx::query(concat!(
+                "SELECT ",
+                connection_cols!(),
+                " FROM connections WHERE identifier > $1 ORDER BY identifier LIMIT $2"
+            ))
+            .bind(after)
+            .bind(limit_plus_one(limit)),
+        };
+        let items = all(self.fetch(query).await?, |r| connection_from_row(r, &self.sealer))?;
+        Ok(paginate(items, limit, |c| c.identifier.clone()))
+    }
+
+    async fn update_connection(&self, connection: Connection) -> StoreResult<Connection> {
+        let rows = self
+            .fetch(
+                sqlx::query(concat!(
+                    "UPDATE connections SET display_name = $2, login_only = $3, association = $4, settings = $5, ",
+                    "secrets = $6, updated_at = $7 WHERE identifier = $1 RETURNING ",
+                    connection_cols!()
+                ))
+                .bind(connection.identifier.as_str())
+                .bind(connection.display_name.as_str())
+                .bind(i64::from(connection.login_only))
+                .bind(to_json(&connection.association)?)
+                .bind(to_json(&connection.settings)?)
+                .bind(self.sealer.seal(&to_json(&connection.secrets)?)?)
+                .bind(connection.updated_at),
+            )
+            .await?;
+        one(rows, |r| connection_from_row(r, &self.sealer))?.ok_or(StoreError::NotFound)
+    }
+
+    async fn merge_connection_state(&self, identifier: &str, patch: Value, now: Timestamp) -> StoreResult<()> {
+        let Value::Object(patch) = patch else {
+            return Err(StoreError::Backend("connection state patch must be a JSON object".into()));
+        };
+        // Compare-and-swap on the stored text: portable, and no lock is held while merging. A lost race
+        // re-reads and merges again.
+        for _ in 0..32 {
+            let rows =
+                self.fetch(sqlx::query("SELECT state FROM connections WHERE identifier = $1").bind(identifier)).await?;
+            let Some(row) = rows.first() else {
+                return Err(StoreError::NotFound);
+            };
+            let current: String = col(row, "state")?;
+            let mut state = match serde_json::from_str::<Value>(&current) {
+                Ok(Value::Object(map)) => map,
+                _ => Map::new(),
+            };
+            for (key, value) in &patch {
+                state.insert(key.clone(), value.clone());
+            }
+            let swapped = self
+                .exec(
+                    sqlx::query(
+                        "UPDATE connections SET state = $2, updated_at = $3 WHERE identifier = $1 AND state = $4",
+                    )
+                    .bind(identifier)
+                    .bind(to_json(&state)?)
+                    .bind(now)
+                    .bind(current),
+                )
+                .await?;
+            if swapped == 1 {
+                return Ok(());
+            }
+            tokio::task::yield_now().await;
+        }
+        Err(StoreError::Backend("connection state kept changing during merge".into()))
+    }
+
+    async fn delete_connection(&self, identifier: &str) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let deleted = sqlx::query("DELETE FROM connections WHERE identifier = $1")
+            .bind(identifier)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+        if deleted == 0 {
+            return Err(StoreError::NotFound);
+        }
+        for statement in
+            ["DELETE FROM app_connections WHERE identifier = $1", "DELETE FROM authorized_corps WHERE connection = $1"]
+        {
+            sqlx::query(statement).bind(identifier).execute(&mut *tx).await.map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)
+    }
+}

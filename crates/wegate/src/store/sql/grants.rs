@@ -1,0 +1,338 @@
+//! [`GrantStore`] on SQL: `auth_codes` and `refresh_tokens` (consumed by one `UPDATE ... WHERE used_at IS
+//! NULL`, kept [`REPLAY_MEMORY`](super::REPLAY_MEMORY) past expiry once used), `revoked_grants`,
+//! `revoked_access_tokens`.
+
+use async_trait::async_trait;
+use sqlx::any::AnyRow;
+
+use super::{SqlStore, col, one};
+use crate::store::{AuthCode, Consumed, GrantStore, RefreshToken, StoreResult, Timestamp};
+
+macro_rules! auth_code_cols {
+    () => {
+        "code_hash, grant_id, client_id, user_id, redirect_uri, scope, nonce, code_challenge, \
+         code_challenge_method, session_id, auth_time, amr, created_at, expires_at"
+    };
+}
+macro_rules! refresh_token_cols {
+    () => {
+        "token_hash, grant_id, client_id, user_id, scope, session_id, auth_time, amr, created_at, expires_at"
+    };
+}
+
+/// A refresh token counts only while its grant is not revoked (a token stored while the grant was being
+/// revoked must not survive it).
+macro_rules! grant_live {
+    ($now:literal) => {
+        concat!(
+            "NOT EXISTS (SELECT 1 FROM revoked_grants g WHERE g.grant_id = refresh_tokens.grant_id AND g.expires_at > ",
+            $now,
+            ")"
+        )
+    };
+}
+
+fn auth_code_from_row(row: &AnyRow) -> StoreResult<AuthCode> {
+    Ok(AuthCode {
+        code_hash: col(row, "code_hash")?,
+        grant_id: col(row, "grant_id")?,
+        client_id: col(row, "client_id")?,
+        user_id: col(row, "user_id")?,
+        redirect_uri: col(row, "redirect_uri")?,
+        scope: col(row, "scope")?,
+        nonce: col(row, "nonce")?,
+        code_challenge: col(row, "code_challenge")?,
+        code_challenge_method: col(row, "code_challenge_method")?,
+        session_id: col(row, "session_id")?,
+        auth_time: col(row, "auth_time")?,
+        amr: col(row, "amr")?,
+        created_at: col(row, "created_at")?,
+        expires_at: col(row, "expires_at")?,
+    })
+}
+
+fn refresh_token_from_row(row: &AnyRow) -> StoreResult<RefreshToken> {
+    Ok(RefreshToken {
+        token_hash: col(row, "token_hash")?,
+        grant_id: col(row, "grant_id")?,
+        client_id: col(row, "client_id")?,
+        user_id: col(row, "user_id")?,
+        scope: col(row, "scope")?,
+        session_id: col(row, "session_id")?,
+        auth_time: col(row, "auth_time")?,
+        amr: col(row, "amr")?,
+        created_at: col(row, "created_at")?,
+        expires_at: col(row, "expires_at")?,
+    })
+}
+
+#[async_trait]
+impl GrantStore for SqlStore {
+    async fn put_auth_code(&self, code: AuthCode) -> StoreResult<()> {
+        self.exec(
+            sqlx::query(concat!(
+                "INSERT INTO auth_codes (",
+                auth_code_cols!(),
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+            ))
+            .bind(code.code_hash.as_str())
+            .bind(code.grant_id.as_str())
+            .bind(code.client_id.as_str())
+            .bind(code.user_id.as_str())
+            .bind(code.redirect_uri.as_str())
+            .bind(code.scope.as_str())
+            .bind(code.nonce.as_deref())
+            .bind(code.code_challenge.as_deref())
+            .bind(code.code_challenge_method.as_deref())
+            .bind(code.session_id.as_deref())
+            .bind(code.auth_time)
+            .bind(code.amr.as_str())
+            .bind(code.created_at)
+            .bind(code.expires_at),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn consume_auth_code(&self, code_hash: &str, now: Timestamp) -> StoreResult<Consumed<AuthCode>> {
+        // The database lets exactly one UPDATE match `used_at IS NULL`: that caller gets Fresh.
+        let rows = self
+            .fetch(
+                sqlx::query(concat!(
+                    "UPDATE auth_codes SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2 ",
+                    "RETURNING ",
+                    auth_code_cols!()
+                ))
+                .bind(code_hash)
+                .bind(now),
+            )
+            .await?;
+        if let Some(code) = one(rows, auth_code_from_row)? {
+            return Ok(Consumed::Fresh(code));
+        }
+        let rows = self
+            .fetch(
+                sqlx::query(concat!(
+                    "SELECT ",
+                    auth_code_cols!(),
+                    " FROM auth_codes WHERE code_hash = $1 AND used_at IS NOT NULL"
+                ))
+                .bind(code_hash),
+            )
+            .await?;
+        Ok(one(rows, auth_code_from_row)?.map_or(Consumed::NotFound, Consumed::Replayed))
+    }
+
+    async fn put_refresh_token(&self, token: RefreshToken) -> StoreResult<()> {
+        self.exec(
+            sqlx::query(concat!(
+                "INSERT INTO refresh_tokens (",
+                refresh_token_cols!(),
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+            ))
+            .bind(token.token_hash.as_str())
+            .bind(token.grant_id.as_str())
+            .bind(token.client_id.as_str())
+            .bind(token.user_id.as_str())
+            .bind(token.scope.as_str())
+            .bind(token.session_id.as_deref())
+            .bind(token.auth_time)
+            .bind(token.amr.as_str())
+            .bind(token.created_at)
+            .bind(token.expires_at),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn consume_refresh_token(&self, token_hash: &str, now: Timestamp) -> StoreResult<Consumed<RefreshToken>> {
+        let rows = self
+            .fetch(
+                sqlx::query(concat!(
+                    "UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 ",
+                    "AND ",
+                    grant_live!("$2"),
+                    " RETURNING ",
+                    refresh_token_cols!()
+                ))
+                .bind(token_hash)
+                .bind(now),
+            )
+            .await?;
+        if let Some(token) = one(rows, refresh_token_from_row)? {
+            return Ok(Consumed::Fresh(token));
+        }
+        let rows = self
+            .fetch(
+                sqlx::query(concat!(
+                    "SELECT ",
+                    refresh_token_cols!(),
+                    " FROM refresh_tokens WHERE token_hash = $1 AND used_at IS NOT NULL AND ",
+                    grant_live!("$2")
+                ))
+                .bind(token_hash)
+                .bind(now),
+            )
+            .await?;
+        Ok(one(rows, refresh_token_from_row)?.map_or(Consumed::NotFound, Consumed::Replayed))
+    }
+
+    async fn get_refresh_token(&self, token_hash: &str, now: Timestamp) -> StoreResult<Option<RefreshToken>> {
+        let rows = self
+            .fetch(
+                sqlx::query(concat!(
+                    "SELECT ",
+                    refresh_token_cols!(),
+                    " FROM refresh_tokens WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 AND ",
+                    grant_live!("$2")
+                ))
+                .bind(token_hash)
+                .bind(now),
+            )
+            .await?;
+        one(rows, refresh_token_from_row)
+    }
+
+    async fn revoke_grant(&self, grant_id: &str, now: Timestamp, expires_at: Timestamp) -> StoreResult<()> {
+        // Revocation first, deletion second: a token stored in between is caught by the revocation check.
+        self.exec(
+            sqlx::query(concat!(
+                "INSERT INTO revoked_grants (grant_id, revoked_at, expires_at) VALUES ($1, $2, $3) ",
+                "ON CONFLICT (grant_id) DO UPDATE SET expires_at = CASE WHEN excluded.expires_at > revoked_grants.expires_at ",
+                "THEN excluded.expires_at ELSE revoked_grants.expires_at END"
+            ))
+            .bind(grant_id)
+            .bind(now)
+            .bind(expires_at),
+        )
+        .await?;
+        self.exec(sqlx::query("DELETE FROM refresh_tokens WHERE grant_id = $1").bind(grant_id)).await.map(|_| ())
+    }
+
+    async fn is_grant_revoked(&self, grant_id: &str) -> StoreResult<bool> {
+        // No clock here: a revocation answers true until the sweep removes it, which is after `expires_at`.
+        let rows =
+            self.fetch(sqlx::query("SELECT grant_id FROM revoked_grants WHERE grant_id = $1").bind(grant_id)).await?;
+        Ok(!rows.is_empty())
+    }
+
+    async fn revoke_access_token(&self, jti: &str, expires_at: Timestamp) -> StoreResult<()> {
+        self.exec(
+            sqlx::query(concat!(
+                "INSERT INTO revoked_access_tokens (jti, expires_at) VALUES ($1, $2) ",
+                "ON CONFLICT (jti) DO UPDATE SET expires_at = CASE WHEN excluded.expires_at > revoked_access_tokens.expires_at ",
+                "THEN excluded.expires_at ELSE revoked_access_tokens.expires_at END"
+            ))
+            .bind(jti)
+            .bind(expires_at),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn is_access_token_revoked(&self, jti: &str) -> StoreResult<bool> {
+        let rows = self.fetch(sqlx::query("SELECT jti FROM revoked_access_tokens WHERE jti = $1").bind(jti)).await?;
+        Ok(!rows.is_empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::super::{PoolSettings, REPLAY_MEMORY};
+    use super::*;
+    use crate::store::conformance::{NOW, TestDatabase, on_postgres, on_sqlite};
+    use crate::store::prelude::*;
+
+    fn code(hash: &str, expires_at: Timestamp) -> AuthCode {
+        AuthCode {
+            code_hash: hash.into(),
+            grant_id: "grant".into(),
+            client_id: "app".into(),
+            user_id: "user".into(),
+            redirect_uri: "https://app.example.com/cb".into(),
+            scope: "openid".into(),
+            nonce: None,
+            code_challenge: None,
+            code_challenge_method: None,
+            session_id: None,
+            auth_time: NOW,
+            amr: "pwd".into(),
+            created_at: NOW,
+            expires_at,
+        }
+    }
+
+    /// Used codes and refresh tokens outlive their expiry by REPLAY_MEMORY, so a late replay still revokes.
+    async fn late_replays_are_still_reported(store: Arc<dyn Store>) {
+        store.put_auth_code(code("c", NOW + 60)).await.expect("put");
+        let token = RefreshToken {
+            token_hash: "r".into(),
+            grant_id: "g".into(),
+            client_id: "app".into(),
+            user_id: "user".into(),
+            scope: "openid".into(),
+            session_id: None,
+            auth_time: NOW,
+            amr: "pwd".into(),
+            created_at: NOW,
+            expires_at: NOW + 60,
+        };
+        store.put_refresh_token(token).await.expect("put");
+        assert!(matches!(store.consume_auth_code("c", NOW).await.expect("consume"), Consumed::Fresh(_)));
+        assert!(matches!(store.consume_refresh_token("r", NOW).await.expect("consume"), Consumed::Fresh(_)));
+
+        assert_eq!(store.sweep_expired(NOW + 61).await.expect("sweep"), 0, "used rows are kept");
+        assert!(matches!(store.consume_auth_code("c", NOW + 3600).await.expect("consume"), Consumed::Replayed(_)));
+        assert!(matches!(store.consume_refresh_token("r", NOW + 3600).await.expect("consume"), Consumed::Replayed(_)));
+
+        assert_eq!(store.sweep_expired(NOW + 60 + REPLAY_MEMORY).await.expect("sweep"), 2);
+        assert_eq!(store.consume_auth_code("c", NOW + 60 + REPLAY_MEMORY).await.expect("consume"), Consumed::NotFound);
+    }
+
+    #[tokio::test]
+    async fn late_replays_are_still_reported_on_sqlite() {
+        on_sqlite(|store| Box::pin(late_replays_are_still_reported(store))).await;
+    }
+
+    #[tokio::test]
+    async fn late_replays_are_still_reported_on_postgres() {
+        on_postgres(|store| Box::pin(late_replays_are_still_reported(store))).await;
+    }
+
+    /// Two instances (two pools) on one database: a code is still redeemed once.
+    async fn two_instances_redeem_a_code_once(db: TestDatabase) {
+        let settings = PoolSettings::default();
+        let a: Arc<dyn Store> = Arc::new(SqlStore::connect(&db.url, &settings).await.expect("instance a"));
+        let b: Arc<dyn Store> = Arc::new(SqlStore::connect(&db.url, &settings).await.expect("instance b"));
+        a.put_auth_code(code("c", NOW + 60)).await.expect("put");
+        let tasks: Vec<_> = (0..16)
+            .map(|i| {
+                let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+                tokio::spawn(async move { store.consume_auth_code("c", NOW).await })
+            })
+            .collect();
+        let mut fresh = 0;
+        for task in tasks {
+            if let Consumed::Fresh(_) = task.await.expect("task").expect("consume") {
+                fresh += 1;
+            }
+        }
+        drop((a, b));
+        db.remove().await;
+        assert_eq!(fresh, 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn two_instances_redeem_a_code_once_on_sqlite() {
+        two_instances_redeem_a_code_once(TestDatabase::sqlite()).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn two_instances_redeem_a_code_once_on_postgres() {
+        if let Some(db) = TestDatabase::postgres().await {
+            two_instances_redeem_a_code_once(db).await;
+        }
+    }
+}

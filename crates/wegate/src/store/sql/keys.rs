@@ -1,0 +1,72 @@
+//! [`KeyStore`] on SQL: one row per key; an active key holds its algorithm's unique `slot`.
+
+use async_trait::async_trait;
+use sqlx::any::AnyRow;
+
+use super::{SqlStore, all, col, json_col, one, to_json};
+use crate::store::{KeyStore, SigningKey, StoreError, StoreResult};
+
+macro_rules! signing_key_cols {
+    () => {
+        "kid, alg, private_pem, public_jwk, created_at, retired_at"
+    };
+}
+
+fn signing_key_from_row(row: &AnyRow, sealer: &crate::store::seal::Sealer) -> StoreResult<SigningKey> {
+    Ok(SigningKey {
+        kid: col(row, "kid")?,
+        alg: col(row, "alg")?,
+        private_pem: sealer.open(col(row, "private_pem")?)?,
+        public_jwk: json_col(row, "public_jwk")?,
+        created_at: col(row, "created_at")?,
+        retired_at: col(row, "retired_at")?,
+    })
+}
+
+/// The unique slot of an algorithm's active key: `active` for RS256 (as the first schema had it).
+fn active_slot(alg: &str) -> String {
+    if alg == "RS256" { "active".to_string() } else { format!("active:{alg}") }
+}
+
+#[async_trait]
+impl KeyStore for SqlStore {
+    async fn ensure_active_signing_key(&self, candidate: SigningKey) -> StoreResult<SigningKey> {
+        let jwk = to_json(&candidate.public_jwk)?;
+        // Whoever inserts first owns the algorithm's slot ('active' for RS256, 'active:<alg>' for others);
+        // everyone else's insert does nothing.
+        let slot = active_slot(&candidate.alg);
+        self.exec(
+            sqlx::query(concat!(
+                "INSERT INTO signing_keys (",
+                signing_key_cols!(),
+                ", slot) VALUES ($1, $2, $3, $4, $5, NULL, $6) ON CONFLICT (slot) DO NOTHING"
+            ))
+            .bind(candidate.kid.as_str())
+            .bind(candidate.alg.as_str())
+            .bind(self.sealer.seal(&candidate.private_pem)?)
+            .bind(jwk)
+            .bind(candidate.created_at)
+            .bind(slot.as_str()),
+        )
+        .await?;
+        let rows = self
+            .fetch(
+                sqlx::query(concat!("SELECT ", signing_key_cols!(), " FROM signing_keys WHERE slot = $1"))
+                    .bind(slot.as_str()),
+            )
+            .await?;
+        one(rows, |r| signing_key_from_row(r, &self.sealer))?
+            .ok_or_else(|| StoreError::Backend("no active signing key after insert".into()))
+    }
+
+    async fn list_signing_keys(&self) -> StoreResult<Vec<SigningKey>> {
+        let rows = self
+            .fetch(sqlx::query(concat!(
+                "SELECT ",
+                signing_key_cols!(),
+                " FROM signing_keys ORDER BY CASE WHEN slot IS NOT NULL THEN 0 ELSE 1 END, created_at DESC, kid DESC"
+            )))
+            .await?;
+        all(rows, |r| signing_key_from_row(r, &self.sealer))
+    }
+}
