@@ -6,8 +6,8 @@ use serde_json::Value;
 
 use crate::app::App;
 use crate::store::{
-    AssociationMode, Connection, MatchField, Identity, MatchQuery, NewUser, ProfileUpdate, StoreError, User, normalize_email, normalize_phone,
-    normalize_username,
+    AssociationMode, Connection, Identity, MatchField, MatchQuery, NewUser, ProfileUpdate, StoreError, User,
+    normalize_email, normalize_phone, normalize_username,
 };
 use crate::util::time_ordered_id;
 
@@ -347,7 +347,8 @@ mod tests {
 
     #[test]
     fn association_defaults_to_none() {
-        let a: crate::store::Association = serde_json::from_value(serde_json::json!({"mode": "match", "fields": ["email"]})).unwrap();
+        let a: crate::store::Association =
+            serde_json::from_value(serde_json::json!({"mode": "match", "fields": ["email"]})).unwrap();
         assert_eq!(a.mode, AssociationMode::Match);
         assert!(serde_json::from_value::<crate::store::Association>(serde_json::json!({"mode": "bogus"})).is_err());
     }

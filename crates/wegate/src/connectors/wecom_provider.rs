@@ -135,7 +135,7 @@ async fn identity(
         return Err(ConnectorError::NotMember);
     }
     if let Some(allowed) = &s.allowed_corps
-        && !allowed.iter().any(|c| *c == corp_id)
+        && !allowed.contains(&corp_id)
     {
         return Err(ConnectorError::CorpNotAllowed(format!("corp {corp_id} is not on the connection's allow-list")));
     }

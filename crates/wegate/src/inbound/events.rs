@@ -64,9 +64,13 @@ async fn load(app: &App, identifier: &str) -> Result<Callback, Response> {
             [s.corp_id.clone(), s.provider_corp_id.clone()],
         ),
         KindSettings::Provider(s) => match (&s.token, &s.encoding_aes_key) {
-            (Some(token), Some(key)) => {
-                (token.clone(), key.clone(), s.suite_id.clone(), s.suite_secret.clone(), [Some(s.corp_id.clone()), None])
-            }
+            (Some(token), Some(key)) => (
+                token.clone(),
+                key.clone(),
+                s.suite_id.clone(),
+                s.suite_secret.clone(),
+                [Some(s.corp_id.clone()), None],
+            ),
             // The provider-secret-only mode has no event URL.
             _ => return Err(reject(StatusCode::NOT_FOUND, "no event URL here")),
         },

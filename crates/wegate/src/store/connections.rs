@@ -4,35 +4,41 @@
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::{Page, StoreResult, Timestamp};
+use super::{Association, DomainFile, KindSettings, Page, StoreResult, Timestamp};
 
-/// A connection as stored. `settings` holds the kind-specific non-secret fields (corp_id, agent_id, ...)
-/// and `secrets` the secret ones (secret, token, encoding_aes_key, ...); both are JSON objects that the
-/// connector of the kind parses. `state` is what wegate learned at run time (event URL verified, ...).
+/// A connection: its kind-specific settings, typed ([`KindSettings`], secrets included — they are
+/// sealed at rest and never leave through the admin API), how it links identities to users, and what
+/// wegate learned at run time (`state`: event URL verified, provider corp id, ...).
 #[derive(Clone, PartialEq)]
 pub struct Connection {
     pub identifier: String,
-    pub kind: String,
     pub display_name: String,
     pub login_only: bool,
-    /// `{"mode": "none" | "match" | "ask_to_bind", "fields": [...]}`
-    pub association: Value,
-    pub settings: Value,
-    pub secrets: Value,
+    pub association: Association,
+    pub settings: KindSettings,
+    /// WeCom's trusted-domain file, served at the domain root; any kind may carry one.
+    pub domain_verification: Option<DomainFile>,
     pub state: Value,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+impl Connection {
+    /// The `kind` string of the admin API (`wecom_qrcode`, ...); it never changes.
+    pub fn kind(&self) -> &'static str {
+        self.settings.kind()
+    }
 }
 
 impl std::fmt::Debug for Connection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Connection")
             .field("identifier", &self.identifier)
-            .field("kind", &self.kind)
+            .field("kind", &self.kind())
             .field("display_name", &self.display_name)
             .field("login_only", &self.login_only)
             .field("association", &self.association)
-            .field("settings", &self.settings)
+            .field("settings", &self.settings.split().0)
             .field("secrets", &"<redacted>")
             .field("state", &self.state)
             .finish_non_exhaustive()
@@ -47,7 +53,8 @@ pub trait ConnectionStore: Send + Sync {
     async fn get_connection(&self, identifier: &str) -> StoreResult<Option<Connection>>;
     /// Ordered by identifier.
     async fn list_connections(&self, limit: u32, cursor: Option<&str>) -> StoreResult<Page<Connection>>;
-    /// Replaces everything but `identifier`, `kind`, `created_at` and `state`.
+    /// Replaces everything but `identifier`, `created_at` and `state`. Err(Conflict("kind")) when the
+    /// settings are of another kind than the stored ones: a kind never changes.
     async fn update_connection(&self, connection: Connection) -> StoreResult<Connection>;
     /// Shallow-merges `patch` (a JSON object) into the connection's `state`, atomically.
     async fn merge_connection_state(&self, identifier: &str, patch: Value, now: Timestamp) -> StoreResult<()>;

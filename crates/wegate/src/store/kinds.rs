@@ -13,7 +13,7 @@ pub const SECRET_FIELDS: &[&str] =
     &["secret", "token", "encoding_aes_key", "template_secret", "suite_secret", "provider_secret"];
 
 /// `wecom_qrcode`: a self-built app's PC QR login.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct QrCodeSettings {
     pub corp_id: String,
     pub agent_id: String,
@@ -21,7 +21,7 @@ pub struct QrCodeSettings {
 }
 
 /// `wecom_web`: a page inside the WeCom client, through WeCom's OAuth.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct WebSettings {
     pub corp_id: String,
     pub agent_id: String,
@@ -39,7 +39,7 @@ pub enum WebScope {
 }
 
 /// `wecom_mobile`: a native app with the WeCom SDK.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct MobileSettings {
     pub corp_id: String,
     pub agent_id: String,
@@ -50,7 +50,7 @@ pub struct MobileSettings {
 
 /// `wecom_delegated`: a self-built app in delegated-development mode. The template's id and secret come
 /// after WeCom verified the event URL; the corp and agent id are learned from the authorization unless set.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct DelegatedSettings {
     pub token: String,
     pub encoding_aes_key: String,
@@ -68,7 +68,7 @@ pub struct DelegatedSettings {
 
 /// `wecom_provider`: a service provider's app, through a login-authorization suite (`suite_id` with its
 /// secret and event URL credentials) or the provider secret alone.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProviderSettings {
     /// The provider's own corp id.
     pub corp_id: String,
@@ -87,14 +87,20 @@ pub struct ProviderSettings {
     pub allowed_corps: Option<Vec<String>>,
 }
 
-/// The kind-specific settings of a connection.
-#[derive(Debug, Clone, PartialEq)]
+/// The kind-specific settings of a connection. `Debug` shows the non-secret fields only.
+#[derive(Clone, PartialEq)]
 pub enum KindSettings {
     QrCode(QrCodeSettings),
     Web(WebSettings),
     Mobile(MobileSettings),
     Delegated(DelegatedSettings),
     Provider(ProviderSettings),
+}
+
+impl std::fmt::Debug for KindSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct(self.kind()).field("settings", &self.split().0).field("secrets", &"<redacted>").finish()
+    }
 }
 
 /// The `WW_verify_*.txt` file WeCom's trusted-domain check downloads.
@@ -201,7 +207,8 @@ mod tests {
 
     #[test]
     fn settings_round_trip_through_their_two_columns() {
-        let fields = object(json!({"corp_id": "ww1", "agent_id": "1000002", "secret": "s", "scope": "snsapi_privateinfo"}));
+        let fields =
+            object(json!({"corp_id": "ww1", "agent_id": "1000002", "secret": "s", "scope": "snsapi_privateinfo"}));
         let parsed = KindSettings::parse("wecom_web", &fields).unwrap();
         let (settings, secrets) = parsed.split();
         assert_eq!(Value::Object(secrets), json!({"secret": "s"}));
@@ -209,6 +216,13 @@ mod tests {
         let mut joined = settings;
         joined.insert("secret".into(), json!("s"));
         assert_eq!(KindSettings::parse("wecom_web", &joined).unwrap(), parsed);
+    }
+
+    #[test]
+    fn debug_never_shows_a_secret() {
+        let fields = object(json!({"corp_id": "ww1", "agent_id": "1", "secret": "hunter2hunter2"}));
+        let parsed = KindSettings::parse("wecom_qrcode", &fields).unwrap();
+        assert!(!format!("{parsed:?}").contains("hunter2"));
     }
 
     #[test]

@@ -36,6 +36,7 @@ mod sessions;
 mod upstream;
 mod users;
 
+pub mod kinds;
 pub mod seal;
 pub mod sql;
 
@@ -49,6 +50,10 @@ pub use audit::{AuditEvent, AuditStore};
 pub use connections::{Connection, ConnectionStore};
 pub use grants::{AuthCode, Consumed, GrantStore, RefreshToken};
 pub use keys::{KeyStore, SigningKey};
+pub use kinds::{
+    Association, AssociationMode, DOMAIN_VERIFICATION, DelegatedSettings, DomainFile, KindSettings, MatchField,
+    MobileSettings, ProviderSettings, QrCodeSettings, SECRET_FIELDS, WebScope, WebSettings,
+};
 pub use sessions::{LoginTx, Session, SessionStore};
 pub use upstream::{AuthorizedCorp, CachedToken, SuiteTicket, UpstreamStore};
 pub use users::{

@@ -6,6 +6,7 @@ use serde_json::json;
 
 use super::{NOW, conflict_on, connection, is_not_found, race};
 use crate::store::prelude::*;
+use crate::store::{Association, DomainFile, KindSettings, MobileSettings, QrCodeSettings};
 
 pub async fn connection_crud_round_trips(store: Arc<dyn Store>) {
     let mut original = connection("corp");
@@ -18,12 +19,12 @@ pub async fn connection_crud_round_trips(store: Arc<dyn Store>) {
     let mut changed = original.clone();
     changed.display_name = "Sign in with WeCom".into();
     changed.login_only = true;
-    changed.association = json!({"mode": "none"});
-    changed.settings = json!({"corp_id": "ww1", "agent_id": 7});
-    changed.secrets = json!({"secret": "rotated"});
+    changed.association = Association::default();
+    changed.settings =
+        KindSettings::QrCode(QrCodeSettings { corp_id: "ww1".into(), agent_id: "7".into(), secret: "rotated".into() });
+    changed.domain_verification = Some(DomainFile { filename: "WW_verify_abc.txt".into(), content: "abc".into() });
     changed.updated_at = NOW + 5;
     // What update_connection must not touch:
-    changed.kind = "wecom_third_party".into();
     changed.state = json!({"overwritten": true});
     changed.created_at = NOW + 5;
     let updated = store.update_connection(changed.clone()).await.expect("update");
@@ -32,13 +33,20 @@ pub async fn connection_crud_round_trips(store: Arc<dyn Store>) {
     assert_eq!(stored.display_name, changed.display_name);
     assert!(stored.login_only);
     assert_eq!(stored.association, changed.association);
-    assert_eq!(stored.settings, changed.settings);
-    assert_eq!(stored.secrets, changed.secrets);
+    assert_eq!(stored.settings, changed.settings, "settings and secrets");
+    assert_eq!(stored.domain_verification, changed.domain_verification);
     assert_eq!(stored.updated_at, NOW + 5);
-    assert_eq!(stored.kind, original.kind, "kind is kept");
     assert_eq!(stored.state, original.state, "state is kept");
     assert_eq!(stored.created_at, original.created_at, "created_at is kept");
     assert!(is_not_found(store.update_connection(connection("nope")).await));
+    let mut other_kind = stored.clone();
+    other_kind.settings = KindSettings::Mobile(MobileSettings {
+        corp_id: "ww1".into(),
+        agent_id: "7".into(),
+        secret: "s".into(),
+        schema: "wwauth1".into(),
+    });
+    assert_eq!(conflict_on(store.update_connection(other_kind).await), "kind", "a kind never changes");
 
     store.delete_connection("corp").await.expect("delete");
     assert_eq!(store.get_connection("corp").await.expect("get"), None);

@@ -41,8 +41,9 @@ use serde_json::json;
 use super::prelude::*;
 use super::sql::{PoolSettings, SqlStore};
 use super::{
-    App, AppKind, AuditEvent, AuthCode, AuthorizedCorp, Connection, Identity, LoginTx, NewUser, RefreshToken, Session,
-    SigningKey, StoreError, Timestamp,
+    App, AppKind, Association, AssociationMode, AuditEvent, AuthCode, AuthorizedCorp, Connection, Identity,
+    KindSettings, LoginTx, MatchField, NewUser, QrCodeSettings, RefreshToken, Session, SigningKey, StoreError,
+    Timestamp,
 };
 
 /// The clock of every rule.
@@ -66,12 +67,15 @@ fn app(client_id: &str) -> App {
 fn connection(identifier: &str) -> Connection {
     Connection {
         identifier: identifier.into(),
-        kind: "wecom_internal".into(),
         display_name: format!("WeCom {identifier}"),
         login_only: false,
-        association: json!({"mode": "match", "fields": ["email"]}),
-        settings: json!({"corp_id": "ww0123456789abcdef", "agent_id": 1000002}),
-        secrets: json!({"secret": "s3cr3t"}),
+        association: Association { mode: AssociationMode::Match, fields: vec![MatchField::Email] },
+        settings: KindSettings::QrCode(QrCodeSettings {
+            corp_id: "ww0123456789abcdef".into(),
+            agent_id: "1000002".into(),
+            secret: "s3cr3t".into(),
+        }),
+        domain_verification: None,
         state: json!({}),
         created_at: NOW,
         updated_at: NOW,

@@ -5,7 +5,9 @@ use serde_json::{Map, Value};
 use sqlx::any::AnyRow;
 
 use super::{SqlStore, all, col, db_err, json_col, limit_plus_one, one, paginate, to_json};
-use crate::store::{Connection, ConnectionStore, Page, StoreError, StoreResult, Timestamp};
+use crate::store::{
+    Connection, ConnectionStore, DOMAIN_VERIFICATION, KindSettings, Page, StoreError, StoreResult, Timestamp,
+};
 
 macro_rules! connection_cols {
     () => {
@@ -16,24 +18,55 @@ macro_rules! connection_cols {
 pub(super) use connection_cols;
 
 pub(super) fn connection_from_row(row: &AnyRow, sealer: &crate::store::seal::Sealer) -> StoreResult<Connection> {
+    let identifier: String = col(row, "identifier")?;
+    let corrupt = |what: &str, e: &dyn std::fmt::Display| {
+        StoreError::Backend(format!("connection {identifier}: stored {what} unusable: {e}"))
+    };
+    let kind: String = col(row, "kind")?;
+    let mut fields = object(json_col(row, "settings")?);
+    let secrets: Value =
+        serde_json::from_str(&sealer.open(col(row, "secrets")?)?).map_err(|e| corrupt("secrets", &e))?;
+    fields.extend(object(secrets));
+    let domain_verification = match fields.remove(DOMAIN_VERIFICATION) {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(serde_json::from_value(v).map_err(|e| corrupt("domain_verification", &e))?),
+    };
+    let settings = KindSettings::parse(&kind, &fields).map_err(|e| corrupt("settings", &e))?;
+    let association = serde_json::from_value(json_col(row, "association")?).map_err(|e| corrupt("association", &e))?;
     Ok(Connection {
-        identifier: col(row, "identifier")?,
-        kind: col(row, "kind")?,
         display_name: col(row, "display_name")?,
         login_only: col::<i64>(row, "login_only")? != 0,
-        association: json_col(row, "association")?,
-        settings: json_col(row, "settings")?,
-        secrets: serde_json::from_str(&sealer.open(col(row, "secrets")?)?)
-            .map_err(|e| StoreError::Backend(format!("stored secrets are not valid JSON: {e}")))?,
+        association,
+        settings,
+        domain_verification,
         state: json_col(row, "state")?,
         created_at: col(row, "created_at")?,
         updated_at: col(row, "updated_at")?,
+        identifier,
     })
+}
+
+fn object(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+/// (settings column, secrets column) of a connection: the non-secret fields with the domain file, and the
+/// secret ones.
+fn columns(connection: &Connection) -> (Value, Value) {
+    let (mut settings, secrets) = connection.settings.split();
+    if let Some(file) = &connection.domain_verification {
+        settings.insert(DOMAIN_VERIFICATION.into(), serde_json::json!(file));
+    }
+    (Value::Object(settings), Value::Object(secrets))
 }
 
 #[async_trait]
 impl ConnectionStore for SqlStore {
     async fn create_connection(&self, connection: Connection) -> StoreResult<Connection> {
+        let (settings, secrets) = columns(&connection);
         self.exec(
             sqlx::query(concat!(
                 "INSERT INTO connections (",
@@ -41,12 +74,12 @@ impl ConnectionStore for SqlStore {
                 ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
             ))
             .bind(connection.identifier.as_str())
-            .bind(connection.kind.as_str())
+            .bind(connection.kind())
             .bind(connection.display_name.as_str())
             .bind(i64::from(connection.login_only))
             .bind(to_json(&connection.association)?)
-            .bind(to_json(&connection.settings)?)
-            .bind(self.sealer.seal(&to_json(&connection.secrets)?)?)
+            .bind(to_json(&settings)?)
+            .bind(self.sealer.seal(&to_json(&secrets)?)?)
             .bind(to_json(&connection.state)?)
             .bind(connection.created_at)
             .bind(connection.updated_at),
@@ -84,23 +117,32 @@ impl ConnectionStore for SqlStore {
     }
 
     async fn update_connection(&self, connection: Connection) -> StoreResult<Connection> {
+        let (settings, secrets) = columns(&connection);
         let rows = self
             .fetch(
                 sqlx::query(concat!(
                     "UPDATE connections SET display_name = $2, login_only = $3, association = $4, settings = $5, ",
-                    "secrets = $6, updated_at = $7 WHERE identifier = $1 RETURNING ",
+                    "secrets = $6, updated_at = $7 WHERE identifier = $1 AND kind = $8 RETURNING ",
                     connection_cols!()
                 ))
                 .bind(connection.identifier.as_str())
                 .bind(connection.display_name.as_str())
                 .bind(i64::from(connection.login_only))
                 .bind(to_json(&connection.association)?)
-                .bind(to_json(&connection.settings)?)
-                .bind(self.sealer.seal(&to_json(&connection.secrets)?)?)
-                .bind(connection.updated_at),
+                .bind(to_json(&settings)?)
+                .bind(self.sealer.seal(&to_json(&secrets)?)?)
+                .bind(connection.updated_at)
+                .bind(connection.kind()),
             )
             .await?;
-        one(rows, |r| connection_from_row(r, &self.sealer))?.ok_or(StoreError::NotFound)
+        match one(rows, |r| connection_from_row(r, &self.sealer))? {
+            Some(updated) => Ok(updated),
+            // The kind never changes: settings of another kind would not parse back.
+            None if self.get_connection(&connection.identifier).await?.is_some() => {
+                Err(StoreError::Conflict("kind".into()))
+            }
+            None => Err(StoreError::NotFound),
+        }
     }
 
     async fn merge_connection_state(&self, identifier: &str, patch: Value, now: Timestamp) -> StoreResult<()> {
