@@ -6,7 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use super::{ApiError, ApiResult, List, ListQuery, body};
+use super::common::{ApiError, ApiResult, List, ListQuery, body};
 use crate::app::{App, AppState};
 use crate::store::{App as Client, AppKind, AppUpdate};
 use crate::util::{random_token, sha256_hex, time_ordered_id};

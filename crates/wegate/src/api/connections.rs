@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::{ApiError, ApiResult, List, ListQuery, body};
+use super::common::{ApiError, ApiResult, List, ListQuery, body};
 use crate::app::{App, AppState};
 use crate::connectors::{self, CLEARABLE, KINDS};
 use crate::store::{Association, AssociationMode, Connection, DOMAIN_VERIFICATION, KindSettings};

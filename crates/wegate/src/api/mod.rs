@@ -4,103 +4,21 @@
 //! `/api/v1/openapi.json` is generated from these handlers and types, so it cannot drift.
 
 mod apps;
+mod common;
 mod connections;
 mod users;
 
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::OpenApi;
 
 use crate::app::AppState;
-use crate::store::{AuditEvent, StoreError};
-
-/// An admin API error: `{"error": "<code>", "message": "<sentence>"}`.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ApiError {
-    #[serde(skip)]
-    pub status: StatusCode,
-    /// Machine-readable code: `invalid_request`, `unauthorized`, `not_found`, `conflict`, `internal`.
-    pub error: &'static str,
-    /// What went wrong, for a person.
-    pub message: String,
-}
-
-impl ApiError {
-    pub fn invalid(message: impl Into<String>) -> Self {
-        ApiError { status: StatusCode::BAD_REQUEST, error: "invalid_request", message: message.into() }
-    }
-    pub fn not_found(what: &str) -> Self {
-        ApiError { status: StatusCode::NOT_FOUND, error: "not_found", message: format!("{what} not found") }
-    }
-    pub fn conflict(message: impl Into<String>) -> Self {
-        ApiError { status: StatusCode::CONFLICT, error: "conflict", message: message.into() }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        (self.status, Json(json!({"error": self.error, "message": self.message}))).into_response()
-    }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound => ApiError::not_found("object"),
-            StoreError::Conflict(field) => ApiError::conflict(format!("{field} is already taken")),
-            StoreError::Backend(detail) => {
-                let reference = crate::util::random_alnum(10);
-                tracing::error!(reference = %reference, error = %detail, "admin API store failure");
-                ApiError {
-                    status: StatusCode::SERVICE_UNAVAILABLE,
-                    error: "internal",
-                    message: format!("the database failed; reference {reference}"),
-                }
-            }
-        }
-    }
-}
-
-impl From<JsonRejection> for ApiError {
-    fn from(rejection: JsonRejection) -> Self {
-        ApiError::invalid(format!("the body is not acceptable JSON: {}", rejection.body_text()))
-    }
-}
-
-pub type ApiResult<T> = Result<T, ApiError>;
-
-/// `?limit=N&cursor=C` of every list.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-pub struct ListQuery {
-    /// Page size, 1 to 500 (default 100).
-    pub limit: Option<u32>,
-    /// The `next` of the previous page.
-    pub cursor: Option<String>,
-}
-
-impl ListQuery {
-    pub fn limit(&self) -> ApiResult<u32> {
-        match self.limit {
-            None => Ok(100),
-            Some(n) if (1..=500).contains(&n) => Ok(n),
-            Some(_) => Err(ApiError::invalid("limit must be between 1 and 500")),
-        }
-    }
-}
-
-/// `{"items": [...], "next": cursor-or-null}`.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct List<T> {
-    pub items: Vec<T>,
-    pub next: Option<String>,
-}
+use crate::store::AuditEvent;
+pub use common::{ApiError, ApiResult, List, ListQuery, body};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -190,9 +108,4 @@ pub async fn require_admin(State(app): State<AppState>, request: Request, next: 
 pub async fn list_audit(State(app): State<AppState>, Query(q): Query<ListQuery>) -> ApiResult<Json<List<AuditEvent>>> {
     let page = app.store.list_audit(q.limit()?, q.cursor.as_deref()).await?;
     Ok(Json(List { items: page.items, next: page.next }))
-}
-
-/// Parses a JSON body, turning every rejection into our error shape.
-pub fn body<T>(payload: Result<Json<T>, JsonRejection>) -> ApiResult<T> {
-    payload.map(|Json(v)| v).map_err(ApiError::from)
 }

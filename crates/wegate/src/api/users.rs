@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{ApiError, ApiResult, List, ListQuery, body};
+use super::common::{ApiError, ApiResult, List, ListQuery, body};
 use crate::app::AppState;
 use crate::store::{Identity, NewUser, User};
 use crate::util::time_ordered_id;

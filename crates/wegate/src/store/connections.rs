@@ -4,7 +4,8 @@
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::{Association, DomainFile, KindSettings, Page, StoreResult, Timestamp};
+use super::common::{Page, StoreResult, Timestamp};
+use super::kinds::{Association, DomainFile, KindSettings};
 
 /// A connection: its kind-specific settings, typed ([`KindSettings`], secrets included — they are
 /// sealed at rest and never leave through the admin API), how it links identities to users, and what

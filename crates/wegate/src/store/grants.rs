@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 
-use super::{StoreResult, Timestamp};
+use super::common::{StoreResult, Timestamp};
 
 /// An authorization code (stored by hash). `grant_id` names the family of tokens that will be issued from
 /// it, so a replayed code can revoke them.

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::{StoreResult, Timestamp};
+use super::common::{StoreResult, Timestamp};
 
 /// An RSA signing key. `private_pem` is PKCS#8 PEM; `public_jwk` the JWK (with `kid`, `alg`, `use`).
 #[derive(Clone)]

@@ -29,6 +29,7 @@
 
 mod apps;
 mod audit;
+mod common;
 mod connections;
 mod grants;
 mod keys;
@@ -43,10 +44,9 @@ pub mod sql;
 #[cfg(test)]
 pub mod conformance;
 
-use serde::Serialize;
-
 pub use apps::{App, AppKind, AppStore, AppUpdate};
 pub use audit::{AuditEvent, AuditStore};
+pub use common::{Page, StoreError, StoreResult, Timestamp};
 pub use connections::{Connection, ConnectionStore};
 pub use grants::{AuthCode, Consumed, GrantStore, RefreshToken};
 pub use keys::{KeyStore, SigningKey};
@@ -66,29 +66,6 @@ pub mod prelude {
     pub use super::{
         AppStore, AuditStore, ConnectionStore, GrantStore, KeyStore, SessionStore, Store, UpstreamStore, UserStore,
     };
-}
-
-/// Unix time in seconds.
-pub type Timestamp = i64;
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("not found")]
-    NotFound,
-    /// A uniqueness rule was broken; the string names the field (`identifier`, `username`, `email`, ...).
-    #[error("conflict on {0}")]
-    Conflict(String),
-    #[error("database error: {0}")]
-    Backend(String),
-}
-
-pub type StoreResult<T> = Result<T, StoreError>;
-
-/// One page of a list: `next` is the cursor to pass for the following page.
-#[derive(Debug, Clone, Serialize)]
-pub struct Page<T> {
-    pub items: Vec<T>,
-    pub next: Option<String>,
 }
 
 /// Everything the store does: every aggregate's trait. Implement the sub-traits and this comes for free;

@@ -10,7 +10,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use rand::RngCore;
 
-use super::{StoreError, StoreResult};
+use super::common::{StoreError, StoreResult};
 
 const PREFIX: &str = "enc:v1:";
 

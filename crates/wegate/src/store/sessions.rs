@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{StoreResult, Timestamp};
+use super::common::{StoreResult, Timestamp};
 
 /// A login in progress: everything the authorization request said, kept until the login completes.
 /// `id` is random and unguessable; it is also the `state` sent upstream (WeCom allows `[a-zA-Z0-9]{1,128}`).

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use serde::Serialize;
 
-use super::{StoreResult, Timestamp};
+use super::common::{StoreResult, Timestamp};
 
 /// A cached upstream access token (WeCom corp, suite or provider token), shared by all instances.
 #[derive(Clone, PartialEq)]

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{Page, StoreResult, Timestamp};
+use super::common::{Page, StoreResult, Timestamp};
 
 #[derive(Clone, PartialEq, Serialize)]
 pub struct User {

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::{NOW, app, conflict_on, connection, corp, identity, is_not_found, new_user};
+use super::fixtures::{NOW, app, conflict_on, connection, corp, identity, is_not_found, new_user};
 use crate::store::prelude::*;
 use crate::store::{AppKind, AppUpdate, Connection};
 

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::{NOW, audit, auth_code, login_tx, race, refresh_token, session};
+use super::fixtures::{NOW, audit, auth_code, login_tx, race, refresh_token, session};
 use crate::store::prelude::*;
 use crate::store::{CachedToken, Consumed};
 

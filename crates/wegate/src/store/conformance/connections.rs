@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use super::{NOW, conflict_on, connection, is_not_found, race};
+use super::fixtures::{NOW, conflict_on, connection, is_not_found, race};
 use crate::store::prelude::*;
 use crate::store::{Association, DomainFile, KindSettings, MobileSettings, QrCodeSettings};
 

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::{NOW, auth_code, race, refresh_token};
+use super::fixtures::{NOW, auth_code, race, refresh_token};
 use crate::store::prelude::*;
 use crate::store::{Consumed, StoreError};
 

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::{race, signing_key};
+use super::fixtures::{race, signing_key};
 use crate::store::SigningKey;
 use crate::store::prelude::*;
 

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 
-use super::{app, connection, new_user};
+use super::fixtures::{app, connection, new_user};
 use crate::store::Page;
 use crate::store::prelude::*;
 

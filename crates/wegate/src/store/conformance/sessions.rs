@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use super::{NOW, is_not_found, login_tx, race, session};
+use super::fixtures::{NOW, is_not_found, login_tx, race, session};
 use crate::store::Session;
 use crate::store::prelude::*;
 

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::{NOW, corp, race};
+use super::fixtures::{NOW, corp, race};
 use crate::store::prelude::*;
 use crate::store::{AuthorizedCorp, CachedToken, SuiteTicket, Timestamp};
 

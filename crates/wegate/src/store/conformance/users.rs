@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use super::{NOW, conflict_on, identity, is_not_found, new_user, race, refresh_token, session};
+use super::fixtures::{NOW, conflict_on, identity, is_not_found, new_user, race, refresh_token, session};
 use crate::store::prelude::*;
 use crate::store::{Consumed, LoginFailures, MatchQuery, NewUser, ProfileUpdate, RefreshToken, StoreError, User};
 
