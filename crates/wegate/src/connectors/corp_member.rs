@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use super::adapter::ConnectorError;
+use super::error::ConnectorError;
 use crate::accounts::UpstreamIdentity;
 use crate::app::App;
 use crate::store::normalize_username;

@@ -5,8 +5,8 @@
 //! kind's code only ever sees its own settings. Everything after the identity — accounts, codes, tokens —
 //! is the same for every kind.
 
-pub mod adapter;
 pub mod corp_member;
+pub mod error;
 pub mod fields;
 pub mod wecom_delegated;
 pub mod wecom_mobile;
@@ -16,7 +16,7 @@ pub mod wecom_web;
 
 use serde_json::{Map, Value};
 
-pub use adapter::{ConnectorError, SetupStep};
+pub use error::{ConnectorError, SetupStep};
 
 use crate::accounts::UpstreamIdentity;
 use crate::app::App;

@@ -7,7 +7,7 @@
 
 use serde_json::Value;
 
-use super::adapter::{ConnectorError, SetupStep};
+use super::error::{ConnectorError, SetupStep};
 use super::fields::{check_agent_id, check_corp_id};
 use crate::accounts::UpstreamIdentity;
 use crate::app::App;

@@ -2,7 +2,7 @@
 //! (reference §5); the app exchanges it at our token endpoint with the RFC 8693 token-exchange grant
 //! (`login::native`). No browser button; `inbound::mobile_config` tells the app what the SDK needs.
 
-use super::adapter::ConnectorError;
+use super::error::ConnectorError;
 use super::wecom_qrcode::{corp_app, validate_corp_app};
 use crate::accounts::UpstreamIdentity;
 use crate::app::App;

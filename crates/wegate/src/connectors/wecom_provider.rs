@@ -9,7 +9,7 @@
 
 use serde_json::json;
 
-use super::adapter::{ConnectorError, SetupStep};
+use super::error::{ConnectorError, SetupStep};
 use super::fields::check_corp_id;
 use super::wecom_delegated::validate_callback_secrets;
 use crate::accounts::UpstreamIdentity;

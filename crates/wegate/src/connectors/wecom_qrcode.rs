@@ -1,7 +1,7 @@
 //! `wecom_qrcode`: PC website sign-in by scanning a QR code with WeCom, for a self-built app
 //! (`/wwlogin/sso/login?login_type=CorpApp`, reference §2).
 
-use super::adapter::ConnectorError;
+use super::error::ConnectorError;
 use super::fields::{check_agent_id, check_corp_id};
 use crate::accounts::UpstreamIdentity;
 use crate::app::App;

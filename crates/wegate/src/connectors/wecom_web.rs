@@ -2,7 +2,7 @@
 //! (`/connect/oauth2/authorize`, reference §3): silently with `snsapi_base`, or with the person's consent
 //! for private fields with `snsapi_privateinfo` (then `auth/getuserdetail` gives mobile, email, avatar).
 
-use super::adapter::ConnectorError;
+use super::error::ConnectorError;
 use super::wecom_qrcode::{corp_app, validate_corp_app};
 use crate::accounts::UpstreamIdentity;
 use crate::app::App;
