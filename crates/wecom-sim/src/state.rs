@@ -472,6 +472,36 @@ impl World {
     pub(crate) fn authorization_mut(&mut self, suite_id: &str, corp_id: &str) -> Option<&mut Authorization> {
         self.authorizations.iter_mut().find(|a| a.suite_id == suite_id && a.corp_id == corp_id && a.active)
     }
+
+    /// Kills the current permanent code of a corp's authorization of `suite_id` (a reset, or a newer
+    /// code replacing it). For a delegated app the permanent code *is* the app's secret (reference
+    /// §7.5), so from now on `gettoken` with it answers 40001 (no app has that secret any more) and
+    /// every access token it gave is forgotten, so using one answers 40014 (`corp_token`). The app's
+    /// user tickets stay: they belong to the app, not to a secret.
+    ///
+    /// WeCom's pages (path/97175 重置永久授权码通知, path/97163 "secret的重置") say the console button
+    /// 重置 (resets) the app's secret and the event's AuthCode fetches the *latest* one; they do not
+    /// say the old one keeps working meanwhile, so the simulator takes the stricter reading: it
+    /// dies at the reset, with the tokens obtained with it.
+    pub(crate) fn revoke_permanent_code(&mut self, suite_id: &str, corp_id: &str) {
+        let Some(auth) = self.authorization_mut(suite_id, corp_id) else {
+            return;
+        };
+        auth.permanent_code = None;
+        let agent_id = auth.agent_id;
+        let Some(app) = self
+            .apps
+            .iter_mut()
+            .find(|a| a.corp_id == corp_id && a.agent_id == agent_id && a.template_id.as_deref() == Some(suite_id))
+        else {
+            // A third-party suite: its permanent code feeds no endpoint the simulator implements
+            // (no service/get_corp_token), so forgetting it is all there is to do.
+            return;
+        };
+        app.secret = None;
+        let grant = Grant::Corp { corp_id: corp_id.to_owned(), agent_id };
+        self.tokens.retain(|_, t| t.grant != grant);
+    }
 }
 
 #[cfg(test)]

@@ -68,11 +68,14 @@ fn permanent_code(inner: &Shared, p: &HashMap<String, String>, body: &[u8]) -> R
     let suite = inner.suite_like(&suite_id).ok_or(40083)?;
     let corp = inner.corp(&grant.corp_id).ok_or(40078)?;
     let permanent = ids::random_token(43);
+    // Only the latest permanent code works: one fetched earlier (normally already revoked by the
+    // reset that pushed this auth code) stops working, with the tokens obtained with it.
+    world.revoke_permanent_code(&suite_id, &grant.corp_id);
     let auth = world.authorization_mut(&suite_id, &grant.corp_id).ok_or(40078)?;
     auth.permanent_code = Some(permanent.clone());
     let auth = auth.clone();
     if suite.is_template() {
-        // The permanent code is the delegated app's secret; a reset replaces the old one.
+        // The permanent code is the delegated app's secret.
         if let Some(app) = world.app_mut(&grant.corp_id, auth.agent_id) {
             app.secret = Some(permanent.clone());
         }

@@ -1,8 +1,15 @@
 //! `GET /cgi-bin/gettoken` (reference §1): an app's access token from corpid + secret.
 //!
-//! Valid secrets of a corp are its self-built apps' secrets and the permanent codes of delegated
-//! apps authorized in it (§7.5). Each call mints a new token; earlier ones stay valid until they
-//! expire (WeCom no longer promises to return the same token).
+//! Valid secrets of a corp are its self-built apps' secrets and the current permanent codes of
+//! delegated apps authorized in it (§7.5). Each call mints a new token; earlier ones stay valid
+//! until they expire (WeCom no longer promises to return the same token), unless the delegated
+//! app's permanent code is reset, which revokes them (`World::revoke_permanent_code`).
+//!
+//! A secret that is not (or no longer) an app's secret answers 40001: WeCom's global error code
+//! table (path/90313) reads 40001 as 不合法的secret参数 (invalid secret), and a delegated app's
+//! token is fetched exactly like a self-built app's, with the permanent code as corpsecret
+//! (path/97164). 40084 (invalid permanent_code) belongs to the service endpoints that take a
+//! `permanent_code` field (service/get_corp_token, get_auth_info), not to gettoken.
 
 use std::collections::HashMap;
 

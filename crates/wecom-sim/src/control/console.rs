@@ -264,7 +264,7 @@ async fn perform(inner: &Shared, form: &ActionForm) -> Result<String, String> {
         "reset_permanent_code" => {
             let o = suites::reset_now(inner, suite_id, corp_id).await.map_err(|e| e.message)?;
             Ok(format!(
-                "{corp_id} / {suite_id}: reset_permanent_code {}",
+                "{corp_id} / {suite_id}: old permanent code revoked; reset_permanent_code {}",
                 push_summary(o.push.delivered, o.push.attempts, o.push.error.as_deref())
             ))
         }

@@ -292,7 +292,11 @@ pub(crate) struct ResetOutcome {
 }
 
 /// `POST /_sim/suites/{suite_id}/reset_permanent_code {"corp_id"}` → `{"auth_code", ...}`: the
-/// admin asked for a new secret; the old permanent code works until the new one is fetched.
+/// provider clicked 重新获取secret. The old permanent code dies at once (for a delegated app:
+/// gettoken with it → 40001, tokens it gave → 40014; see [`World::revoke_permanent_code`]); the
+/// new one is fetched with the pushed auth code.
+///
+/// [`World::revoke_permanent_code`]: crate::state::World::revoke_permanent_code
 pub(crate) async fn reset_permanent_code(
     State(inner): State<Shared>,
     Path(suite_id): Path<String>,
@@ -308,6 +312,7 @@ pub(crate) async fn reset_now(inner: &Shared, suite_id: &str, corp_id: &str) -> 
     let auth_code = {
         let mut world = inner.world();
         world.authorization(suite_id, corp_id).ok_or_else(|| not_authorized(suite_id, corp_id))?;
+        world.revoke_permanent_code(suite_id, corp_id);
         new_auth_code(&mut world, suite_id, corp_id, AuthCodeKind::ResetPermanentCode, now)
     };
     let event =

@@ -1,7 +1,7 @@
 //! Reference §7: suite tokens, permanent codes, and the delegated app they create.
 
 use serde_json::{Value, json};
-use wecom_sim::CUSTOMER_CORP_ID;
+use wecom_sim::{CUSTOMER_CORP_ID, DEMO_CORP_ID};
 
 use crate::common::*;
 
@@ -172,27 +172,105 @@ async fn cancel_auth_stops_the_delegated_app() {
     assert_ne!(again["agent_id"], auth["agent_id"]);
 }
 
+async fn fetch_permanent_code(sim: &Sim, suite_token: &str, auth_code: &str) -> String {
+    let v = permanent_code(sim, suite_token, auth_code).await;
+    assert_eq!(v["errcode"], 0, "{v}");
+    v["permanent_code"].as_str().unwrap().to_owned()
+}
+
+/// Whether `/_sim/suites` shows a fetched permanent code for the template's authorization by `corp`.
+async fn has_permanent_code(sim: &Sim, corp: &str) -> bool {
+    let v = sim.get_json("/_sim/suites").await;
+    let suite = v["items"].as_array().unwrap().iter().find(|s| s["suite_id"] == TEMPLATE_ID).unwrap();
+    let auth = suite["authorizations"].as_array().unwrap().iter().find(|a| a["corp_id"] == corp).unwrap();
+    auth["has_permanent_code"].as_bool().unwrap()
+}
+
 #[tokio::test]
-async fn reset_permanent_code_replaces_the_secret_once_fetched() {
+async fn reset_permanent_code_kills_the_old_code_and_its_tokens_at_once() {
     let sim = sim().await;
     let rx = connect(&sim, TEMPLATE_ID, 0).await;
     let suite_token = suite_token(&sim, &rx, TEMPLATE_ID).await;
     let auth = authorize(&sim, CUSTOMER_CORP_ID).await;
-    let old = permanent_code(&sim, &suite_token, auth["auth_code"].as_str().unwrap()).await["permanent_code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let agent_id = auth["agent_id"].as_i64().unwrap();
+    let old = fetch_permanent_code(&sim, &suite_token, auth["auth_code"].as_str().unwrap()).await;
+    let old_token = sim.token(CUSTOMER_CORP_ID, &old).await;
+    let code = sim.login_code(CUSTOMER_CORP_ID, agent_id, "emma").await;
+
     let reset = sim
         .post_json(&format!("/_sim/suites/{TEMPLATE_ID}/reset_permanent_code"), json!({"corp_id": CUSTOMER_CORP_ID}))
         .await;
     assert_eq!(reset["delivered"], true);
-    assert_eq!(sim.gettoken(CUSTOMER_CORP_ID, &old).await["errcode"], 0);
-    let v = permanent_code(&sim, &suite_token, reset["auth_code"].as_str().unwrap()).await;
-    let new = v["permanent_code"].as_str().unwrap();
-    assert_ne!(new, old);
-    assert_eq!(v["auth_info"]["agent"][0]["agentid"], auth["agent_id"]);
+    // From the reset on, before the new code is even fetched: the old code is no secret any more
+    // (gettoken → 40001) and the token it gave is refused (40014), without consuming the code.
+    assert!(!has_permanent_code(&sim, CUSTOMER_CORP_ID).await);
     assert_eq!(sim.gettoken(CUSTOMER_CORP_ID, &old).await["errcode"], 40001);
-    assert_eq!(sim.gettoken(CUSTOMER_CORP_ID, new).await["errcode"], 0);
+    assert_eq!(sim.getuserinfo(&old_token, &code).await["errcode"], 40014);
+    let v = sim.get_json(&format!("/cgi-bin/user/get?access_token={old_token}&userid=emma")).await;
+    assert_eq!(v["errcode"], 40014);
+
+    // The auth code pushed with reset_permanent_code gives the new code, for the same app.
+    let pushed = xml_field(&rx.last("reset_permanent_code").unwrap().message, "AuthCode").unwrap();
+    assert_eq!(pushed, reset["auth_code"].as_str().unwrap());
+    let v = permanent_code(&sim, &suite_token, &pushed).await;
+    assert_eq!(v["errcode"], 0, "{v}");
+    assert_eq!(v["auth_info"]["agent"][0]["agentid"], agent_id);
+    let new = v["permanent_code"].as_str().unwrap().to_owned();
+    assert_ne!(new, old);
+    assert!(has_permanent_code(&sim, CUSTOMER_CORP_ID).await);
+    let new_token = sim.token(CUSTOMER_CORP_ID, &new).await;
+    assert_eq!(sim.getuserinfo(&new_token, &code).await["userid"], "emma");
+
+    // The old code and its token stay dead.
+    assert_eq!(sim.gettoken(CUSTOMER_CORP_ID, &old).await["errcode"], 40001);
+    let v = sim.get_json(&format!("/cgi-bin/user/get?access_token={old_token}&userid=emma")).await;
+    assert_eq!(v["errcode"], 40014);
+    let stats = sim.get_json("/_sim/stats").await;
+    assert_eq!(stats["calls"]["/cgi-bin/gettoken"]["errcodes"]["40001"], 2);
+}
+
+#[tokio::test]
+async fn each_reset_revokes_only_that_app_and_the_console_button_does_too() {
+    let sim = sim().await;
+    let rx = connect(&sim, TEMPLATE_ID, 0).await;
+    let suite_token = suite_token(&sim, &rx, TEMPLATE_ID).await;
+    // The demo corp installs the template next to its self-built apps.
+    let auth = authorize(&sim, DEMO_CORP_ID).await;
+    let first = fetch_permanent_code(&sim, &suite_token, auth["auth_code"].as_str().unwrap()).await;
+    let self_built = sim.demo_token().await;
+
+    // Reset through the console form (the operator's button).
+    let resp = sim
+        .http
+        .post(sim.url("/_sim/console/action"))
+        .form(&[("action", "reset_permanent_code"), ("suite_id", TEMPLATE_ID), ("corp_id", DEMO_CORP_ID)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    let html = sim.get(resp.headers()["location"].to_str().unwrap()).await.text().await.unwrap();
+    assert!(html.contains("old permanent code revoked"), "{html}");
+    assert_eq!(sim.gettoken(DEMO_CORP_ID, &first).await["errcode"], 40001);
+    // The corp's self-built app, its secret and its token are untouched.
+    let v = sim.get_json(&format!("/cgi-bin/user/get?access_token={self_built}&userid=alice")).await;
+    assert_eq!(v["errcode"], 0, "{v}");
+    assert_eq!(sim.gettoken(DEMO_CORP_ID, &demo_secret(DEMO_AGENT)).await["errcode"], 0);
+
+    // A second reset revokes the second code in turn; only the latest one works.
+    let second_code = xml_field(&rx.last("reset_permanent_code").unwrap().message, "AuthCode").unwrap();
+    let second = fetch_permanent_code(&sim, &suite_token, &second_code).await;
+    let second_token = sim.token(DEMO_CORP_ID, &second).await;
+    let reset = sim
+        .post_json(&format!("/_sim/suites/{TEMPLATE_ID}/reset_permanent_code"), json!({"corp_id": DEMO_CORP_ID}))
+        .await;
+    assert_eq!(sim.gettoken(DEMO_CORP_ID, &second).await["errcode"], 40001);
+    let v = sim.get_json(&format!("/cgi-bin/user/get?access_token={second_token}&userid=alice")).await;
+    assert_eq!(v["errcode"], 40014);
+    let third = fetch_permanent_code(&sim, &suite_token, reset["auth_code"].as_str().unwrap()).await;
+    for dead in [&first, &second] {
+        assert_eq!(sim.gettoken(DEMO_CORP_ID, dead).await["errcode"], 40001);
+    }
+    assert_eq!(sim.gettoken(DEMO_CORP_ID, &third).await["errcode"], 0);
 }
 
 #[tokio::test]

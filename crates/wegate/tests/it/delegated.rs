@@ -220,27 +220,95 @@ async fn delegated_set_up_in_the_consoles_order_token_and_key_first_template_lat
     assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
 }
 
+/// Waits until wegate has stored a permanent code `n` times in all (audit `connection.authorized`, written
+/// once the code is in the store).
+async fn wait_for_stored_permanent_codes(env: &Env, n: usize) {
+    let mut seen = 0;
+    for _ in 0..100 {
+        let (_, audit) = env.admin(Method::GET, "/audit?limit=100", None).await;
+        seen = audit["items"].as_array().unwrap().iter().filter(|e| e["event"] == "connection.authorized").count();
+        if seen >= n {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("wegate stored {seen} permanent codes, expected {n}");
+}
+
+/// `calls[path].errcodes[errcode]` in the simulator's stats (0 if absent).
+fn sim_errcode_count(stats: &Value, path: &str, errcode: &str) -> u64 {
+    stats["calls"][path]["errcodes"][errcode].as_u64().unwrap_or(0)
+}
+
+/// The provider clicks 重新获取secret: WeCom (the simulator) revokes the old permanent code and the tokens
+/// obtained with it at once and pushes reset_permanent_code; wegate must redeem the pushed auth code and
+/// store the new permanent code, or sign-in through the connection stops working.
 #[tokio::test]
 async fn reset_permanent_code_fetches_the_new_one() {
+    const GET_PERMANENT_CODE: &str = "/cgi-bin/service/get_permanent_code";
+    const GETTOKEN: &str = "/cgi-bin/gettoken";
     let env = start().await;
-    let (client, _, template_id) = delegated(&env, json!({})).await;
+    let (client, http, template_id) = delegated(&env, json!({})).await;
     let url = format!("{}/connections/deleg/events", env.base);
     sim_post(&env, &format!("/_sim/suites/{template_id}/callback_url"), json!({"url": url})).await;
     sim_post(&env, &format!("/_sim/suites/{template_id}/push_ticket"), json!({})).await;
     let customer = wecom_sim::Seed::demo().corps[1].corp_id.clone();
     sim_post(&env, &format!("/_sim/suites/{template_id}/authorize"), json!({"corp_id": customer})).await;
     wait_for_corp(&env, "deleg", "active").await;
-    sim_post(&env, &format!("/_sim/suites/{template_id}/reset_permanent_code"), json!({"corp_id": customer})).await;
-    for _ in 0..100 {
-        if env.sim_calls("/cgi-bin/service/get_permanent_code").await == 2 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    wait_for_stored_permanent_codes(&env, 1).await;
+    assert_eq!(env.sim_calls(GET_PERMANENT_CODE).await, 1);
+
+    use openidconnect::TokenResponse;
+    let sign_in = || async {
+        let req = auth_request(&client, &["profile"], &[("connection", "deleg")]);
+        let back = wecom_login(&browser(), &req.url, "emma").await;
+        let code = code_from_redirect(&back, &req, &env.base);
+        let tokens = exchange(&client, &http, code, req.verifier).await;
+        let claims = tokens.id_token().unwrap().claims(&client.id_token_verifier(), &req.nonce).unwrap();
+        assert_eq!(claims.name().and_then(|n| n.get(None)).map(|n| n.as_str()), Some("Emma Wang"));
+    };
+    // With the first permanent code; wegate now caches a corp token obtained with it.
+    sign_in().await;
+    assert_eq!(sim_errcode_count(&env.sim_stats().await, GETTOKEN, "0"), 1);
+
+    // A reset whose event wegate misses (its event URL unreachable while WeCom pushes): the old code and
+    // its token are dead at once, so sign-in fails. This is what ignoring reset_permanent_code leads to.
+    sim_post(
+        &env,
+        &format!("/_sim/suites/{template_id}/callback_url"),
+        json!({"url": "http://127.0.0.1:9/unreachable", "force": true}),
+    )
+    .await;
+    let missed =
+        sim_post(&env, &format!("/_sim/suites/{template_id}/reset_permanent_code"), json!({"corp_id": customer})).await;
+    assert_eq!(missed["delivered"], false, "{missed}");
     let req = auth_request(&client, &["profile"], &[("connection", "deleg")]);
-    let back = wecom_login(&browser(), &req.url, "emma").await;
-    code_from_redirect(&back, &req, &env.base);
+    let page = wecom_login(&browser(), &req.url, "emma").await;
+    assert_ne!(page.status(), StatusCode::SEE_OTHER, "no way back to the app with the old permanent code");
+    let text = page.text().await.unwrap();
+    assert!(text.contains("Secret"), "names the rejected secret: {text}");
+    let stats = env.sim_stats().await;
+    assert_eq!(sim_errcode_count(&stats, "/cgi-bin/auth/getuserinfo", "40014"), 1, "the cached token died: {stats}");
+    assert_eq!(sim_errcode_count(&stats, GETTOKEN, "40001"), 1, "the old code is no secret any more: {stats}");
+    assert_eq!(env.sim_calls(GET_PERMANENT_CODE).await, 1);
+
+    // The next reset reaches wegate, which redeems the pushed auth code: a second, successful
+    // get_permanent_code, and the new code stored.
+    sim_post(&env, &format!("/_sim/suites/{template_id}/callback_url"), json!({"url": url})).await;
+    let reset =
+        sim_post(&env, &format!("/_sim/suites/{template_id}/reset_permanent_code"), json!({"corp_id": customer})).await;
+    assert_eq!(reset["delivered"], true, "{reset}");
+    wait_for_stored_permanent_codes(&env, 2).await;
+    let stats = env.sim_stats().await;
+    assert_eq!(stats["calls"][GET_PERMANENT_CODE]["total"], 2, "{stats}");
+    assert_eq!(sim_errcode_count(&stats, GET_PERMANENT_CODE, "0"), 2, "{stats}");
+
+    // Sign-in works again, which only the newest permanent code allows (every earlier one answers 40001),
+    // and wegate tried no old one.
+    sign_in().await;
+    let stats = env.sim_stats().await;
+    assert_eq!(sim_errcode_count(&stats, GETTOKEN, "0"), 2, "{stats}");
+    assert_eq!(sim_errcode_count(&stats, GETTOKEN, "40001"), 1, "{stats}");
 }
 
 #[tokio::test]
