@@ -3,6 +3,7 @@
 //! the private fields after consent (`auth/getuserdetail`), and the mapping to standard claims.
 
 use serde_json::json;
+use wecom::client::Member;
 
 use super::error::ConnectorError;
 use crate::accounts::UpstreamIdentity;
@@ -14,14 +15,10 @@ const NOT_ALLOWED: &[i64] = &[60011, 60021, 50002];
 /// errcodes of `user/get` that mean "no such member".
 const NO_SUCH_USER: &[i64] = &[60111, 46004];
 
-pub async fn identify(app: &App, corp: &wecom::CorpApp, code: &str) -> Result<UpstreamIdentity, ConnectorError> {
-    let info = app.wecom.get_user_info(corp, code).await?;
-    let Some(userid) = info.userid.filter(|u| !u.is_empty()) else {
-        // `openid` only: someone WeCom knows, but not a member of this corp (reference §2.3).
-        return Err(ConnectorError::NotMember);
-    };
-    // auth/getuserinfo answers for any member, in the app's visible scope or not: enforce it here.
-    let member = match app.wecom.get_user(corp, &userid).await {
+/// The member, if this app may serve them now: in its visible scope, not disabled, not gone (`user/get`
+/// with the app's own credentials).
+pub async fn check_member(app: &App, corp: &wecom::CorpApp, userid: &str) -> Result<Member, ConnectorError> {
+    let member = match app.wecom.get_user(corp, userid).await {
         Ok(member) => member,
         Err(e) if e.errcode().is_some_and(|c| NOT_ALLOWED.contains(&c)) => {
             return Err(ConnectorError::NotAllowed(format!("member {userid} is outside the app's visible scope")));
@@ -35,6 +32,17 @@ pub async fn identify(app: &App, corp: &wecom::CorpApp, code: &str) -> Result<Up
     if matches!(member.status, Some(2) | Some(5)) {
         return Err(ConnectorError::NotAllowed(format!("member {userid} is disabled or has left")));
     }
+    Ok(member)
+}
+
+pub async fn identify(app: &App, corp: &wecom::CorpApp, code: &str) -> Result<UpstreamIdentity, ConnectorError> {
+    let info = app.wecom.get_user_info(corp, code).await?;
+    let Some(userid) = info.userid.filter(|u| !u.is_empty()) else {
+        // `openid` only: someone WeCom knows, but not a member of this corp (reference §2.3).
+        return Err(ConnectorError::NotMember);
+    };
+    // auth/getuserinfo answers for any member, in the app's visible scope or not: enforce it here.
+    let member = check_member(app, corp, &userid).await?;
     // Since 2022 mobile, email and avatar come only from getuserdetail after snsapi_privateinfo consent.
     let detail = match info.user_ticket.as_deref() {
         Some(ticket) if !ticket.is_empty() => Some(app.wecom.get_user_detail(corp, ticket).await?),

@@ -150,3 +150,51 @@ pub fn settings_from_input(
     validate(&settings)?;
     Ok((settings, domain_file))
 }
+
+/// Whether `connection` may let in, now, the person a session signed in as (`upstream` space, `subject`,
+/// and `userid` as WeCom spells it), without asking them again. `same_connection` is true when the session
+/// was made through this connection: its rules kept in the store (cancelled authorizations, allowed corps)
+/// are checked again, but the visible scope only for another connection of the same corp (`user/get` with
+/// that connection's own credentials — WeCom does not check it at sign-in, and an app's scope is its own).
+/// A provider's open_userid belongs to its provider, so a provider connection only ever admits its own
+/// sessions.
+pub async fn admits(
+    app: &App,
+    connection: &Connection,
+    upstream: &str,
+    userid: &str,
+    same_connection: bool,
+) -> Result<(), ConnectorError> {
+    let corp_app = |corp_id: &str, secret: &str| (format!("wecom:{corp_id}"), wecom_qrcode::corp_app(corp_id, secret));
+    let (space, corp) = match &connection.settings {
+        KindSettings::QrCode(s) => corp_app(&s.corp_id, &s.secret),
+        KindSettings::Web(s) => corp_app(&s.corp_id, &s.secret),
+        KindSettings::Mobile(s) => corp_app(&s.corp_id, &s.secret),
+        KindSettings::Delegated(s) => {
+            let (corp, _) = wecom_delegated::authorized_app(app, connection, s).await?;
+            (format!("wecom:{}", corp.corp_id), corp)
+        }
+        KindSettings::Provider(s) => {
+            if !same_connection {
+                return Err(ConnectorError::NotAllowed("a provider connection admits only its own sessions".into()));
+            }
+            let corp_id = upstream.strip_prefix("wecom-open:").unwrap_or_default();
+            if s.allowed_corps.as_ref().is_some_and(|allowed| !allowed.iter().any(|c| c == corp_id)) {
+                return Err(ConnectorError::CorpNotAllowed(format!("corp {corp_id} is not on the allow-list")));
+            }
+            if let Some(corp) = app.store.get_authorized_corp(&connection.identifier, corp_id).await?
+                && corp.status != "active"
+            {
+                return Err(ConnectorError::CorpNotAllowed(format!("corp {corp_id} cancelled the authorization")));
+            }
+            return Ok(());
+        }
+    };
+    if space != upstream {
+        return Err(ConnectorError::NotAllowed(format!("{upstream} is not a member space of this connection")));
+    }
+    if !same_connection {
+        corp_member::check_member(app, &corp, userid).await?;
+    }
+    Ok(())
+}

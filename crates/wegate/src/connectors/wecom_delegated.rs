@@ -76,7 +76,7 @@ pub async fn exchange(
 
 /// The authorized corp's app: (corp id + permanent code as the secret, agent id). Says exactly which
 /// set-up step is missing when it cannot be used yet.
-async fn authorized_app(
+pub(super) async fn authorized_app(
     app: &App,
     connection: &Connection,
     s: &DelegatedSettings,

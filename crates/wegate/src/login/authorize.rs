@@ -11,8 +11,8 @@ use axum::extract::{Form, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
-use super::finalize::complete_login;
-use super::{page, start};
+use super::finalize::complete_from_session;
+use super::{page, sso, start};
 use crate::app::{App, AppState};
 use crate::oidc::SCOPES;
 use crate::oidc::redirect::{ErrorRedirect, error_redirect};
@@ -35,23 +35,45 @@ pub async fn authorize_post(
     authorize(&app, &headers, pairs).await
 }
 
+/// The `prompt` values understood. Discovery advertises `none` and `login`, the ones with a behaviour of
+/// their own; `select_account` signs in again (there is no account chooser), and `consent` asks nothing:
+/// wegate is the company's own broker, with no third-party consent to give.
+pub const PROMPTS: &[&str] = &["none", "login", "consent", "select_account"];
+
+/// Live login transactions kept per browser; older ones are dropped when a new one starts.
+const LIVE_TRANSACTIONS_PER_BROWSER: u32 = 20;
+/// Bounds of an authorization request (CONTRACT.md): one parameter, and all of them.
+const MAX_PARAMETER: usize = 2048;
+const MAX_PARAMETERS: usize = 8192;
+
 /// Request parameters, each at most once (RFC 6749 §3.1).
 struct Params {
     map: HashMap<String, String>,
     duplicated: Option<String>,
+    /// The first parameter over [`MAX_PARAMETER`] bytes, or `*` when all of them exceed [`MAX_PARAMETERS`].
+    oversized: Option<String>,
 }
 
 impl Params {
     fn new(pairs: Vec<(String, String)>) -> Params {
         let mut map = HashMap::new();
         let mut duplicated = None;
+        let mut oversized = None;
+        let mut total = 0;
         for (k, v) in pairs {
             if map.contains_key(&k) {
                 duplicated.get_or_insert(k.clone());
             }
+            if k.len() + v.len() > MAX_PARAMETER {
+                oversized.get_or_insert(k.clone());
+            }
+            total += k.len() + v.len();
             map.insert(k, v);
         }
-        Params { map, duplicated }
+        if total > MAX_PARAMETERS {
+            oversized.get_or_insert("*".to_string());
+        }
+        Params { map, duplicated, oversized }
     }
     fn get(&self, key: &str) -> Option<&str> {
         self.map.get(key).map(String::as_str).filter(|v| !v.is_empty())
@@ -118,13 +140,19 @@ async fn authorize_inner(
     }
     let (client, redirect_uri) =
         verified_client(app, params.get("client_id"), params.get("redirect_uri"), lang).await?;
-    let state = params.get("state").map(String::from);
+    // An oversized `state` is not sent back: the bound protects the app's redirect as well as our store.
+    let state = params.get("state").filter(|s| s.len() <= MAX_PARAMETER).map(String::from);
     let fail = |error: &'static str, description: &str| {
         AuthorizeError::Redirect(error_redirect(app, &redirect_uri, state.as_deref(), error, description))
     };
 
     if let Some(dup) = &params.duplicated {
         return Err(fail("invalid_request", &format!("parameter {dup} appears more than once")));
+    }
+    match params.oversized.as_deref() {
+        None => {}
+        Some("*") => return Err(fail("invalid_request", "the request's parameters exceed 8 KiB in all")),
+        Some(name) => return Err(fail("invalid_request", &format!("parameter {name} exceeds 2 KiB"))),
     }
     if params.get("request").is_some() {
         return Err(fail("request_not_supported", "request objects are not supported"));
@@ -180,7 +208,7 @@ async fn authorize_inner(
     let prompt = params.get("prompt").map(String::from);
     let prompt_text = prompt.clone().unwrap_or_default();
     let prompts: Vec<&str> = prompt_text.split_whitespace().collect();
-    if prompts.iter().any(|p| !["none", "login", "consent", "select_account"].contains(p)) {
+    if prompts.iter().any(|p| !PROMPTS.contains(p)) {
         return Err(fail("invalid_request", "unknown prompt value"));
     }
     if prompts.contains(&"none") && prompts.len() > 1 {
@@ -226,36 +254,45 @@ async fn authorize_inner(
         expires_at: now + app.settings.login_ttl,
     };
 
-    // Single sign-on: an existing browser session answers at once, without another WeCom round trip.
-    let force_login = prompts.contains(&"login");
+    let connections = app.store.app_connections(&client.client_id).await.or_page(lang)?;
+    let hint = match params.get("connection") {
+        None => None,
+        Some(identifier) => match connections.iter().find(|c| c.identifier == identifier) {
+            Some(connection) => Some(connection),
+            None => {
+                return Err(fail("invalid_request", &format!("connection {identifier:?} is not enabled for this app")));
+            }
+        },
+    };
+
+    // Single sign-on: the browser's session answers at once when it may enter this app (`sso`).
+    // `select_account` has no account chooser here: the person signs in again and so chooses.
+    let force_login = prompts.contains(&"login") || prompts.contains(&"select_account");
     if !force_login
         && let Some(session_cookie) = cookies::get(headers, cookies::SESSION)
         && let Some(session) = app.store.get_session(&sha256_hex(session_cookie), now).await.or_page(lang)?
+        && max_age.is_none_or(|age| now - session.auth_time <= age)
+        && sso::admits(app, &session, &connections, hint, lang).await?
     {
-        let fresh_enough = max_age.is_none_or(|age| now - session.auth_time <= age);
-        if fresh_enough && app.store.get_user(&session.user_id).await.or_page(lang)?.is_some() {
-            let user_id = session.user_id.clone();
-            let mut response = complete_login(app, tx, &user_id, "sso", Some(session), lang).await?;
-            append_cookies(&mut response, set_cookies);
-            return Ok(response);
-        }
+        let mut response = complete_from_session(app, tx, &session, lang).await?;
+        append_cookies(&mut response, set_cookies);
+        return Ok(response);
     }
     if prompts.contains(&"none") {
-        return Err(fail("login_required", "the person is not signed in"));
+        return Err(fail("login_required", "the person must sign in for this app"));
     }
 
-    let connections = app.store.app_connections(&client.client_id).await.or_page(lang)?;
-    let mut response = if let Some(identifier) = params.get("connection") {
-        let Some(connection) = connections.iter().find(|c| c.identifier == identifier) else {
-            return Err(fail("invalid_request", &format!("connection {identifier:?} is not enabled for this app")));
-        };
-        let mut tx = tx;
-        tx.connection = Some(connection.identifier.clone());
-        app.store.put_login_tx(tx.clone()).await.or_page(lang)?;
-        start::start_login(app, &tx, connection, lang).await?
-    } else {
-        app.store.put_login_tx(tx.clone()).await.or_page(lang)?;
-        page::render(&tx, &client, &connections, lang, None, "")?
+    // A browser starting logins without end keeps only its newest few transactions.
+    app.store.put_login_tx(tx.clone()).await.or_page(lang)?;
+    app.store.trim_login_txs(&tx.browser_hash, LIVE_TRANSACTIONS_PER_BROWSER).await.or_page(lang)?;
+    let mut response = match hint {
+        Some(connection) => {
+            let mut tx = tx;
+            tx.connection = Some(connection.identifier.clone());
+            app.store.update_login_tx(&tx).await.or_page(lang)?;
+            start::start_login(app, &tx, connection, lang).await?
+        }
+        None => page::render(&tx, &client, &connections, lang, None, "")?,
     };
     append_cookies(&mut response, set_cookies);
     Ok(response)

@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use super::finalize::{complete_login, fail};
+use super::finalize::{SignedIn, complete_login, fail};
 use super::outcome::Failure;
 use super::password::locked_out_message;
 use super::tx;
@@ -163,7 +163,7 @@ pub async fn bind(
             .upstream(&identity.reference())
             .write(&app)
             .await;
-        complete_login(&app, tx, &user.id, connection.kind(), None, lang).await
+        complete_login(&app, tx, SignedIn::upstream(&user.id, &connection, &identity), lang).await
     }
     .await;
     result.unwrap_or_else(IntoResponse::into_response)
@@ -181,7 +181,7 @@ pub async fn create_instead(State(app): State<AppState>, headers: HeaderMap, Pat
         let tx =
             app.store.take_login_tx(&tx.id, app.now()).await.or_page(lang)?.ok_or_else(|| tx::stale_state(lang))?;
         let user = accounts::create(&app, &connection, &identity).await.or_page(lang)?;
-        complete_login(&app, tx, &user.id, connection.kind(), None, lang).await
+        complete_login(&app, tx, SignedIn::upstream(&user.id, &connection, &identity), lang).await
     }
     .await;
     result.unwrap_or_else(IntoResponse::into_response)

@@ -8,7 +8,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::finalize::{complete_login, fail};
+use super::finalize::{SignedIn, complete_login, fail};
 use super::outcome::Failure;
 use super::{bind, tx};
 use crate::accounts::{self, Resolution, UpstreamIdentity};
@@ -79,7 +79,9 @@ async fn sign_in(
     lang: Lang,
 ) -> Result<Response, PageError> {
     match accounts::resolve(app, connection, &identity).await.or_page(lang)? {
-        Resolution::User(user) => complete_login(app, tx, &user.id, connection.kind(), None, lang).await,
+        Resolution::User(user) => {
+            complete_login(app, tx, SignedIn::upstream(&user.id, connection, &identity), lang).await
+        }
         Resolution::Refused(refusal) => {
             let failure = Failure::from_refusal(refusal);
             Err(fail(app, &tx, &connection.identifier, &failure, Some(&identity.reference()), lang).await)

@@ -6,10 +6,11 @@ use axum::http::header;
 use axum::response::Response;
 
 use super::outcome::Failure;
+use crate::accounts::UpstreamIdentity;
 use crate::app::App;
 use crate::audit::Audit;
 use crate::oidc::redirect::{error_redirect, redirect, with_params};
-use crate::store::{AuthCode, LoginTx, Session};
+use crate::store::{AuthCode, Connection, LoginTx, Session};
 use crate::util::{random_alnum, random_token, sha256_hex};
 use crate::web::cookies;
 use crate::web::error::{OrPage, PageError};
@@ -20,41 +21,74 @@ pub fn back_to_app(app: &App, tx: &LoginTx, error: &str, description: &str) -> S
     error_redirect(app, &tx.redirect_uri, tx.state.as_deref(), error, description).location
 }
 
-/// Finishes a login for `user_id`: starts (or reuses) the browser session, issues the code, redirects.
-/// `amr` names how the person authenticated (`pwd`, a connection kind, or `sso` for an existing session).
+/// Who signed in, and how: what a new browser session remembers.
+pub struct SignedIn<'a> {
+    pub user_id: &'a str,
+    /// `pwd` or the connection's kind.
+    pub amr: &'a str,
+    /// The connection and the upstream identity; None for a password sign-in.
+    pub via: Option<(&'a Connection, &'a UpstreamIdentity)>,
+}
+
+impl<'a> SignedIn<'a> {
+    pub fn password(user_id: &'a str) -> SignedIn<'a> {
+        SignedIn { user_id, amr: "pwd", via: None }
+    }
+
+    pub fn upstream(user_id: &'a str, connection: &'a Connection, identity: &'a UpstreamIdentity) -> SignedIn<'a> {
+        SignedIn { user_id, amr: connection.kind(), via: Some((connection, identity)) }
+    }
+}
+
+/// Finishes a fresh sign-in: a new browser session (cookie), the code, the redirect to the app.
 pub async fn complete_login(
     app: &App,
     tx: LoginTx,
-    user_id: &str,
-    amr: &str,
-    existing_session: Option<Session>,
+    signed_in: SignedIn<'_>,
     lang: Lang,
 ) -> Result<Response, PageError> {
     let now = app.now();
-    let mut set_cookie = None;
-    let session = match existing_session {
-        Some(session) => session,
-        None => {
-            let cookie_value = random_token();
-            let session = Session {
-                id_hash: sha256_hex(&cookie_value),
-                user_id: user_id.to_string(),
-                auth_time: now,
-                amr: amr.to_string(),
-                created_at: now,
-                expires_at: now + app.settings.session_ttl,
-            };
-            app.store.put_session(session.clone()).await.or_page(lang)?;
-            set_cookie = Some(cookies::set(
-                cookies::SESSION,
-                &cookie_value,
-                Some(app.settings.session_ttl),
-                app.settings.secure_cookies(),
-            ));
-            session
-        }
+    let cookie_value = random_token();
+    let session = Session {
+        id_hash: sha256_hex(&cookie_value),
+        sid: random_alnum(22),
+        user_id: signed_in.user_id.to_string(),
+        auth_time: now,
+        amr: signed_in.amr.to_string(),
+        connection: signed_in.via.map(|(c, _)| c.identifier.clone()),
+        upstream: signed_in.via.map(|(_, i)| i.upstream.clone()),
+        subject: signed_in.via.map(|(_, i)| i.subject.clone()),
+        created_at: now,
+        expires_at: now + app.settings.session_ttl,
     };
+    app.store.put_session(session.clone()).await.or_page(lang)?;
+    let cookie =
+        cookies::set(cookies::SESSION, &cookie_value, Some(app.settings.session_ttl), app.settings.secure_cookies());
+    let mut response = code_and_redirect(app, tx, &session, signed_in.amr, lang).await?;
+    response.headers_mut().append(header::SET_COOKIE, cookie);
+    Ok(response)
+}
 
+/// Finishes a login from the browser's existing session (single sign-on, decided by `login::sso`).
+pub async fn complete_from_session(
+    app: &App,
+    tx: LoginTx,
+    session: &Session,
+    lang: Lang,
+) -> Result<Response, PageError> {
+    code_and_redirect(app, tx, session, "sso", lang).await
+}
+
+/// The authorization code of `session` for the transaction's app, and the redirect carrying it.
+async fn code_and_redirect(
+    app: &App,
+    tx: LoginTx,
+    session: &Session,
+    how: &str,
+    lang: Lang,
+) -> Result<Response, PageError> {
+    let now = app.now();
+    let user_id = session.user_id.as_str();
     let code = random_token();
     app.store
         .put_auth_code(AuthCode {
@@ -67,7 +101,7 @@ pub async fn complete_login(
             nonce: tx.nonce.clone(),
             code_challenge: tx.code_challenge.clone(),
             code_challenge_method: tx.code_challenge_method.clone(),
-            session_id: Some(session.id_hash.clone()),
+            session_id: Some(session.sid.clone()).filter(|sid| !sid.is_empty()),
             auth_time: session.auth_time,
             amr: session.amr.clone(),
             created_at: now,
@@ -76,7 +110,7 @@ pub async fn complete_login(
         .await
         .or_page(lang)?;
 
-    let connection = tx.connection.clone().unwrap_or_else(|| amr.to_string());
+    let connection = tx.connection.clone().unwrap_or_else(|| how.to_string());
     app.metrics.login(&tx.client_id, &connection, "success");
     Audit::new("login.success").client(&tx.client_id).connection(&connection).user(user_id).write(app).await;
 
@@ -85,11 +119,7 @@ pub async fn complete_login(
         params.push(("state", state));
     }
     params.push(("iss", &app.settings.issuer));
-    let mut response = redirect(&with_params(&tx.redirect_uri, &params));
-    if let Some(cookie) = set_cookie {
-        response.headers_mut().append(header::SET_COOKIE, cookie);
-    }
-    Ok(response)
+    Ok(redirect(&with_params(&tx.redirect_uri, &params)))
 }
 
 /// Ends a login that failed: counted, audited, logged with a reference, and shown as a page that says

@@ -1,7 +1,7 @@
 //! The browser login, one file per step, in the order a person goes through them:
 //!
-//! 1. `authorize` — the app's request is checked; single sign-on answers at once, otherwise a login
-//!    transaction (`tx`) is stored and
+//! 1. `authorize` — the app's request is checked; single sign-on (`sso`: may this session enter this app
+//!    now?) answers at once, otherwise a login transaction (`tx`) is stored and
 //! 2. `page` — the hosted login page shows a button per connection and the password form;
 //! 3. `start` — a button sends the browser to WeCom (the connector's login URL, `state` = transaction);
 //! 4. `callback` — WeCom sends it back with a code: the connector turns it into an identity and
@@ -21,5 +21,6 @@ pub mod native;
 pub mod outcome;
 pub mod page;
 pub mod password;
+pub mod sso;
 pub mod start;
 pub mod tx;

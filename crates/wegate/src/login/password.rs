@@ -5,7 +5,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::finalize::complete_login;
+use super::finalize::{SignedIn, complete_login};
 use super::{page, tx};
 use crate::accounts::PasswordCheck;
 use crate::app::AppState;
@@ -39,7 +39,7 @@ pub async fn password_login(
                         .await
                         .or_page(lang)?
                         .ok_or_else(|| PageError::bad_request(lang, Msg::TxExpired).hint(Msg::SignInAgain))?;
-                    return complete_login(&app, tx, &user.id, "pwd", None, lang).await;
+                    return complete_login(&app, tx, SignedIn::password(&user.id), lang).await;
                 }
                 PasswordCheck::Invalid => ("bad_password", lang.t(Msg::BadPassword).to_string()),
                 PasswordCheck::LockedOut { retry_after } => ("locked_out", locked_out_message(lang, retry_after)),

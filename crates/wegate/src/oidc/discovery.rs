@@ -29,12 +29,12 @@ pub async fn configuration(State(app): State<AppState>) -> Response {
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "code_challenge_methods_supported": ["S256"],
-        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "azp", "at_hash", "name", "preferred_username", "picture", "email", "email_verified", "phone_number", "updated_at", "wecom_corp_id", "wecom_userid", "wecom_open_userid", "wecom_department"],
+        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "azp", "at_hash", "sid", "name", "preferred_username", "picture", "email", "email_verified", "phone_number", "updated_at", "wecom_corp_id", "wecom_userid", "wecom_open_userid", "wecom_department"],
         "claims_parameter_supported": false,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
         "authorization_response_iss_parameter_supported": true,
-        "prompt_values_supported": ["none", "login", "consent", "select_account"],
+        "prompt_values_supported": ["none", "login"],
         "ui_locales_supported": ["en", "zh-CN"],
     });
     cacheable(Json(body).into_response())

@@ -4,20 +4,20 @@
 use std::collections::HashMap;
 
 use axum::extract::{Form, RawQuery, State};
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde_json::Value;
 
 use super::redirect::{redirect, with_params};
 use crate::app::{App, AppState};
-use crate::util::sha256_hex;
+use crate::util::{secure_eq, sha256_hex};
 use crate::web::cookies;
 use crate::web::error::PageError;
 use crate::web::i18n::{Lang, Msg};
 
 pub async fn logout_get(State(app): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.as_deref().unwrap_or("")).unwrap_or_default();
-    logout(&app, &headers, pairs.into_iter().collect()).await
+    logout(&app, &headers, pairs.into_iter().collect(), false).await
 }
 
 pub async fn logout_post(
@@ -25,10 +25,11 @@ pub async fn logout_post(
     headers: HeaderMap,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
-    logout(&app, &headers, pairs.into_iter().collect()).await
+    logout(&app, &headers, pairs.into_iter().collect(), true).await
 }
 
-async fn logout(app: &App, headers: &HeaderMap, params: HashMap<String, String>) -> Response {
+/// `post` is true for a form POST: only a POST can confirm a sign-out (a link or an image cannot).
+async fn logout(app: &App, headers: &HeaderMap, params: HashMap<String, String>, post: bool) -> Response {
     let get = |k: &str| params.get(k).map(String::as_str).filter(|v| !v.is_empty());
     let lang = Lang::pick(get("ui_locales"), headers);
 
@@ -46,6 +47,7 @@ async fn logout(app: &App, headers: &HeaderMap, params: HashMap<String, String>)
         },
         None => None,
     };
+    let hinted = hinted_client.is_some();
     let client_id = match (hinted_client, get("client_id")) {
         (Some(a), Some(b)) if a != b => {
             return PageError::bad_request(lang, Msg::ClientMismatch).into_response();
@@ -77,7 +79,29 @@ async fn logout(app: &App, headers: &HeaderMap, params: HashMap<String, String>)
         target = Some(with_params(uri, &extra));
     }
 
-    if let Some(cookie) = cookies::get(headers, cookies::SESSION)
+    // Without a valid id_token_hint, nothing says the app asked: the person confirms, with a token only a
+    // page of ours can carry (derived from the HttpOnly session cookie), so another site cannot sign them out.
+    let session_cookie = cookies::get(headers, cookies::SESSION);
+    if !hinted && let Some(cookie) = session_cookie {
+        let expected = confirmation_token(cookie);
+        let confirmed = post && get("confirm").is_some_and(|c| secure_eq(c, &expected));
+        if !confirmed {
+            let mut fields: Vec<(&str, &str)> = ["client_id", "post_logout_redirect_uri", "state", "ui_locales"]
+                .into_iter()
+                .filter_map(|k| get(k).map(|v| (k, v)))
+                .collect();
+            fields.push(("confirm", &expected));
+            return match crate::web::templates::render("logout.html", lang, minijinja::context! { fields }) {
+                Ok(body) => {
+                    let mut page = Html(body).into_response();
+                    page.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                    page
+                }
+                Err(e) => PageError::internal(lang, &e).into_response(),
+            };
+        }
+    }
+    if let Some(cookie) = session_cookie
         && let Err(e) = app.store.delete_session(&sha256_hex(cookie)).await
     {
         return PageError::internal(lang, &e).into_response();
@@ -98,4 +122,9 @@ async fn logout(app: &App, headers: &HeaderMap, params: HashMap<String, String>)
         .headers_mut()
         .append(header::SET_COOKIE, cookies::set(cookies::SESSION, "", Some(0), app.settings.secure_cookies()));
     response
+}
+
+/// The confirmation token of a sign-out: bound to the session cookie, which only this browser has.
+fn confirmation_token(session_cookie: &str) -> String {
+    sha256_hex(&format!("wegate logout confirmation|{session_cookie}"))
 }

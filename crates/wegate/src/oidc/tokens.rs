@@ -119,6 +119,10 @@ pub async fn issue(app: &App, req: Issue<'_>) -> Result<TokenResponse, OAuthErro
     id_claims.insert("exp".into(), json!(now + settings.id_token_ttl));
     id_claims.insert("auth_time".into(), json!(req.auth_time));
     id_claims.insert("amr".into(), json!([req.amr]));
+    // The browser session the login came from (OIDC Front/Back-Channel Logout): never the cookie.
+    if let Some(sid) = req.session_id {
+        id_claims.insert("sid".into(), json!(sid));
+    }
     if let Some(nonce) = req.nonce {
         id_claims.insert("nonce".into(), json!(nonce));
     }

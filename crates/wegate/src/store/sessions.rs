@@ -33,13 +33,23 @@ pub struct LoginTx {
     pub expires_at: Timestamp,
 }
 
-/// A browser sign-in session (single sign-on across apps). Stored by the hash of the cookie value.
+/// A browser sign-in session (single sign-on across apps). Stored by the hash of the cookie value. It
+/// remembers how it was made — connection, upstream identity, time — so that the login flow can decide,
+/// per app, whether it may answer from it without asking.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Session {
     pub id_hash: String,
+    /// The public session id: `sid` in ID tokens (never the cookie or its hash). Empty for sessions made
+    /// before sessions had one.
+    pub sid: String,
     pub user_id: String,
     pub auth_time: Timestamp,
     pub amr: String,
+    /// The connection that signed the person in; None for a password sign-in.
+    pub connection: Option<String>,
+    /// The upstream identity (`wecom:<corp>`, subject) that signed in through `connection`.
+    pub upstream: Option<String>,
+    pub subject: Option<String>,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
 }
@@ -55,6 +65,8 @@ pub trait SessionStore: Send + Sync {
     async fn take_login_tx(&self, id: &str, now: Timestamp) -> StoreResult<Option<LoginTx>>;
     /// Replaces the transaction's `connection`, `data` and `expires_at`. Err(NotFound) when gone.
     async fn update_login_tx(&self, tx: &LoginTx) -> StoreResult<()>;
+    /// Deletes the oldest of a browser's transactions so that at most `keep` remain. Returns how many went.
+    async fn trim_login_txs(&self, browser_hash: &str, keep: u32) -> StoreResult<u64>;
 
     // --- sessions
     async fn put_session(&self, session: Session) -> StoreResult<()>;

@@ -204,6 +204,11 @@ catalogue! {
     StartAgain "start_again" => "Start the sign-in again from the app.", "请从应用重新开始登录。";
 
     // ---------------------------------------------------------------- sign-out
+    LogoutTitle "logout_title" => "Sign out?", "退出登录？";
+    LogoutPrompt "logout_prompt" =>
+        "You are about to sign out of wegate in this browser: the apps that use it will ask you to sign in again.",
+        "您将在此浏览器中退出 wegate：使用它登录的应用将要求您重新登录。";
+    LogoutSubmit "logout_submit" => "Sign out", "退出登录";
     BadIdTokenHint "bad_id_token_hint" =>
         "The id_token_hint is not a valid ID token from this server.",
         "id_token_hint 无效。";

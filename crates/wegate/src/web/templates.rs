@@ -29,6 +29,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("message.html", include_str!("../../templates/message.html")),
     ("bind.html", include_str!("../../templates/bind.html")),
     ("home.html", include_str!("../../templates/home.html")),
+    ("logout.html", include_str!("../../templates/logout.html")),
 ];
 
 impl Templates {

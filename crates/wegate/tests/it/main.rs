@@ -13,4 +13,5 @@ mod delegated;
 mod demo;
 mod oidc_core;
 mod scale;
+mod sessions;
 mod wecom_login;

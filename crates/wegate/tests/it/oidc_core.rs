@@ -503,7 +503,12 @@ async fn logout_ends_single_sign_on() {
     let req = auth_request(&client, &[], &[]);
     let back = password_login(&b, &req.url, "alice", "correct horse").await;
     code_from_redirect(&back, &req, &env.base);
+    // Without an id_token_hint the person confirms on a page first (a POST with its token).
     let response = b.get(format!("{}/logout", env.base)).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = response.text().await.unwrap();
+    let token = extract_attr(&html, "name=\"confirm\" value=\"").expect("confirmation form");
+    let response = b.post(format!("{}/logout", env.base)).form(&[("confirm", token.as_str())]).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let req = auth_request(&client, &[], &[("prompt", "none")]);
     let response = b.get(&req.url).send().await.unwrap();

@@ -133,9 +133,13 @@ pub(super) fn refresh_token(token_hash: &str, grant_id: &str, expires_at: Timest
 pub(super) fn session(id_hash: &str, user_id: &str, expires_at: Timestamp) -> Session {
     Session {
         id_hash: id_hash.into(),
+        sid: format!("sid-{id_hash}"),
         user_id: user_id.into(),
         auth_time: NOW,
-        amr: "pwd".into(),
+        amr: "wecom_qrcode".into(),
+        connection: Some("wecom".into()),
+        upstream: Some("wecom:ww1".into()),
+        subject: Some("zhangsan".into()),
         created_at: NOW,
         expires_at,
     }

@@ -75,6 +75,7 @@ macro_rules! behaviours {
             login_tx_round_trips_and_expires,
             login_tx_take_is_atomic,
             sessions_expire_and_can_be_deleted,
+            a_browser_keeps_its_newest_login_transactions,
             // grants.rs
             auth_code_is_single_use,
             concurrent_code_redemption_is_honoured_once,

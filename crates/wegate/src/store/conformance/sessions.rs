@@ -55,11 +55,35 @@ pub async fn sessions_expire_and_can_be_deleted(store: Arc<dyn Store>) {
     assert_eq!(store.get_session("s1", NOW + 3600).await.expect("get"), None, "expired");
     assert_eq!(store.get_session("nope", NOW).await.expect("get"), None);
 
-    let renewed = Session { auth_time: NOW + 100, expires_at: NOW + 7200, ..session("s1", "u1", 0) };
+    let renewed = Session {
+        auth_time: NOW + 100,
+        expires_at: NOW + 7200,
+        amr: "pwd".into(),
+        connection: None,
+        upstream: None,
+        subject: None,
+        ..session("s1", "u1", 0)
+    };
     store.put_session(renewed.clone()).await.expect("put again replaces");
     assert_eq!(store.get_session("s1", NOW + 3600).await.expect("get"), Some(renewed));
 
     store.delete_session("s1").await.expect("delete");
     assert_eq!(store.get_session("s1", NOW).await.expect("get"), None);
     store.delete_session("s1").await.expect("deleting a missing session is fine");
+}
+
+pub async fn a_browser_keeps_its_newest_login_transactions(store: Arc<dyn Store>) {
+    for i in 0..5 {
+        let mut tx = login_tx(&format!("tx{i}"), NOW + 600);
+        tx.created_at = NOW + i;
+        store.put_login_tx(tx).await.expect("put");
+    }
+    let mut other = login_tx("other", NOW + 600);
+    other.browser_hash = "c".repeat(64);
+    store.put_login_tx(other).await.expect("put");
+    assert_eq!(store.trim_login_txs(&"b".repeat(64), 3).await.expect("trim"), 2);
+    for (id, kept) in [("tx0", false), ("tx1", false), ("tx2", true), ("tx3", true), ("tx4", true), ("other", true)] {
+        assert_eq!(store.get_login_tx(id, NOW).await.expect("get").is_some(), kept, "{id}");
+    }
+    assert_eq!(store.trim_login_txs(&"b".repeat(64), 3).await.expect("trim"), 0, "nothing more to trim");
 }

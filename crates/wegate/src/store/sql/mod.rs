@@ -121,6 +121,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "initial", include_str!("../../../migrations/0001_initial.sql")),
     (2, "login failures", include_str!("../../../migrations/0002_login_failures.sql")),
     (3, "audit ids", include_str!("../../../migrations/0003_audit_ids.sql")),
+    (4, "session origin", include_str!("../../../migrations/0004_session_origin.sql")),
 ];
 
 #[derive(Debug)]

@@ -14,7 +14,7 @@ macro_rules! login_tx_cols {
 }
 macro_rules! session_cols {
     () => {
-        "id_hash, user_id, auth_time, amr, created_at, expires_at"
+        "id_hash, user_id, auth_time, amr, created_at, expires_at, sid, connection, upstream, subject"
     };
 }
 
@@ -43,9 +43,13 @@ fn login_tx_from_row(row: &AnyRow) -> StoreResult<LoginTx> {
 fn session_from_row(row: &AnyRow) -> StoreResult<Session> {
     Ok(Session {
         id_hash: col(row, "id_hash")?,
+        sid: col::<Option<String>>(row, "sid")?.unwrap_or_default(),
         user_id: col(row, "user_id")?,
         auth_time: col(row, "auth_time")?,
         amr: col(row, "amr")?,
+        connection: col(row, "connection")?,
+        upstream: col(row, "upstream")?,
+        subject: col(row, "subject")?,
         created_at: col(row, "created_at")?,
         expires_at: col(row, "expires_at")?,
     })
@@ -130,6 +134,18 @@ impl SessionStore for SqlStore {
         if updated == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 
+    async fn trim_login_txs(&self, browser_hash: &str, keep: u32) -> StoreResult<u64> {
+        self.exec(
+            sqlx::query(
+                "DELETE FROM login_tx WHERE browser_hash = $1 AND id NOT IN \
+                 (SELECT id FROM login_tx WHERE browser_hash = $1 ORDER BY created_at DESC, id DESC LIMIT $2)",
+            )
+            .bind(browser_hash)
+            .bind(i64::from(keep)),
+        )
+        .await
+    }
+
     // --- sessions
 
     async fn put_session(&self, session: Session) -> StoreResult<()> {
@@ -137,16 +153,22 @@ impl SessionStore for SqlStore {
             sqlx::query(concat!(
                 "INSERT INTO sessions (",
                 session_cols!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6) ",
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ",
                 "ON CONFLICT (id_hash) DO UPDATE SET user_id = excluded.user_id, auth_time = excluded.auth_time, ",
-                "amr = excluded.amr, created_at = excluded.created_at, expires_at = excluded.expires_at"
+                "amr = excluded.amr, created_at = excluded.created_at, expires_at = excluded.expires_at, ",
+                "sid = excluded.sid, connection = excluded.connection, upstream = excluded.upstream, ",
+                "subject = excluded.subject"
             ))
             .bind(session.id_hash.as_str())
             .bind(session.user_id.as_str())
             .bind(session.auth_time)
             .bind(session.amr.as_str())
             .bind(session.created_at)
-            .bind(session.expires_at),
+            .bind(session.expires_at)
+            .bind(Some(session.sid.as_str()).filter(|s| !s.is_empty()))
+            .bind(session.connection.as_deref())
+            .bind(session.upstream.as_deref())
+            .bind(session.subject.as_deref()),
         )
         .await
         .map(|_| ())
