@@ -6,11 +6,12 @@ pub mod error;
 pub mod i18n;
 pub mod templates;
 
-use axum::extract::Query;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 
+use crate::app::AppState;
 use error::PageError;
 use i18n::Lang;
 
@@ -54,7 +55,7 @@ pub struct LanguageChoice {
 }
 
 /// `GET /language?lang=zh&return=/login/…`: remembers the language in a cookie and goes back.
-pub async fn switch_language(Query(choice): Query<LanguageChoice>) -> Response {
+pub async fn switch_language(State(app): State<AppState>, Query(choice): Query<LanguageChoice>) -> Response {
     let Some(lang) = Lang::from_tag(&choice.lang) else {
         return (StatusCode::BAD_REQUEST, "lang must be en or zh").into_response();
     };
@@ -68,8 +69,7 @@ pub async fn switch_language(Query(choice): Query<LanguageChoice>) -> Response {
         response.headers_mut().insert(header::LOCATION, location);
     }
     let tag = if lang == Lang::Zh { "zh" } else { "en" };
-    response
-        .headers_mut()
-        .insert(header::SET_COOKIE, cookies::set(cookies::LANGUAGE, tag, Some(365 * 24 * 3600), false));
+    let cookie = cookies::set(cookies::LANGUAGE, tag, Some(365 * 24 * 3600), app.settings.secure_cookies());
+    response.headers_mut().insert(header::SET_COOKIE, cookie);
     response
 }
