@@ -612,3 +612,22 @@ async fn es256_access_tokens_verify_offline_and_work_everywhere() {
     let (_, after) = form_call(&env.base, "/introspect", &[("token", &access)], auth).await;
     assert_eq!(after["active"], false);
 }
+
+#[tokio::test]
+async fn the_language_switch_is_remembered_and_never_redirects_off_site() {
+    let env = env_with_user().await;
+    let b = browser();
+    for (asked, expected) in
+        [("/login/abc", "/login/abc"), ("//evil.example.com/x", "/"), ("https://evil.example.com", "/")]
+    {
+        let response =
+            b.get(format!("{}/language?lang=zh&return={}", env.base, urlencode(asked))).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert_eq!(location(&response), expected, "return={asked}");
+    }
+    // The cookie now picks Chinese over the browser's English.
+    let page = b.get(format!("{}/", env.base)).header("accept-language", "en").send().await.unwrap();
+    let html = page.text().await.unwrap();
+    assert!(html.contains("lang=\"zh-CN\""), "{html}");
+    assert!(html.contains("English"), "the switch offers the other language: {html}");
+}
