@@ -282,9 +282,12 @@ async fn authorize_inner(
         return Err(fail("login_required", "the person must sign in for this app"));
     }
 
-    // A browser starting logins without end keeps only its newest few transactions.
+    // A browser starting logins without end keeps only its newest few transactions (a browser that just got
+    // its cookie has none to trim: no extra statement on its first login).
     app.store.put_login_tx(tx.clone()).await.or_page(lang)?;
-    app.store.trim_login_txs(&tx.browser_hash, LIVE_TRANSACTIONS_PER_BROWSER).await.or_page(lang)?;
+    if set_cookies.is_empty() {
+        app.store.trim_login_txs(&tx.browser_hash, LIVE_TRANSACTIONS_PER_BROWSER).await.or_page(lang)?;
+    }
     let mut response = match hint {
         Some(connection) => {
             let mut tx = tx;
