@@ -238,18 +238,19 @@ fn match_query(fields: &[MatchField], upstream: &UpstreamIdentity) -> MatchQuery
 
 // ---------------------------------------------------------------- passwords
 
-/// argon2id hash (PHC string) of a new password.
-pub async fn hash_password(password: String) -> Result<String, String> {
-    tokio::task::spawn_blocking(move || {
-        use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
-        let salt = SaltString::generate(&mut OsRng);
-        argon2::Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| e.to_string())
-    })
-    .await
-    .map_err(|e| e.to_string())?
+/// argon2id hash (PHC string) of a new password. Err("busy") when every Argon2 slot stayed taken.
+pub async fn hash_password(app: &App, password: String) -> Result<String, String> {
+    app.passwords
+        .run(move || {
+            use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
+            let salt = SaltString::generate(&mut OsRng);
+            argon2::Argon2::default()
+                .hash_password(password.as_bytes(), &salt)
+                .map(|h| h.to_string())
+                .map_err(|e| e.to_string())
+        })
+        .await
+        .unwrap_or_else(|| Err("busy".to_string()))
 }
 
 /// A fixed hash to verify against when the account does not exist, so that timing does not tell
@@ -267,52 +268,67 @@ pub enum PasswordCheck {
     LockedOut {
         retry_after: i64,
     },
+    /// Too many password checks in flight: try again in a moment (nothing was counted against the account
+    /// beyond this attempt).
+    Busy,
 }
 
-/// Checks `password` for the user whose username/email/phone is `login`, with lockout: after
-/// `lockout_failures` failures within `lockout_window` the account's password sign-in is refused, without
-/// checking the password, until the window ends. Failures are counted per login typed (whether or not an
-/// account has it), so lockout does not tell which accounts exist; a success clears the count.
+/// The lockout key of a typed login: the account it names, whatever identifier was typed (username,
+/// email, or the phone in any spelling), and the normalised login itself for an unknown one — so that
+/// lockout tells nothing about which accounts exist.
+fn lockout_key(user: Option<&User>, login: &str) -> String {
+    match user {
+        Some(user) => format!("user:{}", user.id),
+        None => {
+            let phone_like = login.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c));
+            let normalised = if phone_like { normalize_phone(login) } else { login.to_lowercase() };
+            format!("login:{normalised}")
+        }
+    }
+}
+
+/// Checks `password` for the user whose username/email/phone is `login`, with lockout: each attempt is
+/// counted for the account (see [`lockout_key`]) BEFORE the password is checked, atomically, so parallel
+/// attempts cannot exceed `lockout_failures` within `lockout_window`; past it the password is not even
+/// checked until the window ends. A success clears the count.
 pub async fn verify_password(app: &App, login: &str, password: &str) -> Result<PasswordCheck, StoreError> {
     let login = login.trim();
-    let key = login.to_lowercase();
     let (limit, window, now) = (app.settings.lockout_failures, app.settings.lockout_window, app.now());
-    let seen = if limit > 0 { app.store.login_failures(&key, now).await? } else { None };
-    if let Some(seen) = seen
-        && i64::from(seen.failures) >= limit
-    {
-        return Ok(PasswordCheck::LockedOut { retry_after: seen.expires_at - now });
-    }
     let user = app.store.find_user_by_login(login).await?;
+    let key = lockout_key(user.as_ref(), login);
+    if limit > 0 {
+        let attempts = app.store.record_login_failure(&key, now, window).await?;
+        if i64::from(attempts.failures) > limit {
+            if i64::from(attempts.failures) == limit + 1 {
+                tracing::warn!(key = %crate::util::loggable(&key), window, "password sign-in locked after {limit} failures");
+            }
+            return Ok(PasswordCheck::LockedOut { retry_after: attempts.expires_at - now });
+        }
+    }
     let hash = user.as_ref().and_then(|u| u.password_hash.clone());
     let known = hash.is_some();
     let hash = hash.unwrap_or_else(|| DUMMY_HASH.to_string());
     let password = password.to_string();
-    let ok = tokio::task::spawn_blocking(move || {
-        use argon2::password_hash::{PasswordHash, PasswordVerifier};
-        PasswordHash::new(&hash)
-            .map(|parsed| argon2::Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
-            .unwrap_or(false)
-    })
-    .await
-    .unwrap_or(false);
+    let Some(ok) = app
+        .passwords
+        .run(move || {
+            use argon2::password_hash::{PasswordHash, PasswordVerifier};
+            PasswordHash::new(&hash)
+                .map(|parsed| argon2::Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+                .unwrap_or(false)
+        })
+        .await
+    else {
+        return Ok(PasswordCheck::Busy);
+    };
     match user {
         Some(user) if ok && known => {
-            // Only a login with failures on record costs a write.
-            if seen.is_some() {
+            if limit > 0 {
                 app.store.clear_login_failures(&key).await?;
             }
             Ok(PasswordCheck::Valid(Box::new(user)))
         }
-        _ => {
-            if limit > 0 {
-                let failures = app.store.record_login_failure(&key, now, window).await?;
-                if i64::from(failures.failures) == limit {
-                    tracing::warn!(login = %key, window, "password sign-in locked after {limit} failures");
-                }
-            }
-            Ok(PasswordCheck::Invalid)
-        }
+        _ => Ok(PasswordCheck::Invalid),
     }
 }
 
@@ -357,7 +373,9 @@ mod tests {
     async fn dummy_hash_is_a_valid_argon2_hash() {
         use argon2::password_hash::PasswordHash;
         assert!(PasswordHash::new(DUMMY_HASH).is_ok());
-        let hash = hash_password("secret-pw".into()).await.unwrap();
-        assert!(hash.starts_with("$argon2id$"));
+        use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
+        let salt = SaltString::generate(&mut OsRng);
+        let hash = argon2::Argon2::default().hash_password(b"secret-pw", &salt).unwrap().to_string();
+        assert!(hash.starts_with("$argon2id$"), "the default is argon2id, as DUMMY_HASH");
     }
 }

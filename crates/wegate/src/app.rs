@@ -6,6 +6,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::metrics::Metrics;
 use crate::oidc::keys::KeySet;
+use crate::passwords::PasswordWorkers;
 use crate::store::Store;
 
 /// Everything a request may need. Shared behind an `Arc` ([`AppState`]).
@@ -22,6 +23,8 @@ pub struct App {
     pub metrics: Metrics,
     /// The one clock of the server (tests shift it).
     pub clock: Arc<dyn Clock>,
+    /// The Argon2 workers (one per core): all password hashing and checking runs there.
+    pub passwords: PasswordWorkers,
 }
 
 impl App {

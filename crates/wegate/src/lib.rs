@@ -19,6 +19,7 @@ pub mod login;
 pub mod metrics;
 pub mod oidc;
 pub mod ops;
+pub mod passwords;
 pub mod router;
 pub mod server;
 pub mod store;

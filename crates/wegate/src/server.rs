@@ -13,6 +13,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::metrics::Metrics;
 use crate::oidc::keys::KeySet;
+use crate::passwords::PasswordWorkers;
 use crate::store::sql::{PoolSettings, SqlStore};
 use crate::store::{CachedToken, Store};
 
@@ -81,7 +82,9 @@ pub async fn build_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> Resu
         Arc::new(StoreTokenCache(store.clone())),
     )
     .map_err(|e| StartError::Wecom(e.to_string()))?;
-    Ok(Arc::new(App { settings, store, keys, wecom, metrics: Metrics::default(), clock }))
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    let passwords = PasswordWorkers::new(cores, std::time::Duration::from_millis(200));
+    Ok(Arc::new(App { settings, store, keys, wecom, metrics: Metrics::default(), clock, passwords }))
 }
 
 /// A server running in this process.

@@ -32,6 +32,25 @@ pub fn time_ordered_id(prefix: &str) -> String {
     format!("{prefix}{millis:012x}{random:020x}")
 }
 
+/// A person-typed value made safe for a log line or the audit trail: control characters escaped (a
+/// newline cannot forge a line) and the length bounded.
+pub fn loggable(input: &str) -> String {
+    const MAX: usize = 256;
+    let mut out = String::with_capacity(input.len().min(MAX));
+    for (i, c) in input.chars().enumerate() {
+        if i == MAX {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// SHA-256, lowercase hex. Secrets that only need comparing (codes, tokens, client secrets) are stored so.
 pub fn sha256_hex(input: &str) -> String {
     hex::encode(Sha256::digest(input.as_bytes()))
@@ -46,4 +65,19 @@ pub fn sha256_b64url(input: &[u8]) -> String {
 pub fn secure_eq(a: &str, b: &str) -> bool {
     use subtle::ConstantTimeEq;
     a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_input_cannot_forge_a_log_line() {
+        let forged = "alice\n2026-11-24T12:00:00Z  INFO admin signed in";
+        let safe = loggable(forged);
+        assert!(!safe.contains('\n'), "{safe}");
+        assert!(safe.starts_with("alice\\n2026"));
+        assert_eq!(loggable(&"x".repeat(500)).chars().count(), 257);
+        assert_eq!(loggable("张三 ok"), "张三 ok");
+    }
 }

@@ -28,6 +28,14 @@ impl ApiError {
     pub fn not_found(what: &str) -> Self {
         ApiError { status: StatusCode::NOT_FOUND, error: "not_found", message: format!("{what} not found") }
     }
+    /// Too much password hashing in flight; the client may retry shortly.
+    pub fn busy() -> Self {
+        ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            error: "busy",
+            message: "too many password operations at once; try again in a moment".into(),
+        }
+    }
     pub fn conflict(message: impl Into<String>) -> Self {
         ApiError { status: StatusCode::CONFLICT, error: "conflict", message: message.into() }
     }

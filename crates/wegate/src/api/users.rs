@@ -120,7 +120,10 @@ pub async fn create_user(
     }
     let password_hash = match input.password {
         Some(pw) if pw.chars().count() < 8 => return Err(ApiError::invalid("password must be at least 8 characters")),
-        Some(pw) => Some(crate::accounts::hash_password(pw).await.map_err(|e| {
+        Some(pw) => Some(crate::accounts::hash_password(&app, pw).await.map_err(|e| {
+            if e == "busy" {
+                return ApiError::busy();
+            }
             tracing::error!(error = %e, "password hashing failed");
             ApiError::invalid("password could not be hashed")
         })?),

@@ -138,6 +138,7 @@ pub async fn bind(
                     PasswordCheck::LockedOut { retry_after } => {
                         ("too many failed attempts", locked_out_message(lang, retry_after))
                     }
+                    PasswordCheck::Busy => ("too many password checks in flight", lang.t(Msg::Busy).to_string()),
                     _ => ("wrong account or password", lang.t(Msg::BadPassword).to_string()),
                 };
                 Audit::new("login.bind_failure")

@@ -149,7 +149,8 @@ impl Failure {
             }
             ConnectorError::Config(_) | ConnectorError::Store(_) => Outcome::Misconfigured,
         };
-        Failure { outcome, detail: error.to_string(), step, wecom }
+        // WeCom's errmsg and ids reach the log and the audit trail: escaped there.
+        Failure { outcome, detail: crate::util::loggable(&error.to_string()), step, wecom }
     }
 
     pub fn from_refusal(refusal: Refusal) -> Failure {

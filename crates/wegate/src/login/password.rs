@@ -43,17 +43,17 @@ pub async fn password_login(
                 }
                 PasswordCheck::Invalid => ("bad_password", lang.t(Msg::BadPassword).to_string()),
                 PasswordCheck::LockedOut { retry_after } => ("locked_out", locked_out_message(lang, retry_after)),
+                PasswordCheck::Busy => ("busy", lang.t(Msg::Busy).to_string()),
             };
-        let locked_out = reason == "locked_out";
         app.metrics.login(&tx.client_id, "password", reason);
-        Audit::new("login.failure")
-            .client(&tx.client_id)
-            .connection("password")
-            .reason(if locked_out { "too many failed attempts" } else { "wrong account or password" })
-            .write(&app)
-            .await;
+        let why = match reason {
+            "locked_out" => "too many failed attempts",
+            "busy" => "too many password checks in flight",
+            _ => "wrong account or password",
+        };
+        Audit::new("login.failure").client(&tx.client_id).connection("password").reason(why).write(&app).await;
         let mut page = page::render(&tx, &client, &connections, lang, Some(&message), &form.login)?;
-        if locked_out {
+        if reason != "bad_password" {
             *page.status_mut() = StatusCode::TOO_MANY_REQUESTS;
         }
         Ok(page)

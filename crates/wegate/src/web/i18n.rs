@@ -128,6 +128,9 @@ catalogue! {
         "Too many failed attempts for this account. Wait {minutes} minutes, or sign in another way.",
         "此账号密码错误次数过多，请 {minutes} 分钟后再试，或使用其他方式登录。";
     SwitchLanguage "switch_language" => "中文", "English";
+    Busy "busy" =>
+        "Too many sign-ins are being checked right now. Try again in a moment.",
+        "当前验证登录的请求过多，请稍后再试。";
 
     // ---------------------------------------------------------------- shared page parts
     ErrorTitle "error_title" => "Sign-in failed", "登录失败";

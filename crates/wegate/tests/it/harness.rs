@@ -375,3 +375,43 @@ pub async fn try_wecom_login(browser: &reqwest::Client, auth_url: &str, userid: 
     let callback = picked.headers().get("location")?.to_str().ok()?.to_string();
     browser.get(callback).send().await.ok()
 }
+
+/// A `wegate serve` process of its own (its memory and its failures are its own).
+pub struct Process {
+    pub base: String,
+    pub child: tokio::process::Child,
+}
+
+pub async fn spawn_process(sim: &Sim, db_url: &str) -> Process {
+    spawn_process_with(sim, db_url, &[]).await
+}
+
+pub async fn spawn_process_with(sim: &Sim, db_url: &str, extra_env: &[(&str, &str)]) -> Process {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let base = format!("http://127.0.0.1:{port}");
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_wegate"))
+        .arg("serve")
+        .env("WEGATE_LISTEN", format!("127.0.0.1:{port}"))
+        .env("WEGATE_DATABASE_URL", db_url)
+        .env("WEGATE_ADMIN_TOKEN", ADMIN)
+        .env("WEGATE_WECOM_API_BASE", &sim.base)
+        .env("WEGATE_WECOM_LOGIN_BASE", &sim.base)
+        .env("WEGATE_WECOM_OAUTH_BASE", &sim.base)
+        .env("WEGATE_LOG_LEVEL", "warn")
+        .envs(extra_env.iter().copied())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn wegate");
+    for _ in 0..200 {
+        if let Ok(r) = reqwest::get(format!("{base}/readyz")).await
+            && r.status().is_success()
+        {
+            return Process { base, child };
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("wegate did not become ready on {base}");
+}

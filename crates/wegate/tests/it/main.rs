@@ -12,6 +12,7 @@ mod browser;
 mod delegated;
 mod demo;
 mod oidc_core;
+mod passwords;
 mod scale;
 mod sessions;
 mod wecom_login;
