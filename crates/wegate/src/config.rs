@@ -33,6 +33,10 @@ pub struct Settings {
     pub database_url: String,
     /// Bearer token of the admin API and console; the API answers 401 to everything when unset.
     pub admin_token: Option<String>,
+    /// Bearer token that `/metrics` requires when set (the metrics name apps and connections).
+    pub metrics_token: Option<String>,
+    /// Audit events older than this many days are deleted by the periodic sweep; 0 keeps them forever.
+    pub audit_retention_days: i64,
     /// AES-256 key (base64 of 32 bytes) sealing the secrets the database keeps; unset = stored as given.
     pub encryption_key: Option<[u8; 32]>,
     pub wecom_api_base: String,
@@ -70,6 +74,7 @@ impl std::fmt::Debug for Settings {
             .field("issuer", &self.issuer)
             .field("database_url", &redact_url_password(&self.database_url))
             .field("admin_token", &self.admin_token.as_ref().map(|_| "<redacted>"))
+            .field("metrics_token", &self.metrics_token.as_ref().map(|_| "<redacted>"))
             .field("encryption_key", &self.encryption_key.as_ref().map(|_| "<redacted>"))
             .field("wecom_api_base", &self.wecom_api_base)
             .field("wecom_login_base", &self.wecom_login_base)
@@ -97,6 +102,8 @@ impl Default for Settings {
             issuer: "http://127.0.0.1:8080".into(),
             database_url: "sqlite://wegate.db".into(),
             admin_token: None,
+            metrics_token: None,
+            audit_retention_days: 180,
             encryption_key: None,
             wecom_api_base: "https://qyapi.weixin.qq.com".into(),
             wecom_login_base: "https://login.work.weixin.qq.com".into(),
@@ -190,6 +197,7 @@ impl Settings {
             });
         }
         s.admin_token = get("admin_token");
+        s.metrics_token = get("metrics_token").filter(|t| !t.trim().is_empty());
         if let Some(token) = &s.admin_token
             && token.len() < 16
         {
@@ -254,6 +262,7 @@ impl Settings {
             ("login_ttl", &mut s.login_ttl),
             ("lockout_failures", &mut s.lockout_failures),
             ("lockout_window", &mut s.lockout_window),
+            ("audit_retention_days", &mut s.audit_retention_days),
         ] {
             if let Some(v) = get(key) {
                 *slot = parse_num(key, &v)? as i64;
@@ -277,6 +286,8 @@ pub const KEYS: &[&str] = &[
     "issuer",
     "database_url",
     "admin_token",
+    "metrics_token",
+    "audit_retention_days",
     "encryption_key",
     "wecom_api_base",
     "wecom_login_base",

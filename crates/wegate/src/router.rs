@@ -1,17 +1,26 @@
 //! Every route of the server, in one place, with the layers all of them share.
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::{get, post};
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::app::AppState;
 use crate::{api, inbound, login, oidc, ops, web};
 
+/// Bodies of form posts (token, introspection, revocation, logout, the login pages, /authorize): a few
+/// parameters of bounded size.
+const FORM_BODY_LIMIT: usize = 16 * 1024;
+/// Bodies of the admin API and of WeCom's event pushes (an encrypted XML message).
+const DOCUMENT_BODY_LIMIT: usize = 256 * 1024;
+
 /// All routes of the server.
 pub fn router(app: AppState) -> Router {
-    Router::new()
+    let forms = Router::new()
         // OpenID Connect protocol endpoints
         .route("/.well-known/openid-configuration", get(oidc::discovery::configuration))
         .route("/jwks", get(oidc::discovery::jwks))
@@ -28,24 +37,35 @@ pub fn router(app: AppState) -> Router {
         .route("/connections/{identifier}/callback", get(login::callback::callback))
         .route("/login/{tx}/bind", post(login::bind::bind))
         .route("/login/{tx}/create", post(login::bind::create_instead))
-        // what WeCom and native apps call on a connection
-        .route("/connections/{identifier}/events", get(inbound::events::verify_url).post(inbound::events::receive))
+        // what native apps and WeCom's checks fetch on a connection
         .route("/connections/{identifier}/config", get(inbound::mobile_config::public_config))
         .route("/{filename}", get(inbound::domain_file::domain_verification_file))
-        // hosted pages' shared parts
+        // hosted pages' shared parts, operations
         .route("/", get(web::home))
         .route("/static/wegate.css", get(web::stylesheet))
         .route("/language", get(web::switch_language))
-        // admin API and operations
-        .nest("/api/v1", api::routes())
         .route("/metrics", get(ops::metrics))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
+        .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT));
+    let documents = Router::new()
+        .route("/connections/{identifier}/events", get(inbound::events::verify_url).post(inbound::events::receive))
+        .nest("/api/v1", api::routes())
+        .layer(DefaultBodyLimit::max(DOCUMENT_BODY_LIMIT));
+    let mut router = forms
+        .merge(documents)
         .layer(axum::middleware::from_fn_with_state(app.clone(), api::require_admin))
         .layer(axum::middleware::map_response(web::security_headers))
         .layer(axum::middleware::from_fn_with_state(app.clone(), track_request))
-        .layer(tower_http::catch_panic::CatchPanicLayer::new())
-        .with_state(app)
+        .layer(tower_http::catch_panic::CatchPanicLayer::new());
+    if app.settings.issuer.starts_with("https://") {
+        // Browsers that reached us over https keep to it (no downgrade on a later plain-http link).
+        router = router.layer(SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        ));
+    }
+    router.with_state(app)
 }
 
 /// Counts requests by route template and status, and times them.

@@ -155,6 +155,14 @@ fn spawn_sweeper(state: AppState, mut stop: watch::Receiver<bool>) {
                         Ok(n) => tracing::debug!(rows = n, "swept expired state"),
                         Err(e) => tracing::warn!(error = %e, "sweeping expired state failed"),
                     }
+                    let retention = state.settings.audit_retention_days;
+                    if retention > 0 {
+                        match state.store.prune_audit(state.now() - retention * 24 * 3600).await {
+                            Ok(0) => {}
+                            Ok(n) => tracing::info!(rows = n, days = retention, "pruned audit events past their retention"),
+                            Err(e) => tracing::warn!(error = %e, "pruning the audit log failed"),
+                        }
+                    }
                 }
                 _ = stop.changed() => break,
             }

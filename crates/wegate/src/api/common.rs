@@ -15,7 +15,8 @@ use crate::store::StoreError;
 pub struct ApiError {
     #[serde(skip)]
     pub status: StatusCode,
-    /// Machine-readable code: `invalid_request`, `unauthorized`, `not_found`, `conflict`, `internal`.
+    /// Machine-readable code: `invalid_request`, `unauthorized`, `not_found`, `conflict`, `payload_too_large`,
+    /// `busy`, `internal`.
     pub error: &'static str,
     /// What went wrong, for a person.
     pub message: String,
@@ -67,6 +68,13 @@ impl From<StoreError> for ApiError {
 
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return ApiError {
+                status: StatusCode::PAYLOAD_TOO_LARGE,
+                error: "payload_too_large",
+                message: "the body is larger than the API accepts (256 KiB)".into(),
+            };
+        }
         ApiError::invalid(format!("the body is not acceptable JSON: {}", rejection.body_text()))
     }
 }

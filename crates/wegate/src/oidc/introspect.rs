@@ -1,5 +1,5 @@
 //! `/introspect` (RFC 7662) for access tokens (JWT) and refresh tokens (opaque). The caller must
-//! authenticate as a client; an inactive, unknown or foreign token answers `{"active": false}`.
+//! authenticate as a confidential client; an inactive, unknown or foreign token answers `{"active": false}`.
 
 use axum::Json;
 use axum::extract::{Form, State};
@@ -27,6 +27,11 @@ pub async fn introspect(
 async fn run(app: &App, headers: &HeaderMap, pairs: Vec<(String, String)>) -> Result<Value, OAuthError> {
     let form = FormParams::parse(pairs)?;
     let client = authenticate(app, headers, &form).await?;
+    // RFC 7662 §2.1 leaves the protection of the endpoint to the server, and §4 warns of token scanning:
+    // only a client that proved a secret may ask (a public client's id is no credential at all).
+    if client.kind.is_public() {
+        return Err(OAuthError::unauthorized_client("introspection needs an authenticated confidential client"));
+    }
     let token = form.require("token")?;
     let hint = form.get("token_type_hint");
     let looks_like_jwt = token.matches('.').count() == 2;

@@ -36,4 +36,6 @@ pub trait AuditStore: Send + Sync {
     /// login-failure windows.
     /// Safe to run on every instance at once. Returns how many rows went.
     async fn sweep_expired(&self, now: Timestamp) -> StoreResult<u64>;
+    /// Deletes audit events that happened before `before` (the retention's cutoff). Returns how many went.
+    async fn prune_audit(&self, before: Timestamp) -> StoreResult<u64>;
 }

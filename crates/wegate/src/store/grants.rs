@@ -54,9 +54,15 @@ pub struct RefreshToken {
 #[async_trait]
 pub trait GrantStore: Send + Sync {
     async fn put_auth_code(&self, code: AuthCode) -> StoreResult<()>;
-    /// Atomically marks the code used. Fresh on the first call (if not expired), Replayed afterwards
-    /// (even if expired since), NotFound for unknown or expired-and-unused codes.
-    async fn consume_auth_code(&self, code_hash: &str, now: Timestamp) -> StoreResult<Consumed<AuthCode>>;
+    /// Atomically marks the code used, for the client it was issued to only. Fresh on that client's first
+    /// call (if not expired), Replayed afterwards (even if expired since), NotFound for unknown or
+    /// expired-and-unused codes — and for another client's code, which stays unused for its own client.
+    async fn consume_auth_code(
+        &self,
+        code_hash: &str,
+        client_id: &str,
+        now: Timestamp,
+    ) -> StoreResult<Consumed<AuthCode>>;
     async fn put_refresh_token(&self, token: RefreshToken) -> StoreResult<()>;
     /// Same contract as `consume_auth_code`; a token of a revoked grant is NotFound.
     async fn consume_refresh_token(&self, token_hash: &str, now: Timestamp) -> StoreResult<Consumed<RefreshToken>>;

@@ -631,3 +631,82 @@ async fn the_language_switch_is_remembered_and_never_redirects_off_site() {
     assert!(html.contains("lang=\"zh-CN\""), "{html}");
     assert!(html.contains("English"), "the switch offers the other language: {html}");
 }
+
+/// A code presented by another client is refused and stays valid for its own client (it used to be burnt,
+/// and its own client's exchange then counted as a replay).
+#[tokio::test]
+async fn a_code_presented_by_another_client_is_refused_and_not_consumed() {
+    let env = env_with_user().await;
+    let (client_id, secret) = env.app("web", REDIRECT).await;
+    let secret = secret.unwrap();
+    let (intruder_id, intruder_secret) = env.app("web", REDIRECT).await;
+    let intruder_secret = intruder_secret.unwrap();
+    let (client, _) = env.oidc_client(&client_id, Some(&secret), REDIRECT).await;
+    let req = auth_request(&client, &[], &[]);
+    let back = password_login(&browser(), &req.url, "alice", "correct horse").await;
+    let code = code_from_redirect(&back, &req, &env.base);
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", req.verifier.secret().as_str()),
+    ];
+    let (status, body) = token_call(&env.base, &form, Some((&intruder_id, &intruder_secret))).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
+    let (status, body) = token_call(&env.base, &form, Some((&client_id, &secret))).await;
+    assert_eq!(status, StatusCode::OK, "still valid for its own client: {body}");
+}
+
+#[tokio::test]
+async fn public_clients_cannot_introspect() {
+    let env = env_with_user().await;
+    let (spa_id, _) = env.app("spa", REDIRECT).await;
+    let (status, body) =
+        form_call(&env.base, "/introspect", &[("token", "anything"), ("client_id", &spa_id)], None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"], "unauthorized_client");
+}
+
+#[tokio::test]
+async fn https_issuers_send_hsts_and_metrics_can_require_a_token() {
+    let sim = std::sync::Arc::new(simulator().await);
+    let env = start_with(sim, |s| {
+        s.issuer = s.issuer.replace("http://", "https://");
+        s.metrics_token = Some("metrics-secret-0123456789".into());
+    })
+    .await;
+    let http = reqwest::Client::new();
+    let health = http.get(format!("{}/healthz", env.base)).send().await.unwrap();
+    assert_eq!(health.headers()["strict-transport-security"], "max-age=31536000");
+    let open = http.get(format!("{}/metrics", env.base)).send().await.unwrap();
+    assert_eq!(open.status(), StatusCode::UNAUTHORIZED, "metrics name apps: not for anyone");
+    let wrong = http.get(format!("{}/metrics", env.base)).bearer_auth("guess").send().await.unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    let ok = http.get(format!("{}/metrics", env.base)).bearer_auth("metrics-secret-0123456789").send().await.unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    assert_eq!(http.get(format!("{}/readyz", env.base)).send().await.unwrap().status(), StatusCode::OK);
+    // A plain-http issuer sends no HSTS (it would pin a scheme the server does not serve).
+    let plain = env_with_user().await;
+    let health = http.get(format!("{}/healthz", plain.base)).send().await.unwrap();
+    assert!(health.headers().get("strict-transport-security").is_none());
+}
+
+#[tokio::test]
+async fn request_bodies_are_bounded() {
+    let env = env_with_user().await;
+    let http = reqwest::Client::new();
+    let big = "x".repeat(64 * 1024);
+    let token = http.post(format!("{}/token", env.base)).form(&[("grant_type", big.as_str())]).send().await.unwrap();
+    let status = token.status();
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{}", token.text().await.unwrap());
+    let huge = "x".repeat(512 * 1024);
+    let api = http
+        .post(format!("{}/api/v1/users", env.base))
+        .bearer_auth(ADMIN)
+        .header("content-type", "application/json")
+        .body(format!("{{\"username\":\"{huge}\"}}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}

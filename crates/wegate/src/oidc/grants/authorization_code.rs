@@ -15,7 +15,7 @@ pub async fn grant(app: &App, headers: &HeaderMap, form: &FormParams) -> Result<
     let client = authenticate(app, headers, form).await?;
     let code = form.require("code")?;
     let now = app.now();
-    let record = match app.store.consume_auth_code(&sha256_hex(code), now).await? {
+    let record = match app.store.consume_auth_code(&sha256_hex(code), &client.client_id, now).await? {
         Consumed::Fresh(record) => record,
         Consumed::Replayed(record) => {
             app.store.revoke_grant(&record.grant_id, now, grant_horizon(app, now)).await?;
@@ -32,9 +32,6 @@ pub async fn grant(app: &App, headers: &HeaderMap, form: &FormParams) -> Result<
         }
         Consumed::NotFound => return Err(OAuthError::invalid_grant("the authorization code is invalid or expired")),
     };
-    if record.client_id != client.client_id {
-        return Err(OAuthError::invalid_grant("the authorization code was issued to another client"));
-    }
     if form.get("redirect_uri") != Some(record.redirect_uri.as_str()) {
         return Err(OAuthError::invalid_grant("redirect_uri does not match the authorization request"));
     }

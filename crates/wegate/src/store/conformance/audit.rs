@@ -106,7 +106,7 @@ pub async fn sweep_removes_only_expired(store: Arc<dyn Store>) {
     assert_eq!(removed, 9, "one expired row of each kind");
 
     assert!(store.get_login_tx("tx-live", NOW).await.expect("tx").is_some());
-    assert!(matches!(store.consume_auth_code("code-live", NOW).await.expect("code"), Consumed::Fresh(_)));
+    assert!(matches!(store.consume_auth_code("code-live", "app", NOW).await.expect("code"), Consumed::Fresh(_)));
     assert!(store.get_refresh_token("rt-live", NOW).await.expect("token").is_some());
     assert!(store.get_session("s-live", NOW).await.expect("session").is_some());
     assert!(store.is_grant_revoked("grant-live").await.expect("grant"));
@@ -124,4 +124,14 @@ pub async fn sweep_removes_only_expired(store: Arc<dyn Store>) {
     // Every instance sweeps: running again, or at once, is harmless.
     let again = race(&store, 4, |s, _| async move { s.sweep_expired(NOW).await.expect("sweep") }).await;
     assert_eq!(again.iter().sum::<u64>(), 0);
+}
+
+pub async fn audit_is_pruned_before_the_cutoff_only(store: Arc<dyn Store>) {
+    for at in [NOW - 200, NOW - 100, NOW, NOW + 100] {
+        store.append_audit(audit(at, "login.success")).await.expect("append");
+    }
+    assert_eq!(store.prune_audit(NOW).await.expect("prune"), 2);
+    let left: Vec<_> = store.list_audit(10, None).await.expect("list").items.into_iter().map(|e| e.at).collect();
+    assert_eq!(left, [NOW + 100, NOW]);
+    assert_eq!(store.prune_audit(NOW).await.expect("prune"), 0);
 }

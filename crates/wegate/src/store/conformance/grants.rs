@@ -9,22 +9,22 @@ use crate::store::{Consumed, StoreError};
 pub async fn auth_code_is_single_use(store: Arc<dyn Store>) {
     let code = auth_code("c1", NOW + 60);
     store.put_auth_code(code.clone()).await.expect("put");
-    assert_eq!(store.consume_auth_code("c1", NOW).await.expect("consume"), Consumed::Fresh(code.clone()));
-    assert_eq!(store.consume_auth_code("c1", NOW + 1).await.expect("consume"), Consumed::Replayed(code.clone()));
+    assert_eq!(store.consume_auth_code("c1", "app", NOW).await.expect("consume"), Consumed::Fresh(code.clone()));
+    assert_eq!(store.consume_auth_code("c1", "app", NOW + 1).await.expect("consume"), Consumed::Replayed(code.clone()));
     assert_eq!(
-        store.consume_auth_code("c1", NOW + 3600).await.expect("consume"),
+        store.consume_auth_code("c1", "app", NOW + 3600).await.expect("consume"),
         Consumed::Replayed(code),
         "a used code stays replayed after it expires"
     );
-    assert_eq!(store.consume_auth_code("unknown", NOW).await.expect("consume"), Consumed::NotFound);
+    assert_eq!(store.consume_auth_code("unknown", "app", NOW).await.expect("consume"), Consumed::NotFound);
 
     store.put_auth_code(auth_code("c2", NOW + 60)).await.expect("put");
     assert_eq!(
-        store.consume_auth_code("c2", NOW + 60).await.expect("consume"),
+        store.consume_auth_code("c2", "app", NOW + 60).await.expect("consume"),
         Consumed::NotFound,
         "expired and unused"
     );
-    assert_eq!(store.consume_auth_code("c2", NOW + 61).await.expect("consume"), Consumed::NotFound);
+    assert_eq!(store.consume_auth_code("c2", "app", NOW + 61).await.expect("consume"), Consumed::NotFound);
     assert!(
         matches!(store.put_auth_code(auth_code("c1", NOW + 60)).await, Err(StoreError::Conflict(_))),
         "codes are unique"
@@ -34,7 +34,8 @@ pub async fn auth_code_is_single_use(store: Arc<dyn Store>) {
 pub async fn concurrent_code_redemption_is_honoured_once(store: Arc<dyn Store>) {
     let code = auth_code("c1", NOW + 60);
     store.put_auth_code(code.clone()).await.expect("put");
-    let outcomes = race(&store, 16, |s, _| async move { s.consume_auth_code("c1", NOW).await.expect("consume") }).await;
+    let outcomes =
+        race(&store, 16, |s, _| async move { s.consume_auth_code("c1", "app", NOW).await.expect("consume") }).await;
     let fresh = outcomes.iter().filter(|o| **o == Consumed::Fresh(code.clone())).count();
     let replayed = outcomes.iter().filter(|o| **o == Consumed::Replayed(code.clone())).count();
     assert_eq!((fresh, replayed), (1, 15), "one redemption, every other one a replay: {outcomes:?}");
@@ -110,4 +111,16 @@ pub async fn access_token_revocation_is_remembered(store: Arc<dyn Store>) {
     assert!(store.is_access_token_revoked("jti-1").await.expect("revoked?"), "remembered until it expires");
     store.sweep_expired(NOW + 300).await.expect("sweep");
     assert!(!store.is_access_token_revoked("jti-1").await.expect("revoked?"));
+}
+
+pub async fn another_clients_code_is_not_consumed(store: Arc<dyn Store>) {
+    let code = auth_code("c1", NOW + 60);
+    store.put_auth_code(code.clone()).await.expect("put");
+    assert_eq!(store.consume_auth_code("c1", "intruder", NOW).await.expect("consume"), Consumed::NotFound);
+    assert_eq!(store.consume_auth_code("c1", "app", NOW).await.expect("consume"), Consumed::Fresh(code.clone()));
+    assert_eq!(
+        store.consume_auth_code("c1", "intruder", NOW).await.expect("consume"),
+        Consumed::NotFound,
+        "nor does another client learn of its use"
+    );
 }

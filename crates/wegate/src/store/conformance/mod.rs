@@ -77,6 +77,7 @@ macro_rules! behaviours {
             sessions_expire_and_can_be_deleted,
             a_browser_keeps_its_newest_login_transactions,
             // grants.rs
+            another_clients_code_is_not_consumed,
             auth_code_is_single_use,
             concurrent_code_redemption_is_honoured_once,
             refresh_token_reuse_reports_replayed,
@@ -94,6 +95,7 @@ macro_rules! behaviours {
             audit_pages_newest_first,
             audit_ids_follow_the_event_time,
             sweep_removes_only_expired,
+            audit_is_pruned_before_the_cutoff_only,
             // paging.rs
             pagination_walks_all_items,
         }

@@ -98,6 +98,10 @@ impl AuditStore for SqlStore {
         Err(StoreError::Backend("no free audit id after 5 tries".into()))
     }
 
+    async fn prune_audit(&self, before: Timestamp) -> StoreResult<u64> {
+        self.exec(sqlx::query("DELETE FROM audit_events WHERE at < $1").bind(before)).await
+    }
+
     async fn list_audit(&self, limit: u32, cursor: Option<&str>) -> StoreResult<Page<AuditEvent>> {
         let query = match cursor {
             None => sqlx::query(concat!("SELECT ", audit_cols!(), " FROM audit_events ORDER BY id DESC LIMIT $1"))

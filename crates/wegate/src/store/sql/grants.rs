@@ -94,17 +94,24 @@ impl GrantStore for SqlStore {
         .map(|_| ())
     }
 
-    async fn consume_auth_code(&self, code_hash: &str, now: Timestamp) -> StoreResult<Consumed<AuthCode>> {
-        // The database lets exactly one UPDATE match `used_at IS NULL`: that caller gets Fresh.
+    async fn consume_auth_code(
+        &self,
+        code_hash: &str,
+        client_id: &str,
+        now: Timestamp,
+    ) -> StoreResult<Consumed<AuthCode>> {
+        // The database lets exactly one UPDATE match `used_at IS NULL`: that caller gets Fresh. Another
+        // client's attempt matches nothing and leaves the code to its own client.
         let rows = self
             .fetch(
                 sqlx::query(concat!(
-                    "UPDATE auth_codes SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2 ",
-                    "RETURNING ",
+                    "UPDATE auth_codes SET used_at = $2 WHERE code_hash = $1 AND client_id = $3 AND used_at IS NULL ",
+                    "AND expires_at > $2 RETURNING ",
                     auth_code_cols!()
                 ))
                 .bind(code_hash)
-                .bind(now),
+                .bind(now)
+                .bind(client_id),
             )
             .await?;
         if let Some(code) = one(rows, auth_code_from_row)? {
@@ -115,9 +122,10 @@ impl GrantStore for SqlStore {
                 sqlx::query(concat!(
                     "SELECT ",
                     auth_code_cols!(),
-                    " FROM auth_codes WHERE code_hash = $1 AND used_at IS NOT NULL"
+                    " FROM auth_codes WHERE code_hash = $1 AND client_id = $2 AND used_at IS NOT NULL"
                 ))
-                .bind(code_hash),
+                .bind(code_hash)
+                .bind(client_id),
             )
             .await?;
         Ok(one(rows, auth_code_from_row)?.map_or(Consumed::NotFound, Consumed::Replayed))
@@ -280,15 +288,21 @@ mod tests {
             expires_at: NOW + 60,
         };
         store.put_refresh_token(token).await.expect("put");
-        assert!(matches!(store.consume_auth_code("c", NOW).await.expect("consume"), Consumed::Fresh(_)));
+        assert!(matches!(store.consume_auth_code("c", "app", NOW).await.expect("consume"), Consumed::Fresh(_)));
         assert!(matches!(store.consume_refresh_token("r", NOW).await.expect("consume"), Consumed::Fresh(_)));
 
         assert_eq!(store.sweep_expired(NOW + 61).await.expect("sweep"), 0, "used rows are kept");
-        assert!(matches!(store.consume_auth_code("c", NOW + 3600).await.expect("consume"), Consumed::Replayed(_)));
+        assert!(matches!(
+            store.consume_auth_code("c", "app", NOW + 3600).await.expect("consume"),
+            Consumed::Replayed(_)
+        ));
         assert!(matches!(store.consume_refresh_token("r", NOW + 3600).await.expect("consume"), Consumed::Replayed(_)));
 
         assert_eq!(store.sweep_expired(NOW + 60 + REPLAY_MEMORY).await.expect("sweep"), 2);
-        assert_eq!(store.consume_auth_code("c", NOW + 60 + REPLAY_MEMORY).await.expect("consume"), Consumed::NotFound);
+        assert_eq!(
+            store.consume_auth_code("c", "app", NOW + 60 + REPLAY_MEMORY).await.expect("consume"),
+            Consumed::NotFound
+        );
     }
 
     #[tokio::test]
@@ -310,7 +324,7 @@ mod tests {
         let tasks: Vec<_> = (0..16)
             .map(|i| {
                 let store = if i % 2 == 0 { a.clone() } else { b.clone() };
-                tokio::spawn(async move { store.consume_auth_code("c", NOW).await })
+                tokio::spawn(async move { store.consume_auth_code("c", "app", NOW).await })
             })
             .collect();
         let mut fresh = 0;
