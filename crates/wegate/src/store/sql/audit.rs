@@ -99,7 +99,7 @@ impl AuditStore for SqlStore {
     }
 
     async fn prune_audit(&self, before: Timestamp) -> StoreResult<u64> {
-        self.exec(sqlx::query("DELETE FROM audit_events WHERE at < $1").bind(before)).await
+        self.exec(sqlx::query("DELETE FROM audit_events WHERE occurred_at < $1").bind(before)).await
     }
 
     async fn list_audit(&self, limit: u32, cursor: Option<&str>) -> StoreResult<Page<AuditEvent>> {
