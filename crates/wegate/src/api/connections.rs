@@ -117,6 +117,7 @@ pub async fn view(app: &App, c: Connection) -> ApiResult<ConnectionView> {
             "url_verified_at": c.state.get("url_verified_at"),
             "suite_ticket_age_seconds": ticket.map(|t| now - t.received_at),
             "authorized_corps": corps,
+            "bound_corp_id": c.state.get("bound_corp_id"),
         });
         (Some(app.url(&format!("/connections/{}/events", c.identifier))), Some(status))
     } else {

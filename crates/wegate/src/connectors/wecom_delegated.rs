@@ -13,6 +13,9 @@ use crate::accounts::UpstreamIdentity;
 use crate::app::App;
 use crate::store::{AuthorizedCorp, Connection, DelegatedSettings};
 
+/// The key of a delegated connection's run-time state naming the corp it is bound to.
+pub const BOUND_CORP_ID: &str = "bound_corp_id";
+
 pub const FIELDS: &[&str] =
     &["token", "encoding_aes_key", "template_id", "template_secret", "provider_corp_id", "corp_id", "agent_id"];
 
@@ -82,17 +85,19 @@ pub(super) async fn authorized_app(
     s: &DelegatedSettings,
 ) -> Result<(wecom::CorpApp, String), ConnectorError> {
     let corps = app.store.list_authorized_corps(&connection.identifier).await?;
-    let chosen: Option<&AuthorizedCorp> = match s.corp_id.as_deref() {
+    // The corp this connection signs in: the admin's `corp_id`, else the first corp that authorized the
+    // template (bound then, see `inbound::events`). Never whichever corp happens to be active: when the
+    // bound corp cancels, its members are refused, and another corp's authorization does not take over.
+    let bound = s.corp_id.as_deref().or_else(|| connection.state.get(BOUND_CORP_ID).and_then(Value::as_str));
+    let chosen: Option<&AuthorizedCorp> = match bound {
         Some(corp_id) => corps.iter().find(|c| c.corp_id == corp_id),
-        None => {
-            let active: Vec<&AuthorizedCorp> = corps.iter().filter(|c| c.status == "active").collect();
-            if active.len() > 1 {
-                return Err(ConnectorError::Config(
-                    "several corps authorized the template; set corp_id on the connection".into(),
-                ));
-            }
-            active.first().copied().or(corps.first())
+        // Authorized before connections were bound: one corp is unambiguous, several are not.
+        None if corps.len() > 1 => {
+            return Err(ConnectorError::Config(
+                "several corps authorized the template; set corp_id on the connection".into(),
+            ));
         }
+        None => corps.first(),
     };
     let Some(corp) = chosen else {
         let template_id = s.template_id.as_deref();

@@ -15,6 +15,7 @@ use wecom::{CryptoError, Event, MsgCrypt};
 use crate::app::{App, AppState};
 use crate::audit::Audit;
 use crate::connectors::fields::check_corp_id;
+use crate::connectors::wecom_delegated::BOUND_CORP_ID;
 use crate::connectors::wecom_provider::suite_credential;
 use crate::store::{AuthorizedCorp, Connection, KindSettings, SuiteTicket};
 use crate::util::sha256_hex;
@@ -360,7 +361,36 @@ async fn redeem_auth_code(app: &App, cb: &Callback, auth_code: &str) {
             tracing::info!(connection = %identifier, corp_id, "corp authorized; permanent code stored");
             Audit::new("connection.authorized").connection(identifier).upstream(&corp_id).write(app).await;
         }
-        Err(e) => tracing::error!(connection = %identifier, error = %e, "could not store the permanent code"),
+        Err(e) => {
+            tracing::error!(connection = %identifier, error = %e, "could not store the permanent code");
+            return;
+        }
+    }
+    bind_delegated_connection(app, &cb.connection, &corp_id).await;
+}
+
+/// A delegated connection without `corp_id` is bound to the first corp that authorizes its template, once
+/// and atomically (two authorizations racing on two instances bind one); a later corp does not take over.
+async fn bind_delegated_connection(app: &App, connection: &Connection, corp_id: &str) {
+    let KindSettings::Delegated(settings) = &connection.settings else { return };
+    if settings.corp_id.is_some() {
+        return;
+    }
+    let identifier = &connection.identifier;
+    match app.store.claim_connection_state(identifier, BOUND_CORP_ID, json!(corp_id), app.now()).await {
+        Ok(bound) if bound.as_str() == Some(corp_id) => {
+            tracing::info!(connection = %identifier, corp_id, "connection bound to the corp");
+        }
+        Ok(bound) => {
+            tracing::warn!(
+                connection = %identifier,
+                corp_id,
+                bound_to = %bound,
+                "another corp authorized the template; the connection stays bound to its first corp"
+            );
+            Audit::new("connection.binding_refused").connection(identifier).upstream(corp_id).write(app).await;
+        }
+        Err(e) => tracing::error!(connection = %identifier, error = %e, "could not bind the connection to its corp"),
     }
 }
 

@@ -59,6 +59,15 @@ pub trait ConnectionStore: Send + Sync {
     async fn update_connection(&self, connection: Connection) -> StoreResult<Connection>;
     /// Shallow-merges `patch` (a JSON object) into the connection's `state`, atomically.
     async fn merge_connection_state(&self, identifier: &str, patch: Value, now: Timestamp) -> StoreResult<()>;
+    /// Sets `state[key]` to `value` only if it holds nothing yet, atomically (first one wins, on any
+    /// instance); returns what `state[key]` holds afterwards — `value`, or the earlier claim.
+    async fn claim_connection_state(
+        &self,
+        identifier: &str,
+        key: &str,
+        value: Value,
+        now: Timestamp,
+    ) -> StoreResult<Value>;
     /// Also removes associations and authorized corps. Identities and users stay.
     async fn delete_connection(&self, identifier: &str) -> StoreResult<()>;
 }

@@ -477,3 +477,38 @@ async fn a_ticket_received_by_one_instance_is_used_by_the_other() {
     sim_post(&a, &format!("/_sim/suites/{template_id}/authorize"), json!({"corp_id": customer})).await;
     wait_for_corp(&b, "deleg", "active").await;
 }
+
+/// Without `corp_id` the first corp that authorizes binds the connection: after it cancels, another corp
+/// that authorized the same template does not get its sign-in (it used to: "whichever corp is active").
+#[tokio::test]
+async fn a_delegated_connection_stays_bound_to_its_first_corp() {
+    let env = start().await;
+    let (client, _, template_id) = delegated(&env, json!({})).await;
+    let url = format!("{}/connections/deleg/events", env.base);
+    sim_post(&env, &format!("/_sim/suites/{template_id}/callback_url"), json!({"url": url})).await;
+    sim_post(&env, &format!("/_sim/suites/{template_id}/push_ticket"), json!({})).await;
+    let seed = wecom_sim::Seed::demo();
+    let (first, other) = (seed.corps[1].corp_id.clone(), seed.corps[0].corp_id.clone());
+    sim_post(&env, &format!("/_sim/suites/{template_id}/authorize"), json!({"corp_id": first})).await;
+    let c = wait_for_corp(&env, "deleg", "active").await;
+    assert_eq!(c["status"]["bound_corp_id"], first.as_str(), "bound, and shown: {c}");
+
+    sim_post(&env, &format!("/_sim/suites/{template_id}/cancel_auth"), json!({"corp_id": first})).await;
+    wait_for_corp(&env, "deleg", "cancelled").await;
+    sim_post(&env, &format!("/_sim/suites/{template_id}/authorize"), json!({"corp_id": other})).await;
+    for _ in 0..100 {
+        let (_, c) = env.admin(Method::GET, "/connections/deleg", None).await;
+        if c["status"]["authorized_corps"].as_array().is_some_and(|a| a.len() == 2) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let (_, c) = env.admin(Method::GET, "/connections/deleg", None).await;
+    assert_eq!(c["status"]["authorized_corps"].as_array().map(Vec::len), Some(2), "{c}");
+    assert_eq!(c["status"]["bound_corp_id"], first.as_str(), "a later corp does not take the connection over");
+
+    let req = auth_request(&client, &["profile"], &[("connection", "deleg")]);
+    let page = browser().get(&req.url).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::FORBIDDEN, "the bound corp cancelled: sign-in refused");
+    assert!(page.text().await.unwrap().contains("not allowed to sign in"));
+}

@@ -76,3 +76,17 @@ pub async fn concurrent_state_merges_lose_nothing(store: Arc<dyn Store>) {
         assert_eq!(state[format!("k{i}")], json!(i), "merge {i} was lost: {state}");
     }
 }
+
+pub async fn the_first_claim_of_a_state_key_wins(store: Arc<dyn Store>) {
+    store.create_connection(connection("corp")).await.expect("create");
+    let claims = race(&store, 8, |s, i| async move {
+        s.claim_connection_state("corp", "bound_corp_id", json!(format!("ww{i}")), NOW).await.expect("claim")
+    })
+    .await;
+    let winner = claims[0].clone();
+    assert!(claims.iter().all(|c| *c == winner), "every claimant learns the one winner: {claims:?}");
+    let state = store.get_connection("corp").await.expect("get").expect("present").state;
+    assert_eq!(state["bound_corp_id"], winner);
+    let later = store.claim_connection_state("corp", "bound_corp_id", json!("wwlate"), NOW).await.expect("claim");
+    assert_eq!(later, winner, "a later claim does not take over");
+}

@@ -61,6 +61,7 @@ macro_rules! behaviours {
             connection_crud_round_trips,
             connection_state_merge_is_shallow,
             concurrent_state_merges_lose_nothing,
+            the_first_claim_of_a_state_key_wins,
             // users.rs
             user_crud_round_trips,
             user_uniqueness_is_normalised,

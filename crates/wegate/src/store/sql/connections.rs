@@ -149,39 +149,29 @@ impl ConnectionStore for SqlStore {
         let Value::Object(patch) = patch else {
             return Err(StoreError::Backend("connection state patch must be a JSON object".into()));
         };
-        // Compare-and-swap on the stored text: portable, and no lock is held while merging. A lost race
-        // re-reads and merges again.
-        for _ in 0..32 {
-            let rows =
-                self.fetch(sqlx::query("SELECT state FROM connections WHERE identifier = $1").bind(identifier)).await?;
-            let Some(row) = rows.first() else {
-                return Err(StoreError::NotFound);
-            };
-            let current: String = col(row, "state")?;
-            let mut state = match serde_json::from_str::<Value>(&current) {
-                Ok(Value::Object(map)) => map,
-                _ => Map::new(),
-            };
+        self.change_state(identifier, now, |state| {
             for (key, value) in &patch {
                 state.insert(key.clone(), value.clone());
             }
-            let swapped = self
-                .exec(
-                    sqlx::query(
-                        "UPDATE connections SET state = $2, updated_at = $3 WHERE identifier = $1 AND state = $4",
-                    )
-                    .bind(identifier)
-                    .bind(to_json(&state)?)
-                    .bind(now)
-                    .bind(current),
-                )
-                .await?;
-            if swapped == 1 {
-                return Ok(());
+        })
+        .await
+    }
+
+    async fn claim_connection_state(
+        &self,
+        identifier: &str,
+        key: &str,
+        value: Value,
+        now: Timestamp,
+    ) -> StoreResult<Value> {
+        self.change_state(identifier, now, |state| match state.get(key) {
+            Some(held) if !held.is_null() => held.clone(),
+            _ => {
+                state.insert(key.to_string(), value.clone());
+                value.clone()
             }
-            tokio::task::yield_now().await;
-        }
-        Err(StoreError::Backend("connection state kept changing during merge".into()))
+        })
+        .await
     }
 
     async fn delete_connection(&self, identifier: &str) -> StoreResult<()> {
@@ -201,5 +191,46 @@ impl ConnectionStore for SqlStore {
             sqlx::query(statement).bind(identifier).execute(&mut *tx).await.map_err(db_err)?;
         }
         tx.commit().await.map_err(db_err)
+    }
+}
+
+impl SqlStore {
+    /// Applies `change` to a connection's state by compare-and-swap on the stored text: portable, and no
+    /// lock is held while changing. A lost race re-reads and applies `change` again.
+    async fn change_state<R>(
+        &self,
+        identifier: &str,
+        now: Timestamp,
+        change: impl Fn(&mut Map<String, Value>) -> R,
+    ) -> StoreResult<R> {
+        for _ in 0..32 {
+            let rows =
+                self.fetch(sqlx::query("SELECT state FROM connections WHERE identifier = $1").bind(identifier)).await?;
+            let Some(row) = rows.first() else {
+                return Err(StoreError::NotFound);
+            };
+            let current: String = col(row, "state")?;
+            let mut state = match serde_json::from_str::<Value>(&current) {
+                Ok(Value::Object(map)) => map,
+                _ => Map::new(),
+            };
+            let result = change(&mut state);
+            let swapped = self
+                .exec(
+                    sqlx::query(
+                        "UPDATE connections SET state = $2, updated_at = $3 WHERE identifier = $1 AND state = $4",
+                    )
+                    .bind(identifier)
+                    .bind(to_json(&state)?)
+                    .bind(now)
+                    .bind(current),
+                )
+                .await?;
+            if swapped == 1 {
+                return Ok(result);
+            }
+            tokio::task::yield_now().await;
+        }
+        Err(StoreError::Backend("connection state kept changing during an update".into()))
     }
 }
