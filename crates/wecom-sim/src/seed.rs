@@ -48,6 +48,10 @@ pub struct Corp {
     /// Self-built apps (自建应用).
     #[serde(default)]
     pub apps: Vec<App>,
+    /// Corps linked to this one (企业互联 / 上下游): their members can open this corp's apps, and
+    /// `auth/getuserinfo` names them `CorpId/userid` (reference §2.3), with no `user_ticket`.
+    #[serde(default)]
+    pub linked_corps: Vec<String>,
 }
 
 /// A department of the contact tree.

@@ -52,6 +52,17 @@ fn exchange(inner: &Shared, p: &HashMap<String, String>, legacy: bool) -> Result
     let corp = inner.corp(&corp_id).ok_or(40013)?;
     let mut out = Obj::new();
     match &issued.subject {
+        // A member of a linked corp (企业互联 / 上下游): `CorpId/userid`, and never a user_ticket.
+        Subject::Member { corp_id: theirs, userid } if *theirs != corp_id => {
+            if !corp.linked_corps.contains(theirs) {
+                return Err(40029);
+            }
+            let member = inner.corp(theirs).and_then(|c| find_member(c, userid)).ok_or(40029)?;
+            out.push(if legacy { "UserId" } else { "userid" }, format!("{theirs}/{}", member.userid));
+            if legacy {
+                out.push("DeviceId", "");
+            }
+        }
         Subject::Member { userid, .. } => {
             let member = find_member(corp, userid).ok_or(40029)?;
             out.push(if legacy { "UserId" } else { "userid" }, member.userid.clone());

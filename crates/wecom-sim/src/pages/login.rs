@@ -77,7 +77,7 @@ fn corp_app(inner: &Shared, q: &Query, path: &'static str, flow: &'static str) -
         redirect,
         state: q.map.get("state").cloned(),
         code_param: "code",
-        corps: vec![corp.corp_id.clone()],
+        corps: std::iter::once(corp.corp_id.clone()).chain(corp.linked_corps.iter().cloned()).collect(),
         scope_app: Some((corp.corp_id.clone(), app.agent_id)),
         enforce_scope: false,
         allow_outsider: true,

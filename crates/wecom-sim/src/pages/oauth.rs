@@ -112,7 +112,7 @@ fn validate(inner: &Shared, q: &Query) -> Result<Flow, PageError> {
             redirect,
             state,
             code_param: "code",
-            corps: vec![corp.corp_id.clone()],
+            corps: std::iter::once(corp.corp_id.clone()).chain(corp.linked_corps.iter().cloned()).collect(),
             scope_app: agent.as_ref().map(|a| (corp.corp_id.clone(), a.agent_id)),
             enforce_scope: privateinfo,
             allow_outsider: true,

@@ -137,6 +137,9 @@ pub(super) fn demo() -> Seed {
                 schema: None,
             },
         ],
+        // The sample customer is a linked corp (企业互联): its members reach the demo corp's apps as
+        // `CorpId/userid`, which wegate refuses (they are not the demo corp's members).
+        linked_corps: vec![CUSTOMER_CORP_ID.to_owned()],
     };
     let customer = Corp {
         corp_id: CUSTOMER_CORP_ID.to_owned(),
@@ -179,6 +182,7 @@ pub(super) fn demo() -> Seed {
             }),
         ],
         apps: vec![],
+        linked_corps: vec![],
     };
     Seed {
         corps: vec![demo_corp, customer],

@@ -254,3 +254,14 @@ async fn an_sdk_code_for_an_unknown_corp_or_agent_is_a_400() {
     let v: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(v["error"], "unknown_agent");
 }
+
+/// Reference §2.3: a member of a linked corp (企业互联 / 上下游) comes back as `CorpId/userid`, with no
+/// user_ticket. The demo corp links the sample customer.
+#[tokio::test]
+async fn a_linked_corps_member_is_named_corpid_slash_userid() {
+    let sim = sim().await;
+    let token = sim.demo_token().await;
+    let code = sim.login_code(DEMO_CORP_ID, DEMO_AGENT, "LiuYang").await;
+    let v = sim.getuserinfo(&token, &code).await;
+    assert_eq!(v, json!({"errcode": 0, "errmsg": "ok", "userid": format!("{CUSTOMER_CORP_ID}/LiuYang")}));
+}

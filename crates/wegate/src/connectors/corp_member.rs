@@ -41,6 +41,11 @@ pub async fn identify(app: &App, corp: &wecom::CorpApp, code: &str) -> Result<Up
         // `openid` only: someone WeCom knows, but not a member of this corp (reference §2.3).
         return Err(ConnectorError::NotMember);
     };
+    // Members of linked corps (企业互联 / 上下游) come back as `CorpId/userid` (reference §2.3): they are
+    // not this corp's members, and `user/get` would not know them. Refused by name, not by accident.
+    if userid.contains('/') {
+        return Err(ConnectorError::LinkedCorpMember(userid));
+    }
     // auth/getuserinfo answers for any member, in the app's visible scope or not: enforce it here.
     let member = check_member(app, corp, &userid).await?;
     // Since 2022 mobile, email and avatar come only from getuserdetail after snsapi_privateinfo consent.

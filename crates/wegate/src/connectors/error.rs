@@ -16,6 +16,9 @@ pub enum ConnectorError {
     /// WeCom identified someone who is not a member of the corp (`openid` only).
     #[error("not a member of the corp")]
     NotMember,
+    /// A member of a linked corp (企业互联 / 上下游), named `CorpId/userid`: not this corp's member.
+    #[error("member {0} of a linked corp")]
+    LinkedCorpMember(String),
     /// The person declined at WeCom (the callback had a state but no code).
     #[error("the person cancelled at WeCom")]
     Cancelled,

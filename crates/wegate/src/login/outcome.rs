@@ -19,6 +19,8 @@ pub enum Outcome {
     NotAllowed,
     /// Someone WeCom knows, but not a member of the corp.
     NotMember,
+    /// A member of a linked corp (企业互联 / 上下游), not of this one.
+    LinkedCorpMember,
     /// The corp's authorization was cancelled, or it is not allowed on the connection.
     CorpNotAllowed,
     /// The connection's set-up is not finished (the step is named).
@@ -57,6 +59,9 @@ impl Outcome {
             Cancelled => (403, "access_denied", "access_denied", "cancelled", Msg::Cancelled, Msg::CancelledHint),
             NotAllowed => (403, "access_denied", "access_denied", "not_allowed", Msg::NotAllowed, Msg::NotAllowedHint),
             NotMember => (403, "access_denied", "access_denied", "not_member", Msg::NotMember, Msg::NotMemberHint),
+            LinkedCorpMember => {
+                (403, "access_denied", "access_denied", "linked_corp_member", Msg::LinkedCorp, Msg::LinkedCorpHint)
+            }
             CorpNotAllowed => (
                 403,
                 "access_denied",
@@ -128,6 +133,7 @@ impl Failure {
             ConnectorError::Cancelled => Outcome::Cancelled,
             ConnectorError::NotAllowed(_) => Outcome::NotAllowed,
             ConnectorError::NotMember => Outcome::NotMember,
+            ConnectorError::LinkedCorpMember(_) => Outcome::LinkedCorpMember,
             ConnectorError::CorpNotAllowed(_) => Outcome::CorpNotAllowed,
             ConnectorError::NotReady(s) => {
                 step = Some(*s);
@@ -268,6 +274,7 @@ mod tests {
             Cancelled,
             NotAllowed,
             NotMember,
+            LinkedCorpMember,
             CorpNotAllowed,
             NotReady,
             CodeInvalid,

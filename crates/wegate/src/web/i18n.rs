@@ -250,6 +250,12 @@ catalogue! {
     NotMemberHint "not_member_hint" =>
         "Scan with the WeCom account of your company.",
         "请使用所在企业的企业微信账号扫码。";
+    LinkedCorp "linked_corp" =>
+        "You signed in as a member of a company linked to this one in WeCom, not as a member of this company.",
+        "您是以关联企业（企业互联/上下游）成员的身份登录的，而不是本企业的成员。";
+    LinkedCorpHint "linked_corp_hint" =>
+        "This app is for members of its own company. Sign in with that company's WeCom account, or ask your administrator.",
+        "此应用仅供本企业成员使用。请使用本企业的企业微信账号登录，或联系管理员。";
     CorpNotAllowed "corp_not_allowed" =>
         "Your company is not allowed to sign in this way.",
         "您的企业未获准通过此方式登录。";

@@ -524,3 +524,15 @@ async fn attempt(env: &Env, kind: &str, member: &str) -> Outcome {
         other => panic!("unexpected {other}: {}", last.text().await.unwrap_or_default()),
     }
 }
+
+/// A member of a linked corp (企业互联 / 上下游) is named `CorpId/userid` by WeCom: refused by name, with a page
+/// that says why, and no account is made for them.
+#[tokio::test]
+async fn a_linked_corps_member_is_refused_with_a_clear_page() {
+    let env = start().await;
+    let (client, _, _) = setup(&env, "wecom_qrcode", json!({})).await;
+    let (status, page) = refused(&env, &client, "LiuYang").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{page}");
+    assert!(page.contains("linked to this one"), "{page}");
+    assert_eq!(env.user_count().await, 0);
+}
