@@ -26,6 +26,9 @@ pub struct ConnectionBody {
     pub kind: Option<String>,
     /// Existing accounts only: never create one.
     pub login_only: Option<bool>,
+    /// Any kind: the emails WeCom gives through this connection count as verified (`email_verified` in
+    /// tokens). Default false: a corp admin can set any email on a member.
+    pub trust_email: Option<bool>,
     pub association: Option<Association>,
     /// Corp ID (ww…): the app's corp; for `wecom_provider` the provider's own corp.
     pub corp_id: Option<String>,
@@ -74,6 +77,7 @@ pub struct ConnectionView {
     pub display_name: String,
     pub kind: String,
     pub login_only: bool,
+    pub trust_email: bool,
     pub association: Association,
     /// The kind's non-secret settings (corp_id, agent_id, scope, schema, template_id, ...).
     #[schema(value_type = Object)]
@@ -129,6 +133,7 @@ pub async fn view(app: &App, c: Connection) -> ApiResult<ConnectionView> {
         identifier: c.identifier,
         display_name: c.display_name,
         login_only: c.login_only,
+        trust_email: c.trust_email,
         association: c.association,
         settings: Value::Object(settings),
         secrets_set: Value::Object(secrets_set),
@@ -180,7 +185,7 @@ fn kind_fields(body: &ConnectionBody) -> Map<String, Value> {
         Ok(Value::Object(map)) => map,
         _ => Map::new(),
     };
-    for common in ["identifier", "display_name", "kind", "login_only", "association"] {
+    for common in ["identifier", "display_name", "kind", "login_only", "trust_email", "association"] {
         map.remove(common);
     }
     map.retain(|k, v| !v.is_null() || CLEARABLE.contains(&k.as_str()));
@@ -215,6 +220,7 @@ pub async fn create_connection(
             identifier,
             display_name,
             login_only: input.login_only.unwrap_or(false),
+            trust_email: input.trust_email.unwrap_or(false),
             association,
             settings,
             domain_verification,
@@ -275,6 +281,9 @@ pub async fn update_connection(
             .map_err(ApiError::invalid)?;
     if let Some(name) = &input.display_name {
         stored.display_name = check_display_name(name)?;
+    }
+    if let Some(trust_email) = input.trust_email {
+        stored.trust_email = trust_email;
     }
     if let Some(login_only) = input.login_only {
         stored.login_only = login_only;

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::common::{ApiError, ApiResult, List, ListQuery, body};
 use crate::app::AppState;
-use crate::store::{Identity, NewUser, User};
+use crate::store::{EMAIL_VERIFIED, Identity, NewUser, User};
 use crate::util::time_ordered_id;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -21,6 +21,9 @@ pub struct NewUserBody {
     pub name: Option<String>,
     /// Enables local password sign-in (and "ask to bind"). At least 8 characters.
     pub password: Option<String>,
+    /// Whether the email was proven (the admin vouches for it); `email_verified` in tokens. Default false.
+    #[serde(default)]
+    pub email_verified: bool,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -129,6 +132,7 @@ pub async fn create_user(
         })?),
         None => None,
     };
+    let claims = serde_json::json!({ EMAIL_VERIFIED: input.email_verified && email.is_some() });
     let user = app
         .store
         .create_user(NewUser {
@@ -139,7 +143,7 @@ pub async fn create_user(
             name,
             picture: None,
             password_hash,
-            claims: Value::Object(Default::default()),
+            claims,
             created_at: app.now(),
         })
         .await?;

@@ -20,7 +20,7 @@ pub use error::{ConnectorError, SetupStep};
 
 use crate::accounts::UpstreamIdentity;
 use crate::app::App;
-use crate::store::{Connection, DOMAIN_VERIFICATION, DomainFile, KindSettings};
+use crate::store::{Connection, DOMAIN_VERIFICATION, DomainFile, EMAIL_VERIFIED, KindSettings};
 
 pub const KINDS: &[&str] = &["wecom_qrcode", "wecom_web", "wecom_mobile", "wecom_delegated", "wecom_provider"];
 
@@ -79,6 +79,16 @@ pub async fn login_url(
 
 /// Turns the code WeCom handed back into the person.
 pub async fn exchange(app: &App, connection: &Connection, code: &str) -> Result<UpstreamIdentity, ConnectorError> {
+    let mut identity = exchange_for_kind(app, connection, code).await?;
+    // A corp admin sets members' emails freely: proven only if the connection's admin says they are.
+    let verified = connection.trust_email && identity.email.is_some();
+    if let Some(claims) = identity.claims.as_object_mut() {
+        claims.insert(EMAIL_VERIFIED.into(), serde_json::Value::Bool(verified));
+    }
+    Ok(identity)
+}
+
+async fn exchange_for_kind(app: &App, connection: &Connection, code: &str) -> Result<UpstreamIdentity, ConnectorError> {
     match &connection.settings {
         KindSettings::QrCode(s) => wecom_qrcode::exchange(app, s, code).await,
         KindSettings::Web(s) => wecom_web::exchange(app, s, code).await,

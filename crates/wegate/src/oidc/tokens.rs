@@ -77,8 +77,10 @@ pub fn user_claims(user: &User, scope: &str) -> Map<String, Value> {
         put("phone_number", &user.phone);
     }
     if has_scope(scope, "email") && user.email.is_some() {
-        // Emails come from WeCom (verified by the corp) or from the admin; neither is self-asserted.
-        claims.insert("email_verified".into(), json!(true));
+        // A corp admin sets WeCom emails freely: verified only where someone vouched (the connection's
+        // `trust_email`, or the admin for a local account).
+        let verified = user.claims.get(crate::store::EMAIL_VERIFIED).and_then(Value::as_bool).unwrap_or(false);
+        claims.insert("email_verified".into(), json!(verified));
     }
     if has_scope(scope, "profile") {
         if let Some(extra) = user.claims.as_object() {

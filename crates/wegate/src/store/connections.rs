@@ -19,6 +19,8 @@ pub struct Connection {
     pub settings: KindSettings,
     /// WeCom's trusted-domain file, served at the domain root; any kind may carry one.
     pub domain_verification: Option<DomainFile>,
+    /// Whether the emails WeCom gives through this connection count as verified (`email_verified`).
+    pub trust_email: bool,
     pub state: Value,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,

@@ -111,6 +111,8 @@ pub struct DomainFile {
 }
 
 pub const DOMAIN_VERIFICATION: &str = "domain_verification";
+/// Stored with the settings: whether the connection's WeCom emails count as verified.
+pub const TRUST_EMAIL: &str = "trust_email";
 
 impl KindSettings {
     /// The `kind` string of the admin API.
@@ -128,6 +130,7 @@ impl KindSettings {
     pub fn parse(kind: &str, fields: &Map<String, Value>) -> Result<KindSettings, String> {
         let mut fields = fields.clone();
         fields.remove(DOMAIN_VERIFICATION);
+        fields.remove(TRUST_EMAIL);
         let value = Value::Object(fields);
         let parsed = match kind {
             "wecom_qrcode" => serde_json::from_value(value).map(KindSettings::QrCode),

@@ -52,13 +52,13 @@ pub use grants::{AuthCode, Consumed, GrantStore, RefreshToken};
 pub use keys::{KeyStore, SigningKey};
 pub use kinds::{
     Association, AssociationMode, DOMAIN_VERIFICATION, DelegatedSettings, DomainFile, KindSettings, MatchField,
-    MobileSettings, ProviderSettings, QrCodeSettings, SECRET_FIELDS, WebScope, WebSettings,
+    MobileSettings, ProviderSettings, QrCodeSettings, SECRET_FIELDS, TRUST_EMAIL, WebScope, WebSettings,
 };
 pub use sessions::{LoginTx, Session, SessionStore};
 pub use upstream::{AuthorizedCorp, CachedToken, SuiteTicket, UpstreamStore};
 pub use users::{
-    Identity, LoginFailures, MatchQuery, NewUser, ProfileUpdate, User, UserStore, normalize_email, normalize_phone,
-    normalize_username,
+    EMAIL_VERIFIED, Identity, LoginFailures, MatchQuery, NewUser, ProfileUpdate, User, UserStore, normalize_email,
+    normalize_phone, normalize_username,
 };
 
 /// The sub-traits (and [`Store`]), for callers of store methods: `use crate::store::prelude::*;`.

@@ -36,6 +36,11 @@ impl std::fmt::Debug for User {
     }
 }
 
+/// The key of a user's stored `claims` that says whether their email was proven: by the admin for a local
+/// account, by the connection's `trust_email` for a WeCom one. Not released as a claim of its own name
+/// (only `wecom_*` keys are); `email_verified` in tokens reads it.
+pub const EMAIL_VERIFIED: &str = "email_verified";
+
 /// A user to create. `email` and `phone` are stored as given and also in a normalised form (lowercase
 /// email; phone without spaces, dashes and a leading `+86`) that uniqueness and matching use; `username`
 /// is unique case-insensitively.

@@ -536,3 +536,25 @@ async fn a_linked_corps_member_is_refused_with_a_clear_page() {
     assert!(page.contains("linked to this one"), "{page}");
     assert_eq!(env.user_count().await, 0);
 }
+
+/// `email_verified` is true for a WeCom email only when the connection says `trust_email` (a corp admin can
+/// set any email on a member); for a local account only when the admin says so.
+#[tokio::test]
+async fn wecom_emails_are_verified_only_with_trust_email() {
+    let env = start().await;
+    let (client, http, _) = setup(&env, "wecom_web", json!({"scope": "snsapi_privateinfo"})).await;
+    let claims = sign_in(&env, &client, &http, "ZhangSan").await;
+    assert!(claims["email"].is_string(), "{claims}");
+    assert_eq!(claims["email_verified"], false, "not trusted by default");
+
+    let (status, body) = env.admin(Method::PATCH, "/connections/wecom", Some(json!({"trust_email": true}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["trust_email"], true);
+    let claims = sign_in(&env, &client, &http, "ZhangSan").await;
+    assert_eq!(claims["email_verified"], true, "the connection vouches for its emails");
+
+    let vouched = env.post("/users", json!({"username": "v", "email": "v@example.com", "email_verified": true})).await;
+    let unvouched = env.post("/users", json!({"username": "u", "email": "u@example.com"})).await;
+    assert_eq!(vouched["claims"]["email_verified"], true);
+    assert_eq!(unvouched["claims"]["email_verified"], false);
+}

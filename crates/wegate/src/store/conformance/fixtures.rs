@@ -41,6 +41,7 @@ pub(super) fn connection(identifier: &str) -> Connection {
             secret: "s3cr3t".into(),
         }),
         domain_verification: None,
+        trust_email: false,
         state: json!({}),
         created_at: NOW,
         updated_at: NOW,

@@ -6,7 +6,8 @@ use sqlx::any::AnyRow;
 
 use super::{SqlStore, all, col, db_err, json_col, limit_plus_one, one, paginate, to_json};
 use crate::store::{
-    Connection, ConnectionStore, DOMAIN_VERIFICATION, KindSettings, Page, StoreError, StoreResult, Timestamp,
+    Connection, ConnectionStore, DOMAIN_VERIFICATION, KindSettings, Page, StoreError, StoreResult, TRUST_EMAIL,
+    Timestamp,
 };
 
 macro_rules! connection_cols {
@@ -31,6 +32,11 @@ pub(super) fn connection_from_row(row: &AnyRow, sealer: &crate::store::seal::Sea
         None | Some(Value::Null) => None,
         Some(v) => Some(serde_json::from_value(v).map_err(|e| corrupt("domain_verification", &e))?),
     };
+    let trust_email = match fields.remove(TRUST_EMAIL) {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => b,
+        Some(other) => return Err(corrupt("trust_email", &other)),
+    };
     let settings = KindSettings::parse(&kind, &fields).map_err(|e| corrupt("settings", &e))?;
     let association = serde_json::from_value(json_col(row, "association")?).map_err(|e| corrupt("association", &e))?;
     Ok(Connection {
@@ -39,6 +45,7 @@ pub(super) fn connection_from_row(row: &AnyRow, sealer: &crate::store::seal::Sea
         association,
         settings,
         domain_verification,
+        trust_email,
         state: json_col(row, "state")?,
         created_at: col(row, "created_at")?,
         updated_at: col(row, "updated_at")?,
@@ -59,6 +66,9 @@ fn columns(connection: &Connection) -> (Value, Value) {
     let (mut settings, secrets) = connection.settings.split();
     if let Some(file) = &connection.domain_verification {
         settings.insert(DOMAIN_VERIFICATION.into(), serde_json::json!(file));
+    }
+    if connection.trust_email {
+        settings.insert(TRUST_EMAIL.into(), Value::Bool(true));
     }
     (Value::Object(settings), Value::Object(secrets))
 }
