@@ -1,10 +1,12 @@
 //! Encryption at rest of the secrets the store keeps in usable form: connection secrets (app secrets,
-//! callback Token and EncodingAESKey, template/suite/provider secrets), permanent codes and the signing
-//! key. AES-256-GCM with the key of `WEGATE_ENCRYPTION_KEY`; each value gets a random nonce and is
-//! stored as `enc:v1:<base64(nonce || ciphertext)>`. Without a key values are stored as given (and the
-//! server warns at start); values sealed earlier can still be read only with the key.
+//! callback Token and EncodingAESKey, template/suite/provider secrets), permanent codes, the signing key,
+//! WeCom access tokens and suite tickets. AES-256-GCM with the key of `WEGATE_ENCRYPTION_KEY`; each value
+//! gets a random nonce and is bound to its row by associated data (table, column, key: a sealed secret
+//! copied into another row does not open), stored as `enc:v2:<base64(nonce || ciphertext)>`. Values
+//! sealed before rows were bound (`enc:v1:`) still open, and are sealed anew when next written. Without a
+//! key values are stored as given (and the server warns at start); sealed values can be read only with it.
 
-use aes_gcm::aead::{Aead, KeyInit};
+use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -12,7 +14,10 @@ use rand::RngCore;
 
 use super::common::{StoreError, StoreResult};
 
-const PREFIX: &str = "enc:v1:";
+/// Sealed without associated data (before rows were bound).
+const PREFIX_V1: &str = "enc:v1:";
+/// Sealed and bound to its row.
+const PREFIX: &str = "enc:v2:";
 
 #[derive(Clone, Default)]
 pub struct Sealer {
@@ -34,25 +39,28 @@ impl Sealer {
         self.cipher.is_some()
     }
 
-    /// Encrypts `plain` when a key is set.
-    pub fn seal(&self, plain: &str) -> StoreResult<String> {
+    /// Encrypts `plain` for the row named by `row` (e.g. `connections.secrets|<identifier>`), when a key
+    /// is set.
+    pub fn seal(&self, plain: &str, row: &str) -> StoreResult<String> {
         let Some(cipher) = &self.cipher else {
             return Ok(plain.to_string());
         };
         let mut nonce = [0u8; 12];
         rand::thread_rng().fill_bytes(&mut nonce);
         let ciphertext = cipher
-            .encrypt(Nonce::from_slice(&nonce), plain.as_bytes())
+            .encrypt(Nonce::from_slice(&nonce), Payload { msg: plain.as_bytes(), aad: row.as_bytes() })
             .map_err(|_| StoreError::Backend("sealing a secret failed".into()))?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&ciphertext);
         Ok(format!("{PREFIX}{}", STANDARD.encode(out)))
     }
 
-    /// Decrypts a sealed value; plain values pass through.
-    pub fn open(&self, stored: String) -> StoreResult<String> {
-        let Some(encoded) = stored.strip_prefix(PREFIX) else {
-            return Ok(stored);
+    /// Decrypts a value sealed for `row`; plain values pass through.
+    pub fn open(&self, stored: String, row: &str) -> StoreResult<String> {
+        let (encoded, aad) = match (stored.strip_prefix(PREFIX), stored.strip_prefix(PREFIX_V1)) {
+            (Some(encoded), _) => (encoded, row.as_bytes()),
+            (None, Some(encoded)) => (encoded, &b""[..]),
+            (None, None) => return Ok(stored),
         };
         let Some(cipher) = &self.cipher else {
             return Err(StoreError::Backend(
@@ -64,10 +72,12 @@ impl Sealer {
             return Err(StoreError::Backend("sealed secret is truncated".into()));
         }
         let (nonce, ciphertext) = bytes.split_at(12);
-        let plain = cipher.decrypt(Nonce::from_slice(nonce), ciphertext).map_err(|_| {
-            StoreError::Backend(
-                "a secret cannot be decrypted: WEGATE_ENCRYPTION_KEY is not the key it was sealed with".into(),
-            )
+        let plain = cipher.decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad }).map_err(|_| {
+            StoreError::Backend(format!(
+                "a secret of {} cannot be decrypted: WEGATE_ENCRYPTION_KEY is not the key it was sealed with, \
+                 or the value was copied from another row",
+                row.split('|').next().unwrap_or_default()
+            ))
         })?;
         String::from_utf8(plain).map_err(|_| StoreError::Backend("sealed secret is not UTF-8".into()))
     }
@@ -77,16 +87,37 @@ impl Sealer {
 mod tests {
     use super::*;
 
+    const ROW: &str = "authorized_corps.permanent_code|deleg|ww1";
+
     #[test]
     fn sealed_values_round_trip_and_need_the_key() {
         let sealer = Sealer::new(Some(&[7u8; 32]));
-        let sealed = sealer.seal("permanent-code-123").unwrap();
+        let sealed = sealer.seal("permanent-code-123", ROW).unwrap();
         assert!(sealed.starts_with(PREFIX) && !sealed.contains("permanent-code-123"));
-        assert_ne!(sealed, sealer.seal("permanent-code-123").unwrap(), "random nonce");
-        assert_eq!(sealer.open(sealed.clone()).unwrap(), "permanent-code-123");
-        assert!(Sealer::new(None).open(sealed.clone()).is_err());
-        assert!(Sealer::new(Some(&[8u8; 32])).open(sealed).is_err());
-        assert_eq!(Sealer::new(None).seal("plain").unwrap(), "plain");
-        assert_eq!(sealer.open("plain".into()).unwrap(), "plain");
+        assert_ne!(sealed, sealer.seal("permanent-code-123", ROW).unwrap(), "random nonce");
+        assert_eq!(sealer.open(sealed.clone(), ROW).unwrap(), "permanent-code-123");
+        assert!(Sealer::new(None).open(sealed.clone(), ROW).is_err());
+        assert!(Sealer::new(Some(&[8u8; 32])).open(sealed, ROW).is_err());
+        assert_eq!(Sealer::new(None).seal("plain", ROW).unwrap(), "plain");
+        assert_eq!(sealer.open("plain".into(), ROW).unwrap(), "plain");
+    }
+
+    #[test]
+    fn a_sealed_value_copied_into_another_row_does_not_open() {
+        let sealer = Sealer::new(Some(&[7u8; 32]));
+        let sealed = sealer.seal("secret", "connections.secrets|a").unwrap();
+        let err = sealer.open(sealed, "connections.secrets|b").unwrap_err();
+        assert!(err.to_string().contains("another row"), "{err}");
+    }
+
+    #[test]
+    fn values_sealed_before_rows_were_bound_still_open() {
+        let key = [7u8; 32];
+        let cipher = Aes256Gcm::new((&key).into());
+        let nonce = [1u8; 12];
+        let mut legacy = nonce.to_vec();
+        legacy.extend_from_slice(&cipher.encrypt(Nonce::from_slice(&nonce), b"old-secret".as_ref()).unwrap());
+        let stored = format!("{PREFIX_V1}{}", STANDARD.encode(legacy));
+        assert_eq!(Sealer::new(Some(&key)).open(stored, ROW).unwrap(), "old-secret");
     }
 }

@@ -204,6 +204,26 @@ async fn with_an_encryption_key_secrets_are_sealed_in_the_database() {
     let back = wecom_login(&browser(), &url, "ZhangSan").await;
     assert_eq!(back.status(), StatusCode::SEE_OTHER);
     assert!(location(&back).contains("code="));
+
+    // WeCom's access token, cached for all instances, is sealed too.
+    use sqlx::Connection;
+    let db_url = format!("sqlite://{}", env._dir.path().join("wegate.db").display());
+    let mut db = sqlx::SqliteConnection::connect(&db_url).await.unwrap();
+    let tokens: Vec<String> = sqlx::query_scalar("SELECT token FROM upstream_tokens").fetch_all(&mut db).await.unwrap();
+    assert!(!tokens.is_empty() && tokens.iter().all(|t| t.starts_with("enc:v2:")), "{tokens:?}");
+    // A sealed value is bound to its row: copied into another connection, it does not open there.
+    env.corp_connection("other", "wecom_qrcode", json!({"secret": "another-secret"})).await;
+    sqlx::query(
+        "UPDATE connections SET secrets = (SELECT secrets FROM connections WHERE identifier = 'wecom') \
+         WHERE identifier = 'other'",
+    )
+    .execute(&mut db)
+    .await
+    .unwrap();
+    let (status, body) = env.admin(reqwest::Method::GET, "/connections/other", None).await;
+    assert!(status.is_server_error() && body["error"] == "internal", "{status} {body}");
+    let (status, _) = env.admin(reqwest::Method::GET, "/connections/wecom", None).await;
+    assert_eq!(status, StatusCode::OK, "the original still opens");
 }
 
 #[tokio::test]

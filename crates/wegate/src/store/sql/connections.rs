@@ -25,8 +25,8 @@ pub(super) fn connection_from_row(row: &AnyRow, sealer: &crate::store::seal::Sea
     };
     let kind: String = col(row, "kind")?;
     let mut fields = object(json_col(row, "settings")?);
-    let secrets: Value =
-        serde_json::from_str(&sealer.open(col(row, "secrets")?)?).map_err(|e| corrupt("secrets", &e))?;
+    let secrets: Value = serde_json::from_str(&sealer.open(col(row, "secrets")?, &secrets_row(&identifier))?)
+        .map_err(|e| corrupt("secrets", &e))?;
     fields.extend(object(secrets));
     let domain_verification = match fields.remove(DOMAIN_VERIFICATION) {
         None | Some(Value::Null) => None,
@@ -51,6 +51,11 @@ pub(super) fn connection_from_row(row: &AnyRow, sealer: &crate::store::seal::Sea
         updated_at: col(row, "updated_at")?,
         identifier,
     })
+}
+
+/// The row a connection's sealed secrets are bound to.
+fn secrets_row(identifier: &str) -> String {
+    format!("connections.secrets|{identifier}")
 }
 
 fn object(value: Value) -> Map<String, Value> {
@@ -89,7 +94,7 @@ impl ConnectionStore for SqlStore {
             .bind(i64::from(connection.login_only))
             .bind(to_json(&connection.association)?)
             .bind(to_json(&settings)?)
-            .bind(self.sealer.seal(&to_json(&secrets)?)?)
+            .bind(self.sealer.seal(&to_json(&secrets)?, &secrets_row(&connection.identifier))?)
             .bind(to_json(&connection.state)?)
             .bind(connection.created_at)
             .bind(connection.updated_at),
@@ -140,7 +145,7 @@ impl ConnectionStore for SqlStore {
                 .bind(i64::from(connection.login_only))
                 .bind(to_json(&connection.association)?)
                 .bind(to_json(&settings)?)
-                .bind(self.sealer.seal(&to_json(&secrets)?)?)
+                .bind(self.sealer.seal(&to_json(&secrets)?, &secrets_row(&connection.identifier))?)
                 .bind(connection.updated_at)
                 .bind(connection.kind()),
             )

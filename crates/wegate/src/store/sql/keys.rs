@@ -14,9 +14,12 @@ macro_rules! signing_key_cols {
 
 fn signing_key_from_row(row: &AnyRow, sealer: &crate::store::seal::Sealer) -> StoreResult<SigningKey> {
     Ok(SigningKey {
+        private_pem: {
+            let kid: String = col(row, "kid")?;
+            sealer.open(col(row, "private_pem")?, &format!("signing_keys.private_pem|{kid}"))?
+        },
         kid: col(row, "kid")?,
         alg: col(row, "alg")?,
-        private_pem: sealer.open(col(row, "private_pem")?)?,
         public_jwk: json_col(row, "public_jwk")?,
         created_at: col(row, "created_at")?,
         retired_at: col(row, "retired_at")?,
@@ -43,7 +46,7 @@ impl KeyStore for SqlStore {
             ))
             .bind(candidate.kid.as_str())
             .bind(candidate.alg.as_str())
-            .bind(self.sealer.seal(&candidate.private_pem)?)
+            .bind(self.sealer.seal(&candidate.private_pem, &format!("signing_keys.private_pem|{}", candidate.kid))?)
             .bind(jwk)
             .bind(candidate.created_at)
             .bind(slot.as_str()),

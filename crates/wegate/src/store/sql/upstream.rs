@@ -1,5 +1,5 @@
 //! [`UpstreamStore`] on SQL: `upstream_tokens`, `leases`, `suite_tickets`, `authorized_corps` (permanent
-//! codes sealed) and `callback_keys`; every rule one upsert or compare-and-delete.
+//! codes, tokens and tickets sealed) and `callback_keys`; every rule one upsert or compare-and-delete.
 
 use async_trait::async_trait;
 use sqlx::any::AnyRow;
@@ -19,11 +19,27 @@ fn corp_from_row(row: &AnyRow, sealer: &crate::store::seal::Sealer) -> StoreResu
         corp_id: col(row, "corp_id")?,
         corp_name: col(row, "corp_name")?,
         agent_id: col(row, "agent_id")?,
-        permanent_code: col::<Option<String>>(row, "permanent_code")?.map(|c| sealer.open(c)).transpose()?,
+        permanent_code: {
+            let row_name = permanent_code_row(&col::<String>(row, "connection")?, &col::<String>(row, "corp_id")?);
+            col::<Option<String>>(row, "permanent_code")?.map(|c| sealer.open(c, &row_name)).transpose()?
+        },
         status: col(row, "status")?,
         created_at: col(row, "created_at")?,
         updated_at: col(row, "updated_at")?,
     })
+}
+
+/// The rows sealed values are bound to (see `store::seal`).
+fn permanent_code_row(connection: &str, corp_id: &str) -> String {
+    format!("authorized_corps.permanent_code|{connection}|{corp_id}")
+}
+
+fn token_row(cache_key: &str) -> String {
+    format!("upstream_tokens.token|{cache_key}")
+}
+
+fn ticket_row(suite_id: &str) -> String {
+    format!("suite_tickets.ticket|{suite_id}")
 }
 
 #[async_trait]
@@ -34,7 +50,10 @@ impl UpstreamStore for SqlStore {
         let rows = self
             .fetch(sqlx::query("SELECT token, expires_at FROM upstream_tokens WHERE cache_key = $1").bind(key))
             .await?;
-        one(rows, |row| Ok(CachedToken { token: col(row, "token")?, expires_at: col(row, "expires_at")? }))
+        one(rows, |row| {
+            let token = self.sealer.open(col(row, "token")?, &token_row(key))?;
+            Ok(CachedToken { token, expires_at: col(row, "expires_at")? })
+        })
     }
 
     async fn put_upstream_token(&self, key: &str, token: &CachedToken) -> StoreResult<()> {
@@ -44,7 +63,7 @@ impl UpstreamStore for SqlStore {
                 "ON CONFLICT (cache_key) DO UPDATE SET token = excluded.token, expires_at = excluded.expires_at"
             ))
             .bind(key)
-            .bind(token.token.as_str())
+            .bind(self.sealer.seal(&token.token, &token_row(key))?)
             .bind(token.expires_at),
         )
         .await
@@ -52,7 +71,15 @@ impl UpstreamStore for SqlStore {
     }
 
     async fn invalidate_upstream_token(&self, key: &str, token: &str) -> StoreResult<()> {
-        self.exec(sqlx::query("DELETE FROM upstream_tokens WHERE cache_key = $1 AND token = $2").bind(key).bind(token))
+        // Sealed values differ at every write: compare in the clear, then delete exactly the row read (another
+        // instance may have stored a fresh token meanwhile).
+        let rows = self.fetch(sqlx::query("SELECT token FROM upstream_tokens WHERE cache_key = $1").bind(key)).await?;
+        let Some(row) = rows.first() else { return Ok(()) };
+        let stored: String = col(row, "token")?;
+        if self.sealer.open(stored.clone(), &token_row(key))? != token {
+            return Ok(());
+        }
+        self.exec(sqlx::query("DELETE FROM upstream_tokens WHERE cache_key = $1 AND token = $2").bind(key).bind(stored))
             .await
             .map(|_| ())
     }
@@ -95,7 +122,7 @@ impl UpstreamStore for SqlStore {
                 "WHERE excluded.received_at >= suite_tickets.received_at"
             ))
             .bind(ticket.suite_id.as_str())
-            .bind(ticket.ticket.as_str())
+            .bind(self.sealer.seal(&ticket.ticket, &ticket_row(&ticket.suite_id))?)
             .bind(ticket.received_at),
         )
         .await
@@ -112,7 +139,7 @@ impl UpstreamStore for SqlStore {
         one(rows, |row| {
             Ok(SuiteTicket {
                 suite_id: col(row, "suite_id")?,
-                ticket: col(row, "ticket")?,
+                ticket: self.sealer.open(col(row, "ticket")?, &ticket_row(suite_id))?,
                 received_at: col(row, "received_at")?,
             })
         })
@@ -132,7 +159,12 @@ impl UpstreamStore for SqlStore {
             .bind(corp.corp_id.as_str())
             .bind(corp.corp_name.as_deref())
             .bind(corp.agent_id)
-            .bind(corp.permanent_code.as_deref().map(|c| self.sealer.seal(c)).transpose()?)
+            .bind(
+                corp.permanent_code
+                    .as_deref()
+                    .map(|c| self.sealer.seal(c, &permanent_code_row(&corp.connection, &corp.corp_id)))
+                    .transpose()?,
+            )
             .bind(corp.status.as_str())
             .bind(corp.created_at)
             .bind(corp.updated_at),
