@@ -102,7 +102,7 @@ async fn exchange_for_kind(app: &App, connection: &Connection, code: &str) -> Re
 pub const CLEARABLE: &[&str] = &[DOMAIN_VERIFICATION, "allowed_corps"];
 
 /// The admin's kind-specific `input` (flat, as in the API body) applied to the stored connection, if any:
-/// merged (given fields replace, `null` removes, absent ones are kept — secrets included), then parsed,
+/// merged (given fields replace, `null` removes, absent and empty ones are kept — secrets included), then parsed,
 /// then validated. Fields of another kind are refused.
 pub fn settings_from_input(
     kind: &str,
@@ -122,9 +122,8 @@ pub fn settings_from_input(
             Value::Null => {
                 merged.remove(name);
             }
-            Value::String(s) if s.trim().is_empty() => {
-                merged.remove(name);
-            }
+            // An empty field is "not given" (forms send them): the stored value, a secret say, is kept.
+            Value::String(s) if s.trim().is_empty() => {}
             Value::String(s) => {
                 merged.insert(name.clone(), Value::String(s.trim().to_string()));
             }
@@ -207,4 +206,73 @@ pub async fn admits(
         corp_member::check_member(app, &corp, userid).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::store::{Association, QrCodeSettings};
+
+    fn input(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap()
+    }
+
+    fn stored(settings: KindSettings) -> Connection {
+        Connection {
+            identifier: "c".into(),
+            display_name: "C".into(),
+            login_only: false,
+            association: Association::default(),
+            settings,
+            domain_verification: None,
+            trust_email: false,
+            state: json!({}),
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    #[test]
+    fn a_patch_merges_then_parses_then_validates() {
+        let existing = stored(KindSettings::QrCode(QrCodeSettings {
+            corp_id: "ww1".into(),
+            agent_id: "1000002".into(),
+            secret: "kept".into(),
+        }));
+        // Absent and empty fields keep the stored value, secrets included; a number AgentID becomes a string.
+        let (settings, _) =
+            settings_from_input("wecom_qrcode", &input(json!({"agent_id": 1000003, "secret": ""})), Some(&existing))
+                .unwrap();
+        let KindSettings::QrCode(s) = settings else { panic!("kind kept") };
+        assert_eq!((s.agent_id.as_str(), s.secret.as_str()), ("1000003", "kept"));
+        // Validated after the merge: a bad corp id is refused even when only it changes.
+        let err = settings_from_input("wecom_qrcode", &input(json!({"corp_id": "nope"})), Some(&existing)).unwrap_err();
+        assert!(err.contains("corp_id"), "{err}");
+        // A field of another kind is named.
+        let err = settings_from_input("wecom_qrcode", &input(json!({"schema": "x"})), Some(&existing)).unwrap_err();
+        assert!(err.starts_with("schema does not apply"), "{err}");
+    }
+
+    #[test]
+    fn null_removes_what_may_be_removed_and_web_scope_defaults_to_base() {
+        let created = settings_from_input(
+            "wecom_provider",
+            &input(json!({"corp_id": "wwp", "provider_secret": "p", "allowed_corps": ["ww1"]})),
+            None,
+        )
+        .unwrap();
+        let existing = stored(created.0);
+        let (settings, _) =
+            settings_from_input("wecom_provider", &input(json!({"allowed_corps": null})), Some(&existing)).unwrap();
+        let KindSettings::Provider(p) = settings else { panic!("provider") };
+        assert_eq!(p.allowed_corps, None);
+        assert_eq!(p.provider_secret.as_deref(), Some("p"), "secret kept");
+
+        let (web, _) =
+            settings_from_input("wecom_web", &input(json!({"corp_id": "ww1", "agent_id": "1", "secret": "s"})), None)
+                .unwrap();
+        assert!(matches!(web, KindSettings::Web(w) if w.scope == crate::store::WebScope::SnsapiBase));
+    }
 }
