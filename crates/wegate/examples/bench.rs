@@ -111,6 +111,7 @@ async fn main() {
         .env("WEGATE_ADMIN_TOKEN", ADMIN)
         .env("WEGATE_WECOM_API_BASE", &sim)
         .env("WEGATE_WECOM_LOGIN_BASE", &sim)
+        .env("WEGATE_WECOM_OPEN_BASE", &sim)
         .env("WEGATE_WECOM_OAUTH_BASE", &sim)
         .env("WEGATE_LOG_LEVEL", std::env::var("BENCH_LOG").unwrap_or_else(|_| "warn".into()))
         .env("WEGATE_ACCESS_TOKEN_ALG", std::env::var("WEGATE_ACCESS_TOKEN_ALG").unwrap_or_else(|_| "RS256".into()))

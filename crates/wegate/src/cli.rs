@@ -104,7 +104,7 @@ async fn simulator(listen: String, seed: Option<PathBuf>) -> Result<(), String> 
         tokio::net::TcpListener::bind(&listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     println!("WeCom simulator on http://{listen}  (console: http://{listen}/_sim/)");
     println!(
-        "Point wegate at it: WEGATE_WECOM_API_BASE=http://{listen} WEGATE_WECOM_LOGIN_BASE=http://{listen} WEGATE_WECOM_OAUTH_BASE=http://{listen}"
+        "Point wegate at it: WEGATE_WECOM_API_BASE=http://{listen} WEGATE_WECOM_LOGIN_BASE=http://{listen} WEGATE_WECOM_OAUTH_BASE=http://{listen} WEGATE_WECOM_OPEN_BASE=http://{listen}"
     );
     let sim = wecom_sim::Simulator::new(seed, wecom_sim::SimConfig::default());
     tokio::select! {

@@ -42,6 +42,8 @@ pub struct Settings {
     pub wecom_api_base: String,
     pub wecom_login_base: String,
     pub wecom_oauth_base: String,
+    /// WeCom's service-provider login page (`/wwopen/sso/3rd_qrConnect`).
+    pub wecom_open_base: String,
     /// Timeout of one call to WeCom's API.
     pub wecom_timeout: Duration,
     pub log_format: LogFormat,
@@ -79,6 +81,7 @@ impl std::fmt::Debug for Settings {
             .field("wecom_api_base", &self.wecom_api_base)
             .field("wecom_login_base", &self.wecom_login_base)
             .field("wecom_oauth_base", &self.wecom_oauth_base)
+            .field("wecom_open_base", &self.wecom_open_base)
             .field("log_format", &self.log_format)
             .finish_non_exhaustive()
     }
@@ -108,6 +111,7 @@ impl Default for Settings {
             wecom_api_base: "https://qyapi.weixin.qq.com".into(),
             wecom_login_base: "https://login.work.weixin.qq.com".into(),
             wecom_oauth_base: "https://open.weixin.qq.com".into(),
+            wecom_open_base: "https://open.work.weixin.qq.com".into(),
             wecom_timeout: Duration::from_secs(5),
             log_format: LogFormat::Human,
             log_level: "info".into(),
@@ -219,6 +223,7 @@ impl Settings {
             ("wecom_api_base", &mut s.wecom_api_base),
             ("wecom_login_base", &mut s.wecom_login_base),
             ("wecom_oauth_base", &mut s.wecom_oauth_base),
+            ("wecom_open_base", &mut s.wecom_open_base),
         ] {
             if let Some(v) = get(key) {
                 validate_base_url(key, &v)?;
@@ -292,6 +297,7 @@ pub const KEYS: &[&str] = &[
     "wecom_api_base",
     "wecom_login_base",
     "wecom_oauth_base",
+    "wecom_open_base",
     "wecom_timeout_ms",
     "log_format",
     "log_level",
@@ -347,6 +353,7 @@ mod tests {
         assert_eq!(s.wecom_api_base, "https://qyapi.weixin.qq.com");
         assert_eq!(s.wecom_login_base, "https://login.work.weixin.qq.com");
         assert_eq!(s.wecom_oauth_base, "https://open.weixin.qq.com");
+        assert_eq!(s.wecom_open_base, "https://open.work.weixin.qq.com");
         assert!(s.admin_token.is_none());
     }
 

@@ -88,6 +88,7 @@ pub async fn start(database: PathBuf, listen: &str) -> Result<Demo, String> {
         admin_token: Some(admin_token.clone()),
         wecom_api_base: sim.clone(),
         wecom_login_base: sim.clone(),
+        wecom_open_base: sim.clone(),
         wecom_oauth_base: sim.clone(),
         ..Settings::default()
     };

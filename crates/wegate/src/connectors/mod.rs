@@ -58,22 +58,32 @@ pub fn validate(settings: &KindSettings) -> Result<(), String> {
     }
 }
 
-/// Where to send the browser. `state` is the transaction id (random, single-use, `[a-zA-Z0-9]`),
-/// `callback` our `/connections/{identifier}/callback`.
+/// What a login URL is made for.
+#[derive(Debug, Clone, Copy)]
+pub struct LoginRequest<'a> {
+    /// The transaction id (random, single-use, `[a-zA-Z0-9]`), sent to WeCom as `state`.
+    pub state: &'a str,
+    /// Our `/connections/{identifier}/callback`.
+    pub callback: &'a str,
+    /// `zh` or `en` for WeCom's QR page, when the app asked for a language (`ui_locales`).
+    pub lang: Option<&'a str>,
+}
+
+/// Where to send the browser.
 pub async fn login_url(
     app: &App,
     connection: &Connection,
-    state: &str,
-    callback: &str,
+    request: LoginRequest<'_>,
 ) -> Result<String, ConnectorError> {
+    let LoginRequest { state, callback, lang } = request;
     match &connection.settings {
-        KindSettings::QrCode(s) => Ok(wecom_qrcode::login_url(app, s, state, callback)),
+        KindSettings::QrCode(s) => Ok(wecom_qrcode::login_url(app, s, state, callback, lang)),
         KindSettings::Web(s) => Ok(wecom_web::login_url(app, s, state, callback)),
         KindSettings::Mobile(_) => {
             Err(ConnectorError::Config("wecom_mobile has no browser login; the app uses the WeCom SDK".into()))
         }
-        KindSettings::Delegated(s) => wecom_delegated::login_url(app, connection, s, state, callback).await,
-        KindSettings::Provider(s) => wecom_provider::login_url(app, s, state, callback).await,
+        KindSettings::Delegated(s) => wecom_delegated::login_url(app, connection, s, state, callback, lang).await,
+        KindSettings::Provider(s) => wecom_provider::login_url(app, s, state, callback, lang).await,
     }
 }
 

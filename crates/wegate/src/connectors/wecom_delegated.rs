@@ -56,6 +56,7 @@ pub async fn login_url(
     s: &DelegatedSettings,
     state: &str,
     callback: &str,
+    lang: Option<&str>,
 ) -> Result<String, ConnectorError> {
     let (corp, agent_id) = authorized_app(app, connection, s).await?;
     Ok(wecom::url::qr_login_url(
@@ -63,7 +64,7 @@ pub async fn login_url(
         wecom::url::LoginType::CorpApp { corp_id: &corp.corp_id, agent_id: &agent_id },
         callback,
         state,
-        None,
+        lang,
     ))
 }
 

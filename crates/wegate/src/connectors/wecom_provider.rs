@@ -64,7 +64,13 @@ pub async fn suite_credential(
     })
 }
 
-pub async fn login_url(app: &App, s: &ProviderSettings, state: &str, callback: &str) -> Result<String, ConnectorError> {
+pub async fn login_url(
+    app: &App,
+    s: &ProviderSettings,
+    state: &str,
+    callback: &str,
+    lang: Option<&str>,
+) -> Result<String, ConnectorError> {
     let login_base = &app.settings.wecom_login_base;
     match &s.suite_id {
         Some(suite_id) => {
@@ -75,12 +81,13 @@ pub async fn login_url(app: &App, s: &ProviderSettings, state: &str, callback: &
                 wecom::url::LoginType::ServiceApp { suite_id },
                 callback,
                 state,
-                None,
+                lang,
             ))
         }
         None => {
             let provider = provider_credential(s)?;
-            Ok(wecom::url::provider_login_url(login_base, &provider.corp_id, callback, state))
+            // 3rd_qrConnect lives on WeCom's open platform host, not the login host (CONTRACT.md).
+            Ok(wecom::url::provider_login_url(&app.settings.wecom_open_base, &provider.corp_id, callback, state))
         }
     }
 }

@@ -27,13 +27,13 @@ pub fn corp_app(corp_id: &str, secret: &str) -> wecom::CorpApp {
     wecom::CorpApp { corp_id: corp_id.to_string(), secret: secret.to_string() }
 }
 
-pub fn login_url(app: &App, s: &QrCodeSettings, state: &str, callback: &str) -> String {
+pub fn login_url(app: &App, s: &QrCodeSettings, state: &str, callback: &str, lang: Option<&str>) -> String {
     wecom::url::qr_login_url(
         &app.settings.wecom_login_base,
         wecom::url::LoginType::CorpApp { corp_id: &s.corp_id, agent_id: &s.agent_id },
         callback,
         state,
-        None,
+        lang,
     )
 }
 

@@ -66,7 +66,7 @@ async fn handle(app: &App, headers: &HeaderMap, identifier: &str, query: Callbac
     };
     match connectors::exchange(app, &connection, &code).await {
         Ok(identity) => sign_in(app, tx, &connection, identity, lang).await,
-        Err(e) => Err(fail(app, &tx, identifier, &Failure::from_connector(&e), None, lang).await),
+        Err(e) => Err(fail(app, &tx, identifier, &Failure::from_connector(&e).on(connection.kind()), None, lang).await),
     }
 }
 

@@ -116,6 +116,8 @@ pub struct Failure {
     pub detail: String,
     step: Option<SetupStep>,
     wecom: Option<WecomDetail>,
+    /// The call was made with a service provider's credentials (delegated or provider connection).
+    provider_call: bool,
 }
 
 #[derive(Debug)]
@@ -156,7 +158,7 @@ impl Failure {
             ConnectorError::Config(_) | ConnectorError::Store(_) => Outcome::Misconfigured,
         };
         // WeCom's errmsg and ids reach the log and the audit trail: escaped there.
-        Failure { outcome, detail: crate::util::loggable(&error.to_string()), step, wecom }
+        Failure { outcome, detail: crate::util::loggable(&error.to_string()), step, wecom, provider_call: false }
     }
 
     pub fn from_refusal(refusal: Refusal) -> Failure {
@@ -164,7 +166,14 @@ impl Failure {
             Refusal::NoAccount => Outcome::NoAccount,
             Refusal::Ambiguous => Outcome::Ambiguous,
         };
-        Failure { outcome, detail: refusal.code().to_string(), step: None, wecom: None }
+        Failure { outcome, detail: refusal.code().to_string(), step: None, wecom: None, provider_call: false }
+    }
+
+    /// The kind of connection the failure happened on: some errcodes mean another fix for a service
+    /// provider's calls (60020: the provider console's IP whitelist, not the app's trusted IPs).
+    pub fn on(mut self, kind: &str) -> Failure {
+        self.provider_call = matches!(kind, "wecom_delegated" | "wecom_provider");
+        self
     }
 
     /// `metric: detail`, for the audit trail.
@@ -177,6 +186,9 @@ impl Failure {
     pub fn message(&self, lang: Lang) -> String {
         let row = self.outcome.row();
         if let Some(w) = &self.wecom {
+            if w.errcode == Some(60020) && self.provider_call {
+                return lang.t(Msg::ProviderIpWhitelist).to_string();
+            }
             if let Some(x) = w.explanation {
                 return (if lang == Lang::Zh { x.zh } else { x.en }).to_string();
             }
@@ -256,6 +268,19 @@ mod tests {
         assert_eq!(failure.outcome, Outcome::UpstreamUnavailable);
         assert_eq!(failure.oauth_error().error, "temporarily_unavailable");
         assert_eq!(failure.outcome.row().redirect_error, "temporarily_unavailable");
+    }
+
+    #[test]
+    fn errcode_60020_names_the_provider_whitelist_on_provider_calls() {
+        let error = ConnectorError::Wecom(wecom::Error::Api {
+            api: "service/get_suite_token",
+            errcode: 60020,
+            errmsg: "".into(),
+        });
+        assert!(Failure::from_connector(&error).message(Lang::En).contains("trusted IP"));
+        let provider = Failure::from_connector(&error).on("wecom_delegated");
+        assert!(provider.message(Lang::En).contains("IP whitelist"));
+        assert!(provider.message(Lang::Zh).contains("IP 白名单"));
     }
 
     #[test]

@@ -42,8 +42,18 @@ pub async fn start_login(app: &App, tx: &LoginTx, connection: &Connection, lang:
         return Err(PageError::bad_request(lang, Msg::MobileOnly));
     }
     let callback = app.url(&format!("/connections/{}/callback", connection.identifier));
-    match connectors::login_url(app, connection, &tx.id, &callback).await {
+    // WeCom's QR page takes `lang` (zh, en): set it only when the app asked for a language.
+    let wecom_lang =
+        tx.ui_locales.as_deref().and_then(|l| l.split_whitespace().find_map(Lang::from_tag)).map(|l| match l {
+            Lang::Zh => "zh",
+            Lang::En => "en",
+        });
+    let request = connectors::LoginRequest { state: &tx.id, callback: &callback, lang: wecom_lang };
+    match connectors::login_url(app, connection, request).await {
         Ok(url) => Ok(redirect(&url)),
-        Err(e) => Err(fail(app, tx, &connection.identifier, &Failure::from_connector(&e), None, lang).await),
+        Err(e) => {
+            let failure = Failure::from_connector(&e).on(connection.kind());
+            Err(fail(app, tx, &connection.identifier, &failure, None, lang).await)
+        }
     }
 }

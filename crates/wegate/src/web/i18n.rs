@@ -271,6 +271,9 @@ catalogue! {
     CodeInvalid "code_invalid" =>
         "The sign-in code from WeCom is invalid, has expired, or was already used.",
         "企业微信返回的登录凭证无效、已过期或已被使用。";
+    ProviderIpWhitelist "provider_ip_whitelist" =>
+        "WeCom refused the call because this server's IP is not on the service provider's IP whitelist. The administrator must add wegate's egress IP in the service-provider console (服务商管理后台 → IP白名单).",
+        "企业微信拒绝了调用：本服务器 IP 不在服务商的 IP 白名单中。请管理员在服务商管理后台的 IP 白名单中添加 wegate 的出口 IP。";
     UpstreamTimeout "upstream_timeout" => "WeCom did not answer in time.", "企业微信没有及时响应。";
     UpstreamFailed "upstream_failed" =>
         "WeCom could not complete the sign-in right now.",

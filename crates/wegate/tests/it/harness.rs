@@ -51,6 +51,7 @@ pub fn settings(addr: std::net::SocketAddr, sim: &Sim, database_url: String) -> 
         admin_token: Some(ADMIN.to_string()),
         wecom_api_base: sim.base.clone(),
         wecom_login_base: sim.base.clone(),
+        wecom_open_base: sim.base.clone(),
         wecom_oauth_base: sim.base.clone(),
         wecom_timeout: std::time::Duration::from_millis(1500),
         ..Settings::default()
@@ -399,6 +400,7 @@ pub async fn spawn_process_with(sim: &Sim, db_url: &str, extra_env: &[(&str, &st
         .env("WEGATE_ADMIN_TOKEN", ADMIN)
         .env("WEGATE_WECOM_API_BASE", &sim.base)
         .env("WEGATE_WECOM_LOGIN_BASE", &sim.base)
+        .env("WEGATE_WECOM_OPEN_BASE", &sim.base)
         .env("WEGATE_WECOM_OAUTH_BASE", &sim.base)
         .env("WEGATE_LOG_LEVEL", "warn")
         .envs(extra_env.iter().copied())

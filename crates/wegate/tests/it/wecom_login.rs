@@ -558,3 +558,19 @@ async fn wecom_emails_are_verified_only_with_trust_email() {
     assert_eq!(vouched["claims"]["email_verified"], true);
     assert_eq!(unvouched["claims"]["email_verified"], false);
 }
+
+/// WeCom's QR page speaks the app's language when the app asked for one (`ui_locales` → `lang`).
+#[tokio::test]
+async fn the_wecom_qr_page_gets_the_apps_language() {
+    let env = start().await;
+    let (client, _, _) = setup(&env, "wecom_qrcode", json!({})).await;
+    for (ui_locales, lang) in [(Some("zh-CN"), Some("zh")), (Some("en"), Some("en")), (None, None)] {
+        let mut extra = vec![("connection", "wecom")];
+        if let Some(l) = ui_locales {
+            extra.push(("ui_locales", l));
+        }
+        let req = auth_request(&client, &["profile"], &extra);
+        let to = browser().get(&req.url).send().await.unwrap();
+        assert_eq!(query_param(&location(&to), "lang").as_deref(), lang, "ui_locales={ui_locales:?}");
+    }
+}
