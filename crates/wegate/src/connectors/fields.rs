@@ -20,12 +20,19 @@ pub fn validate_domain_file(file: &DomainFile) -> Result<(), String> {
     Ok(())
 }
 
-/// A WeCom corp id: `ww…`/`wx…`, letters and digits.
+/// A WeCom corp id, opaque (CONTRACT.md): 1 to 64 of `[A-Za-z0-9_-]`. Since 2022 delegated and third-party
+/// apps see encrypted corp ids (`wpXXXX…`), not the plain `ww…` enterprise id.
 pub fn check_corp_id(field: &str, value: &str) -> Result<(), String> {
-    let ok = (value.starts_with("ww") || value.starts_with("wx"))
+    let ok =
+        (1..=64).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if ok { Ok(()) } else { Err(format!("{field} must be a WeCom corp id (1 to 64 letters, digits, _ or -)")) }
+}
+
+/// A plain enterprise id as the admin console shows it (我的企业 → 企业ID): `ww…` (older corps `wx…`).
+pub fn is_plain_corp_id(value: &str) -> bool {
+    (value.starts_with("ww") || value.starts_with("wx"))
         && value.len() <= 64
-        && value.chars().all(|c| c.is_ascii_alphanumeric());
-    if ok { Ok(()) } else { Err(format!("{field} must be a WeCom corp id (starts with ww or wx, letters and digits)")) }
+        && value.chars().all(|c| c.is_ascii_alphanumeric())
 }
 
 /// A WeCom AgentID: a positive integer.
@@ -39,6 +46,17 @@ pub fn check_agent_id(value: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn corp_ids_are_opaque() {
+        for ok in ["ww0123456789abcdef", "wpKzQ-8_aBc", "x"] {
+            assert!(check_corp_id("corp_id", ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "ww 1", "ww/1", &"w".repeat(65)] {
+            assert!(check_corp_id("corp_id", bad).is_err(), "{bad:?}");
+        }
+        assert!(is_plain_corp_id("ww0123") && !is_plain_corp_id("dk1234") && !is_plain_corp_id("wp-1"));
+    }
 
     #[test]
     fn only_wecom_verification_names_are_served() {

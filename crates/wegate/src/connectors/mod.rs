@@ -258,7 +258,8 @@ mod tests {
         let KindSettings::QrCode(s) = settings else { panic!("kind kept") };
         assert_eq!((s.agent_id.as_str(), s.secret.as_str()), ("1000003", "kept"));
         // Validated after the merge: a bad corp id is refused even when only it changes.
-        let err = settings_from_input("wecom_qrcode", &input(json!({"corp_id": "nope"})), Some(&existing)).unwrap_err();
+        let err =
+            settings_from_input("wecom_qrcode", &input(json!({"corp_id": "no pe!"})), Some(&existing)).unwrap_err();
         assert!(err.contains("corp_id"), "{err}");
         // A field of another kind is named.
         let err = settings_from_input("wecom_qrcode", &input(json!({"schema": "x"})), Some(&existing)).unwrap_err();

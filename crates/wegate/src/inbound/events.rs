@@ -14,7 +14,7 @@ use wecom::{CryptoError, Event, MsgCrypt};
 
 use crate::app::{App, AppState};
 use crate::audit::Audit;
-use crate::connectors::fields::check_corp_id;
+use crate::connectors::fields::is_plain_corp_id;
 use crate::connectors::wecom_delegated::BOUND_CORP_ID;
 use crate::connectors::wecom_provider::suite_credential;
 use crate::store::{AuthorizedCorp, Connection, KindSettings, SuiteTicket};
@@ -138,7 +138,7 @@ fn learns_provider_corp_id(cb: &Callback, receive_id: &str) -> bool {
     !cb.allowed.iter().any(|id| id == receive_id)
         && matches!(&cb.connection.settings, KindSettings::Delegated(s) if s.provider_corp_id.is_none())
         && learned_provider_corp_id(&cb.connection).is_none()
-        && check_corp_id("receive id", receive_id).is_ok()
+        && is_plain_corp_id(receive_id)
 }
 
 fn check_receive_id(cb: &Callback, receive_id: &str) -> Result<(), Response> {
