@@ -24,12 +24,21 @@ pub fn random_alnum(len: usize) -> String {
 }
 
 /// Time-ordered id: 12 hex digits of milliseconds, then 20 random hex digits. Sorts by creation, so
-/// cursor pagination over ids lists oldest first.
+/// cursor pagination over ids lists oldest first; within one process ids strictly increase even in the same
+/// millisecond (the random part counts up), so two objects made back to back list in that order.
 pub fn time_ordered_id(prefix: &str) -> String {
+    static LAST: std::sync::Mutex<(u64, u128)> = std::sync::Mutex::new((0, 0));
+    const RANDOM_BITS: u128 = (1u128 << 80) - 1;
     let millis =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
-    let random: u128 = rand::thread_rng().r#gen::<u128>() & ((1u128 << 80) - 1);
-    format!("{prefix}{millis:012x}{random:020x}")
+    let mut last = LAST.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let (millis, random) = if millis > last.0 || last.1 >= RANDOM_BITS {
+        (millis.max(last.0 + u64::from(last.1 >= RANDOM_BITS)), rand::thread_rng().r#gen::<u128>() & (RANDOM_BITS >> 1))
+    } else {
+        (last.0, last.1 + 1 + (rand::thread_rng().r#gen::<u128>() & 0xffff))
+    };
+    *last = (millis, random.min(RANDOM_BITS));
+    format!("{prefix}{millis:012x}{:020x}", random.min(RANDOM_BITS))
 }
 
 /// A person-typed value made safe for a log line or the audit trail: control characters escaped (a
@@ -70,6 +79,15 @@ pub fn secure_eq(a: &str, b: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_made_back_to_back_sort_in_order() {
+        let ids: Vec<String> = (0..1000).map(|_| time_ordered_id("app_")).collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(ids, sorted);
+        assert!(ids.iter().all(|id| id.len() == 4 + 32));
+    }
 
     #[test]
     fn typed_input_cannot_forge_a_log_line() {
