@@ -231,6 +231,14 @@ pub struct AuthUserInfo {
     pub avatar: Option<String>,
 }
 
+/// `service/get_auth_info`: the authorized corp and agent, no secret.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthInfoResponse {
+    pub auth_corp_info: AuthCorpInfo,
+    #[serde(default)]
+    pub auth_info: Option<AuthInfo>,
+}
+
 /// `service/get_permanent_code`. For a delegated app, `permanent_code` is the app's secret.
 #[derive(Clone, Deserialize)]
 pub struct PermanentCodeResponse {
@@ -536,6 +544,23 @@ impl Client {
                 query: &[],
                 body: Some(body),
             },
+        )
+        .await
+    }
+
+    /// `service/get_auth_info` (path/90604): a corp's authorization as it is now — its name and the
+    /// authorized agent — with the suite token and the corp's permanent code.
+    pub async fn get_auth_info(
+        &self,
+        suite: &SuiteCredential,
+        auth_corpid: &str,
+        permanent_code: &str,
+    ) -> Result<AuthInfoResponse, Error> {
+        let body = json!({ "auth_corpid": auth_corpid, "permanent_code": permanent_code });
+        self.with_token(
+            &Self::suite_key(suite),
+            || self.fetch_suite_token(suite),
+            TokenCall { api: "service/get_auth_info", token_param: "suite_access_token", query: &[], body: Some(body) },
         )
         .await
     }

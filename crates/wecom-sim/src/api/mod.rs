@@ -29,6 +29,7 @@ pub(crate) const PATHS: &[&str] = &[
     "/cgi-bin/user/get",
     "/cgi-bin/service/get_suite_token",
     "/cgi-bin/service/get_permanent_code",
+    "/cgi-bin/service/get_auth_info",
     "/cgi-bin/service/get_provider_token",
     "/cgi-bin/service/get_login_info",
     "/cgi-bin/service/auth/getuserinfo3rd",
@@ -46,6 +47,7 @@ pub(crate) fn router() -> Router<Shared> {
         .route("/cgi-bin/user/get", get(user::get))
         .route("/cgi-bin/service/get_suite_token", post(service::get_suite_token))
         .route("/cgi-bin/service/get_permanent_code", post(service::get_permanent_code))
+        .route("/cgi-bin/service/get_auth_info", post(service::get_auth_info))
         .route("/cgi-bin/service/get_provider_token", post(service::get_provider_token))
         .route("/cgi-bin/service/get_login_info", post(service::get_login_info))
         .route("/cgi-bin/service/auth/getuserinfo3rd", get(service::getuserinfo3rd))

@@ -97,47 +97,10 @@ fn permanent_code(inner: &Shared, p: &HashMap<String, String>, body: &[u8]) -> R
             })
         },
     );
-    let agent_name =
-        world.app(&grant.corp_id, auth.agent_id).map_or_else(|| suite.name().to_owned(), |a| a.name.clone());
     let mut out = Obj::new()
         .with("permanent_code", permanent)
-        .with(
-            "auth_corp_info",
-            json!({
-                "corpid": corp.corp_id,
-                "corp_name": corp.name,
-                "corp_type": "verified",
-                "corp_square_logo_url": "",
-                "corp_user_max": 200,
-                "corp_full_name": corp.full_name.clone().unwrap_or_else(|| corp.name.clone()),
-                "subject_type": 1,
-                "corp_scale": "1-50人",
-                "corp_industry": "IT服务",
-                "corp_sub_industry": "互联网和相关服务",
-            }),
-        )
-        .with(
-            "auth_info",
-            json!({
-                "agent": [{
-                    "agentid": auth.agent_id,
-                    "name": agent_name,
-                    "square_logo_url": "",
-                    "round_logo_url": "",
-                    "auth_mode": 0,
-                    "is_customized_app": suite.is_template(),
-                    "privilege": {
-                        "level": 1,
-                        "allow_party": auth.visible_departments,
-                        "allow_user": auth.visible_users,
-                        "allow_tag": [],
-                        "extra_party": [],
-                        "extra_user": [],
-                        "extra_tag": [],
-                    },
-                }]
-            }),
-        )
+        .with("auth_corp_info", auth_corp_info(corp))
+        .with("auth_info", auth_info(&world, &suite, &auth))
         .with("auth_user_info", auth_user_info);
     if grant.kind == AuthCodeKind::CreateAuth
         && let Some(state) = &auth.state
@@ -145,6 +108,72 @@ fn permanent_code(inner: &Shared, p: &HashMap<String, String>, body: &[u8]) -> R
         out.push("state", state.clone());
     }
     Ok(Wx::ok(out))
+}
+
+/// `auth_corp_info` of get_permanent_code and get_auth_info (reference §7.5).
+fn auth_corp_info(corp: &crate::seed::Corp) -> Value {
+    json!({
+        "corpid": corp.corp_id,
+        "corp_name": corp.name,
+        "corp_type": "verified",
+        "corp_square_logo_url": "",
+        "corp_user_max": 200,
+        "corp_full_name": corp.full_name.clone().unwrap_or_else(|| corp.name.clone()),
+        "subject_type": 1,
+        "corp_scale": "1-50人",
+        "corp_industry": "IT服务",
+        "corp_sub_industry": "互联网和相关服务",
+    })
+}
+
+/// `auth_info` (the authorized agent and its privileges) of get_permanent_code and get_auth_info.
+fn auth_info(world: &World, suite: &SuiteLike, auth: &crate::state::Authorization) -> Value {
+    let agent_name =
+        world.app(&auth.corp_id, auth.agent_id).map_or_else(|| suite.name().to_owned(), |a| a.name.clone());
+    json!({
+        "agent": [{
+            "agentid": auth.agent_id,
+            "name": agent_name,
+            "square_logo_url": "",
+            "round_logo_url": "",
+            "auth_mode": 0,
+            "is_customized_app": suite.is_template(),
+            "privilege": {
+                "level": 1,
+                "allow_party": auth.visible_departments,
+                "allow_user": auth.visible_users,
+                "allow_tag": [],
+                "extra_party": [],
+                "extra_user": [],
+                "extra_tag": [],
+            },
+        }]
+    })
+}
+
+/// `POST /cgi-bin/service/get_auth_info?suite_access_token=` `{auth_corpid, permanent_code}` (path/90604):
+/// the corp and its authorized agent as they are now (after a `change_auth`, say). The permanent code must
+/// be the corp's current one: an old or foreign code is 40084 (invalid permanent_code).
+pub(crate) async fn get_auth_info(State(inner): State<Shared>, RawQuery(q): RawQuery, body: Bytes) -> Wx {
+    reply(current_auth_info(&inner, &params(q), &body))
+}
+
+fn current_auth_info(inner: &Shared, p: &HashMap<String, String>, body: &[u8]) -> Result<Wx, i64> {
+    let now = inner.now();
+    let world = inner.world();
+    let suite_id = world.suite_token(param(p, "suite_access_token"), now)?;
+    let body = json_body(body)?;
+    let corp_id = field(&body, "auth_corpid").ok_or(41002)?;
+    let code = field(&body, "permanent_code").ok_or(40084)?;
+    let auth = world.authorization(&suite_id, corp_id).ok_or(40084)?;
+    if auth.permanent_code.as_deref() != Some(code) {
+        return Err(40084);
+    }
+    let suite = inner.suite_like(&suite_id).ok_or(40083)?;
+    let corp = inner.corp(corp_id).ok_or(40013)?;
+    Ok(Wx::ok(
+        Obj::new().with("auth_corp_info", auth_corp_info(corp)).with("auth_info", auth_info(&world, &suite, auth)),
+    ))
 }
 
 /// `POST /cgi-bin/service/get_provider_token` `{corpid, provider_secret}`.

@@ -305,3 +305,31 @@ async fn change_auth_can_narrow_the_visible_scope() {
     let v = sim.get_json(&format!("/cgi-bin/user/get?access_token={token}&userid=LiuYang")).await;
     assert_eq!(v["errcode"], 0);
 }
+
+/// `service/get_auth_info` (path/90604): the authorization as it is now, for the corp's current permanent
+/// code only; an old one is 40084.
+#[tokio::test]
+async fn get_auth_info_answers_for_the_current_permanent_code_only() {
+    let sim = sim().await;
+    let rx = connect(&sim, TEMPLATE_ID, 0).await;
+    let suite_token = suite_token(&sim, &rx, TEMPLATE_ID).await;
+    let auth = authorize(&sim, CUSTOMER_CORP_ID).await;
+    let code = fetch_permanent_code(&sim, &suite_token, auth["auth_code"].as_str().unwrap()).await;
+    let ask = |permanent: String| {
+        let sim = &sim;
+        let suite_token = suite_token.clone();
+        async move {
+            sim.post_json(
+                &format!("/cgi-bin/service/get_auth_info?suite_access_token={suite_token}"),
+                json!({"auth_corpid": CUSTOMER_CORP_ID, "permanent_code": permanent}),
+            )
+            .await
+        }
+    };
+    let v = ask(code.clone()).await;
+    assert_eq!(v["errcode"], 0, "{v}");
+    assert_eq!(v["auth_corp_info"]["corpid"], CUSTOMER_CORP_ID);
+    assert_eq!(v["auth_info"]["agent"][0]["agentid"], auth["agent_id"]);
+    assert!(v.get("permanent_code").is_none(), "no secret in the answer");
+    assert_eq!(ask("not-the-code".into()).await["errcode"], 40084);
+}

@@ -292,6 +292,8 @@ async fn handle(app: AppState, cb: Callback, event: Event) -> Response {
         }
         Event::ChangeAuth { auth_corp_id, .. } => {
             set_corp_status(&app, &identifier, &auth_corp_id, "active", "connection.change_auth").await;
+            // The admin may have changed the agent or its scope: re-read the authorization, after the answer.
+            tokio::spawn(async move { refresh_authorization(&app, &cb, &auth_corp_id).await });
         }
         Event::CancelAuth { auth_corp_id, .. } => {
             set_corp_status(&app, &identifier, &auth_corp_id, "cancelled", "connection.cancel_auth").await;
@@ -367,6 +369,48 @@ async fn redeem_auth_code(app: &App, cb: &Callback, auth_code: &str) {
         }
     }
     bind_delegated_connection(app, &cb.connection, &corp_id).await;
+}
+
+/// change_auth: the corp's name and authorized agent as WeCom has them now (`service/get_auth_info`).
+async fn refresh_authorization(app: &App, cb: &Callback, corp_id: &str) {
+    let identifier = &cb.connection.identifier;
+    let corp = match app.store.get_authorized_corp(identifier, corp_id).await {
+        Ok(Some(corp)) => corp,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::error!(connection = %identifier, error = %e, "cannot read the authorized corp");
+            return;
+        }
+    };
+    let Some(permanent_code) = corp.permanent_code.clone() else { return };
+    let refreshed = match suite_credential(app, &cb.suite_id, cb.suite_secret.as_deref()).await {
+        Ok(suite) => app.wecom.get_auth_info(&suite, corp_id, &permanent_code).await.map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    let info = match refreshed {
+        Ok(info) => info,
+        Err(e) => {
+            tracing::warn!(connection = %identifier, corp_id, error = %e, "could not re-read the authorization");
+            Audit::new("connection.auth_refresh_failed")
+                .connection(identifier)
+                .upstream(corp_id)
+                .reason(&e)
+                .write(app)
+                .await;
+            return;
+        }
+    };
+    let agent_id = info.auth_info.as_ref().and_then(|i| i.agent.first()).map(|a| a.agentid);
+    let updated = AuthorizedCorp {
+        corp_name: info.auth_corp_info.corp_name.clone().or(corp.corp_name.clone()),
+        agent_id: agent_id.or(corp.agent_id),
+        updated_at: app.now(),
+        ..corp
+    };
+    match app.store.upsert_authorized_corp(updated).await {
+        Ok(()) => tracing::info!(connection = %identifier, corp_id, "authorization re-read after change_auth"),
+        Err(e) => tracing::error!(connection = %identifier, error = %e, "could not store the re-read authorization"),
+    }
 }
 
 /// A delegated connection without `corp_id` is bound to the first corp that authorizes its template, once

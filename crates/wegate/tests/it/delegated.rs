@@ -512,3 +512,31 @@ async fn a_delegated_connection_stays_bound_to_its_first_corp() {
     assert_eq!(page.status(), StatusCode::FORBIDDEN, "the bound corp cancelled: sign-in refused");
     assert!(page.text().await.unwrap().contains("not allowed to sign in"));
 }
+
+/// change_auth: wegate re-reads the authorization (`service/get_auth_info`) with the corp's permanent code.
+#[tokio::test]
+async fn change_auth_re_reads_the_authorization() {
+    let env = start().await;
+    let (_, _, template_id) = delegated(&env, json!({})).await;
+    let url = format!("{}/connections/deleg/events", env.base);
+    sim_post(&env, &format!("/_sim/suites/{template_id}/callback_url"), json!({"url": url})).await;
+    sim_post(&env, &format!("/_sim/suites/{template_id}/push_ticket"), json!({})).await;
+    let customer = wecom_sim::Seed::demo().corps[1].corp_id.clone();
+    let auth = sim_post(&env, &format!("/_sim/suites/{template_id}/authorize"), json!({"corp_id": customer})).await;
+    wait_for_corp(&env, "deleg", "active").await;
+    assert_eq!(env.sim_calls("/cgi-bin/service/get_auth_info").await, 0);
+    sim_post(&env, &format!("/_sim/suites/{template_id}/change_auth"), json!({"corp_id": customer})).await;
+    let mut calls = 0;
+    for _ in 0..100 {
+        calls = env.sim_calls("/cgi-bin/service/get_auth_info").await;
+        if calls > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(calls, 1, "re-read once");
+    let stats = env.sim_stats().await;
+    assert_eq!(stats["calls"]["/cgi-bin/service/get_auth_info"]["errcodes"], json!({"0": 1}), "answered ok: {stats}");
+    let (_, c) = env.admin(Method::GET, "/connections/deleg", None).await;
+    assert_eq!(c["status"]["authorized_corps"][0]["agent_id"], auth["agent_id"], "{c}");
+}
