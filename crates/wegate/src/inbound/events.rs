@@ -20,6 +20,39 @@ use crate::connectors::wecom_provider::suite_credential;
 use crate::store::{AuthorizedCorp, Connection, KindSettings, SuiteTicket};
 use crate::util::sha256_hex;
 
+/// The state key of an auth code received before the template secret was set.
+const PENDING_AUTH_CODE: &str = "pending_auth_code";
+/// How long WeCom's auth code of `create_auth` stays redeemable (reference §7.4).
+const AUTH_CODE_LIFETIME: i64 = 600;
+
+/// After the admin saved a connection: an authorization that arrived before its template secret is
+/// completed now (the permanent code fetched), if its auth code is still young enough.
+pub async fn complete_pending_authorization(app: AppState, identifier: String) {
+    let Ok(cb) = load(&app, &identifier).await else { return };
+    if cb.suite_id.is_empty() || cb.suite_secret.is_none() {
+        return;
+    }
+    let Some(pending) = cb.connection.state.get(PENDING_AUTH_CODE).filter(|p| !p.is_null()).cloned() else {
+        return;
+    };
+    if let Err(e) = app.store.merge_connection_state(&identifier, json!({ PENDING_AUTH_CODE: null }), app.now()).await {
+        tracing::error!(connection = %identifier, error = %e, "could not clear the pending authorization");
+        return;
+    }
+    let received_at = pending.get("received_at").and_then(Value::as_i64).unwrap_or_default();
+    let Some(auth_code) = pending.get("auth_code").and_then(Value::as_str).map(String::from) else { return };
+    if app.now() - received_at >= AUTH_CODE_LIFETIME {
+        tracing::warn!(connection = %identifier, "the early authorization's auth code has expired: authorize again");
+        Audit::new("connection.auth_failed")
+            .connection(&identifier)
+            .reason("early auth code expired")
+            .write(&app)
+            .await;
+        return;
+    }
+    tokio::spawn(async move { redeem_auth_code(&app, &cb, &auth_code).await });
+}
+
 /// How far a callback's timestamp may be from our clock.
 const WINDOW_SECS: i64 = 300;
 
@@ -280,6 +313,21 @@ async fn handle(app: AppState, cb: Callback, event: Event) -> Response {
             // An auth code is redeemed once, even if WeCom pushes it again with a new nonce.
             let key = sha256_hex(&format!("auth_code|{identifier}|{auth_code}"));
             match app.store.remember_callback(&key, app.now() + 3600).await {
+                Ok(true) if cb.suite_id.is_empty() || cb.suite_secret.is_none() => {
+                    // The template's id and secret come after WeCom verified the URL; an authorization can
+                    // arrive first. Keep its auth code (valid 10 minutes) until the admin enters them.
+                    let pending = json!({ PENDING_AUTH_CODE: {"auth_code": auth_code, "received_at": app.now()} });
+                    match app.store.merge_connection_state(&identifier, pending, app.now()).await {
+                        Ok(()) => tracing::info!(
+                            connection = %identifier,
+                            "authorization received before the template secret; completed once it is set"
+                        ),
+                        Err(e) => {
+                            tracing::error!(error = %e, "event callback: store unavailable");
+                            return reject(StatusCode::SERVICE_UNAVAILABLE, "try again");
+                        }
+                    }
+                }
                 Ok(true) => {
                     tokio::spawn(async move { redeem_auth_code(&app, &cb, &auth_code).await });
                 }

@@ -540,3 +540,39 @@ async fn change_auth_re_reads_the_authorization() {
     let (_, c) = env.admin(Method::GET, "/connections/deleg", None).await;
     assert_eq!(c["status"]["authorized_corps"][0]["agent_id"], auth["agent_id"], "{c}");
 }
+
+/// A corp may authorize the template before the admin entered its secret: the auth code is kept and redeemed
+/// when the secret is saved (it used to be logged and lost).
+#[tokio::test]
+async fn an_authorization_before_the_template_secret_is_completed_when_it_is_saved() {
+    let env = start().await;
+    let seed = wecom_sim::Seed::demo();
+    let t = &seed.templates[0];
+    let created = env
+        .post(
+            "/connections",
+            json!({"identifier": "deleg", "display_name": "Delegated", "kind": "wecom_delegated",
+                   "token": t.token, "encoding_aes_key": t.encoding_aes_key}),
+        )
+        .await;
+    let event_url = created["event_url"].as_str().unwrap().to_string();
+    sim_post(&env, &format!("/_sim/suites/{}/callback_url", t.template_id), json!({"url": event_url})).await;
+    sim_post(&env, &format!("/_sim/suites/{}/push_ticket", t.template_id), json!({})).await;
+    let customer = seed.corps[1].corp_id.clone();
+    let auth = sim_post(&env, &format!("/_sim/suites/{}/authorize", t.template_id), json!({"corp_id": customer})).await;
+    assert_eq!(auth["delivered"], true, "{auth}");
+    let (_, c) = env.admin(Method::GET, "/connections/deleg", None).await;
+    assert_eq!(c["status"]["authorized_corps"], json!([]), "nothing can be fetched without the secret yet");
+
+    let (status, _) = env
+        .admin(
+            Method::PATCH,
+            "/connections/deleg",
+            Some(json!({"template_id": t.template_id, "template_secret": t.template_secret})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let c = wait_for_corp(&env, "deleg", "active").await;
+    assert_eq!(c["status"]["authorized_corps"][0]["corp_id"], customer.as_str());
+    assert_eq!(env.sim_calls("/cgi-bin/service/get_permanent_code").await, 1);
+}
