@@ -490,7 +490,16 @@ async fn a_delegated_connection_stays_bound_to_its_first_corp() {
     let seed = wecom_sim::Seed::demo();
     let (first, other) = (seed.corps[1].corp_id.clone(), seed.corps[0].corp_id.clone());
     sim_post(&env, &format!("/_sim/suites/{template_id}/authorize"), json!({"corp_id": first})).await;
-    let c = wait_for_corp(&env, "deleg", "active").await;
+    wait_for_corp(&env, "deleg", "active").await;
+    // The binding is claimed just after the corp is stored.
+    let mut c = Value::Null;
+    for _ in 0..100 {
+        c = env.admin(Method::GET, "/connections/deleg", None).await.1;
+        if !c["status"]["bound_corp_id"].is_null() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     assert_eq!(c["status"]["bound_corp_id"], first.as_str(), "bound, and shown: {c}");
 
     sim_post(&env, &format!("/_sim/suites/{template_id}/cancel_auth"), json!({"corp_id": first})).await;
