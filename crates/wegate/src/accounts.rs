@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::app::App;
 use crate::store::{
     AssociationMode, Connection, Identity, MatchField, MatchQuery, NewUser, ProfileUpdate, StoreError, User,
-    normalize_email, normalize_phone, normalize_username,
+    login_as_phone, normalize_email, normalize_phone, normalize_username,
 };
 use crate::util::time_ordered_id;
 
@@ -280,8 +280,7 @@ fn lockout_key(user: Option<&User>, login: &str) -> String {
     match user {
         Some(user) => format!("user:{}", user.id),
         None => {
-            let phone_like = login.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c));
-            let normalised = if phone_like { normalize_phone(login) } else { login.to_lowercase() };
+            let normalised = login_as_phone(login).unwrap_or_else(|| login.to_lowercase());
             format!("login:{normalised}")
         }
     }

@@ -297,7 +297,7 @@ pub async fn update_connection(
     stored.updated_at = app.now();
     let updated = app.store.update_connection(stored).await?;
     // Saving the template secret completes an authorization that arrived before it.
-    crate::inbound::events::complete_pending_authorization(app.clone(), updated.identifier.clone()).await;
+    crate::inbound::events::complete_pending_authorization(app.clone(), &updated).await;
     Ok(Json(view(&app, updated).await?))
 }
 

@@ -27,7 +27,14 @@ const AUTH_CODE_LIFETIME: i64 = 600;
 
 /// After the admin saved a connection: an authorization that arrived before its template secret is
 /// completed now (the permanent code fetched), if its auth code is still young enough.
-pub async fn complete_pending_authorization(app: AppState, identifier: String) {
+pub async fn complete_pending_authorization(app: AppState, saved: &Connection) {
+    // Most saves have nothing pending: no store read for them.
+    let pending_here = matches!(&saved.settings, KindSettings::Delegated(s) if s.template_secret.is_some())
+        && saved.state.get(PENDING_AUTH_CODE).is_some_and(|p| !p.is_null());
+    if !pending_here {
+        return;
+    }
+    let identifier = saved.identifier.clone();
     let Ok(cb) = load(&app, &identifier).await else { return };
     if cb.suite_id.is_empty() || cb.suite_secret.is_none() {
         return;

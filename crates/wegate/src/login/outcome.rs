@@ -53,6 +53,21 @@ pub struct Row {
 }
 
 impl Outcome {
+    pub const ALL: &'static [Outcome] = &[
+        Outcome::Cancelled,
+        Outcome::NotAllowed,
+        Outcome::NotMember,
+        Outcome::LinkedCorpMember,
+        Outcome::CorpNotAllowed,
+        Outcome::NotReady,
+        Outcome::CodeInvalid,
+        Outcome::UpstreamUnavailable,
+        Outcome::UpstreamError,
+        Outcome::Misconfigured,
+        Outcome::NoAccount,
+        Outcome::Ambiguous,
+    ];
+
     pub fn row(self) -> Row {
         use Outcome::*;
         let (page_status, redirect_error, token_error, metric, message, hint) = match self {
@@ -294,21 +309,7 @@ mod tests {
     fn every_outcome_has_an_authorization_endpoint_error_code() {
         // RFC 6749 §4.1.2.1: the only codes a redirect to the app may carry.
         const ALLOWED: &[&str] = &["access_denied", "server_error", "temporarily_unavailable"];
-        use Outcome::*;
-        for outcome in [
-            Cancelled,
-            NotAllowed,
-            NotMember,
-            LinkedCorpMember,
-            CorpNotAllowed,
-            NotReady,
-            CodeInvalid,
-            UpstreamUnavailable,
-            UpstreamError,
-            Misconfigured,
-            NoAccount,
-            Ambiguous,
-        ] {
+        for &outcome in Outcome::ALL {
             assert!(ALLOWED.contains(&outcome.row().redirect_error), "{outcome:?}");
         }
     }

@@ -44,10 +44,7 @@ pub async fn start_login(app: &App, tx: &LoginTx, connection: &Connection, lang:
     let callback = app.url(&format!("/connections/{}/callback", connection.identifier));
     // WeCom's QR page takes `lang` (zh, en): set it only when the app asked for a language.
     let wecom_lang =
-        tx.ui_locales.as_deref().and_then(|l| l.split_whitespace().find_map(Lang::from_tag)).map(|l| match l {
-            Lang::Zh => "zh",
-            Lang::En => "en",
-        });
+        tx.ui_locales.as_deref().and_then(|l| l.split_whitespace().find_map(Lang::from_tag)).map(Lang::short);
     let request = connectors::LoginRequest { state: &tx.id, callback: &callback, lang: wecom_lang };
     match connectors::login_url(app, connection, request).await {
         Ok(url) => Ok(redirect(&url)),

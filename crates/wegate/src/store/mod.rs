@@ -57,8 +57,8 @@ pub use kinds::{
 pub use sessions::{LoginTx, Session, SessionStore};
 pub use upstream::{AuthorizedCorp, CachedToken, SuiteTicket, UpstreamStore};
 pub use users::{
-    EMAIL_VERIFIED, Identity, LoginFailures, MatchQuery, NewUser, ProfileUpdate, User, UserStore, normalize_email,
-    normalize_phone, normalize_username,
+    EMAIL_VERIFIED, Identity, LoginFailures, MatchQuery, NewUser, ProfileUpdate, User, UserStore, login_as_phone,
+    normalize_email, normalize_phone, normalize_username,
 };
 
 /// The sub-traits (and [`Store`]), for callers of store methods: `use crate::store::prelude::*;`.

@@ -151,6 +151,13 @@ pub fn normalize_email(email: &str) -> String {
 
 /// Normalises a phone number for uniqueness and matching: digits only (and a leading `+` dropped), and the
 /// Chinese country code `86` removed when what remains is an 11-digit mainland mobile number.
+/// A typed login taken as a phone number, normalised — only when it looks like one, so that a username
+/// containing digits is not taken for somebody's phone.
+pub fn login_as_phone(login: &str) -> Option<String> {
+    let phone_like = login.trim().chars().all(|c| c.is_ascii_digit() || " +-().".contains(c));
+    if phone_like { Some(normalize_phone(login)).filter(|p| !p.is_empty()) } else { None }
+}
+
 pub fn normalize_phone(phone: &str) -> String {
     let digits: String = phone.chars().filter(|c| c.is_ascii_digit()).collect();
     match digits.strip_prefix("86") {

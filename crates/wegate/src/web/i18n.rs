@@ -58,6 +58,14 @@ impl Lang {
         }
     }
 
+    /// The short code WeCom's pages and our language cookie take: `zh` or `en`.
+    pub fn short(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Zh => "zh",
+        }
+    }
+
     /// The other language, for the page's language switch.
     pub fn other(self) -> Lang {
         match self {

@@ -68,7 +68,7 @@ pub async fn switch_language(State(app): State<AppState>, Query(choice): Query<L
     if let Ok(location) = HeaderValue::from_str(&back) {
         response.headers_mut().insert(header::LOCATION, location);
     }
-    let tag = if lang == Lang::Zh { "zh" } else { "en" };
+    let tag = lang.short();
     let cookie = cookies::set(cookies::LANGUAGE, tag, Some(365 * 24 * 3600), app.settings.secure_cookies());
     response.headers_mut().insert(header::SET_COOKIE, cookie);
     response

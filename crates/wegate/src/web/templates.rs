@@ -54,7 +54,7 @@ impl Templates {
 
 /// `/language?lang=<the other one>&return=<here>`.
 fn switch_href(lang: Lang, here: &str) -> String {
-    let other = if lang.other() == Lang::Zh { "zh" } else { "en" };
+    let other = lang.other().short();
     let back = percent_encoding::utf8_percent_encode(here, percent_encoding::NON_ALPHANUMERIC);
     format!("/language?lang={other}&return={back}")
 }

@@ -35,6 +35,18 @@ async fn delegated(env: &Env, extra: Value) -> (Client, reqwest::Client, String)
     (client, http, t.template_id.clone())
 }
 
+/// A delegated connection made in the consoles' order: Token and EncodingAESKey only. Its event URL.
+async fn token_and_key_only(env: &Env, t: &wecom_sim::Template) -> String {
+    let created = env
+        .post(
+            "/connections",
+            json!({"identifier": "deleg", "display_name": "Delegated", "kind": "wecom_delegated",
+                   "token": t.token, "encoding_aes_key": t.encoding_aes_key}),
+        )
+        .await;
+    created["event_url"].as_str().expect("event_url shown at once").to_string()
+}
+
 /// Waits until the background redemption of the auth code has stored the corp.
 async fn wait_for_corp(env: &Env, identifier: &str, status: &str) -> Value {
     for _ in 0..100 {
@@ -159,14 +171,7 @@ async fn delegated_set_up_in_the_consoles_order_token_and_key_first_template_lat
     let env = start().await;
     let seed = wecom_sim::Seed::demo();
     let t = &seed.templates[0];
-    let created = env
-        .post(
-            "/connections",
-            json!({"identifier": "deleg", "display_name": "Delegated", "kind": "wecom_delegated",
-                   "token": t.token, "encoding_aes_key": t.encoding_aes_key}),
-        )
-        .await;
-    let event_url = created["event_url"].as_str().expect("event_url shown at once").to_string();
+    let event_url = token_and_key_only(&env, t).await;
     let (client_id, secret) = env.app("web", REDIRECT).await;
     env.associate(&client_id, "deleg").await;
     let (client, http) = env.oidc_client(&client_id, secret.as_deref(), REDIRECT).await;
@@ -557,14 +562,7 @@ async fn an_authorization_before_the_template_secret_is_completed_when_it_is_sav
     let env = start().await;
     let seed = wecom_sim::Seed::demo();
     let t = &seed.templates[0];
-    let created = env
-        .post(
-            "/connections",
-            json!({"identifier": "deleg", "display_name": "Delegated", "kind": "wecom_delegated",
-                   "token": t.token, "encoding_aes_key": t.encoding_aes_key}),
-        )
-        .await;
-    let event_url = created["event_url"].as_str().unwrap().to_string();
+    let event_url = token_and_key_only(&env, t).await;
     sim_post(&env, &format!("/_sim/suites/{}/callback_url", t.template_id), json!({"url": event_url})).await;
     sim_post(&env, &format!("/_sim/suites/{}/push_ticket", t.template_id), json!({})).await;
     let customer = seed.corps[1].corp_id.clone();

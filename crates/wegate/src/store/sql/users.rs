@@ -8,7 +8,7 @@ use sqlx::any::AnyRow;
 use super::{Query, SqlStore, all, col, db_err, json_col, limit_plus_one, one, paginate, to_json};
 use crate::store::{
     Identity, LoginFailures, MatchQuery, NewUser, Page, ProfileUpdate, StoreError, StoreResult, Timestamp, User,
-    UserStore, normalize_email, normalize_phone, normalize_username,
+    UserStore, login_as_phone, normalize_email, normalize_phone, normalize_username,
 };
 
 macro_rules! user_cols {
@@ -57,13 +57,6 @@ fn failures_from_row(row: &AnyRow) -> StoreResult<LoginFailures> {
 /// A normalised unique field; empty normalises to NULL so that blank values never collide.
 fn norm(value: Option<&str>, normalize: fn(&str) -> String) -> Option<String> {
     value.map(normalize).filter(|v| !v.is_empty())
-}
-
-/// Password sign-in accepts a phone number only when the login looks like one, so that a username containing
-/// digits is not taken for somebody's phone.
-fn login_as_phone(login: &str) -> Option<String> {
-    let phone_like = login.trim().chars().all(|c| c.is_ascii_digit() || " +-().".contains(c));
-    if phone_like { norm(Some(login), normalize_phone) } else { None }
 }
 
 const INSERT_USER: &str = concat!(
