@@ -22,6 +22,9 @@ pub struct SimConfig {
     pub push_retries: u32,
     /// Pause before each retry, milliseconds.
     pub push_retry_delay_ms: u64,
+    /// How long one push waits for the answer, milliseconds; a later answer is a failed attempt. WeCom: 1000
+    /// (path/90642, 授权成功通知: 服务商的响应必须在1000ms内完成 — record the AuthCode, answer, then work).
+    pub push_deadline_ms: u64,
 }
 
 impl Default for SimConfig {
@@ -34,6 +37,7 @@ impl Default for SimConfig {
             ticket_interval_secs: 600,
             push_retries: 3,
             push_retry_delay_ms: 1000,
+            push_deadline_ms: 1000,
         }
     }
 }

@@ -30,6 +30,7 @@ pub(crate) fn errmsg(code: i64) -> &'static str {
         40014 => "invalid access_token",
         40029 => "invalid code",
         40056 => "invalid agentid",
+        40058 => "invalid parameter",
         40078 => "invalid auth_code",
         40080 => "invalid suite_secret",
         40082 => "invalid suite_token",

@@ -67,9 +67,18 @@ pub(crate) fn openid(scope: &str, who: &str) -> String {
     format!("o{}", derived(&["openid", scope, who], 27))
 }
 
-/// `open_userid` for a member whose seed entry has none.
-pub(crate) fn open_userid(corp_id: &str, userid: &str) -> String {
-    format!("wo{}", derived(&["open_userid", corp_id, &userid.to_lowercase()], 30))
+/// A member's encrypted userid under a service provider (服务商主体的密文userid): what the provider's
+/// third-party and delegated apps get as `userid` (and third-party apps as `open_userid`) since 2022.
+/// The same for all of one provider's apps, different for another provider (path/96516 §2.1, path/97104
+/// §2.1); mixed case, so compared exactly (document 39442: 密文大小写敏感).
+pub(crate) fn open_userid(provider_corp_id: &str, corp_id: &str, userid: &str) -> String {
+    format!("wo{}", derived(&["open_userid", provider_corp_id, corp_id, &userid.to_lowercase()], 30))
+}
+
+/// A corp's encrypted corp id under a service provider (服务商主体的密文corpid, path/96516 §1.1): the same
+/// for all of the provider's apps, different per provider, case-sensitive. WeCom's look like `wp…`.
+pub(crate) fn open_corpid(provider_corp_id: &str, corp_id: &str) -> String {
+    format!("wp{}", derived(&["open_corpid", provider_corp_id, &corp_id.to_lowercase()], 30))
 }
 
 /// The cipher userid `getuserinfo3rd` gives for a member of a corp with no authorization relation.
@@ -94,7 +103,10 @@ mod tests {
         assert_eq!(openid("ww1", "guest"), openid("ww1", "guest"));
         assert_ne!(openid("ww1", "guest"), openid("ww2", "guest"));
         assert_eq!(openid("ww1", "guest").len(), 28);
-        assert_eq!(open_userid("ww1", "Bob"), open_userid("ww1", "bob"));
+        assert_eq!(open_userid("wwp", "ww1", "Bob"), open_userid("wwp", "ww1", "bob"));
+        assert_ne!(open_userid("wwp", "ww1", "bob"), open_userid("wwq", "ww1", "bob"));
+        assert_ne!(open_corpid("wwp", "ww1"), open_corpid("wwq", "ww1"));
+        assert!(open_corpid("wwp", "ww1").starts_with("wp"));
         assert_eq!(random_digits(19).len(), 19);
         assert!(random_token(64).bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
     }

@@ -36,6 +36,12 @@ mod seed;
 mod state;
 
 pub use config::SimConfig;
+
+/// The encrypted corp id a service provider's apps see for `corp_id` (unless the seed keeps legacy ids):
+/// what wegate stores for delegated and provider sign-ins, for tests and the demo to expect.
+pub fn encrypted_corp_id(provider_corp_id: &str, corp_id: &str) -> String {
+    ids::open_corpid(provider_corp_id, corp_id)
+}
 pub use seed::{
     App, CUSTOMER_CORP_ID, Corp, DEMO_CORP_ID, Department, Member, PROVIDER_CORP_ID, Provider, Seed, SeedError, Suite,
     Template,

@@ -148,6 +148,7 @@ async fn deliver(
             .http
             .post(target.clone())
             .header(reqwest::header::CONTENT_TYPE, "text/xml")
+            .timeout(Duration::from_millis(inner.config.push_deadline_ms))
             .body(body.clone())
             .send()
             .await;

@@ -92,7 +92,9 @@ pub struct Member {
     pub position: String,
     #[serde(default)]
     pub address: String,
-    /// `open_userid` (same across one provider's apps); derived from corp and userid when absent.
+    /// The member's encrypted userid (open_userid) as every provider of this seed sees it; derived per
+    /// provider, corp and userid when absent (set it only in seeds with one provider: WeCom gives each
+    /// provider its own).
     #[serde(default)]
     pub open_userid: Option<String>,
     /// Corp administrator (matters only to the legacy provider login, `usertype`).
@@ -150,6 +152,11 @@ pub struct Template {
     pub event_url: Option<String>,
     /// Trusted domain given to the apps created from the template.
     pub trusted_domain: String,
+    /// `true` = authorizations from before 2022-06-28: plain corp ids and userids everywhere. By default
+    /// (as WeCom since then, document 39442) the apps made from the template see the provider's encrypted
+    /// corp ids and userids.
+    #[serde(default)]
+    pub legacy_ids: bool,
 }
 
 fn default_template_name() -> String {
@@ -171,6 +178,10 @@ pub struct Provider {
     pub login_trusted_domain: Option<String>,
     #[serde(default)]
     pub suites: Vec<Suite>,
+    /// `true` = plain corp ids and userids for the provider's suites and its login (before the 2022 upgrade,
+    /// path/96516); by default they see the provider's encrypted ids.
+    #[serde(default)]
+    pub legacy_ids: bool,
 }
 
 /// A suite (应用) of a provider, e.g. its login-authorization suite (登录授权).

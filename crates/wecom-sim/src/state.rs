@@ -71,6 +71,24 @@ impl Inner {
     pub(crate) fn provider(&self, corp_id: &str) -> Option<&Provider> {
         self.seed.providers.iter().find(|p| p.corp_id == corp_id)
     }
+
+    /// How an app sees ids: plain for a self-built app, its template's view for a delegated one.
+    pub(crate) fn app_view(&self, app: &AppRecord) -> IdView<'_> {
+        app.template_id.as_deref().and_then(|t| self.suite_like(t)).map_or(IdView::Plain, |s| s.view())
+    }
+
+    /// The corp a (plain or encrypted) corp id names in `view`.
+    pub(crate) fn corp_in(&self, view: IdView<'_>, shown: &str) -> Option<&Corp> {
+        self.seed.corps.iter().find(|c| view.names_corp(&c.corp_id, shown))
+    }
+
+    /// The corp an id names in any view (plain, or encrypted for some provider): for "unknown corp" errors.
+    pub(crate) fn any_corp(&self, shown: &str) -> Option<&Corp> {
+        let mut views = vec![IdView::Plain];
+        views.extend(self.seed.providers.iter().map(|p| IdView::Provider(&p.corp_id)));
+        views.extend(self.seed.templates.iter().map(|t| IdView::Provider(&t.provider_corp_id)));
+        views.into_iter().find_map(|v| self.corp_in(v, shown))
+    }
 }
 
 /// A template (代开发) or a provider suite: both get suite tokens, tickets and command callbacks.
@@ -135,16 +153,76 @@ impl<'a> SuiteLike<'a> {
     pub(crate) fn kind(&self) -> &'static str {
         if self.is_template() { "template" } else { "suite" }
     }
+    /// How this template's or suite's apps see corp ids and userids.
+    pub(crate) fn view(&self) -> IdView<'a> {
+        match self {
+            SuiteLike::Template(t) if t.legacy_ids => IdView::Plain,
+            SuiteLike::Template(t) => IdView::Provider(&t.provider_corp_id),
+            SuiteLike::Suite(p, _) => p.view(),
+        }
+    }
 }
 
-/// Finds a member by userid, case-insensitively (reference §0).
+impl Provider {
+    /// How the provider's suites and its login see corp ids and userids.
+    pub(crate) fn view(&self) -> IdView<'_> {
+        if self.legacy_ids { IdView::Plain } else { IdView::Provider(&self.corp_id) }
+    }
+}
+
+/// Finds a member by plain userid, case-insensitively (reference §0).
 pub(crate) fn find_member<'a>(corp: &'a Corp, userid: &str) -> Option<&'a Member> {
     corp.members.iter().find(|m| m.userid.eq_ignore_ascii_case(userid))
 }
 
-/// The member's `open_userid`: from the seed, else derived.
-pub(crate) fn open_userid_of(corp: &Corp, member: &Member) -> String {
-    member.open_userid.clone().unwrap_or_else(|| ids::open_userid(&corp.corp_id, &member.userid))
+/// The member's `open_userid` under a provider (= its encrypted userid): from the seed, else derived.
+pub(crate) fn open_userid_of(provider_corp_id: &str, corp: &Corp, member: &Member) -> String {
+    member.open_userid.clone().unwrap_or_else(|| ids::open_userid(provider_corp_id, &corp.corp_id, &member.userid))
+}
+
+/// How an app sees a corp's ids. Self-built apps, and provider apps authorized before the 2022 upgrade,
+/// see the plain ones; a provider's newer third-party and delegated apps see the provider's encrypted
+/// corp id and userids, in every answer and event, and must send them back the same way (document 39442:
+/// 所有接口无论是入参，还是返回结果 … 仅需将参数值替换为升级后的ID). Plain ids compare case-insensitively,
+/// encrypted ones exactly (密文大小写敏感).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum IdView<'a> {
+    Plain,
+    Provider(&'a str),
+}
+
+impl<'a> IdView<'a> {
+    /// The id a corp has in this view.
+    pub(crate) fn corp_id(&self, corp_id: &str) -> String {
+        match self {
+            IdView::Plain => corp_id.to_owned(),
+            IdView::Provider(p) => ids::open_corpid(p, corp_id),
+        }
+    }
+
+    /// Whether `shown` names the corp `corp_id` in this view.
+    pub(crate) fn names_corp(&self, corp_id: &str, shown: &str) -> bool {
+        match self {
+            IdView::Plain => corp_id.eq_ignore_ascii_case(shown),
+            IdView::Provider(p) => ids::open_corpid(p, corp_id) == shown,
+        }
+    }
+
+    /// The userid a member has in this view.
+    pub(crate) fn userid(&self, corp: &Corp, member: &Member) -> String {
+        match self {
+            IdView::Plain => member.userid.clone(),
+            IdView::Provider(p) => open_userid_of(p, corp, member),
+        }
+    }
+
+    /// The member a userid names in this view.
+    pub(crate) fn member<'c>(&self, corp: &'c Corp, shown: &str) -> Option<&'c Member> {
+        match self {
+            IdView::Plain => find_member(corp, shown),
+            IdView::Provider(p) => corp.members.iter().find(|m| open_userid_of(p, corp, m) == shown),
+        }
+    }
 }
 
 /// An app that lives in a corp: a seed self-built app or one created by a template authorization.

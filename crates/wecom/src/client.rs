@@ -294,6 +294,13 @@ pub struct LoginInfo {
     pub auth_info: Option<Value>,
 }
 
+/// `service/corpid_to_opencorpid` (path/95604, path/97105): a plain corp id as the provider's apps see it.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct OpenCorpId {
+    #[serde(default)]
+    pub open_corpid: String,
+}
+
 /// `service/auth/getuserinfo3rd`: `corpid` + `userid` + `open_userid` for a member, `openid` otherwise.
 #[derive(Clone, Default, Deserialize)]
 pub struct UserInfo3rd {
@@ -590,6 +597,25 @@ impl Client {
             TokenCall { api: "service/get_login_info", token_param: "access_token", query: &[], body: Some(body) },
         )
         .await
+    }
+
+    /// `service/corpid_to_opencorpid` (path/95604): the provider's encrypted id of a corp, from its plain
+    /// enterprise id. WeCom converts only corps that authorized one of the provider's apps.
+    pub async fn corpid_to_opencorpid(&self, provider: &ProviderCredential, corpid: &str) -> Result<String, Error> {
+        let body = json!({ "corpid": corpid });
+        let answer: OpenCorpId = self
+            .with_token(
+                &Self::provider_key(provider),
+                || self.fetch_provider_token(provider),
+                TokenCall {
+                    api: "service/corpid_to_opencorpid",
+                    token_param: "provider_access_token",
+                    query: &[],
+                    body: Some(body),
+                },
+            )
+            .await?;
+        Ok(answer.open_corpid)
     }
 
     /// `service/auth/getuserinfo3rd`: a ServiceApp QR or third-party OAuth code → corp + member.

@@ -65,7 +65,9 @@ fn exchange(inner: &Shared, p: &HashMap<String, String>, legacy: bool) -> Result
         }
         Subject::Member { userid, .. } => {
             let member = find_member(corp, userid).ok_or(40029)?;
-            out.push(if legacy { "UserId" } else { "userid" }, member.userid.clone());
+            // A delegated app of an upgraded template gets the provider's encrypted userid (document 39442).
+            let shown = inner.app_view(&app).userid(corp, member);
+            out.push(if legacy { "UserId" } else { "userid" }, shown.clone());
             if legacy {
                 out.push("DeviceId", "");
             }
@@ -78,7 +80,7 @@ fn exchange(inner: &Shared, p: &HashMap<String, String>, legacy: bool) -> Result
                         grant: Grant::Corp { corp_id: corp_id.clone(), agent_id },
                         corp_id: corp_id.clone(),
                         userid: member.userid.clone(),
-                        shown_userid: member.userid.clone(),
+                        shown_userid: shown,
                         expires_at: now + ttl,
                     },
                 );
@@ -118,7 +120,7 @@ fn detail(inner: &Shared, p: &HashMap<String, String>, body: &[u8]) -> Result<Wx
     let m = find_member(corp, &t.userid).ok_or(84015)?;
     Ok(Wx::ok(
         Obj::new()
-            .with("userid", m.userid.clone())
+            .with("userid", t.shown_userid.clone())
             .with("gender", m.gender.clone())
             .with("avatar", m.avatar.clone())
             .with("qr_code", ids::qr_code(&corp.corp_id, &m.userid))

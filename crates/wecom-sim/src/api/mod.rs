@@ -34,6 +34,8 @@ pub(crate) const PATHS: &[&str] = &[
     "/cgi-bin/service/get_login_info",
     "/cgi-bin/service/auth/getuserinfo3rd",
     "/cgi-bin/service/auth/getuserdetail3rd",
+    "/cgi-bin/service/corpid_to_opencorpid",
+    "/cgi-bin/batch/userid_to_openuserid",
 ];
 
 /// Routes of the server API.
@@ -52,6 +54,8 @@ pub(crate) fn router() -> Router<Shared> {
         .route("/cgi-bin/service/get_login_info", post(service::get_login_info))
         .route("/cgi-bin/service/auth/getuserinfo3rd", get(service::getuserinfo3rd))
         .route("/cgi-bin/service/auth/getuserdetail3rd", post(service::getuserdetail3rd))
+        .route("/cgi-bin/service/corpid_to_opencorpid", post(service::corpid_to_opencorpid))
+        .route("/cgi-bin/batch/userid_to_openuserid", post(user::userid_to_openuserid))
         .route("/cgi-bin/{*rest}", get(unknown_api).post(unknown_api))
 }
 

@@ -18,7 +18,8 @@ use crate::domain;
 use crate::errcode::{Obj, Wx};
 use crate::ids;
 use crate::state::{
-    Audience, AuthCodeKind, CodeScope, Grant, Inner, Subject, SuiteLike, UserTicket, World, find_member, open_userid_of,
+    Audience, AuthCodeKind, CodeScope, Grant, IdView, Inner, Subject, SuiteLike, UserTicket, World, find_member,
+    open_userid_of,
 };
 
 /// `POST /cgi-bin/service/get_suite_token` `{suite_id, suite_secret, suite_ticket}`.
@@ -66,6 +67,7 @@ fn permanent_code(inner: &Shared, p: &HashMap<String, String>, body: &[u8]) -> R
         return Err(40078);
     }
     let suite = inner.suite_like(&suite_id).ok_or(40083)?;
+    let view = suite.view();
     let corp = inner.corp(&grant.corp_id).ok_or(40078)?;
     let permanent = ids::random_token(43);
     // Only the latest permanent code works: one fetched earlier (normally already revoked by the
@@ -90,8 +92,8 @@ fn permanent_code(inner: &Shared, p: &HashMap<String, String>, body: &[u8]) -> R
         || json!({}),
         |m| {
             json!({
-                "userid": m.userid,
-                "open_userid": open_userid_of(corp, m),
+                "userid": view.userid(corp, m),
+                "open_userid": open_userid_of(suite.provider_corp_id(), corp, m),
                 "name": m.name,
                 "avatar": m.avatar,
             })
@@ -99,7 +101,7 @@ fn permanent_code(inner: &Shared, p: &HashMap<String, String>, body: &[u8]) -> R
     );
     let mut out = Obj::new()
         .with("permanent_code", permanent)
-        .with("auth_corp_info", auth_corp_info(corp))
+        .with("auth_corp_info", auth_corp_info(corp, view))
         .with("auth_info", auth_info(&world, &suite, &auth))
         .with("auth_user_info", auth_user_info);
     if grant.kind == AuthCodeKind::CreateAuth
@@ -110,10 +112,11 @@ fn permanent_code(inner: &Shared, p: &HashMap<String, String>, body: &[u8]) -> R
     Ok(Wx::ok(out))
 }
 
-/// `auth_corp_info` of get_permanent_code and get_auth_info (reference §7.5).
-fn auth_corp_info(corp: &crate::seed::Corp) -> Value {
+/// `auth_corp_info` of get_permanent_code and get_auth_info (reference §7.5); `corpid` as the suite sees
+/// it (the provider's encrypted corp id since the 2022 upgrade, path/96516 §1.2: 字段名不变，值为密文).
+fn auth_corp_info(corp: &crate::seed::Corp, view: IdView<'_>) -> Value {
     json!({
-        "corpid": corp.corp_id,
+        "corpid": view.corp_id(&corp.corp_id),
         "corp_name": corp.name,
         "corp_type": "verified",
         "corp_square_logo_url": "",
@@ -163,16 +166,19 @@ fn current_auth_info(inner: &Shared, p: &HashMap<String, String>, body: &[u8]) -
     let world = inner.world();
     let suite_id = world.suite_token(param(p, "suite_access_token"), now)?;
     let body = json_body(body)?;
-    let corp_id = field(&body, "auth_corpid").ok_or(41002)?;
+    let shown = field(&body, "auth_corpid").ok_or(41002)?;
     let code = field(&body, "permanent_code").ok_or(40084)?;
-    let auth = world.authorization(&suite_id, corp_id).ok_or(40084)?;
+    let suite = inner.suite_like(&suite_id).ok_or(40083)?;
+    // The corp as this suite knows it: an upgraded suite's apps name it by the encrypted id only.
+    let corp = inner.corp_in(suite.view(), shown).ok_or(40013)?;
+    let auth = world.authorization(&suite_id, &corp.corp_id).ok_or(40084)?;
     if auth.permanent_code.as_deref() != Some(code) {
         return Err(40084);
     }
-    let suite = inner.suite_like(&suite_id).ok_or(40083)?;
-    let corp = inner.corp(corp_id).ok_or(40013)?;
     Ok(Wx::ok(
-        Obj::new().with("auth_corp_info", auth_corp_info(corp)).with("auth_info", auth_info(&world, &suite, auth)),
+        Obj::new()
+            .with("auth_corp_info", auth_corp_info(corp, suite.view()))
+            .with("auth_info", auth_info(&world, &suite, auth)),
     ))
 }
 
@@ -204,6 +210,27 @@ fn has_relation(inner: &Inner, world: &World, provider_corp_id: &str, corp_id: &
     })
 }
 
+/// `POST /cgi-bin/service/corpid_to_opencorpid?provider_access_token=` `{corpid}` → `{open_corpid}` (path/95604,
+/// path/97105): a plain corp id to the provider's encrypted one. Only for corps that authorized one of the
+/// provider's apps (仅限第三方服务商，转换已获授权企业的corpid): an unknown corp is 40013, a corp with no
+/// authorization of the provider 48002 (the docs name no errcode; refusing is the strict reading).
+pub(crate) async fn corpid_to_opencorpid(State(inner): State<Shared>, RawQuery(q): RawQuery, body: Bytes) -> Wx {
+    reply(open_corpid(&inner, &params(q), &body))
+}
+
+fn open_corpid(inner: &Shared, p: &HashMap<String, String>, body: &[u8]) -> Result<Wx, i64> {
+    let now = inner.now();
+    let world = inner.world();
+    let provider = world.provider_token(param(p, "provider_access_token"), now)?;
+    let body = json_body(body)?;
+    let plain = field(&body, "corpid").ok_or(41002)?;
+    let corp = inner.corp_in(IdView::Plain, plain).ok_or(40013)?;
+    if !has_relation(inner, &world, &provider, &corp.corp_id) {
+        return Err(48002);
+    }
+    Ok(Wx::ok(Obj::new().with("open_corpid", ids::open_corpid(&provider, &corp.corp_id))))
+}
+
 /// `POST /cgi-bin/service/get_login_info?access_token=<provider token>` `{auth_code}`.
 pub(crate) async fn get_login_info(State(inner): State<Shared>, RawQuery(q): RawQuery, body: Bytes) -> Wx {
     reply(login_info(&inner, &params(q), &body))
@@ -229,6 +256,7 @@ fn login_info(inner: &Shared, p: &HashMap<String, String>, body: &[u8]) -> Resul
     };
     let corp = inner.corp(corp_id).ok_or(40029)?;
     let m = find_member(corp, userid).ok_or(40029)?;
+    let view = inner.provider(&provider).map_or(IdView::Plain, |p| p.view());
     let agents: Vec<Value> = world
         .authorizations
         .iter()
@@ -251,13 +279,13 @@ fn login_info(inner: &Shared, p: &HashMap<String, String>, body: &[u8]) -> Resul
             .with(
                 "user_info",
                 json!({
-                    "userid": m.userid,
-                    "open_userid": open_userid_of(corp, m),
+                    "userid": view.userid(corp, m),
+                    "open_userid": open_userid_of(&provider, corp, m),
                     "name": m.name,
                     "avatar": m.avatar,
                 }),
             )
-            .with("corp_info", json!({ "corpid": corp.corp_id }))
+            .with("corp_info", json!({ "corpid": view.corp_id(&corp.corp_id) }))
             .with("agent", Value::Array(agents))
             .with("auth_info", json!({ "department": departments })),
     ))
@@ -298,13 +326,15 @@ fn exchange_3rd(inner: &Shared, p: &HashMap<String, String>) -> Result<Wx, i64> 
             let corp = inner.corp(corp_id).ok_or(40029)?;
             let m = find_member(corp, userid).ok_or(40029)?;
             let provider = suite.provider_corp_id();
-            // Without an authorization relation WeCom hides the userid behind a cipher (§8).
+            let view = suite.view();
+            // Without an authorization relation WeCom hides the userid behind a cipher (§8); with one, the
+            // userid follows the upgraded id policy (path/98179: 按照升级后的ID策略返回明文或密文).
             let shown = if has_relation(inner, &world, provider, corp_id) {
-                m.userid.clone()
+                view.userid(corp, m)
             } else {
                 ids::cipher_userid(provider, corp_id, &m.userid)
             };
-            out.push("corpid", corp_id.clone());
+            out.push("corpid", view.corp_id(corp_id));
             out.push("userid", shown.clone());
             if issued.scope == CodeScope::SnsapiPrivateinfo {
                 let ttl = inner.config.user_ticket_ttl_secs;
@@ -322,7 +352,7 @@ fn exchange_3rd(inner: &Shared, p: &HashMap<String, String>) -> Result<Wx, i64> 
                 out.push("user_ticket", ticket);
                 out.push("expires_in", ttl);
             }
-            out.push("open_userid", open_userid_of(corp, m));
+            out.push("open_userid", open_userid_of(provider, corp, m));
         }
         Subject::Outsider { key } => {
             out.push("openid", ids::openid(&suite_id, key));
@@ -343,7 +373,7 @@ fn detail_3rd(inner: &Shared, p: &HashMap<String, String>, body: &[u8]) -> Resul
     let body = json_body(body)?;
     let ticket = field(&body, "user_ticket").ok_or(84015)?;
     let t = world.user_tickets.get(ticket).ok_or(84015)?;
-    if t.grant != (Grant::Suite { suite_id }) {
+    if t.grant != (Grant::Suite { suite_id: suite_id.clone() }) {
         return Err(84015);
     }
     if now >= t.expires_at {
@@ -351,10 +381,11 @@ fn detail_3rd(inner: &Shared, p: &HashMap<String, String>, body: &[u8]) -> Resul
     }
     let corp = inner.corp(&t.corp_id).ok_or(84015)?;
     let m = find_member(corp, &t.userid).ok_or(84015)?;
+    let view = inner.suite_like(&suite_id).map_or(IdView::Plain, |s| s.view());
     // Third-party apps never get mobile/email/biz_mail/address; `name` is the userid (§3.1, §8).
     Ok(Wx::ok(
         Obj::new()
-            .with("corpid", corp.corp_id.clone())
+            .with("corpid", view.corp_id(&corp.corp_id))
             .with("userid", t.shown_userid.clone())
             .with("name", t.shown_userid.clone())
             .with("gender", m.gender.clone())

@@ -34,6 +34,8 @@ pub(crate) async fn list(State(inner): State<Shared>) -> Json<Value> {
                 .map(|a| {
                     json!({
                         "corp_id": a.corp_id,
+                        // The id the suite's apps know the corp by (encrypted unless legacy_ids).
+                        "auth_corp_id": s.view().corp_id(&a.corp_id),
                         "agent_id": a.agent_id,
                         "active": a.active,
                         "has_permanent_code": a.permanent_code.is_some(),
@@ -253,7 +255,8 @@ pub(crate) async fn change_auth(
             app.visible_departments = depts;
         }
     }
-    let event = Event::ChangeAuth { suite_id: suite_id.clone(), auth_corp_id: req.corp_id, timestamp: inner.now() };
+    let auth_corp_id = inner.suite_like(&suite_id).map_or(req.corp_id.clone(), |s| s.view().corp_id(&req.corp_id));
+    let event = Event::ChangeAuth { suite_id: suite_id.clone(), auth_corp_id, timestamp: inner.now() };
     Ok(Json(push::push_event(&inner, &suite_id, &event).await))
 }
 
@@ -279,8 +282,8 @@ pub(crate) async fn cancel_now(inner: &Shared, suite_id: &str, corp_id: &str) ->
             app.enabled = false;
         }
     }
-    let event =
-        Event::CancelAuth { suite_id: suite_id.to_owned(), auth_corp_id: corp_id.to_owned(), timestamp: inner.now() };
+    let auth_corp_id = inner.suite_like(suite_id).map_or(corp_id.to_owned(), |s| s.view().corp_id(corp_id));
+    let event = Event::CancelAuth { suite_id: suite_id.to_owned(), auth_corp_id, timestamp: inner.now() };
     Ok(push::push_event(inner, suite_id, &event).await)
 }
 

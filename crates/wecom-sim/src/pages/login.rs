@@ -7,7 +7,7 @@
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
 
-use super::{Flow, PageError, Query, check_redirect, finish};
+use super::{Flow, PageError, Query, agent_app, check_redirect, corp_apps, finish};
 use crate::Shared;
 use crate::state::{Audience, CodeScope, SuiteLike};
 
@@ -46,7 +46,7 @@ fn corp_app(inner: &Shared, q: &Query, path: &'static str, flow: &'static str) -
             "appid (the CorpID) is missing.".to_owned(),
         )
     })?;
-    let corp = inner.corp(appid).ok_or_else(|| {
+    let (corp, apps) = corp_apps(inner, appid).ok_or_else(|| {
         PageError::param(
             "appid",
             format!("appid {appid} 不是已知企业的 CorpID。"),
@@ -60,14 +60,7 @@ fn corp_app(inner: &Shared, q: &Query, path: &'static str, flow: &'static str) -
             "agentid is required with login_type=CorpApp.".to_owned(),
         )
     })?;
-    let app =
-        raw_agent.parse::<i64>().ok().and_then(|a| inner.world().app(&corp.corp_id, a).cloned()).ok_or_else(|| {
-            PageError::param(
-                "agentid",
-                format!("企业 {appid} 中没有可用的应用 {raw_agent}。"),
-                format!("Corp {appid} has no enabled app with agentid {raw_agent}."),
-            )
-        })?;
+    let app = agent_app(inner, corp, &apps, appid, raw_agent)?;
     let redirect = check_redirect(q, &app.trusted_domain)?;
     Ok(Flow {
         path,

@@ -17,7 +17,7 @@ use url::Url;
 
 use crate::Shared;
 use crate::domain;
-use crate::state::{Audience, CodeScope, IssuedCode, Subject, find_member};
+use crate::state::{AppRecord, Audience, CodeScope, IssuedCode, Subject, find_member};
 
 pub(crate) mod login;
 pub(crate) mod oauth;
@@ -180,6 +180,57 @@ pub(crate) struct Flow {
     pub(crate) title: String,
     pub(crate) app_name: String,
     pub(crate) consent: bool,
+}
+
+/// The corp an `appid` names and its enabled apps that name it so: self-built (and legacy delegated) apps
+/// by the plain corp id, a delegated app of an upgraded template only by its provider's encrypted corp id
+/// (document 39442: URL parameters take the upgraded id). `None` when `appid` names no corp at all.
+pub(crate) fn corp_apps<'a>(inner: &'a Shared, appid: &str) -> Option<(&'a crate::seed::Corp, Vec<AppRecord>)> {
+    let corp = inner.any_corp(appid)?;
+    let apps = inner
+        .world()
+        .apps
+        .iter()
+        .filter(|a| a.corp_id == corp.corp_id && a.enabled && inner.app_view(a).names_corp(&a.corp_id, appid))
+        .cloned()
+        .collect();
+    Some((corp, apps))
+}
+
+/// The app `agentid` among `apps` (those `appid` names), or the page error naming what is wrong: an
+/// app that exists but is known to its corp by another id gets told which.
+pub(crate) fn agent_app(
+    inner: &Shared,
+    corp: &crate::seed::Corp,
+    apps: &[AppRecord],
+    appid: &str,
+    raw_agent: &str,
+) -> Result<AppRecord, PageError> {
+    let agent = raw_agent.parse::<i64>().ok();
+    if let Some(app) = apps.iter().find(|a| Some(a.agent_id) == agent) {
+        return Ok(app.clone());
+    }
+    let elsewhere = agent.and_then(|a| inner.world().app(&corp.corp_id, a).cloned());
+    Err(match elsewhere {
+        Some(app) => {
+            let expected = inner.app_view(&app).corp_id(&corp.corp_id);
+            PageError::param(
+                "appid",
+                format!(
+                    "应用 {raw_agent} 的 appid 应为 {expected}（代开发应用使用服务商主体的密文 CorpID），收到：{appid}。"
+                ),
+                format!(
+                    "App {raw_agent} is known by appid {expected} (a delegated app uses its provider's \
+                     encrypted CorpID), got: {appid}."
+                ),
+            )
+        }
+        None => PageError::param(
+            "agentid",
+            format!("企业 {appid} 中没有可用的应用 {raw_agent}。"),
+            format!("Corp {appid} has no enabled app with agentid {raw_agent}."),
+        ),
+    })
 }
 
 /// 302 to `redirect` with the code (if any) and the state (if one was given).

@@ -9,7 +9,7 @@
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
 
-use super::{Flow, PageError, Query, check_redirect, finish, redirect_outside, redirect_param};
+use super::{Flow, PageError, Query, agent_app, check_redirect, corp_apps, finish, redirect_outside, redirect_param};
 use crate::Shared;
 use crate::domain;
 use crate::state::{Audience, CodeScope, SuiteLike};
@@ -56,7 +56,7 @@ fn validate(inner: &Shared, q: &Query) -> Result<Flow, PageError> {
         ));
     }
     let privateinfo = scope == CodeScope::SnsapiPrivateinfo;
-    if let Some(corp) = inner.corp(appid) {
+    if let Some((corp, apps)) = corp_apps(inner, appid) {
         let agent = match q.get("agentid") {
             None if privateinfo => {
                 return Err(PageError::param(
@@ -66,38 +66,15 @@ fn validate(inner: &Shared, q: &Query) -> Result<Flow, PageError> {
                 ));
             }
             None => None,
-            Some(raw) => {
-                let app =
-                    raw.parse::<i64>().ok().and_then(|a| inner.world().app(&corp.corp_id, a).cloned()).ok_or_else(
-                        || {
-                            PageError::param(
-                                "agentid",
-                                format!("企业 {appid} 中没有可用的应用 {raw}。"),
-                                format!("Corp {appid} has no enabled app with agentid {raw}."),
-                            )
-                        },
-                    )?;
-                Some(app)
-            }
+            Some(raw) => Some(agent_app(inner, corp, &apps, appid, raw)?),
         };
         let (redirect, app_name) = match &agent {
             Some(app) => (check_redirect(q, &app.trusted_domain)?, app.name.clone()),
             None => {
                 // Without agentid any app of the corp whose trusted domain admits the redirect.
-                let any_domain = inner
-                    .world()
-                    .apps
-                    .iter()
-                    .find(|a| a.corp_id == corp.corp_id && a.enabled)
-                    .map(|a| a.trusted_domain.clone())
-                    .unwrap_or_default();
+                let any_domain = apps.first().map(|a| a.trusted_domain.clone()).unwrap_or_default();
                 let url = redirect_param(q)?;
-                let admitted = inner
-                    .world()
-                    .apps
-                    .iter()
-                    .find(|a| a.corp_id == corp.corp_id && a.enabled && domain::admits(&a.trusted_domain, &url))
-                    .map(|a| a.name.clone());
+                let admitted = apps.iter().find(|a| domain::admits(&a.trusted_domain, &url)).map(|a| a.name.clone());
                 match admitted {
                     Some(name) => (url, name),
                     None => return Err(redirect_outside(&url, &any_domain)),

@@ -195,6 +195,7 @@ pub(super) fn demo() -> Seed {
             name: "wegate 代开发演示 Delegated Demo".to_owned(),
             event_url: None,
             trusted_domain: "127.0.0.1".to_owned(),
+            legacy_ids: false,
         }],
         providers: vec![Provider {
             corp_id: PROVIDER_CORP_ID.to_owned(),
@@ -211,6 +212,7 @@ pub(super) fn demo() -> Seed {
                 trusted_domain: "127.0.0.1".to_owned(),
                 authorized_corps: vec![DEMO_CORP_ID.to_owned()],
             }],
+            legacy_ids: false,
         }],
     }
 }

@@ -265,3 +265,57 @@ async fn a_linked_corps_member_is_named_corpid_slash_userid() {
     let v = sim.getuserinfo(&token, &code).await;
     assert_eq!(v, json!({"errcode": 0, "errmsg": "ok", "userid": format!("{CUSTOMER_CORP_ID}/LiuYang")}));
 }
+
+fn swap_case(s: &str) -> String {
+    s.chars().map(|c| if c.is_ascii_uppercase() { c.to_ascii_lowercase() } else { c.to_ascii_uppercase() }).collect()
+}
+
+/// Document 39442: a delegated app gets the provider's encrypted userid from getuserinfo, and user/get takes
+/// exactly that id back (密文大小写敏感): the plain userid or a case-changed copy is no member it knows.
+#[tokio::test]
+async fn a_delegated_app_gets_the_encrypted_userid_and_user_get_takes_exactly_it() {
+    let sim = sim().await;
+    let d = delegated_app(&sim, CUSTOMER_CORP_ID).await;
+    let code = sim.login_code(&d.corp_id, d.agent_id, "emma").await;
+    let v = sim.getuserinfo(&d.token, &code).await;
+    assert_eq!(v["errcode"], 0, "{v}");
+    let emma = v["userid"].as_str().unwrap().to_owned();
+    assert!(!emma.eq_ignore_ascii_case("emma"), "{v}");
+    assert!(emma.starts_with("wo"), "{v}");
+    assert_eq!(emma, demo_open_userid("emma"));
+
+    let user_get = |userid: &str| format!("/cgi-bin/user/get?access_token={}&userid={userid}", d.token);
+    let u = sim.get_json(&user_get(&emma)).await;
+    assert_eq!(u["errcode"], 0, "{u}");
+    assert_eq!(u["userid"], emma.as_str());
+    assert_eq!(u["name"], "Emma Wang");
+    assert!(u.get("open_userid").is_none(), "{u}");
+    assert_eq!(sim.get_json(&user_get(&swap_case(&emma))).await["errcode"], 60111);
+    assert_eq!(sim.get_json(&user_get(&emma.to_lowercase())).await["errcode"], 60111);
+    assert_eq!(sim.get_json(&user_get("emma")).await["errcode"], 60111);
+
+    // privateinfo: the ticket's getuserdetail names the member the same way.
+    let loc = sim
+        .redirect_of(&format!(
+            "/connect/oauth2/authorize?appid={}&redirect_uri={}&response_type=code&scope=snsapi_privateinfo&agentid={}&sim_user=emma",
+            d.corp_id,
+            enc(CALLBACK),
+            d.agent_id
+        ))
+        .await;
+    let v = sim.getuserinfo(&d.token, &query(&loc, "code").unwrap()).await;
+    assert_eq!(v["userid"], emma.as_str());
+    let detail = sim
+        .post_json(
+            &format!("/cgi-bin/auth/getuserdetail?access_token={}", d.token),
+            json!({ "user_ticket": v["user_ticket"] }),
+        )
+        .await;
+    assert_eq!(detail["errcode"], 0, "{detail}");
+    assert_eq!(detail["userid"], emma.as_str());
+
+    // A self-built app of a corp keeps the plain userid.
+    let token = sim.demo_token().await;
+    let code = sim.login_code(DEMO_CORP_ID, DEMO_AGENT, "alice").await;
+    assert_eq!(sim.getuserinfo(&token, &code).await["userid"], "alice");
+}

@@ -261,6 +261,69 @@ pub async fn connect(sim: &Sim, suite_id: &str, fail_first: u32) -> Receiver {
     rx
 }
 
+/// The id the apps of `suite_id` know `corp` by: `auth_corp_id` of its authorization in `/_sim/suites`
+/// (the provider's encrypted corp id unless the seed says `legacy_ids`).
+pub async fn auth_corp_id(sim: &Sim, suite_id: &str, corp: &str) -> String {
+    let v = sim.get_json("/_sim/suites").await;
+    let suite = v["items"].as_array().unwrap().iter().find(|s| s["suite_id"] == suite_id).unwrap();
+    let auth = suite["authorizations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["corp_id"] == corp)
+        .unwrap_or_else(|| panic!("{corp} has no authorization of {suite_id}: {suite}"));
+    auth["auth_corp_id"].as_str().unwrap().to_owned()
+}
+
+/// A demo member's encrypted userid under the demo provider (the demo seed's `open_userid`).
+pub fn demo_open_userid(userid: &str) -> String {
+    Seed::demo()
+        .corps
+        .iter()
+        .flat_map(|c| c.members.iter())
+        .find(|m| m.userid == userid)
+        .and_then(|m| m.open_userid.clone())
+        .unwrap()
+}
+
+/// A provider_access_token.
+pub async fn provider_token(sim: &Sim, corp: &str, secret: &str) -> String {
+    let v =
+        sim.post_json("/cgi-bin/service/get_provider_token", json!({"corpid": corp, "provider_secret": secret})).await;
+    v["provider_access_token"].as_str().unwrap_or_else(|| panic!("{v}")).to_owned()
+}
+
+/// A delegated app made from the demo template, authorized by `corp` the real way.
+pub struct Delegated {
+    pub rx: Receiver,
+    pub suite_token: String,
+    pub agent_id: i64,
+    /// The corp id the app knows its corp by (`auth_corp_info.corpid` of get_permanent_code).
+    pub corp_id: String,
+    pub permanent_code: String,
+    /// An access token from `gettoken` with `corp_id` and the permanent code.
+    pub token: String,
+}
+
+/// Connects the template, authorizes it for `corp`, fetches the permanent code and an access token.
+pub async fn delegated_app(sim: &Sim, corp: &str) -> Delegated {
+    let rx = connect(sim, TEMPLATE_ID, 0).await;
+    let suite_token = suite_token(sim, &rx, TEMPLATE_ID).await;
+    let auth = sim.post_json(&format!("/_sim/suites/{TEMPLATE_ID}/authorize"), json!({ "corp_id": corp })).await;
+    let agent_id = auth["agent_id"].as_i64().unwrap_or_else(|| panic!("{auth}"));
+    let v = sim
+        .post_json(
+            &format!("/cgi-bin/service/get_permanent_code?suite_access_token={suite_token}"),
+            json!({ "auth_code": auth["auth_code"] }),
+        )
+        .await;
+    assert_eq!(v["errcode"], 0, "{v}");
+    let corp_id = v["auth_corp_info"]["corpid"].as_str().unwrap().to_owned();
+    let permanent_code = v["permanent_code"].as_str().unwrap().to_owned();
+    let token = sim.token(&corp_id, &permanent_code).await;
+    Delegated { rx, suite_token, agent_id, corp_id, permanent_code, token }
+}
+
 /// Pushes a ticket, returns it as the receiver decrypted it.
 pub async fn pushed_ticket(sim: &Sim, rx: &Receiver, suite_id: &str) -> String {
     let v = sim.post_json(&format!("/_sim/suites/{suite_id}/push_ticket"), json!({})).await;

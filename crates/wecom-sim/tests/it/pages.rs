@@ -317,3 +317,44 @@ async fn the_privateinfo_page_asks_for_consent() {
     assert!(html.contains("snsapi_privateinfo"));
     assert!(html.contains("sim_user=alice"));
 }
+
+/// Document 39442: URL parameters take the upgraded id, so a delegated app's login and OAuth pages take
+/// `appid` = the provider's encrypted corp id; the plain one is refused, naming the expected appid.
+#[tokio::test]
+async fn a_delegated_apps_pages_take_the_encrypted_corp_id_as_appid() {
+    let sim = sim().await;
+    let auth = sim
+        .post_json(&format!("/_sim/suites/{TEMPLATE_ID}/authorize"), serde_json::json!({"corp_id": CUSTOMER_CORP_ID}))
+        .await;
+    let agent = auth["agent_id"].as_i64().unwrap();
+    let encrypted = auth_corp_id(&sim, TEMPLATE_ID, CUSTOMER_CORP_ID).await;
+    assert_ne!(encrypted, CUSTOMER_CORP_ID);
+    let login = |appid: &str| {
+        format!(
+            "/wwlogin/sso/login?login_type=CorpApp&appid={appid}&agentid={agent}&redirect_uri={}&state=d&sim_user=emma",
+            enc(CALLBACK)
+        )
+    };
+    let oauth = |appid: &str| {
+        format!(
+            "/connect/oauth2/authorize?appid={appid}&redirect_uri={}&response_type=code&scope=snsapi_base&agentid={agent}&sim_user=emma",
+            enc(CALLBACK)
+        )
+    };
+    for page in [login(CUSTOMER_CORP_ID), oauth(CUSTOMER_CORP_ID)] {
+        let html = error_page(&sim, &page).await;
+        assert!(html.contains("data-error=\"appid\""), "{html}");
+        assert!(html.contains("appid 参数错误"), "{html}");
+        assert!(html.contains(&encrypted), "the page names the expected appid: {html}");
+    }
+    for page in [login(&encrypted), oauth(&encrypted)] {
+        let loc = sim.redirect_of(&page).await;
+        assert!(query(&loc, "code").is_some(), "{loc}");
+    }
+    // Self-built apps keep the plain corp id; the provider's encrypted id of their corp does not name them.
+    sim.redirect_of(&wwlogin("&sim_user=alice")).await;
+    let demo_encrypted = auth_corp_id(&sim, SUITE_ID, DEMO_CORP_ID).await;
+    let html = error_page(&sim, &wwlogin("&sim_user=alice").replace(DEMO_CORP_ID, &demo_encrypted)).await;
+    assert!(html.contains("data-error=\"appid\""), "{html}");
+    assert!(html.contains(DEMO_CORP_ID), "the page names the expected appid: {html}");
+}

@@ -1,6 +1,10 @@
 //! Reference §6 and §7.2/§7.4: URL verification and encrypted command pushes, decrypted here
 //! with `wecom::crypto` exactly as a provider would.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
 use serde_json::json;
 use wecom_sim::{PROVIDER_CORP_ID, Seed, SimConfig};
 
@@ -123,11 +127,14 @@ async fn authorization_events_are_pushed() {
     assert_eq!(e.receive_id, TEMPLATE_ID);
     assert_eq!(xml_field(&e.message, "AuthCode").unwrap(), v["auth_code"].as_str().unwrap());
     assert_eq!(xml_field(&e.message, "State").as_deref(), Some("install1"));
+    // change_auth and cancel_auth name the corp the way the template's apps know it: encrypted.
+    let auth_corp_id = auth_corp_id(&sim, TEMPLATE_ID, customer).await;
+    assert_ne!(auth_corp_id, customer);
 
     let v = sim.post_json(&format!("/_sim/suites/{TEMPLATE_ID}/change_auth"), json!({"corp_id": customer})).await;
     assert_eq!(v["delivered"], true);
     let e = rx.last("change_auth").unwrap();
-    assert_eq!(xml_field(&e.message, "AuthCorpId").unwrap(), customer);
+    assert_eq!(xml_field(&e.message, "AuthCorpId").unwrap(), auth_corp_id);
 
     let v =
         sim.post_json(&format!("/_sim/suites/{TEMPLATE_ID}/reset_permanent_code"), json!({"corp_id": customer})).await;
@@ -137,7 +144,7 @@ async fn authorization_events_are_pushed() {
     let v = sim.post_json(&format!("/_sim/suites/{TEMPLATE_ID}/cancel_auth"), json!({"corp_id": customer})).await;
     assert_eq!(v["delivered"], true);
     let e = rx.last("cancel_auth").unwrap();
-    assert_eq!(xml_field(&e.message, "AuthCorpId").unwrap(), customer);
+    assert_eq!(xml_field(&e.message, "AuthCorpId").unwrap(), auth_corp_id);
 
     let resp = sim.post_raw(&format!("/_sim/suites/{TEMPLATE_ID}/cancel_auth"), json!({"corp_id": customer})).await;
     assert_eq!(resp.status(), 404);
@@ -145,4 +152,56 @@ async fn authorization_events_are_pushed() {
     let kinds: Vec<_> =
         stats["pushes"].as_array().unwrap().iter().map(|p| p["info_type"].as_str().unwrap().to_owned()).collect();
     assert_eq!(kinds, ["create_auth", "change_auth", "reset_permanent_code", "cancel_auth"]);
+}
+
+/// An event URL that answers `success` to every POST, but only after `delay`; counts the POSTs.
+async fn slow_receiver(delay: Duration) -> (String, Arc<AtomicU32>) {
+    let posts = Arc::new(AtomicU32::new(0));
+    let counter = posts.clone();
+    let app = axum::Router::new().route(
+        "/events",
+        axum::routing::post(move || {
+            let counter = counter.clone();
+            async move {
+                counter.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(delay).await;
+                "success"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    (format!("http://{addr}/events"), posts)
+}
+
+/// path/90642: the provider must answer within 1000 ms (`push_deadline_ms`); a later `success` is a failed
+/// attempt, retried, and the push is not delivered.
+#[tokio::test]
+async fn a_push_answered_after_the_deadline_is_not_delivered() {
+    let config = SimConfig { push_deadline_ms: 150, push_retries: 1, ..test_config() };
+    let sim = sim_with(Seed::demo(), config).await;
+    let (url, posts) = slow_receiver(Duration::from_millis(600)).await;
+    // The receiver does not answer URL verification; `force` saves the URL anyway.
+    let v = sim.post_json(&format!("/_sim/suites/{SUITE_ID}/callback_url"), json!({"url": url, "force": true})).await;
+    assert_eq!(v["verified"], false, "{v}");
+    let v = sim.post_json(&format!("/_sim/suites/{SUITE_ID}/push_ticket"), json!({})).await;
+    assert_eq!(v["delivered"], false, "{v}");
+    assert_eq!(v["attempts"], 2, "{v}");
+    assert!(v["error"].is_string(), "{v}");
+    assert_eq!(posts.load(Ordering::SeqCst), 2);
+    let stats = sim.get_json("/_sim/stats").await;
+    assert_eq!(stats["pushes"][0]["delivered"], false);
+    assert!(stats["pushes"][0]["last_status"].is_null(), "{stats}");
+
+    // The same receiver, within the default deadline (1000 ms): delivered at the first attempt.
+    let sim = sim_with(Seed::demo(), test_config()).await;
+    let (url, posts) = slow_receiver(Duration::from_millis(300)).await;
+    sim.post_json(&format!("/_sim/suites/{SUITE_ID}/callback_url"), json!({"url": url, "force": true})).await;
+    let v = sim.post_json(&format!("/_sim/suites/{SUITE_ID}/push_ticket"), json!({})).await;
+    assert_eq!(v["delivered"], true, "{v}");
+    assert_eq!(v["attempts"], 1, "{v}");
+    assert_eq!(posts.load(Ordering::SeqCst), 1);
 }

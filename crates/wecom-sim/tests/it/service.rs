@@ -101,7 +101,10 @@ async fn authorizing_a_template_creates_a_delegated_app_usable_like_a_self_built
     let v = permanent_code(&sim, &suite_token, &auth_code).await;
     assert_eq!(v["errcode"], 0, "{v}");
     let secret = v["permanent_code"].as_str().unwrap().to_owned();
-    assert_eq!(v["auth_corp_info"]["corpid"], CUSTOMER_CORP_ID);
+    // The delegated app knows its corp by the provider's encrypted corp id (document 39442).
+    let corp_id = v["auth_corp_info"]["corpid"].as_str().unwrap().to_owned();
+    assert_ne!(corp_id, CUSTOMER_CORP_ID);
+    assert_eq!(corp_id, auth_corp_id(&sim, TEMPLATE_ID, CUSTOMER_CORP_ID).await);
     assert!(v["auth_corp_info"]["corp_name"].is_string());
     assert!(v["auth_corp_info"]["corp_full_name"].is_string());
     let agent = &v["auth_info"]["agent"][0];
@@ -109,17 +112,21 @@ async fn authorizing_a_template_creates_a_delegated_app_usable_like_a_self_built
     assert_eq!(agent["agentid"], auth["agent_id"]);
     assert!(agent["privilege"]["allow_user"].is_array());
     assert!(agent["privilege"]["allow_party"].is_array());
-    assert_eq!(v["auth_user_info"]["userid"], "LiuYang");
+    assert_eq!(v["auth_user_info"]["userid"], demo_open_userid("LiuYang"));
     assert_eq!(v["state"], "st1");
     assert!(v.get("access_token").is_none());
 
-    // gettoken with the permanent code as secret, then a normal CorpApp login.
-    let token = sim.token(CUSTOMER_CORP_ID, &secret).await;
+    // gettoken with the encrypted corp id and the permanent code as secret, then a normal CorpApp login
+    // (appid = the encrypted corp id); the app names members by their encrypted userid.
+    let token = sim.token(&corp_id, &secret).await;
     let agent_id = agent["agentid"].as_i64().unwrap();
-    let code = sim.login_code(CUSTOMER_CORP_ID, agent_id, "emma").await;
+    let code = sim.login_code(&corp_id, agent_id, "emma").await;
     let u = sim.getuserinfo(&token, &code).await;
-    assert_eq!(u["userid"], "emma");
-    let u = sim.get_json(&format!("/cgi-bin/user/get?access_token={token}&userid=emma")).await;
+    let emma = demo_open_userid("emma");
+    assert_eq!(u["userid"], emma.as_str());
+    let u = sim.get_json(&format!("/cgi-bin/user/get?access_token={token}&userid={emma}")).await;
+    assert_eq!(u["errcode"], 0, "{u}");
+    assert_eq!(u["userid"], emma.as_str());
     assert_eq!(u["name"], "Emma Wang");
     assert!(u.get("mobile").is_none());
 }
@@ -149,24 +156,27 @@ async fn cancel_auth_stops_the_delegated_app() {
     let rx = connect(&sim, TEMPLATE_ID, 0).await;
     let suite_token = suite_token(&sim, &rx, TEMPLATE_ID).await;
     let auth = authorize(&sim, CUSTOMER_CORP_ID).await;
-    let secret = permanent_code(&sim, &suite_token, auth["auth_code"].as_str().unwrap()).await["permanent_code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let token = sim.token(CUSTOMER_CORP_ID, &secret).await;
+    let v = permanent_code(&sim, &suite_token, auth["auth_code"].as_str().unwrap()).await;
+    let secret = v["permanent_code"].as_str().unwrap().to_owned();
+    let corp_id = v["auth_corp_info"]["corpid"].as_str().unwrap().to_owned();
+    let token = sim.token(&corp_id, &secret).await;
+    let emma = demo_open_userid("emma");
+    let v = sim.get_json(&format!("/cgi-bin/user/get?access_token={token}&userid={emma}")).await;
+    assert_eq!(v["errcode"], 0, "{v}");
+    let login = format!(
+        "/wwlogin/sso/login?login_type=CorpApp&appid={corp_id}&agentid={}&redirect_uri={}",
+        auth["agent_id"],
+        enc(CALLBACK)
+    );
+    assert_eq!(sim.get(&login).await.status(), 200);
     sim.post_json(&format!("/_sim/suites/{TEMPLATE_ID}/cancel_auth"), json!({"corp_id": CUSTOMER_CORP_ID})).await;
-    assert_eq!(sim.gettoken(CUSTOMER_CORP_ID, &secret).await["errcode"], 48004);
-    let v = sim.get_json(&format!("/cgi-bin/user/get?access_token={token}&userid=emma")).await;
+    assert_eq!(sim.gettoken(&corp_id, &secret).await["errcode"], 48004);
+    let v = sim.get_json(&format!("/cgi-bin/user/get?access_token={token}&userid={emma}")).await;
     assert_eq!(v["errcode"], 40014);
     // The login page no longer knows the app.
-    let resp = sim
-        .get(&format!(
-            "/wwlogin/sso/login?login_type=CorpApp&appid={CUSTOMER_CORP_ID}&agentid={}&redirect_uri={}",
-            auth["agent_id"],
-            enc(CALLBACK)
-        ))
-        .await;
+    let resp = sim.get(&login).await;
     assert_eq!(resp.status(), 400);
+    assert!(resp.text().await.unwrap().contains("data-error=\"agentid\""));
     // It can be authorized again, as a new app.
     let again = authorize(&sim, CUSTOMER_CORP_ID).await;
     assert_ne!(again["agent_id"], auth["agent_id"]);
@@ -194,8 +204,12 @@ async fn reset_permanent_code_kills_the_old_code_and_its_tokens_at_once() {
     let auth = authorize(&sim, CUSTOMER_CORP_ID).await;
     let agent_id = auth["agent_id"].as_i64().unwrap();
     let old = fetch_permanent_code(&sim, &suite_token, auth["auth_code"].as_str().unwrap()).await;
-    let old_token = sim.token(CUSTOMER_CORP_ID, &old).await;
-    let code = sim.login_code(CUSTOMER_CORP_ID, agent_id, "emma").await;
+    let corp_id = auth_corp_id(&sim, TEMPLATE_ID, CUSTOMER_CORP_ID).await;
+    let emma = demo_open_userid("emma");
+    let old_token = sim.token(&corp_id, &old).await;
+    let v = sim.get_json(&format!("/cgi-bin/user/get?access_token={old_token}&userid={emma}")).await;
+    assert_eq!(v["errcode"], 0, "{v}");
+    let code = sim.login_code(&corp_id, agent_id, "emma").await;
 
     let reset = sim
         .post_json(&format!("/_sim/suites/{TEMPLATE_ID}/reset_permanent_code"), json!({"corp_id": CUSTOMER_CORP_ID}))
@@ -204,9 +218,9 @@ async fn reset_permanent_code_kills_the_old_code_and_its_tokens_at_once() {
     // From the reset on, before the new code is even fetched: the old code is no secret any more
     // (gettoken → 40001) and the token it gave is refused (40014), without consuming the code.
     assert!(!has_permanent_code(&sim, CUSTOMER_CORP_ID).await);
-    assert_eq!(sim.gettoken(CUSTOMER_CORP_ID, &old).await["errcode"], 40001);
+    assert_eq!(sim.gettoken(&corp_id, &old).await["errcode"], 40001);
     assert_eq!(sim.getuserinfo(&old_token, &code).await["errcode"], 40014);
-    let v = sim.get_json(&format!("/cgi-bin/user/get?access_token={old_token}&userid=emma")).await;
+    let v = sim.get_json(&format!("/cgi-bin/user/get?access_token={old_token}&userid={emma}")).await;
     assert_eq!(v["errcode"], 40014);
 
     // The auth code pushed with reset_permanent_code gives the new code, for the same app.
@@ -218,12 +232,14 @@ async fn reset_permanent_code_kills_the_old_code_and_its_tokens_at_once() {
     let new = v["permanent_code"].as_str().unwrap().to_owned();
     assert_ne!(new, old);
     assert!(has_permanent_code(&sim, CUSTOMER_CORP_ID).await);
-    let new_token = sim.token(CUSTOMER_CORP_ID, &new).await;
-    assert_eq!(sim.getuserinfo(&new_token, &code).await["userid"], "emma");
+    assert_eq!(v["auth_corp_info"]["corpid"], corp_id.as_str());
+    let new_token = sim.token(&corp_id, &new).await;
+    assert_ne!(new_token, old_token);
+    assert_eq!(sim.getuserinfo(&new_token, &code).await["userid"], emma.as_str());
 
     // The old code and its token stay dead.
-    assert_eq!(sim.gettoken(CUSTOMER_CORP_ID, &old).await["errcode"], 40001);
-    let v = sim.get_json(&format!("/cgi-bin/user/get?access_token={old_token}&userid=emma")).await;
+    assert_eq!(sim.gettoken(&corp_id, &old).await["errcode"], 40001);
+    let v = sim.get_json(&format!("/cgi-bin/user/get?access_token={old_token}&userid={emma}")).await;
     assert_eq!(v["errcode"], 40014);
     let stats = sim.get_json("/_sim/stats").await;
     assert_eq!(stats["calls"]["/cgi-bin/gettoken"]["errcodes"]["40001"], 2);
@@ -237,6 +253,10 @@ async fn each_reset_revokes_only_that_app_and_the_console_button_does_too() {
     // The demo corp installs the template next to its self-built apps.
     let auth = authorize(&sim, DEMO_CORP_ID).await;
     let first = fetch_permanent_code(&sim, &suite_token, auth["auth_code"].as_str().unwrap()).await;
+    // The delegated app knows the demo corp by the encrypted id; the self-built apps by the plain one.
+    let corp_id = auth_corp_id(&sim, TEMPLATE_ID, DEMO_CORP_ID).await;
+    assert_ne!(corp_id, DEMO_CORP_ID);
+    assert_eq!(sim.gettoken(&corp_id, &first).await["errcode"], 0);
     let self_built = sim.demo_token().await;
 
     // Reset through the console form (the operator's button).
@@ -250,7 +270,7 @@ async fn each_reset_revokes_only_that_app_and_the_console_button_does_too() {
     assert_eq!(resp.status(), 303);
     let html = sim.get(resp.headers()["location"].to_str().unwrap()).await.text().await.unwrap();
     assert!(html.contains("old permanent code revoked"), "{html}");
-    assert_eq!(sim.gettoken(DEMO_CORP_ID, &first).await["errcode"], 40001);
+    assert_eq!(sim.gettoken(&corp_id, &first).await["errcode"], 40001);
     // The corp's self-built app, its secret and its token are untouched.
     let v = sim.get_json(&format!("/cgi-bin/user/get?access_token={self_built}&userid=alice")).await;
     assert_eq!(v["errcode"], 0, "{v}");
@@ -259,18 +279,20 @@ async fn each_reset_revokes_only_that_app_and_the_console_button_does_too() {
     // A second reset revokes the second code in turn; only the latest one works.
     let second_code = xml_field(&rx.last("reset_permanent_code").unwrap().message, "AuthCode").unwrap();
     let second = fetch_permanent_code(&sim, &suite_token, &second_code).await;
-    let second_token = sim.token(DEMO_CORP_ID, &second).await;
+    let second_token = sim.token(&corp_id, &second).await;
+    let alice = demo_open_userid("alice");
+    let user_get = |t: &str| format!("/cgi-bin/user/get?access_token={t}&userid={alice}");
+    assert_eq!(sim.get_json(&user_get(&second_token)).await["errcode"], 0);
     let reset = sim
         .post_json(&format!("/_sim/suites/{TEMPLATE_ID}/reset_permanent_code"), json!({"corp_id": DEMO_CORP_ID}))
         .await;
-    assert_eq!(sim.gettoken(DEMO_CORP_ID, &second).await["errcode"], 40001);
-    let v = sim.get_json(&format!("/cgi-bin/user/get?access_token={second_token}&userid=alice")).await;
-    assert_eq!(v["errcode"], 40014);
+    assert_eq!(sim.gettoken(&corp_id, &second).await["errcode"], 40001);
+    assert_eq!(sim.get_json(&user_get(&second_token)).await["errcode"], 40014);
     let third = fetch_permanent_code(&sim, &suite_token, reset["auth_code"].as_str().unwrap()).await;
     for dead in [&first, &second] {
-        assert_eq!(sim.gettoken(DEMO_CORP_ID, dead).await["errcode"], 40001);
+        assert_eq!(sim.gettoken(&corp_id, dead).await["errcode"], 40001);
     }
-    assert_eq!(sim.gettoken(DEMO_CORP_ID, &third).await["errcode"], 0);
+    assert_eq!(sim.gettoken(&corp_id, &third).await["errcode"], 0);
 }
 
 #[tokio::test]
@@ -290,20 +312,21 @@ async fn change_auth_can_narrow_the_visible_scope() {
     let rx = connect(&sim, TEMPLATE_ID, 0).await;
     let suite_token = suite_token(&sim, &rx, TEMPLATE_ID).await;
     let auth = authorize(&sim, CUSTOMER_CORP_ID).await;
-    let secret = permanent_code(&sim, &suite_token, auth["auth_code"].as_str().unwrap()).await["permanent_code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let v = permanent_code(&sim, &suite_token, auth["auth_code"].as_str().unwrap()).await;
+    let secret = v["permanent_code"].as_str().unwrap().to_owned();
+    let corp_id = v["auth_corp_info"]["corpid"].as_str().unwrap().to_owned();
+    let token = sim.token(&corp_id, &secret).await;
+    let user_get = |userid: &str| format!("/cgi-bin/user/get?access_token={token}&userid={}", demo_open_userid(userid));
+    assert_eq!(sim.get_json(&user_get("emma")).await["errcode"], 0);
     sim.post_json(
         &format!("/_sim/suites/{TEMPLATE_ID}/change_auth"),
         json!({"corp_id": CUSTOMER_CORP_ID, "visible_departments": [2]}),
     )
     .await;
-    let token = sim.token(CUSTOMER_CORP_ID, &secret).await;
-    let v = sim.get_json(&format!("/cgi-bin/user/get?access_token={token}&userid=emma")).await;
-    assert_eq!(v["errcode"], 60011);
-    let v = sim.get_json(&format!("/cgi-bin/user/get?access_token={token}&userid=LiuYang")).await;
-    assert_eq!(v["errcode"], 0);
+    // The same token (still within its lifetime) now sees department 2 only.
+    assert_eq!(sim.token(&corp_id, &secret).await, token);
+    assert_eq!(sim.get_json(&user_get("emma")).await["errcode"], 60011);
+    assert_eq!(sim.get_json(&user_get("LiuYang")).await["errcode"], 0);
 }
 
 /// `service/get_auth_info` (path/90604): the authorization as it is now, for the corp's current permanent
@@ -315,21 +338,99 @@ async fn get_auth_info_answers_for_the_current_permanent_code_only() {
     let suite_token = suite_token(&sim, &rx, TEMPLATE_ID).await;
     let auth = authorize(&sim, CUSTOMER_CORP_ID).await;
     let code = fetch_permanent_code(&sim, &suite_token, auth["auth_code"].as_str().unwrap()).await;
-    let ask = |permanent: String| {
+    let corp_id = auth_corp_id(&sim, TEMPLATE_ID, CUSTOMER_CORP_ID).await;
+    let ask = |corp: String, permanent: String| {
         let sim = &sim;
         let suite_token = suite_token.clone();
         async move {
             sim.post_json(
                 &format!("/cgi-bin/service/get_auth_info?suite_access_token={suite_token}"),
-                json!({"auth_corpid": CUSTOMER_CORP_ID, "permanent_code": permanent}),
+                json!({"auth_corpid": corp, "permanent_code": permanent}),
             )
             .await
         }
     };
-    let v = ask(code.clone()).await;
+    let v = ask(corp_id.clone(), code.clone()).await;
     assert_eq!(v["errcode"], 0, "{v}");
-    assert_eq!(v["auth_corp_info"]["corpid"], CUSTOMER_CORP_ID);
+    assert_eq!(v["auth_corp_info"]["corpid"], corp_id.as_str());
     assert_eq!(v["auth_info"]["agent"][0]["agentid"], auth["agent_id"]);
     assert!(v.get("permanent_code").is_none(), "no secret in the answer");
-    assert_eq!(ask("not-the-code".into()).await["errcode"], 40084);
+    assert_eq!(ask(corp_id.clone(), "not-the-code".into()).await["errcode"], 40084);
+    // The template knows the corp by the encrypted id only: the plain one names no corp it knows.
+    assert_eq!(ask(CUSTOMER_CORP_ID.into(), code.clone()).await["errcode"], 40013);
+}
+
+/// Document 39442 / path/96516: since the 2022 upgrade a delegated app's permanent code names the corp by
+/// the provider's encrypted corp id, and `gettoken` takes that id with the permanent code; the plain corp
+/// id with the permanent code is no app's credential (40001), an id naming no corp at all 40013.
+#[tokio::test]
+async fn the_permanent_code_names_the_corp_by_its_encrypted_id_which_gettoken_needs() {
+    let sim = sim().await;
+    let d = delegated_app(&sim, CUSTOMER_CORP_ID).await;
+    assert_ne!(d.corp_id, CUSTOMER_CORP_ID);
+    assert!(d.corp_id.starts_with("wp") && d.corp_id.len() == 32, "{}", d.corp_id);
+    assert_eq!(d.corp_id, auth_corp_id(&sim, TEMPLATE_ID, CUSTOMER_CORP_ID).await);
+
+    // d.token came from gettoken with the encrypted id; it works.
+    let emma = demo_open_userid("emma");
+    let v = sim.get_json(&format!("/cgi-bin/user/get?access_token={}&userid={emma}", d.token)).await;
+    assert_eq!(v["errcode"], 0, "{v}");
+    // The plain corp id with the permanent code: 40001, and no token.
+    let v = sim.gettoken(CUSTOMER_CORP_ID, &d.permanent_code).await;
+    assert_eq!(v["errcode"], 40001, "{v}");
+    assert!(v.get("access_token").is_none());
+    assert_eq!(sim.gettoken(&d.corp_id.to_lowercase(), &d.permanent_code).await["errcode"], 40013);
+    assert_eq!(sim.gettoken("wpNoSuchCorpAtAll000000000000000", &d.permanent_code).await["errcode"], 40013);
+    assert_eq!(sim.gettoken(&d.corp_id, "not-the-permanent-code").await["errcode"], 40001);
+    // The self-built secrets of another corp do not become valid under the encrypted id either.
+    assert_eq!(sim.gettoken(&d.corp_id, &demo_secret(DEMO_AGENT)).await["errcode"], 40001);
+    // The template's other answers and events use the same id.
+    let v = sim
+        .post_json(
+            &format!("/cgi-bin/service/get_auth_info?suite_access_token={}", d.suite_token),
+            json!({"auth_corpid": d.corp_id, "permanent_code": d.permanent_code}),
+        )
+        .await;
+    assert_eq!(v["auth_corp_info"]["corpid"], d.corp_id.as_str(), "{v}");
+    sim.post_json(&format!("/_sim/suites/{TEMPLATE_ID}/change_auth"), json!({"corp_id": CUSTOMER_CORP_ID})).await;
+    let e = d.rx.last("change_auth").unwrap();
+    assert_eq!(xml_field(&e.message, "AuthCorpId").unwrap(), d.corp_id);
+}
+
+/// `legacy_ids = true` on the template (an authorization from before 2022-06-28): plain corp id and
+/// userids in the permanent code, for gettoken, the login page, getuserinfo, user/get and the events.
+#[tokio::test]
+async fn a_legacy_ids_template_keeps_plain_ids_everywhere() {
+    let mut seed = wecom_sim::Seed::demo();
+    seed.templates[0].legacy_ids = true;
+    let sim = sim_with(seed, test_config()).await;
+    let rx = connect(&sim, TEMPLATE_ID, 0).await;
+    let suite_token = suite_token(&sim, &rx, TEMPLATE_ID).await;
+    let auth = authorize(&sim, CUSTOMER_CORP_ID).await;
+    let v = permanent_code(&sim, &suite_token, auth["auth_code"].as_str().unwrap()).await;
+    assert_eq!(v["errcode"], 0, "{v}");
+    assert_eq!(v["auth_corp_info"]["corpid"], CUSTOMER_CORP_ID);
+    assert_eq!(v["auth_user_info"]["userid"], "LiuYang");
+    assert_eq!(auth_corp_id(&sim, TEMPLATE_ID, CUSTOMER_CORP_ID).await, CUSTOMER_CORP_ID);
+    let secret = v["permanent_code"].as_str().unwrap().to_owned();
+
+    let token = sim.token(CUSTOMER_CORP_ID, &secret).await;
+    let agent_id = auth["agent_id"].as_i64().unwrap();
+    let code = sim.login_code(CUSTOMER_CORP_ID, agent_id, "emma").await;
+    assert_eq!(sim.getuserinfo(&token, &code).await["userid"], "emma");
+    let v = sim.get_json(&format!("/cgi-bin/user/get?access_token={token}&userid=EMMA")).await;
+    assert_eq!(v["errcode"], 0, "{v}");
+    assert_eq!(v["userid"], "emma");
+    let v = sim.get_json(&format!("/cgi-bin/user/get?access_token={token}&userid={}", demo_open_userid("emma"))).await;
+    assert_eq!(v["errcode"], 60111);
+    let v = sim
+        .post_json(
+            &format!("/cgi-bin/service/get_auth_info?suite_access_token={suite_token}"),
+            json!({"auth_corpid": CUSTOMER_CORP_ID, "permanent_code": secret}),
+        )
+        .await;
+    assert_eq!(v["auth_corp_info"]["corpid"], CUSTOMER_CORP_ID);
+    sim.post_json(&format!("/_sim/suites/{TEMPLATE_ID}/change_auth"), json!({"corp_id": CUSTOMER_CORP_ID})).await;
+    let e = rx.last("change_auth").unwrap();
+    assert_eq!(xml_field(&e.message, "AuthCorpId").unwrap(), CUSTOMER_CORP_ID);
 }

@@ -20,6 +20,8 @@ async fn stats_list_every_api_path_from_the_start() {
         "/cgi-bin/service/get_login_info",
         "/cgi-bin/service/auth/getuserinfo3rd",
         "/cgi-bin/service/auth/getuserdetail3rd",
+        "/cgi-bin/service/corpid_to_opencorpid",
+        "/cgi-bin/batch/userid_to_openuserid",
     ] {
         assert_eq!(stats["calls"][path]["total"], 0, "{path}");
     }

@@ -54,16 +54,33 @@ async fn error_messages_carry_hint_ip_and_devtool_link() {
     assert!(msg.ends_with("more info at https://open.work.weixin.qq.com/devtool/query?e=40013"), "{msg}");
 }
 
+/// path/91039: 有效期内重复获取返回相同结果，过期后获取会返回新的access_token.
 #[tokio::test]
-async fn each_gettoken_mints_a_new_token_and_the_old_one_stays_valid() {
+async fn gettoken_returns_the_same_token_within_its_lifetime_and_a_new_one_after_expiry() {
     let sim = sim().await;
-    let t1 = sim.demo_token().await;
-    let t2 = sim.demo_token().await;
-    assert_ne!(t1, t2);
-    for t in [&t1, &t2] {
-        let v = sim.get_json(&format!("/cgi-bin/user/get?access_token={t}&userid=ZhangSan")).await;
-        assert_eq!(v["errcode"], 0, "{v}");
-    }
+    let first = sim.gettoken(DEMO_CORP_ID, &demo_secret(DEMO_AGENT)).await;
+    assert_eq!(first["expires_in"], 7200);
+    let t1 = first["access_token"].as_str().unwrap().to_owned();
+    sim.advance(100).await;
+    let again = sim.gettoken(DEMO_CORP_ID, &demo_secret(DEMO_AGENT)).await;
+    assert_eq!(again["errcode"], 0, "{again}");
+    assert_eq!(again["access_token"], t1.as_str(), "same token within its lifetime");
+    // With the seconds it has left (a wall-clock second may pass between the two calls).
+    let left = again["expires_in"].as_i64().unwrap();
+    assert!((7099..=7100).contains(&left), "{again}");
+    // Another app of the same corp has a token of its own.
+    let other = sim.token(DEMO_CORP_ID, &demo_secret(LEGACY_AGENT)).await;
+    assert_ne!(other, t1);
+
+    sim.advance(7100).await;
+    let path = |t: &str| format!("/cgi-bin/user/get?access_token={t}&userid=ZhangSan");
+    assert_eq!(sim.get_json(&path(&t1)).await["errcode"], 42001);
+    let fresh = sim.gettoken(DEMO_CORP_ID, &demo_secret(DEMO_AGENT)).await;
+    assert_eq!(fresh["expires_in"], 7200);
+    let t2 = fresh["access_token"].as_str().unwrap().to_owned();
+    assert_ne!(t2, t1, "a new token after expiry");
+    assert_eq!(sim.get_json(&path(&t2)).await["errcode"], 0);
+    assert_eq!(sim.get_json(&path(&t1)).await["errcode"], 42001);
 }
 
 #[tokio::test]

@@ -11,8 +11,8 @@ use serde_json::{Map, Value, json};
 
 use super::common::{ApiError, ApiResult, List, ListQuery, body};
 use crate::app::{App, AppState};
-use crate::connectors::{self, CLEARABLE, KINDS};
-use crate::store::{Association, AssociationMode, Connection, DOMAIN_VERIFICATION, KindSettings};
+use crate::connectors::{self, CLEARABLE, KINDS, corp_ids};
+use crate::store::{Association, AssociationMode, AuthorizedCorp, Connection, DOMAIN_VERIFICATION, KindSettings};
 
 /// Body of `POST` (all required fields) and `PATCH` (any subset) — which fields apply depends on `kind`.
 #[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
@@ -30,7 +30,9 @@ pub struct ConnectionBody {
     /// tokens). Default false: a corp admin can set any email on a member.
     pub trust_email: Option<bool>,
     pub association: Option<Association>,
-    /// Corp ID (ww…): the app's corp; for `wecom_provider` the provider's own corp.
+    /// Corp ID: the app's corp (`ww…`); for `wecom_provider` the provider's own corp; for `wecom_delegated` the
+    /// authorizing corp, by its encrypted id (as in `authorized_corps`) or its plain enterprise id (converted
+    /// with `provider_corp_id` + `provider_secret`).
     pub corp_id: Option<String>,
     /// The app's AgentID (`wecom_qrcode`, `wecom_web`, `wecom_mobile`, optional for `wecom_delegated`).
     #[schema(value_type = Option<String>)]
@@ -63,7 +65,8 @@ pub struct ConnectionBody {
     /// `wecom_provider`: its secret (write-only).
     pub suite_secret: Option<String>,
     /// `wecom_provider`: the provider secret (write-only). Alone (without `suite_id`), sign-in uses the provider
-    /// login (`3rd_qrConnect` + `get_login_info`).
+    /// login (`3rd_qrConnect` + `get_login_info`). It also converts plain corp ids in `allowed_corps` (and, on
+    /// `wecom_delegated` with `provider_corp_id`, a plain `corp_id`) into the encrypted ones WeCom uses.
     pub provider_secret: Option<String>,
     /// `wecom_provider`: corps allowed to sign in; absent = any; `null` removes the list.
     #[schema(value_type = Option<Vec<String>>)]
@@ -90,6 +93,11 @@ pub struct ConnectionView {
     /// `wecom_delegated` / `wecom_provider`: the event (callback) URL to paste into WeCom.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub event_url: Option<String>,
+    /// `wecom_delegated` / `wecom_provider`: the corps that authorized the app (`corp_id` as WeCom gives it
+    /// to the app — encrypted since 2022 —, `corp_name`, `agent_id`, `status`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub authorized_corps: Option<Vec<AuthorizedCorp>>,
     /// `wecom_delegated` / `wecom_provider`: URL verified, last suite ticket, authorized corps.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
@@ -107,7 +115,7 @@ pub async fn view(app: &App, c: Connection) -> ApiResult<ConnectionView> {
     }
     let secrets_set: Map<String, Value> = secrets.keys().map(|k| (k.clone(), json!(true))).collect();
     let apps = app.store.connection_apps(&c.identifier).await?;
-    let (event_url, status) = if connectors::has_event_url(&c.settings) {
+    let (event_url, status, authorized) = if connectors::has_event_url(&c.settings) {
         let suite_id = match &c.settings {
             KindSettings::Delegated(s) => s.template_id.clone(),
             KindSettings::Provider(s) => s.suite_id.clone(),
@@ -123,9 +131,9 @@ pub async fn view(app: &App, c: Connection) -> ApiResult<ConnectionView> {
             "authorized_corps": corps,
             "bound_corp_id": c.state.get("bound_corp_id"),
         });
-        (Some(app.url(&format!("/connections/{}/events", c.identifier))), Some(status))
+        (Some(app.url(&format!("/connections/{}/events", c.identifier))), Some(status), Some(corps))
     } else {
-        (None, None)
+        (None, None, None)
     };
     Ok(ConnectionView {
         callback_url: app.url(&format!("/connections/{}/callback", c.identifier)),
@@ -138,11 +146,43 @@ pub async fn view(app: &App, c: Connection) -> ApiResult<ConnectionView> {
         settings: Value::Object(settings),
         secrets_set: Value::Object(secrets_set),
         event_url,
+        authorized_corps: authorized,
         status,
         apps,
         created_at: c.created_at,
         updated_at: c.updated_at,
     })
+}
+
+/// Plain corp ids that could never match (CONTRACT.md, "WeCom's encrypted ids") are refused with the fix.
+async fn check_corp_ids(app: &App, identifier: &str, state: &Value, settings: &KindSettings) -> ApiResult<()> {
+    let typed: Vec<&String> = match settings {
+        KindSettings::Delegated(s) => s.corp_id.iter().collect(),
+        KindSettings::Provider(s) => s.allowed_corps.iter().flatten().collect(),
+        _ => return Ok(()),
+    };
+    if typed.iter().all(|c| !connectors::fields::is_plain_corp_id(c)) {
+        return Ok(());
+    }
+    let authorized = app.store.list_authorized_corps(identifier).await?;
+    let (field, credentials, provider) = match settings {
+        KindSettings::Delegated(s) => {
+            let learned = state.get("provider_corp_id").and_then(Value::as_str);
+            let provider =
+                corp_ids::provider_credential(s.provider_corp_id.as_deref().or(learned), s.provider_secret.as_deref());
+            ("corp_id", "provider_corp_id and provider_secret", provider)
+        }
+        KindSettings::Provider(s) => (
+            "allowed_corps",
+            "provider_secret",
+            corp_ids::provider_credential(Some(&s.corp_id), s.provider_secret.as_deref()),
+        ),
+        _ => return Ok(()),
+    };
+    for corp in typed {
+        corp_ids::check_plain(field, credentials, corp, provider.as_ref(), &authorized).map_err(ApiError::invalid)?;
+    }
+    Ok(())
 }
 
 /// Lowercase letters, digits and `-`, 1 to 31 characters.
@@ -213,6 +253,7 @@ pub async fn create_connection(
     check_association(&kind, &association)?;
     let (settings, domain_verification) =
         connectors::settings_from_input(&kind, &kind_fields(&input), None).map_err(ApiError::invalid)?;
+    check_corp_ids(&app, &identifier, &json!({}), &settings).await?;
     let now = app.now();
     let stored = app
         .store
@@ -279,6 +320,7 @@ pub async fn update_connection(
     let (settings, domain_verification) =
         connectors::settings_from_input(stored.kind(), &kind_fields(&input), Some(&stored))
             .map_err(ApiError::invalid)?;
+    check_corp_ids(&app, &identifier, &stored.state, &settings).await?;
     if let Some(name) = &input.display_name {
         stored.display_name = check_display_name(name)?;
     }

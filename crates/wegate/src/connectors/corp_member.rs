@@ -6,6 +6,7 @@ use serde_json::json;
 use wecom::client::Member;
 
 use super::error::ConnectorError;
+use super::fields::is_plain_corp_id;
 use crate::accounts::UpstreamIdentity;
 use crate::app::App;
 use crate::store::normalize_username;
@@ -73,10 +74,14 @@ pub async fn identify(app: &App, corp: &wecom::CorpApp, code: &str) -> Result<Up
         "department": member.department,
         "position": member.position,
     });
+    // Plain userids are case-insensitive (reference §0). A delegated app under WeCom's 2022 id upgrade gets
+    // the provider's encrypted userid, case-sensitive (document 39442): kept exactly, and no username made
+    // of it (it means nothing to a person, and matching on it could never link anyone).
+    let plain = is_plain_corp_id(&corp.corp_id);
     Ok(UpstreamIdentity {
         upstream: format!("wecom:{}", corp.corp_id),
-        subject: normalize_username(&userid),
-        username: Some(spelled),
+        subject: if plain { normalize_username(&userid) } else { userid.clone() },
+        username: plain.then_some(spelled),
         name: member.name.clone().filter(|n| !n.is_empty()),
         email,
         phone,

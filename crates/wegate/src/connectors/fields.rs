@@ -28,7 +28,9 @@ pub fn check_corp_id(field: &str, value: &str) -> Result<(), String> {
     if ok { Ok(()) } else { Err(format!("{field} must be a WeCom corp id (1 to 64 letters, digits, _ or -)")) }
 }
 
-/// A plain enterprise id as the admin console shows it (我的企业 → 企业ID): `ww…` (older corps `wx…`).
+/// A plain enterprise id as the admin console shows it (我的企业 → 企业ID): `ww…` (older corps `wx…`). The
+/// encrypted ids WeCom gives provider apps since 2022 start `wp…` (path/96516), so this also tells a plain
+/// id (case-insensitive) from an encrypted one (case-sensitive).
 pub fn is_plain_corp_id(value: &str) -> bool {
     (value.starts_with("ww") || value.starts_with("wx"))
         && value.len() <= 64

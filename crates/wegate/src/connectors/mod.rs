@@ -5,6 +5,7 @@
 //! kind's code only ever sees its own settings. Everything after the identity — accounts, codes, tokens —
 //! is the same for every kind.
 
+pub mod corp_ids;
 pub mod corp_member;
 pub mod error;
 pub mod fields;

@@ -7,6 +7,7 @@
 
 use serde_json::Value;
 
+use super::corp_ids;
 use super::error::{ConnectorError, SetupStep};
 use super::fields::{check_agent_id, check_corp_id};
 use crate::accounts::UpstreamIdentity;
@@ -16,8 +17,16 @@ use crate::store::{AuthorizedCorp, Connection, DelegatedSettings};
 /// The key of a delegated connection's run-time state naming the corp it is bound to.
 pub const BOUND_CORP_ID: &str = "bound_corp_id";
 
-pub const FIELDS: &[&str] =
-    &["token", "encoding_aes_key", "template_id", "template_secret", "provider_corp_id", "corp_id", "agent_id"];
+pub const FIELDS: &[&str] = &[
+    "token",
+    "encoding_aes_key",
+    "template_id",
+    "template_secret",
+    "provider_corp_id",
+    "provider_secret",
+    "corp_id",
+    "agent_id",
+];
 
 /// Token and EncodingAESKey of an event URL; shared with `wecom_provider`.
 pub fn validate_callback_secrets(token: &str, encoding_aes_key: &str) -> Result<(), String> {
@@ -86,21 +95,32 @@ pub(super) async fn authorized_app(
     s: &DelegatedSettings,
 ) -> Result<(wecom::CorpApp, String), ConnectorError> {
     let corps = app.store.list_authorized_corps(&connection.identifier).await?;
-    // The corp this connection signs in: the admin's `corp_id`, else the first corp that authorized the
-    // template (bound then, see `inbound::events`). Never whichever corp happens to be active: when the
-    // bound corp cancels, its members are refused, and another corp's authorization does not take over.
-    let bound = s.corp_id.as_deref().or_else(|| connection.state.get(BOUND_CORP_ID).and_then(Value::as_str));
-    let chosen: Option<&AuthorizedCorp> = match bound {
-        Some(corp_id) => corps.iter().find(|c| c.corp_id == corp_id),
-        // Authorized before connections were bound: one corp is unambiguous, several are not.
-        None if corps.len() > 1 => {
-            return Err(ConnectorError::Config(
-                "several corps authorized the template; set corp_id on the connection".into(),
-            ));
-        }
-        None => corps.first(),
-    };
+    // The corp this connection signs in: the admin's `corp_id` (encrypted, or plain and converted), else the
+    // first corp that authorized the template (bound then, see `inbound::events`). Never whichever corp
+    // happens to be active: when the bound corp cancels, its members are refused, and another corp's
+    // authorization does not take over.
+    let chosen: Option<&AuthorizedCorp> =
+        match (&s.corp_id, connection.state.get(BOUND_CORP_ID).and_then(Value::as_str)) {
+            (Some(typed), _) => {
+                corp_ids::find(app, connection, provider_credential(connection, s).as_ref(), typed, &corps).await?
+            }
+            (None, Some(bound)) => corps.iter().find(|c| c.corp_id == bound),
+            // Authorized before connections were bound: one corp is unambiguous, several are not.
+            (None, None) if corps.len() > 1 => {
+                return Err(ConnectorError::Config(
+                    "several corps authorized the template; set corp_id on the connection".into(),
+                ));
+            }
+            (None, None) => corps.first(),
+        };
     let Some(corp) = chosen else {
+        if let (Some(typed), false) = (&s.corp_id, corps.is_empty()) {
+            let seen: Vec<&str> = corps.iter().map(|c| c.corp_id.as_str()).collect();
+            return Err(ConnectorError::Config(format!(
+                "corp_id {typed} names none of the corps that authorized the template ({}); correct corp_id",
+                seen.join(", ")
+            )));
+        }
         let template_id = s.template_id.as_deref();
         let step = if connection.state.get("url_verified_at").is_none_or(Value::is_null) {
             SetupStep::UrlNotVerified
@@ -125,4 +145,11 @@ pub(super) async fn authorized_app(
         .or_else(|| corp.agent_id.map(|a| a.to_string()))
         .ok_or(ConnectorError::NotReady(SetupStep::NoAgentId))?;
     Ok((wecom::CorpApp { corp_id: corp.corp_id.clone(), secret: permanent_code }, agent_id))
+}
+
+/// The provider credentials of a delegated connection: `provider_corp_id` (set, or learned from WeCom's URL
+/// verification) and `provider_secret`.
+pub fn provider_credential(connection: &Connection, s: &DelegatedSettings) -> Option<wecom::ProviderCredential> {
+    let learned = connection.state.get("provider_corp_id").and_then(Value::as_str);
+    corp_ids::provider_credential(s.provider_corp_id.as_deref().or(learned), s.provider_secret.as_deref())
 }

@@ -9,6 +9,7 @@
 
 use serde_json::json;
 
+use super::corp_ids;
 use super::error::{ConnectorError, SetupStep};
 use super::fields::check_corp_id;
 use super::wecom_delegated::validate_callback_secrets;
@@ -125,6 +126,27 @@ fn provider_credential(s: &ProviderSettings) -> Result<wecom::ProviderCredential
     Ok(wecom::ProviderCredential { corp_id: s.corp_id.clone(), provider_secret: provider_secret.to_string() })
 }
 
+/// Whether the corp WeCom calls `seen` is on the allow-list, whose entries are encrypted ids or plain ones
+/// (converted with the provider secret). A failed conversion only matters when no other entry matches.
+async fn on_allow_list(
+    app: &App,
+    connection: &Connection,
+    s: &ProviderSettings,
+    allowed: &[String],
+    seen: &str,
+) -> Result<bool, ConnectorError> {
+    let provider = corp_ids::provider_credential(Some(&s.corp_id), s.provider_secret.as_deref());
+    let mut failure = None;
+    for typed in allowed {
+        match corp_ids::names(app, connection, provider.as_ref(), typed, seen).await {
+            Ok(true) => return Ok(true),
+            Ok(false) => {}
+            Err(e) => failure = Some(e),
+        }
+    }
+    failure.map_or(Ok(false), Err)
+}
+
 /// The person as (corp, open_userid), once the corp passes the allow-list and has not cancelled.
 async fn identity(
     app: &App,
@@ -142,7 +164,7 @@ async fn identity(
         return Err(ConnectorError::NotMember);
     }
     if let Some(allowed) = &s.allowed_corps
-        && !allowed.contains(&corp_id)
+        && !on_allow_list(app, connection, s, allowed, &corp_id).await?
     {
         return Err(ConnectorError::CorpNotAllowed(format!("corp {corp_id} is not on the connection's allow-list")));
     }

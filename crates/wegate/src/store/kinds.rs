@@ -60,6 +60,10 @@ pub struct DelegatedSettings {
     pub template_secret: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider_corp_id: Option<String>,
+    /// The provider secret: converts a plain `corp_id` into the encrypted one WeCom uses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_secret: Option<String>,
+    /// The authorizing corp: its encrypted id, or the plain enterprise id (converted).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub corp_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -82,7 +86,7 @@ pub struct ProviderSettings {
     pub encoding_aes_key: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider_secret: Option<String>,
-    /// Corps allowed to sign in; absent = any.
+    /// Corps allowed to sign in, by encrypted or plain (converted) id; absent = any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed_corps: Option<Vec<String>>,
 }

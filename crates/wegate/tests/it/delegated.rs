@@ -6,9 +6,14 @@ use serde_json::{Value, json};
 
 use crate::harness::*;
 
-const REDIRECT: &str = "https://app.example.com/cb";
+pub(crate) const REDIRECT: &str = "https://app.example.com/cb";
 
-async fn sim_post(env: &Env, path: &str, body: Value) -> Value {
+/// The id the demo provider's apps know a corp by (WeCom's encrypted corp id, the simulator's default).
+pub(crate) fn encrypted(corp_id: &str) -> String {
+    wecom_sim::encrypted_corp_id(&wecom_sim::Seed::demo().providers[0].corp_id, corp_id)
+}
+
+pub(crate) async fn sim_post(env: &Env, path: &str, body: Value) -> Value {
     let response = env.http.post(format!("{}{path}", env.sim.base)).json(&body).send().await.unwrap();
     let status = response.status();
     let value: Value = response.json().await.unwrap_or(Value::Null);
@@ -17,7 +22,7 @@ async fn sim_post(env: &Env, path: &str, body: Value) -> Value {
 }
 
 /// A delegated connection for the demo template, associated with a new web app.
-async fn delegated(env: &Env, extra: Value) -> (Client, reqwest::Client, String) {
+pub(crate) async fn delegated(env: &Env, extra: Value) -> (Client, reqwest::Client, String) {
     let seed = wecom_sim::Seed::demo();
     let t = &seed.templates[0];
     let mut body = json!({
@@ -48,7 +53,7 @@ async fn token_and_key_only(env: &Env, t: &wecom_sim::Template) -> String {
 }
 
 /// Waits until the background redemption of the auth code has stored the corp.
-async fn wait_for_corp(env: &Env, identifier: &str, status: &str) -> Value {
+pub(crate) async fn wait_for_corp(env: &Env, identifier: &str, status: &str) -> Value {
     for _ in 0..100 {
         let (_, c) = env.admin(Method::GET, &format!("/connections/{identifier}"), None).await;
         if let Some(corp) = c["status"]["authorized_corps"].as_array().and_then(|a| a.first())
@@ -117,7 +122,8 @@ async fn ticket_then_authorization_then_sign_in_of_a_member_of_the_authorizing_c
     let auth = sim_post(&env, &format!("/_sim/suites/{template_id}/authorize"), json!({"corp_id": customer})).await;
     assert_eq!(auth["delivered"], true, "{auth}");
     let c = wait_for_corp(&env, "deleg", "active").await;
-    assert_eq!(c["status"]["authorized_corps"][0]["corp_id"], customer.as_str());
+    assert_eq!(c["status"]["authorized_corps"][0]["corp_id"], encrypted(&customer));
+    assert_eq!(c["authorized_corps"], c["status"]["authorized_corps"]);
     assert!(c["status"]["suite_ticket_age_seconds"].as_i64().is_some());
     assert!(!c.to_string().contains("permanent_code\":\""), "the permanent code is never returned");
 
@@ -354,7 +360,7 @@ async fn provider_sign_in_is_keyed_by_open_userid(env: &Env, client: &Client, ht
     let claims = tokens.id_token().unwrap().claims(&client.id_token_verifier(), &req.nonce).unwrap();
     let (_, user) = env.admin(Method::GET, &format!("/users/{}", claims.subject().as_str()), None).await;
     let identity = &user["identities"][0];
-    assert_eq!(identity["upstream"], format!("wecom-open:{}", seed.corps[0].corp_id));
+    assert_eq!(identity["upstream"], format!("wecom-open:{}", encrypted(&seed.corps[0].corp_id)));
     assert_eq!(identity["subject"], seed.corps[0].members[0].open_userid.clone().unwrap());
 }
 
@@ -505,7 +511,7 @@ async fn a_delegated_connection_stays_bound_to_its_first_corp() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    assert_eq!(c["status"]["bound_corp_id"], first.as_str(), "bound, and shown: {c}");
+    assert_eq!(c["status"]["bound_corp_id"], encrypted(&first), "bound, and shown: {c}");
 
     sim_post(&env, &format!("/_sim/suites/{template_id}/cancel_auth"), json!({"corp_id": first})).await;
     wait_for_corp(&env, "deleg", "cancelled").await;
@@ -519,7 +525,7 @@ async fn a_delegated_connection_stays_bound_to_its_first_corp() {
     }
     let (_, c) = env.admin(Method::GET, "/connections/deleg", None).await;
     assert_eq!(c["status"]["authorized_corps"].as_array().map(Vec::len), Some(2), "{c}");
-    assert_eq!(c["status"]["bound_corp_id"], first.as_str(), "a later corp does not take the connection over");
+    assert_eq!(c["status"]["bound_corp_id"], encrypted(&first), "a later corp does not take the connection over");
 
     let req = auth_request(&client, &["profile"], &[("connection", "deleg")]);
     let page = browser().get(&req.url).send().await.unwrap();
@@ -580,6 +586,6 @@ async fn an_authorization_before_the_template_secret_is_completed_when_it_is_sav
         .await;
     assert_eq!(status, StatusCode::OK);
     let c = wait_for_corp(&env, "deleg", "active").await;
-    assert_eq!(c["status"]["authorized_corps"][0]["corp_id"], customer.as_str());
+    assert_eq!(c["status"]["authorized_corps"][0]["corp_id"], encrypted(&customer));
     assert_eq!(env.sim_calls("/cgi-bin/service/get_permanent_code").await, 1);
 }

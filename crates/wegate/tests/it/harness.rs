@@ -28,7 +28,11 @@ pub async fn simulator() -> Sim {
 }
 
 pub async fn simulator_with(config: wecom_sim::SimConfig) -> Sim {
-    let (addr, task) = wecom_sim::Simulator::spawn(wecom_sim::Seed::demo(), config).await.expect("simulator");
+    simulator_seeded(wecom_sim::Seed::demo(), config).await
+}
+
+pub async fn simulator_seeded(seed: wecom_sim::Seed, config: wecom_sim::SimConfig) -> Sim {
+    let (addr, task) = wecom_sim::Simulator::spawn(seed, config).await.expect("simulator");
     Sim { base: format!("http://{addr}"), _task: task }
 }
 

@@ -11,6 +11,7 @@ mod admin_api;
 mod browser;
 mod delegated;
 mod demo;
+mod encrypted_ids;
 mod oidc_core;
 mod passwords;
 mod scale;
