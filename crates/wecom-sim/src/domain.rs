@@ -1,8 +1,9 @@
 //! Trusted-domain (可信域名) matching of redirect URIs, shared by the login pages and the code
 //! exchange (which answers `50001` when the code's redirect host is not the app's domain).
 //!
-//! WeCom compares hosts exactly — no sub-domains — and a port only when the configured domain
-//! names one (reference §2.3, §7.6).
+//! WeCom compares the domain exactly, port included (reference §2.3, §7.6; path/91335 开始开发, 关于网页授权
+//! 的可信域名: a domain configured as `mail.qq.com` does not admit `mail.qq.com:8080` — 配置域名必须与访问域名
+//! 完全一致，包括端口号): no sub-domains, and a domain without a port admits only the scheme's default port.
 
 use url::Url;
 
@@ -39,7 +40,8 @@ impl TrustedDomain {
             return false;
         }
         match self.port {
-            None => true,
+            // `Url::port` is `None` exactly when the URL uses its scheme's default port.
+            None => redirect.port().is_none(),
             Some(p) => redirect.port_or_known_default() == Some(p),
         }
     }
@@ -68,10 +70,11 @@ mod tests {
     }
 
     #[test]
-    fn host_only_domain_admits_any_port() {
+    fn host_only_domain_admits_only_the_default_port() {
         let d = TrustedDomain::parse("127.0.0.1").unwrap();
-        assert!(d.admits(&url("http://127.0.0.1:8080/cb")));
+        assert!(!d.admits(&url("http://127.0.0.1:8080/cb")));
         assert!(d.admits(&url("https://127.0.0.1/cb")));
+        assert!(d.admits(&url("http://127.0.0.1:80/cb")));
         assert!(!d.admits(&url("http://127.0.0.2/cb")));
     }
 

@@ -43,8 +43,8 @@ pub fn encrypted_corp_id(provider_corp_id: &str, corp_id: &str) -> String {
     ids::open_corpid(provider_corp_id, corp_id)
 }
 pub use seed::{
-    App, CUSTOMER_CORP_ID, Corp, DEMO_CORP_ID, Department, Member, PROVIDER_CORP_ID, Provider, Seed, SeedError, Suite,
-    Template,
+    App, CUSTOMER_CORP_ID, Corp, DEMO_CORP_ID, DEMO_TRUSTED_DOMAIN, Department, Member, PROVIDER_CORP_ID, Provider,
+    Seed, SeedError, Suite, Template,
 };
 
 use state::{Inner, World};
@@ -87,6 +87,7 @@ impl Simulator {
                 world: Mutex::new(world),
                 stats: Mutex::new(control::stats::Stats::default()),
                 faults: Mutex::new(control::faults::Faults::default()),
+                trusted_domain: Mutex::new(None),
                 http,
                 pages: pages::environment(),
             }),
@@ -133,6 +134,12 @@ impl Simulator {
             }
         });
         Ok((addr, task))
+    }
+
+    /// Sets one trusted domain (`host` or `host:port`) for every app, template and suite, as an admin would
+    /// in each console; what `POST /_sim/trusted_domain` does. `false` if it is not a domain.
+    pub fn set_trusted_domain(&self, domain: &str) -> bool {
+        control::set_trusted_domain(&self.inner, domain)
     }
 
     /// The seed this simulator runs on.

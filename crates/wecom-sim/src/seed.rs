@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 mod demo;
 
-pub use demo::{CUSTOMER_CORP_ID, DEMO_CORP_ID, PROVIDER_CORP_ID};
+pub use demo::{CUSTOMER_CORP_ID, DEMO_CORP_ID, DEMO_TRUSTED_DOMAIN, PROVIDER_CORP_ID};
 
 /// Everything the simulator knows at start.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -25,6 +25,9 @@ pub(crate) struct Inner {
     pub(crate) world: Mutex<World>,
     pub(crate) stats: Mutex<Stats>,
     pub(crate) faults: Mutex<Faults>,
+    /// One trusted domain for every app, template and suite, set at run time (`POST /_sim/trusted_domain`),
+    /// as an admin would type it in each console: for deployments whose port is known only once started.
+    pub(crate) trusted_domain: Mutex<Option<String>>,
     /// Client for pushes and URL verification (5 s timeout).
     pub(crate) http: reqwest::Client,
     pub(crate) pages: minijinja::Environment<'static>,
@@ -42,6 +45,11 @@ impl Inner {
 
     pub(crate) fn world(&self) -> MutexGuard<'_, World> {
         lock(&self.world)
+    }
+
+    /// The trusted domain in force for an app or suite whose seed says `configured`.
+    pub(crate) fn trusted_domain(&self, configured: &str) -> String {
+        lock(&self.trusted_domain).clone().unwrap_or_else(|| configured.to_owned())
     }
 
     pub(crate) fn corp(&self, corp_id: &str) -> Option<&Corp> {

@@ -36,6 +36,11 @@ enum Command {
         /// Seed file (TOML or JSON) with corps, members, apps, templates and providers.
         #[arg(long)]
         seed: Option<PathBuf>,
+        /// The trusted domain (`host` or `host:port`) of every app and suite: where your wegate serves its
+        /// callbacks. WeCom admits redirects only on exactly that host and port. Default: the seed's (the
+        /// demo seed's is 127.0.0.1:8080, wegate's default listen address).
+        #[arg(long)]
+        trusted_domain: Option<String>,
     },
 }
 
@@ -52,7 +57,7 @@ pub fn main() -> ExitCode {
         match cli.command {
             Command::Serve { config } => serve(config).await,
             Command::Demo { database } => crate::demo::run(database).await,
-            Command::Simulator { listen, seed } => simulator(listen, seed).await,
+            Command::Simulator { listen, seed, trusted_domain } => simulator(listen, seed, trusted_domain).await,
         }
     });
     match result {
@@ -94,7 +99,7 @@ async fn serve(config: Option<PathBuf>) -> Result<(), String> {
     Ok(())
 }
 
-async fn simulator(listen: String, seed: Option<PathBuf>) -> Result<(), String> {
+async fn simulator(listen: String, seed: Option<PathBuf>, trusted_domain: Option<String>) -> Result<(), String> {
     init_logging(LogFormat::Human, "info");
     let seed = match seed {
         Some(path) => wecom_sim::Seed::from_file(&path).map_err(|e| format!("seed {}: {e}", path.display()))?,
@@ -107,6 +112,11 @@ async fn simulator(listen: String, seed: Option<PathBuf>) -> Result<(), String> 
         "Point wegate at it: WEGATE_WECOM_API_BASE=http://{listen} WEGATE_WECOM_LOGIN_BASE=http://{listen} WEGATE_WECOM_OAUTH_BASE=http://{listen} WEGATE_WECOM_OPEN_BASE=http://{listen}"
     );
     let sim = wecom_sim::Simulator::new(seed, wecom_sim::SimConfig::default());
+    if let Some(domain) = trusted_domain
+        && !sim.set_trusted_domain(&domain)
+    {
+        return Err(format!("--trusted-domain {domain:?} must be a host or host:port"));
+    }
     tokio::select! {
         result = sim.serve(listener) => result.map_err(|e| e.to_string()),
         _ = crate::server::shutdown_signal() => Ok(()),

@@ -71,15 +71,24 @@ pub async fn start(database: PathBuf, listen: &str) -> Result<Demo, String> {
         let _ = std::fs::remove_file(PathBuf::from(path));
     }
     let seed = wecom_sim::Seed::demo();
-    let sim_config = wecom_sim::SimConfig { push_retry_delay_ms: 200, ..wecom_sim::SimConfig::default() };
-    let (sim_addr, _sim_task) = wecom_sim::Simulator::spawn(seed.clone(), sim_config)
-        .await
-        .map_err(|e| format!("cannot start the WeCom simulator: {e}"))?;
-    let sim = format!("http://{sim_addr}");
-
     let listener =
         tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    // WeCom admits redirects only on the app's trusted domain, port included: the demo's is where it listens.
+    let sim_config = wecom_sim::SimConfig { push_retry_delay_ms: 200, ..wecom_sim::SimConfig::default() };
+    let simulator = wecom_sim::Simulator::new(seed.clone(), sim_config);
+    simulator.set_trusted_domain(&addr.to_string());
+    let sim_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| format!("cannot start the WeCom simulator: {e}"))?;
+    let sim_addr = sim_listener.local_addr().map_err(|e| e.to_string())?;
+    tokio::spawn(async move {
+        if let Err(e) = simulator.serve(sim_listener).await {
+            tracing::error!(error = %e, "the demo's WeCom simulator stopped");
+        }
+    });
+    let sim = format!("http://{sim_addr}");
+
     let admin_token = crate::util::random_token();
     let settings = Settings {
         listen: addr.to_string(),

@@ -44,7 +44,7 @@ fn exchange(inner: &Shared, p: &HashMap<String, String>, legacy: bool) -> Result
     }
     let app = world.app(&corp_id, agent_id).cloned().ok_or(40014)?;
     if let Some(redirect) = &issued.redirect
-        && !domain::admits(&app.trusted_domain, redirect)
+        && !domain::admits(&inner.trusted_domain(&app.trusted_domain), redirect)
     {
         return Err(50001);
     }

@@ -315,7 +315,7 @@ fn exchange_3rd(inner: &Shared, p: &HashMap<String, String>) -> Result<Wx, i64> 
         return Err(40029);
     }
     if let Some(redirect) = &issued.redirect
-        && !domain::admits(suite.trusted_domain(), redirect)
+        && !domain::admits(&inner.trusted_domain(suite.trusted_domain()), redirect)
     {
         return Err(50001);
     }

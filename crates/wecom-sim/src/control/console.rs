@@ -142,7 +142,7 @@ fn corp_views(inner: &Shared, world: &World) -> Vec<CorpView> {
                     agent_id: a.agent_id,
                     name: a.name.clone(),
                     secret: a.secret.clone().unwrap_or_else(|| "（待获取永久授权码）".to_owned()),
-                    trusted_domain: a.trusted_domain.clone(),
+                    trusted_domain: inner.trusted_domain(&a.trusted_domain),
                     scope: if a.visible_users.is_empty() && a.visible_departments.is_empty() {
                         "全员 everyone".to_owned()
                     } else {
@@ -174,7 +174,7 @@ fn suite_views(inner: &Shared, world: &World) -> Vec<SuiteView> {
             secret: s.secret().to_owned(),
             token: s.token().to_owned(),
             encoding_aes_key: s.encoding_aes_key().to_owned(),
-            trusted_domain: s.trusted_domain().to_owned(),
+            trusted_domain: inner.trusted_domain(s.trusted_domain()),
             event_url: world.event_url(s),
             authorizations: world
                 .authorizations

@@ -36,6 +36,7 @@ pub(crate) fn router() -> Router<Shared> {
         .route("/_sim/reset", post(reset))
         .route("/_sim/clock", get(clock).post(advance_clock))
         .route("/_sim/seed", get(seed))
+        .route("/_sim/trusted_domain", get(get_trusted_domain).post(post_trusted_domain))
         .route("/_sim/suites", get(suites::list))
         .route("/_sim/suites/{suite_id}/callback_url", post(suites::callback_url))
         .route("/_sim/suites/{suite_id}/push_ticket", post(suites::push_ticket))
@@ -184,6 +185,35 @@ async fn reset(State(inner): State<Shared>) -> Json<Value> {
     *lock(&inner.stats) = stats::Stats::default();
     lock(&inner.faults).clear();
     Json(json!({ "reset": true }))
+}
+
+/// Sets the trusted domain every app, template and suite uses (see [`crate::Simulator::set_trusted_domain`]).
+pub(crate) fn set_trusted_domain(inner: &crate::state::Inner, domain: &str) -> bool {
+    if domain::TrustedDomain::parse(domain).is_none() {
+        return false;
+    }
+    *lock(&inner.trusted_domain) = Some(domain.trim().to_owned());
+    true
+}
+
+#[derive(Deserialize)]
+struct TrustedDomainRequest {
+    domain: String,
+}
+
+/// `POST /_sim/trusted_domain {"domain": "host[:port]"}`: one trusted domain for every app, template and
+/// suite — WeCom admits a redirect only on exactly that domain and port (see `domain`).
+async fn post_trusted_domain(State(inner): State<Shared>, body: Bytes) -> Result<Json<Value>, ApiError> {
+    let req: TrustedDomainRequest = parse_body(&body)?;
+    if !set_trusted_domain(&inner, &req.domain) {
+        return Err(ApiError::bad_request("invalid_domain", "domain must be a host or host:port"));
+    }
+    Ok(Json(json!({ "trusted_domain": req.domain.trim() })))
+}
+
+/// `GET /_sim/trusted_domain` → `{"trusted_domain"}` (null: each app's and suite's own from the seed).
+async fn get_trusted_domain(State(inner): State<Shared>) -> Json<Value> {
+    Json(json!({ "trusted_domain": *lock(&inner.trusted_domain) }))
 }
 
 /// `GET /_sim/clock` → `{"now"}` (simulated unix seconds).

@@ -61,7 +61,7 @@ fn corp_app(inner: &Shared, q: &Query, path: &'static str, flow: &'static str) -
         )
     })?;
     let app = agent_app(inner, corp, &apps, appid, raw_agent)?;
-    let redirect = check_redirect(q, &app.trusted_domain)?;
+    let redirect = check_redirect(q, &inner.trusted_domain(&app.trusted_domain))?;
     Ok(Flow {
         path,
         flow,
@@ -92,7 +92,7 @@ fn service_app(inner: &Shared, q: &Query) -> Result<Flow, PageError> {
             ));
         }
     };
-    let redirect = check_redirect(q, suite.trusted_domain())?;
+    let redirect = check_redirect(q, &inner.trusted_domain(suite.trusted_domain()))?;
     Ok(Flow {
         path: "/wwlogin/sso/login",
         flow: "wwlogin-service",
@@ -134,7 +134,7 @@ fn provider_login(inner: &Shared, q: &Query) -> Result<Flow, PageError> {
         .clone()
         .or_else(|| provider.suites.first().map(|s| s.trusted_domain.clone()))
         .unwrap_or_default();
-    let redirect = check_redirect(q, &domain)?;
+    let redirect = check_redirect(q, &inner.trusted_domain(&domain))?;
     Ok(Flow {
         path: "/wwopen/sso/3rd_qrConnect",
         flow: "3rd_qrConnect",

@@ -69,12 +69,15 @@ fn validate(inner: &Shared, q: &Query) -> Result<Flow, PageError> {
             Some(raw) => Some(agent_app(inner, corp, &apps, appid, raw)?),
         };
         let (redirect, app_name) = match &agent {
-            Some(app) => (check_redirect(q, &app.trusted_domain)?, app.name.clone()),
+            Some(app) => (check_redirect(q, &inner.trusted_domain(&app.trusted_domain))?, app.name.clone()),
             None => {
                 // Without agentid any app of the corp whose trusted domain admits the redirect.
-                let any_domain = apps.first().map(|a| a.trusted_domain.clone()).unwrap_or_default();
+                let any_domain = apps.first().map(|a| inner.trusted_domain(&a.trusted_domain)).unwrap_or_default();
                 let url = redirect_param(q)?;
-                let admitted = apps.iter().find(|a| domain::admits(&a.trusted_domain, &url)).map(|a| a.name.clone());
+                let admitted = apps
+                    .iter()
+                    .find(|a| domain::admits(&inner.trusted_domain(&a.trusted_domain), &url))
+                    .map(|a| a.name.clone());
                 match admitted {
                     Some(name) => (url, name),
                     None => return Err(redirect_outside(&url, &any_domain)),
@@ -101,7 +104,7 @@ fn validate(inner: &Shared, q: &Query) -> Result<Flow, PageError> {
     match inner.suite_like(appid) {
         Some(SuiteLike::Suite(p, s)) => {
             let suite = SuiteLike::Suite(p, s);
-            let redirect = check_redirect(q, suite.trusted_domain())?;
+            let redirect = check_redirect(q, &inner.trusted_domain(suite.trusted_domain()))?;
             Ok(Flow {
                 path: "/connect/oauth2/authorize",
                 flow: "oauth-3rd",

@@ -11,6 +11,10 @@ pub const DEMO_CORP_ID: &str = "wwdemo0000000001";
 pub const CUSTOMER_CORP_ID: &str = "wwdemo0000000002";
 /// CorpID of the demo service provider.
 pub const PROVIDER_CORP_ID: &str = "wwdemo0000000009";
+/// The trusted domain of every demo app and suite: wegate's default listen address. WeCom admits a redirect
+/// only on exactly this host and port; `wegate simulator --trusted-domain` or `POST /_sim/trusted_domain`
+/// changes it for a server elsewhere.
+pub const DEMO_TRUSTED_DOMAIN: &str = "127.0.0.1:8080";
 
 struct M<'a> {
     userid: &'a str,
@@ -122,7 +126,7 @@ pub(super) fn demo() -> Seed {
                 name: "wegate 演示登录 Demo SSO".to_owned(),
                 visible_users: vec![],
                 visible_departments: vec![2, 3],
-                trusted_domain: "127.0.0.1".to_owned(),
+                trusted_domain: DEMO_TRUSTED_DOMAIN.to_owned(),
                 legacy_privacy: false,
                 schema: Some("wwauthdemo0000000001000002".to_owned()),
             },
@@ -132,7 +136,7 @@ pub(super) fn demo() -> Seed {
                 name: "旧版通讯录应用 Legacy App (2021)".to_owned(),
                 visible_users: vec![],
                 visible_departments: vec![],
-                trusted_domain: "127.0.0.1".to_owned(),
+                trusted_domain: DEMO_TRUSTED_DOMAIN.to_owned(),
                 legacy_privacy: true,
                 schema: None,
             },
@@ -194,7 +198,7 @@ pub(super) fn demo() -> Seed {
             provider_corp_id: PROVIDER_CORP_ID.to_owned(),
             name: "wegate 代开发演示 Delegated Demo".to_owned(),
             event_url: None,
-            trusted_domain: "127.0.0.1".to_owned(),
+            trusted_domain: DEMO_TRUSTED_DOMAIN.to_owned(),
             legacy_ids: false,
         }],
         providers: vec![Provider {
@@ -209,7 +213,7 @@ pub(super) fn demo() -> Seed {
                 encoding_aes_key: "y0U7mtotsBWV1CwWLMVAVmnhbxI2iOnEpEVURmoQNtg".to_owned(),
                 name: "wegate 服务商登录 Provider Login".to_owned(),
                 event_url: None,
-                trusted_domain: "127.0.0.1".to_owned(),
+                trusted_domain: DEMO_TRUSTED_DOMAIN.to_owned(),
                 authorized_corps: vec![DEMO_CORP_ID.to_owned()],
             }],
             legacy_ids: false,

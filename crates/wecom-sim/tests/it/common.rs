@@ -15,7 +15,7 @@ pub const DEMO_AGENT: i64 = 1000002;
 pub const LEGACY_AGENT: i64 = 1000003;
 pub const TEMPLATE_ID: &str = "dkdemo0000000001";
 pub const SUITE_ID: &str = "wwdemosuite00001";
-pub const CALLBACK: &str = "http://127.0.0.1:9/connections/demo/callback";
+pub const CALLBACK: &str = "http://127.0.0.1:8080/connections/demo/callback";
 
 pub fn test_config() -> SimConfig {
     SimConfig { ticket_interval_secs: 0, push_retry_delay_ms: 20, ..SimConfig::default() }

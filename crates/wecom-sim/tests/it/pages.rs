@@ -1,6 +1,7 @@
 //! Reference §2.1, §2.2, §3 and §8: the login and OAuth pages validate like WeCom and redirect
 //! with `code` and `state`.
 
+use serde_json::json;
 use wecom_sim::{App, CUSTOMER_CORP_ID, DEMO_CORP_ID, Seed};
 
 use crate::common::*;
@@ -56,7 +57,7 @@ async fn without_state_the_redirect_has_no_state() {
 #[tokio::test]
 async fn a_redirect_uri_with_a_query_gets_the_code_appended() {
     let sim = sim().await;
-    let cb = "http://127.0.0.1:9/cb?next=%2Fhome&x=1";
+    let cb = "http://127.0.0.1:8080/cb?next=%2Fhome&x=1";
     let loc = sim
         .redirect_of(&format!(
             "/wwlogin/sso/login?login_type=CorpApp&appid={DEMO_CORP_ID}&agentid={DEMO_AGENT}&redirect_uri={}&state=st&sim_user=bob",
@@ -176,6 +177,34 @@ async fn a_trusted_domain_with_a_port_requires_that_port() {
     sim.redirect_of(&page("https://sso.example.com:8443/cb")).await;
     error_page(&sim, &page("https://sso.example.com/cb")).await;
     error_page(&sim, &page("https://sso.example.com:9443/cb")).await;
+}
+
+/// path/91335: a domain configured without a port admits only the default one (`mail.qq.com` does not admit
+/// `mail.qq.com:8080`); `POST /_sim/trusted_domain` moves every app and suite to another domain.
+#[tokio::test]
+async fn a_trusted_domain_without_a_port_admits_only_the_default_port_and_can_be_moved() {
+    let mut seed = Seed::demo();
+    seed.corps[0].apps[0].trusted_domain = "sso.example.com".into();
+    let sim = sim_with(seed, test_config()).await;
+    let page = |cb: &str| {
+        format!(
+            "/wwlogin/sso/login?login_type=CorpApp&appid={DEMO_CORP_ID}&agentid={DEMO_AGENT}&redirect_uri={}&sim_user=alice",
+            enc(cb)
+        )
+    };
+    sim.redirect_of(&page("https://sso.example.com/cb")).await;
+    sim.redirect_of(&page("http://sso.example.com:80/cb")).await;
+    error_page(&sim, &page("https://sso.example.com:8443/cb")).await;
+
+    let moved = sim.post_raw("/_sim/trusted_domain", json!({"domain": "127.0.0.1:7001"})).await;
+    assert!(moved.status().is_success());
+    sim.redirect_of(&page("http://127.0.0.1:7001/cb")).await;
+    error_page(&sim, &page("http://127.0.0.1:7002/cb")).await;
+    error_page(&sim, &page("https://sso.example.com/cb")).await;
+    let v = sim.get_json("/_sim/trusted_domain").await;
+    assert_eq!(v["trusted_domain"], "127.0.0.1:7001");
+    let refused = sim.post_raw("/_sim/trusted_domain", json!({"domain": "https://x.example.com/"})).await;
+    assert_eq!(refused.status(), 400);
 }
 
 #[tokio::test]

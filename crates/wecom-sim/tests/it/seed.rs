@@ -58,7 +58,7 @@ fn the_demo_seed_has_the_documented_ids() {
     assert_eq!(seed.corps[0].corp_id, DEMO_CORP_ID);
     assert_eq!(seed.corps[1].corp_id, CUSTOMER_CORP_ID);
     assert_eq!(seed.corps[0].apps[0].agent_id, 1000002);
-    assert_eq!(seed.corps[0].apps[0].trusted_domain, "127.0.0.1");
+    assert_eq!(seed.corps[0].apps[0].trusted_domain, "127.0.0.1:8080");
     assert_eq!(seed.templates[0].template_id, "dkdemo0000000001");
     assert_eq!(seed.templates[0].provider_corp_id, PROVIDER_CORP_ID);
     assert_eq!(seed.providers[0].corp_id, PROVIDER_CORP_ID);

@@ -468,7 +468,8 @@ async fn a_ticket_received_by_one_instance_is_used_by_the_other() {
     let a = start().await;
     let (_, _, template_id) = delegated(&a, json!({})).await;
     let db = format!("sqlite://{}", a._dir.path().join("wegate.db").display());
-    let b = start_on_db(a.sim.clone(), a._dir.clone(), db, |_| {}).await;
+    // One public URL for both, as behind a load balancer (WeCom admits one trusted domain).
+    let b = start_on_db(a.sim.clone(), a._dir.clone(), db, |s| s.issuer = a.base.clone()).await;
     // WeCom pushes to instance A ...
     sim_post(
         &a,

@@ -87,9 +87,29 @@ pub async fn start_on_db(
     let mut settings = settings(addr, &sim, database_url);
     tweak(&mut settings);
     let clock = Arc::new(wegate::clock::ShiftedClock::new());
+    set_trusted_domain(&sim, &settings.issuer).await;
     let state = wegate::server::build_with_clock(settings, clock.clone()).await.expect("server state");
     let server = wegate::server::start_on(listener, state, None).expect("serve");
     Env { server: Some(server), clock, base: format!("http://{addr}"), sim, http: reqwest::Client::new(), _dir: dir }
+}
+
+/// Points every simulated app's and suite's trusted domain at `issuer`'s host and port, as an admin does in
+/// WeCom's console (WeCom admits redirects on exactly that domain, port included). Instances sharing a
+/// database share one issuer, as behind a load balancer.
+pub async fn set_trusted_domain(sim: &Sim, issuer: &str) {
+    let url = url::Url::parse(issuer).expect("issuer URL");
+    let host = url.host_str().expect("issuer host");
+    let domain = match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_string(),
+    };
+    let response = reqwest::Client::new()
+        .post(format!("{}/_sim/trusted_domain", sim.base))
+        .json(&json!({ "domain": domain }))
+        .send()
+        .await
+        .expect("set trusted domain");
+    assert!(response.status().is_success(), "trusted domain refused: {}", response.text().await.unwrap_or_default());
 }
 
 /// A browser: keeps cookies, does not follow redirects (tests look at each hop).
@@ -397,6 +417,8 @@ pub async fn spawn_process_with(sim: &Sim, db_url: &str, extra_env: &[(&str, &st
         l.local_addr().unwrap().port()
     };
     let base = format!("http://127.0.0.1:{port}");
+    let issuer = extra_env.iter().find(|(k, _)| *k == "WEGATE_ISSUER").map_or(base.clone(), |(_, v)| v.to_string());
+    set_trusted_domain(sim, &issuer).await;
     let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_wegate"))
         .arg("serve")
         .env("WEGATE_LISTEN", format!("127.0.0.1:{port}"))

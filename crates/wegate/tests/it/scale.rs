@@ -45,7 +45,8 @@ async fn two_instances_on_one_sqlite_file_share_logins_and_one_wecom_token() {
     let (client_id, _) = a.app("web", REDIRECT).await;
     a.associate(&client_id, "wecom").await;
     let db = format!("sqlite://{}", a._dir.path().join("wegate.db").display());
-    let b = start_on_db(a.sim.clone(), a._dir.clone(), db, |_| {}).await;
+    // One public URL for both, as behind a load balancer (WeCom admits one trusted domain).
+    let b = start_on_db(a.sim.clone(), a._dir.clone(), db, |s| s.issuer = a.base.clone()).await;
 
     // A login started on A completes on B.
     let browser = browser();
@@ -78,7 +79,8 @@ async fn postgres_two_processes_500_logins_one_gettoken_and_sigkill() {
     let db_url = create_database(&admin_url).await;
     let sim = Arc::new(simulator().await);
     let mut first = spawn_process(&sim, &db_url).await;
-    let mut second = spawn_process(&sim, &db_url).await;
+    // One public URL for both, as behind a load balancer: WeCom admits redirects on one trusted domain.
+    let mut second = spawn_process_with(&sim, &db_url, &[("WEGATE_ISSUER", first.base.as_str())]).await;
     let a = Env::remote(&first.base, sim.clone());
     a.corp_connection("wecom", "wecom_qrcode", json!({})).await;
     let (client_id, _) = a.app("web", REDIRECT).await;
@@ -102,21 +104,20 @@ async fn postgres_two_processes_500_logins_one_gettoken_and_sigkill() {
     assert_eq!(a.sim_calls("/cgi-bin/gettoken").await, 1, "one gettoken across both instances");
     let users_before = a.user_count().await;
 
-    // Kill the first instance in the middle of a load on both.
+    // Kill the second instance in the middle of a load on both.
     let load = tokio::spawn({
         let bases = bases.clone();
         let client_id = client_id.clone();
         async move { logins(&bases, &client_id, 200).await }
     });
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    first.child.start_kill().expect("SIGKILL");
-    let _ = first.child.wait().await;
+    second.child.start_kill().expect("SIGKILL");
+    let _ = second.child.wait().await;
     let during = load.await.unwrap();
-    assert!(during >= 100, "the second instance kept serving: {during} of 200");
-    let b = Env::remote(&second.base, sim.clone());
-    assert!(b.user_count().await >= users_before, "no completed user lost");
-    assert_eq!(logins(&[second.base.clone()], &client_id, 20).await, 20);
-    let _ = second.child.start_kill();
+    assert!(during >= 100, "the first instance kept serving: {during} of 200");
+    assert!(a.user_count().await >= users_before, "no completed user lost");
+    assert_eq!(logins(&[first.base.clone()], &client_id, 20).await, 20);
+    let _ = first.child.start_kill();
 }
 
 /// A fresh database on the server of `admin_url`.
