@@ -51,18 +51,97 @@ pub enum Event {
         auth_code: String,
         timestamp: i64,
     },
+    /// An address-book change (通讯录回调, path/90970 for self-built apps, path/90639 for third-party and
+    /// delegated apps). With `suite_id` it is the provider format (`InfoType`, `AuthCorpId`); without, the
+    /// self-built format (`MsgType=event`, `Event=change_contact`, `ToUserName` = the corp).
     ChangeContact {
         suite_id: Option<String>,
         auth_corp_id: Option<String>,
         /// `create_user`, `update_user`, `delete_user`, `create_party`, ...
         change_type: String,
         user_id: Option<String>,
+        /// The member's fields as the event carries them (only those WeCom sent).
+        member: ContactMember,
         timestamp: i64,
     },
     Unknown {
         info_type: Option<String>,
         raw: String,
     },
+}
+
+/// The member fields of a `change_contact` event. WeCom sends only what changed, and since 2022 only what the
+/// receiving app may read (path/90970: mobile, email, avatar … not for new apps), so every field is optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContactMember {
+    /// `NewUserID`: the member's userid was changed to this.
+    pub new_user_id: Option<String>,
+    /// `OpenUserID` (third-party apps).
+    pub open_user_id: Option<String>,
+    pub name: Option<String>,
+    /// `Department`: comma-separated ids.
+    pub department: Option<Vec<i64>>,
+    pub position: Option<String>,
+    pub mobile: Option<String>,
+    pub email: Option<String>,
+    pub biz_mail: Option<String>,
+    pub avatar: Option<String>,
+    /// `Status`: 1 active, 2 disabled, 4 not yet active (path/90970); user/get adds 5, left.
+    pub status: Option<i64>,
+}
+
+impl ContactMember {
+    const FIELDS: [&'static str; 10] = [
+        "NewUserID",
+        "OpenUserID",
+        "Name",
+        "Department",
+        "Position",
+        "Mobile",
+        "Email",
+        "BizMail",
+        "Avatar",
+        "Status",
+    ];
+
+    fn parse(get: impl Fn(&str) -> Option<String>) -> ContactMember {
+        ContactMember {
+            new_user_id: get("NewUserID"),
+            open_user_id: get("OpenUserID"),
+            name: get("Name"),
+            department: get("Department")
+                .map(|d| d.split(',').filter_map(|x| x.trim().parse::<i64>().ok()).collect()),
+            position: get("Position"),
+            mobile: get("Mobile"),
+            email: get("Email"),
+            biz_mail: get("BizMail"),
+            avatar: get("Avatar"),
+            status: get("Status").and_then(|s| s.trim().parse().ok()),
+        }
+    }
+
+    fn values(&self) -> [Option<String>; 10] {
+        [
+            self.new_user_id.clone(),
+            self.open_user_id.clone(),
+            self.name.clone(),
+            self.department.as_ref().map(|d| d.iter().map(i64::to_string).collect::<Vec<_>>().join(",")),
+            self.position.clone(),
+            self.mobile.clone(),
+            self.email.clone(),
+            self.biz_mail.clone(),
+            self.avatar.clone(),
+            self.status.map(|s| s.to_string()),
+        ]
+    }
+
+    fn write(&self, out: &mut String) {
+        for (name, value) in Self::FIELDS.iter().zip(self.values()) {
+            if let Some(value) = value {
+                push(out, name, &value);
+            }
+        }
+    }
 }
 
 /// The direct children of the root element, in order, as (name, text) — text and CDATA joined.
@@ -159,6 +238,7 @@ pub fn parse_event(xml: &str) -> Result<Event, EventError> {
             auth_corp_id: get("AuthCorpId"),
             change_type: get("ChangeType").unwrap_or_default(),
             user_id: get("UserID"),
+            member: ContactMember::parse(get),
             timestamp,
         },
         None if get("Event").as_deref() == Some("change_contact") => Event::ChangeContact {
@@ -166,6 +246,7 @@ pub fn parse_event(xml: &str) -> Result<Event, EventError> {
             auth_corp_id: get("ToUserName"),
             change_type: get("ChangeType").unwrap_or_default(),
             user_id: get("UserID"),
+            member: ContactMember::parse(get),
             timestamp,
         },
         other => Event::Unknown { info_type: other.map(String::from).or_else(|| get("Event")), raw: xml.to_string() },
@@ -217,10 +298,8 @@ impl Event {
                 push(&mut out, "InfoType", "reset_permanent_code");
                 timestamp(&mut out, t);
             }
-            Event::ChangeContact { suite_id, auth_corp_id, change_type, user_id, timestamp: t } => {
-                if let Some(s) = suite_id {
-                    push(&mut out, "SuiteId", s);
-                }
+            Event::ChangeContact { suite_id: Some(s), auth_corp_id, change_type, user_id, member, timestamp: t } => {
+                push(&mut out, "SuiteId", s);
                 if let Some(c) = auth_corp_id {
                     push(&mut out, "AuthCorpId", c);
                 }
@@ -230,6 +309,20 @@ impl Event {
                 if let Some(u) = user_id {
                     push(&mut out, "UserID", u);
                 }
+                member.write(&mut out);
+            }
+            // The self-built format (path/90970): to the corp, from `sys`.
+            Event::ChangeContact { suite_id: None, auth_corp_id, change_type, user_id, member, timestamp: t } => {
+                push(&mut out, "ToUserName", auth_corp_id.as_deref().unwrap_or_default());
+                push(&mut out, "FromUserName", "sys");
+                out.push_str(&format!("<CreateTime>{t}</CreateTime>"));
+                push(&mut out, "MsgType", "event");
+                push(&mut out, "Event", "change_contact");
+                push(&mut out, "ChangeType", change_type);
+                if let Some(u) = user_id {
+                    push(&mut out, "UserID", u);
+                }
+                member.write(&mut out);
             }
             Event::Unknown { raw, .. } => return raw.clone(),
         }
@@ -256,7 +349,22 @@ mod tests {
                 auth_corp_id: Some("ww1".into()),
                 change_type: "update_user".into(),
                 user_id: Some("zhangsan".into()),
+                member: ContactMember {
+                    name: Some("张三".into()),
+                    department: Some(vec![1, 2]),
+                    status: Some(2),
+                    open_user_id: Some("woX".into()),
+                    ..ContactMember::default()
+                },
                 timestamp: 6,
+            },
+            Event::ChangeContact {
+                suite_id: None,
+                auth_corp_id: Some("ww1".into()),
+                change_type: "delete_user".into(),
+                user_id: Some("bob".into()),
+                member: ContactMember::default(),
+                timestamp: 7,
             },
         ];
         for event in events {
@@ -274,6 +382,7 @@ mod tests {
                 auth_corp_id: Some("ww1".into()),
                 change_type: "delete_user".into(),
                 user_id: Some("bob".into()),
+                member: ContactMember::default(),
                 timestamp: 7
             }
         );

@@ -15,4 +15,4 @@ pub mod url;
 pub use cache::{CachedToken, MemoryTokenStore, TokenStore};
 pub use client::{Client, ClientConfig, CorpApp, Error, ProviderCredential, SuiteCredential};
 pub use crypto::{CryptoError, Decrypted, MsgCrypt};
-pub use event::{Event, parse_event};
+pub use event::{ContactMember, Event, parse_event};
