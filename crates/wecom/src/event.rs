@@ -60,8 +60,8 @@ pub enum Event {
         /// `create_user`, `update_user`, `delete_user`, `create_party`, ...
         change_type: String,
         user_id: Option<String>,
-        /// The member's fields as the event carries them (only those WeCom sent).
-        member: ContactMember,
+        /// The member's fields as the event carries them (only those WeCom sent). Boxed: the largest variant.
+        member: Box<ContactMember>,
         timestamp: i64,
     },
     Unknown {
@@ -91,26 +91,15 @@ pub struct ContactMember {
 }
 
 impl ContactMember {
-    const FIELDS: [&'static str; 10] = [
-        "NewUserID",
-        "OpenUserID",
-        "Name",
-        "Department",
-        "Position",
-        "Mobile",
-        "Email",
-        "BizMail",
-        "Avatar",
-        "Status",
-    ];
+    const FIELDS: [&'static str; 10] =
+        ["NewUserID", "OpenUserID", "Name", "Department", "Position", "Mobile", "Email", "BizMail", "Avatar", "Status"];
 
     fn parse(get: impl Fn(&str) -> Option<String>) -> ContactMember {
         ContactMember {
             new_user_id: get("NewUserID"),
             open_user_id: get("OpenUserID"),
             name: get("Name"),
-            department: get("Department")
-                .map(|d| d.split(',').filter_map(|x| x.trim().parse::<i64>().ok()).collect()),
+            department: get("Department").map(|d| d.split(',').filter_map(|x| x.trim().parse::<i64>().ok()).collect()),
             position: get("Position"),
             mobile: get("Mobile"),
             email: get("Email"),
@@ -238,7 +227,7 @@ pub fn parse_event(xml: &str) -> Result<Event, EventError> {
             auth_corp_id: get("AuthCorpId"),
             change_type: get("ChangeType").unwrap_or_default(),
             user_id: get("UserID"),
-            member: ContactMember::parse(get),
+            member: Box::new(ContactMember::parse(get)),
             timestamp,
         },
         None if get("Event").as_deref() == Some("change_contact") => Event::ChangeContact {
@@ -246,7 +235,7 @@ pub fn parse_event(xml: &str) -> Result<Event, EventError> {
             auth_corp_id: get("ToUserName"),
             change_type: get("ChangeType").unwrap_or_default(),
             user_id: get("UserID"),
-            member: ContactMember::parse(get),
+            member: Box::new(ContactMember::parse(get)),
             timestamp,
         },
         other => Event::Unknown { info_type: other.map(String::from).or_else(|| get("Event")), raw: xml.to_string() },
@@ -349,13 +338,13 @@ mod tests {
                 auth_corp_id: Some("ww1".into()),
                 change_type: "update_user".into(),
                 user_id: Some("zhangsan".into()),
-                member: ContactMember {
+                member: Box::new(ContactMember {
                     name: Some("张三".into()),
                     department: Some(vec![1, 2]),
                     status: Some(2),
                     open_user_id: Some("woX".into()),
                     ..ContactMember::default()
-                },
+                }),
                 timestamp: 6,
             },
             Event::ChangeContact {
@@ -363,7 +352,7 @@ mod tests {
                 auth_corp_id: Some("ww1".into()),
                 change_type: "delete_user".into(),
                 user_id: Some("bob".into()),
-                member: ContactMember::default(),
+                member: Box::default(),
                 timestamp: 7,
             },
         ];
@@ -382,7 +371,7 @@ mod tests {
                 auth_corp_id: Some("ww1".into()),
                 change_type: "delete_user".into(),
                 user_id: Some("bob".into()),
-                member: ContactMember::default(),
+                member: Box::default(),
                 timestamp: 7
             }
         );

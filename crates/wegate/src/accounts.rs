@@ -55,6 +55,8 @@ pub enum Refusal {
     NoAccount,
     /// Field matching found more than one user.
     Ambiguous,
+    /// The account is disabled by an admin.
+    Disabled,
 }
 
 impl Refusal {
@@ -62,6 +64,7 @@ impl Refusal {
         match self {
             Refusal::NoAccount => "no_account",
             Refusal::Ambiguous => "ambiguous_match",
+            Refusal::Disabled => "account_disabled",
         }
     }
 }
@@ -104,6 +107,7 @@ async fn resolve_once(
         }
         let update = profile_update(upstream);
         let user = match store.get_user(&identity.user_id).await? {
+            Some(user) if user.disabled => return Ok(Resolution::Refused(Refusal::Disabled)),
             Some(user) if profile_unchanged(&user, &update) => user,
             _ => store.update_user_profile(&identity.user_id, update, now).await?,
         };
@@ -123,6 +127,9 @@ async fn resolve_once(
                 return Ok(Resolution::Refused(Refusal::Ambiguous));
             }
             if let Some(user) = candidates.pop() {
+                if user.disabled {
+                    return Ok(Resolution::Refused(Refusal::Disabled));
+                }
                 link(app, connection, upstream, &user.id).await?;
                 let user = store.update_user_profile(&user.id, profile_update(upstream), now).await?;
                 return Ok(Resolution::User(Box::new(user)));
@@ -271,6 +278,8 @@ pub enum PasswordCheck {
     /// Too many password checks in flight: try again in a moment (nothing was counted against the account
     /// beyond this attempt).
     Busy,
+    /// The right password of a disabled account (told only to whoever knows the password).
+    Disabled,
 }
 
 /// The lockout key of a typed login: the account it names, whatever identifier was typed (username,
@@ -324,6 +333,9 @@ pub async fn verify_password(app: &App, login: &str, password: &str) -> Result<P
         Some(user) if ok && known => {
             if limit > 0 {
                 app.store.clear_login_failures(&key).await?;
+            }
+            if user.disabled {
+                return Ok(PasswordCheck::Disabled);
             }
             Ok(PasswordCheck::Valid(Box::new(user)))
         }

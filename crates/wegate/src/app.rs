@@ -25,6 +25,8 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     /// The Argon2 workers (one per core): all password hashing and checking runs there.
     pub passwords: PasswordWorkers,
+    /// Outbound HTTP to apps (back-channel logout tokens); no redirects followed.
+    pub http: reqwest::Client,
 }
 
 impl App {

@@ -67,6 +67,9 @@ pub struct Settings {
     pub lockout_failures: i64,
     /// Seconds from an account's first failed password sign-in over which failures are counted.
     pub lockout_window: i64,
+    /// A refresh re-checks with WeCom that the member is still there when the last check is older than this
+    /// many seconds (CONTRACT.md, "Member lifecycle").
+    pub membership_recheck: i64,
 }
 
 impl std::fmt::Debug for Settings {
@@ -107,6 +110,7 @@ impl Default for Settings {
             admin_token: None,
             metrics_token: None,
             audit_retention_days: 180,
+            membership_recheck: 3600,
             encryption_key: None,
             wecom_api_base: "https://qyapi.weixin.qq.com".into(),
             wecom_login_base: "https://login.work.weixin.qq.com".into(),
@@ -268,6 +272,7 @@ impl Settings {
             ("lockout_failures", &mut s.lockout_failures),
             ("lockout_window", &mut s.lockout_window),
             ("audit_retention_days", &mut s.audit_retention_days),
+            ("membership_recheck", &mut s.membership_recheck),
         ] {
             if let Some(v) = get(key) {
                 *slot = parse_num(key, &v)? as i64;
@@ -312,6 +317,7 @@ pub const KEYS: &[&str] = &[
     "login_ttl",
     "lockout_failures",
     "lockout_window",
+    "membership_recheck",
 ];
 
 fn read_toml(path: &Path) -> Result<toml::Table, ConfigError> {

@@ -24,7 +24,7 @@ pub fn router(app: AppState) -> Router {
         // OpenID Connect protocol endpoints
         .route("/.well-known/openid-configuration", get(oidc::discovery::configuration))
         .route("/jwks", get(oidc::discovery::jwks))
-        .route("/token", post(oidc::token::token::<login::native::WecomCodeExchange>))
+        .route("/token", post(oidc::token::token::<login::native::WecomUpstream>))
         .route("/userinfo", get(oidc::userinfo::userinfo_get).post(oidc::userinfo::userinfo_post))
         .route("/introspect", post(oidc::introspect::introspect))
         .route("/revoke", post(oidc::revoke::revoke))

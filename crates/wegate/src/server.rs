@@ -84,7 +84,12 @@ pub async fn build_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> Resu
     .map_err(|e| StartError::Wecom(e.to_string()))?;
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
     let passwords = PasswordWorkers::new(cores, std::time::Duration::from_millis(200));
-    Ok(Arc::new(App { settings, store, keys, wecom, metrics: Metrics::default(), clock, passwords }))
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(crate::oidc::backchannel::DELIVERY_TIMEOUT)
+        .build()
+        .map_err(|e| StartError::Wecom(e.to_string()))?;
+    Ok(Arc::new(App { settings, store, keys, wecom, metrics: Metrics::default(), clock, passwords, http }))
 }
 
 /// A server running in this process.

@@ -19,6 +19,10 @@ pub struct NewApp {
     pub redirect_uris: Vec<String>,
     #[serde(default)]
     pub post_logout_redirect_uris: Vec<String>,
+    /// OIDC Back-Channel Logout 1.0: an http(s) URL that receives a logout token when the person's sessions
+    /// end (a member left WeCom, an admin disabled the user).
+    #[serde(default)]
+    pub backchannel_logout_uri: Option<String>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -27,6 +31,10 @@ pub struct AppPatch {
     pub name: Option<String>,
     pub redirect_uris: Option<Vec<String>>,
     pub post_logout_redirect_uris: Option<Vec<String>>,
+    /// `null` removes it.
+    #[schema(value_type = Option<String>)]
+    #[serde(default, deserialize_with = "present")]
+    pub backchannel_logout_uri: Option<Option<String>>,
     /// `true` issues a new client secret (web apps), shown once in the answer.
     #[serde(default)]
     pub rotate_secret: bool,
@@ -42,6 +50,8 @@ pub struct AppView {
     pub kind: AppKind,
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_uri: Option<String>,
     /// Identifiers of the associated connections.
     pub connections: Vec<String>,
     pub created_at: i64,
@@ -57,6 +67,7 @@ async fn view(app: &App, stored: Client, client_secret: Option<String>) -> ApiRe
         kind: stored.kind,
         redirect_uris: stored.redirect_uris,
         post_logout_redirect_uris: stored.post_logout_redirect_uris,
+        backchannel_logout_uri: stored.backchannel_logout_uri,
         connections,
         created_at: stored.created_at,
         updated_at: stored.updated_at,
@@ -83,6 +94,21 @@ fn check_uris(field: &str, uris: &[String], kind: AppKind) -> ApiResult<()> {
     Ok(())
 }
 
+/// A field present with `null` is `Some(None)`; absent is `None`.
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// An absolute http(s) URL without fragment (OIDC Back-Channel Logout 1.0 §2.2).
+fn check_backchannel(uri: &str) -> ApiResult<()> {
+    let parsed = url::Url::parse(uri)
+        .map_err(|_| ApiError::invalid(format!("backchannel_logout_uri: {uri:?} is not an absolute URL")))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() || parsed.fragment().is_some() {
+        return Err(ApiError::invalid("backchannel_logout_uri must be an http(s) URL with a host and no fragment"));
+    }
+    Ok(())
+}
+
 fn check_name(name: &str) -> ApiResult<String> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
@@ -104,6 +130,9 @@ pub async fn create_app(
     }
     check_uris("redirect_uris", &input.redirect_uris, input.kind)?;
     check_uris("post_logout_redirect_uris", &input.post_logout_redirect_uris, input.kind)?;
+    if let Some(uri) = &input.backchannel_logout_uri {
+        check_backchannel(uri)?;
+    }
     let secret = (input.kind == AppKind::Web).then(random_token);
     let now = app.now();
     let stored = app
@@ -115,6 +144,7 @@ pub async fn create_app(
             client_secret_hash: secret.as_deref().map(sha256_hex),
             redirect_uris: input.redirect_uris,
             post_logout_redirect_uris: input.post_logout_redirect_uris,
+            backchannel_logout_uri: input.backchannel_logout_uri,
             created_at: now,
             updated_at: now,
         })
@@ -157,6 +187,9 @@ pub async fn update_app(
     if let Some(uris) = &patch.post_logout_redirect_uris {
         check_uris("post_logout_redirect_uris", uris, stored.kind)?;
     }
+    if let Some(Some(uri)) = &patch.backchannel_logout_uri {
+        check_backchannel(uri)?;
+    }
     if patch.rotate_secret && stored.kind != AppKind::Web {
         return Err(ApiError::invalid("only web apps have a client secret"));
     }
@@ -166,6 +199,7 @@ pub async fn update_app(
         redirect_uris: patch.redirect_uris,
         post_logout_redirect_uris: patch.post_logout_redirect_uris,
         client_secret_hash: secret.as_deref().map(sha256_hex),
+        backchannel_logout_uri: patch.backchannel_logout_uri,
     };
     let updated = app.store.update_app(&client_id, update, app.now()).await?;
     Ok(Json(view(&app, updated, secret).await?))

@@ -12,7 +12,7 @@ use axum::extract::{Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, put};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use utoipa::OpenApi;
 
@@ -28,7 +28,8 @@ pub use common::{ApiError, ApiResult, List, ListQuery, body};
         apps::associate, apps::dissociate,
         connections::create_connection, connections::list_connections, connections::get_connection,
         connections::update_connection, connections::delete_connection,
-        users::create_user, users::list_users, users::get_user, users::delete_user,
+        users::create_user, users::list_users, users::get_user, users::delete_user, users::disable_user,
+        users::enable_user,
         list_audit,
     ),
     components(schemas(ApiError, AuditEvent)),
@@ -64,6 +65,8 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/users", get(users::list_users).post(users::create_user))
         .route("/users/{id}", get(users::get_user).delete(users::delete_user))
+        .route("/users/{id}/disable", post(users::disable_user))
+        .route("/users/{id}/enable", post(users::enable_user))
         .route("/audit", get(list_audit))
         .fallback(|| async { ApiError::not_found("endpoint") });
     Router::new().route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) })).merge(protected)

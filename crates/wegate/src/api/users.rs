@@ -50,6 +50,8 @@ pub struct UserView {
     pub name: Option<String>,
     pub picture: Option<String>,
     pub has_password: bool,
+    /// Disabled by an admin (`/disable`): no sign-in by any connection or password, no refresh.
+    pub disabled: bool,
     #[schema(value_type = Object)]
     pub claims: Value,
     pub identities: Vec<IdentityView>,
@@ -66,6 +68,7 @@ fn view(user: User, identities: Vec<Identity>) -> UserView {
         name: user.name,
         picture: user.picture,
         has_password: user.password_hash.is_some(),
+        disabled: user.disabled,
         claims: user.claims,
         identities: identities
             .into_iter()
@@ -175,4 +178,32 @@ pub async fn delete_user(State(app): State<AppState>, Path(id): Path<String>) ->
         other => other.into(),
     })?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Disables a user: every session ends, every grant is revoked, apps with a back-channel logout URI are
+/// told, and no sign-in succeeds until `/enable`. Idempotent.
+#[utoipa::path(post, path = "/api/v1/users/{id}/disable", responses((status = 200, body = UserView), (status = 404, body = ApiError)))]
+pub async fn disable_user(State(app): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<UserView>> {
+    let user = set_disabled(&app, &id, true).await?;
+    crate::oidc::backchannel::end_user(&app, &id, "disabled by an administrator").await?;
+    let identities = app.store.user_identities(&id).await?;
+    Ok(Json(view(user, identities)))
+}
+
+/// Enables a disabled user again (sign-ins start afresh; nothing revoked comes back). Idempotent.
+#[utoipa::path(post, path = "/api/v1/users/{id}/enable", responses((status = 200, body = UserView), (status = 404, body = ApiError)))]
+pub async fn enable_user(State(app): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<UserView>> {
+    let user = set_disabled(&app, &id, false).await?;
+    let identities = app.store.user_identities(&id).await?;
+    Ok(Json(view(user, identities)))
+}
+
+async fn set_disabled(app: &AppState, id: &str, disabled: bool) -> ApiResult<User> {
+    let user = app.store.set_user_disabled(id, disabled, app.now()).await.map_err(|e| match e {
+        crate::store::StoreError::NotFound => ApiError::not_found("user"),
+        other => other.into(),
+    })?;
+    let event = if disabled { "user.disabled" } else { "user.enabled" };
+    crate::audit::Audit::new(event).user(id).write(app).await;
+    Ok(user)
 }

@@ -74,13 +74,12 @@ pub async fn identify(app: &App, corp: &wecom::CorpApp, code: &str) -> Result<Up
         "department": member.department,
         "position": member.position,
     });
-    // Plain userids are case-insensitive (reference §0). A delegated app under WeCom's 2022 id upgrade gets
-    // the provider's encrypted userid, case-sensitive (document 39442): kept exactly, and no username made
-    // of it (it means nothing to a person, and matching on it could never link anyone).
+    // No username made of an encrypted userid: it means nothing to a person, and matching on it could never
+    // link anyone.
     let plain = is_plain_corp_id(&corp.corp_id);
     Ok(UpstreamIdentity {
         upstream: format!("wecom:{}", corp.corp_id),
-        subject: if plain { normalize_username(&userid) } else { userid.clone() },
+        subject: member_subject(&corp.corp_id, &userid),
         username: plain.then_some(spelled),
         name: member.name.clone().filter(|n| !n.is_empty()),
         email,
@@ -89,6 +88,13 @@ pub async fn identify(app: &App, corp: &wecom::CorpApp, code: &str) -> Result<Up
         claims,
         profile,
     })
+}
+
+/// How a corp member's identity is keyed: plain userids are case-insensitive (reference §0), so lowercased;
+/// a delegated app under WeCom's 2022 id upgrade gets the provider's encrypted userid, case-sensitive
+/// (document 39442), kept exactly. Sign-ins and address-book events both key members through here.
+pub fn member_subject(corp_id: &str, userid: &str) -> String {
+    if is_plain_corp_id(corp_id) { normalize_username(userid) } else { userid.to_string() }
 }
 
 /// Claims namespaced for WeCom, as stored on the user and released with the `profile` scope.

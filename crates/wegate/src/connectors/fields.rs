@@ -37,6 +37,16 @@ pub fn is_plain_corp_id(value: &str) -> bool {
         && value.chars().all(|c| c.is_ascii_alphanumeric())
 }
 
+/// Token and EncodingAESKey of an event URL (any kind that has one).
+pub fn validate_callback_secrets(token: &str, encoding_aes_key: &str) -> Result<(), String> {
+    if token.is_empty() || token.len() > 32 || !token.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err("token must be the callback Token from WeCom: up to 32 letters and digits".into());
+    }
+    wecom::crypto::validate_encoding_aes_key(encoding_aes_key).map_err(|_| {
+        "encoding_aes_key must be the 43 characters of base64 that WeCom generates (EncodingAESKey)".to_string()
+    })
+}
+
 /// A WeCom AgentID: a positive integer.
 pub fn check_agent_id(value: &str) -> Result<(), String> {
     match value.parse::<i64>() {

@@ -43,9 +43,34 @@ pub fn has_browser_login(settings: &KindSettings) -> bool {
     !matches!(settings, KindSettings::Mobile(_))
 }
 
-/// Whether WeCom pushes events to the connection's event URL.
+/// Whether WeCom pushes events to the connection's event URL: delegated and provider connections always,
+/// self-built ones once given the app's callback Token and EncodingAESKey.
 pub fn has_event_url(settings: &KindSettings) -> bool {
-    matches!(settings, KindSettings::Delegated(_) | KindSettings::Provider(_))
+    matches!(settings, KindSettings::Delegated(_) | KindSettings::Provider(_)) || settings.event_secrets().is_some()
+}
+
+/// Whether the person `subject` (as the connection's identities name them) may still use the connection's
+/// app: `user/get` with the app's credentials (deleted, disabled, left or out of the visible scope = no). A
+/// corp that cancelled a delegated authorization keeps nobody. Provider connections have no address-book
+/// access in their login suites, so they answer yes (stated in CONTRACT-facing docs).
+pub async fn still_member(app: &App, connection: &Connection, subject: &str) -> Result<bool, ConnectorError> {
+    let corp = match &connection.settings {
+        KindSettings::Delegated(s) => match wecom_delegated::authorized_app(app, connection, s).await {
+            Ok((corp, _)) => corp,
+            Err(ConnectorError::CorpNotAllowed(_)) => return Ok(false),
+            Err(e) => return Err(e),
+        },
+        KindSettings::Provider(_) => return Ok(true),
+        other => match other.corp_app() {
+            Some((corp_id, secret)) => wecom_qrcode::corp_app(corp_id, secret),
+            None => return Ok(true),
+        },
+    };
+    match corp_member::check_member(app, &corp, subject).await {
+        Ok(_) => Ok(true),
+        Err(ConnectorError::NotAllowed(_)) => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 /// The kind's own checks of settings that parsed.
@@ -251,6 +276,8 @@ mod tests {
             corp_id: "ww1".into(),
             agent_id: "1000002".into(),
             secret: "kept".into(),
+            token: None,
+            encoding_aes_key: None,
         }));
         // Absent and empty fields keep the stored value, secrets included; a number AgentID becomes a string.
         let (settings, _) =

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::corp_ids;
 use super::error::{ConnectorError, SetupStep};
-use super::fields::{check_agent_id, check_corp_id};
+use super::fields::{check_agent_id, check_corp_id, validate_callback_secrets};
 use crate::accounts::UpstreamIdentity;
 use crate::app::App;
 use crate::store::{AuthorizedCorp, Connection, DelegatedSettings};
@@ -27,16 +27,6 @@ pub const FIELDS: &[&str] = &[
     "corp_id",
     "agent_id",
 ];
-
-/// Token and EncodingAESKey of an event URL; shared with `wecom_provider`.
-pub fn validate_callback_secrets(token: &str, encoding_aes_key: &str) -> Result<(), String> {
-    if token.is_empty() || token.len() > 32 || !token.chars().all(|c| c.is_ascii_alphanumeric()) {
-        return Err("token must be the callback Token from WeCom: up to 32 letters and digits".into());
-    }
-    wecom::crypto::validate_encoding_aes_key(encoding_aes_key).map_err(|_| {
-        "encoding_aes_key must be the 43 characters of base64 that WeCom generates (EncodingAESKey)".to_string()
-    })
-}
 
 /// Template id and secret may come later: WeCom shows them only once the template is online, which comes
 /// after it verified the event URL (so the connection must exist with Token and key first).

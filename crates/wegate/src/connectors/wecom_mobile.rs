@@ -8,13 +8,13 @@ use crate::accounts::UpstreamIdentity;
 use crate::app::App;
 use crate::store::MobileSettings;
 
-pub const FIELDS: &[&str] = &["corp_id", "agent_id", "secret", "schema"];
+pub const FIELDS: &[&str] = &["corp_id", "agent_id", "secret", "schema", "token", "encoding_aes_key"];
 
 /// The `subject_token_type` of a WeCom SDK code at the token endpoint.
 pub const SUBJECT_TOKEN_TYPE: &str = "urn:wegate:params:oauth:token-type:wecom-code";
 
 pub fn validate(s: &MobileSettings) -> Result<(), String> {
-    validate_corp_app(&s.corp_id, &s.agent_id, &s.secret)?;
+    validate_corp_app(&s.corp_id, &s.agent_id, &s.secret, (s.token.as_deref(), s.encoding_aes_key.as_deref()))?;
     if s.schema.is_empty() || !s.schema.chars().all(|c| c.is_ascii_alphanumeric()) {
         return Err("schema must be the SDK schema WeCom shows (letters and digits, e.g. wwauth…)".into());
     }

@@ -11,8 +11,7 @@ use serde_json::json;
 
 use super::corp_ids;
 use super::error::{ConnectorError, SetupStep};
-use super::fields::check_corp_id;
-use super::wecom_delegated::validate_callback_secrets;
+use super::fields::{check_corp_id, validate_callback_secrets};
 use crate::accounts::UpstreamIdentity;
 use crate::app::App;
 use crate::store::{Connection, ProviderSettings};

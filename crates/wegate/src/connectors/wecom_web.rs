@@ -8,10 +8,10 @@ use crate::accounts::UpstreamIdentity;
 use crate::app::App;
 use crate::store::{WebScope, WebSettings};
 
-pub const FIELDS: &[&str] = &["corp_id", "agent_id", "secret", "scope"];
+pub const FIELDS: &[&str] = &["corp_id", "agent_id", "secret", "scope", "token", "encoding_aes_key"];
 
 pub fn validate(s: &WebSettings) -> Result<(), String> {
-    validate_corp_app(&s.corp_id, &s.agent_id, &s.secret)
+    validate_corp_app(&s.corp_id, &s.agent_id, &s.secret, (s.token.as_deref(), s.encoding_aes_key.as_deref()))
 }
 
 pub fn login_url(app: &App, s: &WebSettings, state: &str, callback: &str) -> String {

@@ -1,5 +1,6 @@
 //! `/connections/{identifier}/events`: WeCom's encrypted event callback URL for `wecom_delegated` and
-//! `wecom_provider` (reference §6, §7). `GET` is the URL verification, `POST` an event. Every message is
+//! `wecom_provider` (reference §6, §7), and for self-built kinds given the app's callback Token and
+//! EncodingAESKey (receive id = the corp id; address-book events only, see `contacts`). `GET` is the URL verification, `POST` an event. Every message is
 //! checked in this order — timestamp window, signature (Token), decryption (EncodingAESKey), receive id —
 //! and each failure is logged with its own cause. Handling is idempotent: WeCom retries pushes, so a
 //! (timestamp, nonce, signature) seen before is acknowledged without acting, and an auth code is redeemed
@@ -95,27 +96,17 @@ async fn load(app: &App, identifier: &str) -> Result<Callback, Response> {
             return Err(reject(StatusCode::SERVICE_UNAVAILABLE, "try again"));
         }
     };
-    // (Token, EncodingAESKey, suite or template id, its secret, ids configured as receive ids)
-    let (token, key, suite_id, suite_secret, configured) = match &connection.settings {
-        KindSettings::Delegated(s) => (
-            s.token.clone(),
-            s.encoding_aes_key.clone(),
-            s.template_id.clone(),
-            s.template_secret.clone(),
-            [s.corp_id.clone(), s.provider_corp_id.clone()],
-        ),
-        KindSettings::Provider(s) => match (&s.token, &s.encoding_aes_key) {
-            (Some(token), Some(key)) => (
-                token.clone(),
-                key.clone(),
-                s.suite_id.clone(),
-                s.suite_secret.clone(),
-                [Some(s.corp_id.clone()), None],
-            ),
-            // The provider-secret-only mode has no event URL.
-            _ => return Err(reject(StatusCode::NOT_FOUND, "no event URL here")),
-        },
-        _ => return Err(reject(StatusCode::NOT_FOUND, "no event URL here")),
+    let Some((token, key)) = connection.settings.event_secrets().map(|(t, k)| (t.to_string(), k.to_string())) else {
+        // A provider connection in provider-secret-only mode, or a self-built one without callback secrets.
+        return Err(reject(StatusCode::NOT_FOUND, "no event URL here"));
+    };
+    // (suite or template id, its secret, ids configured as receive ids: a self-built app's is its corp id)
+    let (suite_id, suite_secret, configured) = match &connection.settings {
+        KindSettings::Delegated(s) => {
+            (s.template_id.clone(), s.template_secret.clone(), vec![s.corp_id.clone(), s.provider_corp_id.clone()])
+        }
+        KindSettings::Provider(s) => (s.suite_id.clone(), s.suite_secret.clone(), vec![Some(s.corp_id.clone())]),
+        other => (None, None, vec![other.corp_app().map(|(corp_id, _)| corp_id.to_string())]),
     };
     let crypt = match MsgCrypt::new(&token, &key) {
         Ok(c) => c,
@@ -353,8 +344,12 @@ async fn handle(app: AppState, cb: Callback, event: Event) -> Response {
         Event::CancelAuth { auth_corp_id, .. } => {
             set_corp_status(&app, &identifier, &auth_corp_id, "cancelled", "connection.cancel_auth").await;
         }
-        Event::ChangeContact { change_type, .. } => {
-            tracing::info!(connection = %identifier, change_type, "change_contact event received");
+        Event::ChangeContact { auth_corp_id, change_type, user_id, member, .. } => {
+            let change = super::contacts::Change { auth_corp_id, change_type, user_id, member };
+            if let Err(e) = super::contacts::apply(&app, &cb.connection, change).await {
+                tracing::error!(connection = %identifier, error = %e, "could not apply an address-book change");
+                return reject(StatusCode::SERVICE_UNAVAILABLE, "try again");
+            }
         }
         Event::Unknown { info_type, .. } => {
             tracing::info!(connection = %identifier, info_type = ?info_type, "unhandled WeCom event acknowledged");

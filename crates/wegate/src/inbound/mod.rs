@@ -2,6 +2,7 @@
 //! event URL (`events`), the trusted-domain verification file (`domain_file`), and the SDK set-up of a
 //! `wecom_mobile` connection (`mobile_config`).
 
+pub mod contacts;
 pub mod domain_file;
 pub mod events;
 pub mod mobile_config;

@@ -139,6 +139,7 @@ pub async fn bind(
                         ("too many failed attempts", locked_out_message(lang, retry_after))
                     }
                     PasswordCheck::Busy => ("too many password checks in flight", lang.t(Msg::Busy).to_string()),
+                    PasswordCheck::Disabled => ("account disabled", lang.t(Msg::AccountDisabled).to_string()),
                     _ => ("wrong account or password", lang.t(Msg::BadPassword).to_string()),
                 };
                 Audit::new("login.bind_failure")

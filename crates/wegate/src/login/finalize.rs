@@ -10,7 +10,8 @@ use crate::accounts::UpstreamIdentity;
 use crate::app::App;
 use crate::audit::Audit;
 use crate::oidc::redirect::{error_redirect, redirect, with_params};
-use crate::store::{AuthCode, Connection, LoginTx, Session};
+use crate::oidc::tokens::grant_horizon;
+use crate::store::{AuthCode, Connection, GrantOrigin, LoginTx, Session};
 use crate::util::{random_alnum, random_token, sha256_hex};
 use crate::web::cookies;
 use crate::web::error::{OrPage, PageError};
@@ -90,10 +91,27 @@ async fn code_and_redirect(
     let now = app.now();
     let user_id = session.user_id.as_str();
     let code = random_token();
+    let grant_id = random_alnum(24);
+    // Where this grant came from: a refresh re-checks the member there, a departure finds the grant here.
+    app.store
+        .put_grant_origin(GrantOrigin {
+            grant_id: grant_id.clone(),
+            user_id: user_id.to_string(),
+            client_id: tx.client_id.clone(),
+            sid: Some(session.sid.clone()).filter(|sid| !sid.is_empty()),
+            connection: session.connection.clone(),
+            upstream: session.upstream.clone(),
+            subject: session.subject.clone(),
+            checked_at: session.auth_time,
+            created_at: now,
+            expires_at: grant_horizon(app, now),
+        })
+        .await
+        .or_page(lang)?;
     app.store
         .put_auth_code(AuthCode {
             code_hash: sha256_hex(&code),
-            grant_id: random_alnum(24),
+            grant_id,
             client_id: tx.client_id.clone(),
             user_id: user_id.to_string(),
             redirect_uri: tx.redirect_uri.clone(),

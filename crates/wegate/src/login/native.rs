@@ -13,13 +13,14 @@ use crate::audit::Audit;
 use crate::connectors::{self, wecom_mobile::SUBJECT_TOKEN_TYPE};
 use crate::oidc::client_auth::FormParams;
 use crate::oidc::error::OAuthError;
-use crate::oidc::token::{Exchanged, SubjectTokenExchange};
-use crate::store::{App as Client, KindSettings};
+use crate::oidc::token::{Exchanged, Membership, MembershipCheck, SubjectTokenExchange};
+use crate::store::{App as Client, GrantOrigin, KindSettings};
 
-/// The WeCom SDK code of a `wecom_mobile` connection, as a subject token.
-pub struct WecomCodeExchange;
+/// WeCom as the router plugs it into `oidc::token`: the SDK code of a `wecom_mobile` connection as a subject
+/// token, and the membership re-check of a refresh.
+pub struct WecomUpstream;
 
-impl SubjectTokenExchange for WecomCodeExchange {
+impl SubjectTokenExchange for WecomUpstream {
     const SUBJECT_TOKEN_TYPE: &'static str = SUBJECT_TOKEN_TYPE;
 
     fn exchange<'a>(
@@ -29,6 +30,28 @@ impl SubjectTokenExchange for WecomCodeExchange {
         form: &'a FormParams,
     ) -> impl Future<Output = Result<Exchanged, OAuthError>> + Send + 'a {
         exchange(app, client, code, form)
+    }
+}
+
+impl MembershipCheck for WecomUpstream {
+    fn still_member<'a>(app: &'a App, origin: &'a GrantOrigin) -> impl Future<Output = Membership> + Send + 'a {
+        still_member(app, origin)
+    }
+}
+
+async fn still_member(app: &App, origin: &GrantOrigin) -> Membership {
+    let (Some(identifier), Some(subject)) = (&origin.connection, &origin.subject) else {
+        return Membership::Present;
+    };
+    let connection = match app.store.get_connection(identifier).await {
+        Ok(Some(connection)) => connection,
+        Ok(None) => return Membership::Unknown(format!("connection {identifier} was deleted")),
+        Err(e) => return Membership::Unknown(e.to_string()),
+    };
+    match connectors::still_member(app, &connection, subject).await {
+        Ok(true) => Membership::Present,
+        Ok(false) => Membership::Gone(format!("{subject} is no longer a member for connection {identifier}")),
+        Err(e) => Membership::Unknown(e.to_string()),
     }
 }
 
@@ -75,5 +98,11 @@ async fn exchange(app: &App, client: &Client, code: &str, form: &FormParams) -> 
         .upstream(&identity.reference())
         .write(app)
         .await;
-    Ok(Exchanged { user: *user, amr: "wecom_mobile".to_string() })
+    Ok(Exchanged {
+        user: *user,
+        amr: "wecom_mobile".to_string(),
+        connection: Some(connection.identifier.clone()),
+        upstream: Some(identity.upstream.clone()),
+        subject: Some(identity.subject.clone()),
+    })
 }

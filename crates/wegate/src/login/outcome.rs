@@ -37,6 +37,8 @@ pub enum Outcome {
     NoAccount,
     /// Field matching found more than one user.
     Ambiguous,
+    /// The account is disabled by an admin.
+    AccountDisabled,
 }
 
 /// What an [`Outcome`] means for each audience.
@@ -66,6 +68,7 @@ impl Outcome {
         Outcome::Misconfigured,
         Outcome::NoAccount,
         Outcome::Ambiguous,
+        Outcome::AccountDisabled,
     ];
 
     pub fn row(self) -> Row {
@@ -111,6 +114,14 @@ impl Outcome {
             }
             NoAccount => (403, "access_denied", "access_denied", "no_account", Msg::NoAccount, Msg::NoAccountHint),
             Ambiguous => (403, "access_denied", "access_denied", "ambiguous_match", Msg::Ambiguous, Msg::AmbiguousHint),
+            AccountDisabled => (
+                403,
+                "access_denied",
+                "invalid_grant",
+                "account_disabled",
+                Msg::AccountDisabled,
+                Msg::AccountDisabledHint,
+            ),
         };
         Row {
             page_status: StatusCode::from_u16(page_status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
@@ -180,6 +191,7 @@ impl Failure {
         let outcome = match refusal {
             Refusal::NoAccount => Outcome::NoAccount,
             Refusal::Ambiguous => Outcome::Ambiguous,
+            Refusal::Disabled => Outcome::AccountDisabled,
         };
         Failure { outcome, detail: refusal.code().to_string(), step: None, wecom: None, provider_call: false }
     }

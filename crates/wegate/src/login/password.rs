@@ -44,17 +44,21 @@ pub async fn password_login(
                 PasswordCheck::Invalid => ("bad_password", lang.t(Msg::BadPassword).to_string()),
                 PasswordCheck::LockedOut { retry_after } => ("locked_out", locked_out_message(lang, retry_after)),
                 PasswordCheck::Busy => ("busy", lang.t(Msg::Busy).to_string()),
+                PasswordCheck::Disabled => ("account_disabled", lang.t(Msg::AccountDisabled).to_string()),
             };
         app.metrics.login(&tx.client_id, "password", reason);
         let why = match reason {
             "locked_out" => "too many failed attempts",
             "busy" => "too many password checks in flight",
+            "account_disabled" => "account disabled",
             _ => "wrong account or password",
         };
         Audit::new("login.failure").client(&tx.client_id).connection("password").reason(why).write(&app).await;
         let mut page = page::render(&tx, &client, &connections, lang, Some(&message), &form.login)?;
-        if reason != "bad_password" {
-            *page.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+        match reason {
+            "bad_password" => {}
+            "account_disabled" => *page.status_mut() = StatusCode::FORBIDDEN,
+            _ => *page.status_mut() = StatusCode::TOO_MANY_REQUESTS,
         }
         Ok(page)
     }

@@ -35,6 +35,8 @@ pub async fn configuration(State(app): State<AppState>) -> Response {
         "request_uri_parameter_supported": false,
         "authorization_response_iss_parameter_supported": true,
         "prompt_values_supported": ["none", "login"],
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
         "ui_locales_supported": ["en", "zh-CN"],
     });
     cacheable(Json(body).into_response())

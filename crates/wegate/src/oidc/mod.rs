@@ -4,6 +4,7 @@
 //! ends in a code like any other, and the native-app token exchange reaches the login flow through
 //! [`token::SubjectTokenExchange`].
 
+pub mod backchannel;
 pub mod client_auth;
 pub mod discovery;
 pub mod error;

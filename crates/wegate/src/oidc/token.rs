@@ -14,7 +14,7 @@ use super::error::OAuthError;
 use super::grants;
 use super::tokens::{Issue, TokenResponse, issue};
 use crate::app::{App, AppState};
-use crate::store::User;
+use crate::store::{GrantOrigin, User};
 use crate::util::random_alnum;
 
 pub const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
@@ -24,6 +24,10 @@ pub struct Exchanged {
     pub user: User,
     /// How the person authenticated (`amr`), e.g. the connection kind.
     pub amr: String,
+    /// The connection and upstream identity, for the grant's origin (membership re-checks).
+    pub connection: Option<String>,
+    pub upstream: Option<String>,
+    pub subject: Option<String>,
 }
 
 /// Turns a subject token of one type into a signed-in user, for one authenticated client.
@@ -40,7 +44,27 @@ pub trait SubjectTokenExchange: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Exchanged, OAuthError>> + Send + 'a;
 }
 
-pub async fn token<E: SubjectTokenExchange>(
+/// What the upstream says of a grant's person now (CONTRACT.md, "Member lifecycle").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Membership {
+    /// Still a member who may use the connection's app.
+    Present,
+    /// Deleted, disabled, left, or out of the app's visible scope: the reason.
+    Gone(String),
+    /// The upstream could not be asked (unreachable, misconfigured): the reason.
+    Unknown(String),
+}
+
+/// Asks the upstream whether the person behind a grant is still a member; plugged in by the router, like
+/// the subject token exchange, so that this module knows nothing of WeCom.
+pub trait MembershipCheck: Send + Sync + 'static {
+    fn still_member<'a>(
+        app: &'a App,
+        origin: &'a crate::store::GrantOrigin,
+    ) -> impl Future<Output = Membership> + Send + 'a;
+}
+
+pub async fn token<E: SubjectTokenExchange + MembershipCheck>(
     State(app): State<AppState>,
     headers: HeaderMap,
     Form(pairs): Form<Vec<(String, String)>>,
@@ -49,7 +73,7 @@ pub async fn token<E: SubjectTokenExchange>(
         let form = FormParams::parse(pairs)?;
         match form.require("grant_type")? {
             "authorization_code" => grants::authorization_code::grant(&app, &headers, &form).await,
-            "refresh_token" => grants::refresh_token::grant(&app, &headers, &form).await,
+            "refresh_token" => grants::refresh_token::grant::<E>(&app, &headers, &form).await,
             TOKEN_EXCHANGE => token_exchange::<E>(&app, &headers, &form).await,
             other => Err(OAuthError::unsupported_grant_type(format!("grant_type {other} is not supported"))),
         }
@@ -91,6 +115,22 @@ async fn token_exchange<E: SubjectTokenExchange>(
     }
     let scope = scopes.join(" ");
     let exchanged = E::exchange(app, &client, subject_token, form).await?;
+    let now = app.now();
+    let grant_id = random_alnum(24);
+    app.store
+        .put_grant_origin(GrantOrigin {
+            grant_id: grant_id.clone(),
+            user_id: exchanged.user.id.clone(),
+            client_id: client.client_id.clone(),
+            sid: None,
+            connection: exchanged.connection.clone(),
+            upstream: exchanged.upstream.clone(),
+            subject: exchanged.subject.clone(),
+            checked_at: now,
+            created_at: now,
+            expires_at: super::tokens::grant_horizon(app, now),
+        })
+        .await?;
     let mut response = issue(
         app,
         Issue {
@@ -101,7 +141,7 @@ async fn token_exchange<E: SubjectTokenExchange>(
             auth_time: app.now(),
             amr: &exchanged.amr,
             session_id: None,
-            grant_id: &random_alnum(24),
+            grant_id: &grant_id,
         },
     )
     .await?;

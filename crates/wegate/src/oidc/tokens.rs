@@ -97,6 +97,11 @@ pub fn user_claims(user: &User, scope: &str) -> Map<String, Value> {
 
 /// Signs the ID token and access token and, when `offline_access` was granted, stores a refresh token.
 pub async fn issue(app: &App, req: Issue<'_>) -> Result<TokenResponse, OAuthError> {
+    // Whatever the grant: a disabled account gets nothing (its grants were revoked when it was disabled; a
+    // code issued in the same instant must not slip through).
+    if req.user.disabled {
+        return Err(OAuthError::invalid_grant("the account is disabled"));
+    }
     let now = app.now();
     let settings = &app.settings;
     let access_claims = AccessClaims {

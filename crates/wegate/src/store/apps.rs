@@ -47,6 +47,8 @@ pub struct App {
     pub client_secret_hash: Option<String>,
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
+    /// OIDC Back-Channel Logout 1.0: where logout tokens are POSTed when a person's sessions end.
+    pub backchannel_logout_uri: Option<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -70,6 +72,8 @@ pub struct AppUpdate {
     pub redirect_uris: Option<Vec<String>>,
     pub post_logout_redirect_uris: Option<Vec<String>>,
     pub client_secret_hash: Option<String>,
+    /// `Some(None)` removes it.
+    pub backchannel_logout_uri: Option<Option<String>>,
 }
 
 /// Apps, and which connections each app offers (its associations, in the order they were made).

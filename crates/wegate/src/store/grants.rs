@@ -50,6 +50,25 @@ pub struct RefreshToken {
     pub expires_at: Timestamp,
 }
 
+/// Where a grant's sign-in came from, and when WeCom last confirmed the member (CONTRACT.md, "Member
+/// lifecycle"): written when its first code is issued, kept as long as a token of the grant may live.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GrantOrigin {
+    pub grant_id: String,
+    pub user_id: String,
+    pub client_id: String,
+    /// The session's public id (`sid`), for back-channel logout tokens.
+    pub sid: Option<String>,
+    /// The connection and upstream identity that signed the person in; None for a password sign-in.
+    pub connection: Option<String>,
+    pub upstream: Option<String>,
+    pub subject: Option<String>,
+    /// When the upstream last confirmed the person (the sign-in, or a re-check since).
+    pub checked_at: Timestamp,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
 /// Codes and refresh tokens (stored by hash, consumed atomically) and revocations.
 #[async_trait]
 pub trait GrantStore: Send + Sync {
@@ -75,4 +94,12 @@ pub trait GrantStore: Send + Sync {
     /// Revokes one access token by `jti`, remembered until `expires_at`. Idempotent.
     async fn revoke_access_token(&self, jti: &str, expires_at: Timestamp) -> StoreResult<()>;
     async fn is_access_token_revoked(&self, jti: &str) -> StoreResult<bool>;
+
+    // --- grant origins
+    async fn put_grant_origin(&self, origin: GrantOrigin) -> StoreResult<()>;
+    async fn get_grant_origin(&self, grant_id: &str) -> StoreResult<Option<GrantOrigin>>;
+    /// Records a successful membership re-check. Idempotent.
+    async fn set_grant_checked(&self, grant_id: &str, checked_at: Timestamp) -> StoreResult<()>;
+    /// The user's grants that may still have live tokens (expires_at > now).
+    async fn user_grant_origins(&self, user_id: &str, now: Timestamp) -> StoreResult<Vec<GrantOrigin>>;
 }

@@ -18,6 +18,12 @@ pub struct QrCodeSettings {
     pub corp_id: String,
     pub agent_id: String,
     pub secret: String,
+    /// The app's callback Token (接收消息 → API 接收): with `encoding_aes_key`, WeCom's address-book events
+    /// reach the connection's event URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding_aes_key: Option<String>,
 }
 
 /// `wecom_web`: a page inside the WeCom client, through WeCom's OAuth.
@@ -27,6 +33,12 @@ pub struct WebSettings {
     pub agent_id: String,
     pub secret: String,
     pub scope: WebScope,
+    /// The app's callback Token (接收消息 → API 接收): with `encoding_aes_key`, WeCom's address-book events
+    /// reach the connection's event URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding_aes_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,6 +58,12 @@ pub struct MobileSettings {
     pub secret: String,
     /// The SDK schema WeCom shows for the app (`wwauth…`).
     pub schema: String,
+    /// The app's callback Token (接收消息 → API 接收): with `encoding_aes_key`, WeCom's address-book events
+    /// reach the connection's event URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding_aes_key: Option<String>,
 }
 
 /// `wecom_delegated`: a self-built app in delegated-development mode. The template's id and secret come
@@ -119,6 +137,28 @@ pub const DOMAIN_VERIFICATION: &str = "domain_verification";
 pub const TRUST_EMAIL: &str = "trust_email";
 
 impl KindSettings {
+    /// The Token and EncodingAESKey of the connection's event URL, when it has one.
+    pub fn event_secrets(&self) -> Option<(&str, &str)> {
+        let (token, key) = match self {
+            KindSettings::QrCode(s) => (s.token.as_deref(), s.encoding_aes_key.as_deref()),
+            KindSettings::Web(s) => (s.token.as_deref(), s.encoding_aes_key.as_deref()),
+            KindSettings::Mobile(s) => (s.token.as_deref(), s.encoding_aes_key.as_deref()),
+            KindSettings::Delegated(s) => (Some(s.token.as_str()), Some(s.encoding_aes_key.as_str())),
+            KindSettings::Provider(s) => (s.token.as_deref(), s.encoding_aes_key.as_deref()),
+        };
+        token.zip(key)
+    }
+
+    /// A self-built app's corp id and secret (`wecom_qrcode`, `wecom_web`, `wecom_mobile`).
+    pub fn corp_app(&self) -> Option<(&str, &str)> {
+        match self {
+            KindSettings::QrCode(s) => Some((&s.corp_id, &s.secret)),
+            KindSettings::Web(s) => Some((&s.corp_id, &s.secret)),
+            KindSettings::Mobile(s) => Some((&s.corp_id, &s.secret)),
+            _ => None,
+        }
+    }
+
     /// The `kind` string of the admin API.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -20,6 +20,8 @@ pub struct User {
     pub password_hash: Option<String>,
     /// Extra claims from the last upstream login (e.g. `wecom_corp_id`, `wecom_userid`, `wecom_department`).
     pub claims: Value,
+    /// Disabled by an admin: signs in by no connection and no password, refreshes nothing.
+    pub disabled: bool,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -117,6 +119,8 @@ pub trait UserStore: Send + Sync {
     /// Updates the profile fields that are `Some`. A conflicting email/phone is skipped, not an error
     /// (the upstream profile must not block a sign-in).
     async fn update_user_profile(&self, id: &str, update: ProfileUpdate, now: Timestamp) -> StoreResult<User>;
+    /// Disables or enables a user. Err(NotFound) when absent.
+    async fn set_user_disabled(&self, id: &str, disabled: bool, now: Timestamp) -> StoreResult<User>;
     async fn get_identity(&self, upstream: &str, subject: &str) -> StoreResult<Option<Identity>>;
     async fn user_identities(&self, user_id: &str) -> StoreResult<Vec<Identity>>;
     /// Creates the user and links the identity in one transaction: both or neither.

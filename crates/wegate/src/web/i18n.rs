@@ -132,6 +132,10 @@ catalogue! {
         "No sign-in method is set up for this app yet. Ask your administrator.",
         "此应用尚未配置登录方式，请联系管理员。";
     BadPassword "bad_password" => "Wrong account or password.", "账号或密码错误。";
+    AccountDisabled "account_disabled" => "This account is disabled.", "此账号已被停用。";
+    AccountDisabledHint "account_disabled_hint" =>
+        "An administrator disabled it. Ask your administrator if you think this is a mistake.",
+        "管理员已停用此账号。如有疑问，请联系管理员。";
     LockedOut "locked_out" =>
         "Too many failed attempts for this account. Wait {minutes} minutes, or sign in another way.",
         "此账号密码错误次数过多，请 {minutes} 分钟后再试，或使用其他方式登录。";

@@ -1,17 +1,29 @@
 //! `grant_type=refresh_token` (RFC 6749 §6). Tokens rotate on every use; presenting a used one means it
-//! leaked, so the whole family (grant) is revoked (OAuth 2.0 Security BCP §4.14.2).
+//! leaked, so the whole family (grant) is revoked (OAuth 2.0 Security BCP §4.14.2). A grant made through a
+//! connection re-checks the person's membership upstream once `WEGATE_MEMBERSHIP_RECHECK` seconds have
+//! passed since the last check: a departed member is signed out everywhere and refused; an upstream that
+//! cannot be asked is forgiven for [`RECHECK_GRACE`] seconds past the due check, then refused too.
 
 use axum::http::HeaderMap;
 
-use crate::app::App;
+use crate::app::AppState;
 use crate::audit::Audit;
 use crate::oidc::client_auth::{FormParams, authenticate};
 use crate::oidc::error::OAuthError;
+use crate::oidc::token::{Membership, MembershipCheck};
 use crate::oidc::tokens::{Issue, TokenResponse, grant_horizon, has_scope, issue};
 use crate::store::Consumed;
 use crate::util::sha256_hex;
 
-pub async fn grant(app: &App, headers: &HeaderMap, form: &FormParams) -> Result<TokenResponse, OAuthError> {
+/// How long past a due re-check a refresh still succeeds while the upstream cannot be asked (a WeCom
+/// outage must not sign a whole company out at once, but nor may it keep a departed member in for ever).
+pub const RECHECK_GRACE: i64 = 24 * 3600;
+
+pub async fn grant<M: MembershipCheck>(
+    app: &AppState,
+    headers: &HeaderMap,
+    form: &FormParams,
+) -> Result<TokenResponse, OAuthError> {
     let client = authenticate(app, headers, form).await?;
     let presented = form.require("refresh_token")?;
     let now = app.now();
@@ -55,6 +67,7 @@ pub async fn grant(app: &App, headers: &HeaderMap, form: &FormParams) -> Result<
     let Some(user) = app.store.get_user(&record.user_id).await? else {
         return Err(OAuthError::invalid_grant("the user no longer exists"));
     };
+    recheck_membership::<M>(app, &record.grant_id, &user.id).await?;
     issue(
         app,
         Issue {
@@ -69,4 +82,36 @@ pub async fn grant(app: &App, headers: &HeaderMap, form: &FormParams) -> Result<
         },
     )
     .await
+}
+
+/// The membership re-check of a grant made through a connection, when one is due.
+async fn recheck_membership<M: MembershipCheck>(
+    app: &AppState,
+    grant_id: &str,
+    user_id: &str,
+) -> Result<(), OAuthError> {
+    let now = app.now();
+    let Some(origin) = app.store.get_grant_origin(grant_id).await? else { return Ok(()) };
+    if origin.connection.is_none() || now - origin.checked_at < app.settings.membership_recheck {
+        return Ok(());
+    }
+    match M::still_member(app, &origin).await {
+        Membership::Present => {
+            app.store.set_grant_checked(grant_id, now).await?;
+            Ok(())
+        }
+        Membership::Gone(why) => {
+            tracing::info!(user_id, why, "refresh refused: the member is gone upstream");
+            crate::oidc::backchannel::end_user(app, user_id, &format!("refresh re-check: {why}")).await?;
+            Err(OAuthError::invalid_grant("the person is no longer a member of the organisation; sign in again"))
+        }
+        Membership::Unknown(why) if now - origin.checked_at < app.settings.membership_recheck + RECHECK_GRACE => {
+            tracing::warn!(user_id, why, "membership re-check failed; refresh allowed within the grace period");
+            Ok(())
+        }
+        Membership::Unknown(why) => {
+            tracing::warn!(user_id, why, "membership could not be confirmed past the grace period; refresh refused");
+            Err(OAuthError::invalid_grant("membership could not be confirmed with the organisation; sign in again"))
+        }
+    }
 }

@@ -110,3 +110,19 @@ pub async fn deletes_cascade_to_associations_and_corps(store: Arc<dyn Store>) {
     assert!(store.app_connections("app-1").await.expect("list").is_empty());
     assert!(store.connection_apps("conn-1").await.expect("apps").is_empty());
 }
+
+pub async fn an_apps_backchannel_logout_uri_is_set_and_removed(store: Arc<dyn Store>) {
+    let mut with = app("app-1");
+    with.backchannel_logout_uri = Some("https://app-1.example.com/bc".into());
+    assert_eq!(store.create_app(with.clone()).await.expect("create"), with);
+    let renamed = store
+        .update_app("app-1", AppUpdate { name: Some("Renamed".into()), ..AppUpdate::default() }, NOW + 1)
+        .await
+        .expect("update");
+    assert_eq!(renamed.backchannel_logout_uri, with.backchannel_logout_uri, "absent keeps it");
+    let moved = AppUpdate { backchannel_logout_uri: Some(Some("https://b.example/bc".into())), ..AppUpdate::default() };
+    let updated = store.update_app("app-1", moved, NOW + 2).await.expect("update");
+    assert_eq!(updated.backchannel_logout_uri.as_deref(), Some("https://b.example/bc"));
+    let removed = AppUpdate { backchannel_logout_uri: Some(None), ..AppUpdate::default() };
+    assert_eq!(store.update_app("app-1", removed, NOW + 3).await.expect("update").backchannel_logout_uri, None);
+}

@@ -20,8 +20,13 @@ pub async fn connection_crud_round_trips(store: Arc<dyn Store>) {
     changed.display_name = "Sign in with WeCom".into();
     changed.login_only = true;
     changed.association = Association::default();
-    changed.settings =
-        KindSettings::QrCode(QrCodeSettings { corp_id: "ww1".into(), agent_id: "7".into(), secret: "rotated".into() });
+    changed.settings = KindSettings::QrCode(QrCodeSettings {
+        corp_id: "ww1".into(),
+        agent_id: "7".into(),
+        secret: "rotated".into(),
+        token: Some("t0ken".into()),
+        encoding_aes_key: None,
+    });
     changed.domain_verification = Some(DomainFile { filename: "WW_verify_abc.txt".into(), content: "abc".into() });
     changed.updated_at = NOW + 5;
     // What update_connection must not touch:
@@ -45,6 +50,8 @@ pub async fn connection_crud_round_trips(store: Arc<dyn Store>) {
         agent_id: "7".into(),
         secret: "s".into(),
         schema: "wwauth1".into(),
+        token: None,
+        encoding_aes_key: None,
     });
     assert_eq!(conflict_on(store.update_connection(other_kind).await), "kind", "a kind never changes");
 

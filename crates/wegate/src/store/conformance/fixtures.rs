@@ -8,9 +8,9 @@ use futures::future::join_all;
 use serde_json::json;
 
 use crate::store::{
-    App, AppKind, Association, AssociationMode, AuditEvent, AuthCode, AuthorizedCorp, Connection, Identity,
-    KindSettings, LoginTx, MatchField, NewUser, QrCodeSettings, RefreshToken, Session, SigningKey, Store, StoreError,
-    Timestamp,
+    App, AppKind, Association, AssociationMode, AuditEvent, AuthCode, AuthorizedCorp, Connection, GrantOrigin,
+    Identity, KindSettings, LoginTx, MatchField, NewUser, QrCodeSettings, RefreshToken, Session, SigningKey, Store,
+    StoreError, Timestamp,
 };
 
 /// The clock of every rule.
@@ -24,6 +24,7 @@ pub(super) fn app(client_id: &str) -> App {
         client_secret_hash: Some("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into()),
         redirect_uris: vec![format!("https://{client_id}.example.com/callback")],
         post_logout_redirect_uris: vec![],
+        backchannel_logout_uri: None,
         created_at: NOW,
         updated_at: NOW,
     }
@@ -39,6 +40,8 @@ pub(super) fn connection(identifier: &str) -> Connection {
             corp_id: "ww0123456789abcdef".into(),
             agent_id: "1000002".into(),
             secret: "s3cr3t".into(),
+            token: None,
+            encoding_aes_key: None,
         }),
         domain_verification: None,
         trust_email: false,
@@ -126,6 +129,21 @@ pub(super) fn refresh_token(token_hash: &str, grant_id: &str, expires_at: Timest
         session_id: None,
         auth_time: NOW - 5,
         amr: "pwd".into(),
+        created_at: NOW,
+        expires_at,
+    }
+}
+
+pub(super) fn grant_origin(grant_id: &str, user_id: &str, expires_at: Timestamp) -> GrantOrigin {
+    GrantOrigin {
+        grant_id: grant_id.into(),
+        user_id: user_id.into(),
+        client_id: "app".into(),
+        sid: Some(format!("sid-{grant_id}")),
+        connection: Some("wecom".into()),
+        upstream: Some("wecom:ww1".into()),
+        subject: Some("zhangsan".into()),
+        checked_at: NOW,
         created_at: NOW,
         expires_at,
     }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::fixtures::{NOW, auth_code, race, refresh_token};
+use super::fixtures::{NOW, auth_code, grant_origin, race, refresh_token};
 use crate::store::prelude::*;
 use crate::store::{Consumed, StoreError};
 
@@ -123,4 +123,30 @@ pub async fn another_clients_code_is_not_consumed(store: Arc<dyn Store>) {
         Consumed::NotFound,
         "nor does another client learn of its use"
     );
+}
+
+pub async fn grant_origins_round_trip_and_list_the_users_live_grants(store: Arc<dyn Store>) {
+    let first = grant_origin("g1", "u1", NOW + 100);
+    store.put_grant_origin(first.clone()).await.expect("put");
+    let mut again = first.clone();
+    again.client_id = "other".into();
+    store.put_grant_origin(again).await.expect("a second put of a grant keeps the first");
+    assert_eq!(store.get_grant_origin("g1").await.expect("get"), Some(first.clone()));
+    assert_eq!(store.get_grant_origin("nope").await.expect("get"), None);
+
+    store.set_grant_checked("g1", NOW + 50).await.expect("checked");
+    store.set_grant_checked("g1", NOW + 10).await.expect("an older check never moves it back");
+    assert_eq!(store.get_grant_origin("g1").await.expect("get").map(|g| g.checked_at), Some(NOW + 50));
+
+    let mut password = grant_origin("g2", "u1", NOW + 200);
+    (password.connection, password.upstream, password.subject, password.sid) = (None, None, None, None);
+    store.put_grant_origin(password.clone()).await.expect("put");
+    store.put_grant_origin(grant_origin("g3", "u2", NOW + 200)).await.expect("put");
+    store.put_grant_origin(grant_origin("g4", "u1", NOW)).await.expect("put");
+    let live: Vec<String> =
+        store.user_grant_origins("u1", NOW).await.expect("list").into_iter().map(|g| g.grant_id).collect();
+    assert_eq!(live, ["g1", "g2"], "the user's grants that have not expired");
+    assert!(store.sweep_expired(NOW + 150).await.expect("sweep") > 0);
+    assert_eq!(store.get_grant_origin("g1").await.expect("get"), None, "swept once expired");
+    assert_eq!(store.get_grant_origin("g2").await.expect("get"), Some(password));
 }

@@ -55,6 +55,7 @@ macro_rules! behaviours {
             each_algorithm_has_its_own_active_key,
             // apps.rs
             app_crud_round_trips,
+            an_apps_backchannel_logout_uri_is_set_and_removed,
             app_association_is_ordered_and_idempotent,
             deletes_cascade_to_associations_and_corps,
             // connections.rs
@@ -72,11 +73,13 @@ macro_rules! behaviours {
             identity_links_are_unique,
             deleting_user_removes_identities_sessions_and_tokens,
             login_failures_count_within_a_window_and_clear,
+            users_are_disabled_and_enabled,
             // sessions.rs
             login_tx_round_trips_and_expires,
             login_tx_take_is_atomic,
             sessions_expire_and_can_be_deleted,
             a_browser_keeps_its_newest_login_transactions,
+            a_users_sessions_end_together,
             // grants.rs
             another_clients_code_is_not_consumed,
             auth_code_is_single_use,
@@ -85,6 +88,7 @@ macro_rules! behaviours {
             concurrent_refresh_redemption_is_honoured_once,
             revoked_grant_tokens_are_not_found,
             access_token_revocation_is_remembered,
+            grant_origins_round_trip_and_list_the_users_live_grants,
             // upstream.rs
             upstream_token_invalidation_is_compare_and_delete,
             lease_excludes_other_owners_until_expiry,

@@ -302,3 +302,15 @@ pub async fn login_failures_count_within_a_window_and_clear(store: Arc<dyn Store
     race(&store, 8, |s, _| async move { s.record_login_failure("raced", NOW, 600).await.expect("record") }).await;
     assert_eq!(store.login_failures("raced", NOW).await.expect("read").map(|f| f.failures), Some(8));
 }
+
+pub async fn users_are_disabled_and_enabled(store: Arc<dyn Store>) {
+    let created = store.create_user(new_user("u1")).await.expect("create");
+    assert!(!created.disabled, "a new user is enabled");
+    let disabled = store.set_user_disabled("u1", true, NOW + 5).await.expect("disable");
+    assert!(disabled.disabled);
+    assert_eq!(disabled.updated_at, NOW + 5);
+    assert!(store.get_user("u1").await.expect("get").expect("present").disabled);
+    assert!(store.find_user_by_login("u1").await.is_ok());
+    assert!(!store.set_user_disabled("u1", false, NOW + 6).await.expect("enable").disabled);
+    assert!(matches!(store.set_user_disabled("nope", true, NOW).await, Err(StoreError::NotFound)));
+}

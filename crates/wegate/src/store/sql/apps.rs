@@ -9,7 +9,8 @@ use crate::store::{App, AppKind, AppStore, AppUpdate, Connection, Page, StoreErr
 
 macro_rules! app_cols {
     () => {
-        "client_id, name, kind, client_secret_hash, redirect_uris, post_logout_redirect_uris, created_at, updated_at"
+        "client_id, name, kind, client_secret_hash, redirect_uris, post_logout_redirect_uris, backchannel_logout_uri, \
+         created_at, updated_at"
     };
 }
 
@@ -22,6 +23,7 @@ fn app_from_row(row: &AnyRow) -> StoreResult<App> {
         client_secret_hash: col(row, "client_secret_hash")?,
         redirect_uris: strings_col(row, "redirect_uris")?,
         post_logout_redirect_uris: strings_col(row, "post_logout_redirect_uris")?,
+        backchannel_logout_uri: col(row, "backchannel_logout_uri")?,
         created_at: col(row, "created_at")?,
         updated_at: col(row, "updated_at")?,
     })
@@ -31,13 +33,14 @@ fn app_from_row(row: &AnyRow) -> StoreResult<App> {
 impl AppStore for SqlStore {
     async fn create_app(&self, app: App) -> StoreResult<App> {
         self.exec(
-            sqlx::query(concat!("INSERT INTO apps (", app_cols!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"))
+            sqlx::query(concat!("INSERT INTO apps (", app_cols!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"))
                 .bind(app.client_id.as_str())
                 .bind(app.name.as_str())
                 .bind(app.kind.as_str())
                 .bind(app.client_secret_hash.as_deref())
                 .bind(to_json(&app.redirect_uris)?)
                 .bind(to_json(&app.post_logout_redirect_uris)?)
+                .bind(app.backchannel_logout_uri.as_deref())
                 .bind(app.created_at)
                 .bind(app.updated_at),
         )
@@ -76,7 +79,8 @@ impl AppStore for SqlStore {
                 sqlx::query(concat!(
                     "UPDATE apps SET name = COALESCE($2, name), redirect_uris = COALESCE($3, redirect_uris), ",
                     "post_logout_redirect_uris = COALESCE($4, post_logout_redirect_uris), ",
-                    "client_secret_hash = COALESCE($5, client_secret_hash), updated_at = $6 ",
+                    "client_secret_hash = COALESCE($5, client_secret_hash), updated_at = $6, ",
+                    "backchannel_logout_uri = CASE WHEN $7 = 1 THEN $8 ELSE backchannel_logout_uri END ",
                     "WHERE client_id = $1 RETURNING ",
                     app_cols!()
                 ))
@@ -85,7 +89,9 @@ impl AppStore for SqlStore {
                 .bind(redirect_uris)
                 .bind(post_logout)
                 .bind(update.client_secret_hash)
-                .bind(now),
+                .bind(now)
+                .bind(i64::from(update.backchannel_logout_uri.is_some()))
+                .bind(update.backchannel_logout_uri.flatten()),
             )
             .await?;
         one(rows, app_from_row)?.ok_or(StoreError::NotFound)

@@ -141,6 +141,7 @@ impl AuditStore for SqlStore {
             "DELETE FROM refresh_tokens WHERE expires_at <= $1 AND (used_at IS NULL OR expires_at <= $2)",
             "DELETE FROM sessions WHERE expires_at <= $1",
             "DELETE FROM revoked_grants WHERE expires_at <= $1",
+            "DELETE FROM grant_origins WHERE expires_at <= $1",
             "DELETE FROM revoked_access_tokens WHERE expires_at <= $1",
             "DELETE FROM leases WHERE expires_at <= $1",
             "DELETE FROM callback_keys WHERE expires_at <= $1",

@@ -5,8 +5,8 @@
 use async_trait::async_trait;
 use sqlx::any::AnyRow;
 
-use super::{SqlStore, col, one};
-use crate::store::{AuthCode, Consumed, GrantStore, RefreshToken, StoreResult, Timestamp};
+use super::{SqlStore, all, col, one};
+use crate::store::{AuthCode, Consumed, GrantOrigin, GrantStore, RefreshToken, StoreResult, Timestamp};
 
 macro_rules! auth_code_cols {
     () => {
@@ -30,6 +30,27 @@ macro_rules! grant_live {
             ")"
         )
     };
+}
+
+macro_rules! origin_cols {
+    () => {
+        "grant_id, user_id, client_id, sid, connection, upstream, subject, checked_at, created_at, expires_at"
+    };
+}
+
+fn origin_from_row(row: &AnyRow) -> StoreResult<GrantOrigin> {
+    Ok(GrantOrigin {
+        grant_id: col(row, "grant_id")?,
+        user_id: col(row, "user_id")?,
+        client_id: col(row, "client_id")?,
+        sid: col(row, "sid")?,
+        connection: col(row, "connection")?,
+        upstream: col(row, "upstream")?,
+        subject: col(row, "subject")?,
+        checked_at: col(row, "checked_at")?,
+        created_at: col(row, "created_at")?,
+        expires_at: col(row, "expires_at")?,
+    })
 }
 
 fn auth_code_from_row(row: &AnyRow) -> StoreResult<AuthCode> {
@@ -241,6 +262,63 @@ impl GrantStore for SqlStore {
     async fn is_access_token_revoked(&self, jti: &str) -> StoreResult<bool> {
         let rows = self.fetch(sqlx::query("SELECT jti FROM revoked_access_tokens WHERE jti = $1").bind(jti)).await?;
         Ok(!rows.is_empty())
+    }
+
+    async fn put_grant_origin(&self, o: GrantOrigin) -> StoreResult<()> {
+        self.exec(
+            sqlx::query(concat!(
+                "INSERT INTO grant_origins (",
+                origin_cols!(),
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (grant_id) DO NOTHING"
+            ))
+            .bind(o.grant_id.as_str())
+            .bind(o.user_id.as_str())
+            .bind(o.client_id.as_str())
+            .bind(o.sid.as_deref())
+            .bind(o.connection.as_deref())
+            .bind(o.upstream.as_deref())
+            .bind(o.subject.as_deref())
+            .bind(o.checked_at)
+            .bind(o.created_at)
+            .bind(o.expires_at),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn get_grant_origin(&self, grant_id: &str) -> StoreResult<Option<GrantOrigin>> {
+        let rows = self
+            .fetch(
+                sqlx::query(concat!("SELECT ", origin_cols!(), " FROM grant_origins WHERE grant_id = $1"))
+                    .bind(grant_id),
+            )
+            .await?;
+        one(rows, origin_from_row)
+    }
+
+    async fn set_grant_checked(&self, grant_id: &str, checked_at: Timestamp) -> StoreResult<()> {
+        self.exec(
+            sqlx::query("UPDATE grant_origins SET checked_at = $2 WHERE grant_id = $1 AND checked_at < $2")
+                .bind(grant_id)
+                .bind(checked_at),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn user_grant_origins(&self, user_id: &str, now: Timestamp) -> StoreResult<Vec<GrantOrigin>> {
+        let rows = self
+            .fetch(
+                sqlx::query(concat!(
+                    "SELECT ",
+                    origin_cols!(),
+                    " FROM grant_origins WHERE user_id = $1 AND expires_at > $2 ORDER BY created_at"
+                ))
+                .bind(user_id)
+                .bind(now),
+            )
+            .await?;
+        all(rows, origin_from_row)
     }
 }
 

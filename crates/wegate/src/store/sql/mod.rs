@@ -122,6 +122,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "login failures", include_str!("../../../migrations/0002_login_failures.sql")),
     (3, "audit ids", include_str!("../../../migrations/0003_audit_ids.sql")),
     (4, "session origin", include_str!("../../../migrations/0004_session_origin.sql")),
+    (5, "member lifecycle", include_str!("../../../migrations/0005_member_lifecycle.sql")),
 ];
 
 #[derive(Debug)]

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use sqlx::any::AnyRow;
 
-use super::{SqlStore, col, json_col, one, to_json};
+use super::{SqlStore, all, col, json_col, one, to_json};
 use crate::store::{LoginTx, Session, SessionStore, StoreError, StoreResult, Timestamp};
 
 macro_rules! login_tx_cols {
@@ -191,5 +191,15 @@ impl SessionStore for SqlStore {
 
     async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
         self.exec(sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(id_hash)).await.map(|_| ())
+    }
+
+    async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<Vec<Session>> {
+        let rows = self
+            .fetch(
+                sqlx::query(concat!("DELETE FROM sessions WHERE user_id = $1 RETURNING ", session_cols!()))
+                    .bind(user_id),
+            )
+            .await?;
+        all(rows, session_from_row)
     }
 }

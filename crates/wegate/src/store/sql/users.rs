@@ -13,7 +13,7 @@ use crate::store::{
 
 macro_rules! user_cols {
     () => {
-        "id, username, email, phone, name, picture, password_hash, claims, created_at, updated_at"
+        "id, username, email, phone, name, picture, password_hash, claims, disabled, created_at, updated_at"
     };
 }
 macro_rules! identity_cols {
@@ -32,6 +32,7 @@ fn user_from_row(row: &AnyRow) -> StoreResult<User> {
         picture: col(row, "picture")?,
         password_hash: col(row, "password_hash")?,
         claims: json_col(row, "claims")?,
+        disabled: col::<i64>(row, "disabled")? != 0,
         created_at: col(row, "created_at")?,
         updated_at: col(row, "updated_at")?,
     })
@@ -93,6 +94,7 @@ fn user_of(new: NewUser) -> User {
         picture: new.picture,
         password_hash: new.password_hash,
         claims: new.claims,
+        disabled: false,
         created_at: new.created_at,
         updated_at: new.created_at,
     }
@@ -237,6 +239,21 @@ impl UserStore for SqlStore {
             }
         }
         Err(StoreError::Backend("profile update kept conflicting with concurrent writes".into()))
+    }
+
+    async fn set_user_disabled(&self, id: &str, disabled: bool, now: Timestamp) -> StoreResult<User> {
+        let rows = self
+            .fetch(
+                sqlx::query(concat!(
+                    "UPDATE users SET disabled = $2, updated_at = $3 WHERE id = $1 RETURNING ",
+                    user_cols!()
+                ))
+                .bind(id)
+                .bind(i64::from(disabled))
+                .bind(now),
+            )
+            .await?;
+        one(rows, user_from_row)?.ok_or(StoreError::NotFound)
     }
 
     async fn get_identity(&self, upstream: &str, subject: &str) -> StoreResult<Option<Identity>> {
