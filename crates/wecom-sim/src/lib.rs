@@ -3,9 +3,10 @@
 //!
 //! It speaks WeCom's wire protocol as written down in the project's WeCom reference: the server
 //! API under `/cgi-bin` ([`api`]), the PC login and in-app OAuth pages ([`pages`]), the encrypted
-//! command callbacks a provider receives ([`push`]), plus its own `/_sim` endpoints for tests and
-//! operators ([`control`]). What exists — corps, members, apps, templates, suites — comes from a
-//! [`Seed`]; lifetimes from a [`SimConfig`]; time from one clock that tests can move.
+//! command callbacks a provider receives and the address-book events (`change_contact`) apps receive
+//! ([`push`]), plus its own `/_sim` endpoints for tests and operators ([`control`]). What exists —
+//! corps, members, apps, templates, suites — comes from a [`Seed`] (members can then be deleted or
+//! updated at run time); lifetimes from a [`SimConfig`]; time from one clock that tests can move.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {

@@ -1,9 +1,10 @@
-//! Talking to a provider's command callback URL the way WeCom does (reference §6, §7.2, §7.4):
-//! URL verification (GET with an encrypted `echostr`) and encrypted event pushes (POST), with
-//! retries, plus the periodic suite_ticket timer.
+//! Talking to callback URLs the way WeCom does (reference §6, §7.2, §7.4): URL verification (GET
+//! with an encrypted `echostr`) and encrypted event pushes (POST), with retries, to a provider's
+//! command callback or a self-built app's API receiving URL, plus the periodic suite_ticket timer.
 //!
 //! Crypto is `wecom::crypto` — the simulator must never carry its own. Receive ids follow §6.4:
-//! the provider corp id for URL verification, the suite (template) id for command events.
+//! the provider corp id for a suite's URL verification, the suite (template) id for command events,
+//! the corp id for a self-built app (verification and events, path/90968).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,7 +16,7 @@ use wecom::event::Event;
 
 use crate::control::stats::PushRecord;
 use crate::ids;
-use crate::state::{Inner, SuiteLike, lock};
+use crate::state::{AppRecord, Inner, SuiteLike, World, lock};
 
 /// Result of one push (all its attempts).
 #[derive(Debug, Clone, Serialize)]
@@ -49,17 +50,24 @@ fn with_query(url: &str, pairs: &[(&str, &str)]) -> Result<Url, String> {
     Ok(url)
 }
 
-/// WeCom's URL verification of `url` for a suite or template: GET with `msg_signature`,
-/// `timestamp`, `nonce` and an `echostr` whose plaintext is a random 19-digit number; verified iff
-/// the answer is exactly that plaintext.
-pub(crate) async fn verify_url(inner: &Inner, suite: SuiteLike<'_>, url: &str) -> VerifyOutcome {
+/// WeCom's URL verification of `url` (path/90930 for an app's API receiving, reference §6.1): GET with
+/// `msg_signature`, `timestamp`, `nonce` and an `echostr` whose plaintext is a random 19-digit number,
+/// encrypted for `receive_id` (a suite's provider corp id, an app's corp id) with `token` and
+/// `encoding_aes_key`; verified iff the answer is exactly that plaintext.
+pub(crate) async fn verify_url(
+    inner: &Inner,
+    token: &str,
+    encoding_aes_key: &str,
+    receive_id: &str,
+    url: &str,
+) -> VerifyOutcome {
     let fail = |error: String| VerifyOutcome { verified: false, status: 0, body: String::new(), error: Some(error) };
-    let crypt = match MsgCrypt::new(suite.token(), suite.encoding_aes_key()) {
+    let crypt = match MsgCrypt::new(token, encoding_aes_key) {
         Ok(c) => c,
-        Err(e) => return fail(format!("cannot use the suite's EncodingAESKey: {e}")),
+        Err(e) => return fail(format!("cannot use the EncodingAESKey: {e}")),
     };
     let plaintext = ids::random_digits(19);
-    let echostr = crypt.encrypt(&plaintext, suite.provider_corp_id());
+    let echostr = crypt.encrypt(&plaintext, receive_id);
     let timestamp = inner.now().to_string();
     let nonce = ids::random_digits(10);
     let signature = crypt.signature(&timestamp, &nonce, &echostr);
@@ -80,30 +88,92 @@ pub(crate) async fn verify_url(inner: &Inner, suite: SuiteLike<'_>, url: &str) -
     }
 }
 
-/// Pushes an event to the suite's command callback URL: encrypted XML (receive id and
-/// ToUserName = suite id, empty AgentID), signed with the suite's token; delivered iff the answer
-/// is HTTP 200 with body `success`, otherwise retried `push_retries` times. The push is recorded
-/// in the stats.
+/// Where an event goes and how it is sealed: a suite's command callback or a self-built app's API
+/// receiving URL.
+#[derive(Debug, Clone)]
+pub(crate) struct Channel {
+    /// How answers and stats name it: `suite:<suite id>` or `app:<corp id>:<agent id>`.
+    pub(crate) target: String,
+    pub(crate) suite_id: Option<String>,
+    pub(crate) url: String,
+    pub(crate) token: String,
+    pub(crate) encoding_aes_key: String,
+    pub(crate) receive_id: String,
+    pub(crate) to_user_name: String,
+    pub(crate) agent_id: Option<String>,
+    /// A provider's command callback must answer `success` within `push_deadline_ms` (path/90642,
+    /// path/97172); a self-built app's callback may answer any HTTP 200 — an empty one included — within
+    /// 5 s (path/90930: 五秒内收不到响应会断掉连接 … 直接回复空串).
+    pub(crate) command: bool,
+}
+
+/// How long a self-built app's callback has to answer (path/90930).
+const APP_DEADLINE_MS: u64 = 5000;
+
+impl Channel {
+    /// A suite's or template's command callback (reference §6.4, path/97172): receive id and ToUserName =
+    /// the suite (template) id, empty AgentID, signed with the suite's token. `None` without an event URL.
+    pub(crate) fn suite(world: &World, suite: &SuiteLike<'_>) -> Option<Channel> {
+        let url = world.event_url(suite)?;
+        Some(Channel {
+            target: format!("suite:{}", suite.id()),
+            suite_id: Some(suite.id().to_owned()),
+            url,
+            token: suite.token().to_owned(),
+            encoding_aes_key: suite.encoding_aes_key().to_owned(),
+            receive_id: suite.id().to_owned(),
+            to_user_name: suite.id().to_owned(),
+            agent_id: None,
+            command: true,
+        })
+    }
+
+    /// A self-built app's API receiving (path/90930, path/90968): receive id and ToUserName = the corp id,
+    /// AgentID = the app's, signed with the app's token. `None` without a callback.
+    pub(crate) fn app(app: &AppRecord) -> Option<Channel> {
+        let cb = app.callback.as_ref()?;
+        Some(Channel {
+            target: format!("app:{}:{}", app.corp_id, app.agent_id),
+            suite_id: None,
+            url: cb.url.clone(),
+            token: cb.token.clone(),
+            encoding_aes_key: cb.encoding_aes_key.clone(),
+            receive_id: app.corp_id.clone(),
+            to_user_name: app.corp_id.clone(),
+            agent_id: Some(app.agent_id.to_string()),
+            command: false,
+        })
+    }
+}
+
+/// Pushes an event to the suite's command callback URL (see [`Channel::suite`]).
 pub(crate) async fn push_event(inner: &Inner, suite_id: &str, event: &Event) -> PushOutcome {
-    let info_type = info_type(event);
     let Some(suite) = inner.suite_like(suite_id) else {
         return PushOutcome { delivered: false, attempts: 0, error: Some(format!("unknown suite {suite_id}")) };
     };
-    let url = inner.world().event_url(&suite);
-    let Some(url) = url else {
-        return PushOutcome { delivered: false, attempts: 0, error: Some("the suite has no event URL".to_owned()) };
-    };
+    let channel = Channel::suite(&inner.world(), &suite);
+    match channel {
+        Some(channel) => send(inner, &channel, event).await,
+        None => PushOutcome { delivered: false, attempts: 0, error: Some("the suite has no event URL".to_owned()) },
+    }
+}
+
+/// Pushes an event through `channel`: encrypted XML, delivered iff the answer comes in time and is HTTP 200
+/// (with body `success` for a command callback), otherwise retried `push_retries` times. The push is
+/// recorded in the stats.
+pub(crate) async fn send(inner: &Inner, channel: &Channel, event: &Event) -> PushOutcome {
     let mut record = PushRecord {
-        suite_id: suite_id.to_owned(),
-        info_type: info_type.to_owned(),
-        url: url.clone(),
+        target: channel.target.clone(),
+        suite_id: channel.suite_id.clone(),
+        info_type: info_type(event).to_owned(),
+        url: channel.url.clone(),
         attempts: 0,
         delivered: false,
         last_status: None,
         last_error: None,
         at: inner.now(),
     };
-    let outcome = deliver(inner, suite, &url, event, &mut record).await;
+    let outcome = deliver(inner, channel, event, &mut record).await;
     record.attempts = outcome.attempts;
     record.delivered = outcome.delivered;
     if record.last_error.is_none() {
@@ -113,33 +183,37 @@ pub(crate) async fn push_event(inner: &Inner, suite_id: &str, event: &Event) -> 
     outcome
 }
 
-async fn deliver(
-    inner: &Inner,
-    suite: SuiteLike<'_>,
-    url: &str,
-    event: &Event,
-    record: &mut PushRecord,
-) -> PushOutcome {
-    let crypt = match MsgCrypt::new(suite.token(), suite.encoding_aes_key()) {
+async fn deliver(inner: &Inner, channel: &Channel, event: &Event, record: &mut PushRecord) -> PushOutcome {
+    let crypt = match MsgCrypt::new(&channel.token, &channel.encoding_aes_key) {
         Ok(c) => c,
         Err(e) => {
             return PushOutcome {
                 delivered: false,
                 attempts: 0,
-                error: Some(format!("cannot use the suite's EncodingAESKey: {e}")),
+                error: Some(format!("cannot use the EncodingAESKey: {e}")),
             };
         }
     };
     let timestamp = inner.now().to_string();
     let nonce = ids::random_digits(10);
-    let (body, signature) =
-        crypt.encrypt_to_post_body(&event.to_xml(), suite.id(), suite.id(), None, &timestamp, &nonce);
-    let target = match with_query(url, &[("msg_signature", &signature), ("timestamp", &timestamp), ("nonce", &nonce)]) {
+    let (body, signature) = crypt.encrypt_to_post_body(
+        &event.to_xml(),
+        &channel.receive_id,
+        &channel.to_user_name,
+        channel.agent_id.as_deref(),
+        &timestamp,
+        &nonce,
+    );
+    let target = match with_query(
+        &channel.url,
+        &[("msg_signature", &signature), ("timestamp", &timestamp), ("nonce", &nonce)],
+    ) {
         Ok(u) => u,
         Err(e) => {
             return PushOutcome { delivered: false, attempts: 0, error: Some(e) };
         }
     };
+    let deadline = if channel.command { inner.config.push_deadline_ms } else { APP_DEADLINE_MS };
     let max_attempts = inner.config.push_retries.saturating_add(1);
     let mut attempts = 0;
     loop {
@@ -148,7 +222,7 @@ async fn deliver(
             .http
             .post(target.clone())
             .header(reqwest::header::CONTENT_TYPE, "text/xml")
-            .timeout(Duration::from_millis(inner.config.push_deadline_ms))
+            .timeout(Duration::from_millis(deadline))
             .body(body.clone())
             .send()
             .await;
@@ -158,11 +232,12 @@ async fn deliver(
                 let text = resp.text().await.unwrap_or_default();
                 record.last_status = Some(status);
                 record.last_error = None;
-                if status == 200 && text == "success" {
+                if status == 200 && (!channel.command || text == "success") {
                     return PushOutcome { delivered: true, attempts, error: None };
                 }
+                let expected = if channel.command { "HTTP 200 \"success\"" } else { "HTTP 200" };
                 record.last_error =
-                    Some(format!("answer was HTTP {status} {:?}, not HTTP 200 \"success\"", truncate(&text, 200)));
+                    Some(format!("answer was HTTP {status} {:?}, not {expected}", truncate(&text, 200)));
             }
             Err(e) => {
                 record.last_status = None;
@@ -191,7 +266,8 @@ fn info_type(event: &Event) -> &'static str {
         Event::ChangeAuth { .. } => "change_auth",
         Event::CancelAuth { .. } => "cancel_auth",
         Event::ResetPermanentCode { .. } => "reset_permanent_code",
-        _ => "other",
+        Event::ChangeContact { .. } => "change_contact",
+        Event::Unknown { .. } => "other",
     }
 }
 

@@ -100,10 +100,18 @@ pub struct Member {
     /// Corp administrator (matters only to the legacy provider login, `usertype`).
     #[serde(default)]
     pub admin: bool,
+    /// Activation status (user/get `status`, path/90196): 1 active (default), 2 disabled (禁用: cannot log in),
+    /// 4 not yet activated.
+    #[serde(default = "default_status")]
+    pub status: i64,
 }
 
 fn default_gender() -> String {
     "0".to_owned()
+}
+
+fn default_status() -> i64 {
+    1
 }
 
 /// A self-built app (自建应用) of a corp.
@@ -128,6 +136,17 @@ pub struct App {
     /// Mobile SDK schema (`wwauth…`), informational.
     #[serde(default)]
     pub schema: Option<String>,
+    /// API receiving (接收消息 → 设置API接收, path/90930): the URL address-book events (`change_contact`) are
+    /// pushed to; needs `token` and `encoding_aes_key`. Also settable later through
+    /// `/_sim/apps/{corp_id}/{agent_id}/callback`.
+    #[serde(default)]
+    pub event_url: Option<String>,
+    /// Callback Token (English letters and digits, at most 32).
+    #[serde(default)]
+    pub token: Option<String>,
+    /// Callback EncodingAESKey (43 characters); events are encrypted for receive id = the corp id.
+    #[serde(default)]
+    pub encoding_aes_key: Option<String>,
 }
 
 /// A delegated-development template (代开发应用模板).
@@ -299,6 +318,12 @@ impl Seed {
                 if let Some(d) = m.department.iter().find(|d| !dept_ids.contains(d)) {
                     return invalid(format!("corp {}: member {} is in unknown department {d}", corp.corp_id, m.userid));
                 }
+                if !valid_status(m.status) {
+                    return invalid(format!(
+                        "corp {}: member {}: status must be 1 (active), 2 (disabled) or 4 (not activated)",
+                        corp.corp_id, m.userid
+                    ));
+                }
             }
             let mut agents = HashSet::new();
             for app in &corp.apps {
@@ -320,6 +345,17 @@ impl Seed {
                         "corp {}: app {}: visible department {d} does not exist",
                         corp.corp_id, app.agent_id
                     ));
+                }
+                let owner = format!("corp {}: app {}", corp.corp_id, app.agent_id);
+                if let Some(token) = &app.token {
+                    check_token(&owner, token)?;
+                }
+                if let Some(key) = &app.encoding_aes_key {
+                    check_key(&owner, key)?;
+                }
+                check_url(&owner, app.event_url.as_deref())?;
+                if app.event_url.is_some() && (app.token.is_none() || app.encoding_aes_key.is_none()) {
+                    return invalid(format!("{owner}: event_url needs token and encoding_aes_key"));
                 }
             }
         }
@@ -362,9 +398,23 @@ impl Seed {
     }
 }
 
-fn check_key(owner: &str, key: &str) -> Result<(), SeedError> {
+pub(crate) fn check_key(owner: &str, key: &str) -> Result<(), SeedError> {
     wecom::crypto::validate_encoding_aes_key(key)
         .map_err(|e| SeedError::Invalid(format!("{owner}: encoding_aes_key must be 43 base64 characters ({e})")))
+}
+
+/// A callback Token as WeCom's console takes it: English letters and digits, at most 32 (path/90930).
+pub(crate) fn check_token(owner: &str, token: &str) -> Result<(), SeedError> {
+    if !token.is_empty() && token.len() <= 32 && token.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        Ok(())
+    } else {
+        Err(SeedError::Invalid(format!("{owner}: token must be 1 to 32 English letters or digits")))
+    }
+}
+
+/// A member status the seed and `/_sim` accept: 1 active, 2 disabled, 4 not activated.
+pub(crate) fn valid_status(status: i64) -> bool {
+    matches!(status, 1 | 2 | 4)
 }
 
 fn check_domain(domain: &str) -> Result<(), SeedError> {

@@ -1,10 +1,16 @@
 //! The simulator's memory: the immutable seed plus everything WeCom would have issued since —
 //! tokens, codes, user tickets, suite tickets, auth codes, authorizations and the apps they
-//! created, event URLs set at runtime — with the lookups the handlers share.
+//! created, event URLs set at runtime, members deleted or updated at runtime — with the lookups
+//! the handlers share.
+//!
+//! Members are read only through [`World::member`], [`World::members`] and [`World::member_in`],
+//! which lay the run-time changes over the seed: a deleted member is unknown everywhere, an
+//! updated one shows its new fields everywhere.
 //!
 //! The world sits behind one `std::sync::Mutex`, never held across an `.await`; handlers lock,
 //! decide, unlock, and only then talk to the network (pushes).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
@@ -178,11 +184,6 @@ impl Provider {
     }
 }
 
-/// Finds a member by plain userid, case-insensitively (reference §0).
-pub(crate) fn find_member<'a>(corp: &'a Corp, userid: &str) -> Option<&'a Member> {
-    corp.members.iter().find(|m| m.userid.eq_ignore_ascii_case(userid))
-}
-
 /// The member's `open_userid` under a provider (= its encrypted userid): from the seed, else derived.
 pub(crate) fn open_userid_of(provider_corp_id: &str, corp: &Corp, member: &Member) -> String {
     member.open_userid.clone().unwrap_or_else(|| ids::open_userid(provider_corp_id, &corp.corp_id, &member.userid))
@@ -223,14 +224,6 @@ impl<'a> IdView<'a> {
             IdView::Provider(p) => open_userid_of(p, corp, member),
         }
     }
-
-    /// The member a userid names in this view.
-    pub(crate) fn member<'c>(&self, corp: &'c Corp, shown: &str) -> Option<&'c Member> {
-        match self {
-            IdView::Plain => find_member(corp, shown),
-            IdView::Provider(p) => corp.members.iter().find(|m| open_userid_of(p, corp, m) == shown),
-        }
-    }
 }
 
 /// An app that lives in a corp: a seed self-built app or one created by a template authorization.
@@ -249,34 +242,51 @@ pub(crate) struct AppRecord {
     pub(crate) template_id: Option<String>,
     /// `false` once the authorization was cancelled.
     pub(crate) enabled: bool,
+    /// A self-built app's API receiving (接收消息 → 设置API接收): where its events go.
+    pub(crate) callback: Option<AppCallback>,
+}
+
+/// A self-built app's event callback (应用管理 → 应用 → 接收消息 → 设置API接收, path/90930): URL, Token and
+/// EncodingAESKey as the admin typed them; events are encrypted for receive id = the corp id (path/90968).
+#[derive(Debug, Clone)]
+pub(crate) struct AppCallback {
+    pub(crate) url: String,
+    pub(crate) token: String,
+    pub(crate) encoding_aes_key: String,
 }
 
 impl AppRecord {
     /// Whether `member` is inside the app's visible scope (可见范围), sub-departments included.
     pub(crate) fn sees(&self, corp: &Corp, member: &Member) -> bool {
-        if self.visible_users.is_empty() && self.visible_departments.is_empty() {
-            return true;
-        }
-        if self.visible_users.iter().any(|u| u.eq_ignore_ascii_case(&member.userid)) {
-            return true;
-        }
-        member.department.iter().any(|&d| {
-            // Walk up to the root; the guard stops a cyclic seed.
-            let mut cur = Some(d);
-            let mut steps = 0;
-            while let Some(id) = cur {
-                if self.visible_departments.contains(&id) {
-                    return true;
-                }
-                steps += 1;
-                if steps > 64 {
-                    break;
-                }
-                cur = corp.departments.iter().find(|x| x.id == id).and_then(|x| x.parent);
-            }
-            false
-        })
+        in_scope(&self.visible_users, &self.visible_departments, corp, member)
     }
+}
+
+/// Whether `member` is inside a visible scope of users and departments (both empty = everyone),
+/// sub-departments included.
+fn in_scope(users: &[String], departments: &[u64], corp: &Corp, member: &Member) -> bool {
+    if users.is_empty() && departments.is_empty() {
+        return true;
+    }
+    if users.iter().any(|u| u.eq_ignore_ascii_case(&member.userid)) {
+        return true;
+    }
+    member.department.iter().any(|&d| {
+        // Walk up to the root; the guard stops a cyclic seed.
+        let mut cur = Some(d);
+        let mut steps = 0;
+        while let Some(id) = cur {
+            if departments.contains(&id) {
+                return true;
+            }
+            steps += 1;
+            if steps > 64 {
+                break;
+            }
+            cur = corp.departments.iter().find(|x| x.id == id).and_then(|x| x.parent);
+        }
+        false
+    })
 }
 
 /// What a token was issued for.
@@ -398,6 +408,13 @@ pub(crate) struct Authorization {
     pub(crate) visible_departments: Vec<u64>,
 }
 
+impl Authorization {
+    /// Whether `member` is inside the installed app's visible scope (授权范围).
+    pub(crate) fn sees(&self, corp: &Corp, member: &Member) -> bool {
+        in_scope(&self.visible_users, &self.visible_departments, corp, member)
+    }
+}
+
 /// Everything issued since start (or since the last reset).
 #[derive(Debug, Default)]
 pub(crate) struct World {
@@ -411,6 +428,18 @@ pub(crate) struct World {
     pub(crate) authorizations: Vec<Authorization>,
     /// Event URLs set at runtime, by suite id (override the seed's).
     pub(crate) event_urls: HashMap<String, String>,
+    /// Members changed at run time, by (corp id, lower-case userid): `None` = deleted, `Some` = the
+    /// member as now. Read through [`World::member`] and friends, never directly.
+    member_changes: HashMap<(String, String), Option<Member>>,
+}
+
+/// Member status (`status` of user/get, `Status` of change_contact; path/90196, path/90970): active,
+/// and disabled (禁用: the member cannot log in). 4 is "not activated".
+pub(crate) const STATUS_ACTIVE: i64 = 1;
+pub(crate) const STATUS_DISABLED: i64 = 2;
+
+fn member_key(corp_id: &str, userid: &str) -> (String, String) {
+    (corp_id.to_owned(), userid.to_lowercase())
 }
 
 /// How long a suite_ticket stays valid (reference §7.2: 30 min).
@@ -433,6 +462,12 @@ impl World {
                     legacy_privacy: a.legacy_privacy,
                     template_id: None,
                     enabled: true,
+                    callback: match (&a.event_url, &a.token, &a.encoding_aes_key) {
+                        (Some(url), Some(token), Some(key)) => {
+                            Some(AppCallback { url: url.clone(), token: token.clone(), encoding_aes_key: key.clone() })
+                        }
+                        _ => None,
+                    },
                 })
             })
             .collect();
@@ -455,6 +490,40 @@ impl World {
             })
             .collect();
         World { apps, authorizations, ..World::default() }
+    }
+
+    /// A member of `corp` as it is now (the seed with run-time changes), by plain userid compared
+    /// case-insensitively (reference §0); `None` when unknown or deleted.
+    pub(crate) fn member<'c>(&self, corp: &'c Corp, userid: &str) -> Option<Cow<'c, Member>> {
+        let seed = corp.members.iter().find(|m| m.userid.eq_ignore_ascii_case(userid))?;
+        self.current(corp, seed)
+    }
+
+    /// Every member `corp` has now, in seed order.
+    pub(crate) fn members<'c>(&self, corp: &'c Corp) -> Vec<Cow<'c, Member>> {
+        corp.members.iter().filter_map(|m| self.current(corp, m)).collect()
+    }
+
+    /// The member a userid names in `view`: plain (case-insensitive) or the provider's encrypted one (exact).
+    pub(crate) fn member_in<'c>(&self, view: IdView<'_>, corp: &'c Corp, shown: &str) -> Option<Cow<'c, Member>> {
+        match view {
+            IdView::Plain => self.member(corp, shown),
+            IdView::Provider(p) => self.members(corp).into_iter().find(|m| open_userid_of(p, corp, m) == shown),
+        }
+    }
+
+    /// A seed member as it is now: `None` once deleted.
+    fn current<'c>(&self, corp: &Corp, seed: &'c Member) -> Option<Cow<'c, Member>> {
+        match self.member_changes.get(&member_key(&corp.corp_id, &seed.userid)) {
+            None => Some(Cow::Borrowed(seed)),
+            Some(changed) => changed.clone().map(Cow::Owned),
+        }
+    }
+
+    /// Records a run-time change of the seed member `userid`: `None` deletes it, `Some` replaces it
+    /// (the userid itself never changes).
+    pub(crate) fn set_member(&mut self, corp_id: &str, userid: &str, now: Option<Member>) {
+        self.member_changes.insert(member_key(corp_id, userid), now);
     }
 
     /// An enabled app of a corp.
@@ -600,13 +669,35 @@ mod tests {
         let corp = &seed.corps[0];
         let world = World::from_seed(&seed);
         let app = world.app(&corp.corp_id, 1000002).unwrap();
-        let zhang = find_member(corp, "zhangsan").unwrap();
-        let zhao = find_member(corp, "ZHAOLIU").unwrap();
-        assert!(app.sees(corp, zhang));
-        assert!(!app.sees(corp, zhao));
+        let zhang = world.member(corp, "zhangsan").unwrap();
+        let zhao = world.member(corp, "ZHAOLIU").unwrap();
+        assert!(app.sees(corp, &zhang));
+        assert!(!app.sees(corp, &zhao));
         let mut everyone = app.clone();
         everyone.visible_departments = vec![1];
-        assert!(everyone.sees(corp, zhao));
+        assert!(everyone.sees(corp, &zhao));
+    }
+
+    #[test]
+    fn run_time_changes_overlay_the_seed_until_reset() {
+        let seed = Seed::demo();
+        let corp = &seed.corps[0];
+        let mut world = World::from_seed(&seed);
+        world.set_member(&corp.corp_id, "ZhangSan", None);
+        let mut bob = world.member(corp, "bob").unwrap().into_owned();
+        bob.name = "Robert".to_owned();
+        bob.status = STATUS_DISABLED;
+        world.set_member(&corp.corp_id, "BOB", Some(bob));
+        assert!(world.member(corp, "zhangsan").is_none());
+        assert!(
+            world.member_in(IdView::Provider("wwdemo0000000009"), corp, "woH9sQyAZiqIhJ5NdLLyMlyCe1GQtAr6").is_none()
+        );
+        let bob = world.member(corp, "Bob").unwrap();
+        assert_eq!((bob.name.as_str(), bob.status), ("Robert", STATUS_DISABLED));
+        assert_eq!(world.members(corp).len(), corp.members.len() - 1);
+        let world = World::from_seed(&seed);
+        assert_eq!(world.member(corp, "bob").unwrap().name, "Bob Smith");
+        assert!(world.member(corp, "zhangsan").is_some());
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::Shared;
 use crate::domain;
 use crate::errcode::{Obj, Wx};
 use crate::ids;
-use crate::state::{Audience, CodeScope, Grant, Subject, UserTicket, find_member};
+use crate::state::{Audience, CodeScope, Grant, Subject, UserTicket};
 
 /// `GET /cgi-bin/auth/getuserinfo`.
 pub(crate) async fn getuserinfo(State(inner): State<Shared>, RawQuery(q): RawQuery) -> Wx {
@@ -57,21 +57,22 @@ fn exchange(inner: &Shared, p: &HashMap<String, String>, legacy: bool) -> Result
             if !corp.linked_corps.contains(theirs) {
                 return Err(40029);
             }
-            let member = inner.corp(theirs).and_then(|c| find_member(c, userid)).ok_or(40029)?;
+            let member = inner.corp(theirs).and_then(|c| world.member(c, userid)).ok_or(40029)?;
             out.push(if legacy { "UserId" } else { "userid" }, format!("{theirs}/{}", member.userid));
             if legacy {
                 out.push("DeviceId", "");
             }
         }
         Subject::Member { userid, .. } => {
-            let member = find_member(corp, userid).ok_or(40029)?;
+            // A member deleted since the code was issued is no member any more.
+            let member = world.member(corp, userid).ok_or(40029)?;
             // A delegated app of an upgraded template gets the provider's encrypted userid (document 39442).
-            let shown = inner.app_view(&app).userid(corp, member);
+            let shown = inner.app_view(&app).userid(corp, &member);
             out.push(if legacy { "UserId" } else { "userid" }, shown.clone());
             if legacy {
                 out.push("DeviceId", "");
             }
-            if issued.scope == CodeScope::SnsapiPrivateinfo && app.sees(corp, member) {
+            if issued.scope == CodeScope::SnsapiPrivateinfo && app.sees(corp, &member) {
                 let ttl = inner.config.user_ticket_ttl_secs;
                 let ticket = ids::random_token(86);
                 world.user_tickets.insert(
@@ -117,7 +118,7 @@ fn detail(inner: &Shared, p: &HashMap<String, String>, body: &[u8]) -> Result<Wx
         return Err(84014);
     }
     let corp = inner.corp(&t.corp_id).ok_or(84015)?;
-    let m = find_member(corp, &t.userid).ok_or(84015)?;
+    let m = world.member(corp, &t.userid).ok_or(84015)?;
     Ok(Wx::ok(
         Obj::new()
             .with("userid", t.shown_userid.clone())

@@ -18,8 +18,7 @@ use crate::domain;
 use crate::errcode::{Obj, Wx};
 use crate::ids;
 use crate::state::{
-    Audience, AuthCodeKind, CodeScope, Grant, IdView, Inner, Subject, SuiteLike, UserTicket, World, find_member,
-    open_userid_of,
+    Audience, AuthCodeKind, CodeScope, Grant, IdView, Inner, Subject, SuiteLike, UserTicket, World, open_userid_of,
 };
 
 /// `POST /cgi-bin/service/get_suite_token` `{suite_id, suite_secret, suite_ticket}`.
@@ -82,18 +81,16 @@ fn permanent_code(inner: &Shared, p: &HashMap<String, String>, body: &[u8]) -> R
             app.secret = Some(permanent.clone());
         }
     }
-    let installer = auth
-        .installer
-        .as_deref()
-        .and_then(|u| find_member(corp, u))
-        .or_else(|| corp.members.iter().find(|m| m.admin))
-        .or_else(|| corp.members.first());
+    let installer = auth.installer.as_deref().and_then(|u| world.member(corp, u)).or_else(|| {
+        let members = world.members(corp);
+        members.iter().find(|m| m.admin).or(members.first()).cloned()
+    });
     let auth_user_info = installer.map_or_else(
         || json!({}),
         |m| {
             json!({
-                "userid": view.userid(corp, m),
-                "open_userid": open_userid_of(suite.provider_corp_id(), corp, m),
+                "userid": view.userid(corp, &m),
+                "open_userid": open_userid_of(suite.provider_corp_id(), corp, &m),
                 "name": m.name,
                 "avatar": m.avatar,
             })
@@ -255,7 +252,7 @@ fn login_info(inner: &Shared, p: &HashMap<String, String>, body: &[u8]) -> Resul
         return Err(40029);
     };
     let corp = inner.corp(corp_id).ok_or(40029)?;
-    let m = find_member(corp, userid).ok_or(40029)?;
+    let m = world.member(corp, userid).ok_or(40029)?;
     let view = inner.provider(&provider).map_or(IdView::Plain, |p| p.view());
     let agents: Vec<Value> = world
         .authorizations
@@ -279,8 +276,8 @@ fn login_info(inner: &Shared, p: &HashMap<String, String>, body: &[u8]) -> Resul
             .with(
                 "user_info",
                 json!({
-                    "userid": view.userid(corp, m),
-                    "open_userid": open_userid_of(&provider, corp, m),
+                    "userid": view.userid(corp, &m),
+                    "open_userid": open_userid_of(&provider, corp, &m),
                     "name": m.name,
                     "avatar": m.avatar,
                 }),
@@ -324,13 +321,13 @@ fn exchange_3rd(inner: &Shared, p: &HashMap<String, String>) -> Result<Wx, i64> 
     match &issued.subject {
         Subject::Member { corp_id, userid } => {
             let corp = inner.corp(corp_id).ok_or(40029)?;
-            let m = find_member(corp, userid).ok_or(40029)?;
+            let m = world.member(corp, userid).ok_or(40029)?;
             let provider = suite.provider_corp_id();
             let view = suite.view();
             // Without an authorization relation WeCom hides the userid behind a cipher (§8); with one, the
             // userid follows the upgraded id policy (path/98179: 按照升级后的ID策略返回明文或密文).
             let shown = if has_relation(inner, &world, provider, corp_id) {
-                view.userid(corp, m)
+                view.userid(corp, &m)
             } else {
                 ids::cipher_userid(provider, corp_id, &m.userid)
             };
@@ -352,7 +349,7 @@ fn exchange_3rd(inner: &Shared, p: &HashMap<String, String>) -> Result<Wx, i64> 
                 out.push("user_ticket", ticket);
                 out.push("expires_in", ttl);
             }
-            out.push("open_userid", open_userid_of(provider, corp, m));
+            out.push("open_userid", open_userid_of(provider, corp, &m));
         }
         Subject::Outsider { key } => {
             out.push("openid", ids::openid(&suite_id, key));
@@ -380,7 +377,7 @@ fn detail_3rd(inner: &Shared, p: &HashMap<String, String>, body: &[u8]) -> Resul
         return Err(84014);
     }
     let corp = inner.corp(&t.corp_id).ok_or(84015)?;
-    let m = find_member(corp, &t.userid).ok_or(84015)?;
+    let m = world.member(corp, &t.userid).ok_or(84015)?;
     let view = inner.suite_like(&suite_id).map_or(IdView::Plain, |s| s.view());
     // Third-party apps never get mobile/email/biz_mail/address; `name` is the userid (§3.1, §8).
     Ok(Wx::ok(

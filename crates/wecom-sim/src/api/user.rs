@@ -1,7 +1,8 @@
 //! `GET /cgi-bin/user/get` (reference §4, §3.2): one member, as the calling app may see them.
 //!
 //! Outside the app's visible scope → `60011`; unknown userid (compared case-insensitively) →
-//! `60111`. Apps created after 2022-06-20 (`legacy_privacy = false`, the default) get no mobile,
+//! `60111` (also once deleted at run time); `status` is the member's current one (1 active, 2
+//! disabled, 4 not activated). Apps created after 2022-06-20 (`legacy_privacy = false`, the default) get no mobile,
 //! gender, email, biz_mail, avatar, qr_code or address: those come only from getuserdetail; neither
 //! do delegated apps (path/96255). A delegated app of an upgraded template names members by the
 //! provider's encrypted userid, both in the `userid` parameter (compared exactly) and in the answer
@@ -18,7 +19,7 @@ use super::{json_body, param, params, reply};
 use crate::Shared;
 use crate::errcode::{Obj, Wx};
 use crate::ids;
-use crate::state::{find_member, open_userid_of};
+use crate::state::open_userid_of;
 
 pub(crate) async fn get(State(inner): State<Shared>, RawQuery(q): RawQuery) -> Wx {
     reply(lookup(&inner, &params(q)))
@@ -32,14 +33,15 @@ fn lookup(inner: &Shared, p: &HashMap<String, String>) -> Result<Wx, i64> {
     let corp = inner.corp(&corp_id).ok_or(40013)?;
     let app = world.app(&corp_id, agent_id).ok_or(40014)?;
     let view = inner.app_view(app);
-    let m = view.member(corp, userid).ok_or(60111)?;
-    if !app.sees(corp, m) {
+    // Deleted members are gone (60111); updated ones show their new fields and status.
+    let m = world.member_in(view, corp, userid).ok_or(60111)?;
+    if !app.sees(corp, &m) {
         return Err(60011);
     }
     let legacy = app.legacy_privacy;
     let zeros: Vec<Value> = m.department.iter().map(|_| json!(0)).collect();
     let mut out = Obj::new()
-        .with("userid", view.userid(corp, m))
+        .with("userid", view.userid(corp, &m))
         .with("name", m.name.clone())
         .with("department", json!(m.department))
         .with("order", Value::Array(zeros.clone()))
@@ -63,7 +65,8 @@ fn lookup(inner: &Shared, p: &HashMap<String, String>) -> Result<Wx, i64> {
     }
     out.push("main_department", m.department.first().copied().unwrap_or(1));
     out.push("extattr", json!({ "attrs": [] }));
-    out.push("status", 1);
+    // 1 active, 2 disabled, 4 not activated (path/90196).
+    out.push("status", m.status);
     if legacy {
         out.push("qr_code", ids::qr_code(&corp.corp_id, &m.userid));
     }
@@ -100,8 +103,8 @@ fn convert(inner: &Shared, p: &HashMap<String, String>, body: &[u8]) -> Result<W
     let mut invalid = Vec::new();
     for raw in list {
         let userid = raw.as_str().unwrap_or_default();
-        match find_member(corp, userid).filter(|m| app.sees(corp, m)) {
-            Some(m) => converted.push(json!({"userid": userid, "open_userid": open_userid_of(&provider, corp, m)})),
+        match world.member(corp, userid).filter(|m| app.sees(corp, m)) {
+            Some(m) => converted.push(json!({"userid": userid, "open_userid": open_userid_of(&provider, corp, &m)})),
             None => invalid.push(json!(userid)),
         }
     }

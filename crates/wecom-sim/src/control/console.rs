@@ -1,7 +1,8 @@
 //! The operator console `GET /_sim/`: the seed's corps, members, apps, templates and suites, with
-//! plain HTML forms (no script) that push tickets, set callback URLs and authorize or cancel
-//! corps. Each form posts to `POST /_sim/console/action`, which acts and redirects back with the
-//! outcome as a flash message.
+//! plain HTML forms (no script) that push tickets, set callback URLs (suites' and self-built apps'),
+//! authorize or cancel corps, and delete, disable or enable members (pushing `change_contact`).
+//! Each form posts to `POST /_sim/console/action`, which acts and redirects back with the outcome
+//! as a flash message.
 
 use axum::Form;
 use axum::extract::{RawQuery, State};
@@ -10,10 +11,12 @@ use axum::response::{IntoResponse, Response};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 
+use super::members::{self, Change, MemberUpdate};
 use super::suites::{self, AuthRequest};
 use crate::Shared;
 use crate::pages::{Query, render};
-use crate::state::{World, lock};
+use crate::seed::{Corp, Member};
+use crate::state::{AppCallback, STATUS_ACTIVE, STATUS_DISABLED, World, lock};
 
 #[derive(Serialize)]
 struct MemberView {
@@ -23,6 +26,9 @@ struct MemberView {
     email: String,
     position: String,
     departments: String,
+    status: i64,
+    /// Deleted at run time (shown struck through, without buttons).
+    deleted: bool,
 }
 
 #[derive(Serialize)]
@@ -35,6 +41,9 @@ struct AppView {
     legacy_privacy: bool,
     origin: String,
     enabled: bool,
+    self_built: bool,
+    /// The API receiving URL of a self-built app.
+    event_url: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -112,26 +121,13 @@ fn corp_views(inner: &Shared, world: &World) -> Vec<CorpView> {
         .map(|corp| CorpView {
             corp_id: corp.corp_id.clone(),
             name: corp.name.clone(),
+            // Seed order; a member deleted at run time stays listed (struck through), as they were.
             members: corp
                 .members
                 .iter()
-                .map(|m| MemberView {
-                    userid: m.userid.clone(),
-                    name: m.name.clone(),
-                    mobile: m.mobile.clone(),
-                    email: m.email.clone(),
-                    position: m.position.clone(),
-                    departments: m
-                        .department
-                        .iter()
-                        .map(|d| {
-                            corp.departments
-                                .iter()
-                                .find(|x| x.id == *d)
-                                .map_or_else(|| d.to_string(), |x| x.name.clone())
-                        })
-                        .collect::<Vec<_>>()
-                        .join(", "),
+                .map(|seed| match world.member(corp, &seed.userid) {
+                    Some(now) => member_view(corp, &now, false),
+                    None => member_view(corp, seed, true),
                 })
                 .collect(),
             apps: world
@@ -156,10 +152,30 @@ fn corp_views(inner: &Shared, world: &World) -> Vec<CorpView> {
                         .as_ref()
                         .map_or_else(|| "自建 self-built".to_owned(), |t| format!("代开发 {t}")),
                     enabled: a.enabled,
+                    self_built: a.template_id.is_none(),
+                    event_url: a.callback.as_ref().map(|c| c.url.clone()),
                 })
                 .collect(),
         })
         .collect()
+}
+
+fn member_view(corp: &Corp, m: &Member, deleted: bool) -> MemberView {
+    MemberView {
+        userid: m.userid.clone(),
+        name: m.name.clone(),
+        mobile: m.mobile.clone(),
+        email: m.email.clone(),
+        position: m.position.clone(),
+        status: m.status,
+        deleted,
+        departments: m
+            .department
+            .iter()
+            .map(|d| corp.departments.iter().find(|x| x.id == *d).map_or_else(|| d.to_string(), |x| x.name.clone()))
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
 }
 
 fn suite_views(inner: &Shared, world: &World) -> Vec<SuiteView> {
@@ -201,6 +217,14 @@ pub(crate) struct ActionForm {
     corp_id: String,
     #[serde(default)]
     url: String,
+    #[serde(default)]
+    userid: String,
+    #[serde(default)]
+    agent_id: String,
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    encoding_aes_key: String,
 }
 
 /// `POST /_sim/console/action`: performs the action, then 303 back to the console.
@@ -219,6 +243,27 @@ fn push_summary(delivered: bool, attempts: u32, error: Option<&str>) -> String {
     } else {
         format!("NOT delivered after {attempts} attempt(s){}", error.map(|e| format!(": {e}")).unwrap_or_default())
     }
+}
+
+/// A member change and where its change_contact went.
+async fn member_action(inner: &Shared, form: &ActionForm, what: &str, change: Change) -> Result<String, String> {
+    let o = members::change_member(inner, &form.corp_id, &form.userid, change).await.map_err(|e| e.message)?;
+    let pushes = if o.pushes.is_empty() {
+        "no app subscribes to change_contact for this member".to_owned()
+    } else {
+        o.pushes
+            .iter()
+            .map(|p| {
+                format!("{} {}", p.target, push_summary(p.push.delivered, p.push.attempts, p.push.error.as_deref()))
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    Ok(format!("{} {what}: change_contact → {pushes}", form.userid))
+}
+
+fn status_update(status: i64) -> Change {
+    Change::Update(MemberUpdate { status: Some(status), ..MemberUpdate::default() })
 }
 
 async fn perform(inner: &Shared, form: &ActionForm) -> Result<String, String> {
@@ -267,6 +312,28 @@ async fn perform(inner: &Shared, form: &ActionForm) -> Result<String, String> {
                 "{corp_id} / {suite_id}: old permanent code revoked; reset_permanent_code {}",
                 push_summary(o.push.delivered, o.push.attempts, o.push.error.as_deref())
             ))
+        }
+        "delete_member" => member_action(inner, form, "deleted", Change::Delete).await,
+        "disable_member" => member_action(inner, form, "disabled", status_update(STATUS_DISABLED)).await,
+        "enable_member" => member_action(inner, form, "enabled", status_update(STATUS_ACTIVE)).await,
+        "app_callback" => {
+            let callback = AppCallback {
+                url: form.url.trim().to_owned(),
+                token: form.token.trim().to_owned(),
+                encoding_aes_key: form.encoding_aes_key.trim().to_owned(),
+            };
+            let agent = form.agent_id.as_str();
+            let o = members::set_app_callback(inner, corp_id, agent, callback, false).await.map_err(|e| e.message)?;
+            if o.verified {
+                Ok(format!("app {agent}: URL verified and saved"))
+            } else {
+                Err(format!(
+                    "app {agent}: URL verification failed (HTTP {}, body {:?}{}) — not saved",
+                    o.status,
+                    o.body,
+                    o.error.map(|e| format!(", {e}")).unwrap_or_default()
+                ))
+            }
         }
         "reset" => {
             *inner.world() = World::from_seed(&inner.seed);

@@ -1,6 +1,7 @@
 //! The simulator's own test and operator endpoints under `/_sim/` (JSON, plus the HTML console):
-//! SDK codes, stats, faults, reset, the clock, and the provider-side actions WeCom would perform
-//! (URL verification, suite_ticket pushes, authorizations).
+//! SDK codes, stats, faults, reset, the clock, the provider-side actions WeCom would perform
+//! (URL verification, suite_ticket pushes, authorizations) and the corp admin's (app callbacks,
+//! member deletion and updates, with their `change_contact` pushes).
 //!
 //! These are not WeCom: errors here are plain HTTP 4xx with `{"error", "message"}`.
 
@@ -16,10 +17,11 @@ use serde_json::{Value, json};
 
 use crate::Shared;
 use crate::domain;
-use crate::state::{Audience, CodeScope, IssuedCode, Subject, World, find_member, lock};
+use crate::state::{Audience, CodeScope, IssuedCode, STATUS_DISABLED, Subject, World, lock};
 
 pub(crate) mod console;
 pub(crate) mod faults;
+pub(crate) mod members;
 pub(crate) mod stats;
 pub(crate) mod suites;
 
@@ -44,6 +46,10 @@ pub(crate) fn router() -> Router<Shared> {
         .route("/_sim/suites/{suite_id}/change_auth", post(suites::change_auth))
         .route("/_sim/suites/{suite_id}/cancel_auth", post(suites::cancel_auth))
         .route("/_sim/suites/{suite_id}/reset_permanent_code", post(suites::reset_permanent_code))
+        .route("/_sim/apps/{corp_id}/{agent_id}/callback", post(members::app_callback))
+        .route("/_sim/corps/{corp_id}/members", get(members::list))
+        .route("/_sim/corps/{corp_id}/members/{userid}/delete", post(members::delete))
+        .route("/_sim/corps/{corp_id}/members/{userid}/update", post(members::update))
 }
 
 /// An error of a `/_sim` endpoint: `{"error": "<code>", "message": "<sentence>"}` with a 4xx.
@@ -102,7 +108,11 @@ async fn sdk_code(State(inner): State<Shared>, body: Bytes) -> Result<Json<Value
             format!("corp {} has no enabled app {}", corp.corp_id, req.agent_id),
         ));
     }
-    let subject = subject_in(corp, &req.userid);
+    // A disabled member cannot sign in to WeCom at all (禁用), so the SDK hands out nothing.
+    if world.member(corp, &req.userid).is_some_and(|m| m.status == STATUS_DISABLED) {
+        return Err(ApiError::conflict("member_disabled", format!("member {} is disabled", req.userid)));
+    }
+    let subject = subject_in(&world, corp, &req.userid);
     let code = world.issue_code(IssuedCode {
         audience: Audience::CorpApp { corp_id: corp.corp_id.clone(), agent_id: Some(req.agent_id) },
         subject,
@@ -113,9 +123,9 @@ async fn sdk_code(State(inner): State<Shared>, body: Bytes) -> Result<Json<Value
     Ok(Json(json!({ "code": code })))
 }
 
-/// A member of `corp`, else an outsider named after `userid`.
-fn subject_in(corp: &crate::seed::Corp, userid: &str) -> Subject {
-    match find_member(corp, userid) {
+/// A (current) member of `corp`, else an outsider named after `userid`.
+fn subject_in(world: &World, corp: &crate::seed::Corp, userid: &str) -> Subject {
+    match world.member(corp, userid) {
         Some(m) => Subject::Member { corp_id: corp.corp_id.clone(), userid: m.userid.clone() },
         None => Subject::Outsider { key: userid.to_lowercase() },
     }
@@ -169,17 +179,20 @@ async fn mint_code(State(inner): State<Shared>, body: Bytes) -> Result<Json<Valu
         }
         (None, agent_id) => Audience::CorpApp { corp_id: corp.corp_id.clone(), agent_id },
     };
+    let now = inner.now();
+    let mut world = inner.world();
+    // Minting bypasses the pages: a disabled member still gets a code here, so tests can check what a
+    // broker does with one (user/get then answers status 2).
     let subject = match &req.userid {
-        Some(u) => subject_in(corp, u),
+        Some(u) => subject_in(&world, corp, u),
         None => Subject::Outsider { key: "guest".to_owned() },
     };
-    let now = inner.now();
-    let code = inner.world().issue_code(IssuedCode { audience, subject, scope, redirect, issued_at: now });
+    let code = world.issue_code(IssuedCode { audience, subject, scope, redirect, issued_at: now });
     Ok(Json(json!({ "code": code })))
 }
 
 /// `POST /_sim/reset`: forgets everything issued (codes, tokens, tickets, authorizations, event
-/// URLs set at runtime), the stats and the faults; the seed stays.
+/// URLs and app callbacks set at runtime, member changes), the stats and the faults; the seed stays.
 async fn reset(State(inner): State<Shared>) -> Json<Value> {
     *inner.world() = World::from_seed(&inner.seed);
     *lock(&inner.stats) = stats::Stats::default();

@@ -21,7 +21,11 @@ pub(crate) struct PathStats {
 /// One event push (all its attempts).
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct PushRecord {
-    pub(crate) suite_id: String,
+    /// `suite:<suite id>` or `app:<corp id>:<agent id>`.
+    pub(crate) target: String,
+    /// The suite or template, for a command-callback push.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) suite_id: Option<String>,
     pub(crate) info_type: String,
     pub(crate) url: String,
     pub(crate) attempts: u32,

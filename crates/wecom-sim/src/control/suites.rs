@@ -83,7 +83,7 @@ pub(crate) async fn set_callback_url(
     if url::Url::parse(url).is_err() {
         return Err(ApiError::bad_request("invalid_url", format!("{url:?} is not an absolute URL")));
     }
-    let outcome = push::verify_url(inner, suite, url).await;
+    let outcome = push::verify_url(inner, suite.token(), suite.encoding_aes_key(), suite.provider_corp_id(), url).await;
     if outcome.verified || force {
         inner.world().event_urls.insert(suite_id.to_owned(), url.to_owned());
     }
@@ -197,6 +197,8 @@ pub(crate) async fn authorize_now(inner: &Shared, suite_id: &str, req: AuthReque
                 legacy_privacy: false,
                 template_id: Some(suite_id.to_owned()),
                 enabled: true,
+                // Its events come through the template's callback.
+                callback: None,
             });
         }
         let code = new_auth_code(&mut world, suite_id, &corp.corp_id, AuthCodeKind::CreateAuth, now);

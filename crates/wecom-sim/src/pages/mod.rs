@@ -17,7 +17,7 @@ use url::Url;
 
 use crate::Shared;
 use crate::domain;
-use crate::state::{AppRecord, Audience, CodeScope, IssuedCode, Subject, find_member};
+use crate::state::{AppRecord, Audience, CodeScope, IssuedCode, STATUS_DISABLED, Subject};
 
 pub(crate) mod login;
 pub(crate) mod oauth;
@@ -256,6 +256,8 @@ struct PickerMember {
     initial: String,
     color: String,
     out_of_scope: bool,
+    /// Disabled (status 2): shown, but picking them shows an error page.
+    disabled: bool,
 }
 
 #[derive(Serialize)]
@@ -313,14 +315,16 @@ pub(crate) fn finish(inner: &Shared, q: &Query, flow: Flow) -> Response {
     }
 }
 
-/// Resolves `sim_user` (optionally in `sim_corp`) to the person behind the code.
+/// Resolves `sim_user` (optionally in `sim_corp`) to the person behind the code. Members are the
+/// corps' current ones: a deleted member is someone outside the corp, a disabled one cannot log in.
 fn pick_member(inner: &Shared, flow: &Flow, corp_hint: Option<&str>, userid: &str) -> Result<Subject, PageError> {
+    let world = inner.world();
     let found = flow
         .corps
         .iter()
         .filter(|c| corp_hint.is_none_or(|h| h == c.as_str()))
         .filter_map(|c| inner.corp(c))
-        .find_map(|corp| find_member(corp, userid).map(|m| (corp, m)));
+        .find_map(|corp| world.member(corp, userid).map(|m| (corp, m)));
     let Some((corp, member)) = found else {
         if flow.allow_outsider {
             return Ok(Subject::Outsider { key: userid.to_lowercase() });
@@ -332,11 +336,19 @@ fn pick_member(inner: &Shared, flow: &Flow, corp_hint: Option<&str>, userid: &st
             detail_en: format!("{userid} is not a member of any corp."),
         });
     };
+    // WeCom lets no disabled (禁用) member log in, by QR code or in the app (path/90196 status 2).
+    if member.status == STATUS_DISABLED {
+        return Err(PageError {
+            field: "sim_user",
+            message: "该成员已被停用".to_owned(),
+            detail: format!("成员 {}（{}）已被管理员禁用，无法登录。", member.name, member.userid),
+            detail_en: format!("Member {} ({}) is disabled and cannot log in.", member.name, member.userid),
+        });
+    }
     if flow.enforce_scope
         && let Some((corp_id, agent_id)) = &flow.scope_app
     {
-        let world = inner.world();
-        let sees = world.app(corp_id, *agent_id).is_some_and(|app| app.sees(corp, member));
+        let sees = world.app(corp_id, *agent_id).is_some_and(|app| app.sees(corp, &member));
         if !sees {
             return Err(PageError {
                 field: "scope",
@@ -362,8 +374,9 @@ fn picker(inner: &Shared, q: &Query, flow: &Flow) -> Response {
         .map(|corp| PickerGroup {
             corp_id: corp.corp_id.clone(),
             corp_name: corp.name.clone(),
-            members: corp
-                .members
+            // Current members only: a deleted one is gone; a disabled one is shown, marked, and refused.
+            members: world
+                .members(corp)
                 .iter()
                 .map(|m| {
                     let mut extra = vec![("sim_user", m.userid.as_str())];
@@ -378,6 +391,7 @@ fn picker(inner: &Shared, q: &Query, flow: &Flow) -> Response {
                         initial: m.name.chars().next().map(String::from).unwrap_or_default(),
                         color: avatar_color(&m.userid).to_owned(),
                         out_of_scope: scope_app.is_some_and(|a| !a.sees(corp, m)),
+                        disabled: m.status == STATUS_DISABLED,
                     }
                 })
                 .collect(),

@@ -42,6 +42,7 @@ fn member(m: M<'_>) -> Member {
         address: String::new(),
         open_userid: Some(m.open_userid.to_owned()),
         admin: m.admin,
+        status: 1,
     }
 }
 
@@ -129,6 +130,9 @@ pub(super) fn demo() -> Seed {
                 trusted_domain: DEMO_TRUSTED_DOMAIN.to_owned(),
                 legacy_privacy: false,
                 schema: Some("wwauthdemo0000000001000002".to_owned()),
+                event_url: None,
+                token: None,
+                encoding_aes_key: None,
             },
             App {
                 agent_id: 1000003,
@@ -139,6 +143,9 @@ pub(super) fn demo() -> Seed {
                 trusted_domain: DEMO_TRUSTED_DOMAIN.to_owned(),
                 legacy_privacy: true,
                 schema: None,
+                event_url: None,
+                token: None,
+                encoding_aes_key: None,
             },
         ],
         // The sample customer is a linked corp (企业互联): its members reach the demo corp's apps as

@@ -240,6 +240,34 @@ impl Receiver {
     pub fn last(&self, info_type: &str) -> Option<Received> {
         self.events().into_iter().rev().find(|e| xml_field(&e.message, "InfoType").as_deref() == Some(info_type))
     }
+
+    /// The `change_contact` events received (either format), parsed with `wecom::event::parse_event`.
+    pub fn contacts(&self) -> Vec<(Received, wecom::event::Event)> {
+        self.events()
+            .into_iter()
+            .filter_map(|e| {
+                let event = wecom::event::parse_event(&e.message).unwrap();
+                matches!(event, wecom::event::Event::ChangeContact { .. }).then_some((e, event))
+            })
+            .collect()
+    }
+}
+
+/// Token and EncodingAESKey the tests give self-built apps' API receiving.
+pub const APP_TOKEN: &str = "AppToken1000002";
+pub const APP_KEY: &str = "KSSifX/HFTcqlSsDWDrl8SIVVrzau/Klf/XeV37+EcE";
+
+/// Registers a receiver as a self-built app's API receiving URL (asserting the verification passes).
+pub async fn connect_app(sim: &Sim, corp: &str, agent: i64) -> Receiver {
+    let rx = Receiver::start(APP_TOKEN, APP_KEY, 0).await;
+    let v = sim
+        .post_json(
+            &format!("/_sim/apps/{corp}/{agent}/callback"),
+            json!({ "url": rx.url, "token": APP_TOKEN, "encoding_aes_key": APP_KEY }),
+        )
+        .await;
+    assert_eq!(v["verified"], true, "{v}");
+    rx
 }
 
 /// Token and key of a demo template or suite.

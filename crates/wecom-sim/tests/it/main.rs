@@ -9,6 +9,7 @@ mod common;
 mod auth;
 mod console;
 mod faults;
+mod members;
 mod pages;
 mod provider;
 mod push;

@@ -166,6 +166,9 @@ async fn a_trusted_domain_with_a_port_requires_that_port() {
         trusted_domain: "sso.example.com:8443".into(),
         legacy_privacy: false,
         schema: None,
+        event_url: None,
+        token: None,
+        encoding_aes_key: None,
     });
     let sim = sim_with(seed, test_config()).await;
     let page = |cb: &str| {

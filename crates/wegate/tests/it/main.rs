@@ -12,6 +12,7 @@ mod browser;
 mod delegated;
 mod demo;
 mod encrypted_ids;
+mod lifecycle;
 mod oidc_core;
 mod passwords;
 mod scale;
