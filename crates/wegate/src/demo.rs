@@ -2,7 +2,8 @@
 //! file), configures through the real admin API a demo app and one connection of each kind with the
 //! simulator's demo credentials, lets the simulator verify the event URLs, push suite tickets and
 //! authorize the delegated template, and serves a tiny relying party at `/demo` that shows the claims of
-//! whoever signs in.
+//! whoever signs in — and takes OIDC Back-Channel Logout tokens, so deleting a member in the simulator's
+//! console signs them out of the demo app within seconds.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -24,6 +25,22 @@ struct DemoRp {
     client_id: String,
     client_secret: String,
     http: reqwest::Client,
+    /// The simulator's base URL (its console is linked from the demo app).
+    sim: String,
+    /// The relying party's own sessions, by its cookie: what a real app keeps.
+    sessions: std::sync::Mutex<std::collections::HashMap<String, RpSession>>,
+}
+
+/// A session of the demo app: the ID token's claims, and whether wegate ended it (back-channel logout).
+struct RpSession {
+    claims: Value,
+    ended: Option<String>,
+}
+
+impl DemoRp {
+    fn sessions(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, RpSession>> {
+        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 /// Everything a started demo is made of (tests drive it over HTTP).
@@ -49,6 +66,8 @@ pub async fn run(database: PathBuf) -> Result<(), String> {
         "  Also try      赵六 (outside the app's visible scope: refused), the password form (demo / demo-password),"
     );
     println!("                and the other buttons (in-WeCom OAuth, delegated development, service provider).");
+    println!("  Then          delete or disable 张三 in the simulator's console (link below) and reload the demo app:");
+    println!("                wegate signs them out of it at once (address-book event → back-channel logout).");
     println!();
     println!("  WeCom simulator  http://{}/_sim/", demo.simulator_addr);
     println!("  Admin API        {issuer}/api/v1  (Authorization: Bearer {})", demo.admin_token);
@@ -112,6 +131,8 @@ pub async fn start(database: PathBuf, listen: &str) -> Result<Demo, String> {
     let rp_router = Router::new()
         .route("/demo", get(rp_home))
         .route("/demo/callback", get(rp_callback))
+        .route("/demo/backchannel", axum::routing::post(rp_backchannel))
+        .route("/demo/simulator", get(rp_simulator))
         .with_state(rp_cell.clone());
     let server = crate::server::start_on(listener, state.clone(), Some(rp_router)).map_err(|e| e.to_string())?;
 
@@ -126,6 +147,7 @@ pub async fn start(database: PathBuf, listen: &str) -> Result<Demo, String> {
     let connections = [
         json!({"identifier": "wecom-qr", "display_name": "WeCom QR code 企业微信扫码", "kind": "wecom_qrcode",
                "corp_id": corp.corp_id, "agent_id": corp_app.agent_id.to_string(), "secret": corp_app.secret,
+               "token": DEMO_CALLBACK_TOKEN, "encoding_aes_key": DEMO_CALLBACK_KEY,
                "association": {"mode": "match", "fields": ["email", "phone", "username"]}}),
         json!({"identifier": "wecom-web", "display_name": "Inside WeCom 企业微信内打开", "kind": "wecom_web",
                "corp_id": corp.corp_id, "agent_id": corp_app.agent_id.to_string(), "secret": corp_app.secret,
@@ -150,7 +172,8 @@ pub async fn start(database: PathBuf, listen: &str) -> Result<Demo, String> {
             "/apps",
             &json!({"name": "wegate demo app", "kind": "web",
                     "redirect_uris": [format!("{issuer}/demo/callback")],
-                    "post_logout_redirect_uris": [format!("{issuer}/demo")]}),
+                    "post_logout_redirect_uris": [format!("{issuer}/demo")],
+                    "backchannel_logout_uri": format!("{issuer}/demo/backchannel")}),
         )
         .await?;
     let client_id = created["client_id"].as_str().ok_or("no client_id")?.to_string();
@@ -185,11 +208,32 @@ pub async fn start(database: PathBuf, listen: &str) -> Result<Demo, String> {
         simulate(format!("/_sim/suites/{suite_id}/push_ticket"), json!({})).await?;
     }
     simulate(format!("/_sim/suites/{}/authorize", template.template_id), json!({"corp_id": customer.corp_id})).await?;
+    // The demo app's 接收消息 API settings point at the QR connection: address-book changes reach wegate.
+    let url = format!("{issuer}/connections/wecom-qr/events");
+    let verified = simulate(
+        format!("/_sim/apps/{}/{}/callback", corp.corp_id, corp_app.agent_id),
+        json!({"url": url, "token": DEMO_CALLBACK_TOKEN, "encoding_aes_key": DEMO_CALLBACK_KEY}),
+    )
+    .await?;
+    if verified["verified"] != json!(true) {
+        return Err(format!("the simulator could not verify {url}: {verified}"));
+    }
 
-    let rp = Arc::new(DemoRp { app: state, client_id: client_id.clone(), client_secret, http });
+    let rp = Arc::new(DemoRp {
+        app: state,
+        client_id: client_id.clone(),
+        client_secret,
+        http,
+        sim: sim.clone(),
+        sessions: std::sync::Mutex::default(),
+    });
     let _ = rp_cell.set(rp);
     Ok(Demo { server, simulator_addr: sim_addr, admin_token, client_id })
 }
+
+/// The demo app's callback Token and EncodingAESKey (as WeCom's console would generate them).
+const DEMO_CALLBACK_TOKEN: &str = "wegateDemoCallback";
+const DEMO_CALLBACK_KEY: &str = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR";
 
 struct Api {
     http: reqwest::Client,
@@ -232,10 +276,28 @@ fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
-async fn rp_home(State(cell): State<RpState>) -> Response {
+async fn rp_home(State(cell): State<RpState>, headers: HeaderMap) -> Response {
     let Some(rp) = cell.get() else {
         return page("Starting", "<p>The demo is still starting; reload in a second.</p>");
     };
+    if let Some(id) = crate::web::cookies::get(&headers, "demo_session") {
+        let shown = rp.sessions().get(id).map(|s| (s.claims.clone(), s.ended.clone()));
+        match shown {
+            Some((claims, None)) => return signed_in_page(rp, &claims),
+            Some((claims, Some(why))) => {
+                return page(
+                    "Signed out",
+                    &format!(
+                        "<h1 id=\"signed-out\">Signed out by wegate</h1><p>{} was signed out of this app: wegate sent a \
+                         back-channel logout token ({}).</p><p><a href=\"/demo\">Start again</a></p>",
+                        escape(claims["name"].as_str().unwrap_or("The member")),
+                        escape(&why)
+                    ),
+                );
+            }
+            None => {}
+        }
+    }
     let state = crate::util::random_alnum(24);
     let issuer = &rp.app.settings.issuer;
     let authorize = crate::oidc::redirect::with_params(
@@ -263,6 +325,14 @@ async fn rp_home(State(cell): State<RpState>) -> Response {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     response
+}
+
+/// The simulator's console is on another port; this link finds it.
+async fn rp_simulator(State(cell): State<RpState>) -> Response {
+    match cell.get() {
+        Some(rp) => axum::response::Redirect::to(&format!("{}/_sim/", rp.sim)).into_response(),
+        None => page("Starting", "<p>The demo is still starting.</p>"),
+    }
 }
 
 #[derive(Deserialize)]
@@ -313,20 +383,82 @@ async fn rp_callback(State(cell): State<RpState>, headers: HeaderMap, Query(q): 
     let Some(id_token) = tokens["id_token"].as_str() else {
         return page("Token error", &format!("<h1>Token error</h1><pre>{}</pre>", escape(&tokens.to_string())));
     };
-    let claims: Value = rp.app.keys.verify(id_token, issuer, None, Some(rp.app.now())).unwrap_or(Value::Null);
-    let pretty = serde_json::to_string_pretty(&claims).unwrap_or_default();
+    let mut claims: Value = rp.app.keys.verify(id_token, issuer, None, Some(rp.app.now())).unwrap_or(Value::Null);
+    if let Some(map) = claims.as_object_mut() {
+        map.insert("_id_token".into(), json!(id_token));
+    }
+    let session = crate::util::random_alnum(24);
+    rp.sessions().insert(session.clone(), RpSession { claims: claims.clone(), ended: None });
+    let mut response = signed_in_page(rp, &claims);
+    if let Ok(cookie) =
+        header::HeaderValue::from_str(&format!("demo_session={session}; Path=/demo; HttpOnly; SameSite=Lax"))
+    {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+fn signed_in_page(rp: &DemoRp, claims: &Value) -> Response {
+    let issuer = &rp.app.settings.issuer;
+    let mut shown = claims.clone();
+    let id_token = shown.as_object_mut().and_then(|m| m.remove("_id_token")).unwrap_or_default();
+    let pretty = serde_json::to_string_pretty(&shown).unwrap_or_default();
     let logout = crate::oidc::redirect::with_params(
         &format!("{issuer}/logout"),
-        &[("id_token_hint", id_token), ("post_logout_redirect_uri", &format!("{issuer}/demo"))],
+        &[
+            ("id_token_hint", id_token.as_str().unwrap_or_default()),
+            ("post_logout_redirect_uri", &format!("{issuer}/demo")),
+        ],
     );
     page(
         "Signed in",
         &format!(
             "<h1>Signed in as {}</h1><p>The ID token's claims, verified against wegate's JWKS:</p><pre id=\"claims\">{}</pre>\
-             <p><a class=\"button\" href=\"{}\">Sign out</a></p>",
-            escape(claims["name"].as_str().or(claims["preferred_username"].as_str()).unwrap_or("someone")),
+             <p><a class=\"button\" href=\"{}\">Sign out</a></p><p>Delete or disable this member in the \
+             <a href=\"/demo/simulator\">WeCom simulator's console</a> and reload this page: wegate signs them out of \
+             this app at once (OIDC Back-Channel Logout).</p>",
+            escape(shown["name"].as_str().or(shown["preferred_username"].as_str()).unwrap_or("someone")),
             escape(&pretty),
             escape(&logout)
         ),
     )
+}
+
+#[derive(Deserialize)]
+struct LogoutForm {
+    logout_token: String,
+}
+
+/// The demo app's back-channel logout endpoint (OIDC Back-Channel Logout 1.0 §2.6): verifies the logout
+/// token — wegate's signature, `typ`, issuer, audience, the event, no nonce — and ends the app's sessions
+/// of that `sid` (or, without one, of that `sub`).
+async fn rp_backchannel(State(cell): State<RpState>, axum::Form(form): axum::Form<LogoutForm>) -> Response {
+    let Some(rp) = cell.get() else {
+        return (axum::http::StatusCode::SERVICE_UNAVAILABLE, "starting").into_response();
+    };
+    let issuer = &rp.app.settings.issuer;
+    let Some(claims) = rp.app.keys.verify::<Value>(&form.logout_token, issuer, Some("logout+jwt"), Some(rp.app.now()))
+    else {
+        return (axum::http::StatusCode::BAD_REQUEST, "invalid logout token").into_response();
+    };
+    let valid = claims["aud"] == json!(rp.client_id)
+        && claims["events"].get("http://schemas.openid.net/event/backchannel-logout").is_some()
+        && claims.get("nonce").is_none();
+    if !valid {
+        return (axum::http::StatusCode::BAD_REQUEST, "not a logout token for this app").into_response();
+    }
+    let (sid, sub) = (claims["sid"].as_str(), claims["sub"].as_str());
+    let mut ended = 0;
+    for session in rp.sessions().values_mut() {
+        let same = match sid {
+            Some(sid) => session.claims["sid"].as_str() == Some(sid),
+            None => session.claims["sub"].as_str() == sub,
+        };
+        if same && session.ended.is_none() {
+            session.ended = Some(format!("at {}", rp.app.now()));
+            ended += 1;
+        }
+    }
+    tracing::info!(ended, "demo app: back-channel logout");
+    axum::http::StatusCode::OK.into_response()
 }

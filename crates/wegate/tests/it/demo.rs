@@ -33,6 +33,24 @@ async fn demo_click_through_shows_the_claims() {
     let claims_page = b.get(rp_callback).send().await.unwrap().text().await.unwrap();
     assert!(claims_page.contains("Signed in as 张三"), "{claims_page}");
     assert!(claims_page.contains("wecom_userid"));
+    let again = b.get(format!("{base}/demo")).send().await.unwrap().text().await.unwrap();
+    assert!(again.contains("Signed in as 张三"), "the demo app keeps its session: {again}");
+
+    // Delete 张三 in the simulator (as its console's button does): the demo app is signed out within seconds.
+    let corp = wecom_sim::DEMO_CORP_ID;
+    let sim = format!("http://{}", demo.simulator_addr);
+    let deleted = b.post(format!("{sim}/_sim/corps/{corp}/members/ZhangSan/delete")).send().await.unwrap();
+    assert!(deleted.status().is_success());
+    let mut signed_out = false;
+    for _ in 0..200 {
+        let home = b.get(format!("{base}/demo")).send().await.unwrap().text().await.unwrap();
+        if home.contains("Signed out by wegate") {
+            signed_out = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(signed_out, "the demo app received the back-channel logout");
 
     // The delegated and provider connections were set up by the demo: they work too.
     for (button, member) in [("Delegated app", "LiuYang"), ("Service provider app", "alice")] {
