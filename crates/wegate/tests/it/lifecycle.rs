@@ -401,3 +401,71 @@ async fn an_event_at_one_instance_revokes_what_the_other_issued() {
     assert_eq!(after.0, StatusCode::BAD_REQUEST);
     assert_eq!(after.1["error"], "invalid_grant");
 }
+
+/// A delegated connection hears of departures on its event URL too, with WeCom's encrypted ids.
+#[tokio::test]
+async fn a_delegated_connection_signs_out_a_member_deleted_in_the_authorizing_corp() {
+    use crate::delegated::{delegated, wait_for_corp};
+    let env = start().await;
+    let bc = receiver().await;
+    let (client, http, template_id) = delegated(&env, json!({})).await;
+    let url = format!("{}/connections/deleg/events", env.base);
+    sim_post(&env, &format!("/_sim/suites/{template_id}/callback_url"), json!({"url": url})).await;
+    sim_post(&env, &format!("/_sim/suites/{template_id}/push_ticket"), json!({})).await;
+    let customer = wecom_sim::Seed::demo().corps[1].corp_id.clone();
+    sim_post(&env, &format!("/_sim/suites/{template_id}/authorize"), json!({"corp_id": customer})).await;
+    wait_for_corp(&env, "deleg", "active").await;
+    let client_id = client.client_id().to_string();
+    let (status, _) =
+        env.admin(Method::PATCH, &format!("/apps/{client_id}"), Some(json!({"backchannel_logout_uri": bc.url}))).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let req = auth_request(&client, &["profile", "offline_access"], &[("connection", "deleg")]);
+    let back = wecom_login(&browser(), &req.url, "LiuYang").await;
+    let tokens = exchange(&client, &http, code_from_redirect(&back, &req, &env.base), req.verifier).await;
+    let refresh_token = tokens.refresh_token().expect("refresh token").clone();
+
+    let pushed = sim_post(&env, &format!("/_sim/corps/{customer}/members/LiuYang/delete"), json!({})).await;
+    assert!(pushed["pushes"].as_array().unwrap().iter().any(|p| p["delivered"] == true), "{pushed}");
+    let (claims, _) = verify_logout_token(&env, &bc.token(1).await).await;
+    assert_eq!(claims["aud"], client_id.as_str());
+    assert!(refresh(&client, &http, &refresh_token).await.unwrap_err().contains("invalid_grant"));
+}
+
+/// PostgreSQL: the event arrives at one process, the other's tokens stop working (skipped without a server).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_an_event_at_one_process_revokes_what_the_other_issued() {
+    let Some(admin_url) = std::env::var("WEGATE_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) else {
+        eprintln!("skipped: WEGATE_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let db_url = crate::scale::create_database(&admin_url).await;
+    let sim = Arc::new(simulator().await);
+    let first = spawn_process(&sim, &db_url).await;
+    let second = spawn_process_with(&sim, &db_url, &[("WEGATE_ISSUER", first.base.as_str())]).await;
+    let a = Env::remote(&first.base, sim.clone());
+    let bc = receiver().await;
+    let (client_id, client, http) = wired(&a, Some(&bc.url)).await;
+    let (_, _, refresh_token) = sign_in(&a, &client, &http, "ZhangSan").await;
+    let (_, secret) = a.admin(Method::PATCH, &format!("/apps/{client_id}"), Some(json!({"rotate_secret": true}))).await;
+    let secret = secret["client_secret"].as_str().unwrap().to_string();
+    let via_second = token_call(
+        &second.base,
+        &[("grant_type", "refresh_token"), ("refresh_token", refresh_token.secret())],
+        Some((&client_id, &secret)),
+    )
+    .await;
+    assert_eq!(via_second.0, StatusCode::OK, "{}", via_second.1);
+    let issued_by_second = via_second.1["refresh_token"].as_str().unwrap().to_string();
+
+    let corp = wecom_sim::Seed::demo().corps[0].corp_id.clone();
+    sim_post(&a, &format!("/_sim/corps/{corp}/members/ZhangSan/delete"), json!({})).await;
+    bc.token(1).await;
+    let after = token_call(
+        &second.base,
+        &[("grant_type", "refresh_token"), ("refresh_token", &issued_by_second)],
+        Some((&client_id, &secret)),
+    )
+    .await;
+    assert_eq!(after.1["error"], "invalid_grant", "{}", after.1);
+}

@@ -121,7 +121,7 @@ async fn postgres_two_processes_500_logins_one_gettoken_and_sigkill() {
 }
 
 /// A fresh database on the server of `admin_url`.
-async fn create_database(admin_url: &str) -> String {
+pub(crate) async fn create_database(admin_url: &str) -> String {
     use sqlx::Connection;
     let name = format!("wegate_it_{}", wegate::util::random_alnum(12).to_lowercase());
     let mut conn = sqlx::PgConnection::connect(admin_url).await.expect("connect to PostgreSQL");
