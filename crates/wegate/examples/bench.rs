@@ -1,55 +1,255 @@
-//! Benchmark: full WeCom logins per second, refreshes per second and memory, against a real `wegate serve`
-//! process (release build) on a fresh SQLite file, with the WeCom simulator and the load generator in this
-//! process. A "full login" is what a browser and an app do: `/authorize?connection=` → WeCom QR page
-//! (simulator) → our callback (`auth/getuserinfo` + `user/get` at the simulator) → `/token` (code, PKCE,
-//! client secret; ID + access + refresh token: two RSA signatures).
+//! The benchmark driver: ONE closed-loop load generator for both servers, so that the ratio measures the
+//! servers and not two drivers (bench/README.md). It starts
+//! - wegate: `wegate simulator` and `wegate serve` as two processes (release build, fresh SQLite file or
+//!   `--database postgres://…`), configured through the admin API; a *full login* is `/authorize?connection=`
+//!   → the simulator's QR page → our callback (`auth/getuserinfo` + `user/get` at the simulator) → `/token`
+//!   (code, PKCE, client secret; ID, access and refresh token);
+//! - the baseline: `node bench/baseline/server.mjs` (node-oidc-provider, in-memory); its full login is
+//!   `/auth` → `/interaction/:uid` (POST: login + consent) → `/auth/:uid` → `/token`, same token request.
+//!
+//! Both get the same concurrency, warm-up and duration, in interleaved rounds; the report gives medians of
+//! the rounds: operations per second, p50/p99 latency, CPU per operation of each server process (from
+//! `/proc`), idle and peak RSS, and the time from start to the first discovery answer.
 //!
 //! ```sh
-//! cargo build --release && cargo run --release --example bench -- [seconds=10] [concurrency=32]
+//! cargo build --release && (cd bench/baseline && npm ci)
+//! cargo run --release --example bench -- [--rounds 3] [--seconds 8] [--warmup 2] [--concurrency 16]
+//!     [--database URL] [--no-baseline]
+//! WEGATE_ACCESS_TOKEN_ALG=ES256 BASELINE_JWT_AT=0 … # one RS256 signature per login on both sides
 //! ```
-//! Everything shares the machine's cores, so compare figures from one session only.
 
 // A benchmark driver, not shipped code: a failed step aborts the run with what went wrong.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use tokio::process::{Child, Command};
 
 const REDIRECT: &str = "https://app.example.com/cb";
 const ADMIN: &str = "bench-admin-token-0123456789";
+const BASELINE_CLIENT: (&str, &str) = ("bench-client", "bench-client-secret-0123456789abcdef");
+const MEMBERS: [&str; 4] = ["ZhangSan", "WangFang", "alice", "bob"];
 
-fn rss_kib(pid: u32) -> u64 {
+struct Args {
+    rounds: usize,
+    seconds: u64,
+    warmup: u64,
+    concurrency: usize,
+    database: Option<String>,
+    baseline: bool,
+}
+
+fn args() -> Args {
+    let mut a = Args { rounds: 3, seconds: 8, warmup: 2, concurrency: 16, database: None, baseline: true };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
+        match flag.as_str() {
+            "--rounds" => a.rounds = value().parse().expect("--rounds N"),
+            "--seconds" => a.seconds = value().parse().expect("--seconds N"),
+            "--warmup" => a.warmup = value().parse().expect("--warmup N"),
+            "--concurrency" => a.concurrency = value().parse().expect("--concurrency N"),
+            "--database" => a.database = Some(value()),
+            "--no-baseline" => a.baseline = false,
+            other => panic!("unknown argument {other}"),
+        }
+    }
+    a
+}
+
+// ---------------------------------------------------------------- processes and /proc
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn proc_status(pid: u32, key: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).map(String::from))
+        .and_then(|s| s.lines().find(|l| l.starts_with(key)).map(String::from))
         .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
         .unwrap_or(0)
 }
 
+/// utime + stime of a process, in clock ticks (USER_HZ = 100 in /proc on Linux).
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may contain spaces) start after the last ')'.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let get = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    get(11) + get(12)
+}
+
+async fn wait_for(url: &str) -> Duration {
+    let started = Instant::now();
+    let http = reqwest::Client::new();
+    for _ in 0..400 {
+        if http.get(url).send().await.is_ok_and(|r| r.status().is_success()) {
+            return started.elapsed();
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    panic!("{url} never answered");
+}
+
+/// A server under test: its base URL, the processes whose CPU counts, and how to sign in.
+struct Target {
+    name: &'static str,
+    base: String,
+    client_id: String,
+    secret: String,
+    /// (label, pid): the server, and for wegate the simulator.
+    pids: Vec<(&'static str, u32)>,
+    started_in: Duration,
+    idle_rss_kib: u64,
+    _children: Vec<Child>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+async fn start_wegate(database: Option<&str>) -> Target {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let binary = std::env::var("WEGATE_BIN").map(PathBuf::from).unwrap_or_else(|_| root.join("target/release/wegate"));
+    let (sim_port, port) = (free_port(), free_port());
+    let sim = format!("http://127.0.0.1:{sim_port}");
+    let simulator = Command::new(&binary)
+        .args(["simulator", "--listen", &format!("127.0.0.1:{sim_port}")])
+        .args(["--trusted-domain", &format!("127.0.0.1:{port}")])
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e} (cargo build --release first)", binary.display()));
+    wait_for(&format!("{sim}/_sim/clock")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = database.map_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()), String::from);
+    let base = format!("http://127.0.0.1:{port}");
+    let spawned = Instant::now();
+    let server = Command::new(&binary)
+        .arg("serve")
+        .env("WEGATE_LISTEN", format!("127.0.0.1:{port}"))
+        .env("WEGATE_DATABASE_URL", url)
+        .env("WEGATE_ADMIN_TOKEN", ADMIN)
+        .env("WEGATE_WECOM_API_BASE", &sim)
+        .env("WEGATE_WECOM_LOGIN_BASE", &sim)
+        .env("WEGATE_WECOM_OPEN_BASE", &sim)
+        .env("WEGATE_WECOM_OAUTH_BASE", &sim)
+        .env("WEGATE_LOG_LEVEL", std::env::var("BENCH_LOG").unwrap_or_else(|_| "warn".into()))
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    wait_for(&format!("{base}/.well-known/openid-configuration")).await;
+    let started_in = spawned.elapsed();
+    let (server_pid, sim_pid) = (server.id().unwrap_or(0), simulator.id().unwrap_or(0));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let idle_rss_kib = proc_status(server_pid, "VmRSS:");
+
+    let http = reqwest::Client::new();
+    let admin = |path: &str, body: Value| {
+        let request = http.post(format!("{base}/api/v1{path}")).bearer_auth(ADMIN).json(&body);
+        async move { request.send().await.expect("admin").json::<Value>().await.unwrap_or(Value::Null) }
+    };
+    let seed = wecom_sim::Seed::demo();
+    let (corp, app) = (&seed.corps[0], &seed.corps[0].apps[0]);
+    admin(
+        "/connections",
+        json!({"identifier": "wecom", "display_name": "WeCom", "kind": "wecom_qrcode",
+               "corp_id": corp.corp_id, "agent_id": app.agent_id.to_string(), "secret": app.secret}),
+    )
+    .await;
+    let created = admin("/apps", json!({"name": "bench", "kind": "web", "redirect_uris": [REDIRECT]})).await;
+    let client_id = created["client_id"].as_str().expect("client_id").to_string();
+    let secret = created["client_secret"].as_str().expect("secret").to_string();
+    http.put(format!("{base}/api/v1/apps/{client_id}/connections/wecom")).bearer_auth(ADMIN).send().await.unwrap();
+    Target {
+        name: "wegate",
+        base,
+        client_id,
+        secret,
+        pids: vec![("wegate", server_pid), ("simulator", sim_pid)],
+        started_in,
+        idle_rss_kib,
+        _children: vec![server, simulator],
+        _dir: Some(dir),
+    }
+}
+
+async fn start_baseline() -> Option<Target> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bench/baseline");
+    if !dir.join("node_modules").exists() {
+        eprintln!("baseline skipped: run `npm ci` in {}", dir.display());
+        return None;
+    }
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let spawned = Instant::now();
+    let child = Command::new("node")
+        .arg("server.mjs")
+        .current_dir(&dir)
+        .env("PORT", port.to_string())
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .ok()?;
+    wait_for(&format!("{base}/.well-known/openid-configuration")).await;
+    let started_in = spawned.elapsed();
+    let pid = child.id().unwrap_or(0);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    Some(Target {
+        name: "node-oidc-provider",
+        base,
+        client_id: BASELINE_CLIENT.0.into(),
+        secret: BASELINE_CLIENT.1.into(),
+        pids: vec![("node", pid)],
+        started_in,
+        idle_rss_kib: proc_status(pid, "VmRSS:"),
+        _children: vec![child],
+        _dir: None,
+    })
+}
+
+// ---------------------------------------------------------------- one login, one refresh
+
 fn location(r: &reqwest::Response) -> Option<String> {
     r.headers().get("location").and_then(|v| v.to_str().ok()).map(String::from)
+}
+
+fn absolute(base: &str, location: String) -> String {
+    if location.starts_with('/') { format!("{base}{location}") } else { location }
 }
 
 fn param(url: &str, name: &str) -> Option<String> {
     url::Url::parse(url).ok()?.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
 }
 
+/// A browser: its own cookie jar and connection (a new client per login, on both servers alike).
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
 /// One full login; returns the refresh token.
-async fn login(base: &str, client_id: &str, secret: &str, member: &str) -> Option<String> {
-    let browser =
-        reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().ok()?;
+async fn login(t: &Target, member: &str) -> Option<String> {
+    let b = browser();
     let verifier = wegate::util::random_token();
     let challenge = wegate::util::sha256_b64url(verifier.as_bytes());
-    let authorize = format!(
-        "{base}/authorize?client_id={client_id}&redirect_uri={}&response_type=code&scope=openid%20profile%20offline_access&state=s&nonce=n&code_challenge={challenge}&code_challenge_method=S256&connection=wecom",
-        url::form_urlencoded::byte_serialize(REDIRECT.as_bytes()).collect::<String>()
+    let redirect = url::form_urlencoded::byte_serialize(REDIRECT.as_bytes()).collect::<String>();
+    let query = format!(
+        "client_id={}&redirect_uri={redirect}&response_type=code&scope=openid%20profile%20offline_access&state=s&nonce=n&code_challenge={challenge}&code_challenge_method=S256",
+        t.client_id
     );
-    let to_wecom = location(&browser.get(authorize).send().await.ok()?)?;
-    let callback = location(&browser.get(format!("{to_wecom}&sim_user={member}")).send().await.ok()?)?;
-    let back = location(&browser.get(callback).send().await.ok()?)?;
+    let back = if t.name == "wegate" {
+        let to_wecom = location(&b.get(format!("{}/authorize?{query}&connection=wecom", t.base)).send().await.ok()?)?;
+        let callback = location(&b.get(format!("{to_wecom}&sim_user={member}")).send().await.ok()?)?;
+        location(&b.get(callback).send().await.ok()?)?
+    } else {
+        let interaction = location(&b.get(format!("{}/auth?{query}&prompt=consent", t.base)).send().await.ok()?)?;
+        let interaction = absolute(&t.base, interaction);
+        let resume = location(&b.post(&interaction).form(&[("ok", "1")]).send().await.ok()?)?;
+        location(&b.get(absolute(&t.base, resume)).send().await.ok()?)?
+    };
     let code = param(&back, "code")?;
     let form = [
         ("grant_type", "authorization_code"),
@@ -57,167 +257,202 @@ async fn login(base: &str, client_id: &str, secret: &str, member: &str) -> Optio
         ("redirect_uri", REDIRECT),
         ("code_verifier", &verifier),
     ];
-    token_call(&browser, base, client_id, secret, &form).await
+    token_call(&b, t, &form).await
 }
 
-/// `POST /token` with client_secret_basic; returns the new refresh token.
-async fn token_call(
-    http: &reqwest::Client,
-    base: &str,
-    client_id: &str,
-    secret: &str,
-    form: &[(&str, &str)],
-) -> Option<String> {
-    let tokens: Value = http
-        .post(format!("{base}/token"))
-        .basic_auth(client_id, Some(secret))
-        .form(form)
-        .send()
-        .await
-        .ok()?
-        .json()
-        .await
-        .ok()?;
+async fn token_call(http: &reqwest::Client, t: &Target, form: &[(&str, &str)]) -> Option<String> {
+    let response = http.post(format!("{}/token", t.base)).basic_auth(&t.client_id, Some(&t.secret)).form(form);
+    let tokens: Value = response.send().await.ok()?.json().await.ok()?;
+    tokens["id_token"].as_str()?;
+    tokens["access_token"].as_str()?;
     tokens["refresh_token"].as_str().map(String::from)
 }
 
-async fn refresh(http: &reqwest::Client, base: &str, client_id: &str, secret: &str, token: &str) -> Option<String> {
-    token_call(http, base, client_id, secret, &[("grant_type", "refresh_token"), ("refresh_token", token)]).await
+// ---------------------------------------------------------------- a run
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Login,
+    Refresh,
+}
+
+struct Run {
+    per_second: f64,
+    failures: u64,
+    p50_ms: f64,
+    p99_ms: f64,
+    /// (process, CPU milliseconds per operation)
+    cpu_ms_per_op: Vec<(&'static str, f64)>,
+}
+
+/// Closed loop: `concurrency` workers, each starting its next operation when the last one ends; `warmup`
+/// seconds first (not counted), then `seconds` measured.
+async fn run(t: &Arc<Target>, op: Op, a: &Args) -> Run {
+    let done = Arc::new(AtomicU64::new(0));
+    let failed = Arc::new(AtomicU64::new(0));
+    let measuring = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let latencies = Arc::new(std::sync::Mutex::new(Vec::<u32>::new()));
+    let stop_at = Instant::now() + Duration::from_secs(a.warmup + a.seconds);
+    let workers: Vec<_> = (0..a.concurrency)
+        .map(|w| {
+            let (t, done, failed, measuring, latencies) =
+                (t.clone(), done.clone(), failed.clone(), measuring.clone(), latencies.clone());
+            tokio::spawn(async move {
+                let http = reqwest::Client::new();
+                let member = MEMBERS[w % MEMBERS.len()];
+                let mut token = if op == Op::Refresh { login(&t, member).await } else { None };
+                let mut mine = Vec::new();
+                while Instant::now() < stop_at {
+                    let started = Instant::now();
+                    let ok = match op {
+                        Op::Login => login(&t, member).await.is_some(),
+                        Op::Refresh => {
+                            token = match &token {
+                                Some(rt) => {
+                                    token_call(&http, &t, &[("grant_type", "refresh_token"), ("refresh_token", rt)])
+                                        .await
+                                }
+                                None => login(&t, member).await,
+                            };
+                            token.is_some()
+                        }
+                    };
+                    if measuring.load(Ordering::Relaxed) && Instant::now() < stop_at {
+                        if ok {
+                            done.fetch_add(1, Ordering::Relaxed);
+                            mine.push(u32::try_from(started.elapsed().as_micros()).unwrap_or(u32::MAX));
+                        } else {
+                            failed.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+                latencies.lock().unwrap().extend(mine);
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_secs(a.warmup)).await;
+    let cpu_before: Vec<u64> = t.pids.iter().map(|(_, pid)| cpu_ticks(*pid)).collect();
+    measuring.store(true, Ordering::Relaxed);
+    let started = Instant::now();
+    tokio::time::sleep(Duration::from_secs(a.seconds)).await;
+    let elapsed = started.elapsed().as_secs_f64();
+    let cpu_after: Vec<u64> = t.pids.iter().map(|(_, pid)| cpu_ticks(*pid)).collect();
+    for w in workers {
+        w.await.unwrap();
+    }
+    let count = done.load(Ordering::Relaxed);
+    let mut lat = std::mem::take(&mut *latencies.lock().unwrap());
+    lat.sort_unstable();
+    let pct = |p: f64| lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1))).copied();
+    let ms = |v: Option<u32>| v.map_or(0.0, |us| f64::from(us) / 1000.0);
+    Run {
+        per_second: count as f64 / elapsed,
+        failures: failed.load(Ordering::Relaxed),
+        p50_ms: ms(pct(0.50)),
+        p99_ms: ms(pct(0.99)),
+        cpu_ms_per_op: t
+            .pids
+            .iter()
+            .zip(cpu_before.iter().zip(cpu_after))
+            .map(|((label, _), (b, a))| (*label, (a - b) as f64 * 10.0 / count.max(1) as f64))
+            .collect(),
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    if v.is_empty() { 0.0 } else { v[v.len() / 2] }
+}
+
+fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+fn summary(runs: &[Run]) -> Value {
+    let labels: Vec<&str> = runs.first().map(|r| r.cpu_ms_per_op.iter().map(|(l, _)| *l).collect()).unwrap_or_default();
+    let cpu: serde_json::Map<String, Value> = labels
+        .iter()
+        .enumerate()
+        .map(|(i, label)| {
+            let per_run = runs.iter().map(|r| r.cpu_ms_per_op[i].1).collect();
+            ((*label).to_string(), json!((median(per_run) * 100.0).round() / 100.0))
+        })
+        .collect();
+    json!({
+        "per_second": round1(median(runs.iter().map(|r| r.per_second).collect())),
+        "rounds": runs.iter().map(|r| round1(r.per_second)).collect::<Vec<_>>(),
+        "failures": runs.iter().map(|r| r.failures).sum::<u64>(),
+        "p50_ms": round1(median(runs.iter().map(|r| r.p50_ms).collect())),
+        "p99_ms": round1(median(runs.iter().map(|r| r.p99_ms).collect())),
+        "cpu_ms_per_op": cpu,
+    })
 }
 
 #[tokio::main]
 async fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let seconds: u64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(10);
-    let concurrency: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(32);
-    let binary = std::env::var("WEGATE_BIN").unwrap_or_else(|_| {
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/release/wegate").display().to_string()
-    });
-
-    let (sim_addr, _sim) = wecom_sim::Simulator::spawn(
-        wecom_sim::Seed::demo(),
-        wecom_sim::SimConfig { ticket_interval_secs: 0, ..Default::default() },
-    )
-    .await
-    .expect("simulator");
-    let sim = format!("http://{sim_addr}");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut child = tokio::process::Command::new(&binary)
-        .arg("serve")
-        .env("WEGATE_LISTEN", format!("127.0.0.1:{port}"))
-        .env("WEGATE_DATABASE_URL", format!("sqlite://{}", dir.path().join("bench.db").display()))
-        .env("WEGATE_ADMIN_TOKEN", ADMIN)
-        .env("WEGATE_WECOM_API_BASE", &sim)
-        .env("WEGATE_WECOM_LOGIN_BASE", &sim)
-        .env("WEGATE_WECOM_OPEN_BASE", &sim)
-        .env("WEGATE_WECOM_OAUTH_BASE", &sim)
-        .env("WEGATE_LOG_LEVEL", std::env::var("BENCH_LOG").unwrap_or_else(|_| "warn".into()))
-        .env("WEGATE_ACCESS_TOKEN_ALG", std::env::var("WEGATE_ACCESS_TOKEN_ALG").unwrap_or_else(|_| "RS256".into()))
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {binary}: {e} (cargo build --release first)"));
-    let pid = child.id().unwrap_or(0);
-    let http = reqwest::Client::new();
-    for _ in 0..200 {
-        if http.get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status().is_success()) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    let a = args();
+    let mut targets = vec![Arc::new(start_wegate(a.database.as_deref()).await)];
+    if a.baseline
+        && let Some(baseline) = start_baseline().await
+    {
+        targets.push(Arc::new(baseline));
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let idle_kib = rss_kib(pid);
-
-    let seed = wecom_sim::Seed::demo();
-    let corp = &seed.corps[0];
-    let app = &corp.apps[0];
-    let admin = |path: &str, body: Value| {
-        let request = http.post(format!("{base}/api/v1{path}")).bearer_auth(ADMIN).json(&body);
-        async move { request.send().await.expect("admin").json::<Value>().await.unwrap_or(Value::Null) }
-    };
-    admin(
-        "/connections",
-        json!({"identifier": "wecom", "display_name": "WeCom", "kind": "wecom_qrcode",
-        "corp_id": corp.corp_id, "agent_id": app.agent_id.to_string(), "secret": app.secret}),
-    )
-    .await;
-    let created = admin("/apps", json!({"name": "bench", "kind": "web", "redirect_uris": [REDIRECT]})).await;
-    let client_id = created["client_id"].as_str().expect("client_id").to_string();
-    let secret = created["client_secret"].as_str().expect("secret").to_string();
-    http.put(format!("{base}/api/v1/apps/{client_id}/connections/wecom"))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .expect("associate");
-
-    let members = ["ZhangSan", "WangFang", "alice", "bob"];
-    // Warm up: users exist, the WeCom token is cached, connections are pooled.
-    for m in members {
-        login(&base, &client_id, &secret, m).await.expect("warm-up login");
-    }
-
-    let run = |kind: &'static str| {
-        let (base, client_id, secret) = (base.clone(), client_id.clone(), secret.clone());
-        async move {
-            let done = Arc::new(AtomicU64::new(0));
-            let failed = Arc::new(AtomicU64::new(0));
-            let deadline = Instant::now() + Duration::from_secs(seconds);
-            let workers = (0..concurrency).map(|w| {
-                let (base, client_id, secret, done, failed) =
-                    (base.clone(), client_id.clone(), secret.clone(), done.clone(), failed.clone());
-                tokio::spawn(async move {
-                    let http = reqwest::Client::new();
-                    let member = members[w % members.len()];
-                    let mut token = login(&base, &client_id, &secret, member).await;
-                    while Instant::now() < deadline {
-                        let ok = if kind == "login" {
-                            login(&base, &client_id, &secret, member).await.is_some()
-                        } else {
-                            token = match &token {
-                                Some(t) => refresh(&http, &base, &client_id, &secret, t).await,
-                                None => login(&base, &client_id, &secret, member).await,
-                            };
-                            token.is_some()
-                        };
-                        if ok {
-                            done.fetch_add(1, Ordering::Relaxed)
-                        } else {
-                            failed.fetch_add(1, Ordering::Relaxed)
-                        };
-                    }
-                })
-            });
-            let started = Instant::now();
-            futures::future::join_all(workers).await;
-            let elapsed = started.elapsed().as_secs_f64();
-            (done.load(Ordering::Relaxed) as f64 / elapsed, failed.load(Ordering::Relaxed))
+    for t in &targets {
+        for m in MEMBERS {
+            login(t, m).await.unwrap_or_else(|| panic!("{}: a first login failed", t.name));
         }
-    };
-
-    let (logins, login_failures) = run("login").await;
-    let peak_kib = rss_kib(pid);
-    let (refreshes, refresh_failures) = run("refresh").await;
-    let gettoken =
-        http.get(format!("{sim}/_sim/stats")).send().await.expect("stats").json::<Value>().await.unwrap_or(Value::Null)
-            ["calls"]["/cgi-bin/gettoken"]["total"]
-            .as_u64()
-            .unwrap_or(0);
-    let report = json!({
-        "seconds": seconds, "concurrency": concurrency,
-        "access_token_alg": std::env::var("WEGATE_ACCESS_TOKEN_ALG").unwrap_or_else(|_| "RS256".into()),
-        "full_logins_per_second": (logins * 10.0).round() / 10.0, "login_failures": login_failures,
-        "refreshes_per_second": (refreshes * 10.0).round() / 10.0, "refresh_failures": refresh_failures,
-        "rss_idle_mib": (idle_kib as f64 / 1024.0 * 10.0).round() / 10.0,
-        "rss_after_logins_mib": (peak_kib as f64 / 1024.0 * 10.0).round() / 10.0,
-        "wecom_gettoken_calls": gettoken,
-        "yardstick_node_oidc_provider": {"full_logins_per_second": 435, "refreshes_per_second": 1300, "rss_idle_mib": 75},
-        "ratios_to_yardstick": {
-            "logins": (logins / 435.0 * 100.0).round() / 100.0,
-            "refreshes": (refreshes / 1300.0 * 100.0).round() / 100.0,
-            "idle_memory": (idle_kib as f64 / 1024.0 / 75.0 * 100.0).round() / 100.0,
-        },
-    });
-    println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
-    let _ = child.kill().await;
+    }
+    let mut results: Vec<(Vec<Run>, Vec<Run>)> = targets.iter().map(|_| (Vec::new(), Vec::new())).collect();
+    for round in 0..a.rounds {
+        for op in [Op::Login, Op::Refresh] {
+            for (i, t) in targets.iter().enumerate() {
+                let r = run(t, op, &a).await;
+                eprintln!(
+                    "round {} {} {}: {:.0}/s p99 {:.1} ms",
+                    round + 1,
+                    t.name,
+                    if op == Op::Login { "logins" } else { "refreshes" },
+                    r.per_second,
+                    r.p99_ms
+                );
+                if op == Op::Login { results[i].0.push(r) } else { results[i].1.push(r) }
+            }
+        }
+    }
+    let mut report = serde_json::Map::new();
+    for (t, (logins, refreshes)) in targets.iter().zip(&results) {
+        let peak: serde_json::Map<String, Value> = t
+            .pids
+            .iter()
+            .map(|(l, pid)| ((*l).to_string(), json!(round1(proc_status(*pid, "VmHWM:") as f64 / 1024.0))))
+            .collect();
+        report.insert(
+            t.name.into(),
+            json!({
+                "logins": summary(logins),
+                "refreshes": summary(refreshes),
+                "idle_rss_mib": round1(t.idle_rss_kib as f64 / 1024.0),
+                "peak_rss_mib": peak,
+                "start_to_first_discovery_ms": round1(t.started_in.as_secs_f64() * 1000.0),
+            }),
+        );
+    }
+    if let [w, b] = &targets[..] {
+        let ratio = |op: &str| {
+            let (x, y) = (report[w.name][op]["per_second"].as_f64(), report[b.name][op]["per_second"].as_f64());
+            x.zip(y).map(|(x, y)| (x / y * 100.0).round() / 100.0)
+        };
+        report.insert("ratios".into(), json!({"logins": ratio("logins"), "refreshes": ratio("refreshes")}));
+    }
+    report.insert(
+        "settings".into(),
+        json!({
+            "rounds": a.rounds, "seconds": a.seconds, "warmup": a.warmup, "concurrency": a.concurrency,
+            "database": a.database.as_deref().unwrap_or("sqlite"),
+            "access_token_alg": std::env::var("WEGATE_ACCESS_TOKEN_ALG").unwrap_or_else(|_| "RS256".into()),
+            "baseline_jwt_access_tokens": std::env::var("BASELINE_JWT_AT").is_ok_and(|v| v == "1"),
+            "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+        }),
+    );
+    println!("{}", serde_json::to_string_pretty(&Value::Object(report)).unwrap_or_default());
 }
