@@ -89,7 +89,29 @@ pub async fn build_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> Resu
         .timeout(crate::oidc::backchannel::DELIVERY_TIMEOUT)
         .build()
         .map_err(|e| StartError::Wecom(e.to_string()))?;
-    Ok(Arc::new(App { settings, store, keys, wecom, metrics: Metrics::default(), clock, passwords, http }))
+    let app = Arc::new(App { settings, store, keys, wecom, metrics: Metrics::default(), clock, passwords, http });
+    log_connection_warnings(&app).await;
+    Ok(app)
+}
+
+/// Once at start: each existing connection's settings that cannot work (`connectors::advice::warnings`).
+async fn log_connection_warnings(app: &App) {
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = match app.store.list_connections(200, cursor.as_deref()).await {
+            Ok(page) => page,
+            Err(e) => return tracing::warn!(error = %e, "could not list connections to check their settings"),
+        };
+        for connection in &page.items {
+            for warning in crate::connectors::advice::warnings(connection) {
+                tracing::warn!(connection = %connection.identifier, "{warning}");
+            }
+        }
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return,
+        }
+    }
 }
 
 /// A server running in this process.

@@ -52,7 +52,7 @@ pub struct AppView {
     pub post_logout_redirect_uris: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backchannel_logout_uri: Option<String>,
-    /// Identifiers of the associated connections.
+    /// Identifiers of the associated connections, in the login page's button order.
     pub connections: Vec<String>,
     pub created_at: i64,
     pub updated_at: i64,
@@ -214,13 +214,29 @@ pub async fn delete_app(State(app): State<AppState>, Path(client_id): Path<Strin
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Enables a connection for an app (idempotent).
-#[utoipa::path(put, path = "/api/v1/apps/{client_id}/connections/{identifier}", responses((status = 204), (status = 404, body = ApiError)))]
+/// The optional body of an association: the button's place on the login page.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssociationBody {
+    /// Buttons are shown by ascending `order`, then in association order. Default 0; absent on a repeated
+    /// PUT keeps the current order.
+    pub order: Option<i64>,
+}
+
+/// Enables a connection for an app (idempotent), optionally at a place in the app's button order.
+#[utoipa::path(put, path = "/api/v1/apps/{client_id}/connections/{identifier}", request_body(content = Option<AssociationBody>), responses((status = 204), (status = 400, body = ApiError), (status = 404, body = ApiError)))]
 pub async fn associate(
     State(app): State<AppState>,
     Path((client_id, identifier)): Path<(String, String)>,
+    raw: axum::body::Bytes,
 ) -> ApiResult<StatusCode> {
-    app.store.associate(&client_id, &identifier).await.map_err(|e| match e {
+    let input: AssociationBody = if raw.iter().all(u8::is_ascii_whitespace) {
+        AssociationBody::default()
+    } else {
+        serde_json::from_slice(&raw)
+            .map_err(|e| ApiError::invalid(format!("the body must be {{\"order\": <integer>}} or empty: {e}")))?
+    };
+    app.store.associate(&client_id, &identifier, input.order).await.map_err(|e| match e {
         crate::store::StoreError::NotFound => ApiError::not_found("app or connection"),
         other => other.into(),
     })?;

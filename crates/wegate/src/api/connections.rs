@@ -30,6 +30,10 @@ pub struct ConnectionBody {
     /// tokens). Default false: a corp admin can set any email on a member.
     pub trust_email: Option<bool>,
     pub association: Option<Association>,
+    /// The login button's icon: an https URL or a `data:image/…;base64,` URI. `null` removes it.
+    #[schema(value_type = Option<String>)]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub icon_url: Option<Option<String>>,
     /// Corp ID: the app's corp (`ww…`); for `wecom_provider` the provider's own corp; for `wecom_delegated` the
     /// authorizing corp, by its encrypted id (as in `authorized_corps`) or its plain enterprise id (converted
     /// with `provider_corp_id` + `provider_secret`).
@@ -82,14 +86,21 @@ pub struct ConnectionView {
     pub login_only: bool,
     pub trust_email: bool,
     pub association: Association,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub icon_url: Option<String>,
     /// The kind's non-secret settings (corp_id, agent_id, scope, schema, template_id, ...).
     #[schema(value_type = Object)]
     pub settings: Value,
     /// Which secrets are set, e.g. `{"secret": true}`. Their values are never returned.
     #[schema(value_type = Object)]
     pub secrets_set: Value,
-    /// The address to register in WeCom as the OAuth / login redirect (trusted domain = its host).
+    /// The address WeCom sends the person back to.
     pub callback_url: String,
+    /// What to paste into WeCom's trusted-domain fields (可信域名, 授权回调域): `callback_url`'s host, with the
+    /// port when it is not the default.
+    pub trusted_domain: String,
+    /// Settings that are accepted but cannot work as configured, one sentence each.
+    pub warnings: Vec<String>,
     /// `wecom_delegated` / `wecom_provider`: the event (callback) URL to paste into WeCom.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub event_url: Option<String>,
@@ -135,8 +146,12 @@ pub async fn view(app: &App, c: Connection) -> ApiResult<ConnectionView> {
     } else {
         (None, None, None)
     };
+    let callback_url = app.url(&format!("/connections/{}/callback", c.identifier));
     Ok(ConnectionView {
-        callback_url: app.url(&format!("/connections/{}/callback", c.identifier)),
+        trusted_domain: connectors::advice::trusted_domain(&callback_url),
+        warnings: connectors::advice::warnings(&c),
+        icon_url: c.icon_url.clone(),
+        callback_url,
         kind: c.kind().to_string(),
         identifier: c.identifier,
         display_name: c.display_name,
@@ -152,6 +167,39 @@ pub async fn view(app: &App, c: Connection) -> ApiResult<ConnectionView> {
         created_at: c.created_at,
         updated_at: c.updated_at,
     })
+}
+
+fn check_icon(icon: Option<String>) -> ApiResult<Option<String>> {
+    match icon.map(|i| i.trim().to_string()).filter(|i| !i.is_empty()) {
+        Some(icon) => connectors::advice::check_icon_url(&icon).map(|()| Some(icon)).map_err(ApiError::invalid),
+        None => Ok(None),
+    }
+}
+
+/// Two connections serving one `WW_verify_*.txt` name with different contents cannot both be right: WeCom
+/// would download one of them. 409, naming the other connection.
+async fn check_domain_file(app: &App, identifier: &str, file: Option<&crate::store::DomainFile>) -> ApiResult<()> {
+    let Some(file) = file else { return Ok(()) };
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = app.store.list_connections(200, cursor.as_deref()).await?;
+        for other in &page.items {
+            if other.identifier != identifier
+                && let Some(theirs) = &other.domain_verification
+                && theirs.filename == file.filename
+                && theirs.content != file.content
+            {
+                return Err(ApiError::conflict(format!(
+                    "connection {} already serves {} with other content; WeCom can download only one",
+                    other.identifier, file.filename
+                )));
+            }
+        }
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(()),
+        }
+    }
 }
 
 /// Plain corp ids that could never match (CONTRACT.md, "WeCom's encrypted ids") are refused with the fix.
@@ -225,7 +273,7 @@ fn kind_fields(body: &ConnectionBody) -> Map<String, Value> {
         Ok(Value::Object(map)) => map,
         _ => Map::new(),
     };
-    for common in ["identifier", "display_name", "kind", "login_only", "trust_email", "association"] {
+    for common in ["identifier", "display_name", "kind", "login_only", "trust_email", "association", "icon_url"] {
         map.remove(common);
     }
     map.retain(|k, v| !v.is_null() || CLEARABLE.contains(&k.as_str()));
@@ -254,6 +302,8 @@ pub async fn create_connection(
     let (settings, domain_verification) =
         connectors::settings_from_input(&kind, &kind_fields(&input), None).map_err(ApiError::invalid)?;
     check_corp_ids(&app, &identifier, &json!({}), &settings).await?;
+    let icon_url = check_icon(input.icon_url.clone().flatten())?;
+    check_domain_file(&app, &identifier, domain_verification.as_ref()).await?;
     let now = app.now();
     let stored = app
         .store
@@ -262,6 +312,7 @@ pub async fn create_connection(
             display_name,
             login_only: input.login_only.unwrap_or(false),
             trust_email: input.trust_email.unwrap_or(false),
+            icon_url,
             association,
             settings,
             domain_verification,
@@ -321,6 +372,10 @@ pub async fn update_connection(
         connectors::settings_from_input(stored.kind(), &kind_fields(&input), Some(&stored))
             .map_err(ApiError::invalid)?;
     check_corp_ids(&app, &identifier, &stored.state, &settings).await?;
+    check_domain_file(&app, &identifier, domain_verification.as_ref()).await?;
+    if let Some(icon) = &input.icon_url {
+        stored.icon_url = check_icon(icon.clone())?;
+    }
     if let Some(name) = &input.display_name {
         stored.display_name = check_display_name(name)?;
     }

@@ -5,6 +5,7 @@
 //! kind's code only ever sees its own settings. Everything after the identity — accounts, codes, tokens —
 //! is the same for every kind.
 
+pub mod advice;
 pub mod corp_ids;
 pub mod corp_member;
 pub mod error;
@@ -264,6 +265,7 @@ mod tests {
             settings,
             domain_verification: None,
             trust_email: false,
+            icon_url: None,
             state: json!({}),
             created_at: 0,
             updated_at: 0,

@@ -16,7 +16,7 @@ use super::{page, sso, start};
 use crate::app::{App, AppState};
 use crate::oidc::SCOPES;
 use crate::oidc::redirect::{ErrorRedirect, error_redirect};
-use crate::store::{App as Client, LoginTx};
+use crate::store::{App as Client, KindSettings, LoginTx};
 use crate::util::{random_alnum, random_token, sha256_hex};
 use crate::web::cookies;
 use crate::web::error::{OrPage, PageError};
@@ -256,6 +256,8 @@ async fn authorize_inner(
 
     let connections = app.store.app_connections(&client.client_id).await.or_page(lang)?;
     let hint = match params.get("connection") {
+        // WeCom's in-app browser goes straight to the app's first in-WeCom connection, silently.
+        None if page::in_wecom(headers) => connections.iter().find(|c| matches!(c.settings, KindSettings::Web(_))),
         None => None,
         Some(identifier) => match connections.iter().find(|c| c.identifier == identifier) {
             Some(connection) => Some(connection),
@@ -295,7 +297,7 @@ async fn authorize_inner(
             app.store.update_login_tx(&tx).await.or_page(lang)?;
             start::start_login(app, &tx, connection, lang).await?
         }
-        None => page::render(&tx, &client, &connections, lang, None, "")?,
+        None => page::render(&tx, &client, &connections, headers, lang, None, "")?,
     };
     append_cookies(&mut response, set_cookies);
     Ok(response)

@@ -7,33 +7,57 @@ use axum::response::{Html, IntoResponse, Response};
 
 use super::tx;
 use crate::app::{App, AppState};
-use crate::store::{App as Client, Connection, LoginTx};
+use crate::store::{App as Client, Connection, KindSettings, LoginTx};
 use crate::web::error::{OrPage, PageError};
 use crate::web::i18n::{Lang, Msg};
 use crate::web::templates;
+
+/// Whether the browser is WeCom's in-app browser (its User-Agent says `wxwork`).
+pub fn in_wecom(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ua| ua.to_ascii_lowercase().contains("wxwork"))
+}
+
+/// Whether this browser gets a button for the connection: `wecom_mobile` never (the SDK signs in), and
+/// `wecom_web` only inside WeCom, whose OAuth page refuses other browsers.
+pub fn shown(connection: &Connection, in_wecom: bool) -> bool {
+    match connection.settings {
+        KindSettings::Web(_) => in_wecom,
+        _ => crate::connectors::has_browser_login(&connection.settings),
+    }
+}
 
 /// The page, with `error` above the form when a password attempt failed (`login` refills the field).
 pub fn render(
     tx: &LoginTx,
     client: &Client,
     connections: &[Connection],
+    headers: &HeaderMap,
     lang: Lang,
     error: Option<&str>,
     login: &str,
 ) -> Result<Response, PageError> {
+    let in_wecom = in_wecom(headers);
     let buttons: Vec<_> = connections
         .iter()
-        .filter(|c| crate::connectors::has_browser_login(&c.settings))
+        .filter(|c| shown(c, in_wecom))
         .map(|c| {
             minijinja::context! {
                 display_name => c.display_name.clone(),
+                icon => c.icon_url.clone(),
                 href => format!("/login/{}/connection/{}", tx.id, c.identifier),
             }
         })
         .collect();
+    // Say why a WeCom sign-in the app has is not offered here, rather than show nothing.
+    let only_inside_wecom =
+        buttons.is_empty() && connections.iter().any(|c| matches!(c.settings, KindSettings::Web(_)));
     let ctx = minijinja::context! {
         app_name => client.name.clone(),
         connections => buttons,
+        only_inside_wecom => only_inside_wecom,
         show_password => true,
         password_action => format!("/login/{}/password", tx.id),
         error => error,
@@ -69,7 +93,7 @@ pub async fn show(State(app): State<AppState>, headers: HeaderMap, Path(tx_id): 
         let tx = tx::load(&app, &headers, &tx_id, Lang::pick(None, &headers)).await?;
         let lang = tx::lang_of(&tx, &headers);
         let (client, connections) = client_and_connections(&app, &tx, lang).await?;
-        render(&tx, &client, &connections, lang, None, "")
+        render(&tx, &client, &connections, &headers, lang, None, "")
     }
     .await;
     result.unwrap_or_else(IntoResponse::into_response)

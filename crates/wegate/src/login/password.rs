@@ -54,7 +54,7 @@ pub async fn password_login(
             _ => "wrong account or password",
         };
         Audit::new("login.failure").client(&tx.client_id).connection("password").reason(why).write(&app).await;
-        let mut page = page::render(&tx, &client, &connections, lang, Some(&message), &form.login)?;
+        let mut page = page::render(&tx, &client, &connections, &headers, lang, Some(&message), &form.login)?;
         match reason {
             "bad_password" => {}
             "account_disabled" => *page.status_mut() = StatusCode::FORBIDDEN,

@@ -86,11 +86,12 @@ pub trait AppStore: Send + Sync {
     async fn update_app(&self, client_id: &str, update: AppUpdate, now: Timestamp) -> StoreResult<App>;
     /// Also removes its connection associations. Err(NotFound) when absent.
     async fn delete_app(&self, client_id: &str) -> StoreResult<()>;
-    /// Idempotent. Err(NotFound) if the app or the connection does not exist.
-    async fn associate(&self, client_id: &str, identifier: &str) -> StoreResult<()>;
+    /// Idempotent; `order` (when given) sets the button's position, else a new association gets 0 and an
+    /// existing one keeps its own. Err(NotFound) if the app or the connection does not exist.
+    async fn associate(&self, client_id: &str, identifier: &str, order: Option<i64>) -> StoreResult<()>;
     /// Err(NotFound) if there was no such association.
     async fn dissociate(&self, client_id: &str, identifier: &str) -> StoreResult<()>;
-    /// Connections associated with the app, in association order.
+    /// Connections associated with the app: by `order` ascending, then in association order.
     async fn app_connections(&self, client_id: &str) -> StoreResult<Vec<Connection>>;
     /// Client ids of the apps associated with a connection.
     async fn connection_apps(&self, identifier: &str) -> StoreResult<Vec<String>>;

@@ -21,6 +21,8 @@ pub struct Connection {
     pub domain_verification: Option<DomainFile>,
     /// Whether the emails WeCom gives through this connection count as verified (`email_verified`).
     pub trust_email: bool,
+    /// The button's icon on the login page: an https URL or a `data:image/…` URI.
+    pub icon_url: Option<String>,
     pub state: Value,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,

@@ -135,6 +135,8 @@ pub struct DomainFile {
 pub const DOMAIN_VERIFICATION: &str = "domain_verification";
 /// Stored with the settings: whether the connection's WeCom emails count as verified.
 pub const TRUST_EMAIL: &str = "trust_email";
+/// Stored with the settings: the login button's icon.
+pub const ICON_URL: &str = "icon_url";
 
 impl KindSettings {
     /// The Token and EncodingAESKey of the connection's event URL, when it has one.
@@ -175,6 +177,7 @@ impl KindSettings {
         let mut fields = fields.clone();
         fields.remove(DOMAIN_VERIFICATION);
         fields.remove(TRUST_EMAIL);
+        fields.remove(ICON_URL);
         let value = Value::Object(fields);
         let parsed = match kind {
             "wecom_qrcode" => serde_json::from_value(value).map(KindSettings::QrCode),

@@ -51,8 +51,8 @@ pub use connections::{Connection, ConnectionStore};
 pub use grants::{AuthCode, Consumed, GrantOrigin, GrantStore, RefreshToken};
 pub use keys::{KeyStore, SigningKey};
 pub use kinds::{
-    Association, AssociationMode, DOMAIN_VERIFICATION, DelegatedSettings, DomainFile, KindSettings, MatchField,
-    MobileSettings, ProviderSettings, QrCodeSettings, SECRET_FIELDS, TRUST_EMAIL, WebScope, WebSettings,
+    Association, AssociationMode, DOMAIN_VERIFICATION, DelegatedSettings, DomainFile, ICON_URL, KindSettings,
+    MatchField, MobileSettings, ProviderSettings, QrCodeSettings, SECRET_FIELDS, TRUST_EMAIL, WebScope, WebSettings,
 };
 pub use sessions::{LoginTx, Session, SessionStore};
 pub use upstream::{AuthorizedCorp, CachedToken, SuiteTicket, UpstreamStore};

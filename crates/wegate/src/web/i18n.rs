@@ -132,6 +132,10 @@ catalogue! {
         "No sign-in method is set up for this app yet. Ask your administrator.",
         "此应用尚未配置登录方式，请联系管理员。";
     BadPassword "bad_password" => "Wrong account or password.", "账号或密码错误。";
+    OnlyInsideWecom "only_inside_wecom" =>
+        "Signing in with WeCom works only inside the WeCom app for this app: open it from WeCom (工作台), or use \
+         your account below.",
+        "此应用的企业微信登录仅能在企业微信内使用：请从企业微信（工作台）中打开，或在下方使用账号密码登录。";
     AccountDisabled "account_disabled" => "This account is disabled.", "此账号已被停用。";
     AccountDisabledHint "account_disabled_hint" =>
         "An administrator disabled it. Ask your administrator if you think this is a mistake.",

@@ -57,6 +57,9 @@ impl WebDriver {
     async fn source(&self) -> String {
         self.call(reqwest::Method::GET, "/source", None).await.as_str().unwrap_or_default().to_string()
     }
+    async fn script(&self, js: &str) -> Value {
+        self.call(reqwest::Method::POST, "/execute/sync", Some(json!({"script": js, "args": []}))).await
+    }
     async fn screenshot(&self) -> Vec<u8> {
         use base64::Engine;
         let png = self.call(reqwest::Method::GET, "/screenshot", None).await;
@@ -64,22 +67,19 @@ impl WebDriver {
     }
 }
 
-#[tokio::test]
-async fn demo_click_through_in_headless_chromium() {
+/// A headless Chromium under chromedriver, with `user_agent` when given; None (and a line saying so) when
+/// they are not installed.
+async fn chromium(dir: &std::path::Path, user_agent: Option<&str>) -> Option<(WebDriver, tokio::process::Child)> {
     let driver = std::env::var("WEGATE_TEST_CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
     let chromium = std::env::var("WEGATE_TEST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     if !std::path::Path::new(&driver).exists() || !std::path::Path::new(&chromium).exists() {
         eprintln!(
             "browser test skipped: install chromium and chromium-driver (or set WEGATE_TEST_CHROMEDRIVER / WEGATE_TEST_CHROMIUM)"
         );
-        return;
+        return None;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let demo = wegate::demo::start(dir.path().join("demo.db"), "127.0.0.1:0").await.expect("demo");
-    let base = demo.server.state.settings.issuer.clone();
-
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut chromedriver = tokio::process::Command::new(&driver)
+    let chromedriver = tokio::process::Command::new(&driver)
         .arg(format!("--port={port}"))
         .kill_on_drop(true)
         .stdout(std::process::Stdio::null())
@@ -88,15 +88,27 @@ async fn demo_click_through_in_headless_chromium() {
         .expect("chromedriver");
     let http = reqwest::Client::new();
     let driver_base = format!("http://127.0.0.1:{port}");
+    let mut args = vec![
+        "--headless".to_string(),
+        "--no-sandbox".into(),
+        "--disable-gpu".into(),
+        "--disable-quic".into(),
+        "--no-first-run".into(),
+        "--disable-background-networking".into(),
+        "--disable-component-update".into(),
+        "--disable-sync".into(),
+        "--window-size=1000,900".into(),
+        format!("--user-data-dir={}", dir.join("chrome").display()),
+    ];
+    if let Some(ua) = user_agent {
+        args.push(format!("--user-agent={ua}"));
+    }
     let mut session = Value::Null;
     for _ in 0..100 {
         if let Ok(r) = http
             .post(format!("{driver_base}/session"))
             .json(&json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {
-                "binary": chromium,
-                "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                         "--window-size=1000,900", format!("--user-data-dir={}", dir.path().join("chrome").display())]
+                "binary": chromium, "args": args
             }}}}))
             .send()
             .await
@@ -108,7 +120,15 @@ async fn demo_click_through_in_headless_chromium() {
     }
     let session_id =
         session["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no WebDriver session: {session}")).to_string();
-    let wd = WebDriver { http, session: session_id, base: driver_base };
+    Some((WebDriver { http, session: session_id, base: driver_base }, chromedriver))
+}
+
+#[tokio::test]
+async fn demo_click_through_in_headless_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((wd, mut chromedriver)) = chromium(dir.path(), None).await else { return };
+    let demo = wegate::demo::start(dir.path().join("demo.db"), "127.0.0.1:0").await.expect("demo");
+    let base = demo.server.state.settings.issuer.clone();
 
     wd.go(&format!("{base}/demo")).await;
     wd.click("a.button").await; // Sign in with wegate
@@ -130,4 +150,50 @@ async fn demo_click_through_in_headless_chromium() {
     wd.call(reqwest::Method::DELETE, "", None).await;
     let _ = chromedriver.kill().await;
     demo.server.shutdown().await.unwrap();
+}
+
+/// The login page as the contract says (CONTRACT.md, "Login page and set-up aids"), in a real browser: an
+/// ordinary browser sees the buttons in the app's order, with their icons loaded under the strict CSP, and no
+/// in-WeCom button; WeCom's in-app browser (User-Agent `wxwork`) goes straight to the app's first in-WeCom
+/// connection without a page.
+#[tokio::test]
+async fn the_login_page_in_an_ordinary_browser_and_inside_wecom_in_headless_chromium() {
+    use crate::harness::*;
+    const ICON: &str = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+    let dir = tempfile::tempdir().unwrap();
+    let Some((wd, mut chromedriver)) = chromium(dir.path(), None).await else { return };
+    let env = start().await;
+    env.corp_connection("qr-first", "wecom_qrcode", json!({"display_name": "Second by order"})).await;
+    env.corp_connection("qr-second", "wecom_qrcode", json!({"display_name": "First by order", "icon_url": ICON})).await;
+    env.corp_connection("inside", "wecom_web", json!({"display_name": "Inside WeCom"})).await;
+    let (client_id, secret) = env.app("web", "https://app.example.com/cb").await;
+    for (identifier, order) in [("qr-first", 2), ("qr-second", 1), ("inside", 3)] {
+        let path = format!("/apps/{client_id}/connections/{identifier}");
+        let (status, body) = env.admin(reqwest::Method::PUT, &path, Some(json!({"order": order}))).await;
+        assert_eq!(status, reqwest::StatusCode::NO_CONTENT, "{body}");
+    }
+    let (client, _) = env.oidc_client(&client_id, secret.as_deref(), "https://app.example.com/cb").await;
+
+    let req = auth_request(&client, &["profile"], &[]);
+    wd.go(&req.url).await;
+    wd.wait_for_url("/authorize").await;
+    let names =
+        wd.script("return [...document.querySelectorAll('a.button.wecom')].map(a => a.textContent.trim())").await;
+    assert_eq!(names, json!(["First by order", "Second by order"]), "the app's order, no in-WeCom button");
+    let loaded = wd
+        .script("const i = document.querySelector('a.button img.icon'); return i && i.complete && i.naturalWidth > 0")
+        .await;
+    assert_eq!(loaded, json!(true), "the icon is shown (the CSP allows data: images)");
+    wd.call(reqwest::Method::DELETE, "", None).await;
+    let _ = chromedriver.kill().await;
+
+    let inside_dir = tempfile::tempdir().unwrap();
+    let ua = "Mozilla/5.0 (Linux; Android 14; Pixel) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120 Mobile Safari/537.36 wxwork/4.1.22 MicroMessenger/7.0.1 Language/zh";
+    let Some((wd, mut chromedriver)) = chromium(inside_dir.path(), Some(ua)).await else { return };
+    let req = auth_request(&client, &["profile"], &[]);
+    wd.go(&req.url).await;
+    let at = wd.wait_for_url("/connect/oauth2/authorize").await;
+    assert!(at.contains("connections%2Finside%2Fcallback"), "the in-WeCom connection, silently: {at}");
+    wd.call(reqwest::Method::DELETE, "", None).await;
+    let _ = chromedriver.kill().await;
 }

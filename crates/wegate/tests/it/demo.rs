@@ -16,9 +16,19 @@ async fn demo_click_through_shows_the_claims() {
     let login_page = b.get(&sign_in).send().await.unwrap();
     assert_eq!(login_page.status(), StatusCode::OK);
     let html = login_page.text().await.unwrap();
-    for button in ["WeCom QR code", "Inside WeCom", "Delegated app", "Service provider app"] {
+    for button in ["WeCom QR code", "Delegated app", "Service provider app"] {
         assert!(html.contains(button), "button {button} on the login page");
     }
+    assert!(!html.contains("Inside WeCom"), "the in-WeCom button is only for WeCom's own browser");
+    // WeCom's in-app browser skips the page: straight to the in-WeCom OAuth connection.
+    let wecom_browser = reqwest::Client::builder()
+        .user_agent("Mozilla/5.0 (Linux; Android 14) wxwork/4.1.22 MicroMessenger/7.0.1")
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let silent = wecom_browser.get(&sign_in).send().await.unwrap();
+    assert_eq!(silent.status(), StatusCode::SEE_OTHER);
+    assert!(location(&silent).contains("/connect/oauth2/authorize"), "{}", location(&silent));
     // Click "WeCom QR code": the first connection button.
     let href = extract_attr(&html, "class=\"button wecom\" href=\"").expect("connection button");
     let to_wecom = b.get(format!("{base}{href}")).send().await.unwrap();

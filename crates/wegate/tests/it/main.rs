@@ -17,4 +17,5 @@ mod oidc_core;
 mod passwords;
 mod scale;
 mod sessions;
+mod setup_aids;
 mod wecom_login;

@@ -54,10 +54,10 @@ pub async fn app_association_is_ordered_and_idempotent(store: Arc<dyn Store>) {
         store.create_connection(connection(id)).await.expect("connection");
     }
     for id in ["c-b", "c-a", "c-c"] {
-        store.associate("app", id).await.expect("associate");
+        store.associate("app", id, None).await.expect("associate");
     }
-    store.associate("app", "c-b").await.expect("associating twice is fine");
-    store.associate("other", "c-a").await.expect("associate");
+    store.associate("app", "c-b", None).await.expect("associating twice is fine");
+    store.associate("other", "c-a", None).await.expect("associate");
 
     let order = |list: Vec<Connection>| list.into_iter().map(|c| c.identifier).collect::<Vec<_>>();
     assert_eq!(order(store.app_connections("app").await.expect("list")), ["c-b", "c-a", "c-c"], "association order");
@@ -68,11 +68,20 @@ pub async fn app_association_is_ordered_and_idempotent(store: Arc<dyn Store>) {
     store.dissociate("app", "c-a").await.expect("dissociate");
     assert_eq!(order(store.app_connections("app").await.expect("list")), ["c-b", "c-c"]);
     assert!(is_not_found(store.dissociate("app", "c-a").await));
-    store.associate("app", "c-a").await.expect("associate again");
+    store.associate("app", "c-a", None).await.expect("associate again");
     assert_eq!(order(store.app_connections("app").await.expect("list")), ["c-b", "c-c", "c-a"], "re-added last");
 
-    assert!(is_not_found(store.associate("missing-app", "c-a").await));
-    assert!(is_not_found(store.associate("app", "missing-connection").await));
+    // An explicit order comes first (ascending), ties and unset ones in association order; re-associating
+    // without an order keeps it.
+    store.associate("app", "c-a", Some(-1)).await.expect("order");
+    store.associate("app", "c-c", Some(5)).await.expect("order");
+    assert_eq!(order(store.app_connections("app").await.expect("list")), ["c-a", "c-b", "c-c"]);
+    store.associate("app", "c-a", None).await.expect("again");
+    store.associate("app", "c-b", Some(5)).await.expect("tie");
+    assert_eq!(order(store.app_connections("app").await.expect("list")), ["c-a", "c-b", "c-c"], "ties: association");
+
+    assert!(is_not_found(store.associate("missing-app", "c-a", None).await));
+    assert!(is_not_found(store.associate("app", "missing-connection", None).await));
     assert!(store.app_connections("missing-app").await.expect("list").is_empty());
 }
 
@@ -83,7 +92,7 @@ pub async fn deletes_cascade_to_associations_and_corps(store: Arc<dyn Store>) {
     for c in ["conn-1", "conn-2"] {
         store.create_connection(connection(c)).await.expect("connection");
         for a in ["app-1", "app-2"] {
-            store.associate(a, c).await.expect("associate");
+            store.associate(a, c, None).await.expect("associate");
         }
     }
     store.upsert_authorized_corp(corp("conn-1", "ww1")).await.expect("corp");

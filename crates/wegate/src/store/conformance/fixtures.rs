@@ -45,6 +45,7 @@ pub(super) fn connection(identifier: &str) -> Connection {
         }),
         domain_verification: None,
         trust_email: false,
+        icon_url: None,
         state: json!({}),
         created_at: NOW,
         updated_at: NOW,

@@ -117,16 +117,17 @@ impl AppStore for SqlStore {
         tx.commit().await.map_err(db_err)
     }
 
-    async fn associate(&self, client_id: &str, identifier: &str) -> StoreResult<()> {
+    async fn associate(&self, client_id: &str, identifier: &str, order: Option<i64>) -> StoreResult<()> {
         // A missing app or connection fails the foreign key: NotFound.
         self.exec(
             sqlx::query(concat!(
-                "INSERT INTO app_connections (client_id, identifier, ord) ",
-                "SELECT $1, $2, COALESCE(MAX(ord), 0) + 1 FROM app_connections WHERE client_id = $1 ",
-                "ON CONFLICT (client_id, identifier) DO NOTHING"
+                "INSERT INTO app_connections (client_id, identifier, ord, position) ",
+                "SELECT $1, $2, COALESCE(MAX(ord), 0) + 1, COALESCE($3, 0) FROM app_connections WHERE client_id = $1 ",
+                "ON CONFLICT (client_id, identifier) DO UPDATE SET position = COALESCE($3, app_connections.position)"
             ))
             .bind(client_id)
-            .bind(identifier),
+            .bind(identifier)
+            .bind(order),
         )
         .await
         .map(|_| ())
@@ -149,8 +150,9 @@ impl AppStore for SqlStore {
                 sqlx::query(concat!(
                     "SELECT ",
                     connection_cols!(),
-                    " FROM connections JOIN (SELECT identifier AS linked, ord FROM app_connections WHERE client_id = $1) a ",
-                    "ON a.linked = connections.identifier ORDER BY a.ord, connections.identifier"
+                    " FROM connections JOIN (SELECT identifier AS linked, ord, position FROM app_connections ",
+                    "WHERE client_id = $1) a ON a.linked = connections.identifier ",
+                    "ORDER BY a.position, a.ord, connections.identifier"
                 ))
                 .bind(client_id),
             )

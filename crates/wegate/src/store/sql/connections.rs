@@ -6,8 +6,8 @@ use sqlx::any::AnyRow;
 
 use super::{SqlStore, all, col, db_err, json_col, limit_plus_one, one, paginate, to_json};
 use crate::store::{
-    Connection, ConnectionStore, DOMAIN_VERIFICATION, KindSettings, Page, StoreError, StoreResult, TRUST_EMAIL,
-    Timestamp,
+    Connection, ConnectionStore, DOMAIN_VERIFICATION, ICON_URL, KindSettings, Page, StoreError, StoreResult,
+    TRUST_EMAIL, Timestamp,
 };
 
 macro_rules! connection_cols {
@@ -37,6 +37,11 @@ pub(super) fn connection_from_row(row: &AnyRow, sealer: &crate::store::seal::Sea
         Some(Value::Bool(b)) => b,
         Some(other) => return Err(corrupt("trust_email", &other)),
     };
+    let icon_url = match fields.remove(ICON_URL) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(url)) => Some(url),
+        Some(other) => return Err(corrupt("icon_url", &other)),
+    };
     let settings = KindSettings::parse(&kind, &fields).map_err(|e| corrupt("settings", &e))?;
     let association = serde_json::from_value(json_col(row, "association")?).map_err(|e| corrupt("association", &e))?;
     Ok(Connection {
@@ -46,6 +51,7 @@ pub(super) fn connection_from_row(row: &AnyRow, sealer: &crate::store::seal::Sea
         settings,
         domain_verification,
         trust_email,
+        icon_url,
         state: json_col(row, "state")?,
         created_at: col(row, "created_at")?,
         updated_at: col(row, "updated_at")?,
@@ -74,6 +80,9 @@ fn columns(connection: &Connection) -> (Value, Value) {
     }
     if connection.trust_email {
         settings.insert(TRUST_EMAIL.into(), Value::Bool(true));
+    }
+    if let Some(icon) = &connection.icon_url {
+        settings.insert(ICON_URL.into(), Value::String(icon.clone()));
     }
     (Value::Object(settings), Value::Object(secrets))
 }

@@ -123,6 +123,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "audit ids", include_str!("../../../migrations/0003_audit_ids.sql")),
     (4, "session origin", include_str!("../../../migrations/0004_session_origin.sql")),
     (5, "member lifecycle", include_str!("../../../migrations/0005_member_lifecycle.sql")),
+    (6, "connection order", include_str!("../../../migrations/0006_connection_order.sql")),
 ];
 
 #[derive(Debug)]
