@@ -11,6 +11,7 @@ mod admin_api;
 mod browser;
 mod delegated;
 mod demo;
+mod docs;
 mod encrypted_ids;
 mod lifecycle;
 mod oidc_core;
