@@ -138,6 +138,8 @@ async fn start_wegate(database: Option<&str>) -> Target {
         .env("WEGATE_WECOM_OPEN_BASE", &sim)
         .env("WEGATE_WECOM_OAUTH_BASE", &sim)
         .env("WEGATE_LOG_LEVEL", std::env::var("BENCH_LOG").unwrap_or_else(|_| "warn".into()))
+        // Its log goes to stderr, never into the report on stdout.
+        .stdout(std::process::Stdio::from(std::io::stderr()))
         .kill_on_drop(true)
         .spawn()
         .unwrap();
