@@ -39,8 +39,11 @@ pub async fn end_user(app: &AppState, user_id: &str, why: &str) -> StoreResult<E
     let now = app.now();
     let sessions = app.store.delete_user_sessions(user_id).await?;
     let grants = app.store.user_grant_origins(user_id, now).await?;
-    for grant in &grants {
-        app.store.revoke_grant(&grant.grant_id, now, grant_horizon(app, now)).await?;
+    // Every grant with a live refresh token too: those made before grants recorded their origin have none.
+    let mut revoked: BTreeSet<String> = grants.iter().map(|g| g.grant_id.clone()).collect();
+    revoked.extend(app.store.user_refresh_grants(user_id, now).await?);
+    for grant_id in &revoked {
+        app.store.revoke_grant(grant_id, now, grant_horizon(app, now)).await?;
     }
     // One token per app and session; grants made without a browser session (native apps) carry `sub` only.
     let targets: BTreeSet<(String, Option<String>)> =
@@ -54,7 +57,7 @@ pub async fn end_user(app: &AppState, user_id: &str, why: &str) -> StoreResult<E
         let (app, user_id) = (app.clone(), user_id.to_string());
         tokio::spawn(async move { deliver(&app, &client_id, &uri, &user_id, sid.as_deref()).await });
     }
-    let ended = Ended { sessions: sessions.len(), grants: grants.len(), notifications };
+    let ended = Ended { sessions: sessions.len(), grants: revoked.len(), notifications };
     tracing::info!(
         user_id,
         why,

@@ -102,4 +102,6 @@ pub trait GrantStore: Send + Sync {
     async fn set_grant_checked(&self, grant_id: &str, checked_at: Timestamp) -> StoreResult<()>;
     /// The user's grants that may still have live tokens (expires_at > now).
     async fn user_grant_origins(&self, user_id: &str, now: Timestamp) -> StoreResult<Vec<GrantOrigin>>;
+    /// The grants of the user's live refresh tokens (also those made before grants had an origin).
+    async fn user_refresh_grants(&self, user_id: &str, now: Timestamp) -> StoreResult<Vec<String>>;
 }

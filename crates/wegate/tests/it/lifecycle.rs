@@ -469,3 +469,24 @@ async fn postgres_an_event_at_one_process_revokes_what_the_other_issued() {
     .await;
     assert_eq!(after.1["error"], "invalid_grant", "{}", after.1);
 }
+
+/// A refresh token from before grants recorded their origin (migration 0005) is revoked too when its person
+/// is signed out everywhere.
+#[tokio::test]
+async fn a_grant_without_a_recorded_origin_is_revoked_too() {
+    use sqlx::Connection;
+    let env = start().await;
+    let (_, client, http) = wired(&env, None).await;
+    let (user_id, _, refresh_token) = sign_in(&env, &client, &http, "ZhangSan").await;
+    let db = format!("sqlite://{}", env._dir.path().join("wegate.db").display());
+    let mut conn = sqlx::SqliteConnection::connect(&db).await.unwrap();
+    sqlx::query("DELETE FROM grant_origins").execute(&mut conn).await.unwrap();
+    let (status, _) = env.admin(Method::POST, &format!("/users/{user_id}/disable"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = env.admin(Method::POST, &format!("/users/{user_id}/enable"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        refresh(&client, &http, &refresh_token).await.unwrap_err().contains("invalid_grant"),
+        "revoked, not just refused"
+    );
+}

@@ -146,6 +146,11 @@ pub async fn grant_origins_round_trip_and_list_the_users_live_grants(store: Arc<
     let live: Vec<String> =
         store.user_grant_origins("u1", NOW).await.expect("list").into_iter().map(|g| g.grant_id).collect();
     assert_eq!(live, ["g1", "g2"], "the user's grants that have not expired");
+    let mut token = refresh_token("rt-old", "g-before-origins", NOW + 100);
+    token.user_id = "u1".into();
+    store.put_refresh_token(token).await.expect("put");
+    assert_eq!(store.user_refresh_grants("u1", NOW).await.expect("grants"), ["g-before-origins"]);
+    assert!(store.user_refresh_grants("u1", NOW + 100).await.expect("grants").is_empty(), "expired tokens count not");
     assert!(store.sweep_expired(NOW + 150).await.expect("sweep") > 0);
     assert_eq!(store.get_grant_origin("g1").await.expect("get"), None, "swept once expired");
     assert_eq!(store.get_grant_origin("g2").await.expect("get"), Some(password));

@@ -306,6 +306,19 @@ impl GrantStore for SqlStore {
         .map(|_| ())
     }
 
+    async fn user_refresh_grants(&self, user_id: &str, now: Timestamp) -> StoreResult<Vec<String>> {
+        let rows = self
+            .fetch(
+                sqlx::query(
+                    "SELECT DISTINCT grant_id FROM refresh_tokens WHERE user_id = $1 AND expires_at > $2 ORDER BY grant_id",
+                )
+                .bind(user_id)
+                .bind(now),
+            )
+            .await?;
+        all(rows, |row| col(row, "grant_id"))
+    }
+
     async fn user_grant_origins(&self, user_id: &str, now: Timestamp) -> StoreResult<Vec<GrantOrigin>> {
         let rows = self
             .fetch(
