@@ -110,6 +110,11 @@ impl TokenCache {
         TokenCache { store, local: Mutex::default(), flights: Mutex::default(), owner, wait }
     }
 
+    /// When the shared cache's token for `key` expires, if one is cached (for status pages).
+    pub(crate) async fn expiry(&self, key: &str) -> Option<i64> {
+        self.store.get(key).await.ok().flatten().map(|t| t.expires_at)
+    }
+
     fn local_fresh(&self, key: &str, now: i64) -> Option<String> {
         let local = self.local.lock().unwrap_or_else(|e| e.into_inner());
         local.get(key).filter(|t| t.expires_at > now).map(|t| t.token.clone())

@@ -478,6 +478,12 @@ impl Client {
         format!("corp:{}:{}", app.corp_id, secret_hash(&app.secret))
     }
 
+    /// When the shared cache's access token of `app` expires (Unix seconds), if one is cached; nothing is
+    /// fetched.
+    pub async fn cached_token_expiry(&self, app: &CorpApp) -> Option<i64> {
+        self.inner.cache.expiry(&Self::corp_key(app)).await
+    }
+
     /// The cached corp access token.
     pub async fn access_token(&self, app: &CorpApp) -> Result<String, Error> {
         self.inner.cache.token(&Self::corp_key(app), || self.fetch_corp_token(app)).await

@@ -13,6 +13,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod connectors;
+pub mod console;
 pub mod demo;
 pub mod inbound;
 pub mod login;

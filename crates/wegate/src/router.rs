@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::app::AppState;
-use crate::{api, inbound, login, oidc, ops, web};
+use crate::{api, console, inbound, login, oidc, ops, web};
 
 /// Bodies of form posts (token, introspection, revocation, logout, the login pages, /authorize): a few
 /// parameters of bounded size.
@@ -51,6 +51,8 @@ pub fn router(app: AppState) -> Router {
     let documents = Router::new()
         .route("/connections/{identifier}/events", get(inbound::events::verify_url).post(inbound::events::receive))
         .nest("/api/v1", api::routes())
+        // the admin console's forms may carry an icon as a data URI
+        .merge(console::routes())
         .layer(DefaultBodyLimit::max(DOCUMENT_BODY_LIMIT));
     let mut router = forms
         .merge(documents)

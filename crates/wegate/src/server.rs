@@ -91,6 +91,7 @@ pub async fn build_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> Resu
         .map_err(|e| StartError::Wecom(e.to_string()))?;
     let app = Arc::new(App { settings, store, keys, wecom, metrics: Metrics::default(), clock, passwords, http });
     log_connection_warnings(&app).await;
+    crate::console::ensure_console_app(&app).await;
     Ok(app)
 }
 

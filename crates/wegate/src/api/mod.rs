@@ -3,10 +3,10 @@
 //! every error is `{"error", "message"}` with a 4xx; secrets are never returned. The OpenAPI document at
 //! `/api/v1/openapi.json` is generated from these handlers and types, so it cannot drift.
 
-mod apps;
+pub(crate) mod apps;
 mod common;
-mod connections;
-mod users;
+pub(crate) mod connections;
+pub(crate) mod users;
 
 use axum::extract::{Query, Request, State};
 use axum::http::{StatusCode, header};
@@ -28,7 +28,7 @@ pub use common::{ApiError, ApiResult, List, ListQuery, body};
         apps::associate, apps::dissociate,
         connections::create_connection, connections::list_connections, connections::get_connection,
         connections::update_connection, connections::delete_connection,
-        users::create_user, users::list_users, users::get_user, users::delete_user, users::disable_user,
+        users::create_user, users::list_users, users::get_user, users::update_user, users::delete_user, users::disable_user,
         users::enable_user,
         list_audit,
     ),
@@ -64,7 +64,7 @@ pub fn routes() -> Router<AppState> {
                 .delete(connections::delete_connection),
         )
         .route("/users", get(users::list_users).post(users::create_user))
-        .route("/users/{id}", get(users::get_user).delete(users::delete_user))
+        .route("/users/{id}", get(users::get_user).patch(users::update_user).delete(users::delete_user))
         .route("/users/{id}/disable", post(users::disable_user))
         .route("/users/{id}/enable", post(users::enable_user))
         .route("/audit", get(list_audit))

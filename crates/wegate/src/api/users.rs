@@ -24,6 +24,19 @@ pub struct NewUserBody {
     /// Whether the email was proven (the admin vouches for it); `email_verified` in tokens. Default false.
     #[serde(default)]
     pub email_verified: bool,
+    /// May sign in to the admin console (`/console`). Default false.
+    #[serde(default)]
+    pub admin: bool,
+}
+
+/// What `PATCH /users/{id}` may change.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatch {
+    pub admin: Option<bool>,
+    /// A new password (at least 8 characters).
+    pub password: Option<String>,
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -50,6 +63,8 @@ pub struct UserView {
     pub name: Option<String>,
     pub picture: Option<String>,
     pub has_password: bool,
+    /// May sign in to the admin console.
+    pub admin: bool,
     /// Disabled by an admin (`/disable`): no sign-in by any connection or password, no refresh.
     pub disabled: bool,
     #[schema(value_type = Object)]
@@ -68,6 +83,7 @@ fn view(user: User, identities: Vec<Identity>) -> UserView {
         name: user.name,
         picture: user.picture,
         has_password: user.password_hash.is_some(),
+        admin: user.admin,
         disabled: user.disabled,
         claims: user.claims,
         identities: identities
@@ -125,14 +141,7 @@ pub async fn create_user(
         }
     }
     let password_hash = match input.password {
-        Some(pw) if pw.chars().count() < 8 => return Err(ApiError::invalid("password must be at least 8 characters")),
-        Some(pw) => Some(crate::accounts::hash_password(&app, pw).await.map_err(|e| {
-            if e == "busy" {
-                return ApiError::busy();
-            }
-            tracing::error!(error = %e, "password hashing failed");
-            ApiError::invalid("password could not be hashed")
-        })?),
+        Some(pw) => Some(hash(&app, pw).await?),
         None => None,
     };
     let claims = serde_json::json!({ EMAIL_VERIFIED: input.email_verified && email.is_some() });
@@ -150,7 +159,50 @@ pub async fn create_user(
             created_at: app.now(),
         })
         .await?;
+    let user = if input.admin { app.store.set_user_access(&user.id, Some(true), None, app.now()).await? } else { user };
     Ok((StatusCode::CREATED, Json(view(user, Vec::new()))))
+}
+
+async fn hash(app: &AppState, password: String) -> ApiResult<String> {
+    if password.chars().count() < 8 {
+        return Err(ApiError::invalid("password must be at least 8 characters"));
+    }
+    crate::accounts::hash_password(app, password).await.map_err(|e| {
+        if e == "busy" {
+            return ApiError::busy();
+        }
+        tracing::error!(error = %e, "password hashing failed");
+        ApiError::invalid("password could not be hashed")
+    })
+}
+
+/// Changes a user's console flag, password or name.
+#[utoipa::path(patch, path = "/api/v1/users/{id}", request_body = UserPatch, responses((status = 200, body = UserView), (status = 400, body = ApiError), (status = 404, body = ApiError)))]
+pub async fn update_user(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    payload: Result<Json<UserPatch>, JsonRejection>,
+) -> ApiResult<Json<UserView>> {
+    let input = body(payload)?;
+    app.store.get_user(&id).await?.ok_or_else(|| ApiError::not_found("user"))?;
+    let password_hash = match input.password {
+        Some(pw) => Some(Some(hash(&app, pw).await?)),
+        None => None,
+    };
+    let now = app.now();
+    if let Some(name) = clean("name", input.name, 100)? {
+        let update = crate::store::ProfileUpdate { name: Some(name), ..Default::default() };
+        app.store.update_user_profile(&id, update, now).await?;
+    }
+    let user = app.store.set_user_access(&id, input.admin, password_hash, now).await?;
+    if let Some(admin) = input.admin {
+        crate::audit::Audit::new(if admin { "user.admin_granted" } else { "user.admin_revoked" })
+            .user(&id)
+            .write(&app)
+            .await;
+    }
+    let identities = app.store.user_identities(&id).await?;
+    Ok(Json(view(user, identities)))
 }
 
 #[utoipa::path(get, path = "/api/v1/users", params(ListQuery), responses((status = 200, body = List<UserView>)))]

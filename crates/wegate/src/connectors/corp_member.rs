@@ -36,7 +36,14 @@ pub async fn check_member(app: &App, corp: &wecom::CorpApp, userid: &str) -> Res
     Ok(member)
 }
 
-pub async fn identify(app: &App, corp: &wecom::CorpApp, code: &str) -> Result<UpstreamIdentity, ConnectorError> {
+/// `plain_ids`: whether WeCom names this app's members by plain userids (self-built apps always; a delegated
+/// app only under a legacy authorization, see [`delegated_ids_are_plain`]).
+pub async fn identify(
+    app: &App,
+    corp: &wecom::CorpApp,
+    code: &str,
+    plain_ids: bool,
+) -> Result<UpstreamIdentity, ConnectorError> {
     let info = app.wecom.get_user_info(corp, code).await?;
     let Some(userid) = info.userid.filter(|u| !u.is_empty()) else {
         // `openid` only: someone WeCom knows, but not a member of this corp (reference §2.3).
@@ -76,11 +83,10 @@ pub async fn identify(app: &App, corp: &wecom::CorpApp, code: &str) -> Result<Up
     });
     // No username made of an encrypted userid: it means nothing to a person, and matching on it could never
     // link anyone.
-    let plain = is_plain_corp_id(&corp.corp_id);
     Ok(UpstreamIdentity {
         upstream: format!("wecom:{}", corp.corp_id),
-        subject: member_subject(&corp.corp_id, &userid),
-        username: plain.then_some(spelled),
+        subject: member_subject(plain_ids, &userid),
+        username: plain_ids.then_some(spelled),
         name: member.name.clone().filter(|n| !n.is_empty()),
         email,
         phone,
@@ -92,9 +98,16 @@ pub async fn identify(app: &App, corp: &wecom::CorpApp, code: &str) -> Result<Up
 
 /// How a corp member's identity is keyed: plain userids are case-insensitive (reference §0), so lowercased;
 /// a delegated app under WeCom's 2022 id upgrade gets the provider's encrypted userid, case-sensitive
-/// (document 39442), kept exactly. Sign-ins and address-book events both key members through here.
-pub fn member_subject(corp_id: &str, userid: &str) -> String {
-    if is_plain_corp_id(corp_id) { normalize_username(userid) } else { userid.to_string() }
+/// (document 39442), kept exactly. Sign-ins and address-book events both key members through here; whether
+/// the ids are plain is the caller's to say (by kind, not by the look of an admin-typed corp id).
+pub fn member_subject(plain_ids: bool, userid: &str) -> String {
+    if plain_ids { normalize_username(userid) } else { userid.to_string() }
+}
+
+/// A delegated app gets plain ids only under an authorization from before WeCom's 2022 upgrade, whose corp id
+/// is then the plain enterprise id (`ww…`/`wx…`); the upgraded ones are the provider's encrypted `wp…` ids.
+pub fn delegated_ids_are_plain(corp_id: &str) -> bool {
+    is_plain_corp_id(corp_id)
 }
 
 /// Claims namespaced for WeCom, as stored on the user and released with the `profile` scope.

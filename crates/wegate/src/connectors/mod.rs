@@ -225,7 +225,10 @@ pub async fn admits(
                 return Err(ConnectorError::NotAllowed("a provider connection admits only its own sessions".into()));
             }
             let corp_id = upstream.strip_prefix("wecom-open:").unwrap_or_default();
-            if s.allowed_corps.as_ref().is_some_and(|allowed| !allowed.iter().any(|c| c == corp_id)) {
+            // The same allow-list rule as at sign-in: encrypted ids exactly, plain ones converted.
+            if let Some(allowed) = &s.allowed_corps
+                && !wecom_provider::on_allow_list(app, connection, s, allowed, corp_id).await?
+            {
                 return Err(ConnectorError::CorpNotAllowed(format!("corp {corp_id} is not on the allow-list")));
             }
             if let Some(corp) = app.store.get_authorized_corp(&connection.identifier, corp_id).await?

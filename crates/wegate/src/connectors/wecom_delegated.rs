@@ -74,7 +74,8 @@ pub async fn exchange(
     code: &str,
 ) -> Result<UpstreamIdentity, ConnectorError> {
     let (corp, _) = authorized_app(app, connection, s).await?;
-    super::corp_member::identify(app, &corp, code).await
+    let plain = super::corp_member::delegated_ids_are_plain(&corp.corp_id);
+    super::corp_member::identify(app, &corp, code, plain).await
 }
 
 /// The authorized corp's app: (corp id + permanent code as the secret, agent id). Says exactly which

@@ -22,5 +22,5 @@ pub fn validate(s: &MobileSettings) -> Result<(), String> {
 }
 
 pub async fn exchange(app: &App, s: &MobileSettings, code: &str) -> Result<UpstreamIdentity, ConnectorError> {
-    super::corp_member::identify(app, &corp_app(&s.corp_id, &s.secret), code).await
+    super::corp_member::identify(app, &corp_app(&s.corp_id, &s.secret), code, true).await
 }

@@ -127,7 +127,7 @@ fn provider_credential(s: &ProviderSettings) -> Result<wecom::ProviderCredential
 
 /// Whether the corp WeCom calls `seen` is on the allow-list, whose entries are encrypted ids or plain ones
 /// (converted with the provider secret). A failed conversion only matters when no other entry matches.
-async fn on_allow_list(
+pub async fn on_allow_list(
     app: &App,
     connection: &Connection,
     s: &ProviderSettings,

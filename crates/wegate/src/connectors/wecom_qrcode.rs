@@ -48,5 +48,5 @@ pub fn login_url(app: &App, s: &QrCodeSettings, state: &str, callback: &str, lan
 }
 
 pub async fn exchange(app: &App, s: &QrCodeSettings, code: &str) -> Result<UpstreamIdentity, ConnectorError> {
-    super::corp_member::identify(app, &corp_app(&s.corp_id, &s.secret), code).await
+    super::corp_member::identify(app, &corp_app(&s.corp_id, &s.secret), code, true).await
 }

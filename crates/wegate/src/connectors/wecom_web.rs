@@ -24,5 +24,5 @@ pub fn login_url(app: &App, s: &WebSettings, state: &str, callback: &str) -> Str
 }
 
 pub async fn exchange(app: &App, s: &WebSettings, code: &str) -> Result<UpstreamIdentity, ConnectorError> {
-    super::corp_member::identify(app, &corp_app(&s.corp_id, &s.secret), code).await
+    super::corp_member::identify(app, &corp_app(&s.corp_id, &s.secret), code, true).await
 }

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::app::AppState;
 use crate::audit::Audit;
-use crate::connectors::corp_member::member_subject;
+use crate::connectors::corp_member::{delegated_ids_are_plain, member_subject};
 use crate::oidc::backchannel::end_user;
 use crate::store::{Connection, Identity, KindSettings, ProfileUpdate, StoreResult};
 
@@ -27,6 +27,15 @@ const GONE_STATUSES: [i64; 2] = [2, 5];
 
 pub async fn apply(app: &AppState, connection: &Connection, change: Change) -> StoreResult<()> {
     let identifier = &connection.identifier;
+    // A delegated or provider event names a corp: only one that authorized this connection's app counts.
+    if connection.settings.corp_app().is_none() {
+        let corp = change.auth_corp_id.as_deref().unwrap_or_default();
+        let authorized = app.store.get_authorized_corp(identifier, corp).await?;
+        if authorized.is_none_or(|c| c.status != "active") {
+            tracing::warn!(connection = %identifier, corp, "address-book event for a corp that has not authorized this app: ignored");
+            return Ok(());
+        }
+    }
     let Some((upstream, subject)) = identity_key(connection, &change) else {
         tracing::info!(connection = %identifier, change_type = %change.change_type, "address-book event names no member of this connection");
         return Ok(());
@@ -68,7 +77,8 @@ fn identity_key(connection: &Connection, change: &Change) -> Option<(String, Str
         }
         KindSettings::Delegated(_) => {
             let corp = change.auth_corp_id.as_deref()?;
-            Some((format!("wecom:{corp}"), member_subject(corp, change.user_id.as_deref()?)))
+            let plain = delegated_ids_are_plain(corp);
+            Some((format!("wecom:{corp}"), member_subject(plain, change.user_id.as_deref()?)))
         }
         other => {
             let (corp_id, _) = other.corp_app()?;
@@ -76,7 +86,7 @@ fn identity_key(connection: &Connection, change: &Change) -> Option<(String, Str
             if change.auth_corp_id.as_deref().is_some_and(|to| !to.eq_ignore_ascii_case(corp_id)) {
                 return None;
             }
-            Some((format!("wecom:{corp_id}"), member_subject(corp_id, change.user_id.as_deref()?)))
+            Some((format!("wecom:{corp_id}"), member_subject(true, change.user_id.as_deref()?)))
         }
     }
 }

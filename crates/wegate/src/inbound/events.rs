@@ -285,11 +285,22 @@ pub async fn receive(
             return reject(StatusCode::BAD_REQUEST, "malformed event");
         }
     };
-    handle(app, cb, event).await
+    let answer = handle(app.clone(), cb, event).await;
+    if answer.status() == StatusCode::SERVICE_UNAVAILABLE
+        && let Err(e) = app.store.forget_callback(&replay_key).await
+    {
+        tracing::error!(error = %e, "a failed event stays remembered: WeCom's retry will be skipped");
+    }
+    answer
 }
 
 async fn handle(app: AppState, cb: Callback, event: Event) -> Response {
     let identifier = cb.connection.identifier.clone();
+    // A self-built app's event URL hears its corp's address book, nothing of suites or authorizations.
+    if cb.connection.settings.corp_app().is_some() && !matches!(event, Event::ChangeContact { .. }) {
+        tracing::info!(connection = %identifier, "event other than change_contact on a self-built connection: ignored");
+        return "success".into_response();
+    }
     match event {
         Event::SuiteTicket { suite_id, ticket, timestamp } => {
             if cb.suite_id.is_empty() {

@@ -256,8 +256,6 @@ async fn authorize_inner(
 
     let connections = app.store.app_connections(&client.client_id).await.or_page(lang)?;
     let hint = match params.get("connection") {
-        // WeCom's in-app browser goes straight to the app's first in-WeCom connection, silently.
-        None if page::in_wecom(headers) => connections.iter().find(|c| matches!(c.settings, KindSettings::Web(_))),
         None => None,
         Some(identifier) => match connections.iter().find(|c| c.identifier == identifier) {
             Some(connection) => Some(connection),
@@ -286,6 +284,13 @@ async fn authorize_inner(
 
     // A browser starting logins without end keeps only its newest few transactions (a browser that just got
     // its cookie has none to trim: no extra statement on its first login).
+    // WeCom's in-app browser goes straight to the app's first in-WeCom connection, silently (after the
+    // session check, which only an explicit `connection=` narrows).
+    let hint = hint.or_else(|| {
+        page::in_wecom(headers)
+            .then(|| connections.iter().find(|c| matches!(c.settings, KindSettings::Web(_))))
+            .flatten()
+    });
     app.store.put_login_tx(tx.clone()).await.or_page(lang)?;
     if set_cookies.is_empty() {
         app.store.trim_login_txs(&tx.browser_hash, LIVE_TRANSACTIONS_PER_BROWSER).await.or_page(lang)?;

@@ -100,6 +100,8 @@ pub trait GrantStore: Send + Sync {
     async fn get_grant_origin(&self, grant_id: &str) -> StoreResult<Option<GrantOrigin>>;
     /// Records a successful membership re-check. Idempotent.
     async fn set_grant_checked(&self, grant_id: &str, checked_at: Timestamp) -> StoreResult<()>;
+    /// Keeps an origin as long as its grant's newest token may live (a rotated refresh token extends it).
+    async fn extend_grant_origin(&self, grant_id: &str, expires_at: Timestamp) -> StoreResult<()>;
     /// The user's grants that may still have live tokens (expires_at > now).
     async fn user_grant_origins(&self, user_id: &str, now: Timestamp) -> StoreResult<Vec<GrantOrigin>>;
     /// The grants of the user's live refresh tokens (also those made before grants had an origin).

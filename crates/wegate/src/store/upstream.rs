@@ -85,4 +85,6 @@ pub trait UpstreamStore: Send + Sync {
     async fn list_authorized_corps(&self, connection: &str) -> StoreResult<Vec<AuthorizedCorp>>;
     /// Records a callback's (timestamp, nonce, signature) key; true if it was new, false if seen before.
     async fn remember_callback(&self, key: &str, expires_at: Timestamp) -> StoreResult<bool>;
+    /// Forgets a callback key (its handling failed: WeCom's retry must be handled, not skipped).
+    async fn forget_callback(&self, key: &str) -> StoreResult<()>;
 }

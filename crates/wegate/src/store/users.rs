@@ -22,6 +22,8 @@ pub struct User {
     pub claims: Value,
     /// Disabled by an admin: signs in by no connection and no password, refreshes nothing.
     pub disabled: bool,
+    /// May sign in to the admin console.
+    pub admin: bool,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -121,6 +123,15 @@ pub trait UserStore: Send + Sync {
     async fn update_user_profile(&self, id: &str, update: ProfileUpdate, now: Timestamp) -> StoreResult<User>;
     /// Disables or enables a user. Err(NotFound) when absent.
     async fn set_user_disabled(&self, id: &str, disabled: bool, now: Timestamp) -> StoreResult<User>;
+    /// Sets what an admin may change of a user besides the profile: the console flag and the password
+    /// (`Some(None)` removes the password). Err(NotFound) when absent.
+    async fn set_user_access(
+        &self,
+        id: &str,
+        admin: Option<bool>,
+        password_hash: Option<Option<String>>,
+        now: Timestamp,
+    ) -> StoreResult<User>;
     async fn get_identity(&self, upstream: &str, subject: &str) -> StoreResult<Option<Identity>>;
     async fn user_identities(&self, user_id: &str) -> StoreResult<Vec<Identity>>;
     /// Creates the user and links the identity in one transaction: both or neither.

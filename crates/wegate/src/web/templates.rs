@@ -30,6 +30,17 @@ const SOURCES: &[(&str, &str)] = &[
     ("bind.html", include_str!("../../templates/bind.html")),
     ("home.html", include_str!("../../templates/home.html")),
     ("logout.html", include_str!("../../templates/logout.html")),
+    ("console/base.html", include_str!("../../templates/console/base.html")),
+    ("console/login.html", include_str!("../../templates/console/login.html")),
+    ("console/denied.html", include_str!("../../templates/console/denied.html")),
+    ("console/dashboard.html", include_str!("../../templates/console/dashboard.html")),
+    ("console/apps.html", include_str!("../../templates/console/apps.html")),
+    ("console/app.html", include_str!("../../templates/console/app.html")),
+    ("console/connections.html", include_str!("../../templates/console/connections.html")),
+    ("console/connection.html", include_str!("../../templates/console/connection.html")),
+    ("console/users.html", include_str!("../../templates/console/users.html")),
+    ("console/user.html", include_str!("../../templates/console/user.html")),
+    ("console/audit.html", include_str!("../../templates/console/audit.html")),
 ];
 
 impl Templates {

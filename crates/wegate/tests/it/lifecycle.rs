@@ -490,3 +490,35 @@ async fn a_grant_without_a_recorded_origin_is_revoked_too() {
         "revoked, not just refused"
     );
 }
+
+/// The browser's own session ends with the departure: `prompt=none` answered from it before, not after.
+#[tokio::test]
+async fn a_departed_members_browser_session_ends_and_an_unredeemed_code_yields_nothing() {
+    let env = start().await;
+    let (_, client, http) = wired(&env, None).await;
+    let b = browser();
+    let first = auth_request(&client, &["profile"], &[("connection", "wecom")]);
+    let back = wecom_login(&b, &first.url, "ZhangSan").await;
+    let code = code_from_redirect(&back, &first, &env.base);
+    let silent = |extra: &'static str| {
+        let req = auth_request(&client, &["profile"], &[("prompt", "none")]);
+        let b = &b;
+        async move {
+            let to = location(&b.get(&req.url).send().await.unwrap());
+            assert!(to.contains(extra), "{to}");
+        }
+    };
+    silent("code=").await;
+
+    let corp = wecom_sim::Seed::demo().corps[0].corp_id.clone();
+    sim_post(&env, &format!("/_sim/corps/{corp}/members/ZhangSan/delete"), json!({})).await;
+    silent("error=login_required").await;
+    // The code WeCom's sign-in produced just before the departure: its grant is revoked with the rest.
+    let refused = client
+        .exchange_code(openidconnect::AuthorizationCode::new(code))
+        .expect("token endpoint")
+        .set_pkce_verifier(first.verifier)
+        .request_async(&http)
+        .await;
+    assert!(format!("{refused:?}").contains("invalid_grant"), "{refused:?}");
+}

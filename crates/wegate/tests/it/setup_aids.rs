@@ -154,3 +154,21 @@ async fn two_connections_cannot_serve_one_verification_file_with_different_conte
     let served = env.http.get(format!("{}/WW_verify_abc123.txt", env.base)).send().await.unwrap();
     assert_eq!(served.text().await.unwrap(), "first");
 }
+
+/// Inside WeCom the silent routing comes after the session check: a password session still answers
+/// `prompt=none` (only an explicit `connection=` narrows which sessions may).
+#[tokio::test]
+async fn inside_wecom_an_existing_session_still_answers_silently() {
+    let env = start().await;
+    env.corp_connection("web", "wecom_web", json!({})).await;
+    let (client_id, secret) = env.app("web", REDIRECT).await;
+    env.associate(&client_id, "web").await;
+    env.post("/users", json!({"username": "pat", "password": "pat-password"})).await;
+    let (client, _) = env.oidc_client(&client_id, secret.as_deref(), REDIRECT).await;
+    let b = browser();
+    let signed_in = password_login(&b, &auth_request(&client, &["profile"], &[]).url, "pat", "pat-password").await;
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    let req = auth_request(&client, &["profile"], &[("prompt", "none")]);
+    let silent = b.get(&req.url).header(reqwest::header::USER_AGENT, WXWORK).send().await.unwrap();
+    assert!(location(&silent).contains("code="), "{}", location(&silent));
+}

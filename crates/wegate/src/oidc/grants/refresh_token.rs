@@ -92,6 +92,12 @@ async fn recheck_membership<M: MembershipCheck>(
 ) -> Result<(), OAuthError> {
     let now = app.now();
     let Some(origin) = app.store.get_grant_origin(grant_id).await? else { return Ok(()) };
+    // The rotated refresh token lives on: so must the origin (else the re-check would stop once it is swept).
+    // Moved a day at a time, not on every refresh.
+    let horizon = crate::oidc::tokens::grant_horizon(app, now);
+    if origin.expires_at < horizon - 86_400 {
+        app.store.extend_grant_origin(grant_id, horizon).await?;
+    }
     if origin.connection.is_none() || now - origin.checked_at < app.settings.membership_recheck {
         return Ok(());
     }

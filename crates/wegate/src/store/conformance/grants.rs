@@ -134,6 +134,9 @@ pub async fn grant_origins_round_trip_and_list_the_users_live_grants(store: Arc<
     assert_eq!(store.get_grant_origin("g1").await.expect("get"), Some(first.clone()));
     assert_eq!(store.get_grant_origin("nope").await.expect("get"), None);
 
+    store.extend_grant_origin("g1", NOW + 300).await.expect("extend");
+    store.extend_grant_origin("g1", NOW + 200).await.expect("never shortened");
+    assert_eq!(store.get_grant_origin("g1").await.expect("get").map(|g| g.expires_at), Some(NOW + 300));
     store.set_grant_checked("g1", NOW + 50).await.expect("checked");
     store.set_grant_checked("g1", NOW + 10).await.expect("an older check never moves it back");
     assert_eq!(store.get_grant_origin("g1").await.expect("get").map(|g| g.checked_at), Some(NOW + 50));
@@ -151,7 +154,8 @@ pub async fn grant_origins_round_trip_and_list_the_users_live_grants(store: Arc<
     store.put_refresh_token(token).await.expect("put");
     assert_eq!(store.user_refresh_grants("u1", NOW).await.expect("grants"), ["g-before-origins"]);
     assert!(store.user_refresh_grants("u1", NOW + 100).await.expect("grants").is_empty(), "expired tokens count not");
-    assert!(store.sweep_expired(NOW + 150).await.expect("sweep") > 0);
-    assert_eq!(store.get_grant_origin("g1").await.expect("get"), None, "swept once expired");
-    assert_eq!(store.get_grant_origin("g2").await.expect("get"), Some(password));
+    assert!(store.sweep_expired(NOW + 250).await.expect("sweep") > 0);
+    assert!(store.get_grant_origin("g1").await.expect("get").is_some(), "extended: kept");
+    assert_eq!(store.get_grant_origin("g2").await.expect("get"), None, "swept once expired");
+    let _ = password;
 }

@@ -313,4 +313,13 @@ pub async fn users_are_disabled_and_enabled(store: Arc<dyn Store>) {
     assert!(store.find_user_by_login("u1").await.is_ok());
     assert!(!store.set_user_disabled("u1", false, NOW + 6).await.expect("enable").disabled);
     assert!(matches!(store.set_user_disabled("nope", true, NOW).await, Err(StoreError::NotFound)));
+
+    assert!(!store.get_user("u1").await.expect("get").expect("present").admin, "not an admin by default");
+    let admin = store.set_user_access("u1", Some(true), Some(Some("hash".into())), NOW + 7).await.expect("access");
+    assert!(admin.admin && admin.password_hash.as_deref() == Some("hash"));
+    let kept = store.set_user_access("u1", None, None, NOW + 8).await.expect("access");
+    assert!(kept.admin && kept.password_hash.as_deref() == Some("hash"), "None keeps both");
+    let cleared = store.set_user_access("u1", Some(false), Some(None), NOW + 9).await.expect("access");
+    assert!(!cleared.admin && cleared.password_hash.is_none());
+    assert!(matches!(store.set_user_access("nope", Some(true), None, NOW).await, Err(StoreError::NotFound)));
 }

@@ -306,6 +306,16 @@ impl GrantStore for SqlStore {
         .map(|_| ())
     }
 
+    async fn extend_grant_origin(&self, grant_id: &str, expires_at: Timestamp) -> StoreResult<()> {
+        self.exec(
+            sqlx::query("UPDATE grant_origins SET expires_at = $2 WHERE grant_id = $1 AND expires_at < $2")
+                .bind(grant_id)
+                .bind(expires_at),
+        )
+        .await
+        .map(|_| ())
+    }
+
     async fn user_refresh_grants(&self, user_id: &str, now: Timestamp) -> StoreResult<Vec<String>> {
         let rows = self
             .fetch(

@@ -124,6 +124,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "session origin", include_str!("../../../migrations/0004_session_origin.sql")),
     (5, "member lifecycle", include_str!("../../../migrations/0005_member_lifecycle.sql")),
     (6, "connection order", include_str!("../../../migrations/0006_connection_order.sql")),
+    (7, "admin users", include_str!("../../../migrations/0007_admin_users.sql")),
 ];
 
 #[derive(Debug)]

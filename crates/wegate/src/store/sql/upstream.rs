@@ -214,4 +214,8 @@ impl UpstreamStore for SqlStore {
             .await?;
         Ok(inserted == 1)
     }
+
+    async fn forget_callback(&self, key: &str) -> StoreResult<()> {
+        self.exec(sqlx::query("DELETE FROM callback_keys WHERE callback_key = $1").bind(key)).await.map(|_| ())
+    }
 }

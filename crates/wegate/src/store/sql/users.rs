@@ -13,7 +13,7 @@ use crate::store::{
 
 macro_rules! user_cols {
     () => {
-        "id, username, email, phone, name, picture, password_hash, claims, disabled, created_at, updated_at"
+        "id, username, email, phone, name, picture, password_hash, claims, disabled, admin, created_at, updated_at"
     };
 }
 macro_rules! identity_cols {
@@ -33,6 +33,7 @@ fn user_from_row(row: &AnyRow) -> StoreResult<User> {
         password_hash: col(row, "password_hash")?,
         claims: json_col(row, "claims")?,
         disabled: col::<i64>(row, "disabled")? != 0,
+        admin: col::<i64>(row, "admin")? != 0,
         created_at: col(row, "created_at")?,
         updated_at: col(row, "updated_at")?,
     })
@@ -95,6 +96,7 @@ fn user_of(new: NewUser) -> User {
         password_hash: new.password_hash,
         claims: new.claims,
         disabled: false,
+        admin: false,
         created_at: new.created_at,
         updated_at: new.created_at,
     }
@@ -239,6 +241,31 @@ impl UserStore for SqlStore {
             }
         }
         Err(StoreError::Backend("profile update kept conflicting with concurrent writes".into()))
+    }
+
+    async fn set_user_access(
+        &self,
+        id: &str,
+        admin: Option<bool>,
+        password_hash: Option<Option<String>>,
+        now: Timestamp,
+    ) -> StoreResult<User> {
+        let rows = self
+            .fetch(
+                sqlx::query(concat!(
+                    "UPDATE users SET admin = COALESCE($2, admin), ",
+                    "password_hash = CASE WHEN $3 = 1 THEN $4 ELSE password_hash END, updated_at = $5 ",
+                    "WHERE id = $1 RETURNING ",
+                    user_cols!()
+                ))
+                .bind(id)
+                .bind(admin.map(i64::from))
+                .bind(i64::from(password_hash.is_some()))
+                .bind(password_hash.flatten())
+                .bind(now),
+            )
+            .await?;
+        one(rows, user_from_row)?.ok_or(StoreError::NotFound)
     }
 
     async fn set_user_disabled(&self, id: &str, disabled: bool, now: Timestamp) -> StoreResult<User> {

@@ -1,0 +1,730 @@
+//! The console's pages: overview, apps, connections, users, audit. Reads come from the store; every change
+//! calls the admin API's own handler, so validation and effects are the API's.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{Admin, admin, back, check_csrf, form_json, page, state_of};
+use crate::api;
+use crate::app::AppState;
+use crate::connectors;
+use crate::web::i18n::Lang;
+
+type FormPairs = Form<Vec<(String, String)>>;
+
+#[derive(Deserialize, Default)]
+pub struct Notice {
+    ok: Option<String>,
+    error: Option<String>,
+    q: Option<String>,
+    cursor: Option<String>,
+    kind: Option<String>,
+    event: Option<String>,
+    user: Option<String>,
+    client: Option<String>,
+    connection: Option<String>,
+    days: Option<i64>,
+}
+
+/// The visitor if an admin, else the login page or 403; on POST also the form's CSRF check.
+async fn visitor(app: &AppState, headers: &HeaderMap, form: Option<&[(String, String)]>) -> Result<Admin, Response> {
+    let admin = admin(app, headers).await?;
+    if let Some(form) = form {
+        check_csrf(&admin, form)?;
+    }
+    Ok(admin)
+}
+
+fn store_error(lang: Lang, e: &dyn std::fmt::Display) -> Response {
+    crate::web::error::PageError::internal(lang, e).into_response()
+}
+
+fn field<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
+    form.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim()).unwrap_or_default()
+}
+
+// ---------------------------------------------------------------- overview
+
+const DAY: i64 = 86_400;
+
+pub async fn dashboard(State(app): State<AppState>, headers: HeaderMap) -> Response {
+    let a = match visitor(&app, &headers, None).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let now = app.now();
+    let today = now - now.rem_euclid(DAY);
+    let mut per_day = [0u64; 14];
+    let mut failures: BTreeMap<String, u64> = BTreeMap::new();
+    let mut cursor: Option<String> = None;
+    'pages: for _ in 0..50 {
+        let page = match app.store.list_audit(500, cursor.as_deref()).await {
+            Ok(p) => p,
+            Err(e) => return store_error(a.lang, &e),
+        };
+        for event in &page.items {
+            if event.at < today - 13 * DAY {
+                break 'pages;
+            }
+            let day = usize::try_from((today - (event.at - event.at.rem_euclid(DAY))) / DAY).unwrap_or(99);
+            match event.event.as_str() {
+                "login.success" if day < 14 => per_day[13 - day] += 1,
+                "login.failure" => {
+                    let cause = event.reason.as_deref().unwrap_or("?").split(':').next().unwrap_or("?").to_string();
+                    *failures.entry(cause).or_default() += 1;
+                }
+                _ => {}
+            }
+        }
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    let max = per_day.iter().copied().max().unwrap_or(0).max(1);
+    let bars: Vec<Value> = per_day
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let height = (*n as f64 / max as f64 * 100.0).round() as i64;
+            let day = today - (13 - i as i64) * DAY;
+            json!({"x": i * 24 + 4, "y": 110 - height, "height": height, "count": n, "day": day_label(day)})
+        })
+        .collect();
+    let counts = json!({
+        "apps": app.store.list_apps(1000, None).await.map(|p| p.items.len()).unwrap_or(0),
+        "connections": app.store.list_connections(1000, None).await.map(|p| p.items.len()).unwrap_or(0),
+        "users": app.store.list_users(1000, None).await.map(|p| p.items.len()).unwrap_or(0),
+    });
+    let failures: Vec<Value> = failures.into_iter().map(|(k, v)| json!({"cause": k, "count": v})).collect();
+    page(
+        a.lang,
+        StatusCode::OK,
+        "console/dashboard.html",
+        minijinja::context! { here => "/console", bars, failures, counts },
+        Some(&a),
+    )
+}
+
+fn day_label(at: i64) -> String {
+    // Days since the epoch to a calendar date (UTC), for the chart's labels.
+    let days = at.div_euclid(DAY);
+    let (y, m, d) = civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Howard Hinnant's days → (year, month, day).
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+// ---------------------------------------------------------------- apps
+
+pub async fn apps(State(app): State<AppState>, headers: HeaderMap, Query(q): Query<Notice>) -> Response {
+    let a = match visitor(&app, &headers, None).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let list = match app.store.list_apps(100, q.cursor.as_deref()).await {
+        Ok(p) => p,
+        Err(e) => return store_error(a.lang, &e),
+    };
+    let items: Vec<Value> =
+        list.items.iter().map(|c| json!({"client_id": c.client_id, "name": c.name, "kind": c.kind.as_str()})).collect();
+    page(
+        a.lang,
+        StatusCode::OK,
+        "console/apps.html",
+        minijinja::context! { here => "/console/apps", items, next => list.next, ok => q.ok, error => q.error },
+        Some(&a),
+    )
+}
+
+pub async fn create_app(State(app): State<AppState>, headers: HeaderMap, Form(form): FormPairs) -> Response {
+    let a = match visitor(&app, &headers, Some(&form)).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let mut body = form_json(&form, &["redirect_uris", "post_logout_redirect_uris"], &[]);
+    if let Some(map) = body.as_object_mut() {
+        map.entry("post_logout_redirect_uris").or_insert(json!([]));
+    }
+    let input = match serde_json::from_value::<api::apps::NewApp>(body) {
+        Ok(input) => input,
+        Err(e) => return back("/console/apps", Err(&e.to_string())),
+    };
+    match api::apps::create_app(state_of(&app), Ok(Json(input))).await {
+        Ok((_, Json(created))) => app_page(&app, &a, &created.client_id, created.client_secret, None).await,
+        Err(e) => back("/console/apps", Err(&e.message)),
+    }
+}
+
+pub async fn app_detail(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Path(client_id): Path<String>,
+    Query(q): Query<Notice>,
+) -> Response {
+    let a = match visitor(&app, &headers, None).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    app_page(&app, &a, &client_id, None, q.error.or(q.ok)).await
+}
+
+async fn app_page(
+    app: &AppState,
+    a: &Admin,
+    client_id: &str,
+    secret: Option<String>,
+    notice: Option<String>,
+) -> Response {
+    let Ok(Json(view)) = api::apps::get_app(state_of(app), Path(client_id.to_string())).await else {
+        return (StatusCode::NOT_FOUND, "no such app").into_response();
+    };
+    let all = app.store.list_connections(1000, None).await.map(|p| p.items).unwrap_or_default();
+    let connections: Vec<Value> = all
+        .iter()
+        .map(|c| {
+            let position = view.connections.iter().position(|id| *id == c.identifier);
+            json!({"identifier": c.identifier, "display_name": c.display_name, "kind": c.kind(),
+                   "enabled": position.is_some(), "position": position.map(|p| p + 1)})
+        })
+        .collect();
+    page(
+        a.lang,
+        StatusCode::OK,
+        "console/app.html",
+        minijinja::context! {
+            here => format!("/console/apps/{client_id}"),
+            app => view, secret, notice, connections,
+        },
+        Some(a),
+    )
+}
+
+pub async fn update_app(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Path(client_id): Path<String>,
+    Form(form): FormPairs,
+) -> Response {
+    if let Err(r) = visitor(&app, &headers, Some(&form)).await {
+        return r;
+    }
+    let mut body = form_json(&form, &["redirect_uris", "post_logout_redirect_uris"], &[]);
+    if let Some(map) = body.as_object_mut() {
+        // An emptied field removes the back-channel URI.
+        map.entry("backchannel_logout_uri").or_insert(Value::Null);
+    }
+    let to = format!("/console/apps/{client_id}");
+    let patch = match serde_json::from_value::<api::apps::AppPatch>(body) {
+        Ok(p) => p,
+        Err(e) => return back(&to, Err(&e.to_string())),
+    };
+    match api::apps::update_app(state_of(&app), Path(client_id.clone()), Ok(Json(patch))).await {
+        Ok(_) => back(&to, Ok("saved")),
+        Err(e) => back(&to, Err(&e.message)),
+    }
+}
+
+pub async fn rotate_secret(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Path(client_id): Path<String>,
+    Form(form): FormPairs,
+) -> Response {
+    let a = match visitor(&app, &headers, Some(&form)).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let patch = api::apps::AppPatch {
+        name: None,
+        redirect_uris: None,
+        post_logout_redirect_uris: None,
+        backchannel_logout_uri: None,
+        rotate_secret: true,
+    };
+    match api::apps::update_app(state_of(&app), Path(client_id.clone()), Ok(Json(patch))).await {
+        Ok(Json(view)) => app_page(&app, &a, &client_id, view.client_secret, None).await,
+        Err(e) => back(&format!("/console/apps/{client_id}"), Err(&e.message)),
+    }
+}
+
+pub async fn delete_app(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Path(client_id): Path<String>,
+    Form(form): FormPairs,
+) -> Response {
+    if let Err(r) = visitor(&app, &headers, Some(&form)).await {
+        return r;
+    }
+    if field(&form, "confirm") != client_id {
+        return back(&format!("/console/apps/{client_id}"), Err("type the client id to confirm"));
+    }
+    match api::apps::delete_app(state_of(&app), Path(client_id.clone())).await {
+        Ok(_) => back("/console/apps", Ok("deleted")),
+        Err(e) => back(&format!("/console/apps/{client_id}"), Err(&e.message)),
+    }
+}
+
+/// Enables (with an order) or disables a connection for the app.
+pub async fn app_connection(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Path(client_id): Path<String>,
+    Form(form): FormPairs,
+) -> Response {
+    if let Err(r) = visitor(&app, &headers, Some(&form)).await {
+        return r;
+    }
+    let identifier = field(&form, "identifier").to_string();
+    let to = format!("/console/apps/{client_id}");
+    let outcome = if field(&form, "enabled") == "true" {
+        let body = match field(&form, "order") {
+            "" => String::new(),
+            order => match order.parse::<i64>() {
+                Ok(n) => json!({"order": n}).to_string(),
+                Err(_) => return back(&to, Err("order must be an integer")),
+            },
+        };
+        api::apps::associate(state_of(&app), Path((client_id.clone(), identifier)), body.into()).await
+    } else {
+        api::apps::dissociate(state_of(&app), Path((client_id.clone(), identifier))).await
+    };
+    match outcome {
+        Ok(_) => back(&to, Ok("saved")),
+        Err(e) => back(&to, Err(&e.message)),
+    }
+}
+
+// ---------------------------------------------------------------- connections
+
+/// Where each field comes from in WeCom's consoles (the inline field guide).
+fn guide(field: &str, lang: Lang) -> &'static str {
+    let (en, zh) = match field {
+        "corp_id" => (
+            "My company → Company info → Company ID (ww…); delegated: the encrypted id or the plain one",
+            "我的企业 → 企业信息 → 企业ID（ww…）；代开发：密文或明文企业ID",
+        ),
+        "agent_id" => ("App management → the app → AgentId", "应用管理 → 应用 → AgentId"),
+        "secret" => ("App management → the app → Secret (view)", "应用管理 → 应用 → Secret（查看）"),
+        "scope" => (
+            "snsapi_base (silent) or snsapi_privateinfo (consent: mobile, email)",
+            "snsapi_base（静默）或 snsapi_privateinfo（需授权：手机、邮箱）",
+        ),
+        "schema" => {
+            ("The app's SDK schema (wwauth…) after registering the mobile app", "注册移动应用后的 schema（wwauth…）")
+        }
+        "token" => ("Callback Token (random, 随机获取)", "回调 Token（随机获取）"),
+        "encoding_aes_key" => {
+            ("Callback EncodingAESKey, 43 characters (随机获取)", "回调 EncodingAESKey，43 位（随机获取）")
+        }
+        "template_id" => {
+            ("Provider console → the template → template ID (dk…)", "服务商后台 → 代开发模版 → 模版ID（dk…）")
+        }
+        "template_secret" => ("Provider console → the template → Secret", "服务商后台 → 代开发模版 → Secret"),
+        "provider_corp_id" => (
+            "Provider console → App management → General settings → CorpID",
+            "服务商后台 → 应用管理 → 通用开发参数 → CorpID",
+        ),
+        "provider_secret" => (
+            "Provider console → App management → General settings → ProviderSecret",
+            "服务商后台 → 应用管理 → 通用开发参数 → ProviderSecret",
+        ),
+        "suite_id" => ("Provider console → Login authorization → SuiteID", "服务商后台 → 登录授权 → SuiteID"),
+        "suite_secret" => ("Provider console → Login authorization → Secret", "服务商后台 → 登录授权 → Secret"),
+        "allowed_corps" => (
+            "Corps allowed to sign in, one per line (encrypted or plain ids); empty = any",
+            "允许登录的企业，每行一个（密文或明文ID）；留空为不限",
+        ),
+        _ => ("", ""),
+    };
+    if lang == Lang::Zh { zh } else { en }
+}
+
+pub async fn connections(State(app): State<AppState>, headers: HeaderMap, Query(q): Query<Notice>) -> Response {
+    let a = match visitor(&app, &headers, None).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let list = match app.store.list_connections(100, q.cursor.as_deref()).await {
+        Ok(p) => p,
+        Err(e) => return store_error(a.lang, &e),
+    };
+    let items: Vec<Value> = list
+        .items
+        .iter()
+        .map(|c| {
+            json!({"identifier": c.identifier, "display_name": c.display_name, "kind": c.kind(),
+                        "warnings": connectors::advice::warnings(c).len()})
+        })
+        .collect();
+    let new_kind = q.kind.filter(|k| connectors::KINDS.contains(&k.as_str()));
+    let fields: Vec<Value> = new_kind
+        .as_deref()
+        .and_then(connectors::fields_of)
+        .unwrap_or_default()
+        .iter()
+        .map(|f| field_view(f, a.lang))
+        .collect();
+    page(
+        a.lang,
+        StatusCode::OK,
+        "console/connections.html",
+        minijinja::context! {
+            here => "/console/connections", items, next => list.next, ok => q.ok, error => q.error,
+            kinds => connectors::KINDS, new_kind, fields,
+        },
+        Some(&a),
+    )
+}
+
+fn field_view(name: &str, lang: Lang) -> Value {
+    let secret = crate::store::SECRET_FIELDS.contains(&name);
+    json!({"name": name, "guide": guide(name, lang), "secret": secret, "list": name == "allowed_corps"})
+}
+
+/// The connection body of a form: its fields named as in the API, nested objects flattened as `a.b`.
+fn connection_body(form: &[(String, String)], create: bool) -> Value {
+    let mut body = form_json(form, &["allowed_corps"], &["login_only", "trust_email"]);
+    let Some(map) = body.as_object_mut() else { return body };
+    let mode = map.remove("association.mode");
+    let fields: Vec<Value> =
+        form.iter().filter(|(k, _)| k == "association.fields").map(|(_, v)| Value::String(v.clone())).collect();
+    map.remove("association.fields");
+    if let Some(Value::String(mode)) = mode {
+        map.insert("association".into(), json!({"mode": mode, "fields": fields}));
+    }
+    let filename = map.remove("domain_verification.filename");
+    let content = map.remove("domain_verification.content");
+    if let (Some(filename), Some(content)) = (filename, content) {
+        map.insert("domain_verification".into(), json!({"filename": filename, "content": content}));
+    }
+    if !create {
+        map.remove("identifier");
+        map.remove("kind");
+        if map.get("allowed_corps").is_some_and(|v| v.as_array().is_some_and(Vec::is_empty)) {
+            map.insert("allowed_corps".into(), Value::Null);
+        }
+    } else if map.get("allowed_corps").is_some_and(|v| v.as_array().is_some_and(Vec::is_empty)) {
+        map.remove("allowed_corps");
+    }
+    body
+}
+
+pub async fn create_connection(State(app): State<AppState>, headers: HeaderMap, Form(form): FormPairs) -> Response {
+    if let Err(r) = visitor(&app, &headers, Some(&form)).await {
+        return r;
+    }
+    let kind = field(&form, "kind").to_string();
+    let input = match serde_json::from_value::<api::connections::ConnectionBody>(connection_body(&form, true)) {
+        Ok(input) => input,
+        Err(e) => return back(&format!("/console/connections?kind={kind}"), Err(&e.to_string())),
+    };
+    match api::connections::create_connection(state_of(&app), Ok(Json(input))).await {
+        Ok((_, Json(view))) => back(&format!("/console/connections/{}", view.identifier), Ok("created")),
+        Err(e) => back(&format!("/console/connections?kind={kind}"), Err(&e.message)),
+    }
+}
+
+pub async fn connection_detail(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Path(identifier): Path<String>,
+    Query(q): Query<Notice>,
+) -> Response {
+    let a = match visitor(&app, &headers, None).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let Ok(Json(view)) = api::connections::get_connection(state_of(&app), Path(identifier.clone())).await else {
+        return (StatusCode::NOT_FOUND, "no such connection").into_response();
+    };
+    let fields: Vec<Value> =
+        connectors::fields_of(&view.kind).unwrap_or_default().iter().map(|f| field_view(f, a.lang)).collect();
+    // Live state: the WeCom token cache, and the latest WeCom errors on this connection.
+    let token_cached = match app.store.get_connection(&identifier).await {
+        Ok(Some(c)) => match c.settings.corp_app() {
+            Some((corp, secret)) => app
+                .wecom
+                .cached_token_expiry(&wecom::CorpApp { corp_id: corp.into(), secret: secret.into() })
+                .await
+                .map(|at| at - app.now()),
+            None => None,
+        },
+        _ => None,
+    };
+    let mut errors: Vec<Value> = Vec::new();
+    if let Ok(page) = app.store.list_audit(500, None).await {
+        for e in
+            page.items.iter().filter(|e| e.connection.as_deref() == Some(&identifier) && e.event == "login.failure")
+        {
+            if errors.len() < 5 {
+                errors.push(json!({"at": e.at, "reason": e.reason}));
+            }
+        }
+    }
+    let view = serde_json::to_value(&view).unwrap_or(Value::Null);
+    page(
+        a.lang,
+        StatusCode::OK,
+        "console/connection.html",
+        minijinja::context! {
+            here => format!("/console/connections/{identifier}"),
+            c_view => view, fields, notice => q.error.or(q.ok), token_cached, errors,
+        },
+        Some(&a),
+    )
+}
+
+pub async fn update_connection(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Path(identifier): Path<String>,
+    Form(form): FormPairs,
+) -> Response {
+    if let Err(r) = visitor(&app, &headers, Some(&form)).await {
+        return r;
+    }
+    let to = format!("/console/connections/{identifier}");
+    let input = match serde_json::from_value::<api::connections::ConnectionBody>(connection_body(&form, false)) {
+        Ok(input) => input,
+        Err(e) => return back(&to, Err(&e.to_string())),
+    };
+    match api::connections::update_connection(state_of(&app), Path(identifier.clone()), Ok(Json(input))).await {
+        Ok(_) => back(&to, Ok("saved")),
+        Err(e) => back(&to, Err(&e.message)),
+    }
+}
+
+pub async fn delete_connection(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Path(identifier): Path<String>,
+    Form(form): FormPairs,
+) -> Response {
+    if let Err(r) = visitor(&app, &headers, Some(&form)).await {
+        return r;
+    }
+    if field(&form, "confirm") != identifier {
+        return back(&format!("/console/connections/{identifier}"), Err("type the identifier to confirm"));
+    }
+    match api::connections::delete_connection(state_of(&app), Path(identifier.clone())).await {
+        Ok(_) => back("/console/connections", Ok("deleted")),
+        Err(e) => back(&format!("/console/connections/{identifier}"), Err(&e.message)),
+    }
+}
+
+// ---------------------------------------------------------------- users
+
+pub async fn users(State(app): State<AppState>, headers: HeaderMap, Query(q): Query<Notice>) -> Response {
+    let a = match visitor(&app, &headers, None).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let needle = q.q.clone().unwrap_or_default().to_lowercase();
+    let mut items: Vec<Value> = Vec::new();
+    let mut cursor = q.cursor.clone();
+    let mut next = None;
+    // A search walks the pages until it has a page of matches.
+    for _ in 0..20 {
+        let page = match app.store.list_users(100, cursor.as_deref()).await {
+            Ok(p) => p,
+            Err(e) => return store_error(a.lang, &e),
+        };
+        for u in page.items {
+            let text = [&u.username, &u.email, &u.phone, &u.name]
+                .iter()
+                .filter_map(|v| v.as_deref())
+                .chain(std::iter::once(u.id.as_str()))
+                .collect::<Vec<_>>()
+                .join(" ")
+                .to_lowercase();
+            if needle.is_empty() || text.contains(&needle) {
+                items.push(json!({"id": u.id, "username": u.username, "email": u.email, "name": u.name,
+                                  "disabled": u.disabled, "admin": u.admin}));
+            }
+        }
+        next = page.next;
+        if items.len() >= 50 || next.is_none() {
+            break;
+        }
+        cursor = next.clone();
+    }
+    page(
+        a.lang,
+        StatusCode::OK,
+        "console/users.html",
+        minijinja::context! { here => "/console/users", items, next, q => q.q, ok => q.ok, error => q.error },
+        Some(&a),
+    )
+}
+
+pub async fn create_user(State(app): State<AppState>, headers: HeaderMap, Form(form): FormPairs) -> Response {
+    if let Err(r) = visitor(&app, &headers, Some(&form)).await {
+        return r;
+    }
+    let body = form_json(&form, &[], &["admin", "email_verified"]);
+    let input = match serde_json::from_value::<api::users::NewUserBody>(body) {
+        Ok(input) => input,
+        Err(e) => return back("/console/users", Err(&e.to_string())),
+    };
+    match api::users::create_user(state_of(&app), Ok(Json(input))).await {
+        Ok((_, Json(view))) => back(&format!("/console/users/{}", view.id), Ok("created")),
+        Err(e) => back("/console/users", Err(&e.message)),
+    }
+}
+
+pub async fn user_detail(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<Notice>,
+) -> Response {
+    let a = match visitor(&app, &headers, None).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let Ok(Json(view)) = api::users::get_user(state_of(&app), Path(id.clone())).await else {
+        return (StatusCode::NOT_FOUND, "no such user").into_response();
+    };
+    let now = app.now();
+    let grants: Vec<Value> = app
+        .store
+        .user_grant_origins(&id, now)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(
+            |g| json!({"client_id": g.client_id, "connection": g.connection, "sid": g.sid, "created_at": g.created_at}),
+        )
+        .collect();
+    let user = serde_json::to_value(&view).unwrap_or(Value::Null);
+    page(
+        a.lang,
+        StatusCode::OK,
+        "console/user.html",
+        minijinja::context! { here => format!("/console/users/{id}"), user, grants, notice => q.error.or(q.ok) },
+        Some(&a),
+    )
+}
+
+/// `disable`, `enable`, `delete` (confirmed), `password`, `admin` (grant or revoke).
+pub async fn user_action(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Path((id, action)): Path<(String, String)>,
+    Form(form): FormPairs,
+) -> Response {
+    if let Err(r) = visitor(&app, &headers, Some(&form)).await {
+        return r;
+    }
+    let to = format!("/console/users/{id}");
+    let message = |r: Result<(), api::ApiError>| match r {
+        Ok(()) => back(&to, Ok("saved")),
+        Err(e) => back(&to, Err(&e.message)),
+    };
+    match action.as_str() {
+        "disable" => message(api::users::disable_user(state_of(&app), Path(id.clone())).await.map(|_| ())),
+        "enable" => message(api::users::enable_user(state_of(&app), Path(id.clone())).await.map(|_| ())),
+        "delete" if field(&form, "confirm") == id => {
+            match api::users::delete_user(state_of(&app), Path(id.clone())).await {
+                Ok(_) => back("/console/users", Ok("deleted")),
+                Err(e) => back(&to, Err(&e.message)),
+            }
+        }
+        "delete" => back(&to, Err("type the user id to confirm")),
+        "password" | "admin" => {
+            let patch = api::users::UserPatch {
+                admin: (action == "admin").then(|| field(&form, "admin") == "true"),
+                password: (action == "password").then(|| field(&form, "password").to_string()),
+                name: None,
+            };
+            message(api::users::update_user(state_of(&app), Path(id.clone()), Ok(Json(patch))).await.map(|_| ()))
+        }
+        _ => (StatusCode::NOT_FOUND, "no such action").into_response(),
+    }
+}
+
+// ---------------------------------------------------------------- audit
+
+pub async fn audit(State(app): State<AppState>, headers: HeaderMap, Query(q): Query<Notice>) -> Response {
+    let a = match visitor(&app, &headers, None).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let since = app.now() - q.days.unwrap_or(30).clamp(1, 3650) * DAY;
+    let matches = |value: &Option<String>, wanted: &Option<String>| {
+        wanted.as_deref().filter(|w| !w.is_empty()).is_none_or(|w| value.as_deref() == Some(w))
+    };
+    let mut items: Vec<Value> = Vec::new();
+    let mut cursor = q.cursor.clone();
+    let mut next = None;
+    'pages: for _ in 0..20 {
+        let page = match app.store.list_audit(500, cursor.as_deref()).await {
+            Ok(p) => p,
+            Err(e) => return store_error(a.lang, &e),
+        };
+        for e in &page.items {
+            if e.at < since {
+                next = None;
+                break 'pages;
+            }
+            let event_ok = q.event.as_deref().filter(|w| !w.is_empty()).is_none_or(|w| e.event.starts_with(w));
+            if event_ok
+                && matches(&e.user_id, &q.user)
+                && matches(&e.client_id, &q.client)
+                && matches(&e.connection, &q.connection)
+            {
+                items.push(json!({"at": day_label(e.at), "time": e.at, "event": e.event, "user": e.user_id,
+                                  "client": e.client_id, "connection": e.connection, "reason": e.reason}));
+                if items.len() >= 100 {
+                    next = Some(e.id.to_string());
+                    break 'pages;
+                }
+            }
+        }
+        next = page.next.clone();
+        match page.next {
+            Some(n) => cursor = Some(n),
+            None => break,
+        }
+    }
+    page(
+        a.lang,
+        StatusCode::OK,
+        "console/audit.html",
+        minijinja::context! {
+            here => "/console/audit", items, next,
+            event => q.event, user => q.user, client => q.client, connection => q.connection, days => q.days.unwrap_or(30),
+        },
+        Some(&a),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calendar_dates_of_days() {
+        assert_eq!(day_label(0), "1970-01-01");
+        assert_eq!(day_label(1_700_000_000), "2023-11-14");
+    }
+}
