@@ -168,7 +168,7 @@ pub async fn create_app(State(app): State<AppState>, headers: HeaderMap, Form(fo
         Err(e) => return back("/console/apps", Err(&e.to_string())),
     };
     match api::apps::create_app(state_of(&app), Ok(Json(input))).await {
-        Ok((_, Json(created))) => app_page(&app, &a, &created.client_id, created.client_secret, None).await,
+        Ok((_, Json(created))) => app_page(&app, &a, &created.client_id, created.client_secret, (None, None)).await,
         Err(e) => back("/console/apps", Err(&e.message)),
     }
 }
@@ -183,7 +183,7 @@ pub async fn app_detail(
         Ok(a) => a,
         Err(r) => return r,
     };
-    app_page(&app, &a, &client_id, None, q.error.or(q.ok)).await
+    app_page(&app, &a, &client_id, None, (q.ok, q.error)).await
 }
 
 async fn app_page(
@@ -191,7 +191,7 @@ async fn app_page(
     a: &Admin,
     client_id: &str,
     secret: Option<String>,
-    notice: Option<String>,
+    (ok, error): (Option<String>, Option<String>),
 ) -> Response {
     let Ok(Json(view)) = api::apps::get_app(state_of(app), Path(client_id.to_string())).await else {
         return (StatusCode::NOT_FOUND, "no such app").into_response();
@@ -211,7 +211,7 @@ async fn app_page(
         "console/app.html",
         minijinja::context! {
             here => format!("/console/apps/{client_id}"),
-            app => view, secret, notice, connections,
+            app => view, secret, ok, error, connections,
         },
         Some(a),
     )
@@ -260,7 +260,7 @@ pub async fn rotate_secret(
         rotate_secret: true,
     };
     match api::apps::update_app(state_of(&app), Path(client_id.clone()), Ok(Json(patch))).await {
-        Ok(Json(view)) => app_page(&app, &a, &client_id, view.client_secret, None).await,
+        Ok(Json(view)) => app_page(&app, &a, &client_id, view.client_secret, (None, None)).await,
         Err(e) => back(&format!("/console/apps/{client_id}"), Err(&e.message)),
     }
 }
@@ -487,7 +487,7 @@ pub async fn connection_detail(
         "console/connection.html",
         minijinja::context! {
             here => format!("/console/connections/{identifier}"),
-            c_view => view, fields, notice => q.error.or(q.ok), token_cached, errors,
+            c_view => view, fields, ok => q.ok, error => q.error, token_cached, errors,
         },
         Some(&a),
     )
@@ -620,7 +620,7 @@ pub async fn user_detail(
         a.lang,
         StatusCode::OK,
         "console/user.html",
-        minijinja::context! { here => format!("/console/users/{id}"), user, grants, notice => q.error.or(q.ok) },
+        minijinja::context! { here => format!("/console/users/{id}"), user, grants, ok => q.ok, error => q.error },
         Some(&a),
     )
 }

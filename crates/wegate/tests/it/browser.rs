@@ -54,8 +54,43 @@ impl WebDriver {
         }
         panic!("never reached a URL containing {part}");
     }
+    /// The page's source once it contains `needle` (a form's answer may still be loading).
+    async fn wait_for_source(&self, needle: &str) -> String {
+        let mut page = String::new();
+        for _ in 0..100 {
+            page = self.source().await;
+            if page.contains(needle) {
+                return page;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the page never showed {needle:?}: {page}");
+    }
     async fn source(&self) -> String {
         self.call(reqwest::Method::GET, "/source", None).await.as_str().unwrap_or_default().to_string()
+    }
+    async fn element(&self, css: &str) -> String {
+        let mut element = Value::Null;
+        for _ in 0..50 {
+            element = self
+                .call(reqwest::Method::POST, "/element", Some(json!({"using": "css selector", "value": css})))
+                .await;
+            if element.get("error").is_none() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        element
+            .as_object()
+            .and_then(|o| o.values().next())
+            .and_then(Value::as_str)
+            .unwrap_or_else(|| panic!("no element {css}: {element}"))
+            .to_string()
+    }
+    async fn fill(&self, css: &str, text: &str) {
+        let id = self.element(css).await;
+        self.call(reqwest::Method::POST, &format!("/element/{id}/clear"), Some(json!({}))).await;
+        self.call(reqwest::Method::POST, &format!("/element/{id}/value"), Some(json!({"text": text}))).await;
     }
     async fn script(&self, js: &str) -> Value {
         self.call(reqwest::Method::POST, "/execute/sync", Some(json!({"script": js, "args": []}))).await
@@ -194,6 +229,126 @@ async fn the_login_page_in_an_ordinary_browser_and_inside_wecom_in_headless_chro
     wd.go(&req.url).await;
     let at = wd.wait_for_url("/connect/oauth2/authorize").await;
     assert!(at.contains("connections%2Finside%2Fcallback"), "the in-WeCom connection, silently: {at}");
+    wd.call(reqwest::Method::DELETE, "", None).await;
+    let _ = chromedriver.kill().await;
+}
+
+/// The console in a real browser (CONTRACT.md, "Console"; issue 16): sign in through wegate's login page,
+/// create an app and a connection of each kind, enable one, find and disable a user, read the audit log,
+/// switch language, sign out — with screenshots in ci-artifacts and no CSP violation or script error on any
+/// page.
+#[tokio::test]
+async fn the_console_click_through_in_headless_chromium() {
+    use crate::harness::*;
+    let dir = tempfile::tempdir().unwrap();
+    let Some((wd, mut chromedriver)) = chromium(dir.path(), None).await else { return };
+    let env = start().await;
+    env.post("/users", json!({"username": "root", "name": "Root Admin", "password": "root-password", "admin": true}))
+        .await;
+    env.post("/users", json!({"username": "zoe", "email": "zoe@example.com", "password": "zoe-password"})).await;
+    let artifacts = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ci-artifacts");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    let clean = |page: &'static str| {
+        let wd = &wd;
+        async move {
+            let violations = wd.script("return document.documentElement.dataset.violations").await;
+            assert_eq!(violations, json!("0"), "CSP violations or script errors on {page}");
+        }
+    };
+
+    wd.go(&format!("{}/console", env.base)).await;
+    wd.wait_for_url("/console/login").await;
+    wd.click("#console-sign-in").await;
+    wd.wait_for_url("/authorize").await;
+    wd.fill("input[name=login]", "root").await;
+    wd.fill("input[name=password]", "root-password").await;
+    wd.click("form.stack button[type=submit]").await;
+    let mut overview = String::new();
+    for _ in 0..100 {
+        overview = wd.source().await;
+        if overview.contains("class=\"counts\"") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(overview.contains("class=\"counts\""), "the console's overview after signing in: {overview}");
+    clean("the overview").await;
+    std::fs::write(artifacts.join("console-overview.png"), wd.screenshot().await).unwrap();
+
+    wd.go(&format!("{}/console/apps", env.base)).await;
+    wd.fill("#app-name", "Intranet").await;
+    wd.fill("#app-redirects", "https://intranet.example.com/cb").await;
+    wd.click("#create-app button[type=submit]").await;
+    let page = wd.wait_for_source("id=\"client-secret\"").await;
+    let client_id = page.split("<code id=\"client-id\">").nth(1).unwrap().split('<').next().unwrap().to_string();
+    clean("the new app").await;
+    std::fs::write(artifacts.join("console-app.png"), wd.screenshot().await).unwrap();
+
+    let seed = wecom_sim::Seed::demo();
+    let (corp, app) = (&seed.corps[0], &seed.corps[0].apps[0]);
+    let (t, p) = (&seed.templates[0], &seed.providers[0]);
+    let agent = app.agent_id.to_string();
+    type Fields<'a> = Vec<(&'a str, &'a str)>;
+    let kinds: Vec<(&str, &str, Fields)> = vec![
+        ("wecom_qrcode", "qr", vec![("corp_id", &corp.corp_id), ("agent_id", &agent), ("secret", &app.secret)]),
+        (
+            "wecom_web",
+            "web",
+            vec![("corp_id", &corp.corp_id), ("agent_id", &agent), ("secret", &app.secret), ("scope", "snsapi_base")],
+        ),
+        (
+            "wecom_mobile",
+            "mobile",
+            vec![("corp_id", &corp.corp_id), ("agent_id", &agent), ("secret", &app.secret), ("schema", "wwauthdemo")],
+        ),
+        ("wecom_delegated", "delegated", vec![("token", &t.token), ("encoding_aes_key", &t.encoding_aes_key)]),
+        ("wecom_provider", "provider", vec![("corp_id", &p.corp_id), ("provider_secret", &p.provider_secret)]),
+    ];
+    for (kind, identifier, fields) in &kinds {
+        wd.go(&format!("{}/console/connections?kind={kind}", env.base)).await;
+        wd.fill("#identifier", identifier).await;
+        wd.fill("#display_name", &format!("{kind} button")).await;
+        for (name, value) in fields {
+            wd.fill(&format!("#f-{name}"), value).await;
+        }
+        wd.click("#create-connection button[type=submit]").await;
+        let at = wd.wait_for_url(&format!("/console/connections/{identifier}")).await;
+        assert!(at.contains("ok=created"), "{kind}: {at}");
+        clean("a connection").await;
+    }
+    std::fs::write(artifacts.join("console-connection.png"), wd.screenshot().await).unwrap();
+    let (_, listed) = env.admin(reqwest::Method::GET, "/connections", None).await;
+    assert_eq!(listed["items"].as_array().map(Vec::len), Some(5), "every kind created: {listed}");
+
+    wd.go(&format!("{}/console/apps/{client_id}", env.base)).await;
+    wd.click("button[data-connection=qr]").await;
+    wd.wait_for_url("ok=").await;
+    let (_, app) = env.admin(reqwest::Method::GET, &format!("/apps/{client_id}"), None).await;
+    assert_eq!(app["connections"], json!(["qr"]));
+
+    wd.go(&format!("{}/console/users", env.base)).await;
+    wd.fill("#q", "zoe@").await;
+    wd.click("form[role=search] button").await;
+    wd.wait_for_url("q=zoe").await;
+    wd.click("table a[href^='/console/users/']").await;
+    wd.wait_for_url("/console/users/").await;
+    wd.click("#toggle-disabled").await;
+    wd.wait_for_source("id=\"user-disabled\"").await;
+    clean("a user").await;
+    std::fs::write(artifacts.join("console-user.png"), wd.screenshot().await).unwrap();
+
+    wd.go(&format!("{}/console/audit?event=user.", env.base)).await;
+    wd.wait_for_source("user.disabled").await;
+    clean("the audit log").await;
+    wd.click("#switch-language").await;
+    let zh = wd.wait_for_source("退出登录").await;
+    assert!(zh.contains("审计日志"), "switched to Chinese");
+    std::fs::write(artifacts.join("console-audit-zh.png"), wd.screenshot().await).unwrap();
+    wd.click("#sign-out").await;
+    wd.wait_for_url("/console/login").await;
+    wd.go(&format!("{}/console", env.base)).await;
+    wd.wait_for_url("/console/login").await;
+
     wd.call(reqwest::Method::DELETE, "", None).await;
     let _ = chromedriver.kill().await;
 }

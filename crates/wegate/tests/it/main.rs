@@ -9,6 +9,7 @@ mod harness;
 
 mod admin_api;
 mod browser;
+mod console;
 mod delegated;
 mod demo;
 mod docs;
