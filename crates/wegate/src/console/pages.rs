@@ -615,12 +615,20 @@ pub async fn user_detail(
             |g| json!({"client_id": g.client_id, "connection": g.connection, "sid": g.sid, "created_at": g.created_at}),
         )
         .collect();
+    let sessions: Vec<Value> = app
+        .store
+        .user_sessions(&id, now)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|s| json!({"sid": s.sid, "connection": s.connection, "amr": s.amr, "at": day_label(s.auth_time), "expires": day_label(s.expires_at)}))
+        .collect();
     let user = serde_json::to_value(&view).unwrap_or(Value::Null);
     page(
         a.lang,
         StatusCode::OK,
         "console/user.html",
-        minijinja::context! { here => format!("/console/users/{id}"), user, grants, ok => q.ok, error => q.error },
+        minijinja::context! { here => format!("/console/users/{id}"), user, grants, sessions, ok => q.ok, error => q.error },
         Some(&a),
     )
 }

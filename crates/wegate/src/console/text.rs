@@ -97,6 +97,11 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("time", "Time", "时间"),
     ("reason", "Reason", "原因"),
     ("saved", "Saved.", "已保存。"),
+    ("created", "Created.", "已创建。"),
+    ("deleted", "Deleted.", "已删除。"),
+    ("browser_sessions", "Browser sessions", "浏览器会话"),
+    ("signed_in_at", "Signed in", "登录时间"),
+    ("apps_entered", "Apps entered (grants)", "已进入的应用（授权）"),
     ("guide", "Where to find each value in WeCom", "各字段在企业微信中的位置"),
 ];
 

@@ -73,6 +73,8 @@ pub trait SessionStore: Send + Sync {
     /// None when absent or expired.
     async fn get_session(&self, id_hash: &str, now: Timestamp) -> StoreResult<Option<Session>>;
     async fn delete_session(&self, id_hash: &str) -> StoreResult<()>;
+    /// A user's live sessions, newest first (the console shows them).
+    async fn user_sessions(&self, user_id: &str, now: Timestamp) -> StoreResult<Vec<Session>>;
     /// Ends every session of a user; returns the ended ones (their `sid`s go into logout tokens).
     async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<Vec<Session>>;
 }

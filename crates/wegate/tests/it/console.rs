@@ -28,7 +28,8 @@ fn csrf(html: &str) -> String {
 #[tokio::test]
 async fn only_admins_enter_and_forms_need_their_csrf_token() {
     let env = start().await;
-    env.post("/users", json!({"username": "root", "password": "root-password", "admin": true})).await;
+    let root = env.post("/users", json!({"username": "root", "password": "root-password", "admin": true})).await;
+    assert_eq!(root["admin"], true, "admin on create");
     env.post("/users", json!({"username": "mia", "password": "mia-password"})).await;
 
     let anonymous = browser().get(format!("{}/console", env.base)).send().await.unwrap();
@@ -43,6 +44,15 @@ async fn only_admins_enter_and_forms_need_their_csrf_token() {
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
     let token = csrf(&html);
+    let detail = admin
+        .get(format!("{}/console/users/{}", env.base, root["id"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(detail.contains("id=\"sessions\""), "the admin's own browser session is listed");
     let forged = admin
         .post(format!("{}/console/apps", env.base))
         .form(&[("name", "X"), ("kind", "web"), ("redirect_uris", "https://x.example/cb")])

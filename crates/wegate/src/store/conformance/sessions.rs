@@ -92,10 +92,12 @@ pub async fn a_users_sessions_end_together(store: Arc<dyn Store>) {
     store.put_session(session("s1", "u1", NOW + 100)).await.expect("put");
     store.put_session(session("s2", "u1", NOW + 100)).await.expect("put");
     store.put_session(session("s3", "u2", NOW + 100)).await.expect("put");
+    store.put_session(session("s4", "u1", NOW + 10)).await.expect("put");
+    assert_eq!(store.user_sessions("u1", NOW + 20).await.expect("list").len(), 2, "live ones only");
     let mut ended: Vec<String> =
         store.delete_user_sessions("u1").await.expect("delete").into_iter().map(|s| s.sid).collect();
     ended.sort();
-    assert_eq!(ended, ["sid-s1", "sid-s2"]);
+    assert_eq!(ended, ["sid-s1", "sid-s2", "sid-s4"], "expired ones go too");
     assert_eq!(store.get_session("s1", NOW).await.expect("get"), None);
     assert!(store.get_session("s3", NOW).await.expect("get").is_some(), "another user's session stays");
     assert!(store.delete_user_sessions("u1").await.expect("delete").is_empty());

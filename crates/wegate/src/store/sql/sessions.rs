@@ -193,6 +193,21 @@ impl SessionStore for SqlStore {
         self.exec(sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(id_hash)).await.map(|_| ())
     }
 
+    async fn user_sessions(&self, user_id: &str, now: Timestamp) -> StoreResult<Vec<Session>> {
+        let rows = self
+            .fetch(
+                sqlx::query(concat!(
+                    "SELECT ",
+                    session_cols!(),
+                    " FROM sessions WHERE user_id = $1 AND expires_at > $2 ORDER BY created_at DESC"
+                ))
+                .bind(user_id)
+                .bind(now),
+            )
+            .await?;
+        all(rows, session_from_row)
+    }
+
     async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<Vec<Session>> {
         let rows = self
             .fetch(
