@@ -344,6 +344,14 @@ async fn the_console_click_through_in_headless_chromium() {
     let zh = wd.wait_for_source("退出登录").await;
     assert!(zh.contains("审计日志"), "switched to Chinese");
     std::fs::write(artifacts.join("console-audit-zh.png"), wd.screenshot().await).unwrap();
+    // A phone's width: nothing wider than the screen.
+    wd.call(reqwest::Method::POST, "/window/rect", Some(json!({"width": 390, "height": 844}))).await;
+    for path in ["/console", "/console/apps", "/console/connections/delegated", "/console/users", "/console/audit"] {
+        wd.go(&format!("{}{path}", env.base)).await;
+        let fits = wd.script("return document.documentElement.scrollWidth <= window.innerWidth + 1").await;
+        assert_eq!(fits, json!(true), "{path} fits a phone's width");
+    }
+    std::fs::write(artifacts.join("console-mobile.png"), wd.screenshot().await).unwrap();
     wd.click("#sign-out").await;
     wd.wait_for_url("/console/login").await;
     wd.go(&format!("{}/console", env.base)).await;
