@@ -54,7 +54,16 @@ pub fn has_event_url(settings: &KindSettings) -> bool {
 /// app: `user/get` with the app's credentials (deleted, disabled, left or out of the visible scope = no). A
 /// corp that cancelled a delegated authorization keeps nobody. Provider connections have no address-book
 /// access in their login suites, so they answer yes (stated in CONTRACT-facing docs).
-pub async fn still_member(app: &App, connection: &Connection, subject: &str) -> Result<bool, ConnectorError> {
+///
+/// `upstream` is the identity space the grant was made in: when the connection now serves another corp (its
+/// `corp_id` changed, a delegated connection was rebound), asking that corp would wrongly answer "gone", so
+/// the answer is an error (the caller treats it as "cannot tell").
+pub async fn still_member(
+    app: &App,
+    connection: &Connection,
+    upstream: &str,
+    subject: &str,
+) -> Result<bool, ConnectorError> {
     let corp = match &connection.settings {
         KindSettings::Delegated(s) => match wecom_delegated::authorized_app(app, connection, s).await {
             Ok((corp, _)) => corp,
@@ -67,6 +76,12 @@ pub async fn still_member(app: &App, connection: &Connection, subject: &str) -> 
             None => return Ok(true),
         },
     };
+    if upstream != format!("wecom:{}", corp.corp_id) {
+        return Err(ConnectorError::Config(format!(
+            "the grant was made in {upstream}, but the connection now serves wecom:{}",
+            corp.corp_id
+        )));
+    }
     match corp_member::check_member(app, &corp, subject).await {
         Ok(_) => Ok(true),
         Err(ConnectorError::NotAllowed(_)) => Ok(false),

@@ -40,7 +40,8 @@ impl MembershipCheck for WecomUpstream {
 }
 
 async fn still_member(app: &App, origin: &GrantOrigin) -> Membership {
-    let (Some(identifier), Some(subject)) = (&origin.connection, &origin.subject) else {
+    let (Some(identifier), Some(upstream), Some(subject)) = (&origin.connection, &origin.upstream, &origin.subject)
+    else {
         return Membership::Present;
     };
     let connection = match app.store.get_connection(identifier).await {
@@ -48,7 +49,7 @@ async fn still_member(app: &App, origin: &GrantOrigin) -> Membership {
         Ok(None) => return Membership::Unknown(format!("connection {identifier} was deleted")),
         Err(e) => return Membership::Unknown(e.to_string()),
     };
-    match connectors::still_member(app, &connection, subject).await {
+    match connectors::still_member(app, &connection, upstream, subject).await {
         Ok(true) => Membership::Present,
         Ok(false) => Membership::Gone(format!("{subject} is no longer a member for connection {identifier}")),
         Err(e) => Membership::Unknown(e.to_string()),
