@@ -91,6 +91,16 @@ async fn resolve_once(
 ) -> Result<Resolution, StoreError> {
     let now = app.now();
     let store = &app.store;
+    // Before exact encrypted userids, every subject was stored lowercased: such an identity is re-keyed to
+    // the exact subject on its first sign-in (and is the same person: encrypted ids are 30+ random characters).
+    let lowered = upstream.subject.to_lowercase();
+    if lowered != upstream.subject
+        && store.get_identity(&upstream.upstream, &upstream.subject).await?.is_none()
+        && store.get_identity(&upstream.upstream, &lowered).await?.is_some()
+    {
+        store.rename_identity(&upstream.upstream, &lowered, &upstream.subject, now).await?;
+        tracing::info!(upstream = %upstream.upstream, "identity re-keyed to its exact (case-sensitive) subject");
+    }
     if let Some(identity) = store.get_identity(&upstream.upstream, &upstream.subject).await? {
         // A returning person usually brings the same profile: write only what changed, since writes are
         // what serialises on SQLite (and `updated_at` then means what OIDC says: the profile changed).

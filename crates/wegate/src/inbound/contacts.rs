@@ -64,6 +64,28 @@ pub async fn apply(app: &AppState, connection: &Connection, change: Change) -> S
     }
     if change.change_type == "update_user" {
         refresh_profile(app, &identity, &change.member).await?;
+        // The member's userid was changed: the identity follows it (same person, new key).
+        // (A provider app's identity is its open_userid, which a rename does not change.)
+        let plain = match &connection.settings {
+            KindSettings::Provider(_) => None,
+            KindSettings::Delegated(_) => {
+                Some(delegated_ids_are_plain(change.auth_corp_id.as_deref().unwrap_or_default()))
+            }
+            _ => Some(true),
+        };
+        if let (Some(new_userid), Some(plain)) = (change.member.new_user_id.as_deref().filter(|n| !n.is_empty()), plain)
+        {
+            let new_subject = member_subject(plain, new_userid);
+            if new_subject != subject {
+                match app.store.rename_identity(&upstream, &subject, &new_subject, app.now()).await {
+                    Ok(()) => tracing::info!(connection = %identifier, "identity follows the member's new userid"),
+                    Err(crate::store::StoreError::Conflict(_)) => {
+                        tracing::warn!(connection = %identifier, "the member's new userid is already another identity here")
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
     }
     Ok(())
 }

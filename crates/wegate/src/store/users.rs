@@ -140,6 +140,15 @@ pub trait UserStore: Send + Sync {
     /// (to anyone), Err(NotFound) if the user is gone.
     async fn link_identity(&self, identity: Identity) -> StoreResult<()>;
     /// Refreshes the stored profile and last connection of a linked identity.
+    /// Moves an identity to a new subject (WeCom renamed the member's userid, or the subject's spelling rule
+    /// changed). Err(NotFound) when there is none; Err(Conflict) when the new subject is taken.
+    async fn rename_identity(
+        &self,
+        upstream: &str,
+        subject: &str,
+        new_subject: &str,
+        now: Timestamp,
+    ) -> StoreResult<()>;
     async fn touch_identity(
         &self,
         upstream: &str,

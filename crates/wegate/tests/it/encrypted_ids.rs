@@ -163,3 +163,26 @@ async fn legacy_plain_ids_still_sign_in_case_insensitively() {
     assert_eq!(identity["subject"], "liuyang", "plain userids are case-insensitive");
     assert_eq!(env.sim_calls("/cgi-bin/service/corpid_to_opencorpid").await, 0);
 }
+
+/// An identity stored before encrypted userids were kept exactly (lowercased) is the same person: the next
+/// sign-in re-keys it instead of creating a second account.
+#[tokio::test]
+async fn an_identity_stored_lowercased_before_is_re_keyed_not_duplicated() {
+    use sqlx::Connection;
+    let env = start().await;
+    let seed = wecom_sim::Seed::demo();
+    let customer = seed.corps[1].clone();
+    let (client, http, template_id) = delegated(&env, json!({})).await;
+    authorize_customer(&env, &template_id, &customer.corp_id).await;
+    let first = sign_in(&env, &client, &http, "deleg", "LiuYang").await;
+    let exact = first["identities"][0]["subject"].as_str().unwrap().to_string();
+    let db = format!("sqlite://{}", env._dir.path().join("wegate.db").display());
+    let mut conn = sqlx::SqliteConnection::connect(&db).await.unwrap();
+    sqlx::query("UPDATE identities SET subject = lower(subject)").execute(&mut conn).await.unwrap();
+
+    let again = sign_in(&env, &client, &http, "deleg", "LiuYang").await;
+    assert_eq!(again["id"], first["id"], "the same account");
+    assert_eq!(again["identities"][0]["subject"], exact.as_str(), "re-keyed to the exact subject");
+    let (_, users) = env.admin(Method::GET, "/users", None).await;
+    assert_eq!(users["items"].as_array().map(Vec::len), Some(1), "no second account");
+}

@@ -522,3 +522,28 @@ async fn a_departed_members_browser_session_ends_and_an_unredeemed_code_yields_n
         .await;
     assert!(format!("{refused:?}").contains("invalid_grant"), "{refused:?}");
 }
+
+/// WeCom renamed the member's userid (`update_user` with `NewUserID`): the identity follows, so the next
+/// sign-in under the new userid is the same account.
+#[tokio::test]
+async fn a_renamed_userid_keeps_its_account() {
+    let env = start().await;
+    let (_, client, http) = wired(&env, None).await;
+    let (user_id, _, _) = sign_in(&env, &client, &http, "ZhangSan").await;
+    let corp = wecom_sim::Seed::demo().corps[0].corp_id.clone();
+    let crypt = wecom::MsgCrypt::new(TOKEN, AES_KEY).unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs().to_string();
+    let rename = wecom::Event::ChangeContact {
+        suite_id: None,
+        auth_corp_id: Some(corp.clone()),
+        change_type: "update_user".into(),
+        user_id: Some("ZhangSan".into()),
+        member: Box::new(wecom::ContactMember { new_user_id: Some("ZhangSan2".into()), ..Default::default() }),
+        timestamp: now.parse().unwrap(),
+    };
+    let (body, signature) = crypt.encrypt_to_post_body(&rename.to_xml(), &corp, &corp, Some("1000002"), &now, "r1");
+    let url = format!("{}/connections/wecom/events?msg_signature={signature}&timestamp={now}&nonce=r1", env.base);
+    assert_eq!(env.http.post(url).body(body).send().await.unwrap().text().await.unwrap(), "success");
+    let (_, user) = env.admin(Method::GET, &format!("/users/{user_id}"), None).await;
+    assert_eq!(user["identities"][0]["subject"], "zhangsan2", "{user}");
+}

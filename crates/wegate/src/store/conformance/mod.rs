@@ -74,6 +74,7 @@ macro_rules! behaviours {
             deleting_user_removes_identities_sessions_and_tokens,
             login_failures_count_within_a_window_and_clear,
             users_are_disabled_and_enabled,
+            identities_are_renamed_to_a_free_subject,
             // sessions.rs
             login_tx_round_trips_and_expires,
             login_tx_take_is_atomic,

@@ -323,3 +323,13 @@ pub async fn users_are_disabled_and_enabled(store: Arc<dyn Store>) {
     assert!(!cleared.admin && cleared.password_hash.is_none());
     assert!(matches!(store.set_user_access("nope", Some(true), None, NOW).await, Err(StoreError::NotFound)));
 }
+
+pub async fn identities_are_renamed_to_a_free_subject(store: Arc<dyn Store>) {
+    store.create_user_with_identity(new_user("u1"), identity("wecom:ww1", "old", "u1")).await.expect("create");
+    store.create_user_with_identity(new_user("u2"), identity("wecom:ww1", "taken", "u2")).await.expect("create");
+    store.rename_identity("wecom:ww1", "old", "New", NOW + 1).await.expect("rename");
+    assert_eq!(store.get_identity("wecom:ww1", "old").await.expect("get"), None);
+    assert_eq!(store.get_identity("wecom:ww1", "New").await.expect("get").map(|i| i.user_id), Some("u1".into()));
+    assert!(matches!(store.rename_identity("wecom:ww1", "gone", "x", NOW).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.rename_identity("wecom:ww1", "New", "taken", NOW).await, Err(StoreError::Conflict(_))));
+}

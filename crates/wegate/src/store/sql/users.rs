@@ -349,6 +349,25 @@ impl UserStore for SqlStore {
         .map(|_| ())
     }
 
+    async fn rename_identity(
+        &self,
+        upstream: &str,
+        subject: &str,
+        new_subject: &str,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let updated = self
+            .exec(
+                sqlx::query("UPDATE identities SET subject = $3, updated_at = $4 WHERE upstream = $1 AND subject = $2")
+                    .bind(upstream)
+                    .bind(subject)
+                    .bind(new_subject)
+                    .bind(now),
+            )
+            .await?;
+        if updated == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
     async fn touch_identity(
         &self,
         upstream: &str,
