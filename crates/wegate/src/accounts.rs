@@ -93,15 +93,17 @@ async fn resolve_once(
     let store = &app.store;
     // Before exact encrypted userids, every subject was stored lowercased: such an identity is re-keyed to
     // the exact subject on its first sign-in (and is the same person: encrypted ids are 30+ random characters).
+    let mut known = store.get_identity(&upstream.upstream, &upstream.subject).await?;
     let lowered = upstream.subject.to_lowercase();
-    if lowered != upstream.subject
-        && store.get_identity(&upstream.upstream, &upstream.subject).await?.is_none()
-        && store.get_identity(&upstream.upstream, &lowered).await?.is_some()
+    if known.is_none()
+        && lowered != upstream.subject
+        && let Some(old) = store.get_identity(&upstream.upstream, &lowered).await?
     {
         store.rename_identity(&upstream.upstream, &lowered, &upstream.subject, now).await?;
         tracing::info!(upstream = %upstream.upstream, "identity re-keyed to its exact (case-sensitive) subject");
+        known = Some(Identity { subject: upstream.subject.clone(), ..old });
     }
-    if let Some(identity) = store.get_identity(&upstream.upstream, &upstream.subject).await? {
+    if let Some(identity) = known {
         // A returning person usually brings the same profile: write only what changed, since writes are
         // what serialises on SQLite (and `updated_at` then means what OIDC says: the profile changed).
         if identity.profile != upstream.profile || identity.connection != connection.identifier {

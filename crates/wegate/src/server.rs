@@ -97,20 +97,13 @@ pub async fn build_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> Resu
 
 /// Once at start: each existing connection's settings that cannot work (`connectors::advice::warnings`).
 async fn log_connection_warnings(app: &App) {
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = match app.store.list_connections(200, cursor.as_deref()).await {
-            Ok(page) => page,
-            Err(e) => return tracing::warn!(error = %e, "could not list connections to check their settings"),
-        };
-        for connection in &page.items {
-            for warning in crate::connectors::advice::warnings(connection) {
-                tracing::warn!(connection = %connection.identifier, "{warning}");
-            }
-        }
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => return,
+    let connections = match crate::store::all_connections(app.store.as_ref()).await {
+        Ok(all) => all,
+        Err(e) => return tracing::warn!(error = %e, "could not list connections to check their settings"),
+    };
+    for connection in &connections {
+        for warning in crate::connectors::advice::warnings(connection) {
+            tracing::warn!(connection = %connection.identifier, "{warning}");
         }
     }
 }

@@ -180,25 +180,19 @@ fn check_icon(icon: Option<String>) -> ApiResult<Option<String>> {
 /// would download one of them. 409, naming the other connection.
 async fn check_domain_file(app: &App, identifier: &str, file: Option<&crate::store::DomainFile>) -> ApiResult<()> {
     let Some(file) = file else { return Ok(()) };
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = app.store.list_connections(200, cursor.as_deref()).await?;
-        for other in &page.items {
-            if other.identifier != identifier
-                && let Some(theirs) = &other.domain_verification
-                && theirs.filename == file.filename
-                && theirs.content != file.content
-            {
-                return Err(ApiError::conflict(format!(
-                    "connection {} already serves {} with other content; WeCom can download only one",
-                    other.identifier, file.filename
-                )));
-            }
-        }
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => return Ok(()),
-        }
+    let clash = crate::store::all_connections(app.store.as_ref()).await?.into_iter().find(|other| {
+        other.identifier != identifier
+            && other
+                .domain_verification
+                .as_ref()
+                .is_some_and(|t| t.filename == file.filename && t.content != file.content)
+    });
+    match clash {
+        Some(other) => Err(ApiError::conflict(format!(
+            "connection {} already serves {} with other content; WeCom can download only one",
+            other.identifier, file.filename
+        ))),
+        None => Ok(()),
     }
 }
 

@@ -45,6 +45,19 @@ fn store_error(lang: Lang, e: &dyn std::fmt::Display) -> Response {
     crate::web::error::PageError::internal(lang, e).into_response()
 }
 
+/// Back to `to` with the API's verdict: `saved`, or its message.
+fn verdict<T>(to: &str, result: api::ApiResult<T>) -> Response {
+    match result {
+        Ok(_) => back(to, Ok("saved")),
+        Err(e) => back(to, Err(&e.message)),
+    }
+}
+
+/// The form's JSON as the API's body type, or back to `to` saying why not.
+fn decode<T: serde::de::DeserializeOwned>(to: &str, body: Value) -> Result<T, Response> {
+    serde_json::from_value(body).map_err(|e| back(to, Err(&e.to_string())))
+}
+
 fn field<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
     form.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim()).unwrap_or_default()
 }
@@ -163,9 +176,9 @@ pub async fn create_app(State(app): State<AppState>, headers: HeaderMap, Form(fo
     if let Some(map) = body.as_object_mut() {
         map.entry("post_logout_redirect_uris").or_insert(json!([]));
     }
-    let input = match serde_json::from_value::<api::apps::NewApp>(body) {
+    let input = match decode::<api::apps::NewApp>("/console/apps", body) {
         Ok(input) => input,
-        Err(e) => return back("/console/apps", Err(&e.to_string())),
+        Err(r) => return r,
     };
     match api::apps::create_app(state_of(&app), Ok(Json(input))).await {
         Ok((_, Json(created))) => app_page(&app, &a, &created.client_id, created.client_secret, (None, None)).await,
@@ -196,7 +209,7 @@ async fn app_page(
     let Ok(Json(view)) = api::apps::get_app(state_of(app), Path(client_id.to_string())).await else {
         return (StatusCode::NOT_FOUND, "no such app").into_response();
     };
-    let all = app.store.list_connections(1000, None).await.map(|p| p.items).unwrap_or_default();
+    let all = crate::store::all_connections(app.store.as_ref()).await.unwrap_or_default();
     let connections: Vec<Value> = all
         .iter()
         .map(|c| {
@@ -232,14 +245,11 @@ pub async fn update_app(
         map.entry("backchannel_logout_uri").or_insert(Value::Null);
     }
     let to = format!("/console/apps/{client_id}");
-    let patch = match serde_json::from_value::<api::apps::AppPatch>(body) {
+    let patch = match decode::<api::apps::AppPatch>(&to, body) {
         Ok(p) => p,
-        Err(e) => return back(&to, Err(&e.to_string())),
+        Err(r) => return r,
     };
-    match api::apps::update_app(state_of(&app), Path(client_id.clone()), Ok(Json(patch))).await {
-        Ok(_) => back(&to, Ok("saved")),
-        Err(e) => back(&to, Err(&e.message)),
-    }
+    verdict(&to, api::apps::update_app(state_of(&app), Path(client_id.clone()), Ok(Json(patch))).await)
 }
 
 pub async fn rotate_secret(
@@ -307,10 +317,7 @@ pub async fn app_connection(
     } else {
         api::apps::dissociate(state_of(&app), Path((client_id.clone(), identifier))).await
     };
-    match outcome {
-        Ok(_) => back(&to, Ok("saved")),
-        Err(e) => back(&to, Err(&e.message)),
-    }
+    verdict(&to, outcome)
 }
 
 // ---------------------------------------------------------------- connections
@@ -433,9 +440,9 @@ pub async fn create_connection(State(app): State<AppState>, headers: HeaderMap, 
         return r;
     }
     let kind = field(&form, "kind").to_string();
-    let input = match serde_json::from_value::<api::connections::ConnectionBody>(connection_body(&form, true)) {
+    let input = match decode(&format!("/console/connections?kind={kind}"), connection_body(&form, true)) {
         Ok(input) => input,
-        Err(e) => return back(&format!("/console/connections?kind={kind}"), Err(&e.to_string())),
+        Err(r) => return r,
     };
     match api::connections::create_connection(state_of(&app), Ok(Json(input))).await {
         Ok((_, Json(view))) => back(&format!("/console/connections/{}", view.identifier), Ok("created")),
@@ -503,14 +510,11 @@ pub async fn update_connection(
         return r;
     }
     let to = format!("/console/connections/{identifier}");
-    let input = match serde_json::from_value::<api::connections::ConnectionBody>(connection_body(&form, false)) {
+    let input = match decode::<api::connections::ConnectionBody>(&to, connection_body(&form, false)) {
         Ok(input) => input,
-        Err(e) => return back(&to, Err(&e.to_string())),
+        Err(r) => return r,
     };
-    match api::connections::update_connection(state_of(&app), Path(identifier.clone()), Ok(Json(input))).await {
-        Ok(_) => back(&to, Ok("saved")),
-        Err(e) => back(&to, Err(&e.message)),
-    }
+    verdict(&to, api::connections::update_connection(state_of(&app), Path(identifier.clone()), Ok(Json(input))).await)
 }
 
 pub async fn delete_connection(
@@ -581,9 +585,9 @@ pub async fn create_user(State(app): State<AppState>, headers: HeaderMap, Form(f
         return r;
     }
     let body = form_json(&form, &[], &["admin", "email_verified"]);
-    let input = match serde_json::from_value::<api::users::NewUserBody>(body) {
+    let input = match decode("/console/users", body) {
         Ok(input) => input,
-        Err(e) => return back("/console/users", Err(&e.to_string())),
+        Err(r) => return r,
     };
     match api::users::create_user(state_of(&app), Ok(Json(input))).await {
         Ok((_, Json(view))) => back(&format!("/console/users/{}", view.id), Ok("created")),
@@ -644,13 +648,9 @@ pub async fn user_action(
         return r;
     }
     let to = format!("/console/users/{id}");
-    let message = |r: Result<(), api::ApiError>| match r {
-        Ok(()) => back(&to, Ok("saved")),
-        Err(e) => back(&to, Err(&e.message)),
-    };
     match action.as_str() {
-        "disable" => message(api::users::disable_user(state_of(&app), Path(id.clone())).await.map(|_| ())),
-        "enable" => message(api::users::enable_user(state_of(&app), Path(id.clone())).await.map(|_| ())),
+        "disable" => verdict(&to, api::users::disable_user(state_of(&app), Path(id.clone())).await),
+        "enable" => verdict(&to, api::users::enable_user(state_of(&app), Path(id.clone())).await),
         "delete" if field(&form, "confirm") == id => {
             match api::users::delete_user(state_of(&app), Path(id.clone())).await {
                 Ok(_) => back("/console/users", Ok("deleted")),
@@ -664,7 +664,7 @@ pub async fn user_action(
                 password: (action == "password").then(|| field(&form, "password").to_string()),
                 name: None,
             };
-            message(api::users::update_user(state_of(&app), Path(id.clone()), Ok(Json(patch))).await.map(|_| ()))
+            verdict(&to, api::users::update_user(state_of(&app), Path(id.clone()), Ok(Json(patch))).await)
         }
         _ => (StatusCode::NOT_FOUND, "no such action").into_response(),
     }

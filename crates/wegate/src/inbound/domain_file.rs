@@ -13,25 +13,16 @@ pub async fn domain_verification_file(State(app): State<AppState>, Path(filename
     if !is_verification_filename(&filename) {
         return StatusCode::NOT_FOUND.into_response();
     }
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = match app.store.list_connections(200, cursor.as_deref()).await {
-            Ok(page) => page,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot list connections for the verification file");
-                return StatusCode::SERVICE_UNAVAILABLE.into_response();
-            }
-        };
-        for c in &page.items {
-            if let Some(file) = &c.domain_verification
-                && file.filename == filename
-            {
-                return ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], file.content.clone()).into_response();
-            }
+    let connections = match crate::store::all_connections(app.store.as_ref()).await {
+        Ok(all) => all,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot list connections for the verification file");
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
         }
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => return StatusCode::NOT_FOUND.into_response(),
-        }
+    };
+    let file = connections.into_iter().filter_map(|c| c.domain_verification).find(|f| f.filename == filename);
+    match file {
+        Some(file) => ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], file.content).into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
     }
 }

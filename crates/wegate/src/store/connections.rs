@@ -75,3 +75,17 @@ pub trait ConnectionStore: Send + Sync {
     /// Also removes associations and authorized corps. Identities and users stay.
     async fn delete_connection(&self, identifier: &str) -> StoreResult<()>;
 }
+
+/// Every connection, page by page (admin-sized: connections number in the tens).
+pub async fn all_connections(store: &(impl ConnectionStore + ?Sized)) -> StoreResult<Vec<Connection>> {
+    let mut all = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = store.list_connections(200, cursor.as_deref()).await?;
+        all.extend(page.items);
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(all),
+        }
+    }
+}

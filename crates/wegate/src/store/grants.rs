@@ -75,7 +75,8 @@ pub trait GrantStore: Send + Sync {
     async fn put_auth_code(&self, code: AuthCode) -> StoreResult<()>;
     /// Atomically marks the code used, for the client it was issued to only. Fresh on that client's first
     /// call (if not expired), Replayed afterwards (even if expired since), NotFound for unknown or
-    /// expired-and-unused codes — and for another client's code, which stays unused for its own client.
+    /// expired-and-unused codes, codes of a revoked grant — and for another client's code, which stays unused for
+    /// its own client.
     async fn consume_auth_code(
         &self,
         code_hash: &str,

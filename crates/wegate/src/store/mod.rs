@@ -47,7 +47,7 @@ pub mod conformance;
 pub use apps::{App, AppKind, AppStore, AppUpdate};
 pub use audit::{AuditEvent, AuditStore};
 pub use common::{Page, StoreError, StoreResult, Timestamp};
-pub use connections::{Connection, ConnectionStore};
+pub use connections::{Connection, ConnectionStore, all_connections};
 pub use grants::{AuthCode, Consumed, GrantOrigin, GrantStore, RefreshToken};
 pub use keys::{KeyStore, SigningKey};
 pub use kinds::{

@@ -30,12 +30,9 @@ pub async fn grant(app: &App, headers: &HeaderMap, form: &FormParams) -> Result<
                 "the authorization code was already used; tokens issued from it are revoked",
             ));
         }
+        // Unknown, expired, or its grant revoked (the person was signed out everywhere after it was issued).
         Consumed::NotFound => return Err(OAuthError::invalid_grant("the authorization code is invalid or expired")),
     };
-    // The person was signed out everywhere (departed, disabled) after the code was issued: its grant is revoked.
-    if app.store.is_grant_revoked(&record.grant_id).await? {
-        return Err(OAuthError::invalid_grant("the sign-in was revoked; sign in again"));
-    }
     if form.get("redirect_uri") != Some(record.redirect_uri.as_str()) {
         return Err(OAuthError::invalid_grant("redirect_uri does not match the authorization request"));
     }

@@ -94,6 +94,12 @@ pub async fn revoked_grant_tokens_are_not_found(store: Arc<dyn Store>) {
     assert_eq!(store.get_refresh_token("r4", NOW + 3).await.expect("get"), None);
     assert_eq!(store.consume_refresh_token("r4", NOW + 3).await.expect("consume"), Consumed::NotFound);
 
+    // A code of a revoked grant yields nothing.
+    let mut code = auth_code("c-revoked", NOW + 60);
+    code.grant_id = "g".into();
+    store.put_auth_code(code).await.expect("put");
+    assert_eq!(store.consume_auth_code("c-revoked", "app", NOW + 3).await.expect("consume"), Consumed::NotFound);
+
     // The revocation lasts until its longest expiry.
     store.sweep_expired(NOW + 3600).await.expect("sweep");
     assert!(store.is_grant_revoked("g").await.expect("revoked?"), "the later expiry of the two revocations holds");

@@ -20,12 +20,14 @@ macro_rules! refresh_token_cols {
     };
 }
 
-/// A refresh token counts only while its grant is not revoked (a token stored while the grant was being
-/// revoked must not survive it).
+/// A code or refresh token counts only while its grant is not revoked (one stored while the grant was being
+/// revoked must not survive it; a code issued just before its person was signed out everywhere yields nothing).
 macro_rules! grant_live {
-    ($now:literal) => {
+    ($table:literal, $now:literal) => {
         concat!(
-            "NOT EXISTS (SELECT 1 FROM revoked_grants g WHERE g.grant_id = refresh_tokens.grant_id AND g.expires_at > ",
+            "NOT EXISTS (SELECT 1 FROM revoked_grants g WHERE g.grant_id = ",
+            $table,
+            ".grant_id AND g.expires_at > ",
             $now,
             ")"
         )
@@ -127,7 +129,9 @@ impl GrantStore for SqlStore {
             .fetch(
                 sqlx::query(concat!(
                     "UPDATE auth_codes SET used_at = $2 WHERE code_hash = $1 AND client_id = $3 AND used_at IS NULL ",
-                    "AND expires_at > $2 RETURNING ",
+                    "AND expires_at > $2 AND ",
+                    grant_live!("auth_codes", "$2"),
+                    " RETURNING ",
                     auth_code_cols!()
                 ))
                 .bind(code_hash)
@@ -180,7 +184,7 @@ impl GrantStore for SqlStore {
                 sqlx::query(concat!(
                     "UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 ",
                     "AND ",
-                    grant_live!("$2"),
+                    grant_live!("refresh_tokens", "$2"),
                     " RETURNING ",
                     refresh_token_cols!()
                 ))
@@ -197,7 +201,7 @@ impl GrantStore for SqlStore {
                     "SELECT ",
                     refresh_token_cols!(),
                     " FROM refresh_tokens WHERE token_hash = $1 AND used_at IS NOT NULL AND ",
-                    grant_live!("$2")
+                    grant_live!("refresh_tokens", "$2")
                 ))
                 .bind(token_hash)
                 .bind(now),
@@ -213,7 +217,7 @@ impl GrantStore for SqlStore {
                     "SELECT ",
                     refresh_token_cols!(),
                     " FROM refresh_tokens WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 AND ",
-                    grant_live!("$2")
+                    grant_live!("refresh_tokens", "$2")
                 ))
                 .bind(token_hash)
                 .bind(now),
