@@ -51,6 +51,8 @@ pub struct Settings {
     pub log_level: String,
     pub db_max_connections: u32,
     pub db_acquire_timeout: Duration,
+    /// SQLite: `exclusive` (one process owns the file; the default) or `normal` (processes share it).
+    pub sqlite_locking: crate::store::sql::SqliteLocking,
     pub access_token_ttl: i64,
     /// Signature of access tokens: `RS256` (default) or `ES256` (a P-256 key; ID tokens stay RS256).
     pub access_token_alg: String,
@@ -121,6 +123,7 @@ impl Default for Settings {
             log_level: "info".into(),
             db_max_connections: 10,
             db_acquire_timeout: Duration::from_secs(5),
+            sqlite_locking: crate::store::sql::SqliteLocking::Exclusive,
             access_token_ttl: 3600,
             id_token_ttl: 3600,
             refresh_token_ttl: 30 * 24 * 3600,
@@ -255,6 +258,12 @@ impl Settings {
         if let Some(v) = get("db_acquire_timeout_ms") {
             s.db_acquire_timeout = Duration::from_millis(parse_num("db_acquire_timeout_ms", &v)?);
         }
+        if let Some(v) = get("sqlite_locking") {
+            s.sqlite_locking = crate::store::sql::SqliteLocking::parse(&v).ok_or_else(|| ConfigError::Invalid {
+                key: "sqlite_locking".into(),
+                message: "exclusive or normal".into(),
+            })?;
+        }
         if let Some(v) = get("access_token_alg") {
             let v = v.trim().to_uppercase();
             if v != "RS256" && v != "ES256" {
@@ -308,6 +317,7 @@ pub const KEYS: &[&str] = &[
     "log_level",
     "db_max_connections",
     "db_acquire_timeout_ms",
+    "sqlite_locking",
     "access_token_ttl",
     "access_token_alg",
     "id_token_ttl",

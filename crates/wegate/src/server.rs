@@ -63,6 +63,7 @@ pub async fn build_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> Resu
     let pool = PoolSettings {
         max_connections: settings.db_max_connections,
         acquire_timeout: settings.db_acquire_timeout,
+        sqlite_locking: settings.sqlite_locking,
         ..PoolSettings::default()
     };
     let redacted = crate::config::redact_url_password(&settings.database_url);

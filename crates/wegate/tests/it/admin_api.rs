@@ -178,7 +178,11 @@ async fn users_show_their_identities_and_conflicts_are_409() {
 
 #[tokio::test]
 async fn with_an_encryption_key_secrets_are_sealed_in_the_database() {
-    let env = start_with(std::sync::Arc::new(simulator().await), |s| s.encryption_key = Some([9u8; 32])).await;
+    let env = start_with(std::sync::Arc::new(simulator().await), |s| {
+        share_the_file(s);
+        s.encryption_key = Some([9u8; 32]);
+    })
+    .await;
     let seed = wecom_sim::Seed::demo();
     let app = &seed.corps[0].apps[0];
     env.corp_connection("wecom", "wecom_qrcode", json!({})).await;
@@ -206,19 +210,23 @@ async fn with_an_encryption_key_secrets_are_sealed_in_the_database() {
     assert!(location(&back).contains("code="));
 
     // WeCom's access token, cached for all instances, is sealed too.
-    use sqlx::Connection;
-    let db_url = format!("sqlite://{}", env._dir.path().join("wegate.db").display());
-    let mut db = sqlx::SqliteConnection::connect(&db_url).await.unwrap();
-    let tokens: Vec<String> = sqlx::query_scalar("SELECT token FROM upstream_tokens").fetch_all(&mut db).await.unwrap();
+    let db = rusqlite::Connection::open(env._dir.path().join("wegate.db")).unwrap();
+    db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+    let tokens: Vec<String> = db
+        .prepare("SELECT token FROM upstream_tokens")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
     assert!(!tokens.is_empty() && tokens.iter().all(|t| t.starts_with("enc:v2:")), "{tokens:?}");
     // A sealed value is bound to its row: copied into another connection, it does not open there.
     env.corp_connection("other", "wecom_qrcode", json!({"secret": "another-secret"})).await;
-    sqlx::query(
+    db.execute(
         "UPDATE connections SET secrets = (SELECT secrets FROM connections WHERE identifier = 'wecom') \
          WHERE identifier = 'other'",
+        [],
     )
-    .execute(&mut db)
-    .await
     .unwrap();
     let (status, body) = env.admin(reqwest::Method::GET, "/connections/other", None).await;
     assert!(status.is_server_error() && body["error"] == "internal", "{status} {body}");

@@ -465,7 +465,7 @@ async fn domain_verification_file_is_served_at_the_root() {
 
 #[tokio::test]
 async fn a_ticket_received_by_one_instance_is_used_by_the_other() {
-    let a = start().await;
+    let a = start_shared().await;
     let (_, _, template_id) = delegated(&a, json!({})).await;
     let db = format!("sqlite://{}", a._dir.path().join("wegate.db").display());
     // One public URL for both, as behind a load balancer (WeCom admits one trusted domain).

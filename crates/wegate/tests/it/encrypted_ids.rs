@@ -168,17 +168,16 @@ async fn legacy_plain_ids_still_sign_in_case_insensitively() {
 /// sign-in re-keys it instead of creating a second account.
 #[tokio::test]
 async fn an_identity_stored_lowercased_before_is_re_keyed_not_duplicated() {
-    use sqlx::Connection;
-    let env = start().await;
+    let env = start_shared().await;
     let seed = wecom_sim::Seed::demo();
     let customer = seed.corps[1].clone();
     let (client, http, template_id) = delegated(&env, json!({})).await;
     authorize_customer(&env, &template_id, &customer.corp_id).await;
     let first = sign_in(&env, &client, &http, "deleg", "LiuYang").await;
     let exact = first["identities"][0]["subject"].as_str().unwrap().to_string();
-    let db = format!("sqlite://{}", env._dir.path().join("wegate.db").display());
-    let mut conn = sqlx::SqliteConnection::connect(&db).await.unwrap();
-    sqlx::query("UPDATE identities SET subject = lower(subject)").execute(&mut conn).await.unwrap();
+    let conn = rusqlite::Connection::open(env._dir.path().join("wegate.db")).unwrap();
+    conn.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+    conn.execute("UPDATE identities SET subject = lower(subject)", []).unwrap();
 
     let again = sign_in(&env, &client, &http, "deleg", "LiuYang").await;
     assert_eq!(again["id"], first["id"], "the same account");

@@ -69,11 +69,34 @@ pub async fn start() -> Env {
 pub async fn start_with(sim: Arc<Sim>, tweak: impl FnOnce(&mut Settings)) -> Env {
     let dir = Arc::new(tempfile::tempdir().expect("tempdir"));
     let url = format!("sqlite://{}", dir.path().join("wegate.db").display());
-    start_on_db(sim, dir, url, tweak).await
+    serve_on(sim, dir, url, tweak).await
 }
 
-/// A server on an existing database (a second instance shares it).
+/// A server whose SQLite file other instances (or the test itself) may open while it runs.
+pub async fn start_shared() -> Env {
+    start_with(Arc::new(simulator().await), share_the_file).await
+}
+
+/// SQLite locking that lets several processes and stores use one file (the default holds it exclusively).
+pub fn share_the_file(settings: &mut Settings) {
+    settings.sqlite_locking = wegate::store::sql::SqliteLocking::Normal;
+}
+
+/// A second instance on the database of a first one started with [`start_shared`].
 pub async fn start_on_db(
+    sim: Arc<Sim>,
+    dir: Arc<tempfile::TempDir>,
+    database_url: String,
+    tweak: impl FnOnce(&mut Settings),
+) -> Env {
+    serve_on(sim, dir, database_url, |s| {
+        share_the_file(s);
+        tweak(s)
+    })
+    .await
+}
+
+async fn serve_on(
     sim: Arc<Sim>,
     dir: Arc<tempfile::TempDir>,
     database_url: String,

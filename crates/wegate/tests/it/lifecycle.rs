@@ -367,7 +367,7 @@ async fn forged_or_replayed_address_book_events_change_nothing() {
 /// Two instances on one database: the event arrives at A, the tokens B issued stop working.
 #[tokio::test]
 async fn an_event_at_one_instance_revokes_what_the_other_issued() {
-    let a = start().await;
+    let a = start_shared().await;
     let bc = receiver().await;
     let (_, _, _) = wired(&a, Some(&bc.url)).await;
     let db = format!("sqlite://{}", a._dir.path().join("wegate.db").display());
@@ -474,13 +474,12 @@ async fn postgres_an_event_at_one_process_revokes_what_the_other_issued() {
 /// is signed out everywhere.
 #[tokio::test]
 async fn a_grant_without_a_recorded_origin_is_revoked_too() {
-    use sqlx::Connection;
-    let env = start().await;
+    let env = start_shared().await;
     let (_, client, http) = wired(&env, None).await;
     let (user_id, _, refresh_token) = sign_in(&env, &client, &http, "ZhangSan").await;
-    let db = format!("sqlite://{}", env._dir.path().join("wegate.db").display());
-    let mut conn = sqlx::SqliteConnection::connect(&db).await.unwrap();
-    sqlx::query("DELETE FROM grant_origins").execute(&mut conn).await.unwrap();
+    let conn = rusqlite::Connection::open(env._dir.path().join("wegate.db")).unwrap();
+    conn.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+    conn.execute("DELETE FROM grant_origins", []).unwrap();
     let (status, _) = env.admin(Method::POST, &format!("/users/{user_id}/disable"), None).await;
     assert_eq!(status, StatusCode::OK);
     let (status, _) = env.admin(Method::POST, &format!("/users/{user_id}/enable"), None).await;

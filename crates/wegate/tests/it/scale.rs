@@ -40,7 +40,7 @@ async fn logins(bases: &[String], client_id: &str, n: usize) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_instances_on_one_sqlite_file_share_logins_and_one_wecom_token() {
-    let a = start().await;
+    let a = start_shared().await;
     a.corp_connection("wecom", "wecom_qrcode", json!({})).await;
     let (client_id, _) = a.app("web", REDIRECT).await;
     a.associate(&client_id, "wecom").await;

@@ -165,9 +165,8 @@ impl TestDatabase {
             return None;
         };
         use sqlx::{Connection as _, Executor as _};
-        sqlx::any::install_default_drivers();
         let name = format!("wegate_t_{:016x}", rand::random::<u64>());
-        let mut admin = sqlx::AnyConnection::connect(&server).await.expect("connect to WEGATE_TEST_POSTGRES_URL");
+        let mut admin = sqlx::PgConnection::connect(&server).await.expect("connect to WEGATE_TEST_POSTGRES_URL");
         admin.execute(format!("CREATE DATABASE {name}").as_str()).await.expect("create the test database");
         let _ = admin.close().await;
         let url = with_database(&server, &name);
@@ -178,7 +177,7 @@ impl TestDatabase {
     pub async fn remove(self) {
         use sqlx::{Connection as _, Executor as _};
         if let Some((server, name)) = &self.postgres
-            && let Ok(mut admin) = sqlx::AnyConnection::connect(server).await
+            && let Ok(mut admin) = sqlx::PgConnection::connect(server).await
         {
             let _ = admin.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await;
             let _ = admin.close().await;
@@ -239,12 +238,17 @@ where
     }
 }
 
+/// Settings for several stores on one database (SQLite's file shared, not held by the first).
+pub fn shared() -> PoolSettings {
+    PoolSettings { sqlite_locking: super::sql::SqliteLocking::Normal, ..PoolSettings::default() }
+}
+
 /// Several instances starting at once on a fresh database all come up (migrations are serialised).
 async fn concurrent_startups_migrate_once(db: TestDatabase) {
     let url = db.url.clone();
     let started = join_all((0..6).map(|_| {
         let url = url.clone();
-        tokio::spawn(async move { SqlStore::connect(&url, &PoolSettings::default()).await })
+        tokio::spawn(async move { SqlStore::connect(&url, &shared()).await })
     }))
     .await;
     let mut failures = Vec::new();

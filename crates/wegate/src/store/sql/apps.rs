@@ -1,10 +1,10 @@
 //! [`AppStore`] on SQL: `apps`, and `app_connections` (one row per association, `ord` keeping their order).
 
+use super::db::{Row, q};
 use async_trait::async_trait;
-use sqlx::any::AnyRow;
 
 use super::connections::{connection_cols, connection_from_row};
-use super::{SqlStore, all, col, db_err, limit_plus_one, one, paginate, strings_col, to_json};
+use super::{SqlStore, all, col, limit_plus_one, one, paginate, strings_col, to_json};
 use crate::store::{App, AppKind, AppStore, AppUpdate, Connection, Page, StoreError, StoreResult, Timestamp};
 
 macro_rules! app_cols {
@@ -14,7 +14,7 @@ macro_rules! app_cols {
     };
 }
 
-fn app_from_row(row: &AnyRow) -> StoreResult<App> {
+fn app_from_row(row: &Row) -> StoreResult<App> {
     let kind: String = col(row, "kind")?;
     Ok(App {
         client_id: col(row, "client_id")?,
@@ -33,7 +33,7 @@ fn app_from_row(row: &AnyRow) -> StoreResult<App> {
 impl AppStore for SqlStore {
     async fn create_app(&self, app: App) -> StoreResult<App> {
         self.exec(
-            sqlx::query(concat!("INSERT INTO apps (", app_cols!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"))
+            q(concat!("INSERT INTO apps (", app_cols!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"))
                 .bind(app.client_id.as_str())
                 .bind(app.name.as_str())
                 .bind(app.kind.as_str())
@@ -49,23 +49,21 @@ impl AppStore for SqlStore {
     }
 
     async fn get_app(&self, client_id: &str) -> StoreResult<Option<App>> {
-        let rows = self
-            .fetch(sqlx::query(concat!("SELECT ", app_cols!(), " FROM apps WHERE client_id = $1")).bind(client_id))
-            .await?;
+        let rows =
+            self.fetch(q(concat!("SELECT ", app_cols!(), " FROM apps WHERE client_id = $1")).bind(client_id)).await?;
         one(rows, app_from_row)
     }
 
     async fn list_apps(&self, limit: u32, cursor: Option<&str>) -> StoreResult<Page<App>> {
         let query = match cursor {
-            None => sqlx::query(concat!("SELECT ", app_cols!(), " FROM apps ORDER BY client_id LIMIT $1"))
-                .bind(limit_plus_one(limit)),
-            Some(after) => sqlx::query(concat!(
-                "SELECT ",
-                app_cols!(),
-                " FROM apps WHERE client_id > $1 ORDER BY client_id LIMIT $2"
-            ))
-            .bind(after)
-            .bind(limit_plus_one(limit)),
+            None => {
+                q(concat!("SELECT ", app_cols!(), " FROM apps ORDER BY client_id LIMIT $1")).bind(limit_plus_one(limit))
+            }
+            Some(after) => {
+                q(concat!("SELECT ", app_cols!(), " FROM apps WHERE client_id > $1 ORDER BY client_id LIMIT $2"))
+                    .bind(after)
+                    .bind(limit_plus_one(limit))
+            }
         };
         let items = all(self.fetch(query).await?, app_from_row)?;
         Ok(paginate(items, limit, |app| app.client_id.clone()))
@@ -76,7 +74,7 @@ impl AppStore for SqlStore {
         let post_logout = update.post_logout_redirect_uris.as_ref().map(to_json).transpose()?;
         let rows = self
             .fetch(
-                sqlx::query(concat!(
+                q(concat!(
                     "UPDATE apps SET name = COALESCE($2, name), redirect_uris = COALESCE($3, redirect_uris), ",
                     "post_logout_redirect_uris = COALESCE($4, post_logout_redirect_uris), ",
                     "client_secret_hash = COALESCE($5, client_secret_hash), updated_at = $6, ",
@@ -98,29 +96,18 @@ impl AppStore for SqlStore {
     }
 
     async fn delete_app(&self, client_id: &str) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
-        let deleted = sqlx::query("DELETE FROM apps WHERE client_id = $1")
-            .bind(client_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?
-            .rows_affected();
-        if deleted == 0 {
-            return Err(StoreError::NotFound);
-        }
         // The foreign key cascades too; saying it here keeps the rule visible.
-        sqlx::query("DELETE FROM app_connections WHERE client_id = $1")
-            .bind(client_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)
+        let statements = vec![
+            q("DELETE FROM apps WHERE client_id = $1").bind(client_id),
+            q("DELETE FROM app_connections WHERE client_id = $1").bind(client_id),
+        ];
+        self.db.transaction(statements, true).await.map(|_| ())
     }
 
     async fn associate(&self, client_id: &str, identifier: &str, order: Option<i64>) -> StoreResult<()> {
         // A missing app or connection fails the foreign key: NotFound.
         self.exec(
-            sqlx::query(concat!(
+            q(concat!(
                 "INSERT INTO app_connections (client_id, identifier, ord, position) ",
                 "SELECT $1, $2, COALESCE(MAX(ord), 0) + 1, COALESCE($3, 0) FROM app_connections WHERE client_id = $1 ",
                 "ON CONFLICT (client_id, identifier) DO UPDATE SET position = COALESCE($3, app_connections.position)"
@@ -136,7 +123,7 @@ impl AppStore for SqlStore {
     async fn dissociate(&self, client_id: &str, identifier: &str) -> StoreResult<()> {
         let deleted = self
             .exec(
-                sqlx::query("DELETE FROM app_connections WHERE client_id = $1 AND identifier = $2")
+                q("DELETE FROM app_connections WHERE client_id = $1 AND identifier = $2")
                     .bind(client_id)
                     .bind(identifier),
             )
@@ -147,7 +134,7 @@ impl AppStore for SqlStore {
     async fn app_connections(&self, client_id: &str) -> StoreResult<Vec<Connection>> {
         let rows = self
             .fetch(
-                sqlx::query(concat!(
+                q(concat!(
                     "SELECT ",
                     connection_cols!(),
                     " FROM connections JOIN (SELECT identifier AS linked, ord, position FROM app_connections ",
@@ -162,10 +149,7 @@ impl AppStore for SqlStore {
 
     async fn connection_apps(&self, identifier: &str) -> StoreResult<Vec<String>> {
         let rows = self
-            .fetch(
-                sqlx::query("SELECT client_id FROM app_connections WHERE identifier = $1 ORDER BY client_id")
-                    .bind(identifier),
-            )
+            .fetch(q("SELECT client_id FROM app_connections WHERE identifier = $1 ORDER BY client_id").bind(identifier))
             .await?;
         rows.iter().map(|row| col(row, "client_id")).collect()
     }

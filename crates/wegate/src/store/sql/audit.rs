@@ -3,9 +3,9 @@
 
 use std::sync::atomic::Ordering;
 
+use super::db::{Row, q};
 use async_trait::async_trait;
 use rand::Rng as _;
-use sqlx::any::AnyRow;
 
 use super::{REPLAY_MEMORY, SqlStore, all, col, limit_plus_one, paginate};
 use crate::store::{AuditEvent, AuditStore, Page, StoreError, StoreResult, Timestamp};
@@ -16,7 +16,7 @@ macro_rules! audit_cols {
     };
 }
 
-fn audit_from_row(row: &AnyRow) -> StoreResult<AuditEvent> {
+fn audit_from_row(row: &Row) -> StoreResult<AuditEvent> {
     Ok(AuditEvent {
         id: col(row, "id")?,
         at: col(row, "occurred_at")?,
@@ -76,7 +76,7 @@ impl AuditStore for SqlStore {
             let id = self.audit_id(event.at, attempt > 0);
             let inserted = self
                 .exec(
-                    sqlx::query(concat!(
+                    q(concat!(
                         "INSERT INTO audit_events (",
                         audit_cols!(),
                         ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING"
@@ -102,25 +102,21 @@ impl AuditStore for SqlStore {
         // Ids are time-ordered at IDS_PER_SECOND (see `next_audit_id`): the primary key finds the old rows,
         // no scan of the whole log every minute.
         let first_kept = before.clamp(0, LAST_SECOND).saturating_mul(IDS_PER_SECOND);
-        self.exec(sqlx::query("DELETE FROM audit_events WHERE id < $1").bind(first_kept)).await
+        self.exec(q("DELETE FROM audit_events WHERE id < $1").bind(first_kept)).await
     }
 
     async fn list_audit(&self, limit: u32, cursor: Option<&str>) -> StoreResult<Page<AuditEvent>> {
         let query = match cursor {
-            None => sqlx::query(concat!("SELECT ", audit_cols!(), " FROM audit_events ORDER BY id DESC LIMIT $1"))
+            None => q(concat!("SELECT ", audit_cols!(), " FROM audit_events ORDER BY id DESC LIMIT $1"))
                 .bind(limit_plus_one(limit)),
             Some(after) => {
                 // A cursor that is not an id we handed out points past the end: an empty page.
                 let Ok(after) = after.parse::<i64>() else {
                     return Ok(Page { items: Vec::new(), next: None });
                 };
-                sqlx::query(concat!(
-                    "SELECT ",
-                    audit_cols!(),
-                    " FROM audit_events WHERE id < $1 ORDER BY id DESC LIMIT $2"
-                ))
-                .bind(after)
-                .bind(limit_plus_one(limit))
+                q(concat!("SELECT ", audit_cols!(), " FROM audit_events WHERE id < $1 ORDER BY id DESC LIMIT $2"))
+                    .bind(after)
+                    .bind(limit_plus_one(limit))
             }
         };
         let items = all(self.fetch(query).await?, audit_from_row)?;
@@ -130,7 +126,7 @@ impl AuditStore for SqlStore {
     // --- housekeeping
 
     async fn ping(&self) -> StoreResult<()> {
-        self.exec(sqlx::query("SELECT 1")).await.map(|_| ())
+        self.exec(q("SELECT 1")).await.map(|_| ())
     }
 
     async fn sweep_expired(&self, now: Timestamp) -> StoreResult<u64> {
@@ -149,7 +145,7 @@ impl AuditStore for SqlStore {
         ];
         let mut removed = 0;
         for statement in SWEEPS {
-            let query = sqlx::query(statement).bind(now);
+            let query = q(*statement).bind(now);
             // Only the code and token sweeps use $2; binding it elsewhere would be an error on PostgreSQL.
             let query = if statement.contains("$2") { query.bind(now - REPLAY_MEMORY) } else { query };
             removed += self.exec(query).await?;

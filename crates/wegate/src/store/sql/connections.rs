@@ -1,10 +1,10 @@
 //! [`ConnectionStore`] on SQL: `connections`, secrets sealed; the state merged by compare-and-swap.
 
+use super::db::{Row, q};
 use async_trait::async_trait;
 use serde_json::{Map, Value};
-use sqlx::any::AnyRow;
 
-use super::{SqlStore, all, col, db_err, json_col, limit_plus_one, one, paginate, to_json};
+use super::{SqlStore, all, col, json_col, limit_plus_one, one, paginate, to_json};
 use crate::store::{
     Connection, ConnectionStore, DOMAIN_VERIFICATION, ICON_URL, KindSettings, Page, StoreError, StoreResult,
     TRUST_EMAIL, Timestamp,
@@ -18,7 +18,7 @@ macro_rules! connection_cols {
 /// Also read by the app store (an app's connections).
 pub(super) use connection_cols;
 
-pub(super) fn connection_from_row(row: &AnyRow, sealer: &crate::store::seal::Sealer) -> StoreResult<Connection> {
+pub(super) fn connection_from_row(row: &Row, sealer: &crate::store::seal::Sealer) -> StoreResult<Connection> {
     let identifier: String = col(row, "identifier")?;
     let corrupt = |what: &str, e: &dyn std::fmt::Display| {
         StoreError::Backend(format!("connection {identifier}: stored {what} unusable: {e}"))
@@ -92,7 +92,7 @@ impl ConnectionStore for SqlStore {
     async fn create_connection(&self, connection: Connection) -> StoreResult<Connection> {
         let (settings, secrets) = columns(&connection);
         self.exec(
-            sqlx::query(concat!(
+            q(concat!(
                 "INSERT INTO connections (",
                 connection_cols!(),
                 ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
@@ -115,8 +115,7 @@ impl ConnectionStore for SqlStore {
     async fn get_connection(&self, identifier: &str) -> StoreResult<Option<Connection>> {
         let rows = self
             .fetch(
-                sqlx::query(concat!("SELECT ", connection_cols!(), " FROM connections WHERE identifier = $1"))
-                    .bind(identifier),
+                q(concat!("SELECT ", connection_cols!(), " FROM connections WHERE identifier = $1")).bind(identifier),
             )
             .await?;
         one(rows, |r| connection_from_row(r, &self.sealer))
@@ -124,11 +123,9 @@ impl ConnectionStore for SqlStore {
 
     async fn list_connections(&self, limit: u32, cursor: Option<&str>) -> StoreResult<Page<Connection>> {
         let query = match cursor {
-            None => {
-                sqlx::query(concat!("SELECT ", connection_cols!(), " FROM connections ORDER BY identifier LIMIT $1"))
-                    .bind(limit_plus_one(limit))
-            }
-            Some(after) => sqlx::query(concat!(
+            None => q(concat!("SELECT ", connection_cols!(), " FROM connections ORDER BY identifier LIMIT $1"))
+                .bind(limit_plus_one(limit)),
+            Some(after) => q(concat!(
                 "SELECT ",
                 connection_cols!(),
                 " FROM connections WHERE identifier > $1 ORDER BY identifier LIMIT $2"
@@ -144,7 +141,7 @@ impl ConnectionStore for SqlStore {
         let (settings, secrets) = columns(&connection);
         let rows = self
             .fetch(
-                sqlx::query(concat!(
+                q(concat!(
                     "UPDATE connections SET display_name = $2, login_only = $3, association = $4, settings = $5, ",
                     "secrets = $6, updated_at = $7 WHERE identifier = $1 AND kind = $8 RETURNING ",
                     connection_cols!()
@@ -199,22 +196,15 @@ impl ConnectionStore for SqlStore {
     }
 
     async fn delete_connection(&self, identifier: &str) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
-        let deleted = sqlx::query("DELETE FROM connections WHERE identifier = $1")
-            .bind(identifier)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?
-            .rows_affected();
-        if deleted == 0 {
-            return Err(StoreError::NotFound);
-        }
-        for statement in
-            ["DELETE FROM app_connections WHERE identifier = $1", "DELETE FROM authorized_corps WHERE connection = $1"]
-        {
-            sqlx::query(statement).bind(identifier).execute(&mut *tx).await.map_err(db_err)?;
-        }
-        tx.commit().await.map_err(db_err)
+        let statements = [
+            "DELETE FROM connections WHERE identifier = $1",
+            "DELETE FROM app_connections WHERE identifier = $1",
+            "DELETE FROM authorized_corps WHERE connection = $1",
+        ]
+        .into_iter()
+        .map(|statement| q(statement).bind(identifier))
+        .collect();
+        self.db.transaction(statements, true).await.map(|_| ())
     }
 }
 
@@ -228,8 +218,7 @@ impl SqlStore {
         change: impl Fn(&mut Map<String, Value>) -> R,
     ) -> StoreResult<R> {
         for _ in 0..32 {
-            let rows =
-                self.fetch(sqlx::query("SELECT state FROM connections WHERE identifier = $1").bind(identifier)).await?;
+            let rows = self.fetch(q("SELECT state FROM connections WHERE identifier = $1").bind(identifier)).await?;
             let Some(row) = rows.first() else {
                 return Err(StoreError::NotFound);
             };
@@ -241,13 +230,11 @@ impl SqlStore {
             let result = change(&mut state);
             let swapped = self
                 .exec(
-                    sqlx::query(
-                        "UPDATE connections SET state = $2, updated_at = $3 WHERE identifier = $1 AND state = $4",
-                    )
-                    .bind(identifier)
-                    .bind(to_json(&state)?)
-                    .bind(now)
-                    .bind(current),
+                    q("UPDATE connections SET state = $2, updated_at = $3 WHERE identifier = $1 AND state = $4")
+                        .bind(identifier)
+                        .bind(to_json(&state)?)
+                        .bind(now)
+                        .bind(current),
                 )
                 .await?;
             if swapped == 1 {

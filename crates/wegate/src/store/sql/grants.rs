@@ -2,8 +2,8 @@
 //! NULL`, kept [`REPLAY_MEMORY`](super::REPLAY_MEMORY) past expiry once used), `revoked_grants`,
 //! `revoked_access_tokens`.
 
+use super::db::{Row, q};
 use async_trait::async_trait;
-use sqlx::any::AnyRow;
 
 use super::{SqlStore, all, col, one};
 use crate::store::{AuthCode, Consumed, GrantOrigin, GrantStore, RefreshToken, StoreResult, Timestamp};
@@ -40,7 +40,7 @@ macro_rules! origin_cols {
     };
 }
 
-fn origin_from_row(row: &AnyRow) -> StoreResult<GrantOrigin> {
+fn origin_from_row(row: &Row) -> StoreResult<GrantOrigin> {
     Ok(GrantOrigin {
         grant_id: col(row, "grant_id")?,
         user_id: col(row, "user_id")?,
@@ -55,7 +55,7 @@ fn origin_from_row(row: &AnyRow) -> StoreResult<GrantOrigin> {
     })
 }
 
-fn auth_code_from_row(row: &AnyRow) -> StoreResult<AuthCode> {
+fn auth_code_from_row(row: &Row) -> StoreResult<AuthCode> {
     Ok(AuthCode {
         code_hash: col(row, "code_hash")?,
         grant_id: col(row, "grant_id")?,
@@ -74,7 +74,7 @@ fn auth_code_from_row(row: &AnyRow) -> StoreResult<AuthCode> {
     })
 }
 
-fn refresh_token_from_row(row: &AnyRow) -> StoreResult<RefreshToken> {
+fn refresh_token_from_row(row: &Row) -> StoreResult<RefreshToken> {
     Ok(RefreshToken {
         token_hash: col(row, "token_hash")?,
         grant_id: col(row, "grant_id")?,
@@ -93,7 +93,7 @@ fn refresh_token_from_row(row: &AnyRow) -> StoreResult<RefreshToken> {
 impl GrantStore for SqlStore {
     async fn put_auth_code(&self, code: AuthCode) -> StoreResult<()> {
         self.exec(
-            sqlx::query(concat!(
+            q(concat!(
                 "INSERT INTO auth_codes (",
                 auth_code_cols!(),
                 ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
@@ -127,7 +127,7 @@ impl GrantStore for SqlStore {
         // client's attempt matches nothing and leaves the code to its own client.
         let rows = self
             .fetch(
-                sqlx::query(concat!(
+                q(concat!(
                     "UPDATE auth_codes SET used_at = $2 WHERE code_hash = $1 AND client_id = $3 AND used_at IS NULL ",
                     "AND expires_at > $2 AND ",
                     grant_live!("auth_codes", "$2"),
@@ -144,7 +144,7 @@ impl GrantStore for SqlStore {
         }
         let rows = self
             .fetch(
-                sqlx::query(concat!(
+                q(concat!(
                     "SELECT ",
                     auth_code_cols!(),
                     " FROM auth_codes WHERE code_hash = $1 AND client_id = $2 AND used_at IS NOT NULL"
@@ -158,7 +158,7 @@ impl GrantStore for SqlStore {
 
     async fn put_refresh_token(&self, token: RefreshToken) -> StoreResult<()> {
         self.exec(
-            sqlx::query(concat!(
+            q(concat!(
                 "INSERT INTO refresh_tokens (",
                 refresh_token_cols!(),
                 ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
@@ -181,7 +181,7 @@ impl GrantStore for SqlStore {
     async fn consume_refresh_token(&self, token_hash: &str, now: Timestamp) -> StoreResult<Consumed<RefreshToken>> {
         let rows = self
             .fetch(
-                sqlx::query(concat!(
+                q(concat!(
                     "UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 ",
                     "AND ",
                     grant_live!("refresh_tokens", "$2"),
@@ -197,7 +197,7 @@ impl GrantStore for SqlStore {
         }
         let rows = self
             .fetch(
-                sqlx::query(concat!(
+                q(concat!(
                     "SELECT ",
                     refresh_token_cols!(),
                     " FROM refresh_tokens WHERE token_hash = $1 AND used_at IS NOT NULL AND ",
@@ -213,7 +213,7 @@ impl GrantStore for SqlStore {
     async fn get_refresh_token(&self, token_hash: &str, now: Timestamp) -> StoreResult<Option<RefreshToken>> {
         let rows = self
             .fetch(
-                sqlx::query(concat!(
+                q(concat!(
                     "SELECT ",
                     refresh_token_cols!(),
                     " FROM refresh_tokens WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 AND ",
@@ -229,7 +229,7 @@ impl GrantStore for SqlStore {
     async fn revoke_grant(&self, grant_id: &str, now: Timestamp, expires_at: Timestamp) -> StoreResult<()> {
         // Revocation first, deletion second: a token stored in between is caught by the revocation check.
         self.exec(
-            sqlx::query(concat!(
+            q(concat!(
                 "INSERT INTO revoked_grants (grant_id, revoked_at, expires_at) VALUES ($1, $2, $3) ",
                 "ON CONFLICT (grant_id) DO UPDATE SET expires_at = CASE WHEN excluded.expires_at > revoked_grants.expires_at ",
                 "THEN excluded.expires_at ELSE revoked_grants.expires_at END"
@@ -239,19 +239,18 @@ impl GrantStore for SqlStore {
             .bind(expires_at),
         )
         .await?;
-        self.exec(sqlx::query("DELETE FROM refresh_tokens WHERE grant_id = $1").bind(grant_id)).await.map(|_| ())
+        self.exec(q("DELETE FROM refresh_tokens WHERE grant_id = $1").bind(grant_id)).await.map(|_| ())
     }
 
     async fn is_grant_revoked(&self, grant_id: &str) -> StoreResult<bool> {
         // No clock here: a revocation answers true until the sweep removes it, which is after `expires_at`.
-        let rows =
-            self.fetch(sqlx::query("SELECT grant_id FROM revoked_grants WHERE grant_id = $1").bind(grant_id)).await?;
+        let rows = self.fetch(q("SELECT grant_id FROM revoked_grants WHERE grant_id = $1").bind(grant_id)).await?;
         Ok(!rows.is_empty())
     }
 
     async fn revoke_access_token(&self, jti: &str, expires_at: Timestamp) -> StoreResult<()> {
         self.exec(
-            sqlx::query(concat!(
+            q(concat!(
                 "INSERT INTO revoked_access_tokens (jti, expires_at) VALUES ($1, $2) ",
                 "ON CONFLICT (jti) DO UPDATE SET expires_at = CASE WHEN excluded.expires_at > revoked_access_tokens.expires_at ",
                 "THEN excluded.expires_at ELSE revoked_access_tokens.expires_at END"
@@ -264,13 +263,13 @@ impl GrantStore for SqlStore {
     }
 
     async fn is_access_token_revoked(&self, jti: &str) -> StoreResult<bool> {
-        let rows = self.fetch(sqlx::query("SELECT jti FROM revoked_access_tokens WHERE jti = $1").bind(jti)).await?;
+        let rows = self.fetch(q("SELECT jti FROM revoked_access_tokens WHERE jti = $1").bind(jti)).await?;
         Ok(!rows.is_empty())
     }
 
     async fn put_grant_origin(&self, o: GrantOrigin) -> StoreResult<()> {
         self.exec(
-            sqlx::query(concat!(
+            q(concat!(
                 "INSERT INTO grant_origins (",
                 origin_cols!(),
                 ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (grant_id) DO NOTHING"
@@ -292,17 +291,14 @@ impl GrantStore for SqlStore {
 
     async fn get_grant_origin(&self, grant_id: &str) -> StoreResult<Option<GrantOrigin>> {
         let rows = self
-            .fetch(
-                sqlx::query(concat!("SELECT ", origin_cols!(), " FROM grant_origins WHERE grant_id = $1"))
-                    .bind(grant_id),
-            )
+            .fetch(q(concat!("SELECT ", origin_cols!(), " FROM grant_origins WHERE grant_id = $1")).bind(grant_id))
             .await?;
         one(rows, origin_from_row)
     }
 
     async fn set_grant_checked(&self, grant_id: &str, checked_at: Timestamp) -> StoreResult<()> {
         self.exec(
-            sqlx::query("UPDATE grant_origins SET checked_at = $2 WHERE grant_id = $1 AND checked_at < $2")
+            q("UPDATE grant_origins SET checked_at = $2 WHERE grant_id = $1 AND checked_at < $2")
                 .bind(grant_id)
                 .bind(checked_at),
         )
@@ -312,7 +308,7 @@ impl GrantStore for SqlStore {
 
     async fn extend_grant_origin(&self, grant_id: &str, expires_at: Timestamp) -> StoreResult<()> {
         self.exec(
-            sqlx::query("UPDATE grant_origins SET expires_at = $2 WHERE grant_id = $1 AND expires_at < $2")
+            q("UPDATE grant_origins SET expires_at = $2 WHERE grant_id = $1 AND expires_at < $2")
                 .bind(grant_id)
                 .bind(expires_at),
         )
@@ -323,7 +319,7 @@ impl GrantStore for SqlStore {
     async fn user_refresh_grants(&self, user_id: &str, now: Timestamp) -> StoreResult<Vec<String>> {
         let rows = self
             .fetch(
-                sqlx::query(
+                q(
                     "SELECT DISTINCT grant_id FROM refresh_tokens WHERE user_id = $1 AND expires_at > $2 ORDER BY grant_id",
                 )
                 .bind(user_id)
@@ -336,7 +332,7 @@ impl GrantStore for SqlStore {
     async fn user_grant_origins(&self, user_id: &str, now: Timestamp) -> StoreResult<Vec<GrantOrigin>> {
         let rows = self
             .fetch(
-                sqlx::query(concat!(
+                q(concat!(
                     "SELECT ",
                     origin_cols!(),
                     " FROM grant_origins WHERE user_id = $1 AND expires_at > $2 ORDER BY created_at"
@@ -353,7 +349,7 @@ impl GrantStore for SqlStore {
 mod tests {
     use std::sync::Arc;
 
-    use super::super::{PoolSettings, REPLAY_MEMORY};
+    use super::super::REPLAY_MEMORY;
     use super::*;
     use crate::store::conformance::{NOW, TestDatabase, on_postgres, on_sqlite};
     use crate::store::prelude::*;
@@ -422,7 +418,7 @@ mod tests {
 
     /// Two instances (two pools) on one database: a code is still redeemed once.
     async fn two_instances_redeem_a_code_once(db: TestDatabase) {
-        let settings = PoolSettings::default();
+        let settings = crate::store::conformance::shared();
         let a: Arc<dyn Store> = Arc::new(SqlStore::connect(&db.url, &settings).await.expect("instance a"));
         let b: Arc<dyn Store> = Arc::new(SqlStore::connect(&db.url, &settings).await.expect("instance b"));
         a.put_auth_code(code("c", NOW + 60)).await.expect("put");

@@ -1,7 +1,7 @@
 //! [`KeyStore`] on SQL: one row per key; an active key holds its algorithm's unique `slot`.
 
+use super::db::{Row, q};
 use async_trait::async_trait;
-use sqlx::any::AnyRow;
 
 use super::{SqlStore, all, col, json_col, one, to_json};
 use crate::store::{KeyStore, SigningKey, StoreError, StoreResult};
@@ -12,7 +12,7 @@ macro_rules! signing_key_cols {
     };
 }
 
-fn signing_key_from_row(row: &AnyRow, sealer: &crate::store::seal::Sealer) -> StoreResult<SigningKey> {
+fn signing_key_from_row(row: &Row, sealer: &crate::store::seal::Sealer) -> StoreResult<SigningKey> {
     Ok(SigningKey {
         private_pem: {
             let kid: String = col(row, "kid")?;
@@ -39,7 +39,7 @@ impl KeyStore for SqlStore {
         // everyone else's insert does nothing.
         let slot = active_slot(&candidate.alg);
         self.exec(
-            sqlx::query(concat!(
+            q(concat!(
                 "INSERT INTO signing_keys (",
                 signing_key_cols!(),
                 ", slot) VALUES ($1, $2, $3, $4, $5, NULL, $6) ON CONFLICT (slot) DO NOTHING"
@@ -53,10 +53,7 @@ impl KeyStore for SqlStore {
         )
         .await?;
         let rows = self
-            .fetch(
-                sqlx::query(concat!("SELECT ", signing_key_cols!(), " FROM signing_keys WHERE slot = $1"))
-                    .bind(slot.as_str()),
-            )
+            .fetch(q(concat!("SELECT ", signing_key_cols!(), " FROM signing_keys WHERE slot = $1")).bind(slot.as_str()))
             .await?;
         one(rows, |r| signing_key_from_row(r, &self.sealer))?
             .ok_or_else(|| StoreError::Backend("no active signing key after insert".into()))
@@ -64,7 +61,7 @@ impl KeyStore for SqlStore {
 
     async fn list_signing_keys(&self) -> StoreResult<Vec<SigningKey>> {
         let rows = self
-            .fetch(sqlx::query(concat!(
+            .fetch(q(concat!(
                 "SELECT ",
                 signing_key_cols!(),
                 " FROM signing_keys ORDER BY CASE WHEN slot IS NOT NULL THEN 0 ELSE 1 END, created_at DESC, kid DESC"

@@ -22,8 +22,10 @@
 mod apps;
 mod audit;
 mod connections;
+mod db;
 mod grants;
 mod keys;
+mod lite;
 mod sessions;
 mod upstream;
 mod users;
@@ -35,37 +37,42 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use serde_json::Value;
-use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::error::{BoxDynError, ErrorKind};
 use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
-use sqlx::{Any, AnyConnection, AnyPool, Connection as _, Executor as _, Row as _};
+use sqlx::postgres::PgPoolOptions;
 
 use super::{Page, StoreError, StoreResult, Timestamp};
+use db::{Db, Row, Stmt};
+pub use lite::SqliteLocking;
 
 /// How long a used code or refresh token is kept after it expires, so that a late replay is still reported
 /// as `Replayed` (and its family revoked) instead of `NotFound`. Used rows are small and few.
 pub const REPLAY_MEMORY: Timestamp = 24 * 60 * 60;
 
-/// Connection pool sizing.
+/// Connection settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PoolSettings {
+    /// PostgreSQL pool size (SQLite always has one connection, on its own thread).
     pub max_connections: u32,
     pub min_connections: u32,
     /// How long a query waits for a free connection before failing.
     pub acquire_timeout: Duration,
     /// Idle connections above `min_connections` are closed after this long.
     pub idle_timeout: Option<Duration>,
+    /// SQLite: hold the file for this process alone, or share it.
+    pub sqlite_locking: SqliteLocking,
 }
 
 impl Default for PoolSettings {
-    /// 10 connections (SQLite serialises writers anyway; its readers run in parallel in WAL mode), none kept
-    /// open when idle, 5 s to get one, idle ones closed after 10 minutes.
+    /// 10 PostgreSQL connections, none kept open when idle, 5 s to get one, idle ones closed after 10
+    /// minutes; SQLite held exclusively.
     fn default() -> Self {
         PoolSettings {
             max_connections: 10,
             min_connections: 0,
             acquire_timeout: Duration::from_secs(5),
             idle_timeout: Some(Duration::from_secs(600)),
+            sqlite_locking: SqliteLocking::Exclusive,
         }
     }
 }
@@ -96,10 +103,10 @@ impl Backend {
     }
 }
 
-/// The SQL store. Cheap to clone (the pool is shared).
+/// The SQL store. Cheap to clone (the engine is shared).
 #[derive(Clone)]
 pub struct SqlStore {
-    pool: AnyPool,
+    db: Db,
     backend: Backend,
     sealer: super::seal::Sealer,
     /// The last audit id this store made (see `audit::audit_id`), shared by its clones.
@@ -151,22 +158,6 @@ impl MigrationSource<'static> for EmbeddedMigrations {
 
 // ---------------------------------------------------------------- connecting
 
-fn is_memory_sqlite(url: &str) -> bool {
-    url.contains(":memory:") || url.contains("mode=memory")
-}
-
-/// `sqlite://path` opens an existing file only; wegate creates it on first start (`mode=rwc`) unless the URL
-/// says otherwise.
-fn sqlite_url(url: &str) -> String {
-    if url.contains("mode=") || is_memory_sqlite(url) {
-        url.to_string()
-    } else if url.contains('?') {
-        format!("{url}&mode=rwc")
-    } else {
-        format!("{url}?mode=rwc")
-    }
-}
-
 impl SqlStore {
     /// Seals connection secrets, permanent codes and signing keys with this AES-256 key from now on
     /// (see `store::seal`).
@@ -177,51 +168,39 @@ impl SqlStore {
 
     /// Connects, prepares the database and brings the schema up to date.
     ///
-    /// SQLite: the file is created if missing, switched to WAL once (the mode is stored in the file), and each
-    /// pooled connection gets `synchronous=NORMAL`, a 5 s busy timeout and foreign keys. An in-memory database
-    /// is one connection kept open forever (each connection would otherwise see its own empty database).
+    /// SQLite (`lite`): the file is created if missing and switched to WAL once (the mode is stored in the
+    /// file); its one connection gets `synchronous=NORMAL`, a 5 s busy timeout, foreign keys and — with
+    /// [`SqliteLocking::Exclusive`] — the file's lock for as long as the store is open.
     ///
     /// PostgreSQL: several instances may start at once; sqlx's migrator holds a `pg_advisory_lock` on the
-    /// database while it migrates (through `Any` too: `AnyConnection` hands `lock()` to `PgConnection`).
+    /// database while it migrates.
     pub async fn connect(url: &str, pool: &PoolSettings) -> StoreResult<SqlStore> {
-        sqlx::any::install_default_drivers();
         let backend = Backend::of_url(url)?;
-        let url = match backend {
-            Backend::Sqlite => sqlite_url(url),
-            Backend::Postgres => url.to_string(),
-        };
-        let options: AnyConnectOptions =
-            url.parse().map_err(|e: sqlx::Error| StoreError::Backend(format!("invalid database URL: {e}")))?;
-
-        let mut pool_options = AnyPoolOptions::new()
-            .max_connections(pool.max_connections.max(1))
-            .min_connections(pool.min_connections.min(pool.max_connections.max(1)))
-            .acquire_timeout(pool.acquire_timeout)
-            .idle_timeout(pool.idle_timeout);
-        if backend == Backend::Sqlite {
-            if is_memory_sqlite(&url) {
-                pool_options = pool_options.max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None);
-            } else {
-                enable_wal(&options).await?;
+        let db = match backend {
+            Backend::Sqlite => {
+                let lite = lite::Lite::open(url, pool.sqlite_locking).await?;
+                lite.run(|conn| lite::migrate(conn, MIGRATIONS)).await?;
+                Db::sqlite(lite)
             }
-            pool_options = pool_options.after_connect(|conn, _meta| {
-                Box::pin(async move {
-                    conn.execute("PRAGMA busy_timeout = 5000").await?;
-                    conn.execute("PRAGMA foreign_keys = ON").await?;
-                    conn.execute("PRAGMA synchronous = NORMAL").await?;
-                    Ok(())
-                })
-            });
-        }
-        let pool = pool_options.connect_with(options).await.map_err(db_err)?;
-        let store = SqlStore {
-            pool,
-            backend,
-            sealer: super::seal::Sealer::default(),
-            last_audit_id: Arc::new(AtomicI64::new(0)),
+            Backend::Postgres => {
+                let options: sqlx::postgres::PgConnectOptions =
+                    url.parse().map_err(|e: sqlx::Error| StoreError::Backend(format!("invalid database URL: {e}")))?;
+                let pg = PgPoolOptions::new()
+                    .max_connections(pool.max_connections.max(1))
+                    .min_connections(pool.min_connections.min(pool.max_connections.max(1)))
+                    .acquire_timeout(pool.acquire_timeout)
+                    .idle_timeout(pool.idle_timeout)
+                    .connect_with(options)
+                    .await
+                    .map_err(db_err)?;
+                let migrator = Migrator::new(EmbeddedMigrations)
+                    .await
+                    .map_err(|e| StoreError::Backend(format!("loading migrations: {e}")))?;
+                migrator.run(&pg).await.map_err(|e| StoreError::Backend(format!("migrating the database: {e}")))?;
+                Db::postgres(pg)
+            }
         };
-        store.migrate().await?;
-        Ok(store)
+        Ok(SqlStore { db, backend, sealer: super::seal::Sealer::default(), last_audit_id: Arc::new(AtomicI64::new(0)) })
     }
 
     /// `"sqlite"` or `"postgres"`.
@@ -229,66 +208,16 @@ impl SqlStore {
         self.backend.name()
     }
 
-    /// Closes the pool, waiting for connections in use to come back.
+    /// Statements this store has run since it opened (a transaction's BEGIN and COMMIT not counted).
+    pub fn statements(&self) -> u64 {
+        self.db.statements()
+    }
+
+    /// Closes the store: SQLite's connection (and its lock on the file) or PostgreSQL's pool, once the work
+    /// under way is done.
     pub async fn close(&self) {
-        self.pool.close().await;
+        self.db.close().await;
     }
-
-    async fn migrate(&self) -> StoreResult<()> {
-        let migrator = Migrator::new(EmbeddedMigrations)
-            .await
-            .map_err(|e| StoreError::Backend(format!("loading migrations: {e}")))?;
-        // sqlx's SQLite migrator takes no lock: two processes starting on one file at once may both try to
-        // apply a migration, and the loser fails. Its transaction rolled back, so running again sees the
-        // winner's work and does nothing.
-        let attempts = if self.backend == Backend::Sqlite { 5 } else { 1 };
-        let mut attempt = 1;
-        loop {
-            match migrator.run(&self.pool).await {
-                Ok(()) => return Ok(()),
-                Err(e) if attempt >= attempts => {
-                    return Err(StoreError::Backend(format!("migrating the database: {e}")));
-                }
-                Err(_) => {
-                    attempt += 1;
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            }
-        }
-    }
-}
-
-/// Switches a SQLite file to WAL, once, on a connection of its own: the switch needs an exclusive lock that
-/// the busy timeout does not wait for, so racing pool connections could fail it. Already-WAL files are left
-/// alone, and a concurrent switch by another process is retried.
-async fn enable_wal(options: &AnyConnectOptions) -> StoreResult<()> {
-    let mut conn = AnyConnection::connect_with(options).await.map_err(db_err)?;
-    let mut attempt = 0;
-    let result = loop {
-        attempt += 1;
-        let outcome = match sqlx::query_scalar::<_, String>("PRAGMA journal_mode").fetch_one(&mut conn).await {
-            Ok(mode) if mode.eq_ignore_ascii_case("wal") => Ok(()),
-            Ok(_) => {
-                sqlx::query_scalar::<_, String>("PRAGMA journal_mode = WAL").fetch_one(&mut conn).await.map(|_| ())
-            }
-            Err(e) => Err(e),
-        };
-        match outcome {
-            Err(e) if is_sqlite_busy(&e) && attempt < 50 => tokio::time::sleep(Duration::from_millis(100)).await,
-            other => break other.map_err(db_err),
-        }
-    };
-    let _ = conn.close().await;
-    result
-}
-
-/// `SQLITE_BUSY` or `SQLITE_LOCKED`, with any extended code.
-fn is_sqlite_busy(e: &sqlx::Error) -> bool {
-    let code = match e {
-        sqlx::Error::Database(d) => d.code().and_then(|c| c.parse::<i32>().ok()),
-        _ => None,
-    };
-    matches!(code.map(|c| c & 0xff), Some(5 | 6))
 }
 
 // ---------------------------------------------------------------- errors and rows
@@ -317,6 +246,7 @@ fn conflict_field(constraint: Option<&str>, message: &str) -> String {
     CONFLICT_FIELDS.iter().find(|(needle, _)| haystack.contains(needle)).map_or("key", |(_, field)| field).to_string()
 }
 
+/// A PostgreSQL error (sqlx) as a store error.
 fn db_err(e: sqlx::Error) -> StoreError {
     match e {
         sqlx::Error::Database(d) => match d.kind() {
@@ -333,19 +263,21 @@ fn db_err(e: sqlx::Error) -> StoreError {
     }
 }
 
-fn col<'r, T>(row: &'r AnyRow, name: &str) -> StoreResult<T>
-where
-    T: sqlx::Decode<'r, Any> + sqlx::Type<Any>,
-{
-    row.try_get(name).map_err(db_err)
+/// A column of a PostgreSQL row that could not be read.
+fn pg_err_in(column: &str, e: sqlx::Error) -> StoreError {
+    StoreError::Backend(format!("reading column {column}: {e}"))
 }
 
-fn json_col(row: &AnyRow, name: &str) -> StoreResult<Value> {
+fn col<T: db::FromVal>(row: &Row, name: &str) -> StoreResult<T> {
+    row.get(name)
+}
+
+fn json_col(row: &Row, name: &str) -> StoreResult<Value> {
     let text: String = col(row, name)?;
     serde_json::from_str(&text).map_err(|e| StoreError::Backend(format!("stored {name} is not valid JSON: {e}")))
 }
 
-fn strings_col(row: &AnyRow, name: &str) -> StoreResult<Vec<String>> {
+fn strings_col(row: &Row, name: &str) -> StoreResult<Vec<String>> {
     let text: String = col(row, name)?;
     serde_json::from_str(&text)
         .map_err(|e| StoreError::Backend(format!("stored {name} is not a JSON string list: {e}")))
@@ -368,27 +300,23 @@ fn paginate<T>(mut items: Vec<T>, limit: u32, key: impl Fn(&T) -> String) -> Pag
     Page { items, next }
 }
 
-fn one<T>(rows: Vec<AnyRow>, map: impl Fn(&AnyRow) -> StoreResult<T>) -> StoreResult<Option<T>> {
+fn one<T>(rows: Vec<Row>, map: impl Fn(&Row) -> StoreResult<T>) -> StoreResult<Option<T>> {
     rows.first().map(map).transpose()
 }
 
-fn all<T>(rows: Vec<AnyRow>, map: impl Fn(&AnyRow) -> StoreResult<T>) -> StoreResult<Vec<T>> {
+fn all<T>(rows: Vec<Row>, map: impl Fn(&Row) -> StoreResult<T>) -> StoreResult<Vec<T>> {
     rows.iter().map(map).collect()
 }
 
 // ---------------------------------------------------------------- running statements
 
-type Query<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>;
-
 impl SqlStore {
-    async fn fetch(&self, query: Query<'_>) -> StoreResult<Vec<AnyRow>> {
-        // `fetch_all` even for single rows: a `RETURNING` statement is only complete (and, in SQLite's
-        // autocommit, committed) once stepped to the end.
-        query.fetch_all(&self.pool).await.map_err(db_err)
+    async fn fetch(&self, stmt: Stmt) -> StoreResult<Vec<Row>> {
+        self.db.fetch(stmt).await
     }
 
-    async fn exec(&self, query: Query<'_>) -> StoreResult<u64> {
-        Ok(query.execute(&self.pool).await.map_err(db_err)?.rows_affected())
+    async fn exec(&self, stmt: Stmt) -> StoreResult<u64> {
+        self.db.exec(stmt).await
     }
 }
 
@@ -406,17 +334,6 @@ mod tests {
             m.iter().map(|x| (x.version, x.description.to_string(), x.checksum.to_vec())).collect::<Vec<_>>()
         };
         assert_eq!(describe(&embedded), describe(&from_folder), "list every file of migrations/ in MIGRATIONS");
-    }
-
-    #[test]
-    fn sqlite_urls_create_the_file_unless_told_otherwise() {
-        assert_eq!(sqlite_url("sqlite://wegate.db"), "sqlite://wegate.db?mode=rwc");
-        assert_eq!(
-            sqlite_url("sqlite:///var/lib/wegate.db?cache=shared"),
-            "sqlite:///var/lib/wegate.db?cache=shared&mode=rwc"
-        );
-        assert_eq!(sqlite_url("sqlite://wegate.db?mode=ro"), "sqlite://wegate.db?mode=ro");
-        assert_eq!(sqlite_url("sqlite::memory:"), "sqlite::memory:");
     }
 
     #[test]

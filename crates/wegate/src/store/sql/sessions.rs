@@ -1,7 +1,7 @@
 //! [`SessionStore`] on SQL: `login_tx` (taken by one `DELETE ... RETURNING`) and `sessions`.
 
+use super::db::{Row, q};
 use async_trait::async_trait;
-use sqlx::any::AnyRow;
 
 use super::{SqlStore, all, col, json_col, one, to_json};
 use crate::store::{LoginTx, Session, SessionStore, StoreError, StoreResult, Timestamp};
@@ -18,7 +18,7 @@ macro_rules! session_cols {
     };
 }
 
-fn login_tx_from_row(row: &AnyRow) -> StoreResult<LoginTx> {
+fn login_tx_from_row(row: &Row) -> StoreResult<LoginTx> {
     Ok(LoginTx {
         id: col(row, "id")?,
         browser_hash: col(row, "browser_hash")?,
@@ -40,7 +40,7 @@ fn login_tx_from_row(row: &AnyRow) -> StoreResult<LoginTx> {
     })
 }
 
-fn session_from_row(row: &AnyRow) -> StoreResult<Session> {
+fn session_from_row(row: &Row) -> StoreResult<Session> {
     Ok(Session {
         id_hash: col(row, "id_hash")?,
         sid: col::<Option<String>>(row, "sid")?.unwrap_or_default(),
@@ -61,7 +61,7 @@ impl SessionStore for SqlStore {
 
     async fn put_login_tx(&self, tx: LoginTx) -> StoreResult<()> {
         self.exec(
-            sqlx::query(concat!(
+            q(concat!(
                 "INSERT INTO login_tx (",
                 login_tx_cols!(),
                 ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) ",
@@ -98,7 +98,7 @@ impl SessionStore for SqlStore {
     async fn get_login_tx(&self, id: &str, now: Timestamp) -> StoreResult<Option<LoginTx>> {
         let rows = self
             .fetch(
-                sqlx::query(concat!("SELECT ", login_tx_cols!(), " FROM login_tx WHERE id = $1 AND expires_at > $2"))
+                q(concat!("SELECT ", login_tx_cols!(), " FROM login_tx WHERE id = $1 AND expires_at > $2"))
                     .bind(id)
                     .bind(now),
             )
@@ -110,12 +110,9 @@ impl SessionStore for SqlStore {
         // One DELETE: of any number of concurrent takes, exactly one gets the row back.
         let rows = self
             .fetch(
-                sqlx::query(concat!(
-                    "DELETE FROM login_tx WHERE id = $1 AND expires_at > $2 RETURNING ",
-                    login_tx_cols!()
-                ))
-                .bind(id)
-                .bind(now),
+                q(concat!("DELETE FROM login_tx WHERE id = $1 AND expires_at > $2 RETURNING ", login_tx_cols!()))
+                    .bind(id)
+                    .bind(now),
             )
             .await?;
         one(rows, login_tx_from_row)
@@ -124,7 +121,7 @@ impl SessionStore for SqlStore {
     async fn update_login_tx(&self, tx: &LoginTx) -> StoreResult<()> {
         let updated = self
             .exec(
-                sqlx::query("UPDATE login_tx SET connection = $2, data = $3, expires_at = $4 WHERE id = $1")
+                q("UPDATE login_tx SET connection = $2, data = $3, expires_at = $4 WHERE id = $1")
                     .bind(tx.id.as_str())
                     .bind(tx.connection.as_deref())
                     .bind(to_json(&tx.data)?)
@@ -136,10 +133,8 @@ impl SessionStore for SqlStore {
 
     async fn trim_login_txs(&self, browser_hash: &str, keep: u32) -> StoreResult<u64> {
         self.exec(
-            sqlx::query(
-                "DELETE FROM login_tx WHERE browser_hash = $1 AND id NOT IN \
-                 (SELECT id FROM login_tx WHERE browser_hash = $1 ORDER BY created_at DESC, id DESC LIMIT $2)",
-            )
+            q("DELETE FROM login_tx WHERE browser_hash = $1 AND id NOT IN \
+                 (SELECT id FROM login_tx WHERE browser_hash = $1 ORDER BY created_at DESC, id DESC LIMIT $2)")
             .bind(browser_hash)
             .bind(i64::from(keep)),
         )
@@ -150,7 +145,7 @@ impl SessionStore for SqlStore {
 
     async fn put_session(&self, session: Session) -> StoreResult<()> {
         self.exec(
-            sqlx::query(concat!(
+            q(concat!(
                 "INSERT INTO sessions (",
                 session_cols!(),
                 ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ",
@@ -177,26 +172,22 @@ impl SessionStore for SqlStore {
     async fn get_session(&self, id_hash: &str, now: Timestamp) -> StoreResult<Option<Session>> {
         let rows = self
             .fetch(
-                sqlx::query(concat!(
-                    "SELECT ",
-                    session_cols!(),
-                    " FROM sessions WHERE id_hash = $1 AND expires_at > $2"
-                ))
-                .bind(id_hash)
-                .bind(now),
+                q(concat!("SELECT ", session_cols!(), " FROM sessions WHERE id_hash = $1 AND expires_at > $2"))
+                    .bind(id_hash)
+                    .bind(now),
             )
             .await?;
         one(rows, session_from_row)
     }
 
     async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
-        self.exec(sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(id_hash)).await.map(|_| ())
+        self.exec(q("DELETE FROM sessions WHERE id_hash = $1").bind(id_hash)).await.map(|_| ())
     }
 
     async fn user_sessions(&self, user_id: &str, now: Timestamp) -> StoreResult<Vec<Session>> {
         let rows = self
             .fetch(
-                sqlx::query(concat!(
+                q(concat!(
                     "SELECT ",
                     session_cols!(),
                     " FROM sessions WHERE user_id = $1 AND expires_at > $2 ORDER BY created_at DESC"
@@ -210,10 +201,7 @@ impl SessionStore for SqlStore {
 
     async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<Vec<Session>> {
         let rows = self
-            .fetch(
-                sqlx::query(concat!("DELETE FROM sessions WHERE user_id = $1 RETURNING ", session_cols!()))
-                    .bind(user_id),
-            )
+            .fetch(q(concat!("DELETE FROM sessions WHERE user_id = $1 RETURNING ", session_cols!())).bind(user_id))
             .await?;
         all(rows, session_from_row)
     }

@@ -1,8 +1,8 @@
 //! [`UpstreamStore`] on SQL: `upstream_tokens`, `leases`, `suite_tickets`, `authorized_corps` (permanent
 //! codes, tokens and tickets sealed) and `callback_keys`; every rule one upsert or compare-and-delete.
 
+use super::db::{Row, q};
 use async_trait::async_trait;
-use sqlx::any::AnyRow;
 
 use super::{SqlStore, all, col, one};
 use crate::store::{AuthorizedCorp, CachedToken, StoreResult, SuiteTicket, Timestamp, UpstreamStore};
@@ -13,7 +13,7 @@ macro_rules! corp_cols {
     };
 }
 
-fn corp_from_row(row: &AnyRow, sealer: &crate::store::seal::Sealer) -> StoreResult<AuthorizedCorp> {
+fn corp_from_row(row: &Row, sealer: &crate::store::seal::Sealer) -> StoreResult<AuthorizedCorp> {
     Ok(AuthorizedCorp {
         connection: col(row, "connection")?,
         corp_id: col(row, "corp_id")?,
@@ -47,9 +47,8 @@ impl UpstreamStore for SqlStore {
     // --- shared upstream token cache
 
     async fn get_upstream_token(&self, key: &str) -> StoreResult<Option<CachedToken>> {
-        let rows = self
-            .fetch(sqlx::query("SELECT token, expires_at FROM upstream_tokens WHERE cache_key = $1").bind(key))
-            .await?;
+        let rows =
+            self.fetch(q("SELECT token, expires_at FROM upstream_tokens WHERE cache_key = $1").bind(key)).await?;
         one(rows, |row| {
             let token = self.sealer.open(col(row, "token")?, &token_row(key))?;
             Ok(CachedToken { token, expires_at: col(row, "expires_at")? })
@@ -58,7 +57,7 @@ impl UpstreamStore for SqlStore {
 
     async fn put_upstream_token(&self, key: &str, token: &CachedToken) -> StoreResult<()> {
         self.exec(
-            sqlx::query(concat!(
+            q(concat!(
                 "INSERT INTO upstream_tokens (cache_key, token, expires_at) VALUES ($1, $2, $3) ",
                 "ON CONFLICT (cache_key) DO UPDATE SET token = excluded.token, expires_at = excluded.expires_at"
             ))
@@ -73,13 +72,13 @@ impl UpstreamStore for SqlStore {
     async fn invalidate_upstream_token(&self, key: &str, token: &str) -> StoreResult<()> {
         // Sealed values differ at every write: compare in the clear, then delete exactly the row read (another
         // instance may have stored a fresh token meanwhile).
-        let rows = self.fetch(sqlx::query("SELECT token FROM upstream_tokens WHERE cache_key = $1").bind(key)).await?;
+        let rows = self.fetch(q("SELECT token FROM upstream_tokens WHERE cache_key = $1").bind(key)).await?;
         let Some(row) = rows.first() else { return Ok(()) };
         let stored: String = col(row, "token")?;
         if self.sealer.open(stored.clone(), &token_row(key))? != token {
             return Ok(());
         }
-        self.exec(sqlx::query("DELETE FROM upstream_tokens WHERE cache_key = $1 AND token = $2").bind(key).bind(stored))
+        self.exec(q("DELETE FROM upstream_tokens WHERE cache_key = $1 AND token = $2").bind(key).bind(stored))
             .await
             .map(|_| ())
     }
@@ -89,7 +88,7 @@ impl UpstreamStore for SqlStore {
         // if it wrote, and then the lease is ours.
         let rows = self
             .fetch(
-                sqlx::query(concat!(
+                q(concat!(
                     "INSERT INTO leases (lease_key, owner, expires_at) VALUES ($1, $2, $4) ",
                     "ON CONFLICT (lease_key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at ",
                     "WHERE leases.expires_at <= $3 OR leases.owner = excluded.owner RETURNING owner"
@@ -107,16 +106,14 @@ impl UpstreamStore for SqlStore {
     }
 
     async fn release_lease(&self, key: &str, owner: &str) -> StoreResult<()> {
-        self.exec(sqlx::query("DELETE FROM leases WHERE lease_key = $1 AND owner = $2").bind(key).bind(owner))
-            .await
-            .map(|_| ())
+        self.exec(q("DELETE FROM leases WHERE lease_key = $1 AND owner = $2").bind(key).bind(owner)).await.map(|_| ())
     }
 
     // --- delegated development / service provider
 
     async fn put_suite_ticket(&self, ticket: SuiteTicket) -> StoreResult<()> {
         self.exec(
-            sqlx::query(concat!(
+            q(concat!(
                 "INSERT INTO suite_tickets (suite_id, ticket, received_at) VALUES ($1, $2, $3) ",
                 "ON CONFLICT (suite_id) DO UPDATE SET ticket = excluded.ticket, received_at = excluded.received_at ",
                 "WHERE excluded.received_at >= suite_tickets.received_at"
@@ -131,10 +128,7 @@ impl UpstreamStore for SqlStore {
 
     async fn get_suite_ticket(&self, suite_id: &str) -> StoreResult<Option<SuiteTicket>> {
         let rows = self
-            .fetch(
-                sqlx::query("SELECT suite_id, ticket, received_at FROM suite_tickets WHERE suite_id = $1")
-                    .bind(suite_id),
-            )
+            .fetch(q("SELECT suite_id, ticket, received_at FROM suite_tickets WHERE suite_id = $1").bind(suite_id))
             .await?;
         one(rows, |row| {
             Ok(SuiteTicket {
@@ -147,7 +141,7 @@ impl UpstreamStore for SqlStore {
 
     async fn upsert_authorized_corp(&self, corp: AuthorizedCorp) -> StoreResult<()> {
         self.exec(
-            sqlx::query(concat!(
+            q(concat!(
                 "INSERT INTO authorized_corps (",
                 corp_cols!(),
                 ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ",
@@ -176,13 +170,9 @@ impl UpstreamStore for SqlStore {
     async fn get_authorized_corp(&self, connection: &str, corp_id: &str) -> StoreResult<Option<AuthorizedCorp>> {
         let rows = self
             .fetch(
-                sqlx::query(concat!(
-                    "SELECT ",
-                    corp_cols!(),
-                    " FROM authorized_corps WHERE connection = $1 AND corp_id = $2"
-                ))
-                .bind(connection)
-                .bind(corp_id),
+                q(concat!("SELECT ", corp_cols!(), " FROM authorized_corps WHERE connection = $1 AND corp_id = $2"))
+                    .bind(connection)
+                    .bind(corp_id),
             )
             .await?;
         one(rows, |r| corp_from_row(r, &self.sealer))
@@ -191,12 +181,8 @@ impl UpstreamStore for SqlStore {
     async fn list_authorized_corps(&self, connection: &str) -> StoreResult<Vec<AuthorizedCorp>> {
         let rows = self
             .fetch(
-                sqlx::query(concat!(
-                    "SELECT ",
-                    corp_cols!(),
-                    " FROM authorized_corps WHERE connection = $1 ORDER BY corp_id"
-                ))
-                .bind(connection),
+                q(concat!("SELECT ", corp_cols!(), " FROM authorized_corps WHERE connection = $1 ORDER BY corp_id"))
+                    .bind(connection),
             )
             .await?;
         all(rows, |r| corp_from_row(r, &self.sealer))
@@ -205,7 +191,7 @@ impl UpstreamStore for SqlStore {
     async fn remember_callback(&self, key: &str, expires_at: Timestamp) -> StoreResult<bool> {
         let inserted = self
             .exec(
-                sqlx::query(
+                q(
                     "INSERT INTO callback_keys (callback_key, expires_at) VALUES ($1, $2) ON CONFLICT (callback_key) DO NOTHING",
                 )
                 .bind(key)
@@ -216,6 +202,6 @@ impl UpstreamStore for SqlStore {
     }
 
     async fn forget_callback(&self, key: &str) -> StoreResult<()> {
-        self.exec(sqlx::query("DELETE FROM callback_keys WHERE callback_key = $1").bind(key)).await.map(|_| ())
+        self.exec(q("DELETE FROM callback_keys WHERE callback_key = $1").bind(key)).await.map(|_| ())
     }
 }

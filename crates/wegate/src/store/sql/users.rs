@@ -1,11 +1,11 @@
 //! [`UserStore`] on SQL: `users` (with normalised copies of username, email and phone that uniqueness and
 //! matching use), `identities`, and `login_failures`.
 
+use super::db::{Row, q};
 use async_trait::async_trait;
 use serde_json::Value;
-use sqlx::any::AnyRow;
 
-use super::{Query, SqlStore, all, col, db_err, json_col, limit_plus_one, one, paginate, to_json};
+use super::{SqlStore, Stmt, all, col, json_col, limit_plus_one, one, paginate, to_json};
 use crate::store::{
     Identity, LoginFailures, MatchQuery, NewUser, Page, ProfileUpdate, StoreError, StoreResult, Timestamp, User,
     UserStore, login_as_phone, normalize_email, normalize_phone, normalize_username,
@@ -22,7 +22,7 @@ macro_rules! identity_cols {
     };
 }
 
-fn user_from_row(row: &AnyRow) -> StoreResult<User> {
+fn user_from_row(row: &Row) -> StoreResult<User> {
     Ok(User {
         id: col(row, "id")?,
         username: col(row, "username")?,
@@ -39,7 +39,7 @@ fn user_from_row(row: &AnyRow) -> StoreResult<User> {
     })
 }
 
-fn identity_from_row(row: &AnyRow) -> StoreResult<Identity> {
+fn identity_from_row(row: &Row) -> StoreResult<Identity> {
     Ok(Identity {
         upstream: col(row, "upstream")?,
         subject: col(row, "subject")?,
@@ -51,7 +51,7 @@ fn identity_from_row(row: &AnyRow) -> StoreResult<Identity> {
     })
 }
 
-fn failures_from_row(row: &AnyRow) -> StoreResult<LoginFailures> {
+fn failures_from_row(row: &Row) -> StoreResult<LoginFailures> {
     let failures: i64 = col(row, "failures")?;
     Ok(LoginFailures { failures: u32::try_from(failures).unwrap_or(u32::MAX), expires_at: col(row, "expires_at")? })
 }
@@ -69,7 +69,7 @@ const INSERT_USER: &str = concat!(
 const INSERT_IDENTITY: &str =
     concat!("INSERT INTO identities (", identity_cols!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7)");
 
-fn bind_new_user<'q>(query: Query<'q>, user: &'q NewUser, claims: String) -> Query<'q> {
+fn bind_new_user(query: Stmt, user: &NewUser, claims: String) -> Stmt {
     query
         .bind(user.id.as_str())
         .bind(user.username.as_deref())
@@ -106,51 +106,39 @@ fn user_of(new: NewUser) -> User {
 impl UserStore for SqlStore {
     async fn create_user(&self, user: NewUser) -> StoreResult<User> {
         let claims = to_json(&user.claims)?;
-        self.exec(bind_new_user(sqlx::query(INSERT_USER), &user, claims)).await?;
+        self.exec(bind_new_user(q(INSERT_USER), &user, claims)).await?;
         Ok(user_of(user))
     }
 
     async fn get_user(&self, id: &str) -> StoreResult<Option<User>> {
-        let rows =
-            self.fetch(sqlx::query(concat!("SELECT ", user_cols!(), " FROM users WHERE id = $1")).bind(id)).await?;
+        let rows = self.fetch(q(concat!("SELECT ", user_cols!(), " FROM users WHERE id = $1")).bind(id)).await?;
         one(rows, user_from_row)
     }
 
     async fn list_users(&self, limit: u32, cursor: Option<&str>) -> StoreResult<Page<User>> {
         let query = match cursor {
-            None => sqlx::query(concat!("SELECT ", user_cols!(), " FROM users ORDER BY id LIMIT $1"))
+            None => q(concat!("SELECT ", user_cols!(), " FROM users ORDER BY id LIMIT $1")).bind(limit_plus_one(limit)),
+            Some(after) => q(concat!("SELECT ", user_cols!(), " FROM users WHERE id > $1 ORDER BY id LIMIT $2"))
+                .bind(after)
                 .bind(limit_plus_one(limit)),
-            Some(after) => {
-                sqlx::query(concat!("SELECT ", user_cols!(), " FROM users WHERE id > $1 ORDER BY id LIMIT $2"))
-                    .bind(after)
-                    .bind(limit_plus_one(limit))
-            }
         };
         let items = all(self.fetch(query).await?, user_from_row)?;
         Ok(paginate(items, limit, |user| user.id.clone()))
     }
 
     async fn delete_user(&self, id: &str) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
-        let deleted = sqlx::query("DELETE FROM users WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?
-            .rows_affected();
-        if deleted == 0 {
-            return Err(StoreError::NotFound);
-        }
         // Unused codes go too: they would otherwise issue tokens for nobody.
-        for statement in [
+        let statements = [
+            "DELETE FROM users WHERE id = $1",
             "DELETE FROM identities WHERE user_id = $1",
             "DELETE FROM sessions WHERE user_id = $1",
             "DELETE FROM refresh_tokens WHERE user_id = $1",
             "DELETE FROM auth_codes WHERE user_id = $1",
-        ] {
-            sqlx::query(statement).bind(id).execute(&mut *tx).await.map_err(db_err)?;
-        }
-        tx.commit().await.map_err(db_err)
+        ]
+        .into_iter()
+        .map(|statement| q(statement).bind(id))
+        .collect();
+        self.db.transaction(statements, true).await.map(|_| ())
     }
 
     async fn find_user_by_login(&self, login: &str) -> StoreResult<Option<User>> {
@@ -160,7 +148,7 @@ impl UserStore for SqlStore {
         }
         let rows = self
             .fetch(
-                sqlx::query(concat!(
+                q(concat!(
                     "SELECT ",
                     user_cols!(),
                     " FROM users WHERE username_norm = $1 OR email_norm = $2 OR phone_norm = $3 ",
@@ -184,7 +172,7 @@ impl UserStore for SqlStore {
         // `column = NULL` is never true: an absent field matches nothing.
         let rows = self
             .fetch(
-                sqlx::query(concat!(
+                q(concat!(
                     "SELECT ",
                     user_cols!(),
                     " FROM users WHERE email_norm = $1 OR phone_norm = $2 OR username_norm = $3 ORDER BY id"
@@ -207,7 +195,7 @@ impl UserStore for SqlStore {
         for _ in 0..3 {
             let result = self
                 .fetch(
-                    sqlx::query(concat!(
+                    q(concat!(
                         "UPDATE users SET name = COALESCE($2, name), picture = COALESCE($3, picture), ",
                         "claims = COALESCE($4, claims), updated_at = $5, ",
                         "email = CASE WHEN $6 = 1 AND ($8 IS NULL OR NOT EXISTS ",
@@ -252,7 +240,7 @@ impl UserStore for SqlStore {
     ) -> StoreResult<User> {
         let rows = self
             .fetch(
-                sqlx::query(concat!(
+                q(concat!(
                     "UPDATE users SET admin = COALESCE($2, admin), ",
                     "password_hash = CASE WHEN $3 = 1 THEN $4 ELSE password_hash END, updated_at = $5 ",
                     "WHERE id = $1 RETURNING ",
@@ -271,13 +259,10 @@ impl UserStore for SqlStore {
     async fn set_user_disabled(&self, id: &str, disabled: bool, now: Timestamp) -> StoreResult<User> {
         let rows = self
             .fetch(
-                sqlx::query(concat!(
-                    "UPDATE users SET disabled = $2, updated_at = $3 WHERE id = $1 RETURNING ",
-                    user_cols!()
-                ))
-                .bind(id)
-                .bind(i64::from(disabled))
-                .bind(now),
+                q(concat!("UPDATE users SET disabled = $2, updated_at = $3 WHERE id = $1 RETURNING ", user_cols!()))
+                    .bind(id)
+                    .bind(i64::from(disabled))
+                    .bind(now),
             )
             .await?;
         one(rows, user_from_row)?.ok_or(StoreError::NotFound)
@@ -286,13 +271,9 @@ impl UserStore for SqlStore {
     async fn get_identity(&self, upstream: &str, subject: &str) -> StoreResult<Option<Identity>> {
         let rows = self
             .fetch(
-                sqlx::query(concat!(
-                    "SELECT ",
-                    identity_cols!(),
-                    " FROM identities WHERE upstream = $1 AND subject = $2"
-                ))
-                .bind(upstream)
-                .bind(subject),
+                q(concat!("SELECT ", identity_cols!(), " FROM identities WHERE upstream = $1 AND subject = $2"))
+                    .bind(upstream)
+                    .bind(subject),
             )
             .await?;
         one(rows, identity_from_row)
@@ -301,7 +282,7 @@ impl UserStore for SqlStore {
     async fn user_identities(&self, user_id: &str) -> StoreResult<Vec<Identity>> {
         let rows = self
             .fetch(
-                sqlx::query(concat!(
+                q(concat!(
                     "SELECT ",
                     identity_cols!(),
                     " FROM identities WHERE user_id = $1 ORDER BY created_at, upstream, subject"
@@ -316,27 +297,25 @@ impl UserStore for SqlStore {
         let claims = to_json(&user.claims)?;
         let profile = to_json(&identity.profile)?;
         // The user insert comes first: a SQLite transaction that starts by writing never needs an upgrade.
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
-        bind_new_user(sqlx::query(INSERT_USER), &user, claims).execute(&mut *tx).await.map_err(db_err)?;
-        sqlx::query(INSERT_IDENTITY)
-            .bind(identity.upstream.as_str())
-            .bind(identity.subject.as_str())
-            .bind(user.id.as_str())
-            .bind(identity.connection.as_str())
-            .bind(profile)
-            .bind(identity.created_at)
-            .bind(identity.updated_at)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
+        let statements = vec![
+            bind_new_user(q(INSERT_USER), &user, claims),
+            q(INSERT_IDENTITY)
+                .bind(identity.upstream.as_str())
+                .bind(identity.subject.as_str())
+                .bind(user.id.as_str())
+                .bind(identity.connection.as_str())
+                .bind(profile)
+                .bind(identity.created_at)
+                .bind(identity.updated_at),
+        ];
+        self.db.transaction(statements, false).await?;
         Ok(user_of(user))
     }
 
     async fn link_identity(&self, identity: Identity) -> StoreResult<()> {
         // Unknown user: foreign key → NotFound; identity taken: primary key → Conflict("identity").
         self.exec(
-            sqlx::query(INSERT_IDENTITY)
+            q(INSERT_IDENTITY)
                 .bind(identity.upstream.as_str())
                 .bind(identity.subject.as_str())
                 .bind(identity.user_id.as_str())
@@ -358,7 +337,7 @@ impl UserStore for SqlStore {
     ) -> StoreResult<()> {
         let updated = self
             .exec(
-                sqlx::query("UPDATE identities SET subject = $3, updated_at = $4 WHERE upstream = $1 AND subject = $2")
+                q("UPDATE identities SET subject = $3, updated_at = $4 WHERE upstream = $1 AND subject = $2")
                     .bind(upstream)
                     .bind(subject)
                     .bind(new_subject)
@@ -378,7 +357,7 @@ impl UserStore for SqlStore {
     ) -> StoreResult<()> {
         let updated = self
             .exec(
-                sqlx::query(
+                q(
                     "UPDATE identities SET connection = $3, profile = $4, updated_at = $5 WHERE upstream = $1 AND subject = $2",
                 )
                 .bind(upstream)
@@ -397,14 +376,12 @@ impl UserStore for SqlStore {
         // One upsert: a row past its window starts over at 1, otherwise it counts up and keeps its window.
         let rows = self
             .fetch(
-                sqlx::query(
-                    "INSERT INTO login_failures (login, failures, expires_at) VALUES ($1, 1, $2) \
+                q("INSERT INTO login_failures (login, failures, expires_at) VALUES ($1, 1, $2) \
                      ON CONFLICT (login) DO UPDATE SET \
                      failures = CASE WHEN login_failures.expires_at <= $3 THEN 1 ELSE login_failures.failures + 1 END, \
                      expires_at = CASE WHEN login_failures.expires_at <= $3 THEN excluded.expires_at \
                      ELSE login_failures.expires_at END \
-                     RETURNING failures, expires_at",
-                )
+                     RETURNING failures, expires_at")
                 .bind(login)
                 .bind(now + window)
                 .bind(now),
@@ -416,7 +393,7 @@ impl UserStore for SqlStore {
     async fn login_failures(&self, login: &str, now: Timestamp) -> StoreResult<Option<LoginFailures>> {
         let rows = self
             .fetch(
-                sqlx::query("SELECT failures, expires_at FROM login_failures WHERE login = $1 AND expires_at > $2")
+                q("SELECT failures, expires_at FROM login_failures WHERE login = $1 AND expires_at > $2")
                     .bind(login)
                     .bind(now),
             )
@@ -425,7 +402,7 @@ impl UserStore for SqlStore {
     }
 
     async fn clear_login_failures(&self, login: &str) -> StoreResult<()> {
-        self.exec(sqlx::query("DELETE FROM login_failures WHERE login = $1").bind(login)).await.map(|_| ())
+        self.exec(q("DELETE FROM login_failures WHERE login = $1").bind(login)).await.map(|_| ())
     }
 }
 

@@ -1,0 +1,392 @@
+//! SQLite on one dedicated connection thread (rusqlite).
+//!
+//! Every store call sends a job (a closure over the connection) to the thread and awaits its answer: one hop
+//! per call, or per group of statements ([`transaction`]). One connection means one page cache that no other
+//! connection of ours invalidates, prepared statements cached for the life of the process, and — in
+//! `exclusive` locking, the default when one process owns the file — no file-lock system calls per
+//! transaction and the WAL index in heap memory instead of a shared-memory file.
+//!
+//! `normal` locking lets several processes (or several stores in one process, as the multi-instance tests
+//! do) share a file; a busy file is waited on for 5 s.
+
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, OpenFlags, OptionalExtension as _, TransactionBehavior};
+use sha2::{Digest as _, Sha384};
+use tokio::sync::oneshot;
+
+use super::conflict_field;
+use super::db::{Arg, Row, Stmt, Val};
+use crate::store::{StoreError, StoreResult};
+
+/// How SQLite locks the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SqliteLocking {
+    /// One process owns the file: its lock is held from start to stop (no other process, not even the
+    /// `sqlite3` shell, can open it meanwhile).
+    Exclusive,
+    /// Several processes may share the file (each takes its locks per transaction).
+    Normal,
+}
+
+impl SqliteLocking {
+    pub fn parse(text: &str) -> Option<SqliteLocking> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "exclusive" => Some(SqliteLocking::Exclusive),
+            "normal" => Some(SqliteLocking::Normal),
+            _ => None,
+        }
+    }
+}
+
+/// Page cache of the one connection: 8 MiB (SQLite's default is 2 MiB per connection; we have one).
+const CACHE_KIB: i64 = 8 * 1024;
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+
+enum Msg {
+    Job(Job),
+    Close(oneshot::Sender<()>),
+}
+
+/// The handle to the connection thread. Cheap to clone; the thread ends with [`Lite::close`] or when the
+/// last handle is dropped.
+#[derive(Clone)]
+pub(crate) struct Lite {
+    jobs: mpsc::Sender<Msg>,
+    /// Whether the file is held exclusively (reported by `/readyz`-style diagnostics and tests).
+    pub locking: SqliteLocking,
+    pub in_memory: bool,
+}
+
+/// Where and how to open, from a `sqlite:` URL.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct LiteTarget {
+    pub path: String,
+    pub in_memory: bool,
+    pub flags: OpenFlags,
+}
+
+/// `sqlite://path?mode=…`, `sqlite:path`, `sqlite::memory:`. The file is created if missing unless `mode`
+/// says `ro` or `rw`; other parameters are SQLite's own URI parameters and are ignored.
+pub(crate) fn parse_url(url: &str) -> StoreResult<LiteTarget> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .ok_or_else(|| StoreError::Backend("a SQLite URL starts with sqlite://".into()))?;
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let mode = query.split('&').find_map(|pair| pair.strip_prefix("mode=")).unwrap_or("rwc");
+    let in_memory = path == ":memory:" || path.is_empty() || mode == "memory";
+    let base = OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let flags = match mode {
+        "ro" => base | OpenFlags::SQLITE_OPEN_READ_ONLY,
+        "rw" => base | OpenFlags::SQLITE_OPEN_READ_WRITE,
+        "rwc" | "memory" => base | OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+        other => return Err(StoreError::Backend(format!("unknown SQLite mode {other:?}: use ro, rw or rwc"))),
+    };
+    Ok(LiteTarget { path: if in_memory { ":memory:".into() } else { path.to_string() }, in_memory, flags })
+}
+
+impl Lite {
+    /// Opens the file on a new thread, prepares it (pragmas, WAL) and returns once it is ready.
+    pub async fn open(url: &str, locking: SqliteLocking) -> StoreResult<Lite> {
+        let target = parse_url(url)?;
+        // An in-memory database is private to its connection: nobody to share it with.
+        let locking = if target.in_memory { SqliteLocking::Normal } else { locking };
+        let in_memory = target.in_memory;
+        let (jobs, inbox) = mpsc::channel::<Msg>();
+        let (ready_tx, ready_rx) = oneshot::channel::<StoreResult<()>>();
+        std::thread::Builder::new()
+            .name("wegate-sqlite".into())
+            .spawn(move || {
+                let mut conn = match open_connection(&target, locking) {
+                    Ok(conn) => {
+                        let _ = ready_tx.send(Ok(()));
+                        conn
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                serve(&mut conn, &inbox);
+                drop(conn);
+            })
+            .map_err(|e| StoreError::Backend(format!("starting the SQLite thread: {e}")))?;
+        ready_rx.await.map_err(|_| StoreError::Backend("the SQLite thread ended while opening".into()))??;
+        Ok(Lite { jobs, locking, in_memory })
+    }
+
+    /// Runs `job` on the connection thread and gives its result.
+    pub async fn run<R, F>(&self, job: F) -> StoreResult<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Connection) -> StoreResult<R> + Send + 'static,
+    {
+        let (answer_tx, answer_rx) = oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            let _ = answer_tx.send(job(conn));
+        });
+        self.jobs.send(Msg::Job(job)).map_err(|_| closed())?;
+        answer_rx.await.map_err(|_| closed())?
+    }
+
+    /// Closes the connection (releasing the file) once the jobs already sent are done.
+    pub async fn close(&self) {
+        let (done_tx, done_rx) = oneshot::channel();
+        if self.jobs.send(Msg::Close(done_tx)).is_ok() {
+            let _ = done_rx.await;
+        }
+    }
+}
+
+fn closed() -> StoreError {
+    StoreError::Backend("the SQLite connection is closed".into())
+}
+
+fn serve(conn: &mut Connection, inbox: &mpsc::Receiver<Msg>) {
+    while let Ok(msg) = inbox.recv() {
+        match msg {
+            Msg::Job(job) => job(conn),
+            Msg::Close(done) => {
+                // Later jobs find the channel closed once this thread is gone.
+                let _ = done.send(());
+                return;
+            }
+        }
+    }
+}
+
+fn open_connection(target: &LiteTarget, locking: SqliteLocking) -> StoreResult<Connection> {
+    let conn = Connection::open_with_flags(&target.path, target.flags).map_err(lite_err)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(lite_err)?;
+    conn.set_prepared_statement_cache_capacity(256);
+    let mut setup = String::from("PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;");
+    setup.push_str(&format!(" PRAGMA cache_size = -{CACHE_KIB};"));
+    if locking == SqliteLocking::Exclusive {
+        // Before WAL is first used, so that the WAL index lives in heap memory (no -shm file).
+        setup.push_str(" PRAGMA locking_mode = EXCLUSIVE;");
+    }
+    conn.execute_batch(&setup).map_err(lite_err)?;
+    if !target.in_memory {
+        enable_wal(&conn, locking)?;
+    }
+    conn.execute_batch("PRAGMA synchronous = NORMAL;").map_err(lite_err)?;
+    Ok(conn)
+}
+
+/// Switches the file to WAL (the mode is stored in the file, so usually it already is). In exclusive
+/// locking this is also where the file's lock is taken: a file another process holds fails here, with a
+/// message that says so.
+fn enable_wal(conn: &Connection, locking: SqliteLocking) -> StoreResult<()> {
+    let started = Instant::now();
+    loop {
+        let outcome = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get::<_, String>(0));
+        match outcome {
+            Ok(mode) if mode.eq_ignore_ascii_case("wal") => break,
+            Ok(mode) => return Err(StoreError::Backend(format!("SQLite refused WAL mode (journal mode {mode})"))),
+            Err(e) if is_busy(&e) && started.elapsed() < BUSY_TIMEOUT => {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(e) if is_busy(&e) => {
+                return Err(StoreError::Backend(match locking {
+                    SqliteLocking::Exclusive => "the SQLite file is in use by another process; stop it, or set \
+                        WEGATE_SQLITE_LOCKING=normal on every process that shares the file"
+                        .into(),
+                    SqliteLocking::Normal => format!("the SQLite file stayed locked: {e}"),
+                }));
+            }
+            Err(e) => return Err(lite_err(e)),
+        }
+    }
+    // In exclusive mode the lock is only taken by the first real access: take it now, so that a second
+    // process fails at start instead of on its first request.
+    if locking == SqliteLocking::Exclusive {
+        conn.execute_batch("BEGIN IMMEDIATE; COMMIT;").map_err(|e| match is_busy(&e) {
+            true => StoreError::Backend(
+                "the SQLite file is in use by another process; stop it, or set WEGATE_SQLITE_LOCKING=normal on \
+                 every process that shares the file"
+                    .into(),
+            ),
+            false => lite_err(e),
+        })?;
+    }
+    Ok(())
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _)
+        if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked))
+}
+
+pub(crate) fn lite_err(e: rusqlite::Error) -> StoreError {
+    match &e {
+        rusqlite::Error::SqliteFailure(failure, message) => {
+            let message = message.clone().unwrap_or_else(|| failure.to_string());
+            match failure.extended_code {
+                rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
+                    StoreError::Conflict(conflict_field(None, &message))
+                }
+                rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY => StoreError::NotFound,
+                code => StoreError::Backend(format!("{message} ({code})")),
+            }
+        }
+        _ => StoreError::Backend(e.to_string()),
+    }
+}
+
+// ---------------------------------------------------------------- running statements (on the thread)
+
+/// Runs one statement to its end: its rows, and whether it has result columns at all.
+fn run(conn: &Connection, stmt: &Stmt) -> StoreResult<(Vec<Row>, bool)> {
+    let mut prepared = conn.prepare_cached(&stmt.sql).map_err(lite_err)?;
+    for index in 1..=prepared.parameter_count() {
+        // `$n` (and `?n`) name the n-th bound value wherever they appear; a bare `?` is positional.
+        let position = prepared
+            .parameter_name(index)
+            .and_then(|name| name.get(1..))
+            .and_then(|digits| digits.parse::<usize>().ok())
+            .unwrap_or(index);
+        let arg = stmt.args.get(position.wrapping_sub(1)).ok_or_else(|| {
+            StoreError::Backend(format!("statement wants value ${position}, {} bound", stmt.args.len()))
+        })?;
+        let bound = match arg {
+            Arg::Int(n) => prepared.raw_bind_parameter(index, n),
+            Arg::Text(s) => prepared.raw_bind_parameter(index, s.as_str()),
+            Arg::NullInt | Arg::NullText => prepared.raw_bind_parameter(index, rusqlite::types::Null),
+        };
+        bound.map_err(lite_err)?;
+    }
+    let names: Arc<[Box<str>]> = prepared.column_names().into_iter().map(Box::from).collect();
+    let width = names.len();
+    let mut rows = prepared.raw_query();
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(lite_err)? {
+        let mut vals = Vec::with_capacity(width);
+        for i in 0..width {
+            vals.push(match row.get_ref(i).map_err(lite_err)? {
+                ValueRef::Null => Val::Null,
+                ValueRef::Integer(n) => Val::Int(n),
+                // The schema has no REAL columns; an expression that makes one is read as its integer part.
+                ValueRef::Real(f) => Val::Int(f as i64),
+                ValueRef::Text(t) | ValueRef::Blob(t) => Val::Text(String::from_utf8_lossy(t).into_owned()),
+            });
+        }
+        out.push(Row { names: names.clone(), vals });
+    }
+    Ok((out, width > 0))
+}
+
+pub(crate) fn fetch(conn: &mut Connection, stmt: &Stmt) -> StoreResult<Vec<Row>> {
+    run(conn, stmt).map(|(rows, _)| rows)
+}
+
+pub(crate) fn exec(conn: &mut Connection, stmt: &Stmt) -> StoreResult<u64> {
+    run(conn, stmt)?;
+    Ok(conn.changes())
+}
+
+/// The statements in one `BEGIN IMMEDIATE` transaction (the write lock from the start: never a read
+/// snapshot that must be upgraded). Dropping the transaction on an error rolls it back.
+pub(crate) fn transaction(conn: &mut Connection, stmts: &[Stmt], first_must_hit: bool) -> StoreResult<Vec<Vec<Row>>> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(lite_err)?;
+    let mut results = Vec::with_capacity(stmts.len());
+    for (i, stmt) in stmts.iter().enumerate() {
+        let (rows, has_columns) = run(&tx, stmt)?;
+        if i == 0 && first_must_hit {
+            let hit = if has_columns { !rows.is_empty() } else { tx.changes() > 0 };
+            if !hit {
+                return Err(StoreError::NotFound);
+            }
+        }
+        results.push(rows);
+    }
+    tx.commit().map_err(lite_err)?;
+    Ok(results)
+}
+
+// ---------------------------------------------------------------- migrations
+
+/// Brings the schema up to date, keeping sqlx's bookkeeping table (`_sqlx_migrations`, same columns and
+/// SHA-384 checksums) so that databases made by earlier versions, which used sqlx's migrator, carry on.
+/// Each migration runs in a `BEGIN IMMEDIATE` transaction: processes starting at once on one file take
+/// turns, and the later ones find the work done.
+pub(crate) fn migrate(conn: &mut Connection, migrations: &[(i64, &str, &str)]) -> StoreResult<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, \
+         installed_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, success BOOLEAN NOT NULL, \
+         checksum BLOB NOT NULL, execution_time BIGINT NOT NULL)",
+    )
+    .map_err(lite_err)?;
+    for &(version, description, sql) in migrations {
+        let checksum = Sha384::digest(sql.as_bytes()).to_vec();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(lite_err)?;
+        let applied = tx
+            .query_row("SELECT success, checksum FROM _sqlx_migrations WHERE version = ?1", [version], |row| {
+                Ok((row.get::<_, bool>(0)?, row.get::<_, Vec<u8>>(1)?))
+            })
+            .optional()
+            .map_err(lite_err)?;
+        match applied {
+            Some((true, stored)) if stored == checksum => continue,
+            Some((true, _)) => {
+                return Err(StoreError::Backend(format!(
+                    "migration {version} was applied with different contents: this binary does not match the database"
+                )));
+            }
+            Some((false, _)) => {
+                return Err(StoreError::Backend(format!(
+                    "migration {version} failed half-way earlier; restore a backup"
+                )));
+            }
+            None => {}
+        }
+        let started = Instant::now();
+        tx.execute_batch(sql).map_err(|e| StoreError::Backend(format!("migration {version}: {}", lite_err(e))))?;
+        let nanos = i64::try_from(started.elapsed().as_nanos()).unwrap_or(i64::MAX);
+        tx.execute(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+             VALUES (?1, ?2, TRUE, ?3, ?4)",
+            rusqlite::params![version, description, checksum, nanos],
+        )
+        .map_err(lite_err)?;
+        tx.commit().map_err(lite_err)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_open_the_file_and_create_it_unless_told_otherwise() {
+        let target = parse_url("sqlite://wegate.db").expect("url");
+        assert_eq!(target.path, "wegate.db");
+        assert!(target.flags.contains(OpenFlags::SQLITE_OPEN_CREATE));
+        assert_eq!(parse_url("sqlite:///var/lib/wegate.db?cache=shared").expect("url").path, "/var/lib/wegate.db");
+        assert!(!parse_url("sqlite://wegate.db?mode=ro").expect("url").flags.contains(OpenFlags::SQLITE_OPEN_CREATE));
+        assert!(parse_url("sqlite::memory:").expect("url").in_memory);
+        assert!(parse_url("sqlite://x.db?mode=bogus").is_err());
+        assert!(parse_url("postgres://x").is_err());
+    }
+
+    #[test]
+    fn checksums_are_sqlx_checksums() {
+        // Databases migrated by sqlx's migrator (earlier versions) must be recognised as up to date.
+        for &(version, description, sql) in super::super::MIGRATIONS {
+            let theirs = sqlx::migrate::Migration::new(
+                version,
+                std::borrow::Cow::Borrowed(description),
+                sqlx::migrate::MigrationType::Simple,
+                std::borrow::Cow::Borrowed(sql),
+                false,
+            );
+            assert_eq!(Sha384::digest(sql.as_bytes()).as_slice(), &theirs.checksum[..], "migration {version}");
+        }
+    }
+}
