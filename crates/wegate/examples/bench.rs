@@ -227,14 +227,59 @@ fn param(url: &str, name: &str) -> Option<String> {
     url::Url::parse(url).ok()?.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
 }
 
-/// A browser: its own cookie jar and connection (a new client per login, on both servers alike).
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
+/// The one HTTP client of a worker (its keep-alive connections reused, redirects not followed). Building a
+/// client per login cost the driver more CPU than some servers spend on the login (reqwest builds a TLS
+/// configuration per client): the driver shares the cores with the servers, so its own cost is kept small
+/// and equal for both.
+fn worker_client() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 
-/// One full login; returns the refresh token.
-async fn login(t: &Target, member: &str) -> Option<String> {
-    let b = browser();
+/// A browser for one login: a fresh cookie jar (name → value, every host alike: wegate, the simulator and
+/// the baseline use distinct cookie names) over the worker's client.
+struct Browser<'c> {
+    http: &'c reqwest::Client,
+    cookies: Vec<(String, String)>,
+}
+
+impl<'c> Browser<'c> {
+    fn new(http: &'c reqwest::Client) -> Browser<'c> {
+        Browser { http, cookies: Vec::new() }
+    }
+
+    fn with_cookies(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        if self.cookies.is_empty() {
+            return request;
+        }
+        let header = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+        request.header("cookie", header)
+    }
+
+    fn keep(&mut self, response: &reqwest::Response) {
+        for value in response.headers().get_all("set-cookie") {
+            let Some((pair, _)) = value.to_str().ok().map(|v| v.split_once(';').unwrap_or((v, ""))) else { continue };
+            let Some((name, value)) = pair.split_once('=') else { continue };
+            self.cookies.retain(|(k, _)| k != name.trim());
+            self.cookies.push((name.trim().to_string(), value.trim().to_string()));
+        }
+    }
+
+    async fn get(&mut self, url: &str) -> Option<reqwest::Response> {
+        let response = self.with_cookies(self.http.get(url)).send().await.ok()?;
+        self.keep(&response);
+        Some(response)
+    }
+
+    async fn post_form(&mut self, url: &str, form: &[(&str, &str)]) -> Option<reqwest::Response> {
+        let response = self.with_cookies(self.http.post(url).form(form)).send().await.ok()?;
+        self.keep(&response);
+        Some(response)
+    }
+}
+
+/// One full login with a new browser (no cookies); returns the refresh token.
+async fn login(http: &reqwest::Client, t: &Target, member: &str) -> Option<String> {
+    let mut b = Browser::new(http);
     let verifier = wegate::util::random_token();
     let challenge = wegate::util::sha256_b64url(verifier.as_bytes());
     let redirect = url::form_urlencoded::byte_serialize(REDIRECT.as_bytes()).collect::<String>();
@@ -243,14 +288,14 @@ async fn login(t: &Target, member: &str) -> Option<String> {
         t.client_id
     );
     let back = if t.name == "wegate" {
-        let to_wecom = location(&b.get(format!("{}/authorize?{query}&connection=wecom", t.base)).send().await.ok()?)?;
-        let callback = location(&b.get(format!("{to_wecom}&sim_user={member}")).send().await.ok()?)?;
-        location(&b.get(callback).send().await.ok()?)?
+        let to_wecom = location(&b.get(&format!("{}/authorize?{query}&connection=wecom", t.base)).await?)?;
+        let callback = location(&b.get(&format!("{to_wecom}&sim_user={member}")).await?)?;
+        location(&b.get(&callback).await?)?
     } else {
-        let interaction = location(&b.get(format!("{}/auth?{query}&prompt=consent", t.base)).send().await.ok()?)?;
+        let interaction = location(&b.get(&format!("{}/auth?{query}&prompt=consent", t.base)).await?)?;
         let interaction = absolute(&t.base, interaction);
-        let resume = location(&b.post(&interaction).form(&[("ok", "1")]).send().await.ok()?)?;
-        location(&b.get(absolute(&t.base, resume)).send().await.ok()?)?
+        let resume = location(&b.post_form(&interaction, &[("ok", "1")]).await?)?;
+        location(&b.get(&absolute(&t.base, resume)).await?)?
     };
     let code = param(&back, "code")?;
     let form = [
@@ -259,7 +304,7 @@ async fn login(t: &Target, member: &str) -> Option<String> {
         ("redirect_uri", REDIRECT),
         ("code_verifier", &verifier),
     ];
-    token_call(&b, t, &form).await
+    token_call(http, t, &form).await
 }
 
 async fn token_call(http: &reqwest::Client, t: &Target, form: &[(&str, &str)]) -> Option<String> {
@@ -300,21 +345,21 @@ async fn run(t: &Arc<Target>, op: Op, a: &Args) -> Run {
             let (t, done, failed, measuring, latencies) =
                 (t.clone(), done.clone(), failed.clone(), measuring.clone(), latencies.clone());
             tokio::spawn(async move {
-                let http = reqwest::Client::new();
+                let http = worker_client();
                 let member = MEMBERS[w % MEMBERS.len()];
-                let mut token = if op == Op::Refresh { login(&t, member).await } else { None };
+                let mut token = if op == Op::Refresh { login(&http, &t, member).await } else { None };
                 let mut mine = Vec::new();
                 while Instant::now() < stop_at {
                     let started = Instant::now();
                     let ok = match op {
-                        Op::Login => login(&t, member).await.is_some(),
+                        Op::Login => login(&http, &t, member).await.is_some(),
                         Op::Refresh => {
                             token = match &token {
                                 Some(rt) => {
                                     token_call(&http, &t, &[("grant_type", "refresh_token"), ("refresh_token", rt)])
                                         .await
                                 }
-                                None => login(&t, member).await,
+                                None => login(&http, &t, member).await,
                             };
                             token.is_some()
                         }
@@ -333,12 +378,14 @@ async fn run(t: &Arc<Target>, op: Op, a: &Args) -> Run {
         })
         .collect();
     tokio::time::sleep(Duration::from_secs(a.warmup)).await;
-    let cpu_before: Vec<u64> = t.pids.iter().map(|(_, pid)| cpu_ticks(*pid)).collect();
+    // The servers' processes, and the driver's own (it shares the cores).
+    let pids: Vec<(&'static str, u32)> = t.pids.iter().copied().chain([("driver", std::process::id())]).collect();
+    let cpu_before: Vec<u64> = pids.iter().map(|(_, pid)| cpu_ticks(*pid)).collect();
     measuring.store(true, Ordering::Relaxed);
     let started = Instant::now();
     tokio::time::sleep(Duration::from_secs(a.seconds)).await;
     let elapsed = started.elapsed().as_secs_f64();
-    let cpu_after: Vec<u64> = t.pids.iter().map(|(_, pid)| cpu_ticks(*pid)).collect();
+    let cpu_after: Vec<u64> = pids.iter().map(|(_, pid)| cpu_ticks(*pid)).collect();
     for w in workers {
         w.await.unwrap();
     }
@@ -352,8 +399,7 @@ async fn run(t: &Arc<Target>, op: Op, a: &Args) -> Run {
         failures: failed.load(Ordering::Relaxed),
         p50_ms: ms(pct(0.50)),
         p99_ms: ms(pct(0.99)),
-        cpu_ms_per_op: t
-            .pids
+        cpu_ms_per_op: pids
             .iter()
             .zip(cpu_before.iter().zip(cpu_after))
             .map(|((label, _), (b, a))| (*label, (a - b) as f64 * 10.0 / count.max(1) as f64))
@@ -399,9 +445,10 @@ async fn main() {
     {
         targets.push(Arc::new(baseline));
     }
+    let http = worker_client();
     for t in &targets {
         for m in MEMBERS {
-            login(t, m).await.unwrap_or_else(|| panic!("{}: a first login failed", t.name));
+            login(&http, t, m).await.unwrap_or_else(|| panic!("{}: a first login failed", t.name));
         }
     }
     let mut results: Vec<(Vec<Run>, Vec<Run>)> = targets.iter().map(|_| (Vec::new(), Vec::new())).collect();

@@ -73,6 +73,16 @@ impl Metrics {
             .inc();
     }
 
+    /// Counts the store's statements under `wegate_store_statements` (the benchmark reads it per login).
+    pub fn register_store_statements(&self, counter: prometheus_client::metrics::counter::Counter) {
+        let mut registry = self.registry.lock().unwrap_or_else(|e| e.into_inner());
+        registry.register(
+            "store_statements",
+            "SQL statements run by the store (not counting BEGIN and COMMIT)",
+            counter,
+        );
+    }
+
     pub fn encode(&self) -> String {
         let mut out = String::new();
         let registry = self.registry.lock().unwrap_or_else(|e| e.into_inner());

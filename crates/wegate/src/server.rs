@@ -76,6 +76,8 @@ pub async fn build_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> Resu
             "WEGATE_ENCRYPTION_KEY is not set: connection secrets, permanent codes and the signing key are stored unencrypted"
         ),
     }
+    let metrics = Metrics::default();
+    metrics.register_store_statements(sql.statements());
     let store: Arc<dyn Store> = Arc::new(sql);
     let keys = KeySet::load_or_create(store.as_ref(), clock.now(), &settings.access_token_alg).await?;
     let wecom = wecom::Client::new(
@@ -90,7 +92,7 @@ pub async fn build_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> Resu
         .timeout(crate::oidc::backchannel::DELIVERY_TIMEOUT)
         .build()
         .map_err(|e| StartError::Wecom(e.to_string()))?;
-    let app = Arc::new(App { settings, store, keys, wecom, metrics: Metrics::default(), clock, passwords, http });
+    let app = Arc::new(App { settings, store, keys, wecom, metrics, clock, passwords, http });
     log_connection_warnings(&app).await;
     crate::console::ensure_console_app(&app).await;
     Ok(app)

@@ -20,4 +20,5 @@ mod passwords;
 mod scale;
 mod sessions;
 mod setup_aids;
+mod store_core;
 mod wecom_login;

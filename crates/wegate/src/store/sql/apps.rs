@@ -49,9 +49,17 @@ impl AppStore for SqlStore {
     }
 
     async fn get_app(&self, client_id: &str) -> StoreResult<Option<App>> {
+        if let Some(app) = self.cache.as_ref().and_then(|c| c.app(client_id)) {
+            return Ok(Some(app));
+        }
+        let read_at = self.cache.as_ref().map(|c| c.generation());
         let rows =
             self.fetch(q(concat!("SELECT ", app_cols!(), " FROM apps WHERE client_id = $1")).bind(client_id)).await?;
-        one(rows, app_from_row)
+        let app = one(rows, app_from_row)?;
+        if let (Some(cache), Some(read_at), Some(app)) = (&self.cache, read_at, &app) {
+            cache.keep_app(read_at, app);
+        }
+        Ok(app)
     }
 
     async fn list_apps(&self, limit: u32, cursor: Option<&str>) -> StoreResult<Page<App>> {
@@ -101,7 +109,7 @@ impl AppStore for SqlStore {
             q("DELETE FROM apps WHERE client_id = $1").bind(client_id),
             q("DELETE FROM app_connections WHERE client_id = $1").bind(client_id),
         ];
-        self.db.transaction(statements, true).await.map(|_| ())
+        self.transaction(statements, true).await.map(|_| ())
     }
 
     async fn associate(&self, client_id: &str, identifier: &str, order: Option<i64>) -> StoreResult<()> {
@@ -132,6 +140,10 @@ impl AppStore for SqlStore {
     }
 
     async fn app_connections(&self, client_id: &str) -> StoreResult<Vec<Connection>> {
+        if let Some(connections) = self.cache.as_ref().and_then(|c| c.app_connections(client_id)) {
+            return Ok(connections);
+        }
+        let read_at = self.cache.as_ref().map(|c| c.generation());
         let rows = self
             .fetch(
                 q(concat!(
@@ -144,7 +156,11 @@ impl AppStore for SqlStore {
                 .bind(client_id),
             )
             .await?;
-        all(rows, |r| connection_from_row(r, &self.sealer))
+        let connections = all(rows, |r| connection_from_row(r, &self.sealer))?;
+        if let (Some(cache), Some(read_at)) = (&self.cache, read_at) {
+            cache.keep_app_connections(read_at, client_id, &connections);
+        }
+        Ok(connections)
     }
 
     async fn connection_apps(&self, identifier: &str) -> StoreResult<Vec<String>> {

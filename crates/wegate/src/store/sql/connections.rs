@@ -113,12 +113,20 @@ impl ConnectionStore for SqlStore {
     }
 
     async fn get_connection(&self, identifier: &str) -> StoreResult<Option<Connection>> {
+        if let Some(connection) = self.cache.as_ref().and_then(|c| c.connection(identifier)) {
+            return Ok(Some(connection));
+        }
+        let read_at = self.cache.as_ref().map(|c| c.generation());
         let rows = self
             .fetch(
                 q(concat!("SELECT ", connection_cols!(), " FROM connections WHERE identifier = $1")).bind(identifier),
             )
             .await?;
-        one(rows, |r| connection_from_row(r, &self.sealer))
+        let connection = one(rows, |r| connection_from_row(r, &self.sealer))?;
+        if let (Some(cache), Some(read_at), Some(connection)) = (&self.cache, read_at, &connection) {
+            cache.keep_connection(read_at, connection);
+        }
+        Ok(connection)
     }
 
     async fn list_connections(&self, limit: u32, cursor: Option<&str>) -> StoreResult<Page<Connection>> {
@@ -204,7 +212,7 @@ impl ConnectionStore for SqlStore {
         .into_iter()
         .map(|statement| q(statement).bind(identifier))
         .collect();
-        self.db.transaction(statements, true).await.map(|_| ())
+        self.transaction(statements, true).await.map(|_| ())
     }
 }
 

@@ -12,7 +12,8 @@
 
 use std::borrow::Cow;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+
+use prometheus_client::metrics::counter::Counter;
 
 use sqlx::postgres::{PgArguments, PgPool, PgRow};
 use sqlx::{Column as _, Row as _, TypeInfo as _};
@@ -169,7 +170,7 @@ impl Row {
 #[derive(Clone)]
 pub(crate) struct Db {
     engine: Engine,
-    statements: Arc<AtomicU64>,
+    statements: Counter,
 }
 
 #[derive(Clone)]
@@ -180,35 +181,22 @@ enum Engine {
 
 impl Db {
     pub fn sqlite(lite: Lite) -> Db {
-        Db { engine: Engine::Sqlite(lite), statements: Arc::default() }
+        Db { engine: Engine::Sqlite(lite), statements: Counter::default() }
     }
 
     pub fn postgres(pool: PgPool) -> Db {
-        Db { engine: Engine::Postgres(pool), statements: Arc::default() }
+        Db { engine: Engine::Postgres(pool), statements: Counter::default() }
     }
 
     /// Statements run so far (a transaction's BEGIN and COMMIT not counted).
-    pub fn statements(&self) -> u64 {
-        self.statements.load(Ordering::Relaxed)
-    }
-
-    pub fn pg_pool(&self) -> Option<&PgPool> {
-        match &self.engine {
-            Engine::Postgres(pool) => Some(pool),
-            Engine::Sqlite(_) => None,
-        }
-    }
-
-    pub fn lite(&self) -> Option<&Lite> {
-        match &self.engine {
-            Engine::Sqlite(lite) => Some(lite),
-            Engine::Postgres(_) => None,
-        }
+    pub fn statements(&self) -> Counter {
+        self.statements.clone()
     }
 
     /// The rows of one statement (stepped to the end, so a `RETURNING` statement has done its work).
     pub async fn fetch(&self, stmt: Stmt) -> StoreResult<Vec<Row>> {
-        self.statements.fetch_add(1, Ordering::Relaxed);
+        self.statements.inc();
+        tracing::trace!(target: "wegate::sql", "{}", stmt.sql);
         match &self.engine {
             Engine::Sqlite(lite) => lite.run(move |conn| super::lite::fetch(conn, &stmt)).await,
             Engine::Postgres(pool) => {
@@ -220,7 +208,8 @@ impl Db {
 
     /// Runs one statement; the number of rows it changed.
     pub async fn exec(&self, stmt: Stmt) -> StoreResult<u64> {
-        self.statements.fetch_add(1, Ordering::Relaxed);
+        self.statements.inc();
+        tracing::trace!(target: "wegate::sql", "{}", stmt.sql);
         match &self.engine {
             Engine::Sqlite(lite) => lite.run(move |conn| super::lite::exec(conn, &stmt)).await,
             Engine::Postgres(pool) => Ok(pg_query(&stmt).execute(pool).await.map_err(db_err)?.rows_affected()),
@@ -231,7 +220,10 @@ impl Db {
     /// first statement that changes no row rolls everything back as [`StoreError::NotFound`]. On SQLite the
     /// whole group is one hop to the connection thread.
     pub async fn transaction(&self, stmts: Vec<Stmt>, first_must_hit: bool) -> StoreResult<Vec<Vec<Row>>> {
-        self.statements.fetch_add(stmts.len() as u64, Ordering::Relaxed);
+        self.statements.inc_by(stmts.len() as u64);
+        for stmt in &stmts {
+            tracing::trace!(target: "wegate::sql", "(in a transaction) {}", stmt.sql);
+        }
         match &self.engine {
             Engine::Sqlite(lite) => lite.run(move |conn| super::lite::transaction(conn, &stmts, first_must_hit)).await,
             Engine::Postgres(pool) => {

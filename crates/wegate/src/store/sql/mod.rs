@@ -21,6 +21,7 @@
 
 mod apps;
 mod audit;
+mod cache;
 mod connections;
 mod db;
 mod grants;
@@ -111,6 +112,8 @@ pub struct SqlStore {
     sealer: super::seal::Sealer,
     /// The last audit id this store made (see `audit::audit_id`), shared by its clones.
     last_audit_id: Arc<AtomicI64>,
+    /// Apps and connections in memory, where this store is its database's only writer (`cache`).
+    cache: Option<Arc<cache::ReadCache>>,
 }
 
 impl std::fmt::Debug for SqlStore {
@@ -176,10 +179,14 @@ impl SqlStore {
     /// database while it migrates.
     pub async fn connect(url: &str, pool: &PoolSettings) -> StoreResult<SqlStore> {
         let backend = Backend::of_url(url)?;
+        let mut cache = None;
         let db = match backend {
             Backend::Sqlite => {
                 let lite = lite::Lite::open(url, pool.sqlite_locking).await?;
                 lite.run(|conn| lite::migrate(conn, MIGRATIONS)).await?;
+                if lite.locking == SqliteLocking::Exclusive || lite.in_memory {
+                    cache = Some(Arc::default());
+                }
                 Db::sqlite(lite)
             }
             Backend::Postgres => {
@@ -200,7 +207,13 @@ impl SqlStore {
                 Db::postgres(pg)
             }
         };
-        Ok(SqlStore { db, backend, sealer: super::seal::Sealer::default(), last_audit_id: Arc::new(AtomicI64::new(0)) })
+        Ok(SqlStore {
+            db,
+            backend,
+            sealer: super::seal::Sealer::default(),
+            last_audit_id: Arc::new(AtomicI64::new(0)),
+            cache,
+        })
     }
 
     /// `"sqlite"` or `"postgres"`.
@@ -208,8 +221,9 @@ impl SqlStore {
         self.backend.name()
     }
 
-    /// Statements this store has run since it opened (a transaction's BEGIN and COMMIT not counted).
-    pub fn statements(&self) -> u64 {
+    /// The count of statements this store has run since it opened (a transaction's BEGIN and COMMIT not
+    /// counted); `/metrics` shows it as `wegate_store_statements_total`.
+    pub fn statements(&self) -> prometheus_client::metrics::counter::Counter {
         self.db.statements()
     }
 
@@ -312,11 +326,37 @@ fn all<T>(rows: Vec<Row>, map: impl Fn(&Row) -> StoreResult<T>) -> StoreResult<V
 
 impl SqlStore {
     async fn fetch(&self, stmt: Stmt) -> StoreResult<Vec<Row>> {
-        self.db.fetch(stmt).await
+        let writes = self.writes_cached(std::slice::from_ref(&stmt));
+        let result = self.db.fetch(stmt).await;
+        self.after_write(writes);
+        result
     }
 
     async fn exec(&self, stmt: Stmt) -> StoreResult<u64> {
-        self.db.exec(stmt).await
+        let writes = self.writes_cached(std::slice::from_ref(&stmt));
+        let result = self.db.exec(stmt).await;
+        self.after_write(writes);
+        result
+    }
+
+    /// See [`Db::transaction`].
+    async fn transaction(&self, stmts: Vec<Stmt>, first_must_hit: bool) -> StoreResult<Vec<Vec<Row>>> {
+        let writes = self.writes_cached(&stmts);
+        let result = self.db.transaction(stmts, first_must_hit).await;
+        self.after_write(writes);
+        result
+    }
+
+    fn writes_cached(&self, stmts: &[Stmt]) -> bool {
+        self.cache.is_some() && stmts.iter().any(|s| cache::writes_cached_table(&s.sql))
+    }
+
+    /// Empties the cache after a write to a cached table, whatever its outcome (a failed write changed
+    /// nothing, but forgetting costs only a few reads).
+    fn after_write(&self, wrote: bool) {
+        if wrote && let Some(cache) = &self.cache {
+            cache.invalidate();
+        }
     }
 }
 

@@ -138,7 +138,7 @@ impl UserStore for SqlStore {
         .into_iter()
         .map(|statement| q(statement).bind(id))
         .collect();
-        self.db.transaction(statements, true).await.map(|_| ())
+        self.transaction(statements, true).await.map(|_| ())
     }
 
     async fn find_user_by_login(&self, login: &str) -> StoreResult<Option<User>> {
@@ -308,7 +308,7 @@ impl UserStore for SqlStore {
                 .bind(identity.created_at)
                 .bind(identity.updated_at),
         ];
-        self.db.transaction(statements, false).await?;
+        self.transaction(statements, false).await?;
         Ok(user_of(user))
     }
 
