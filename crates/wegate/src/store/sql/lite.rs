@@ -2,12 +2,16 @@
 //!
 //! Every store call sends a job (a closure over the connection) to the thread and awaits its answer: one hop
 //! per call, or per group of statements ([`transaction`]). One connection means one page cache that no other
-//! connection of ours invalidates, prepared statements cached for the life of the process, and — in
-//! `exclusive` locking, the default when one process owns the file — no file-lock system calls per
-//! transaction and the WAL index in heap memory instead of a shared-memory file.
+//! connection of ours invalidates and prepared statements cached for the life of the process. A second
+//! connection, on a thread of its own, checkpoints the WAL (`spawn_checkpointer`): the sync a checkpoint
+//! makes never stalls a request.
 //!
-//! `normal` locking lets several processes (or several stores in one process, as the multi-instance tests
-//! do) share a file; a busy file is waited on for 5 s.
+//! Who may share the file is decided by a lock on a file beside it (`<database>.lock`, `flock`):
+//! `exclusive` (the default) takes it exclusively — no other wegate process starts on the file, so this store
+//! is its only writer and may cache apps and connections (`cache`); `normal` takes it shared, so several
+//! processes (or several stores in one process, as the multi-instance tests do) can use the file together,
+//! none of them caching. SQLite's own locking is its normal one either way (the checkpoint connection needs
+//! it); a busy file is waited on for 5 s.
 
 use std::sync::Arc;
 use std::sync::mpsc;
@@ -25,10 +29,9 @@ use crate::store::{StoreError, StoreResult};
 /// How SQLite locks the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SqliteLocking {
-    /// One process owns the file: its lock is held from start to stop (no other process, not even the
-    /// `sqlite3` shell, can open it meanwhile).
+    /// One wegate process owns the file from start to stop (another one refuses to start on it).
     Exclusive,
-    /// Several processes may share the file (each takes its locks per transaction).
+    /// Several wegate processes may share the file.
     Normal,
 }
 
@@ -58,7 +61,10 @@ enum Msg {
 #[derive(Clone)]
 pub(crate) struct Lite {
     jobs: mpsc::Sender<Msg>,
-    /// Whether the file is held exclusively (reported by `/readyz`-style diagnostics and tests).
+    /// The `flock` on `<database>.lock`, released at close.
+    owner_lock: Arc<std::sync::Mutex<Option<std::fs::File>>>,
+    /// Stops the checkpoint thread, where there is one.
+    checkpoints: Option<mpsc::Sender<()>>,
     pub locking: SqliteLocking,
     pub in_memory: bool,
 }
@@ -98,12 +104,16 @@ impl Lite {
         // An in-memory database is private to its connection: nobody to share it with.
         let locking = if target.in_memory { SqliteLocking::Normal } else { locking };
         let in_memory = target.in_memory;
+        let owner_lock = match in_memory {
+            true => None,
+            false => Some(take_owner_lock(&target.path, locking).await?),
+        };
         let (jobs, inbox) = mpsc::channel::<Msg>();
         let (ready_tx, ready_rx) = oneshot::channel::<StoreResult<()>>();
         std::thread::Builder::new()
             .name("wegate-sqlite".into())
             .spawn(move || {
-                let mut conn = match open_connection(&target, locking) {
+                let mut conn = match open_connection(&target) {
                     Ok(conn) => {
                         let _ = ready_tx.send(Ok(()));
                         conn
@@ -118,7 +128,8 @@ impl Lite {
             })
             .map_err(|e| StoreError::Backend(format!("starting the SQLite thread: {e}")))?;
         ready_rx.await.map_err(|_| StoreError::Backend("the SQLite thread ended while opening".into()))??;
-        Ok(Lite { jobs, locking, in_memory })
+        let checkpoints = if in_memory { None } else { Some(spawn_checkpointer(url)?) };
+        Ok(Lite { jobs, owner_lock: Arc::new(std::sync::Mutex::new(owner_lock)), checkpoints, locking, in_memory })
     }
 
     /// Runs `job` on the connection thread and gives its result.
@@ -137,11 +148,47 @@ impl Lite {
 
     /// Closes the connection (releasing the file) once the jobs already sent are done.
     pub async fn close(&self) {
+        if let Some(stop) = &self.checkpoints {
+            let _ = stop.send(());
+        }
         let (done_tx, done_rx) = oneshot::channel();
         if self.jobs.send(Msg::Close(done_tx)).is_ok() {
             let _ = done_rx.await;
         }
+        // Dropping the file releases the flock; another process may take the file from here on.
+        drop(self.owner_lock.lock().unwrap_or_else(|e| e.into_inner()).take());
     }
+}
+
+/// How often the checkpoint thread moves the WAL's pages into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+
+/// Where the file may be shared (normal locking), a second connection on a thread of its own checkpoints the
+/// WAL (`PASSIVE`: never waits for readers or the writer) and the request connection never does
+/// (`wal_autocheckpoint = 0`). A checkpoint syncs the file; on the request connection that sync stalled
+/// every store call behind it (bench/README.md: the p99 of a login).
+fn spawn_checkpointer(url: &str) -> StoreResult<mpsc::Sender<()>> {
+    let target = parse_url(url)?;
+    let (stop_tx, stop_rx) = mpsc::channel::<()>();
+    std::thread::Builder::new()
+        .name("wegate-sqlite-checkpoint".into())
+        .spawn(move || {
+            let conn = match Connection::open_with_flags(&target.path, target.flags) {
+                Ok(conn) => conn,
+                Err(e) => {
+                    tracing::warn!("SQLite checkpoints: opening a second connection failed: {e}");
+                    return;
+                }
+            };
+            let _ = conn.busy_timeout(Duration::from_millis(100));
+            while let Err(mpsc::RecvTimeoutError::Timeout) = stop_rx.recv_timeout(CHECKPOINT_EVERY) {
+                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    tracing::debug!("SQLite checkpoint: {e}");
+                }
+            }
+        })
+        .map_err(|e| StoreError::Backend(format!("starting the SQLite checkpoint thread: {e}")))?;
+    Ok(stop_tx)
 }
 
 fn closed() -> StoreError {
@@ -161,31 +208,62 @@ fn serve(conn: &mut Connection, inbox: &mpsc::Receiver<Msg>) {
     }
 }
 
-fn open_connection(target: &LiteTarget, locking: SqliteLocking) -> StoreResult<Connection> {
+const IN_USE: &str = "the SQLite file is in use by another wegate process that holds it exclusively \
+    (WEGATE_SQLITE_LOCKING=exclusive, the default); stop it, or set WEGATE_SQLITE_LOCKING=normal on every process \
+    that shares the file";
+
+/// The lock beside the file that says who may share it (see the module's text). A process that is still
+/// stopping is waited for, up to the busy timeout.
+async fn take_owner_lock(path: &str, locking: SqliteLocking) -> StoreResult<std::fs::File> {
+    let lock_path = format!("{path}.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| StoreError::Backend(format!("opening {lock_path}: {e}")))?;
+    let started = Instant::now();
+    loop {
+        let taken = match locking {
+            SqliteLocking::Exclusive => file.try_lock(),
+            SqliteLocking::Normal => file.try_lock_shared(),
+        };
+        match taken {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < BUSY_TIMEOUT => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(StoreError::Backend(IN_USE.into()));
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(StoreError::Backend(format!("locking {lock_path}: {e}")));
+            }
+        }
+    }
+}
+
+fn open_connection(target: &LiteTarget) -> StoreResult<Connection> {
     let conn = Connection::open_with_flags(&target.path, target.flags).map_err(lite_err)?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(lite_err)?;
     conn.set_prepared_statement_cache_capacity(256);
-    let mut setup = String::from("PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;");
-    setup.push_str(&format!(" PRAGMA cache_size = -{CACHE_KIB};"));
-    if locking == SqliteLocking::Exclusive {
-        // Before WAL is first used, so that the WAL index lives in heap memory (no -shm file).
-        setup.push_str(" PRAGMA locking_mode = EXCLUSIVE;");
-    }
-    conn.execute_batch(&setup).map_err(lite_err)?;
+    conn.execute_batch(&format!(
+        "PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -{CACHE_KIB};"
+    ))
+    .map_err(lite_err)?;
     if !target.in_memory {
-        enable_wal(&conn, locking)?;
+        enable_wal(&conn)?;
     }
     // NORMAL: WAL commits are not synced, checkpoints are (a power cut may lose the last commits, never
-    // corrupt). Checkpoints every 4,000 pages (16 MiB of WAL) rather than 1,000: a quarter of the syncs,
-    // which stall the connection thread.
-    conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 4000;").map_err(lite_err)?;
+    // corrupt). The checkpoint thread checkpoints (`spawn_checkpointer`), this connection never does.
+    conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0;").map_err(lite_err)?;
     Ok(conn)
 }
 
 /// Switches the file to WAL (the mode is stored in the file, so usually it already is). In exclusive
 /// locking this is also where the file's lock is taken: a file another process holds fails here, with a
 /// message that says so.
-fn enable_wal(conn: &Connection, locking: SqliteLocking) -> StoreResult<()> {
+fn enable_wal(conn: &Connection) -> StoreResult<()> {
     let started = Instant::now();
     loop {
         let outcome = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get::<_, String>(0));
@@ -196,27 +274,10 @@ fn enable_wal(conn: &Connection, locking: SqliteLocking) -> StoreResult<()> {
                 std::thread::sleep(Duration::from_millis(50));
             }
             Err(e) if is_busy(&e) => {
-                return Err(StoreError::Backend(match locking {
-                    SqliteLocking::Exclusive => "the SQLite file is in use by another process; stop it, or set \
-                        WEGATE_SQLITE_LOCKING=normal on every process that shares the file"
-                        .into(),
-                    SqliteLocking::Normal => format!("the SQLite file stayed locked: {e}"),
-                }));
+                return Err(StoreError::Backend(format!("the SQLite file stayed locked: {e}")));
             }
             Err(e) => return Err(lite_err(e)),
         }
-    }
-    // In exclusive mode the lock is only taken by the first real access: take it now, so that a second
-    // process fails at start instead of on its first request.
-    if locking == SqliteLocking::Exclusive {
-        conn.execute_batch("BEGIN IMMEDIATE; COMMIT;").map_err(|e| match is_busy(&e) {
-            true => StoreError::Backend(
-                "the SQLite file is in use by another process; stop it, or set WEGATE_SQLITE_LOCKING=normal on \
-                 every process that shares the file"
-                    .into(),
-            ),
-            false => lite_err(e),
-        })?;
     }
     Ok(())
 }
@@ -385,13 +446,13 @@ mod tests {
         let first = Lite::open(&url, SqliteLocking::Exclusive).await.expect("first");
         first.run(|conn| conn.execute_batch("CREATE TABLE t (a BIGINT)").map_err(lite_err)).await.expect("write");
         let started = Instant::now();
-        let Err(StoreError::Backend(message)) = Lite::open(&url, SqliteLocking::Normal).await.map(|_| ()) else {
-            panic!("a second opener got in");
-        };
-        assert!(message.contains("in use by another process") || message.contains("locked"), "{message}");
-        assert!(started.elapsed() >= Duration::from_secs(4), "waited for the busy timeout first");
-        // No -shm file: the WAL index lives in the holder's memory.
-        assert!(!dir.path().join("x.db-shm").exists());
+        for second in [SqliteLocking::Normal, SqliteLocking::Exclusive] {
+            let Err(StoreError::Backend(message)) = Lite::open(&url, second).await.map(|_| ()) else {
+                panic!("a second opener ({second:?}) got in");
+            };
+            assert!(message.contains("in use by another wegate process"), "{message}");
+        }
+        assert!(started.elapsed() >= Duration::from_secs(8), "each waited for the busy timeout first");
         first.close().await;
         let again = Lite::open(&url, SqliteLocking::Exclusive).await.expect("free again after close");
         again.close().await;
@@ -403,6 +464,10 @@ mod tests {
         let url = format!("sqlite://{}", dir.path().join("x.db").display());
         let first = Lite::open(&url, SqliteLocking::Normal).await.expect("first");
         let second = Lite::open(&url, SqliteLocking::Normal).await.expect("second");
+        assert!(
+            Lite::open(&url, SqliteLocking::Exclusive).await.is_err(),
+            "an exclusive opener must not join processes sharing the file"
+        );
         first
             .run(|conn| conn.execute_batch("CREATE TABLE t (a BIGINT); INSERT INTO t VALUES (7)").map_err(lite_err))
             .await

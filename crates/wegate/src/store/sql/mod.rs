@@ -1,5 +1,6 @@
-//! The SQL [`Store`](super::Store): one implementation, on sqlx's `Any` driver, for SQLite (the embedded
-//! default) and PostgreSQL (several wegate instances sharing one database), chosen by the URL scheme.
+//! The SQL [`Store`](super::Store): one implementation for SQLite (the embedded default; rusqlite on one
+//! connection thread, `lite`) and PostgreSQL (several wegate instances sharing one database; a sqlx pool),
+//! chosen by the URL scheme. Statements are written once, for both, over `db`'s small API.
 //!
 //! Portability: one schema (`migrations/`) with TEXT and BIGINT columns only, `$n` placeholders (SQLite
 //! accepts them), `ON CONFLICT` upserts and `RETURNING`. No statement depends on the isolation level: every
@@ -7,16 +8,17 @@
 //! consumed by the one `UPDATE ... WHERE used_at IS NULL` that matches it, a login transaction taken by the one
 //! `DELETE ... RETURNING` that finds it, the active signing key is whichever row won the unique `slot`, a lease
 //! belongs to whoever's upsert the `WHERE` clause let through. Transactions only group writes (user and
-//! identity, cascading deletes), and each starts with a write so that SQLite never has to upgrade a read
-//! snapshot (which fails with `SQLITE_BUSY_SNAPSHOT` instead of waiting).
+//! identity, cascading deletes); on SQLite they begin `IMMEDIATE` (the write lock first, never a read
+//! snapshot to upgrade) and run in one hop to the connection thread.
 //!
 //! Errors: a unique violation becomes [`StoreError::Conflict`] naming the field (derived from the index
 //! name on PostgreSQL, from `table.column` on SQLite), a foreign-key violation [`StoreError::NotFound`] (the
 //! app, connection or user referred to is gone), anything else [`StoreError::Backend`] with the driver's
 //! message (never a bound value or the URL).
 //!
-//! Layout: this file holds the pool, the migrations and the helpers every statement uses (errors, column
-//! reading, paging); each aggregate's impl block is in a file of its own (`apps.rs`, `users.rs`, ...), next to
+//! Layout: this file holds the connecting, the migrations and the helpers every statement uses (errors,
+//! column reading, paging, the read cache's invalidation); `db` the statement API and the engines, `lite`
+//! the SQLite thread, `cache` the apps and connections kept in memory; each aggregate's impl block is in a file of its own (`apps.rs`, `users.rs`, ...), next to
 //! its column lists and row mapping. No statement here reads the clock: every time comes from the caller.
 
 mod apps;
