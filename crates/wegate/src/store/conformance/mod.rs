@@ -262,8 +262,63 @@ async fn concurrent_startups_migrate_once(db: TestDatabase) {
     assert!(failures.is_empty(), "instances failed to start: {failures:?}");
 }
 
+/// Two instances on one database: an app renamed (and then deleted) through one is seen by the other,
+/// however much the other caches. PostgreSQL's notification takes a moment: the other is polled for
+/// `within`.
+async fn another_instances_change_is_seen(db: TestDatabase, within: std::time::Duration, cached: bool) {
+    let a = SqlStore::connect(&db.url, &shared()).await.expect("instance a");
+    let b = SqlStore::connect(&db.url, &shared()).await.expect("instance b");
+    a.create_app(fixtures::app("web")).await.expect("create");
+    // Read through A until it serves the app from memory (PostgreSQL: once its listener is up), so that
+    // the rest tests the invalidation, not an empty cache.
+    let mut from_memory = false;
+    for _ in 0..100 {
+        assert_eq!(a.get_app("web").await.expect("get").map(|x| x.name), Some(fixtures::app("web").name));
+        let before = a.statements().get();
+        a.get_app("web").await.expect("get");
+        if a.statements().get() == before {
+            from_memory = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(from_memory, cached, "whether instance a caches apps");
+    let update = crate::store::AppUpdate { name: Some("renamed".into()), ..Default::default() };
+    b.update_app("web", update, NOW + 1).await.expect("rename through b");
+    let seen = |want: Option<&'static str>| {
+        let a = a.clone();
+        async move {
+            let deadline = std::time::Instant::now() + within;
+            loop {
+                let name = a.get_app("web").await.expect("get").map(|x| x.name);
+                if name.as_deref() == want {
+                    return true;
+                }
+                if std::time::Instant::now() >= deadline {
+                    return false;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        }
+    };
+    let renamed = seen(Some("renamed")).await;
+    b.delete_app("web").await.expect("delete through b");
+    let deleted = seen(None).await;
+    a.close().await;
+    b.close().await;
+    db.remove().await;
+    assert!(renamed, "instance a kept serving the old app after b renamed it");
+    assert!(deleted, "instance a kept serving an app b deleted");
+}
+
 mod sqlite {
     use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn another_instances_change_is_seen_at_once() {
+        // A file shared by two stores is not cached (`normal` locking).
+        another_instances_change_is_seen(TestDatabase::sqlite(), std::time::Duration::ZERO, false).await;
+    }
 
     behaviours!(stamp! { super::on_sqlite });
 
@@ -301,6 +356,13 @@ mod postgres {
     async fn startups_race_safely() {
         if let Some(db) = TestDatabase::postgres().await {
             concurrent_startups_migrate_once(db).await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn another_instances_change_is_seen_within_a_second() {
+        if let Some(db) = TestDatabase::postgres().await {
+            another_instances_change_is_seen(db, std::time::Duration::from_secs(1), true).await;
         }
     }
 }

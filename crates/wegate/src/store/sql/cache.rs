@@ -1,15 +1,18 @@
 //! Read-mostly rows kept in memory: apps, connections and an app's connection list, read on every login
 //! and refresh and changed only by an admin (or, for a connection's state, by a rare WeCom event).
 //!
-//! Kept only where the store is the one writer of its database — SQLite held exclusively by this process
-//! (or in memory) — so that invalidating on its own writes is the whole story. A shared SQLite file or
-//! PostgreSQL is written by other instances too: there every read goes to the database (a cross-instance
-//! invalidation, such as LISTEN/NOTIFY, is not built yet).
+//! Invalidation holds across instances:
+//! - every statement of this store that writes `apps`, `app_connections` or `connections` empties the cache
+//!   after it ran (`SqlStore::exec` and friends decide, so no write path can forget);
+//! - SQLite held exclusively by this process (or in memory): nobody else writes, that is the whole story;
+//!   a file shared with other processes (`normal` locking) is not cached;
+//! - PostgreSQL: triggers on those tables `NOTIFY wegate_cache` in the writing transaction (whoever writes,
+//!   psql included), and every instance `LISTEN`s (`listen_for_changes`), emptying its cache on each
+//!   notification. Without a live listener (at start, after a lost connection) the cache is dark: every read
+//!   goes to the database, and nothing is kept, until the listener is back.
 //!
-//! Invalidation: every statement that writes `apps`, `app_connections` or `connections` empties the cache
-//! after it ran (`SqlStore::exec` and friends decide, so no write path can forget). A read that raced with
-//! such a write must not put the old row back: each entry is only kept if no write finished since the read
-//! began (`generation`).
+//! A read that raced with a write must not put the old row back: each entry is only kept if nothing was
+//! invalidated since the read began (`generation`).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -27,6 +30,8 @@ pub(crate) struct ReadCache {
 #[derive(Default)]
 struct Entries {
     generation: u64,
+    /// Whether entries may be served and kept (PostgreSQL: while the listener is up).
+    dark: bool,
     apps: HashMap<String, App>,
     connections: HashMap<String, Connection>,
     app_connections: HashMap<String, Vec<Connection>>,
@@ -39,6 +44,20 @@ impl Entries {
 }
 
 impl ReadCache {
+    /// A cache that serves nothing until [`ReadCache::set_live`] (PostgreSQL, before its listener is up).
+    pub fn dark() -> ReadCache {
+        let cache = ReadCache::default();
+        cache.with(|e| e.dark = true);
+        cache
+    }
+
+    /// Live: entries are served and kept; dark: not, and everything goes. Either way the generation moves,
+    /// so that a read begun before cannot keep what it read.
+    pub fn set_live(&self, live: bool) {
+        self.invalidate();
+        self.with(|e| e.dark = !live);
+    }
+
     fn with<R>(&self, f: impl FnOnce(&mut Entries) -> R) -> R {
         let mut entries = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         f(&mut entries)
@@ -61,7 +80,7 @@ impl ReadCache {
 
     fn keep(&self, read_at: u64, put: impl FnOnce(&mut Entries)) {
         self.with(|e| {
-            if e.generation != read_at {
+            if e.dark || e.generation != read_at {
                 return;
             }
             if e.size() >= MAX_ENTRIES {
@@ -74,7 +93,7 @@ impl ReadCache {
     }
 
     pub fn app(&self, client_id: &str) -> Option<App> {
-        self.with(|e| e.apps.get(client_id).cloned())
+        self.with(|e| e.apps.get(client_id).filter(|_| !e.dark).cloned())
     }
 
     pub fn keep_app(&self, read_at: u64, app: &App) {
@@ -84,7 +103,7 @@ impl ReadCache {
     }
 
     pub fn connection(&self, identifier: &str) -> Option<Connection> {
-        self.with(|e| e.connections.get(identifier).cloned())
+        self.with(|e| e.connections.get(identifier).filter(|_| !e.dark).cloned())
     }
 
     pub fn keep_connection(&self, read_at: u64, connection: &Connection) {
@@ -94,13 +113,91 @@ impl ReadCache {
     }
 
     pub fn app_connections(&self, client_id: &str) -> Option<Vec<Connection>> {
-        self.with(|e| e.app_connections.get(client_id).cloned())
+        self.with(|e| e.app_connections.get(client_id).filter(|_| !e.dark).cloned())
     }
 
     pub fn keep_app_connections(&self, read_at: u64, client_id: &str, connections: &[Connection]) {
         self.keep(read_at, |e| {
             e.app_connections.insert(client_id.to_string(), connections.to_vec());
         });
+    }
+}
+
+/// The PostgreSQL notification channel of cached-table changes.
+pub(crate) const CHANNEL: &str = "wegate_cache";
+
+/// Triggers that notify [`CHANNEL`] in every transaction that writes a cached table. PostgreSQL only (SQLite
+/// has no notifications), so they are set up at start after the migrations rather than in the shared
+/// schema; idempotent, and serialised by an advisory lock when several instances start at once.
+pub(crate) const PG_TRIGGERS: &str = r#"
+BEGIN;
+SELECT pg_advisory_xact_lock(7305, 2);
+CREATE OR REPLACE FUNCTION wegate_cache_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('wegate_cache', TG_TABLE_NAME);
+    RETURN NULL;
+END
+$$;
+DROP TRIGGER IF EXISTS wegate_cache_apps ON apps;
+CREATE TRIGGER wegate_cache_apps AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON apps
+    FOR EACH STATEMENT EXECUTE FUNCTION wegate_cache_notify();
+DROP TRIGGER IF EXISTS wegate_cache_app_connections ON app_connections;
+CREATE TRIGGER wegate_cache_app_connections AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON app_connections
+    FOR EACH STATEMENT EXECUTE FUNCTION wegate_cache_notify();
+DROP TRIGGER IF EXISTS wegate_cache_connections ON connections;
+CREATE TRIGGER wegate_cache_connections AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON connections
+    FOR EACH STATEMENT EXECUTE FUNCTION wegate_cache_notify();
+COMMIT;
+"#;
+
+/// Keeps the cache live while a `LISTEN` on [`CHANNEL`] is up, emptying it on every notification; dark
+/// while the listener is down (reconnecting every second). Ends when the store's pool is closed or its cache
+/// dropped.
+pub(crate) async fn listen_for_changes(pool: sqlx::PgPool, cache: std::sync::Weak<ReadCache>) {
+    use sqlx::postgres::PgListener;
+    let gone = |pool: &sqlx::PgPool| pool.is_closed() || cache.strong_count() == 0;
+    let with_cache = |f: &dyn Fn(&ReadCache)| {
+        if let Some(cache) = cache.upgrade() {
+            f(&cache);
+        }
+    };
+    while !gone(&pool) {
+        let listener = async {
+            let mut listener = PgListener::connect_with(&pool).await?;
+            listener.listen(CHANNEL).await?;
+            Ok::<_, sqlx::Error>(listener)
+        };
+        match listener.await {
+            Ok(mut listener) => {
+                with_cache(&|c| c.set_live(true));
+                loop {
+                    tokio::select! {
+                        received = listener.try_recv() => match received {
+                            Ok(Some(_)) => with_cache(&|c| c.invalidate()),
+                            // The connection was lost: notifications may have been missed.
+                            Ok(None) | Err(_) => break,
+                        },
+                        () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {
+                            if gone(&pool) {
+                                return;
+                            }
+                        }
+                    }
+                }
+                with_cache(&|c| c.set_live(false));
+                tracing::warn!(
+                    "the cache's PostgreSQL listener was interrupted; reading from the database until it is back"
+                );
+            }
+            Err(e) => {
+                with_cache(&|c| c.set_live(false));
+                if gone(&pool) {
+                    return;
+                }
+                tracing::warn!("the cache's PostgreSQL listener could not start: {e}");
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     }
 }
 
@@ -143,6 +240,22 @@ mod tests {
         assert_eq!(cache.app("c").map(|a| a.name), Some("new".to_string()));
         cache.invalidate();
         assert!(cache.app("c").is_none());
+    }
+
+    #[test]
+    fn a_dark_cache_serves_and_keeps_nothing() {
+        let cache = ReadCache::dark();
+        cache.keep_app(cache.generation(), &app("a"));
+        assert!(cache.app("c").is_none());
+        cache.set_live(true);
+        cache.keep_app(cache.generation(), &app("a"));
+        assert!(cache.app("c").is_some());
+        let read_at = cache.generation();
+        cache.set_live(false);
+        assert!(cache.app("c").is_none(), "nothing served while dark");
+        cache.set_live(true);
+        cache.keep_app(read_at, &app("stale"));
+        assert!(cache.app("c").is_none(), "a read begun before the listener dropped is not kept");
     }
 
     #[test]

@@ -206,6 +206,10 @@ impl SqlStore {
                     .await
                     .map_err(|e| StoreError::Backend(format!("loading migrations: {e}")))?;
                 migrator.run(&pg).await.map_err(|e| StoreError::Backend(format!("migrating the database: {e}")))?;
+                sqlx::raw_sql(cache::PG_TRIGGERS).execute(&pg).await.map_err(db_err)?;
+                let dark = Arc::new(cache::ReadCache::dark());
+                tokio::spawn(cache::listen_for_changes(pg.clone(), Arc::downgrade(&dark)));
+                cache = Some(dark);
                 Db::postgres(pg)
             }
         };
