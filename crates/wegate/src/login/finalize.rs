@@ -93,40 +93,35 @@ async fn code_and_redirect(
     let code = random_token();
     let grant_id = random_alnum(24);
     // Where this grant came from: a refresh re-checks the member there, a departure finds the grant here.
-    app.store
-        .put_grant_origin(GrantOrigin {
-            grant_id: grant_id.clone(),
-            user_id: user_id.to_string(),
-            client_id: tx.client_id.clone(),
-            sid: Some(session.sid.clone()).filter(|sid| !sid.is_empty()),
-            connection: session.connection.clone(),
-            upstream: session.upstream.clone(),
-            subject: session.subject.clone(),
-            checked_at: session.auth_time,
-            created_at: now,
-            expires_at: grant_horizon(app, now),
-        })
-        .await
-        .or_page(lang)?;
-    app.store
-        .put_auth_code(AuthCode {
-            code_hash: sha256_hex(&code),
-            grant_id,
-            client_id: tx.client_id.clone(),
-            user_id: user_id.to_string(),
-            redirect_uri: tx.redirect_uri.clone(),
-            scope: tx.scope.clone(),
-            nonce: tx.nonce.clone(),
-            code_challenge: tx.code_challenge.clone(),
-            code_challenge_method: tx.code_challenge_method.clone(),
-            session_id: Some(session.sid.clone()).filter(|sid| !sid.is_empty()),
-            auth_time: session.auth_time,
-            amr: session.amr.clone(),
-            created_at: now,
-            expires_at: now + app.settings.code_ttl,
-        })
-        .await
-        .or_page(lang)?;
+    let origin = GrantOrigin {
+        grant_id: grant_id.clone(),
+        user_id: user_id.to_string(),
+        client_id: tx.client_id.clone(),
+        sid: Some(session.sid.clone()).filter(|sid| !sid.is_empty()),
+        connection: session.connection.clone(),
+        upstream: session.upstream.clone(),
+        subject: session.subject.clone(),
+        checked_at: session.auth_time,
+        created_at: now,
+        expires_at: grant_horizon(app, now),
+    };
+    let first_code = AuthCode {
+        code_hash: sha256_hex(&code),
+        grant_id,
+        client_id: tx.client_id.clone(),
+        user_id: user_id.to_string(),
+        redirect_uri: tx.redirect_uri.clone(),
+        scope: tx.scope.clone(),
+        nonce: tx.nonce.clone(),
+        code_challenge: tx.code_challenge.clone(),
+        code_challenge_method: tx.code_challenge_method.clone(),
+        session_id: Some(session.sid.clone()).filter(|sid| !sid.is_empty()),
+        auth_time: session.auth_time,
+        amr: session.amr.clone(),
+        created_at: now,
+        expires_at: now + app.settings.code_ttl,
+    };
+    app.store.start_grant(origin, first_code).await.or_page(lang)?;
 
     let connection = tx.connection.clone().unwrap_or_else(|| how.to_string());
     app.metrics.login(&tx.client_id, &connection, "success");

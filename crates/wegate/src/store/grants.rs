@@ -73,6 +73,9 @@ pub struct GrantOrigin {
 #[async_trait]
 pub trait GrantStore: Send + Sync {
     async fn put_auth_code(&self, code: AuthCode) -> StoreResult<()>;
+    /// A grant is born: its origin and its first code, together or not at all (one transaction; on SQLite
+    /// one hop to the connection thread).
+    async fn start_grant(&self, origin: GrantOrigin, code: AuthCode) -> StoreResult<()>;
     /// Atomically marks the code used, for the client it was issued to only. Fresh on that client's first
     /// call (if not expired), Replayed afterwards (even if expired since), NotFound for unknown or
     /// expired-and-unused codes, codes of a revoked grant — and for another client's code, which stays unused for

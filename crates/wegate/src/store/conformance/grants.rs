@@ -165,3 +165,23 @@ pub async fn grant_origins_round_trip_and_list_the_users_live_grants(store: Arc<
     assert_eq!(store.get_grant_origin("g2").await.expect("get"), None, "swept once expired");
     let _ = password;
 }
+
+/// `start_grant` stores the origin and the first code together; when the code cannot be stored (its hash
+/// is taken), the origin is not stored either.
+pub async fn a_grant_starts_with_its_origin_and_code_or_not_at_all(store: Arc<dyn Store>) {
+    let mut code = auth_code("c1", NOW + 60);
+    code.grant_id = "g1".into();
+    store.start_grant(grant_origin("g1", "user", NOW + 100), code).await.expect("start");
+    assert!(store.get_grant_origin("g1").await.expect("get").is_some());
+    assert!(
+        matches!(store.consume_auth_code("c1", "app", NOW).await.expect("consume"), Consumed::Fresh(c) if c.grant_id == "g1")
+    );
+
+    let mut taken = auth_code("c1", NOW + 60);
+    taken.grant_id = "g2".into();
+    assert!(matches!(
+        store.start_grant(grant_origin("g2", "user", NOW + 100), taken).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.get_grant_origin("g2").await.expect("get"), None, "no origin without its code");
+}

@@ -2,7 +2,7 @@
 //! NULL`, kept [`REPLAY_MEMORY`](super::REPLAY_MEMORY) past expiry once used), `revoked_grants`,
 //! `revoked_access_tokens`.
 
-use super::db::{Row, q};
+use super::db::{Row, Stmt, q};
 use async_trait::async_trait;
 
 use super::{SqlStore, all, col, one};
@@ -89,32 +89,54 @@ fn refresh_token_from_row(row: &Row) -> StoreResult<RefreshToken> {
     })
 }
 
+fn insert_auth_code(code: &AuthCode) -> Stmt {
+    q(concat!(
+        "INSERT INTO auth_codes (",
+        auth_code_cols!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+    ))
+    .bind(code.code_hash.as_str())
+    .bind(code.grant_id.as_str())
+    .bind(code.client_id.as_str())
+    .bind(code.user_id.as_str())
+    .bind(code.redirect_uri.as_str())
+    .bind(code.scope.as_str())
+    .bind(code.nonce.as_deref())
+    .bind(code.code_challenge.as_deref())
+    .bind(code.code_challenge_method.as_deref())
+    .bind(code.session_id.as_deref())
+    .bind(code.auth_time)
+    .bind(code.amr.as_str())
+    .bind(code.created_at)
+    .bind(code.expires_at)
+}
+
+fn insert_grant_origin(o: &GrantOrigin) -> Stmt {
+    q(concat!(
+        "INSERT INTO grant_origins (",
+        origin_cols!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (grant_id) DO NOTHING"
+    ))
+    .bind(o.grant_id.as_str())
+    .bind(o.user_id.as_str())
+    .bind(o.client_id.as_str())
+    .bind(o.sid.as_deref())
+    .bind(o.connection.as_deref())
+    .bind(o.upstream.as_deref())
+    .bind(o.subject.as_deref())
+    .bind(o.checked_at)
+    .bind(o.created_at)
+    .bind(o.expires_at)
+}
+
 #[async_trait]
 impl GrantStore for SqlStore {
     async fn put_auth_code(&self, code: AuthCode) -> StoreResult<()> {
-        self.exec(
-            q(concat!(
-                "INSERT INTO auth_codes (",
-                auth_code_cols!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-            ))
-            .bind(code.code_hash.as_str())
-            .bind(code.grant_id.as_str())
-            .bind(code.client_id.as_str())
-            .bind(code.user_id.as_str())
-            .bind(code.redirect_uri.as_str())
-            .bind(code.scope.as_str())
-            .bind(code.nonce.as_deref())
-            .bind(code.code_challenge.as_deref())
-            .bind(code.code_challenge_method.as_deref())
-            .bind(code.session_id.as_deref())
-            .bind(code.auth_time)
-            .bind(code.amr.as_str())
-            .bind(code.created_at)
-            .bind(code.expires_at),
-        )
-        .await
-        .map(|_| ())
+        self.exec(insert_auth_code(&code)).await.map(|_| ())
+    }
+
+    async fn start_grant(&self, origin: GrantOrigin, code: AuthCode) -> StoreResult<()> {
+        self.transaction(vec![insert_grant_origin(&origin), insert_auth_code(&code)], false).await.map(|_| ())
     }
 
     async fn consume_auth_code(
@@ -267,26 +289,8 @@ impl GrantStore for SqlStore {
         Ok(!rows.is_empty())
     }
 
-    async fn put_grant_origin(&self, o: GrantOrigin) -> StoreResult<()> {
-        self.exec(
-            q(concat!(
-                "INSERT INTO grant_origins (",
-                origin_cols!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (grant_id) DO NOTHING"
-            ))
-            .bind(o.grant_id.as_str())
-            .bind(o.user_id.as_str())
-            .bind(o.client_id.as_str())
-            .bind(o.sid.as_deref())
-            .bind(o.connection.as_deref())
-            .bind(o.upstream.as_deref())
-            .bind(o.subject.as_deref())
-            .bind(o.checked_at)
-            .bind(o.created_at)
-            .bind(o.expires_at),
-        )
-        .await
-        .map(|_| ())
+    async fn put_grant_origin(&self, origin: GrantOrigin) -> StoreResult<()> {
+        self.exec(insert_grant_origin(&origin)).await.map(|_| ())
     }
 
     async fn get_grant_origin(&self, grant_id: &str) -> StoreResult<Option<GrantOrigin>> {
