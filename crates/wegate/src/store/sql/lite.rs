@@ -128,7 +128,7 @@ impl Lite {
             })
             .map_err(|e| StoreError::Backend(format!("starting the SQLite thread: {e}")))?;
         ready_rx.await.map_err(|_| StoreError::Backend("the SQLite thread ended while opening".into()))??;
-        let checkpoints = if in_memory { None } else { Some(spawn_checkpointer(url)?) };
+        let checkpoints = if in_memory { None } else { Some(spawn_checkpointer(url, jobs.clone())?) };
         Ok(Lite { jobs, owner_lock: Arc::new(std::sync::Mutex::new(owner_lock)), checkpoints, locking, in_memory })
     }
 
@@ -162,12 +162,16 @@ impl Lite {
 
 /// How often the checkpoint thread moves the WAL's pages into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+/// A WAL longer than this (256 MiB of 4 KiB pages) is started over (see `spawn_checkpointer`). Each start-over
+/// stalls the request connection for a sync (about 100 ms on the benchmark's disk): at 64 MiB it came every
+/// 3 s under full load and the p99 login went from 50 to 140 ms; at 256 MiB, every 10 s or so.
+const WAL_RESTART_FRAMES: i64 = 65_536;
 
 /// Where the file may be shared (normal locking), a second connection on a thread of its own checkpoints the
 /// WAL (`PASSIVE`: never waits for readers or the writer) and the request connection never does
 /// (`wal_autocheckpoint = 0`). A checkpoint syncs the file; on the request connection that sync stalled
 /// every store call behind it (bench/README.md: the p99 of a login).
-fn spawn_checkpointer(url: &str) -> StoreResult<mpsc::Sender<()>> {
+fn spawn_checkpointer(url: &str, jobs: mpsc::Sender<Msg>) -> StoreResult<mpsc::Sender<()>> {
     let target = parse_url(url)?;
     let (stop_tx, stop_rx) = mpsc::channel::<()>();
     std::thread::Builder::new()
@@ -182,8 +186,23 @@ fn spawn_checkpointer(url: &str) -> StoreResult<mpsc::Sender<()>> {
             };
             let _ = conn.busy_timeout(Duration::from_millis(100));
             while let Err(mpsc::RecvTimeoutError::Timeout) = stop_rx.recv_timeout(CHECKPOINT_EVERY) {
-                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-                    tracing::debug!("SQLite checkpoint: {e}");
+                // (busy, frames in the WAL, frames checkpointed)
+                let passive = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| row.get::<_, i64>(1));
+                match passive {
+                    // Under steady writes this connection never sees the WAL wholly copied at a moment the
+                    // writer starts, so the WAL would only grow. Past the limit, the request connection
+                    // checkpoints once itself, between two jobs: only the last few pages are left to copy, and
+                    // its next write starts the WAL over (a RESTART from here would make both connections'
+                    // busy handlers sleep: p99 132–170 ms).
+                    Ok(frames) if frames > WAL_RESTART_FRAMES => {
+                        let _ = jobs.send(Msg::Job(Box::new(|conn: &mut Connection| {
+                            if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                                tracing::debug!("SQLite checkpoint (request connection): {e}");
+                            }
+                        })));
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::debug!("SQLite checkpoint: {e}"),
                 }
             }
         })
@@ -256,7 +275,12 @@ fn open_connection(target: &LiteTarget) -> StoreResult<Connection> {
     }
     // NORMAL: WAL commits are not synced, checkpoints are (a power cut may lose the last commits, never
     // corrupt). The checkpoint thread checkpoints (`spawn_checkpointer`), this connection never does.
-    conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0;").map_err(lite_err)?;
+    // The WAL file is reused from its start once checkpointed; above 64 MiB it is cut back when that happens
+    // (a bulk import can leave it at gigabytes otherwise).
+    conn.execute_batch(
+        "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864;",
+    )
+    .map_err(lite_err)?;
     Ok(conn)
 }
 
