@@ -49,17 +49,19 @@ impl AppStore for SqlStore {
     }
 
     async fn get_app(&self, client_id: &str) -> StoreResult<Option<App>> {
-        if let Some(app) = self.cache.as_ref().and_then(|c| c.app(client_id)) {
-            return Ok(Some(app));
-        }
-        let read_at = self.cache.as_ref().map(|c| c.generation());
-        let rows =
-            self.fetch(q(concat!("SELECT ", app_cols!(), " FROM apps WHERE client_id = $1")).bind(client_id)).await?;
-        let app = one(rows, app_from_row)?;
-        if let (Some(cache), Some(read_at), Some(app)) = (&self.cache, read_at, &app) {
-            cache.keep_app(read_at, app);
-        }
-        Ok(app)
+        self.read_through(
+            |cache| cache.app(client_id).map(Some),
+            async {
+                let sql = concat!("SELECT ", app_cols!(), " FROM apps WHERE client_id = $1");
+                one(self.fetch(q(sql).bind(client_id)).await?, app_from_row)
+            },
+            |cache, read_at, app| {
+                if let Some(app) = app {
+                    cache.keep_app(read_at, app);
+                }
+            },
+        )
+        .await
     }
 
     async fn list_apps(&self, limit: u32, cursor: Option<&str>) -> StoreResult<Page<App>> {
@@ -140,27 +142,21 @@ impl AppStore for SqlStore {
     }
 
     async fn app_connections(&self, client_id: &str) -> StoreResult<Vec<Connection>> {
-        if let Some(connections) = self.cache.as_ref().and_then(|c| c.app_connections(client_id)) {
-            return Ok(connections);
-        }
-        let read_at = self.cache.as_ref().map(|c| c.generation());
-        let rows = self
-            .fetch(
-                q(concat!(
+        self.read_through(
+            |cache| cache.app_connections(client_id),
+            async {
+                let sql = concat!(
                     "SELECT ",
                     connection_cols!(),
                     " FROM connections JOIN (SELECT identifier AS linked, ord, position FROM app_connections ",
                     "WHERE client_id = $1) a ON a.linked = connections.identifier ",
                     "ORDER BY a.position, a.ord, connections.identifier"
-                ))
-                .bind(client_id),
-            )
-            .await?;
-        let connections = all(rows, |r| connection_from_row(r, &self.sealer))?;
-        if let (Some(cache), Some(read_at)) = (&self.cache, read_at) {
-            cache.keep_app_connections(read_at, client_id, &connections);
-        }
-        Ok(connections)
+                );
+                all(self.fetch(q(sql).bind(client_id)).await?, |r| connection_from_row(r, &self.sealer))
+            },
+            |cache, read_at, connections| cache.keep_app_connections(read_at, client_id, connections),
+        )
+        .await
     }
 
     async fn connection_apps(&self, identifier: &str) -> StoreResult<Vec<String>> {

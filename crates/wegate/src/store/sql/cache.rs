@@ -203,9 +203,7 @@ pub(crate) async fn listen_for_changes(pool: sqlx::PgPool, cache: std::sync::Wea
 
 /// Whether a statement may change a cached table: anything but a SELECT that names one.
 pub(crate) fn writes_cached_table(sql: &str) -> bool {
-    let head = sql.trim_start();
-    let select = head.get(..6).is_some_and(|h| h.eq_ignore_ascii_case("select"));
-    !select && (sql.contains("apps") || sql.contains("connections"))
+    !super::db::starts_with_keyword(sql, "select") && (sql.contains("apps") || sql.contains("connections"))
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! [`ConnectionStore`] on SQL: `connections`, secrets sealed; the state merged by compare-and-swap.
 
-use super::db::{Row, q};
+use super::db::{Row, each_bound_to, q};
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
@@ -113,20 +113,19 @@ impl ConnectionStore for SqlStore {
     }
 
     async fn get_connection(&self, identifier: &str) -> StoreResult<Option<Connection>> {
-        if let Some(connection) = self.cache.as_ref().and_then(|c| c.connection(identifier)) {
-            return Ok(Some(connection));
-        }
-        let read_at = self.cache.as_ref().map(|c| c.generation());
-        let rows = self
-            .fetch(
-                q(concat!("SELECT ", connection_cols!(), " FROM connections WHERE identifier = $1")).bind(identifier),
-            )
-            .await?;
-        let connection = one(rows, |r| connection_from_row(r, &self.sealer))?;
-        if let (Some(cache), Some(read_at), Some(connection)) = (&self.cache, read_at, &connection) {
-            cache.keep_connection(read_at, connection);
-        }
-        Ok(connection)
+        self.read_through(
+            |cache| cache.connection(identifier).map(Some),
+            async {
+                let sql = concat!("SELECT ", connection_cols!(), " FROM connections WHERE identifier = $1");
+                one(self.fetch(q(sql).bind(identifier)).await?, |r| connection_from_row(r, &self.sealer))
+            },
+            |cache, read_at, connection| {
+                if let Some(connection) = connection {
+                    cache.keep_connection(read_at, connection);
+                }
+            },
+        )
+        .await
     }
 
     async fn list_connections(&self, limit: u32, cursor: Option<&str>) -> StoreResult<Page<Connection>> {
@@ -204,14 +203,14 @@ impl ConnectionStore for SqlStore {
     }
 
     async fn delete_connection(&self, identifier: &str) -> StoreResult<()> {
-        let statements = [
-            "DELETE FROM connections WHERE identifier = $1",
-            "DELETE FROM app_connections WHERE identifier = $1",
-            "DELETE FROM authorized_corps WHERE connection = $1",
-        ]
-        .into_iter()
-        .map(|statement| q(statement).bind(identifier))
-        .collect();
+        let statements = each_bound_to(
+            &[
+                "DELETE FROM connections WHERE identifier = $1",
+                "DELETE FROM app_connections WHERE identifier = $1",
+                "DELETE FROM authorized_corps WHERE connection = $1",
+            ],
+            identifier,
+        );
         self.transaction(statements, true).await.map(|_| ())
     }
 }

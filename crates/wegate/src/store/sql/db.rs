@@ -100,6 +100,11 @@ pub(crate) fn q(sql: impl Into<Cow<'static, str>>) -> Stmt {
     Stmt { sql: sql.into(), args: Vec::new() }
 }
 
+/// Statements that each take the one value `$1`, e.g. the deletes of one row and its dependants.
+pub(crate) fn each_bound_to(sqls: &[&'static str], value: &str) -> Vec<Stmt> {
+    sqls.iter().map(|&sql| q(sql).bind(value)).collect()
+}
+
 impl Stmt {
     pub fn bind(mut self, value: impl IntoArg) -> Stmt {
         self.args.push(value.into_arg());
@@ -264,10 +269,14 @@ impl Db {
 
 /// Whether a statement gives rows back (a SELECT, or a change with RETURNING).
 pub(crate) fn returns_rows(sql: &str) -> bool {
-    let head = sql.trim_start();
-    head.get(..6).is_some_and(|h| h.eq_ignore_ascii_case("select"))
-        || head.get(..4).is_some_and(|h| h.eq_ignore_ascii_case("with"))
+    starts_with_keyword(sql, "select")
+        || starts_with_keyword(sql, "with")
         || sql.to_ascii_uppercase().contains("RETURNING")
+}
+
+/// Whether the statement's first word is `keyword` (any case).
+pub(crate) fn starts_with_keyword(sql: &str, keyword: &str) -> bool {
+    sql.trim_start().get(..keyword.len()).is_some_and(|head| head.eq_ignore_ascii_case(keyword))
 }
 
 fn pg_query(stmt: &Stmt) -> sqlx::query::Query<'_, sqlx::Postgres, PgArguments> {

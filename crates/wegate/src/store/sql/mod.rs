@@ -353,6 +353,25 @@ impl SqlStore {
         result
     }
 
+    /// A read through the cache: what it holds, else `load`'s answer, kept unless a write raced the read
+    /// (see `cache`). Without a cache, just `load`.
+    async fn read_through<T>(
+        &self,
+        cached: impl FnOnce(&cache::ReadCache) -> Option<T>,
+        load: impl Future<Output = StoreResult<T>>,
+        keep: impl FnOnce(&cache::ReadCache, u64, &T),
+    ) -> StoreResult<T> {
+        let Some(cache) = &self.cache else { return load.await };
+        if let Some(hit) = cached(cache) {
+            return Ok(hit);
+        }
+        // Read before `load` runs (a future does nothing until awaited).
+        let read_at = cache.generation();
+        let loaded = load.await?;
+        keep(cache, read_at, &loaded);
+        Ok(loaded)
+    }
+
     fn writes_cached(&self, stmts: &[Stmt]) -> bool {
         self.cache.is_some() && stmts.iter().any(|s| cache::writes_cached_table(&s.sql))
     }

@@ -1,7 +1,7 @@
 //! [`UserStore`] on SQL: `users` (with normalised copies of username, email and phone that uniqueness and
 //! matching use), `identities`, and `login_failures`.
 
-use super::db::{Row, q};
+use super::db::{Row, each_bound_to, q};
 use async_trait::async_trait;
 use serde_json::Value;
 
@@ -128,16 +128,16 @@ impl UserStore for SqlStore {
 
     async fn delete_user(&self, id: &str) -> StoreResult<()> {
         // Unused codes go too: they would otherwise issue tokens for nobody.
-        let statements = [
-            "DELETE FROM users WHERE id = $1",
-            "DELETE FROM identities WHERE user_id = $1",
-            "DELETE FROM sessions WHERE user_id = $1",
-            "DELETE FROM refresh_tokens WHERE user_id = $1",
-            "DELETE FROM auth_codes WHERE user_id = $1",
-        ]
-        .into_iter()
-        .map(|statement| q(statement).bind(id))
-        .collect();
+        let statements = each_bound_to(
+            &[
+                "DELETE FROM users WHERE id = $1",
+                "DELETE FROM identities WHERE user_id = $1",
+                "DELETE FROM sessions WHERE user_id = $1",
+                "DELETE FROM refresh_tokens WHERE user_id = $1",
+                "DELETE FROM auth_codes WHERE user_id = $1",
+            ],
+            id,
+        );
         self.transaction(statements, true).await.map(|_| ())
     }
 
