@@ -330,16 +330,21 @@ struct Run {
     p99_ms: f64,
     /// (process, CPU milliseconds per operation)
     cpu_ms_per_op: Vec<(&'static str, f64)>,
-    /// wegate: SQL statements per operation (`wegate_store_statements_total` before and after).
+    /// wegate: SQL statements and database calls per operation (`wegate_store_statements_total` and
+    /// `wegate_store_calls_total` before and after).
     statements_per_op: Option<f64>,
+    calls_per_op: Option<f64>,
 }
 
-async fn store_statements(t: &Target) -> Option<u64> {
+/// wegate's store counters: (statements, calls).
+async fn store_counters(t: &Target) -> Option<(u64, u64)> {
     if t.name != "wegate" {
         return None;
     }
     let text = reqwest::get(format!("{}/metrics", t.base)).await.ok()?.text().await.ok()?;
-    text.lines().find_map(|l| l.strip_prefix("wegate_store_statements_total ")).and_then(|n| n.trim().parse().ok())
+    let read =
+        |name: &str| text.lines().find_map(|l| l.strip_prefix(&format!("{name} "))).and_then(|n| n.trim().parse().ok());
+    read("wegate_store_statements_total").zip(read("wegate_store_calls_total"))
 }
 
 /// Closed loop: `concurrency` workers, each starting its next operation when the last one ends; `warmup`
@@ -391,13 +396,13 @@ async fn run(t: &Arc<Target>, op: Op, a: &Args) -> Run {
     // The servers' processes, and the driver's own (it shares the cores).
     let pids: Vec<(&'static str, u32)> = t.pids.iter().copied().chain([("driver", std::process::id())]).collect();
     let cpu_before: Vec<u64> = pids.iter().map(|(_, pid)| cpu_ticks(*pid)).collect();
-    let statements_before = store_statements(t).await;
+    let counters_before = store_counters(t).await;
     measuring.store(true, Ordering::Relaxed);
     let started = Instant::now();
     tokio::time::sleep(Duration::from_secs(a.seconds)).await;
     let elapsed = started.elapsed().as_secs_f64();
     let cpu_after: Vec<u64> = pids.iter().map(|(_, pid)| cpu_ticks(*pid)).collect();
-    let statements_after = store_statements(t).await;
+    let counters_after = store_counters(t).await;
     for w in workers {
         w.await.unwrap();
     }
@@ -417,9 +422,12 @@ async fn run(t: &Arc<Target>, op: Op, a: &Args) -> Run {
             .map(|((label, _), (b, a))| (*label, (a - b) as f64 * 10.0 / count.max(1) as f64))
             .collect(),
         // Approximate: operations still under way at either reading are not in `count`.
-        statements_per_op: statements_before
-            .zip(statements_after)
-            .map(|(b, a)| (a.saturating_sub(b)) as f64 / count.max(1) as f64),
+        statements_per_op: counters_before
+            .zip(counters_after)
+            .map(|(b, a)| (a.0.saturating_sub(b.0)) as f64 / count.max(1) as f64),
+        calls_per_op: counters_before
+            .zip(counters_after)
+            .map(|(b, a)| (a.1.saturating_sub(b.1)) as f64 / count.max(1) as f64),
     }
 }
 
@@ -450,6 +458,7 @@ fn summary(runs: &[Run]) -> Value {
         "p99_ms": round1(median(runs.iter().map(|r| r.p99_ms).collect())),
         "cpu_ms_per_op": cpu,
         "statements_per_op": runs.iter().filter_map(|r| r.statements_per_op).map(round1).next(),
+        "calls_per_op": runs.iter().filter_map(|r| r.calls_per_op).map(round1).next(),
     })
 }
 

@@ -56,6 +56,12 @@ impl Audit {
         self
     }
 
+    /// The entry at `at`, for a store call that writes it together with other rows.
+    pub fn at(mut self, at: crate::store::Timestamp) -> AuditEvent {
+        self.event.at = at;
+        self.event
+    }
+
     /// Appends the entry at the app's current time.
     pub async fn write(mut self, app: &App) {
         self.event.at = app.now();

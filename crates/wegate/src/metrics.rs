@@ -73,13 +73,19 @@ impl Metrics {
             .inc();
     }
 
-    /// Counts the store's statements under `wegate_store_statements` (the benchmark reads it per login).
-    pub fn register_store_statements(&self, counter: prometheus_client::metrics::counter::Counter) {
+    /// Counts the store's statements and calls under `wegate_store_statements` and `wegate_store_calls`
+    /// (the benchmark reads them per login).
+    pub fn register_store_counters(&self, statements: Counter, calls: Counter) {
         let mut registry = self.registry.lock().unwrap_or_else(|e| e.into_inner());
         registry.register(
             "store_statements",
             "SQL statements run by the store (not counting BEGIN and COMMIT)",
-            counter,
+            statements,
+        );
+        registry.register(
+            "store_calls",
+            "Calls to the database: one statement, or one transaction of several (on SQLite, one hop to its thread)",
+            calls,
         );
     }
 

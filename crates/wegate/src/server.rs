@@ -77,7 +77,7 @@ pub async fn build_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> Resu
         ),
     }
     let metrics = Metrics::default();
-    metrics.register_store_statements(sql.statements());
+    metrics.register_store_counters(sql.statements(), sql.calls());
     let store: Arc<dyn Store> = Arc::new(sql);
     let keys = KeySet::load_or_create(store.as_ref(), clock.now(), &settings.access_token_alg).await?;
     let wecom = wecom::Client::new(

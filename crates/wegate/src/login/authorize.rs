@@ -234,7 +234,7 @@ async fn authorize_inner(
     };
 
     let now = app.now();
-    let tx = LoginTx {
+    let mut tx = LoginTx {
         id: random_alnum(32),
         browser_hash: sha256_hex(&browser),
         client_id: client.client_id.clone(),
@@ -291,17 +291,14 @@ async fn authorize_inner(
             .then(|| connections.iter().find(|c| matches!(c.settings, KindSettings::Web(_))))
             .flatten()
     });
+    // A transaction that goes straight to a connection is stored with it: one write.
+    tx.connection = hint.map(|connection| connection.identifier.clone());
     app.store.put_login_tx(tx.clone()).await.or_page(lang)?;
     if set_cookies.is_empty() {
         app.store.trim_login_txs(&tx.browser_hash, LIVE_TRANSACTIONS_PER_BROWSER).await.or_page(lang)?;
     }
     let mut response = match hint {
-        Some(connection) => {
-            let mut tx = tx;
-            tx.connection = Some(connection.identifier.clone());
-            app.store.update_login_tx(&tx).await.or_page(lang)?;
-            start::start_login(app, &tx, connection, lang).await?
-        }
+        Some(connection) => start::start_login(app, &tx, connection, lang).await?,
         None => page::render(&tx, &client, &connections, headers, lang, None, "")?,
     };
     append_cookies(&mut response, set_cookies);

@@ -14,7 +14,7 @@ use super::{bind, tx};
 use crate::accounts::{self, Resolution, UpstreamIdentity};
 use crate::app::{App, AppState};
 use crate::connectors::{self, ConnectorError};
-use crate::store::{Connection, LoginTx};
+use crate::store::{Connection, LoginTx, Timestamp};
 use crate::web::error::{OrPage, PageError};
 use crate::web::i18n::{Lang, Msg};
 
@@ -44,19 +44,18 @@ async fn handle(app: &App, headers: &HeaderMap, identifier: &str, query: Callbac
         return Err(tx::stale_state(lang));
     };
     let now = app.now();
-    let Some(tx) = app.store.get_login_tx(&state, now).await.or_page(lang)? else {
-        tracing::warn!(connection = identifier, "callback with an unknown, expired or used state");
-        return Err(tx::stale_state(lang));
+    // The usual callback takes its transaction in one statement; anything else is told apart afterwards.
+    let taken = match tx::browser_hash(headers) {
+        Some(browser_hash) => {
+            app.store.take_login_tx_for(&state, now, &browser_hash, identifier).await.or_page(lang)?
+        }
+        None => None,
+    };
+    let tx = match taken {
+        Some(tx) => tx,
+        None => return Err(why_not_taken(app, headers, identifier, &state, now, lang).await),
     };
     let lang = tx::lang_of(&tx, headers);
-    tx::check_browser(headers, &tx, lang)?;
-    if tx.connection.as_deref() != Some(identifier) {
-        tracing::warn!(connection = identifier, expected = ?tx.connection, "callback state belongs to another connection");
-        return Err(tx::stale_state(lang));
-    }
-    let Some(tx) = app.store.take_login_tx(&state, now).await.or_page(lang)? else {
-        return Err(tx::stale_state(lang));
-    };
     let Some(connection) = app.store.get_connection(identifier).await.or_page(lang)? else {
         return Err(PageError::bad_request(lang, Msg::ConnectionRemoved));
     };
@@ -68,6 +67,34 @@ async fn handle(app: &App, headers: &HeaderMap, identifier: &str, query: Callbac
         Ok(identity) => sign_in(app, tx, &connection, identity, lang).await,
         Err(e) => Err(fail(app, &tx, identifier, &Failure::from_connector(&e).on(connection.kind()), None, lang).await),
     }
+}
+
+/// Why a callback's transaction could not be taken: the page for the first check it fails.
+async fn why_not_taken(
+    app: &App,
+    headers: &HeaderMap,
+    identifier: &str,
+    state: &str,
+    now: Timestamp,
+    lang: Lang,
+) -> PageError {
+    let tx = match app.store.get_login_tx(state, now).await.or_page(lang) {
+        Ok(Some(tx)) => tx,
+        Ok(None) => {
+            tracing::warn!(connection = identifier, "callback with an unknown, expired or used state");
+            return tx::stale_state(lang);
+        }
+        Err(page) => return page,
+    };
+    let lang = tx::lang_of(&tx, headers);
+    if let Err(page) = tx::check_browser(headers, &tx, lang) {
+        return page;
+    }
+    if tx.connection.as_deref() != Some(identifier) {
+        tracing::warn!(connection = identifier, expected = ?tx.connection, "callback state belongs to another connection");
+    }
+    // Or another request took it between the two statements.
+    tx::stale_state(lang)
 }
 
 /// Applies the account rules and ends the login, or asks to bind.

@@ -11,7 +11,7 @@ use crate::app::App;
 use crate::audit::Audit;
 use crate::oidc::redirect::{error_redirect, redirect, with_params};
 use crate::oidc::tokens::grant_horizon;
-use crate::store::{AuthCode, Connection, GrantOrigin, LoginTx, Session};
+use crate::store::{AuthCode, Connection, GrantOrigin, GrantStart, LoginTx, Session};
 use crate::util::{random_alnum, random_token, sha256_hex};
 use crate::web::cookies;
 use crate::web::error::{OrPage, PageError};
@@ -62,10 +62,9 @@ pub async fn complete_login(
         created_at: now,
         expires_at: now + app.settings.session_ttl,
     };
-    app.store.put_session(session.clone()).await.or_page(lang)?;
     let cookie =
         cookies::set(cookies::SESSION, &cookie_value, Some(app.settings.session_ttl), app.settings.secure_cookies());
-    let mut response = code_and_redirect(app, tx, &session, signed_in.amr, lang).await?;
+    let mut response = code_and_redirect(app, tx, &session, Fresh::Yes, signed_in.amr, lang).await?;
     response.headers_mut().append(header::SET_COOKIE, cookie);
     Ok(response)
 }
@@ -77,14 +76,23 @@ pub async fn complete_from_session(
     session: &Session,
     lang: Lang,
 ) -> Result<Response, PageError> {
-    code_and_redirect(app, tx, session, "sso", lang).await
+    code_and_redirect(app, tx, session, Fresh::No, "sso", lang).await
 }
 
-/// The authorization code of `session` for the transaction's app, and the redirect carrying it.
+/// Whether the session was made by this login (and is written with its grant) or existed already.
+#[derive(PartialEq)]
+enum Fresh {
+    Yes,
+    No,
+}
+
+/// The authorization code of `session` for the transaction's app, and the redirect carrying it. The
+/// grant, a fresh session and the audit entry are one store call (`GrantStart`).
 async fn code_and_redirect(
     app: &App,
     tx: LoginTx,
     session: &Session,
+    fresh: Fresh,
     how: &str,
     lang: Lang,
 ) -> Result<Response, PageError> {
@@ -121,11 +129,11 @@ async fn code_and_redirect(
         created_at: now,
         expires_at: now + app.settings.code_ttl,
     };
-    app.store.start_grant(origin, first_code).await.or_page(lang)?;
-
     let connection = tx.connection.clone().unwrap_or_else(|| how.to_string());
+    let audit = Audit::new("login.success").client(&tx.client_id).connection(&connection).user(user_id).at(now);
+    let session = (fresh == Fresh::Yes).then(|| session.clone());
+    app.store.start_grant(GrantStart { origin, code: first_code, session, audit: Some(audit) }).await.or_page(lang)?;
     app.metrics.login(&tx.client_id, &connection, "success");
-    Audit::new("login.success").client(&tx.client_id).connection(&connection).user(user_id).write(app).await;
 
     let mut params = vec![("code", code.as_str())];
     if let Some(state) = tx.state.as_deref() {

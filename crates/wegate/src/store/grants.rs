@@ -3,7 +3,9 @@
 
 use async_trait::async_trait;
 
+use super::audit::AuditEvent;
 use super::common::{StoreResult, Timestamp};
+use super::sessions::Session;
 
 /// An authorization code (stored by hash). `grant_id` names the family of tokens that will be issued from
 /// it, so a replayed code can revoke them.
@@ -24,6 +26,18 @@ pub struct AuthCode {
     pub amr: String,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
+}
+
+/// What the end of a browser login writes, all or nothing (one transaction; on SQLite one hop to the
+/// connection thread): the grant's origin and first code, the browser session of a fresh sign-in, and the
+/// login's audit entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GrantStart {
+    pub origin: GrantOrigin,
+    pub code: AuthCode,
+    /// None when an existing session answered (single sign-on).
+    pub session: Option<Session>,
+    pub audit: Option<AuditEvent>,
 }
 
 /// Result of an atomic consume of a code or refresh token.
@@ -73,9 +87,8 @@ pub struct GrantOrigin {
 #[async_trait]
 pub trait GrantStore: Send + Sync {
     async fn put_auth_code(&self, code: AuthCode) -> StoreResult<()>;
-    /// A grant is born: its origin and its first code, together or not at all (one transaction; on SQLite
-    /// one hop to the connection thread).
-    async fn start_grant(&self, origin: GrantOrigin, code: AuthCode) -> StoreResult<()>;
+    /// A grant is born, with what else its login writes ([`GrantStart`]): together or not at all.
+    async fn start_grant(&self, start: GrantStart) -> StoreResult<()>;
     /// Atomically marks the code used, for the client it was issued to only. Fresh on that client's first
     /// call (if not expired), Replayed afterwards (even if expired since), NotFound for unknown or
     /// expired-and-unused codes, codes of a revoked grant — and for another client's code, which stays unused for

@@ -63,6 +63,15 @@ pub trait SessionStore: Send + Sync {
     async fn get_login_tx(&self, id: &str, now: Timestamp) -> StoreResult<Option<LoginTx>>;
     /// Atomically removes and returns it: a second take, on any instance, gets None. Expired → None.
     async fn take_login_tx(&self, id: &str, now: Timestamp) -> StoreResult<Option<LoginTx>>;
+    /// Like `take_login_tx`, but only the transaction of that browser (`browser_hash`) that went to that
+    /// connection: a callback takes it in one statement, and a mismatch leaves it where it was.
+    async fn take_login_tx_for(
+        &self,
+        id: &str,
+        now: Timestamp,
+        browser_hash: &str,
+        connection: &str,
+    ) -> StoreResult<Option<LoginTx>>;
     /// Replaces the transaction's `connection`, `data` and `expires_at`. Err(NotFound) when gone.
     async fn update_login_tx(&self, tx: &LoginTx) -> StoreResult<()>;
     /// Deletes the oldest of a browser's transactions so that at most `keep` remain. Returns how many went.

@@ -207,9 +207,15 @@ async fn callback_state_must_be_fresh_single_use_and_from_this_browser() {
     let to_wecom = b.get(&req.url).send().await.unwrap();
     let picked = b.get(with_sim_user(&location(&to_wecom), "ZhangSan")).send().await.unwrap();
     let callback = location(&picked);
-    // Another browser (login CSRF) cannot use it, and it stays usable for the right one.
+    // Another browser (login CSRF) cannot use it, and it stays usable for the right one: neither one
+    // without a binding cookie nor one with its own (from a login it started itself).
     let foreign = browser().get(&callback).send().await.unwrap();
     assert_eq!(foreign.status(), StatusCode::BAD_REQUEST);
+    let attacker = browser();
+    attacker.get(&auth_request(&client, &["profile"], &[("connection", "wecom")]).url).send().await.unwrap();
+    let foreign = attacker.get(&callback).send().await.unwrap();
+    assert_eq!(foreign.status(), StatusCode::BAD_REQUEST);
+    assert!(foreign.text().await.unwrap().contains("started in a different browser"), "the page says why");
     let ok = b.get(&callback).send().await.unwrap();
     code_from_redirect(&ok, &req, &env.base);
     // Reused: refused, nothing changes.

@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
-use super::fixtures::{NOW, auth_code, grant_origin, race, refresh_token};
+use super::fixtures::{NOW, auth_code, grant_origin, race, refresh_token, session};
 use crate::store::prelude::*;
-use crate::store::{Consumed, StoreError};
+use crate::store::{AuditEvent, Consumed, GrantStart, Session, StoreError};
 
 pub async fn auth_code_is_single_use(store: Arc<dyn Store>) {
     let code = auth_code("c1", NOW + 60);
@@ -169,19 +169,41 @@ pub async fn grant_origins_round_trip_and_list_the_users_live_grants(store: Arc<
 /// `start_grant` stores the origin and the first code together; when the code cannot be stored (its hash
 /// is taken), the origin is not stored either.
 pub async fn a_grant_starts_with_its_origin_and_code_or_not_at_all(store: Arc<dyn Store>) {
-    let mut code = auth_code("c1", NOW + 60);
-    code.grant_id = "g1".into();
-    store.start_grant(grant_origin("g1", "user", NOW + 100), code).await.expect("start");
+    let start = |grant: &str, code_hash: &str, session: Option<Session>, audit: Option<AuditEvent>| {
+        let mut code = auth_code(code_hash, NOW + 60);
+        code.grant_id = grant.into();
+        GrantStart { origin: grant_origin(grant, "user", NOW + 100), code, session, audit }
+    };
+    let login = |user: &str| AuditEvent {
+        id: 0,
+        at: NOW,
+        event: "login.success".into(),
+        client_id: Some("app".into()),
+        connection: None,
+        user_id: Some(user.into()),
+        upstream_subject: None,
+        reason: None,
+    };
+    store.start_grant(start("g1", "c1", None, None)).await.expect("start");
     assert!(store.get_grant_origin("g1").await.expect("get").is_some());
     assert!(
         matches!(store.consume_auth_code("c1", "app", NOW).await.expect("consume"), Consumed::Fresh(c) if c.grant_id == "g1")
     );
 
-    let mut taken = auth_code("c1", NOW + 60);
-    taken.grant_id = "g2".into();
-    assert!(matches!(
-        store.start_grant(grant_origin("g2", "user", NOW + 100), taken).await,
-        Err(StoreError::Conflict(_))
-    ));
-    assert_eq!(store.get_grant_origin("g2").await.expect("get"), None, "no origin without its code");
+    // With a fresh session and the audit entry: all there.
+    store
+        .start_grant(start("g2", "c2", Some(session("s2", "user", NOW + 3600)), Some(login("u2"))))
+        .await
+        .expect("start");
+    assert!(store.get_session("s2", NOW).await.expect("get").is_some());
+    let audit = store.list_audit(100, None).await.expect("audit").items;
+    assert!(audit.iter().any(|e| e.user_id.as_deref() == Some("u2") && e.event == "login.success"));
+
+    // A code that clashes: nothing of it stays.
+    let taken = start("g3", "c1", Some(session("s3", "user", NOW + 3600)), Some(login("u3")));
+    assert!(matches!(store.start_grant(taken).await, Err(StoreError::Conflict(_))));
+    assert_eq!(store.get_grant_origin("g3").await.expect("get"), None, "no origin without its code");
+    assert_eq!(store.get_session("s3", NOW).await.expect("get"), None, "no session without its grant");
+    let audit = store.list_audit(100, None).await.expect("audit").items;
+    assert!(!audit.iter().any(|e| e.user_id.as_deref() == Some("u3")), "no audit entry of a login that failed");
 }

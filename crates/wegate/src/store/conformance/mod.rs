@@ -78,6 +78,7 @@ macro_rules! behaviours {
             // sessions.rs
             login_tx_round_trips_and_expires,
             login_tx_take_is_atomic,
+            login_tx_take_for_checks_browser_and_connection,
             sessions_expire_and_can_be_deleted,
             a_browser_keeps_its_newest_login_transactions,
             a_users_sessions_end_together,

@@ -48,6 +48,33 @@ pub async fn login_tx_take_is_atomic(store: Arc<dyn Store>) {
     assert_eq!(store.take_login_tx("tx2", NOW + 600).await.expect("take"), None, "an expired transaction is not taken");
 }
 
+pub async fn login_tx_take_for_checks_browser_and_connection(store: Arc<dyn Store>) {
+    let mut tx = login_tx("tx1", NOW + 600);
+    tx.connection = Some("corp".into());
+    store.put_login_tx(tx.clone()).await.expect("put");
+    let browser = tx.browser_hash.clone();
+    let other_browser = "c".repeat(64);
+    assert_eq!(store.take_login_tx_for("tx1", NOW, &other_browser, "corp").await.expect("take"), None);
+    assert_eq!(store.take_login_tx_for("tx1", NOW, &browser, "other").await.expect("take"), None);
+    assert_eq!(store.take_login_tx_for("tx1", NOW + 600, &browser, "corp").await.expect("take"), None, "expired");
+    assert_eq!(store.get_login_tx("tx1", NOW).await.expect("get"), Some(tx.clone()), "a mismatch leaves it");
+    let taken = race(&store, 8, |s, _| {
+        let browser = browser.clone();
+        async move { s.take_login_tx_for("tx1", NOW, &browser, "corp").await.expect("take") }
+    })
+    .await;
+    let winners: Vec<_> = taken.into_iter().flatten().collect();
+    assert_eq!(winners, [tx], "exactly one take gets the transaction");
+    assert_eq!(store.get_login_tx("tx1", NOW).await.expect("get"), None);
+
+    store.put_login_tx(login_tx("tx2", NOW + 600)).await.expect("put");
+    assert_eq!(
+        store.take_login_tx_for("tx2", NOW, &browser, "corp").await.expect("take"),
+        None,
+        "a transaction that went to no connection is not a callback's"
+    );
+}
+
 pub async fn sessions_expire_and_can_be_deleted(store: Arc<dyn Store>) {
     let s = session("s1", "u1", NOW + 3600);
     store.put_session(s.clone()).await.expect("put");

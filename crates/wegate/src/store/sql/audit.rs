@@ -3,7 +3,7 @@
 
 use std::sync::atomic::Ordering;
 
-use super::db::{Row, q};
+use super::db::{Row, Stmt, q};
 use async_trait::async_trait;
 use rand::Rng as _;
 
@@ -56,7 +56,7 @@ fn next_audit_id(at: Timestamp, previous: i64, random: i64, gap: i64) -> i64 {
 impl SqlStore {
     /// Makes (and remembers as this store's last) the id of an event at `at`; `clashed` when the previous
     /// try found its id taken. No clock is read: the time is the event's.
-    fn audit_id(&self, at: Timestamp, clashed: bool) -> i64 {
+    pub(super) fn audit_id(&self, at: Timestamp, clashed: bool) -> i64 {
         let mut rng = rand::thread_rng();
         let random = rng.gen_range(0..IDS_PER_SECOND / 2);
         let gap = if clashed { rng.gen_range(1..=CLASH_JUMP) } else { 1 };
@@ -67,6 +67,23 @@ impl SqlStore {
     }
 }
 
+/// An audit row under `id`; nothing on an id clash (RETURNING tells: no row back).
+pub(super) fn insert_audit(id: i64, event: &AuditEvent) -> Stmt {
+    q(concat!(
+        "INSERT INTO audit_events (",
+        audit_cols!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING RETURNING id"
+    ))
+    .bind(id)
+    .bind(event.at)
+    .bind(event.event.as_str())
+    .bind(event.client_id.as_deref())
+    .bind(event.connection.as_deref())
+    .bind(event.user_id.as_deref())
+    .bind(event.upstream_subject.as_deref())
+    .bind(event.reason.as_deref())
+}
+
 #[async_trait]
 impl AuditStore for SqlStore {
     async fn append_audit(&self, event: AuditEvent) -> StoreResult<()> {
@@ -74,24 +91,8 @@ impl AuditStore for SqlStore {
         // rare chance within one second, and the loser just picks again, further up.
         for attempt in 0..5 {
             let id = self.audit_id(event.at, attempt > 0);
-            let inserted = self
-                .exec(
-                    q(concat!(
-                        "INSERT INTO audit_events (",
-                        audit_cols!(),
-                        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING"
-                    ))
-                    .bind(id)
-                    .bind(event.at)
-                    .bind(event.event.as_str())
-                    .bind(event.client_id.as_deref())
-                    .bind(event.connection.as_deref())
-                    .bind(event.user_id.as_deref())
-                    .bind(event.upstream_subject.as_deref())
-                    .bind(event.reason.as_deref()),
-                )
-                .await?;
-            if inserted == 1 {
+            let inserted = !self.fetch(insert_audit(id, &event)).await?.is_empty();
+            if inserted {
                 return Ok(());
             }
         }

@@ -171,11 +171,12 @@ impl Row {
     }
 }
 
-/// The engine under a store, and how many statements it ran (for `/metrics` and the benchmark).
+/// The engine under a store, and how many statements and calls it ran (for `/metrics` and the benchmark).
 #[derive(Clone)]
 pub(crate) struct Db {
     engine: Engine,
     statements: Counter,
+    calls: Counter,
 }
 
 #[derive(Clone)]
@@ -186,11 +187,11 @@ enum Engine {
 
 impl Db {
     pub fn sqlite(lite: Lite) -> Db {
-        Db { engine: Engine::Sqlite(lite), statements: Counter::default() }
+        Db { engine: Engine::Sqlite(lite), statements: Counter::default(), calls: Counter::default() }
     }
 
     pub fn postgres(pool: PgPool) -> Db {
-        Db { engine: Engine::Postgres(pool), statements: Counter::default() }
+        Db { engine: Engine::Postgres(pool), statements: Counter::default(), calls: Counter::default() }
     }
 
     /// Statements run so far (a transaction's BEGIN and COMMIT not counted).
@@ -198,8 +199,15 @@ impl Db {
         self.statements.clone()
     }
 
+    /// Calls so far: a statement, or a transaction of several — on SQLite, one hop to the connection thread
+    /// each.
+    pub fn calls(&self) -> Counter {
+        self.calls.clone()
+    }
+
     /// The rows of one statement (stepped to the end, so a `RETURNING` statement has done its work).
     pub async fn fetch(&self, stmt: Stmt) -> StoreResult<Vec<Row>> {
+        self.calls.inc();
         self.statements.inc();
         tracing::trace!(target: "wegate::sql", "{}", stmt.sql);
         match &self.engine {
@@ -213,6 +221,7 @@ impl Db {
 
     /// Runs one statement; the number of rows it changed.
     pub async fn exec(&self, stmt: Stmt) -> StoreResult<u64> {
+        self.calls.inc();
         self.statements.inc();
         tracing::trace!(target: "wegate::sql", "{}", stmt.sql);
         match &self.engine {
@@ -225,6 +234,7 @@ impl Db {
     /// first statement that changes no row rolls everything back as [`StoreError::NotFound`]. On SQLite the
     /// whole group is one hop to the connection thread.
     pub async fn transaction(&self, stmts: Vec<Stmt>, first_must_hit: bool) -> StoreResult<Vec<Vec<Row>>> {
+        self.calls.inc();
         self.statements.inc_by(stmts.len() as u64);
         for stmt in &stmts {
             tracing::trace!(target: "wegate::sql", "(in a transaction) {}", stmt.sql);

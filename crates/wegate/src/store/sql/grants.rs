@@ -5,8 +5,12 @@
 use super::db::{Row, Stmt, q};
 use async_trait::async_trait;
 
+use super::audit::insert_audit;
+use super::sessions::upsert_session;
 use super::{SqlStore, all, col, one};
-use crate::store::{AuthCode, Consumed, GrantOrigin, GrantStore, RefreshToken, StoreResult, Timestamp};
+use crate::store::{
+    AuditStore, AuthCode, Consumed, GrantOrigin, GrantStart, GrantStore, RefreshToken, StoreResult, Timestamp,
+};
 
 macro_rules! auth_code_cols {
     () => {
@@ -135,8 +139,21 @@ impl GrantStore for SqlStore {
         self.exec(insert_auth_code(&code)).await.map(|_| ())
     }
 
-    async fn start_grant(&self, origin: GrantOrigin, code: AuthCode) -> StoreResult<()> {
-        self.transaction(vec![insert_grant_origin(&origin), insert_auth_code(&code)], false).await.map(|_| ())
+    async fn start_grant(&self, start: GrantStart) -> StoreResult<()> {
+        let mut statements = vec![insert_grant_origin(&start.origin), insert_auth_code(&start.code)];
+        statements.extend(start.session.as_ref().map(upsert_session));
+        let audit = start.audit.map(|event| (self.audit_id(event.at, false), event));
+        statements.extend(audit.as_ref().map(|(id, event)| insert_audit(*id, event)));
+        let results = self.transaction(statements, false).await?;
+        // An audit id taken by another instance in the same instant: the entry goes on its own, with the
+        // usual retries. The grant is committed: a failure here is logged, as for any audit write.
+        if let Some((_, event)) = audit
+            && results.last().is_some_and(Vec::is_empty)
+            && let Err(e) = self.append_audit(event).await
+        {
+            tracing::error!(error = %e, "could not write the audit log");
+        }
+        Ok(())
     }
 
     async fn consume_auth_code(

@@ -233,6 +233,12 @@ impl SqlStore {
         self.db.statements()
     }
 
+    /// The count of calls to the database (a statement, or a transaction of several: on SQLite one hop to
+    /// its connection thread each); `/metrics` shows it as `wegate_store_calls_total`.
+    pub fn calls(&self) -> prometheus_client::metrics::counter::Counter {
+        self.db.calls()
+    }
+
     /// Closes the store: SQLite's connection (and its lock on the file) or PostgreSQL's pool, once the work
     /// under way is done.
     pub async fn close(&self) {

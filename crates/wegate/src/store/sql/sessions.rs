@@ -1,6 +1,6 @@
 //! [`SessionStore`] on SQL: `login_tx` (taken by one `DELETE ... RETURNING`) and `sessions`.
 
-use super::db::{Row, q};
+use super::db::{Row, Stmt, q};
 use async_trait::async_trait;
 
 use super::{SqlStore, all, col, json_col, one, to_json};
@@ -53,6 +53,29 @@ fn session_from_row(row: &Row) -> StoreResult<Session> {
         created_at: col(row, "created_at")?,
         expires_at: col(row, "expires_at")?,
     })
+}
+
+/// A browser session, written over one with the same cookie hash.
+pub(super) fn upsert_session(session: &Session) -> Stmt {
+    q(concat!(
+        "INSERT INTO sessions (",
+        session_cols!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ",
+        "ON CONFLICT (id_hash) DO UPDATE SET user_id = excluded.user_id, auth_time = excluded.auth_time, ",
+        "amr = excluded.amr, created_at = excluded.created_at, expires_at = excluded.expires_at, ",
+        "sid = excluded.sid, connection = excluded.connection, upstream = excluded.upstream, ",
+        "subject = excluded.subject"
+    ))
+    .bind(session.id_hash.as_str())
+    .bind(session.user_id.as_str())
+    .bind(session.auth_time)
+    .bind(session.amr.as_str())
+    .bind(session.created_at)
+    .bind(session.expires_at)
+    .bind(Some(session.sid.as_str()).filter(|s| !s.is_empty()))
+    .bind(session.connection.as_deref())
+    .bind(session.upstream.as_deref())
+    .bind(session.subject.as_deref())
 }
 
 #[async_trait]
@@ -118,6 +141,29 @@ impl SessionStore for SqlStore {
         one(rows, login_tx_from_row)
     }
 
+    async fn take_login_tx_for(
+        &self,
+        id: &str,
+        now: Timestamp,
+        browser_hash: &str,
+        connection: &str,
+    ) -> StoreResult<Option<LoginTx>> {
+        let rows = self
+            .fetch(
+                q(concat!(
+                    "DELETE FROM login_tx WHERE id = $1 AND expires_at > $2 AND browser_hash = $3 AND connection = $4 ",
+                    "RETURNING ",
+                    login_tx_cols!()
+                ))
+                .bind(id)
+                .bind(now)
+                .bind(browser_hash)
+                .bind(connection),
+            )
+            .await?;
+        one(rows, login_tx_from_row)
+    }
+
     async fn update_login_tx(&self, tx: &LoginTx) -> StoreResult<()> {
         let updated = self
             .exec(
@@ -144,29 +190,7 @@ impl SessionStore for SqlStore {
     // --- sessions
 
     async fn put_session(&self, session: Session) -> StoreResult<()> {
-        self.exec(
-            q(concat!(
-                "INSERT INTO sessions (",
-                session_cols!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ",
-                "ON CONFLICT (id_hash) DO UPDATE SET user_id = excluded.user_id, auth_time = excluded.auth_time, ",
-                "amr = excluded.amr, created_at = excluded.created_at, expires_at = excluded.expires_at, ",
-                "sid = excluded.sid, connection = excluded.connection, upstream = excluded.upstream, ",
-                "subject = excluded.subject"
-            ))
-            .bind(session.id_hash.as_str())
-            .bind(session.user_id.as_str())
-            .bind(session.auth_time)
-            .bind(session.amr.as_str())
-            .bind(session.created_at)
-            .bind(session.expires_at)
-            .bind(Some(session.sid.as_str()).filter(|s| !s.is_empty()))
-            .bind(session.connection.as_deref())
-            .bind(session.upstream.as_deref())
-            .bind(session.subject.as_deref()),
-        )
-        .await
-        .map(|_| ())
+        self.exec(upsert_session(&session)).await.map(|_| ())
     }
 
     async fn get_session(&self, id_hash: &str, now: Timestamp) -> StoreResult<Option<Session>> {
