@@ -1,5 +1,6 @@
-//! The audit trail: a small builder over [`crate::store::AuditEvent`]. Writing never fails a request:
-//! a store error is logged and the sign-in goes on.
+//! The audit trail: a small builder over [`crate::store::AuditEvent`]. Writing on its own (`write`) never
+//! fails a request: a store error is logged and the request goes on. A successful login's entry (`at`) is
+//! written in the login's own transaction instead (`GrantStart`): there, no entry means no login.
 
 use crate::app::App;
 use crate::store::AuditEvent;

@@ -1,7 +1,8 @@
 //! The browser's return from WeCom (`/connections/{identifier}/callback?code&state`). The `state` is the
 //! login transaction's id: unguessable, bound to the browser, and single-use — a missing, expired, reused
-//! or foreign state gets a page and changes nothing. The transaction is read and checked first, and only
-//! then taken, so a callback from another browser or for another connection cannot consume it.
+//! or foreign state gets a page and changes nothing. The transaction is taken by one statement that checks
+//! the browser and the connection too, so a callback from another browser or for another connection cannot
+//! consume it; only when nothing was taken is it read, to say why.
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;

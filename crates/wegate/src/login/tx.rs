@@ -22,12 +22,12 @@ pub async fn load(app: &App, headers: &HeaderMap, tx_id: &str, lang: Lang) -> Re
     Ok(tx)
 }
 
-/// The browser finishing a login must be the one that started it (login CSRF protection).
 /// The hash of the browser's binding cookie, as transactions store it.
 pub fn browser_hash(headers: &HeaderMap) -> Option<String> {
     cookies::get(headers, cookies::BROWSER).map(sha256_hex)
 }
 
+/// The browser finishing a login must be the one that started it (login CSRF protection).
 pub fn check_browser(headers: &HeaderMap, tx: &LoginTx, lang: Lang) -> Result<(), PageError> {
     let ok =
         cookies::get(headers, cookies::BROWSER).is_some_and(|value| secure_eq(&sha256_hex(value), &tx.browser_hash));

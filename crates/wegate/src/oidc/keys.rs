@@ -120,7 +120,13 @@ fn signer(key: &SigningKey) -> Result<Signer, KeyError> {
 /// A PEM block's label and DER bytes.
 fn pem_der(pem: &str) -> Option<(&str, Vec<u8>)> {
     let label = pem.trim_start().strip_prefix("-----BEGIN ")?.split_once("-----")?.0;
-    let body: String = pem.lines().filter(|line| !line.starts_with("-----")).map(str::trim).collect();
+    let body: String = pem
+        .lines()
+        .map(str::trim)
+        .skip_while(|line| !line.starts_with("-----BEGIN "))
+        .skip(1)
+        .take_while(|line| !line.starts_with("-----END "))
+        .collect();
     let der = base64::engine::general_purpose::STANDARD.decode(body).ok()?;
     Some((label, der))
 }
@@ -314,6 +320,9 @@ mod pem_tests {
         let mut mislabelled = key.clone();
         mislabelled.private_pem = generate_ec_key(0).unwrap().private_pem;
         assert!(matches!(signer(&mislabelled), Err(KeyError::Corrupt { .. })), "an EC key in an RS256 row");
+        let mut indented = key.clone();
+        indented.private_pem = format!("  {}\r\n", key.private_pem.replace('\n', "\r\n  "));
+        assert!(signer(&indented).is_ok(), "indented lines and CRLF line ends are read");
         mislabelled.private_pem = "not a key".into();
         assert!(matches!(signer(&mislabelled), Err(KeyError::Corrupt { .. })));
     }
