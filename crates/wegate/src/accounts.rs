@@ -93,7 +93,7 @@ async fn resolve_once(
     let store = &app.store;
     // Before exact encrypted userids, every subject was stored lowercased: such an identity is re-keyed to
     // the exact subject on its first sign-in (and is the same person: encrypted ids are 30+ random characters).
-    let mut known = store.get_identity(&upstream.upstream, &upstream.subject).await?;
+    let mut known = store.get_identity_with_user(&upstream.upstream, &upstream.subject).await?;
     let lowered = upstream.subject.to_lowercase();
     if known.is_none()
         && lowered != upstream.subject
@@ -101,9 +101,10 @@ async fn resolve_once(
     {
         store.rename_identity(&upstream.upstream, &lowered, &upstream.subject, now).await?;
         tracing::info!(upstream = %upstream.upstream, "identity re-keyed to its exact (case-sensitive) subject");
-        known = Some(Identity { subject: upstream.subject.clone(), ..old });
+        let user = store.get_user(&old.user_id).await?;
+        known = Some((Identity { subject: upstream.subject.clone(), ..old }, user));
     }
-    if let Some(identity) = known {
+    if let Some((identity, user)) = known {
         // A returning person usually brings the same profile: write only what changed, since writes are
         // what serialises on SQLite (and `updated_at` then means what OIDC says: the profile changed).
         if identity.profile != upstream.profile || identity.connection != connection.identifier {
@@ -118,7 +119,7 @@ async fn resolve_once(
                 .await?;
         }
         let update = profile_update(upstream);
-        let user = match store.get_user(&identity.user_id).await? {
+        let user = match user {
             Some(user) if user.disabled => return Ok(Resolution::Refused(Refusal::Disabled)),
             Some(user) if profile_unchanged(&user, &update) => user,
             _ => store.update_user_profile(&identity.user_id, update, now).await?,

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use super::audit::AuditEvent;
 use super::common::{StoreResult, Timestamp};
 use super::sessions::Session;
+use super::users::User;
 
 /// An authorization code (stored by hash). `grant_id` names the family of tokens that will be issued from
 /// it, so a replayed code can revoke them.
@@ -38,6 +39,17 @@ pub struct GrantStart {
     /// None when an existing session answered (single sign-on).
     pub session: Option<Session>,
     pub audit: Option<AuditEvent>,
+}
+
+/// What the token step finds when it redeems a code or a refresh token, in one call to the store: the
+/// consume's outcome and, for a fresh one, what issuing needs next.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Redeemed<T> {
+    pub consumed: Consumed<T>,
+    /// The user of a fresh code or token as stored now; None otherwise, or when the user is gone.
+    pub user: Option<User>,
+    /// The origin of a fresh refresh token's grant (None for codes, and for grants without one).
+    pub origin: Option<GrantOrigin>,
 }
 
 /// Result of an atomic consume of a code or refresh token.
@@ -99,9 +111,18 @@ pub trait GrantStore: Send + Sync {
         client_id: &str,
         now: Timestamp,
     ) -> StoreResult<Consumed<AuthCode>>;
+    /// `consume_auth_code`, and the fresh code's user read in the same call (one hop on SQLite).
+    async fn redeem_auth_code(
+        &self,
+        code_hash: &str,
+        client_id: &str,
+        now: Timestamp,
+    ) -> StoreResult<Redeemed<AuthCode>>;
     async fn put_refresh_token(&self, token: RefreshToken) -> StoreResult<()>;
     /// Same contract as `consume_auth_code`; a token of a revoked grant is NotFound.
     async fn consume_refresh_token(&self, token_hash: &str, now: Timestamp) -> StoreResult<Consumed<RefreshToken>>;
+    /// `consume_refresh_token`, and the fresh token's user and grant origin read in the same call.
+    async fn redeem_refresh_token(&self, token_hash: &str, now: Timestamp) -> StoreResult<Redeemed<RefreshToken>>;
     /// Reads a refresh token without consuming it (introspection). None when used, expired or revoked.
     async fn get_refresh_token(&self, token_hash: &str, now: Timestamp) -> StoreResult<Option<RefreshToken>>;
     /// Revokes a grant: its refresh tokens are deleted and `is_grant_revoked` answers true until `expires_at`

@@ -48,7 +48,7 @@ pub use apps::{App, AppKind, AppStore, AppUpdate};
 pub use audit::{AuditEvent, AuditStore};
 pub use common::{Page, StoreError, StoreResult, Timestamp};
 pub use connections::{Connection, ConnectionStore, all_connections};
-pub use grants::{AuthCode, Consumed, GrantOrigin, GrantStart, GrantStore, RefreshToken};
+pub use grants::{AuthCode, Consumed, GrantOrigin, GrantStart, GrantStore, Redeemed, RefreshToken};
 pub use keys::{KeyStore, SigningKey};
 pub use kinds::{
     Association, AssociationMode, DOMAIN_VERIFICATION, DelegatedSettings, DomainFile, ICON_URL, KindSettings,

@@ -133,6 +133,13 @@ pub trait UserStore: Send + Sync {
         now: Timestamp,
     ) -> StoreResult<User>;
     async fn get_identity(&self, upstream: &str, subject: &str) -> StoreResult<Option<Identity>>;
+    /// `get_identity`, and the identity's user read in the same call (one hop on SQLite: the callback's path).
+    /// The user is None only if it is gone.
+    async fn get_identity_with_user(
+        &self,
+        upstream: &str,
+        subject: &str,
+    ) -> StoreResult<Option<(Identity, Option<User>)>>;
     async fn user_identities(&self, user_id: &str) -> StoreResult<Vec<Identity>>;
     /// Creates the user and links the identity in one transaction: both or neither.
     async fn create_user_with_identity(&self, user: NewUser, identity: Identity) -> StoreResult<User>;

@@ -15,7 +15,9 @@ pub async fn grant(app: &App, headers: &HeaderMap, form: &FormParams) -> Result<
     let client = authenticate(app, headers, form).await?;
     let code = form.require("code")?;
     let now = app.now();
-    let record = match app.store.consume_auth_code(&sha256_hex(code), &client.client_id, now).await? {
+    // The code and its user in one call: the user is read even if a check below refuses the code.
+    let redeemed = app.store.redeem_auth_code(&sha256_hex(code), &client.client_id, now).await?;
+    let record = match redeemed.consumed {
         Consumed::Fresh(record) => record,
         Consumed::Replayed(record) => {
             app.store.revoke_grant(&record.grant_id, now, grant_horizon(app, now)).await?;
@@ -49,7 +51,7 @@ pub async fn grant(app: &App, headers: &HeaderMap, form: &FormParams) -> Result<
         }
         (None, None) => {}
     }
-    let Some(user) = app.store.get_user(&record.user_id).await? else {
+    let Some(user) = redeemed.user else {
         return Err(OAuthError::invalid_grant("the user no longer exists"));
     };
     issue(

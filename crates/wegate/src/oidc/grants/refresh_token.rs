@@ -12,7 +12,7 @@ use crate::oidc::client_auth::{FormParams, authenticate};
 use crate::oidc::error::OAuthError;
 use crate::oidc::token::{Membership, MembershipCheck};
 use crate::oidc::tokens::{Issue, TokenResponse, grant_horizon, has_scope, issue};
-use crate::store::Consumed;
+use crate::store::{Consumed, GrantOrigin};
 use crate::util::sha256_hex;
 
 /// How long past a due re-check a refresh still succeeds while the upstream cannot be asked (a WeCom
@@ -27,7 +27,9 @@ pub async fn grant<M: MembershipCheck>(
     let client = authenticate(app, headers, form).await?;
     let presented = form.require("refresh_token")?;
     let now = app.now();
-    let record = match app.store.consume_refresh_token(&sha256_hex(presented), now).await? {
+    // The token, its user and its grant's origin in one call (read even if a check below refuses the token).
+    let redeemed = app.store.redeem_refresh_token(&sha256_hex(presented), now).await?;
+    let record = match redeemed.consumed {
         Consumed::Fresh(record) => record,
         Consumed::Replayed(record) => {
             app.store.revoke_grant(&record.grant_id, now, grant_horizon(app, now)).await?;
@@ -64,10 +66,10 @@ pub async fn grant<M: MembershipCheck>(
             narrowed.join(" ")
         }
     };
-    let Some(user) = app.store.get_user(&record.user_id).await? else {
+    let Some(user) = redeemed.user else {
         return Err(OAuthError::invalid_grant("the user no longer exists"));
     };
-    recheck_membership::<M>(app, &record.grant_id, &user.id).await?;
+    recheck_membership::<M>(app, redeemed.origin, &record.grant_id, &user.id).await?;
     issue(
         app,
         Issue {
@@ -84,14 +86,16 @@ pub async fn grant<M: MembershipCheck>(
     .await
 }
 
-/// The membership re-check of a grant made through a connection, when one is due.
+/// The membership re-check of a grant made through a connection (`origin`, read with the token), when one
+/// is due.
 async fn recheck_membership<M: MembershipCheck>(
     app: &AppState,
+    origin: Option<GrantOrigin>,
     grant_id: &str,
     user_id: &str,
 ) -> Result<(), OAuthError> {
     let now = app.now();
-    let Some(origin) = app.store.get_grant_origin(grant_id).await? else { return Ok(()) };
+    let Some(origin) = origin else { return Ok(()) };
     // The rotated refresh token lives on: so must the origin (else the re-check would stop once it is swept).
     // Moved a day at a time, not on every refresh.
     let horizon = crate::oidc::tokens::grant_horizon(app, now);

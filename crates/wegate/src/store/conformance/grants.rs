@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
-use super::fixtures::{NOW, auth_code, grant_origin, race, refresh_token, session};
+use super::fixtures::{NOW, auth_code, grant_origin, new_user, race, refresh_token, session};
 use crate::store::prelude::*;
-use crate::store::{AuditEvent, Consumed, GrantStart, Session, StoreError};
+use crate::store::{AuditEvent, Consumed, GrantStart, Redeemed, RefreshToken, Session, StoreError};
 
 pub async fn auth_code_is_single_use(store: Arc<dyn Store>) {
     let code = auth_code("c1", NOW + 60);
@@ -28,6 +28,52 @@ pub async fn auth_code_is_single_use(store: Arc<dyn Store>) {
     assert!(
         matches!(store.put_auth_code(auth_code("c1", NOW + 60)).await, Err(StoreError::Conflict(_))),
         "codes are unique"
+    );
+}
+
+pub async fn redeeming_reads_the_user_and_the_origin_with_the_consume(store: Arc<dyn Store>) {
+    let user = store.create_user(new_user("user")).await.expect("user");
+    fn nothing<T>(consumed: Consumed<T>) -> Redeemed<T> {
+        Redeemed { consumed, user: None, origin: None }
+    }
+
+    let code = auth_code("c1", NOW + 60);
+    store.put_auth_code(code.clone()).await.expect("put");
+    assert_eq!(
+        store.redeem_auth_code("c1", "other-app", NOW).await.expect("redeem"),
+        nothing(Consumed::NotFound),
+        "another client's code gives nothing"
+    );
+    assert_eq!(
+        store.redeem_auth_code("c1", "app", NOW).await.expect("redeem"),
+        Redeemed { consumed: Consumed::Fresh(code.clone()), user: Some(user.clone()), origin: None }
+    );
+    assert_eq!(
+        store.redeem_auth_code("c1", "app", NOW + 1).await.expect("redeem"),
+        nothing(Consumed::Replayed(code)),
+        "a replay names the code (to revoke its grant), not its user"
+    );
+    assert_eq!(store.redeem_auth_code("unknown", "app", NOW).await.expect("redeem"), nothing(Consumed::NotFound));
+
+    let origin = grant_origin("g1", "user", NOW + 3600);
+    store.put_grant_origin(origin.clone()).await.expect("origin");
+    let token = refresh_token("r1", "g1", NOW + 3600);
+    store.put_refresh_token(token.clone()).await.expect("put");
+    assert_eq!(
+        store.redeem_refresh_token("r1", NOW).await.expect("redeem"),
+        Redeemed { consumed: Consumed::Fresh(token.clone()), user: Some(user), origin: Some(origin) }
+    );
+    assert_eq!(store.redeem_refresh_token("r1", NOW + 1).await.expect("redeem"), nothing(Consumed::Replayed(token)));
+
+    // A grant without an origin (a password sign-in) and a user deleted since: fresh, with nobody.
+    let orphan = RefreshToken { user_id: "gone".into(), ..refresh_token("r2", "g2", NOW + 3600) };
+    store.put_refresh_token(orphan.clone()).await.expect("put");
+    assert_eq!(store.redeem_refresh_token("r2", NOW).await.expect("redeem"), nothing(Consumed::Fresh(orphan)));
+    store.revoke_grant("g1", NOW, NOW + 7200).await.expect("revoke");
+    assert_eq!(
+        store.redeem_refresh_token("r1", NOW + 2).await.expect("redeem"),
+        nothing(Consumed::NotFound),
+        "a revoked grant's token is not found"
     );
 }
 

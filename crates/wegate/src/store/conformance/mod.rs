@@ -65,6 +65,7 @@ macro_rules! behaviours {
             the_first_claim_of_a_state_key_wins,
             // users.rs
             user_crud_round_trips,
+            an_identity_is_read_with_its_user,
             user_uniqueness_is_normalised,
             find_user_by_login_uses_normalised_fields,
             matching_ignores_absent_fields,
@@ -85,6 +86,7 @@ macro_rules! behaviours {
             // grants.rs
             another_clients_code_is_not_consumed,
             auth_code_is_single_use,
+            redeeming_reads_the_user_and_the_origin_with_the_consume,
             concurrent_code_redemption_is_honoured_once,
             refresh_token_reuse_reports_replayed,
             concurrent_refresh_redemption_is_honoured_once,

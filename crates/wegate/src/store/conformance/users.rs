@@ -192,6 +192,18 @@ pub async fn profile_update_skips_conflicting_fields(store: Arc<dyn Store>) {
     assert!(is_not_found(store.update_user_profile("nope", ProfileUpdate::default(), NOW).await));
 }
 
+pub async fn an_identity_is_read_with_its_user(store: Arc<dyn Store>) {
+    let user =
+        store.create_user_with_identity(new_user("u1"), identity("wecom:ww1", "zhangsan", "u1")).await.expect("create");
+    store.create_user_with_identity(new_user("u2"), identity("wecom:ww1", "lisi", "u2")).await.expect("create");
+    let (found, with) =
+        store.get_identity_with_user("wecom:ww1", "zhangsan").await.expect("read").expect("the identity is there");
+    assert_eq!(found, store.get_identity("wecom:ww1", "zhangsan").await.expect("read").expect("there"));
+    assert_eq!(with, Some(user), "its own user, not another identity's");
+    assert!(store.get_identity_with_user("wecom:ww1", "ZHANGSAN").await.expect("read").is_none(), "subjects are exact");
+    assert!(store.get_identity_with_user("wecom:ww2", "zhangsan").await.expect("read").is_none(), "per upstream");
+}
+
 pub async fn create_user_with_identity_is_all_or_nothing(store: Arc<dyn Store>) {
     let user = NewUser { email: Some("zs@x.com".into()), ..new_user("u1") };
     let created = store

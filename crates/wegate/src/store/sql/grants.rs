@@ -7,9 +7,10 @@ use async_trait::async_trait;
 
 use super::audit::insert_audit;
 use super::sessions::upsert_session;
+use super::users::{user_from_row, user_with_id_of};
 use super::{SqlStore, all, col, one};
 use crate::store::{
-    AuditStore, AuthCode, Consumed, GrantOrigin, GrantStart, GrantStore, RefreshToken, StoreResult, Timestamp,
+    AuditStore, AuthCode, Consumed, GrantOrigin, GrantStart, GrantStore, Redeemed, RefreshToken, StoreResult, Timestamp,
 };
 
 macro_rules! auth_code_cols {
@@ -42,6 +43,34 @@ macro_rules! origin_cols {
     () => {
         "grant_id, user_id, client_id, sid, connection, upstream, subject, checked_at, created_at, expires_at"
     };
+}
+
+/// Marks a code used — the database lets exactly one such UPDATE match `used_at IS NULL`, and that caller
+/// gets the code. Another client's attempt matches nothing and leaves the code to its own client.
+fn take_code(code_hash: &str, client_id: &str, now: Timestamp) -> Stmt {
+    q(concat!(
+        "UPDATE auth_codes SET used_at = $2 WHERE code_hash = $1 AND client_id = $3 AND used_at IS NULL ",
+        "AND expires_at > $2 AND ",
+        grant_live!("auth_codes", "$2"),
+        " RETURNING ",
+        auth_code_cols!()
+    ))
+    .bind(code_hash)
+    .bind(now)
+    .bind(client_id)
+}
+
+/// Marks a refresh token used (exactly one caller gets it).
+fn take_refresh_token(token_hash: &str, now: Timestamp) -> Stmt {
+    q(concat!(
+        "UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 ",
+        "AND ",
+        grant_live!("refresh_tokens", "$2"),
+        " RETURNING ",
+        refresh_token_cols!()
+    ))
+    .bind(token_hash)
+    .bind(now)
 }
 
 fn origin_from_row(row: &Row) -> StoreResult<GrantOrigin> {
@@ -133,6 +162,41 @@ fn insert_grant_origin(o: &GrantOrigin) -> Stmt {
     .bind(o.expires_at)
 }
 
+/// The lookups after a consume that took nothing: a used code or token is a replay (the caller revokes its
+/// grant), anything else is not found.
+impl SqlStore {
+    async fn used_code(&self, code_hash: &str, client_id: &str) -> StoreResult<Consumed<AuthCode>> {
+        let rows = self
+            .fetch(
+                q(concat!(
+                    "SELECT ",
+                    auth_code_cols!(),
+                    " FROM auth_codes WHERE code_hash = $1 AND client_id = $2 AND used_at IS NOT NULL"
+                ))
+                .bind(code_hash)
+                .bind(client_id),
+            )
+            .await?;
+        Ok(one(rows, auth_code_from_row)?.map_or(Consumed::NotFound, Consumed::Replayed))
+    }
+
+    async fn used_refresh_token(&self, token_hash: &str, now: Timestamp) -> StoreResult<Consumed<RefreshToken>> {
+        let rows = self
+            .fetch(
+                q(concat!(
+                    "SELECT ",
+                    refresh_token_cols!(),
+                    " FROM refresh_tokens WHERE token_hash = $1 AND used_at IS NOT NULL AND ",
+                    grant_live!("refresh_tokens", "$2")
+                ))
+                .bind(token_hash)
+                .bind(now),
+            )
+            .await?;
+        Ok(one(rows, refresh_token_from_row)?.map_or(Consumed::NotFound, Consumed::Replayed))
+    }
+}
+
 #[async_trait]
 impl GrantStore for SqlStore {
     async fn put_auth_code(&self, code: AuthCode) -> StoreResult<()> {
@@ -162,37 +226,32 @@ impl GrantStore for SqlStore {
         client_id: &str,
         now: Timestamp,
     ) -> StoreResult<Consumed<AuthCode>> {
-        // The database lets exactly one UPDATE match `used_at IS NULL`: that caller gets Fresh. Another
-        // client's attempt matches nothing and leaves the code to its own client.
-        let rows = self
-            .fetch(
-                q(concat!(
-                    "UPDATE auth_codes SET used_at = $2 WHERE code_hash = $1 AND client_id = $3 AND used_at IS NULL ",
-                    "AND expires_at > $2 AND ",
-                    grant_live!("auth_codes", "$2"),
-                    " RETURNING ",
-                    auth_code_cols!()
-                ))
-                .bind(code_hash)
-                .bind(now)
-                .bind(client_id),
-            )
-            .await?;
-        if let Some(code) = one(rows, auth_code_from_row)? {
-            return Ok(Consumed::Fresh(code));
+        match one(self.fetch(take_code(code_hash, client_id, now)).await?, auth_code_from_row)? {
+            Some(code) => Ok(Consumed::Fresh(code)),
+            None => self.used_code(code_hash, client_id).await,
         }
-        let rows = self
-            .fetch(
-                q(concat!(
-                    "SELECT ",
-                    auth_code_cols!(),
-                    " FROM auth_codes WHERE code_hash = $1 AND client_id = $2 AND used_at IS NOT NULL"
-                ))
-                .bind(code_hash)
-                .bind(client_id),
-            )
-            .await?;
-        Ok(one(rows, auth_code_from_row)?.map_or(Consumed::NotFound, Consumed::Replayed))
+    }
+
+    async fn redeem_auth_code(
+        &self,
+        code_hash: &str,
+        client_id: &str,
+        now: Timestamp,
+    ) -> StoreResult<Redeemed<AuthCode>> {
+        let mut results = self
+            .in_order(vec![
+                take_code(code_hash, client_id, now),
+                q(user_with_id_of("SELECT user_id FROM auth_codes WHERE code_hash = $1")).bind(code_hash),
+            ])
+            .await?
+            .into_iter();
+        let (taken, user) = (results.next().unwrap_or_default(), results.next().unwrap_or_default());
+        match one(taken, auth_code_from_row)? {
+            Some(code) => {
+                Ok(Redeemed { consumed: Consumed::Fresh(code), user: one(user, user_from_row)?, origin: None })
+            }
+            None => Ok(Redeemed { consumed: self.used_code(code_hash, client_id).await?, user: None, origin: None }),
+        }
     }
 
     async fn put_refresh_token(&self, token: RefreshToken) -> StoreResult<()> {
@@ -218,35 +277,38 @@ impl GrantStore for SqlStore {
     }
 
     async fn consume_refresh_token(&self, token_hash: &str, now: Timestamp) -> StoreResult<Consumed<RefreshToken>> {
-        let rows = self
-            .fetch(
-                q(concat!(
-                    "UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 ",
-                    "AND ",
-                    grant_live!("refresh_tokens", "$2"),
-                    " RETURNING ",
-                    refresh_token_cols!()
-                ))
-                .bind(token_hash)
-                .bind(now),
-            )
-            .await?;
-        if let Some(token) = one(rows, refresh_token_from_row)? {
-            return Ok(Consumed::Fresh(token));
+        match one(self.fetch(take_refresh_token(token_hash, now)).await?, refresh_token_from_row)? {
+            Some(token) => Ok(Consumed::Fresh(token)),
+            None => self.used_refresh_token(token_hash, now).await,
         }
-        let rows = self
-            .fetch(
+    }
+
+    async fn redeem_refresh_token(&self, token_hash: &str, now: Timestamp) -> StoreResult<Redeemed<RefreshToken>> {
+        let mut results = self
+            .in_order(vec![
+                take_refresh_token(token_hash, now),
+                q(user_with_id_of("SELECT user_id FROM refresh_tokens WHERE token_hash = $1")).bind(token_hash),
                 q(concat!(
                     "SELECT ",
-                    refresh_token_cols!(),
-                    " FROM refresh_tokens WHERE token_hash = $1 AND used_at IS NOT NULL AND ",
-                    grant_live!("refresh_tokens", "$2")
+                    origin_cols!(),
+                    " FROM grant_origins WHERE grant_id = (SELECT grant_id FROM refresh_tokens WHERE token_hash = $1)"
                 ))
-                .bind(token_hash)
-                .bind(now),
-            )
-            .await?;
-        Ok(one(rows, refresh_token_from_row)?.map_or(Consumed::NotFound, Consumed::Replayed))
+                .bind(token_hash),
+            ])
+            .await?
+            .into_iter();
+        let mut next = || results.next().unwrap_or_default();
+        let (taken, user, origin) = (next(), next(), next());
+        match one(taken, refresh_token_from_row)? {
+            Some(token) => Ok(Redeemed {
+                consumed: Consumed::Fresh(token),
+                user: one(user, user_from_row)?,
+                origin: one(origin, origin_from_row)?,
+            }),
+            None => {
+                Ok(Redeemed { consumed: self.used_refresh_token(token_hash, now).await?, user: None, origin: None })
+            }
+        }
     }
 
     async fn get_refresh_token(&self, token_hash: &str, now: Timestamp) -> StoreResult<Option<RefreshToken>> {

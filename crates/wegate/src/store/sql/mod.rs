@@ -359,6 +359,14 @@ impl SqlStore {
         result
     }
 
+    /// See [`Db::in_order`].
+    async fn in_order(&self, stmts: Vec<Stmt>) -> StoreResult<Vec<Vec<Row>>> {
+        let writes = self.writes_cached(&stmts);
+        let result = self.db.in_order(stmts).await;
+        self.after_write(writes);
+        result
+    }
+
     /// A read through the cache: what it holds, else `load`'s answer, kept unless a write raced the read
     /// (see `cache`). Without a cache, just `load`.
     async fn read_through<T>(

@@ -22,7 +22,12 @@ macro_rules! identity_cols {
     };
 }
 
-fn user_from_row(row: &Row) -> StoreResult<User> {
+/// The user whose id a scalar subquery gives: read in the same call as the row that names the user.
+pub(super) fn user_with_id_of(id_query: &str) -> String {
+    format!(concat!("SELECT ", user_cols!(), " FROM users WHERE id = ({})"), id_query)
+}
+
+pub(super) fn user_from_row(row: &Row) -> StoreResult<User> {
     Ok(User {
         id: col(row, "id")?,
         username: col(row, "username")?,
@@ -277,6 +282,29 @@ impl UserStore for SqlStore {
             )
             .await?;
         one(rows, identity_from_row)
+    }
+
+    async fn get_identity_with_user(
+        &self,
+        upstream: &str,
+        subject: &str,
+    ) -> StoreResult<Option<(Identity, Option<User>)>> {
+        let mut results = self
+            .in_order(vec![
+                q(concat!("SELECT ", identity_cols!(), " FROM identities WHERE upstream = $1 AND subject = $2"))
+                    .bind(upstream)
+                    .bind(subject),
+                q(user_with_id_of("SELECT user_id FROM identities WHERE upstream = $1 AND subject = $2"))
+                    .bind(upstream)
+                    .bind(subject),
+            ])
+            .await?
+            .into_iter();
+        let (identity, user) = (results.next().unwrap_or_default(), results.next().unwrap_or_default());
+        match one(identity, identity_from_row)? {
+            Some(identity) => Ok(Some((identity, one(user, user_from_row)?))),
+            None => Ok(None),
+        }
     }
 
     async fn user_identities(&self, user_id: &str) -> StoreResult<Vec<Identity>> {
