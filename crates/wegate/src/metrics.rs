@@ -84,7 +84,7 @@ impl Metrics {
         );
         registry.register(
             "store_calls",
-            "Calls to the database: one statement, or one transaction of several (on SQLite, one hop to its thread)",
+            "Calls to the database: one statement, one transaction of several, or a write and the reads after it (on SQLite, one hop to its thread)",
             calls,
         );
     }

@@ -111,7 +111,9 @@ pub trait GrantStore: Send + Sync {
         client_id: &str,
         now: Timestamp,
     ) -> StoreResult<Consumed<AuthCode>>;
-    /// `consume_auth_code`, and the fresh code's user read in the same call (one hop on SQLite).
+    /// `consume_auth_code`, and the fresh code's user read in the same call (one hop on SQLite). The read
+    /// runs whatever the outcome, so a database error in it fails the call even where the consume alone
+    /// would have answered (a replay, a code of another client).
     async fn redeem_auth_code(
         &self,
         code_hash: &str,

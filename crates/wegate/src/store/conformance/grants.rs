@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use super::fixtures::{NOW, auth_code, grant_origin, new_user, race, refresh_token, session};
 use crate::store::prelude::*;
-use crate::store::{AuditEvent, Consumed, GrantStart, Redeemed, RefreshToken, Session, StoreError};
+use crate::store::{AuditEvent, AuthCode, Consumed, GrantStart, Redeemed, RefreshToken, Session, StoreError};
 
 pub async fn auth_code_is_single_use(store: Arc<dyn Store>) {
     let code = auth_code("c1", NOW + 60);
@@ -54,6 +54,20 @@ pub async fn redeeming_reads_the_user_and_the_origin_with_the_consume(store: Arc
         "a replay names the code (to revoke its grant), not its user"
     );
     assert_eq!(store.redeem_auth_code("unknown", "app", NOW).await.expect("redeem"), nothing(Consumed::NotFound));
+    let orphan_code = AuthCode { user_id: "gone".into(), ..auth_code("c2", NOW + 60) };
+    store.put_auth_code(orphan_code.clone()).await.expect("put");
+    assert_eq!(
+        store.redeem_auth_code("c2", "app", NOW).await.expect("redeem"),
+        nothing(Consumed::Fresh(orphan_code)),
+        "a code whose user is gone is fresh, with nobody"
+    );
+    store.put_auth_code(auth_code("c3", NOW + 60)).await.expect("put");
+    store.revoke_grant("grant-of-c3", NOW, NOW + 7200).await.expect("revoke");
+    assert_eq!(
+        store.redeem_auth_code("c3", "app", NOW).await.expect("redeem"),
+        nothing(Consumed::NotFound),
+        "a code of a revoked grant is no code"
+    );
 
     let origin = grant_origin("g1", "user", NOW + 3600);
     store.put_grant_origin(origin.clone()).await.expect("origin");

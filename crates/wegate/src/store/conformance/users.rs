@@ -200,6 +200,8 @@ pub async fn an_identity_is_read_with_its_user(store: Arc<dyn Store>) {
         store.get_identity_with_user("wecom:ww1", "zhangsan").await.expect("read").expect("the identity is there");
     assert_eq!(found, store.get_identity("wecom:ww1", "zhangsan").await.expect("read").expect("there"));
     assert_eq!(with, Some(user), "its own user, not another identity's");
+    let (_, with) = store.get_identity_with_user("wecom:ww1", "lisi").await.expect("read").expect("there");
+    assert_eq!(with.map(|user| user.id), Some("u2".to_string()), "the second identity's user, not the first one made");
     assert!(store.get_identity_with_user("wecom:ww1", "ZHANGSAN").await.expect("read").is_none(), "subjects are exact");
     assert!(store.get_identity_with_user("wecom:ww2", "zhangsan").await.expect("read").is_none(), "per upstream");
 }

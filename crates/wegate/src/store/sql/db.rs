@@ -199,8 +199,8 @@ impl Db {
         self.statements.clone()
     }
 
-    /// Calls so far: a statement, or a transaction of several — on SQLite, one hop to the connection thread
-    /// each.
+    /// Calls so far: a statement, a transaction of several, or an [`in_order`](Self::in_order) group — on
+    /// SQLite, one hop to the connection thread each.
     pub fn calls(&self) -> Counter {
         self.calls.clone()
     }

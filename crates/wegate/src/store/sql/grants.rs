@@ -248,7 +248,8 @@ impl GrantStore for SqlStore {
         let (taken, user) = (results.next().unwrap_or_default(), results.next().unwrap_or_default());
         match one(taken, auth_code_from_row)? {
             Some(code) => {
-                Ok(Redeemed { consumed: Consumed::Fresh(code), user: one(user, user_from_row)?, origin: None })
+                let user = one(user, user_from_row)?.filter(|user| user.id == code.user_id);
+                Ok(Redeemed { consumed: Consumed::Fresh(code), user, origin: None })
             }
             None => Ok(Redeemed { consumed: self.used_code(code_hash, client_id).await?, user: None, origin: None }),
         }
@@ -301,9 +302,9 @@ impl GrantStore for SqlStore {
         let (taken, user, origin) = (next(), next(), next());
         match one(taken, refresh_token_from_row)? {
             Some(token) => Ok(Redeemed {
+                user: one(user, user_from_row)?.filter(|user| user.id == token.user_id),
+                origin: one(origin, origin_from_row)?.filter(|origin| origin.grant_id == token.grant_id),
                 consumed: Consumed::Fresh(token),
-                user: one(user, user_from_row)?,
-                origin: one(origin, origin_from_row)?,
             }),
             None => {
                 Ok(Redeemed { consumed: self.used_refresh_token(token_hash, now).await?, user: None, origin: None })

@@ -302,7 +302,11 @@ impl UserStore for SqlStore {
             .into_iter();
         let (identity, user) = (results.next().unwrap_or_default(), results.next().unwrap_or_default());
         match one(identity, identity_from_row)? {
-            Some(identity) => Ok(Some((identity, one(user, user_from_row)?))),
+            Some(identity) => {
+                // Two statements, two snapshots on PostgreSQL: the user must still be the identity's.
+                let user = one(user, user_from_row)?.filter(|user| user.id == identity.user_id);
+                Ok(Some((identity, user)))
+            }
             None => Ok(None),
         }
     }
