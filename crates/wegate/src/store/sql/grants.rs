@@ -238,14 +238,12 @@ impl GrantStore for SqlStore {
         client_id: &str,
         now: Timestamp,
     ) -> StoreResult<Redeemed<AuthCode>> {
-        let mut results = self
-            .in_order(vec![
+        let [taken, user] = self
+            .in_order([
                 take_code(code_hash, client_id, now),
                 q(user_with_id_of("SELECT user_id FROM auth_codes WHERE code_hash = $1")).bind(code_hash),
             ])
-            .await?
-            .into_iter();
-        let (taken, user) = (results.next().unwrap_or_default(), results.next().unwrap_or_default());
+            .await?;
         match one(taken, auth_code_from_row)? {
             Some(code) => {
                 let user = one(user, user_from_row)?.filter(|user| user.id == code.user_id);
@@ -285,8 +283,8 @@ impl GrantStore for SqlStore {
     }
 
     async fn redeem_refresh_token(&self, token_hash: &str, now: Timestamp) -> StoreResult<Redeemed<RefreshToken>> {
-        let mut results = self
-            .in_order(vec![
+        let [taken, user, origin] = self
+            .in_order([
                 take_refresh_token(token_hash, now),
                 q(user_with_id_of("SELECT user_id FROM refresh_tokens WHERE token_hash = $1")).bind(token_hash),
                 q(concat!(
@@ -296,10 +294,7 @@ impl GrantStore for SqlStore {
                 ))
                 .bind(token_hash),
             ])
-            .await?
-            .into_iter();
-        let mut next = || results.next().unwrap_or_default();
-        let (taken, user, origin) = (next(), next(), next());
+            .await?;
         match one(taken, refresh_token_from_row)? {
             Some(token) => Ok(Redeemed {
                 user: one(user, user_from_row)?.filter(|user| user.id == token.user_id),

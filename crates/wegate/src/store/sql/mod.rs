@@ -359,12 +359,12 @@ impl SqlStore {
         result
     }
 
-    /// See [`Db::in_order`].
-    async fn in_order(&self, stmts: Vec<Stmt>) -> StoreResult<Vec<Vec<Row>>> {
+    /// See [`Db::in_order`]: each statement's rows, in the statements' order.
+    async fn in_order<const N: usize>(&self, stmts: [Stmt; N]) -> StoreResult<[Vec<Row>; N]> {
         let writes = self.writes_cached(&stmts);
-        let result = self.db.in_order(stmts).await;
+        let result = self.db.in_order(stmts.into()).await;
         self.after_write(writes);
-        result
+        result?.try_into().map_err(|_| StoreError::Backend("a statement of a group gave no answer".into()))
     }
 
     /// A read through the cache: what it holds, else `load`'s answer, kept unless a write raced the read

@@ -22,6 +22,12 @@ macro_rules! identity_cols {
     };
 }
 
+fn identity_by_key(upstream: &str, subject: &str) -> Stmt {
+    q(concat!("SELECT ", identity_cols!(), " FROM identities WHERE upstream = $1 AND subject = $2"))
+        .bind(upstream)
+        .bind(subject)
+}
+
 /// The user whose id a scalar subquery gives: read in the same call as the row that names the user.
 pub(super) fn user_with_id_of(id_query: &str) -> String {
     format!(concat!("SELECT ", user_cols!(), " FROM users WHERE id = ({})"), id_query)
@@ -274,14 +280,7 @@ impl UserStore for SqlStore {
     }
 
     async fn get_identity(&self, upstream: &str, subject: &str) -> StoreResult<Option<Identity>> {
-        let rows = self
-            .fetch(
-                q(concat!("SELECT ", identity_cols!(), " FROM identities WHERE upstream = $1 AND subject = $2"))
-                    .bind(upstream)
-                    .bind(subject),
-            )
-            .await?;
-        one(rows, identity_from_row)
+        one(self.fetch(identity_by_key(upstream, subject)).await?, identity_from_row)
     }
 
     async fn get_identity_with_user(
@@ -289,18 +288,14 @@ impl UserStore for SqlStore {
         upstream: &str,
         subject: &str,
     ) -> StoreResult<Option<(Identity, Option<User>)>> {
-        let mut results = self
-            .in_order(vec![
-                q(concat!("SELECT ", identity_cols!(), " FROM identities WHERE upstream = $1 AND subject = $2"))
-                    .bind(upstream)
-                    .bind(subject),
+        let [identity, user] = self
+            .in_order([
+                identity_by_key(upstream, subject),
                 q(user_with_id_of("SELECT user_id FROM identities WHERE upstream = $1 AND subject = $2"))
                     .bind(upstream)
                     .bind(subject),
             ])
-            .await?
-            .into_iter();
-        let (identity, user) = (results.next().unwrap_or_default(), results.next().unwrap_or_default());
+            .await?;
         match one(identity, identity_from_row)? {
             Some(identity) => {
                 // Two statements, two snapshots on PostgreSQL: the user must still be the identity's.
