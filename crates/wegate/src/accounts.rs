@@ -287,6 +287,9 @@ pub enum PasswordCheck {
     /// Too many failures for this account lately; password sign-in resumes after `retry_after` seconds.
     LockedOut {
         retry_after: i64,
+        /// The attempt that locked it: later ones are not audited one by one (the audit stays bounded
+        /// under a password spray).
+        first: bool,
     },
     /// Too many password checks in flight: try again in a moment (nothing was counted against the account
     /// beyond this attempt).
@@ -297,16 +300,20 @@ pub enum PasswordCheck {
 
 /// The lockout key of a typed login: the account it names, whatever identifier was typed (username,
 /// email, or the phone in any spelling), and the normalised login itself for an unknown one — so that
-/// lockout tells nothing about which accounts exist.
+/// lockout tells nothing about which accounts exist. An unknown login is kept as its SHA-256: what a
+/// stranger types is stored in a bounded size (and not as typed).
 fn lockout_key(user: Option<&User>, login: &str) -> String {
     match user {
         Some(user) => format!("user:{}", user.id),
         None => {
             let normalised = login_as_phone(login).unwrap_or_else(|| login.to_lowercase());
-            format!("login:{normalised}")
+            format!("login:{}", crate::util::sha256_hex(&normalised))
         }
     }
 }
+
+/// No account has a longer username, email or phone: a longer typed login is looked up nowhere.
+const MAX_LOGIN: usize = 320;
 
 /// Checks `password` for the user whose username/email/phone is `login`, with lockout: each attempt is
 /// counted for the account (see [`lockout_key`]) BEFORE the password is checked, atomically, so parallel
@@ -315,7 +322,7 @@ fn lockout_key(user: Option<&User>, login: &str) -> String {
 pub async fn verify_password(app: &App, login: &str, password: &str) -> Result<PasswordCheck, StoreError> {
     let login = login.trim();
     let (limit, window, now) = (app.settings.lockout_failures, app.settings.lockout_window, app.now());
-    let user = app.store.find_user_by_login(login).await?;
+    let user = if login.len() > MAX_LOGIN { None } else { app.store.find_user_by_login(login).await? };
     let key = lockout_key(user.as_ref(), login);
     if limit > 0 {
         let attempts = app.store.record_login_failure(&key, now, window).await?;
@@ -323,7 +330,8 @@ pub async fn verify_password(app: &App, login: &str, password: &str) -> Result<P
             if i64::from(attempts.failures) == limit + 1 {
                 tracing::warn!(key = %crate::util::loggable(&key), window, "password sign-in locked after {limit} failures");
             }
-            return Ok(PasswordCheck::LockedOut { retry_after: attempts.expires_at - now });
+            let first = i64::from(attempts.failures) == limit + 1;
+            return Ok(PasswordCheck::LockedOut { retry_after: attempts.expires_at - now, first });
         }
     }
     let hash = user.as_ref().and_then(|u| u.password_hash.clone());

@@ -27,6 +27,8 @@ pub struct App {
     pub passwords: PasswordWorkers,
     /// Outbound HTTP to apps (back-channel logout tokens); no redirects followed.
     pub http: reqwest::Client,
+    /// The bound on back-channel logout deliveries under way.
+    pub deliveries: crate::oidc::backchannel::Deliveries,
 }
 
 impl App {

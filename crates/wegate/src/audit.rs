@@ -24,6 +24,7 @@ impl Audit {
                 user_id: None,
                 upstream_subject: None,
                 reason: None,
+                actor: None,
             },
         }
     }
@@ -54,6 +55,12 @@ impl Audit {
     /// Why, for a failure or refusal. Never a secret.
     pub fn reason(mut self, reason: &str) -> Audit {
         self.event.reason = Some(reason.to_string());
+        self
+    }
+
+    /// Who made an admin change.
+    pub fn actor(mut self, actor: &str) -> Audit {
+        self.event.actor = Some(actor.to_string());
         self
     }
 

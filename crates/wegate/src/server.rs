@@ -71,7 +71,14 @@ pub async fn build_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> Resu
         .await
         .map_err(|e| StartError::Database { url: redacted.clone(), message: e.to_string() })?;
     match &settings.encryption_key {
-        Some(key) => sql = sql.with_encryption_key(key),
+        Some(key) => {
+            sql = sql.with_encryption_key(key);
+            // What was stored before the key (or before values were bound to their rows) is sealed now: from
+            // here on the store opens nothing else.
+            sql.seal_legacy_values()
+                .await
+                .map_err(|e| StartError::Database { url: redacted.clone(), message: e.to_string() })?;
+        }
         None => tracing::warn!(
             "WEGATE_ENCRYPTION_KEY is not set: connection secrets, permanent codes and the signing key are stored unencrypted"
         ),
@@ -92,7 +99,8 @@ pub async fn build_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> Resu
         .timeout(crate::oidc::backchannel::DELIVERY_TIMEOUT)
         .build()
         .map_err(|e| StartError::Wecom(e.to_string()))?;
-    let app = Arc::new(App { settings, store, keys, wecom, metrics, clock, passwords, http });
+    let app =
+        Arc::new(App { settings, store, keys, wecom, metrics, clock, passwords, http, deliveries: Default::default() });
     log_connection_warnings(&app).await;
     crate::console::ensure_console_app(&app).await;
     Ok(app)

@@ -76,6 +76,17 @@ pub fn secure_eq(a: &str, b: &str) -> bool {
     a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
+/// A same-origin path to send a browser to, or None (CONTRACT.md: a `return` or redirect target taken from a
+/// query is a same-origin path or refused). Browsers drop tabs and newlines inside URLs and read `\\` as
+/// `/` (WHATWG URL), so `/\t/evil.example` would be `//evil.example`, another site: no ASCII control
+/// character or space passes (non-ASCII text does: browsers percent-encode it in a path), and never `//`
+/// or `/\\` at the start.
+pub fn local_path(target: &str) -> Option<&str> {
+    let visible = target.bytes().all(|b| (0x21..=0x7e).contains(&b) || b >= 0x80);
+    let rest = target.strip_prefix('/')?;
+    (visible && !rest.starts_with('/') && !target.contains('\\')).then_some(target)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,5 +108,28 @@ mod tests {
         assert!(safe.starts_with("alice\\n2026"));
         assert_eq!(loggable(&"x".repeat(500)).chars().count(), 257);
         assert_eq!(loggable("张三 ok"), "张三 ok");
+    }
+
+    #[test]
+    fn only_same_origin_paths_are_local() {
+        for ok in ["/", "/login/abc?x=1", "/console/users/u1", "/a%09b", "/console/users?q=张三"] {
+            assert_eq!(local_path(ok), Some(ok), "{ok:?}");
+        }
+        for bad in [
+            "",
+            "evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "\t//evil.example",
+            " /x",
+            "/x y",
+            "https://evil.example",
+            "/\\/evil.example",
+            "/x\u{7f}",
+        ] {
+            assert_eq!(local_path(bad), None, "{bad:?}");
+        }
     }
 }

@@ -6,7 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use super::common::{ApiError, ApiResult, List, ListQuery, body};
+use super::common::{Actor, ApiError, ApiResult, Changed, List, ListQuery, audit_change, body};
 use crate::app::{App, AppState};
 use crate::store::{App as Client, AppKind, AppUpdate};
 use crate::util::{random_token, sha256_hex, time_ordered_id};
@@ -76,6 +76,10 @@ async fn view(app: &App, stored: Client, client_secret: Option<String>) -> ApiRe
 
 /// Absolute URIs without fragment; `web`/`spa` apps use http(s), `native` apps may use a private scheme
 /// (RFC 8252 §7.1).
+/// Schemes a browser handles itself (WHATWG Fetch's local and fetch schemes, and script).
+const BROWSER_SCHEMES: &[&str] =
+    &["javascript", "data", "vbscript", "file", "blob", "about", "filesystem", "view-source"];
+
 fn check_uris(field: &str, uris: &[String], kind: AppKind) -> ApiResult<()> {
     for uri in uris {
         let parsed =
@@ -84,6 +88,11 @@ fn check_uris(field: &str, uris: &[String], kind: AppKind) -> ApiResult<()> {
             return Err(ApiError::invalid(format!("{field}: {uri:?} must not have a fragment")));
         }
         let web_scheme = parsed.scheme() == "https" || parsed.scheme() == "http";
+        // A native app's own scheme (RFC 8252 §7.1) — never one a browser runs or reads itself: a code sent
+        // to `javascript:` or `data:` would run in, or leak from, wegate's own page.
+        if BROWSER_SCHEMES.contains(&parsed.scheme()) {
+            return Err(ApiError::invalid(format!("{field}: {uri:?} uses a scheme that is not a redirect target")));
+        }
         if !web_scheme && kind != AppKind::Native {
             return Err(ApiError::invalid(format!("{field}: {uri:?} must be http(s) for a {} app", kind.as_str())));
         }
@@ -121,9 +130,17 @@ fn check_name(name: &str) -> ApiResult<String> {
 #[utoipa::path(post, path = "/api/v1/apps", request_body = NewApp, responses((status = 201, body = AppView), (status = 400, body = ApiError)))]
 pub async fn create_app(
     State(app): State<AppState>,
+    actor: Actor,
     payload: Result<Json<NewApp>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<AppView>)> {
     let input = body(payload)?;
+    let mut fields = vec!["name", "kind", "redirect_uris"];
+    if !input.post_logout_redirect_uris.is_empty() {
+        fields.push("post_logout_redirect_uris");
+    }
+    if input.backchannel_logout_uri.is_some() {
+        fields.push("backchannel_logout_uri");
+    }
     let name = check_name(&input.name)?;
     if input.redirect_uris.is_empty() {
         return Err(ApiError::invalid("redirect_uris must list at least one URI"));
@@ -150,6 +167,7 @@ pub async fn create_app(
         })
         .await?;
     tracing::info!(client_id = %stored.client_id, "app registered");
+    audit_change(&app, &actor, "app.created", Changed::App(&stored.client_id), &fields).await;
     Ok((StatusCode::CREATED, Json(view(&app, stored, secret).await?)))
 }
 
@@ -172,6 +190,7 @@ pub async fn get_app(State(app): State<AppState>, Path(client_id): Path<String>)
 #[utoipa::path(patch, path = "/api/v1/apps/{client_id}", request_body = AppPatch, responses((status = 200, body = AppView), (status = 404, body = ApiError)))]
 pub async fn update_app(
     State(app): State<AppState>,
+    actor: Actor,
     Path(client_id): Path<String>,
     payload: Result<Json<AppPatch>, JsonRejection>,
 ) -> ApiResult<Json<AppView>> {
@@ -194,6 +213,16 @@ pub async fn update_app(
         return Err(ApiError::invalid("only web apps have a client secret"));
     }
     let secret = patch.rotate_secret.then(random_token);
+    let fields: Vec<&str> = [
+        ("name", patch.name.is_some()),
+        ("redirect_uris", patch.redirect_uris.is_some()),
+        ("post_logout_redirect_uris", patch.post_logout_redirect_uris.is_some()),
+        ("backchannel_logout_uri", patch.backchannel_logout_uri.is_some()),
+        ("client_secret", patch.rotate_secret),
+    ]
+    .into_iter()
+    .filter_map(|(field, set)| set.then_some(field))
+    .collect();
     let update = AppUpdate {
         name,
         redirect_uris: patch.redirect_uris,
@@ -202,15 +231,22 @@ pub async fn update_app(
         backchannel_logout_uri: patch.backchannel_logout_uri,
     };
     let updated = app.store.update_app(&client_id, update, app.now()).await?;
+    let event = if patch.rotate_secret { "app.secret_rotated" } else { "app.updated" };
+    audit_change(&app, &actor, event, Changed::App(&client_id), &fields).await;
     Ok(Json(view(&app, updated, secret).await?))
 }
 
 #[utoipa::path(delete, path = "/api/v1/apps/{client_id}", responses((status = 204), (status = 404, body = ApiError)))]
-pub async fn delete_app(State(app): State<AppState>, Path(client_id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn delete_app(
+    State(app): State<AppState>,
+    actor: Actor,
+    Path(client_id): Path<String>,
+) -> ApiResult<StatusCode> {
     app.store.delete_app(&client_id).await.map_err(|e| match e {
         crate::store::StoreError::NotFound => ApiError::not_found("app"),
         other => other.into(),
     })?;
+    audit_change(&app, &actor, "app.deleted", Changed::App(&client_id), &[]).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -227,6 +263,7 @@ pub struct AssociationBody {
 #[utoipa::path(put, path = "/api/v1/apps/{client_id}/connections/{identifier}", request_body(content = Option<AssociationBody>), responses((status = 204), (status = 400, body = ApiError), (status = 404, body = ApiError)))]
 pub async fn associate(
     State(app): State<AppState>,
+    actor: Actor,
     Path((client_id, identifier)): Path<(String, String)>,
     raw: axum::body::Bytes,
 ) -> ApiResult<StatusCode> {
@@ -240,17 +277,21 @@ pub async fn associate(
         crate::store::StoreError::NotFound => ApiError::not_found("app or connection"),
         other => other.into(),
     })?;
+    let fields: &[&str] = if input.order.is_some() { &["order"] } else { &[] };
+    audit_change(&app, &actor, "app.connection_enabled", Changed::Association(&client_id, &identifier), fields).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(delete, path = "/api/v1/apps/{client_id}/connections/{identifier}", responses((status = 204), (status = 404, body = ApiError)))]
 pub async fn dissociate(
     State(app): State<AppState>,
+    actor: Actor,
     Path((client_id, identifier)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     app.store.dissociate(&client_id, &identifier).await.map_err(|e| match e {
         crate::store::StoreError::NotFound => ApiError::not_found("association"),
         other => other.into(),
     })?;
+    audit_change(&app, &actor, "app.connection_disabled", Changed::Association(&client_id, &identifier), &[]).await;
     Ok(StatusCode::NO_CONTENT)
 }

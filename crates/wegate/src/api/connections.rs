@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::common::{ApiError, ApiResult, List, ListQuery, body};
+use super::common::{Actor, ApiError, ApiResult, Changed, List, ListQuery, audit_change, body};
 use crate::app::{App, AppState};
 use crate::connectors::{self, CLEARABLE, KINDS, corp_ids};
 use crate::store::{Association, AssociationMode, AuthorizedCorp, Connection, DOMAIN_VERIFICATION, KindSettings};
@@ -261,6 +261,16 @@ fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Resul
     Option::<T>::deserialize(d).map(Some)
 }
 
+/// The names of the fields a body sets (for the audit: names only, never values).
+fn given_fields(body: &ConnectionBody) -> Vec<String> {
+    match serde_json::to_value(body) {
+        Ok(Value::Object(map)) => {
+            map.into_iter().filter(|(k, v)| !v.is_null() || k == "icon_url").map(|(k, _)| k).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
 /// The kind-specific fields of the body, as the connector's `validate` reads them.
 fn kind_fields(body: &ConnectionBody) -> Map<String, Value> {
     let mut map = match serde_json::to_value(body) {
@@ -277,6 +287,7 @@ fn kind_fields(body: &ConnectionBody) -> Map<String, Value> {
 #[utoipa::path(post, path = "/api/v1/connections", request_body = ConnectionBody, responses((status = 201, body = ConnectionView), (status = 400, body = ApiError), (status = 409, body = ApiError)))]
 pub async fn create_connection(
     State(app): State<AppState>,
+    actor: Actor,
     payload: Result<Json<ConnectionBody>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<ConnectionView>)> {
     let input = body(payload)?;
@@ -322,6 +333,9 @@ pub async fn create_connection(
             other => other.into(),
         })?;
     tracing::info!(connection = %stored.identifier, kind = stored.kind(), "connection created");
+    let fields = given_fields(&input);
+    let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
+    audit_change(&app, &actor, "connection.created", Changed::Connection(&stored.identifier), &fields).await;
     Ok((StatusCode::CREATED, Json(view(&app, stored).await?)))
 }
 
@@ -351,6 +365,7 @@ pub async fn get_connection(
 #[utoipa::path(patch, path = "/api/v1/connections/{identifier}", request_body = ConnectionBody, responses((status = 200, body = ConnectionView), (status = 400, body = ApiError), (status = 404, body = ApiError)))]
 pub async fn update_connection(
     State(app): State<AppState>,
+    actor: Actor,
     Path(identifier): Path<String>,
     payload: Result<Json<ConnectionBody>, JsonRejection>,
 ) -> ApiResult<Json<ConnectionView>> {
@@ -387,17 +402,25 @@ pub async fn update_connection(
     stored.domain_verification = domain_verification;
     stored.updated_at = app.now();
     let updated = app.store.update_connection(stored).await?;
+    let fields = given_fields(&input);
+    let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
+    audit_change(&app, &actor, "connection.updated", Changed::Connection(&identifier), &fields).await;
     // Saving the template secret completes an authorization that arrived before it.
     crate::inbound::events::complete_pending_authorization(app.clone(), &updated).await;
     Ok(Json(view(&app, updated).await?))
 }
 
 #[utoipa::path(delete, path = "/api/v1/connections/{identifier}", responses((status = 204), (status = 404, body = ApiError)))]
-pub async fn delete_connection(State(app): State<AppState>, Path(identifier): Path<String>) -> ApiResult<StatusCode> {
+pub async fn delete_connection(
+    State(app): State<AppState>,
+    actor: Actor,
+    Path(identifier): Path<String>,
+) -> ApiResult<StatusCode> {
     app.store.delete_connection(&identifier).await.map_err(|e| match e {
         crate::store::StoreError::NotFound => ApiError::not_found("connection"),
         other => other.into(),
     })?;
+    audit_change(&app, &actor, "connection.deleted", Changed::Connection(&identifier), &[]).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

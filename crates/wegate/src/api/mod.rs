@@ -18,7 +18,7 @@ use utoipa::OpenApi;
 
 use crate::app::AppState;
 use crate::store::AuditEvent;
-pub use common::{ApiError, ApiResult, List, ListQuery, body};
+pub use common::{Actor, ApiError, ApiResult, Changed, List, ListQuery, audit_change, body};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -74,7 +74,7 @@ pub fn routes() -> Router<AppState> {
 
 /// `Authorization: Bearer <WEGATE_ADMIN_TOKEN>` on everything under `/api/v1` but the OpenAPI document.
 /// Applied to the whole router (it looks at the path) so that it also covers the API's 404s.
-pub async fn require_admin(State(app): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn require_admin(State(app): State<AppState>, mut request: Request, next: Next) -> Response {
     let path = request.uri().path();
     if !path.starts_with("/api/v1/") || path == "/api/v1/openapi.json" {
         return next.run(request).await;
@@ -103,6 +103,7 @@ pub async fn require_admin(State(app): State<AppState>, request: Request, next: 
         response.headers_mut().insert(header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer"));
         return response;
     }
+    request.extensions_mut().insert(Actor::api());
     next.run(request).await
 }
 

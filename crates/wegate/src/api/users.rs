@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::common::{ApiError, ApiResult, List, ListQuery, body};
+use super::common::{Actor, ApiError, ApiResult, Changed, List, ListQuery, audit_change, body};
 use crate::app::AppState;
 use crate::store::{EMAIL_VERIFIED, Identity, NewUser, User};
 use crate::util::time_ordered_id;
@@ -114,9 +114,22 @@ fn clean(field: &str, value: Option<String>, max: usize) -> ApiResult<Option<Str
 #[utoipa::path(post, path = "/api/v1/users", request_body = NewUserBody, responses((status = 201, body = UserView), (status = 400, body = ApiError), (status = 409, body = ApiError)))]
 pub async fn create_user(
     State(app): State<AppState>,
+    actor: Actor,
     payload: Result<Json<NewUserBody>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<UserView>)> {
     let input = body(payload)?;
+    let fields: Vec<&str> = [
+        ("username", input.username.is_some()),
+        ("email", input.email.is_some()),
+        ("phone", input.phone.is_some()),
+        ("name", input.name.is_some()),
+        ("password", input.password.is_some()),
+        ("email_verified", input.email_verified),
+        ("admin", input.admin),
+    ]
+    .into_iter()
+    .filter_map(|(field, set)| set.then_some(field))
+    .collect();
     let username = clean("username", input.username, 64)?;
     let email = clean("email", input.email, 254)?;
     let phone = clean("phone", input.phone, 32)?;
@@ -160,6 +173,7 @@ pub async fn create_user(
         })
         .await?;
     let user = if input.admin { app.store.set_user_access(&user.id, Some(true), None, app.now()).await? } else { user };
+    audit_change(&app, &actor, "user.created", Changed::User(&user.id), &fields).await;
     Ok((StatusCode::CREATED, Json(view(user, Vec::new()))))
 }
 
@@ -180,11 +194,17 @@ async fn hash(app: &AppState, password: String) -> ApiResult<String> {
 #[utoipa::path(patch, path = "/api/v1/users/{id}", request_body = UserPatch, responses((status = 200, body = UserView), (status = 400, body = ApiError), (status = 404, body = ApiError)))]
 pub async fn update_user(
     State(app): State<AppState>,
+    actor: Actor,
     Path(id): Path<String>,
     payload: Result<Json<UserPatch>, JsonRejection>,
 ) -> ApiResult<Json<UserView>> {
     let input = body(payload)?;
     app.store.get_user(&id).await?.ok_or_else(|| ApiError::not_found("user"))?;
+    let fields: Vec<&str> =
+        [("name", input.name.is_some()), ("password", input.password.is_some()), ("admin", input.admin.is_some())]
+            .into_iter()
+            .filter_map(|(field, set)| set.then_some(field))
+            .collect();
     let password_hash = match input.password {
         Some(pw) => Some(Some(hash(&app, pw).await?)),
         None => None,
@@ -195,11 +215,10 @@ pub async fn update_user(
         app.store.update_user_profile(&id, update, now).await?;
     }
     let user = app.store.set_user_access(&id, input.admin, password_hash, now).await?;
+    audit_change(&app, &actor, "user.updated", Changed::User(&id), &fields).await;
     if let Some(admin) = input.admin {
-        crate::audit::Audit::new(if admin { "user.admin_granted" } else { "user.admin_revoked" })
-            .user(&id)
-            .write(&app)
-            .await;
+        let event = if admin { "user.admin_granted" } else { "user.admin_revoked" };
+        audit_change(&app, &actor, event, Changed::User(&id), &[]).await;
     }
     let identities = app.store.user_identities(&id).await?;
     Ok(Json(view(user, identities)))
@@ -223,20 +242,32 @@ pub async fn get_user(State(app): State<AppState>, Path(id): Path<String>) -> Ap
     Ok(Json(view(user, identities)))
 }
 
+/// Deletes a user after doing all that `/disable` does: sessions and grants end (access tokens turn
+/// inactive), apps with a back-channel logout URI are told, and the audit says so.
 #[utoipa::path(delete, path = "/api/v1/users/{id}", responses((status = 204), (status = 404, body = ApiError)))]
-pub async fn delete_user(State(app): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn delete_user(State(app): State<AppState>, actor: Actor, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    app.store.get_user(&id).await?.ok_or_else(|| ApiError::not_found("user"))?;
+    // Disabled first: a sign-in finishing meanwhile issues nothing, and a failure below leaves the account
+    // disabled, never half deleted and still usable.
+    set_disabled(&app, &actor, &id, true).await?;
+    crate::oidc::backchannel::end_user(&app, &id, "deleted by an administrator").await?;
     app.store.delete_user(&id).await.map_err(|e| match e {
         crate::store::StoreError::NotFound => ApiError::not_found("user"),
         other => other.into(),
     })?;
+    audit_change(&app, &actor, "user.deleted", Changed::User(&id), &[]).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Disables a user: every session ends, every grant is revoked, apps with a back-channel logout URI are
 /// told, and no sign-in succeeds until `/enable`. Idempotent.
 #[utoipa::path(post, path = "/api/v1/users/{id}/disable", responses((status = 200, body = UserView), (status = 404, body = ApiError)))]
-pub async fn disable_user(State(app): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<UserView>> {
-    let user = set_disabled(&app, &id, true).await?;
+pub async fn disable_user(
+    State(app): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> ApiResult<Json<UserView>> {
+    let user = set_disabled(&app, &actor, &id, true).await?;
     crate::oidc::backchannel::end_user(&app, &id, "disabled by an administrator").await?;
     let identities = app.store.user_identities(&id).await?;
     Ok(Json(view(user, identities)))
@@ -244,18 +275,22 @@ pub async fn disable_user(State(app): State<AppState>, Path(id): Path<String>) -
 
 /// Enables a disabled user again (sign-ins start afresh; nothing revoked comes back). Idempotent.
 #[utoipa::path(post, path = "/api/v1/users/{id}/enable", responses((status = 200, body = UserView), (status = 404, body = ApiError)))]
-pub async fn enable_user(State(app): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<UserView>> {
-    let user = set_disabled(&app, &id, false).await?;
+pub async fn enable_user(
+    State(app): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> ApiResult<Json<UserView>> {
+    let user = set_disabled(&app, &actor, &id, false).await?;
     let identities = app.store.user_identities(&id).await?;
     Ok(Json(view(user, identities)))
 }
 
-async fn set_disabled(app: &AppState, id: &str, disabled: bool) -> ApiResult<User> {
+async fn set_disabled(app: &AppState, actor: &Actor, id: &str, disabled: bool) -> ApiResult<User> {
     let user = app.store.set_user_disabled(id, disabled, app.now()).await.map_err(|e| match e {
         crate::store::StoreError::NotFound => ApiError::not_found("user"),
         other => other.into(),
     })?;
     let event = if disabled { "user.disabled" } else { "user.enabled" };
-    crate::audit::Audit::new(event).user(id).write(app).await;
+    audit_change(app, actor, event, Changed::User(id), &[]).await;
     Ok(user)
 }

@@ -6,7 +6,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::{CONSOLE_CLIENT_ID, TOKEN_COOKIE, admin, check_csrf, page};
+use super::{
+    CONSOLE_CLIENT_ID, TOKEN_COOKIE, TOKEN_SESSION_AMR, TOKEN_SESSION_USER, admin, check_csrf, page, token_fingerprint,
+};
 use crate::app::AppState;
 use crate::store::Consumed;
 use crate::util::{random_alnum, random_token, secure_eq, sha256_b64url, sha256_hex};
@@ -21,11 +23,17 @@ pub async fn login_page(State(app): State<AppState>, headers: HeaderMap, Query(q
         return Redirect::to("/console").into_response();
     }
     let lang = Lang::pick(None, &headers);
+    // A link decides which of our sentences is shown, never its text: `error` is a code of ours.
+    let error = q.error.map(|code| {
+        let strings = super::text::strings(lang);
+        let key = format!("login_error_{code}");
+        strings.get(key.as_str()).or_else(|| strings.get("login_error_refused")).copied().unwrap_or_default()
+    });
     page(
         lang,
         StatusCode::OK,
         "console/login.html",
-        minijinja::context! { here => "/console/login", error => q.error, token_enabled => app.settings.admin_token.is_some() },
+        minijinja::context! { here => "/console/login", error, token_enabled => app.settings.admin_token.is_some() },
         None,
     )
 }
@@ -68,25 +76,26 @@ pub struct Callback {
 /// admin goes on.
 pub async fn callback(State(app): State<AppState>, headers: HeaderMap, Query(q): Query<Callback>) -> Response {
     let lang = Lang::pick(None, &headers);
-    let fail = |why: &str| Redirect::to(&format!("/console/login?error={}", urlencode(why))).into_response();
+    let fail = |code: &str| Redirect::to(&format!("/console/login?error={code}")).into_response();
     if let Some(error) = q.error {
-        return fail(&error);
+        tracing::info!(error = %crate::util::loggable(&error), "console sign-in refused by the login");
+        return fail("refused");
     }
     let Some((state, verifier)) = cookies::get(&headers, PENDING).and_then(|p| p.split_once('.')) else {
-        return fail("the sign-in expired; start again");
+        return fail("expired");
     };
     if !q.state.as_deref().is_some_and(|s| secure_eq(s, state)) {
-        return fail("state mismatch; start again");
+        return fail("unverified");
     }
     let code = q.code.unwrap_or_default();
     let record = match app.store.consume_auth_code(&sha256_hex(&code), CONSOLE_CLIENT_ID, app.now()).await {
         Ok(Consumed::Fresh(record)) => record,
-        Ok(_) => return fail("the code was invalid or already used; start again"),
+        Ok(_) => return fail("expired"),
         Err(e) => return crate::web::error::PageError::internal(lang, &e).into_response(),
     };
     let pkce = record.code_challenge.as_deref().is_some_and(|c| crate::oidc::tokens::pkce_matches(verifier, c));
     if !pkce || record.redirect_uri != app.url("/console/callback") {
-        return fail("the sign-in could not be verified; start again");
+        return fail("unverified");
     }
     let mut response = Redirect::to("/console").into_response();
     response
@@ -102,17 +111,36 @@ pub struct TokenForm {
     token: String,
 }
 
-/// The admin token opens the console too (for the first admin, before any user has `admin`).
+/// The admin token opens the console too (for the first admin, before any user has `admin`). The cookie is
+/// a random value naming a stored session (never derived from the token): signing out ends it, it expires
+/// like any session, and a changed admin token ends it too.
 pub async fn token_login(State(app): State<AppState>, Form(form): Form<TokenForm>) -> Response {
     let Some(expected) = app.settings.admin_token.as_deref() else {
-        return Redirect::to("/console/login?error=no%20admin%20token%20is%20set").into_response();
+        return Redirect::to("/console/login?error=no_token").into_response();
     };
     if !secure_eq(form.token.trim(), expected) {
         crate::audit::Audit::new("console.token_refused").write(&app).await;
-        return Redirect::to("/console/login?error=wrong%20admin%20token").into_response();
+        return Redirect::to("/console/login?error=wrong_token").into_response();
     }
+    let now = app.now();
+    let value = random_token();
+    let session = crate::store::Session {
+        id_hash: sha256_hex(&value),
+        sid: String::new(),
+        user_id: TOKEN_SESSION_USER.into(),
+        auth_time: now,
+        amr: TOKEN_SESSION_AMR.into(),
+        connection: None,
+        upstream: None,
+        subject: Some(token_fingerprint(expected)),
+        created_at: now,
+        expires_at: now + app.settings.session_ttl,
+    };
+    if let Err(e) = app.store.put_session(session).await {
+        return crate::web::error::PageError::internal(Lang::En, &e).into_response();
+    }
+    crate::audit::Audit::new("console.signin").reason("admin token").write(&app).await;
     let mut response = Redirect::to("/console").into_response();
-    let value = sha256_hex(expected);
     let mut cookie = format!("{TOKEN_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict");
     if app.settings.secure_cookies() {
         cookie.push_str("; Secure");
@@ -136,10 +164,12 @@ pub async fn logout(
     if let Err(refused) = check_csrf(&visitor, &form) {
         return refused;
     }
-    if let Some(cookie) = cookies::get(&headers, cookies::SESSION)
-        && let Err(e) = app.store.delete_session(&sha256_hex(cookie)).await
-    {
-        tracing::warn!(error = %e, "console sign-out: could not delete the session");
+    for name in [cookies::SESSION, TOKEN_COOKIE] {
+        if let Some(cookie) = cookies::get(&headers, name)
+            && let Err(e) = app.store.delete_session(&sha256_hex(cookie)).await
+        {
+            tracing::warn!(error = %e, "console sign-out: could not delete the session");
+        }
     }
     let secure = app.settings.secure_cookies();
     let mut response = Redirect::to("/console/login").into_response();
@@ -147,8 +177,4 @@ pub async fn logout(
         response.headers_mut().append(header::SET_COOKIE, cookies::set(name, "", Some(0), secure));
     }
     response
-}
-
-fn urlencode(text: &str) -> String {
-    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }

@@ -1,8 +1,9 @@
 //! `/console`: the admin console (CONTRACT.md, "Console"), server-rendered, in Chinese and English.
 //!
-//! Who enters: a user with `admin: true` signed in through wegate's own login page (the built-in app
-//! `console`, so any connection enabled for it works, WeCom QR included), or whoever holds
-//! `WEGATE_ADMIN_TOKEN`. The console's session is wegate's own sign-in session; signing out ends it.
+//! Who enters: a user with `admin: true` whose wegate session enters the built-in app `console` under the
+//! session rules (`login::sso`: a password session, or one that a connection `console` enables admits),
+//! or whoever holds `WEGATE_ADMIN_TOKEN`. The console's session is wegate's own sign-in session; signing
+//! out ends it.
 //!
 //! Every change goes through the admin API's own handlers (`crate::api`), so the console validates and
 //! stores exactly as the API does, and each shows what the other changed. Forms post with a CSRF token
@@ -27,8 +28,16 @@ mod text;
 
 /// The built-in app the console signs in through.
 pub const CONSOLE_CLIENT_ID: &str = "console";
-/// The cookie that says the admin token was given (its SHA-256, never the token).
+/// The cookie of a console session opened with the admin token: a random value, stored hashed as a
+/// session of [`TOKEN_SESSION_USER`] (no user has that id: ids are never made with `@`).
 const TOKEN_COOKIE: &str = "wegate_console_token";
+const TOKEN_SESSION_USER: &str = "@admin-token";
+const TOKEN_SESSION_AMR: &str = "admin_token";
+
+/// What a token session remembers of the admin token, so that changing the token ends it.
+fn token_fingerprint(token: &str) -> String {
+    sha256_hex(&format!("wegate console admin token|{token}"))
+}
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -92,6 +101,8 @@ pub struct Admin {
     /// Bound to the cookie that proved it: every form carries it.
     pub csrf: String,
     pub lang: Lang,
+    /// Who the audit names for the changes this visitor makes.
+    pub actor: crate::api::Actor,
 }
 
 /// The console's visitor, or the answer for one who may not enter: the login page, or 403 for a signed-in
@@ -99,16 +110,32 @@ pub struct Admin {
 pub async fn admin(app: &App, headers: &HeaderMap) -> Result<Admin, Response> {
     let lang = Lang::pick(None, headers);
     if let (Some(expected), Some(given)) = (app.settings.admin_token.as_deref(), cookies::get(headers, TOKEN_COOKIE))
-        && secure_eq(&sha256_hex(expected), given)
+        && let Ok(Some(session)) = app.store.get_session(&sha256_hex(given), app.now()).await
+        && session.user_id == TOKEN_SESSION_USER
+        && session.subject.as_deref().is_some_and(|s| secure_eq(s, &token_fingerprint(expected)))
     {
-        return Ok(Admin { who: "admin token".into(), csrf: csrf_of(given), lang });
+        let actor = crate::api::Actor("console:token".into());
+        return Ok(Admin { who: "admin token".into(), csrf: csrf_of(given), lang, actor });
     }
     if let Some(cookie) = cookies::get(headers, cookies::SESSION)
         && let Ok(Some(session)) = app.store.get_session(&sha256_hex(cookie), app.now()).await
         && let Ok(Some(user)) = app.store.get_user(&session.user_id).await
     {
+        // The console is the app `console`: a session enters it only as `/authorize` would let it enter
+        // that app (a password session, or one a connection `console` enables admits now) — never merely
+        // because it is a wegate session of someone with `admin`.
+        let connections = match app.store.app_connections(CONSOLE_CLIENT_ID).await {
+            Ok(connections) => connections,
+            Err(e) => return Err(crate::web::error::PageError::internal(lang, &e).into_response()),
+        };
+        match crate::login::sso::admits(app, &session, &connections, None, lang).await {
+            Ok(Some(_)) => {}
+            Ok(None) => return Err(Redirect::to("/console/login").into_response()),
+            Err(e) => return Err(e.into_response()),
+        }
         if user.admin && !user.disabled {
-            return Ok(Admin { who: user.id, csrf: csrf_of(cookie), lang });
+            let actor = crate::api::Actor(format!("console:user:{}", user.id));
+            return Ok(Admin { who: user.id, csrf: csrf_of(cookie), lang, actor });
         }
         return Err(page(
             lang,

@@ -180,7 +180,7 @@ pub async fn create_app(State(app): State<AppState>, headers: HeaderMap, Form(fo
         Ok(input) => input,
         Err(r) => return r,
     };
-    match api::apps::create_app(state_of(&app), Ok(Json(input))).await {
+    match api::apps::create_app(state_of(&app), a.actor.clone(), Ok(Json(input))).await {
         Ok((_, Json(created))) => app_page(&app, &a, &created.client_id, created.client_secret, (None, None)).await,
         Err(e) => back("/console/apps", Err(&e.message)),
     }
@@ -236,9 +236,10 @@ pub async fn update_app(
     Path(client_id): Path<String>,
     Form(form): FormPairs,
 ) -> Response {
-    if let Err(r) = visitor(&app, &headers, Some(&form)).await {
-        return r;
-    }
+    let a = match visitor(&app, &headers, Some(&form)).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
     let mut body = form_json(&form, &["redirect_uris", "post_logout_redirect_uris"], &[]);
     if let Some(map) = body.as_object_mut() {
         // An emptied field removes the back-channel URI.
@@ -249,7 +250,7 @@ pub async fn update_app(
         Ok(p) => p,
         Err(r) => return r,
     };
-    verdict(&to, api::apps::update_app(state_of(&app), Path(client_id.clone()), Ok(Json(patch))).await)
+    verdict(&to, api::apps::update_app(state_of(&app), a.actor.clone(), Path(client_id.clone()), Ok(Json(patch))).await)
 }
 
 pub async fn rotate_secret(
@@ -269,7 +270,7 @@ pub async fn rotate_secret(
         backchannel_logout_uri: None,
         rotate_secret: true,
     };
-    match api::apps::update_app(state_of(&app), Path(client_id.clone()), Ok(Json(patch))).await {
+    match api::apps::update_app(state_of(&app), a.actor.clone(), Path(client_id.clone()), Ok(Json(patch))).await {
         Ok(Json(view)) => app_page(&app, &a, &client_id, view.client_secret, (None, None)).await,
         Err(e) => back(&format!("/console/apps/{client_id}"), Err(&e.message)),
     }
@@ -281,13 +282,14 @@ pub async fn delete_app(
     Path(client_id): Path<String>,
     Form(form): FormPairs,
 ) -> Response {
-    if let Err(r) = visitor(&app, &headers, Some(&form)).await {
-        return r;
-    }
+    let a = match visitor(&app, &headers, Some(&form)).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
     if field(&form, "confirm") != client_id {
         return back(&format!("/console/apps/{client_id}"), Err("type the client id to confirm"));
     }
-    match api::apps::delete_app(state_of(&app), Path(client_id.clone())).await {
+    match api::apps::delete_app(state_of(&app), a.actor.clone(), Path(client_id.clone())).await {
         Ok(_) => back("/console/apps", Ok("deleted")),
         Err(e) => back(&format!("/console/apps/{client_id}"), Err(&e.message)),
     }
@@ -300,9 +302,10 @@ pub async fn app_connection(
     Path(client_id): Path<String>,
     Form(form): FormPairs,
 ) -> Response {
-    if let Err(r) = visitor(&app, &headers, Some(&form)).await {
-        return r;
-    }
+    let a = match visitor(&app, &headers, Some(&form)).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
     let identifier = field(&form, "identifier").to_string();
     let to = format!("/console/apps/{client_id}");
     let outcome = if field(&form, "enabled") == "true" {
@@ -313,9 +316,9 @@ pub async fn app_connection(
                 Err(_) => return back(&to, Err("order must be an integer")),
             },
         };
-        api::apps::associate(state_of(&app), Path((client_id.clone(), identifier)), body.into()).await
+        api::apps::associate(state_of(&app), a.actor.clone(), Path((client_id.clone(), identifier)), body.into()).await
     } else {
-        api::apps::dissociate(state_of(&app), Path((client_id.clone(), identifier))).await
+        api::apps::dissociate(state_of(&app), a.actor.clone(), Path((client_id.clone(), identifier))).await
     };
     verdict(&to, outcome)
 }
@@ -436,15 +439,16 @@ fn connection_body(form: &[(String, String)], create: bool) -> Value {
 }
 
 pub async fn create_connection(State(app): State<AppState>, headers: HeaderMap, Form(form): FormPairs) -> Response {
-    if let Err(r) = visitor(&app, &headers, Some(&form)).await {
-        return r;
-    }
+    let a = match visitor(&app, &headers, Some(&form)).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
     let kind = field(&form, "kind").to_string();
     let input = match decode(&format!("/console/connections?kind={kind}"), connection_body(&form, true)) {
         Ok(input) => input,
         Err(r) => return r,
     };
-    match api::connections::create_connection(state_of(&app), Ok(Json(input))).await {
+    match api::connections::create_connection(state_of(&app), a.actor.clone(), Ok(Json(input))).await {
         Ok((_, Json(view))) => back(&format!("/console/connections/{}", view.identifier), Ok("created")),
         Err(e) => back(&format!("/console/connections?kind={kind}"), Err(&e.message)),
     }
@@ -506,15 +510,20 @@ pub async fn update_connection(
     Path(identifier): Path<String>,
     Form(form): FormPairs,
 ) -> Response {
-    if let Err(r) = visitor(&app, &headers, Some(&form)).await {
-        return r;
-    }
+    let a = match visitor(&app, &headers, Some(&form)).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
     let to = format!("/console/connections/{identifier}");
     let input = match decode::<api::connections::ConnectionBody>(&to, connection_body(&form, false)) {
         Ok(input) => input,
         Err(r) => return r,
     };
-    verdict(&to, api::connections::update_connection(state_of(&app), Path(identifier.clone()), Ok(Json(input))).await)
+    verdict(
+        &to,
+        api::connections::update_connection(state_of(&app), a.actor.clone(), Path(identifier.clone()), Ok(Json(input)))
+            .await,
+    )
 }
 
 pub async fn delete_connection(
@@ -523,13 +532,14 @@ pub async fn delete_connection(
     Path(identifier): Path<String>,
     Form(form): FormPairs,
 ) -> Response {
-    if let Err(r) = visitor(&app, &headers, Some(&form)).await {
-        return r;
-    }
+    let a = match visitor(&app, &headers, Some(&form)).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
     if field(&form, "confirm") != identifier {
         return back(&format!("/console/connections/{identifier}"), Err("type the identifier to confirm"));
     }
-    match api::connections::delete_connection(state_of(&app), Path(identifier.clone())).await {
+    match api::connections::delete_connection(state_of(&app), a.actor.clone(), Path(identifier.clone())).await {
         Ok(_) => back("/console/connections", Ok("deleted")),
         Err(e) => back(&format!("/console/connections/{identifier}"), Err(&e.message)),
     }
@@ -581,15 +591,16 @@ pub async fn users(State(app): State<AppState>, headers: HeaderMap, Query(q): Qu
 }
 
 pub async fn create_user(State(app): State<AppState>, headers: HeaderMap, Form(form): FormPairs) -> Response {
-    if let Err(r) = visitor(&app, &headers, Some(&form)).await {
-        return r;
-    }
+    let a = match visitor(&app, &headers, Some(&form)).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
     let body = form_json(&form, &[], &["admin", "email_verified"]);
     let input = match decode("/console/users", body) {
         Ok(input) => input,
         Err(r) => return r,
     };
-    match api::users::create_user(state_of(&app), Ok(Json(input))).await {
+    match api::users::create_user(state_of(&app), a.actor.clone(), Ok(Json(input))).await {
         Ok((_, Json(view))) => back(&format!("/console/users/{}", view.id), Ok("created")),
         Err(e) => back("/console/users", Err(&e.message)),
     }
@@ -644,15 +655,16 @@ pub async fn user_action(
     Path((id, action)): Path<(String, String)>,
     Form(form): FormPairs,
 ) -> Response {
-    if let Err(r) = visitor(&app, &headers, Some(&form)).await {
-        return r;
-    }
+    let a = match visitor(&app, &headers, Some(&form)).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
     let to = format!("/console/users/{id}");
     match action.as_str() {
-        "disable" => verdict(&to, api::users::disable_user(state_of(&app), Path(id.clone())).await),
-        "enable" => verdict(&to, api::users::enable_user(state_of(&app), Path(id.clone())).await),
+        "disable" => verdict(&to, api::users::disable_user(state_of(&app), a.actor.clone(), Path(id.clone())).await),
+        "enable" => verdict(&to, api::users::enable_user(state_of(&app), a.actor.clone(), Path(id.clone())).await),
         "delete" if field(&form, "confirm") == id => {
-            match api::users::delete_user(state_of(&app), Path(id.clone())).await {
+            match api::users::delete_user(state_of(&app), a.actor.clone(), Path(id.clone())).await {
                 Ok(_) => back("/console/users", Ok("deleted")),
                 Err(e) => back(&to, Err(&e.message)),
             }
@@ -664,7 +676,10 @@ pub async fn user_action(
                 password: (action == "password").then(|| field(&form, "password").to_string()),
                 name: None,
             };
-            verdict(&to, api::users::update_user(state_of(&app), Path(id.clone()), Ok(Json(patch))).await)
+            verdict(
+                &to,
+                api::users::update_user(state_of(&app), a.actor.clone(), Path(id.clone()), Ok(Json(patch))).await,
+            )
         }
         _ => (StatusCode::NOT_FOUND, "no such action").into_response(),
     }

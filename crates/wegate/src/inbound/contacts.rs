@@ -2,14 +2,15 @@
 //! delegated apps): a member deleted, disabled or gone is signed out of every app at once
 //! (`oidc::backchannel::end_user`); any other update refreshes the stored profile. Events name members the
 //! way the connection's identities do: a self-built app's plain userid, a delegated app's encrypted userid,
-//! a provider app's open_userid. A member without an account here is nothing to act on.
+//! a provider app's open_userid. A member without an account here is nothing to act on. A departure
+//! disables the account until an admin enables it (`oidc::backchannel::departed`).
 
 use serde_json::{Value, json};
 
 use crate::app::AppState;
 use crate::audit::Audit;
 use crate::connectors::corp_member::{delegated_ids_are_plain, member_subject};
-use crate::oidc::backchannel::end_user;
+use crate::oidc::backchannel::departed;
 use crate::store::{Connection, Identity, KindSettings, ProfileUpdate, StoreResult};
 
 /// A `change_contact` event, as received.
@@ -59,7 +60,7 @@ pub async fn apply(app: &AppState, connection: &Connection, change: Change) -> S
             .reason(why)
             .write(app)
             .await;
-        end_user(app, &identity.user_id, why).await?;
+        departed(app, &identity.user_id, why).await?;
         return Ok(());
     }
     if change.change_type == "update_user" {

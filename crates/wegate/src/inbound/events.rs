@@ -23,12 +23,18 @@ use crate::util::sha256_hex;
 
 /// The state key of an auth code received before the template secret was set.
 const PENDING_AUTH_CODE: &str = "pending_auth_code";
+/// The status of a corp that authorized a delegated connection already bound to another corp.
+const REFUSED: &str = "refused";
+/// The state key of a suite ticket received before the template id was set.
+const PENDING_SUITE_TICKET: &str = "pending_suite_ticket";
 /// How long WeCom's auth code of `create_auth` stays redeemable (reference §7.4).
 const AUTH_CODE_LIFETIME: i64 = 600;
 
-/// After the admin saved a connection: an authorization that arrived before its template secret is
+/// After the admin saved a connection: a suite ticket that arrived before its template id moves to the
+/// shared table when it is that template's; an authorization that arrived before its template secret is
 /// completed now (the permanent code fetched), if its auth code is still young enough.
 pub async fn complete_pending_authorization(app: AppState, saved: &Connection) {
+    adopt_pending_ticket(&app, saved).await;
     // Most saves have nothing pending: no store read for them.
     let pending_here = matches!(&saved.settings, KindSettings::Delegated(s) if s.template_secret.is_some())
         && saved.state.get(PENDING_AUTH_CODE).is_some_and(|p| !p.is_null());
@@ -59,6 +65,31 @@ pub async fn complete_pending_authorization(app: AppState, saved: &Connection) {
         return;
     }
     tokio::spawn(async move { redeem_auth_code(&app, &cb, &auth_code).await });
+}
+
+/// A ticket kept on the connection while its template id was not set: stored for the template it names,
+/// once the connection's template id is that one; dropped otherwise (WeCom pushes a new one every 10 min).
+async fn adopt_pending_ticket(app: &App, saved: &Connection) {
+    let KindSettings::Delegated(settings) = &saved.settings else { return };
+    let Some(pending) = saved.state.get(PENDING_SUITE_TICKET).filter(|p| !p.is_null()) else { return };
+    let Some(template_id) = settings.template_id.as_deref().filter(|t| !t.is_empty()) else { return };
+    let identifier = &saved.identifier;
+    if let Err(e) = app.store.merge_connection_state(identifier, json!({ PENDING_SUITE_TICKET: null }), app.now()).await
+    {
+        tracing::error!(connection = %identifier, error = %e, "could not clear the pending suite ticket");
+        return;
+    }
+    let field = |k: &str| pending.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+    let (suite_id, ticket) = (field("suite_id"), field("ticket"));
+    if suite_id != template_id || ticket.is_empty() {
+        tracing::warn!(connection = %identifier, suite_id, "the early suite_ticket is another template's: dropped");
+        return;
+    }
+    let received_at = pending.get("received_at").and_then(Value::as_i64).unwrap_or_default().min(app.now());
+    match app.store.put_suite_ticket(SuiteTicket { suite_id, ticket, received_at }).await {
+        Ok(()) => tracing::info!(connection = %identifier, "the early suite_ticket is stored for the template"),
+        Err(e) => tracing::error!(connection = %identifier, error = %e, "could not store the early suite ticket"),
+    }
 }
 
 /// How far a callback's timestamp may be from our clock.
@@ -265,8 +296,10 @@ pub async fn receive(
     if !awaiting_template && let Err(response) = check_receive_id(&cb, &decrypted.receive_id) {
         return response;
     }
-    // A retried push carries the same (timestamp, nonce, signature): acknowledge, do nothing twice.
-    let replay_key = sha256_hex(&format!("{identifier}|{timestamp}|{nonce}|{signature}"));
+    // A retried push carries the same (timestamp, nonce, signature): acknowledge, do nothing twice. The
+    // signature is hex, checked whatever its case: the key takes one spelling, else upper-casing it would
+    // make a replay new.
+    let replay_key = sha256_hex(&format!("{identifier}|{timestamp}|{nonce}|{}", signature.to_ascii_lowercase()));
     match app.store.remember_callback(&replay_key, app.now() + 2 * WINDOW_SECS).await {
         Ok(true) => {}
         Ok(false) => {
@@ -303,15 +336,24 @@ async fn handle(app: AppState, cb: Callback, event: Event) -> Response {
     }
     match event {
         Event::SuiteTicket { suite_id, ticket, timestamp } => {
+            // The ticket's time orders tickets (a newer one wins): never later than now, or a forged one
+            // could stay "newest" for ever.
+            let received_at = if timestamp > 0 { timestamp.min(app.now()) } else { app.now() };
             if cb.suite_id.is_empty() {
-                // Template id not entered yet: keep the ticket under the id WeCom sent, where it will be
-                // looked up once the admin enters the template id.
+                // Template id not entered yet: the ticket waits on this connection, not in the shared table —
+                // whoever holds this connection's Token and key must not set another connection's suite's
+                // ticket. It moves there once the admin enters a template id it belongs to.
+                let pending = json!({ PENDING_SUITE_TICKET: {"suite_id": suite_id, "ticket": ticket, "received_at": received_at} });
+                if let Err(e) = app.store.merge_connection_state(&identifier, pending, app.now()).await {
+                    tracing::error!(error = %e, "could not keep the suite ticket");
+                    return reject(StatusCode::SERVICE_UNAVAILABLE, "try again");
+                }
                 tracing::info!(connection = %identifier, suite_id, "suite_ticket kept; the template id is not set yet");
+                return "success".into_response();
             } else if suite_id != cb.suite_id {
                 tracing::warn!(connection = %identifier, suite_id, "suite_ticket for another suite ignored");
                 return "success".into_response();
             }
-            let received_at = if timestamp > 0 { timestamp } else { app.now() };
             if let Err(e) = app.store.put_suite_ticket(SuiteTicket { suite_id, ticket, received_at }).await {
                 tracing::error!(error = %e, "could not store the suite ticket");
                 return reject(StatusCode::SERVICE_UNAVAILABLE, "try again");
@@ -348,7 +390,17 @@ async fn handle(app: AppState, cb: Callback, event: Event) -> Response {
             }
         }
         Event::ChangeAuth { auth_corp_id, .. } => {
-            set_corp_status(&app, &identifier, &auth_corp_id, "active", "connection.change_auth").await;
+            // A change of the authorization keeps a refused corp refused.
+            let refused = app
+                .store
+                .get_authorized_corp(&identifier, &auth_corp_id)
+                .await
+                .ok()
+                .flatten()
+                .is_some_and(|c| c.status == REFUSED);
+            if !refused {
+                set_corp_status(&app, &identifier, &auth_corp_id, "active", "connection.change_auth").await;
+            }
             // The admin may have changed the agent or its scope: re-read the authorization, after the answer.
             tokio::spawn(async move { refresh_authorization(&app, &cb, &auth_corp_id).await });
         }
@@ -409,27 +461,26 @@ async fn redeem_auth_code(app: &App, cb: &Callback, auth_code: &str) {
     let corp_id = response.auth_corp_info.corpid.clone();
     let agent_id = response.auth_info.as_ref().and_then(|info| info.agent.first()).map(|a| a.agentid);
     let existing = app.store.get_authorized_corp(identifier, &corp_id).await.ok().flatten();
+    // Bound first, stored second: a corp the connection is not bound to is never, even briefly, active.
+    let bound_here = bind_delegated_connection(app, &cb.connection, &corp_id).await;
     let corp = AuthorizedCorp {
         connection: identifier.clone(),
         corp_id: corp_id.clone(),
         corp_name: response.auth_corp_info.corp_name.clone().or(existing.as_ref().and_then(|c| c.corp_name.clone())),
         agent_id: agent_id.or(existing.as_ref().and_then(|c| c.agent_id)),
         permanent_code: Some(response.permanent_code.clone()),
-        status: "active".into(),
+        status: if bound_here { "active".into() } else { REFUSED.into() },
         created_at: existing.as_ref().map(|c| c.created_at).unwrap_or(now),
         updated_at: now,
     };
     match app.store.upsert_authorized_corp(corp).await {
-        Ok(()) => {
+        Ok(()) if bound_here => {
             tracing::info!(connection = %identifier, corp_id, "corp authorized; permanent code stored");
             Audit::new("connection.authorized").connection(identifier).upstream(&corp_id).write(app).await;
         }
-        Err(e) => {
-            tracing::error!(connection = %identifier, error = %e, "could not store the permanent code");
-            return;
-        }
+        Ok(()) => tracing::warn!(connection = %identifier, corp_id, "corp authorized, refused: bound to another corp"),
+        Err(e) => tracing::error!(connection = %identifier, error = %e, "could not store the permanent code"),
     }
-    bind_delegated_connection(app, &cb.connection, &corp_id).await;
 }
 
 /// change_auth: the corp's name and authorized agent as WeCom has them now (`service/get_auth_info`).
@@ -476,15 +527,17 @@ async fn refresh_authorization(app: &App, cb: &Callback, corp_id: &str) {
 
 /// A delegated connection without `corp_id` is bound to the first corp that authorizes its template, once
 /// and atomically (two authorizations racing on two instances bind one); a later corp does not take over.
-async fn bind_delegated_connection(app: &App, connection: &Connection, corp_id: &str) {
-    let KindSettings::Delegated(settings) = &connection.settings else { return };
+/// False for such a later corp (refused); true otherwise.
+async fn bind_delegated_connection(app: &App, connection: &Connection, corp_id: &str) -> bool {
+    let KindSettings::Delegated(settings) = &connection.settings else { return true };
     if settings.corp_id.is_some() {
-        return;
+        return true;
     }
     let identifier = &connection.identifier;
     match app.store.claim_connection_state(identifier, BOUND_CORP_ID, json!(corp_id), app.now()).await {
         Ok(bound) if bound.as_str() == Some(corp_id) => {
             tracing::info!(connection = %identifier, corp_id, "connection bound to the corp");
+            true
         }
         Ok(bound) => {
             tracing::warn!(
@@ -494,8 +547,13 @@ async fn bind_delegated_connection(app: &App, connection: &Connection, corp_id: 
                 "another corp authorized the template; the connection stays bound to its first corp"
             );
             Audit::new("connection.binding_refused").connection(identifier).upstream(corp_id).write(app).await;
+            false
         }
-        Err(e) => tracing::error!(connection = %identifier, error = %e, "could not bind the connection to its corp"),
+        Err(e) => {
+            // Unknown: refused for now (stricter); the next authorization event tries again.
+            tracing::error!(connection = %identifier, error = %e, "could not bind the connection to its corp");
+            false
+        }
     }
 }
 

@@ -272,9 +272,9 @@ async fn authorize_inner(
         && let Some(session_cookie) = cookies::get(headers, cookies::SESSION)
         && let Some(session) = app.store.get_session(&sha256_hex(session_cookie), now).await.or_page(lang)?
         && max_age.is_none_or(|age| now - session.auth_time <= age)
-        && sso::admits(app, &session, &connections, hint, lang).await?
+        && let Some(admission) = sso::admits(app, &session, &connections, hint, lang).await?
     {
-        let mut response = complete_from_session(app, tx, &session, lang).await?;
+        let mut response = complete_from_session(app, tx, &session, &admission, lang).await?;
         append_cookies(&mut response, set_cookies);
         return Ok(response);
     }
@@ -291,8 +291,12 @@ async fn authorize_inner(
             .then(|| connections.iter().find(|c| matches!(c.settings, KindSettings::Web(_))))
             .flatten()
     });
-    // A transaction that goes straight to a connection is stored with it: one write.
+    // A transaction that goes straight to a connection is stored with it: one write. One the app named is
+    // pinned to it (WeCom's browser going to its connection is not: the person may still choose another).
     tx.connection = hint.map(|connection| connection.identifier.clone());
+    if let Some(named) = params.get("connection") {
+        tx.data = serde_json::json!({ super::tx::PINNED: named });
+    }
     app.store.put_login_tx(tx.clone()).await.or_page(lang)?;
     if set_cookies.is_empty() {
         app.store.trim_login_txs(&tx.browser_hash, LIVE_TRANSACTIONS_PER_BROWSER).await.or_page(lang)?;

@@ -73,7 +73,12 @@ pub async fn ask(
     may_create: bool,
     lang: Lang,
 ) -> Result<Response, PageError> {
+    let pinned = tx::pinned(&tx).map(String::from);
     tx.data = serde_json::to_value(PendingBind::new(identity, may_create)).or_page(lang)?;
+    // The app's pin outlives this step: the transaction must not become a password sign-in.
+    if let (Some(pinned), Some(data)) = (pinned, tx.data.as_object_mut()) {
+        data.insert(tx::PINNED.into(), pinned.into());
+    }
     tx.expires_at = app.now() + app.settings.login_ttl;
     app.store.put_login_tx(tx.clone()).await.or_page(lang)?;
     page(&tx, identity, may_create, None, "", lang)
@@ -135,7 +140,7 @@ pub async fn bind(
             PasswordCheck::Valid(user) => user,
             refused => {
                 let (reason, message) = match refused {
-                    PasswordCheck::LockedOut { retry_after } => {
+                    PasswordCheck::LockedOut { retry_after, .. } => {
                         ("too many failed attempts", locked_out_message(lang, retry_after))
                     }
                     PasswordCheck::Busy => ("too many password checks in flight", lang.t(Msg::Busy).to_string()),

@@ -6,11 +6,12 @@ use axum::http::header;
 use axum::response::Response;
 
 use super::outcome::Failure;
+use super::sso::Admission;
 use crate::accounts::UpstreamIdentity;
 use crate::app::App;
 use crate::audit::Audit;
 use crate::oidc::redirect::{error_redirect, redirect, with_params};
-use crate::oidc::tokens::grant_horizon;
+use crate::oidc::tokens::origin_horizon;
 use crate::store::{AuthCode, Connection, GrantOrigin, GrantStart, LoginTx, Session};
 use crate::util::{random_alnum, random_token, sha256_hex};
 use crate::web::cookies;
@@ -64,19 +65,24 @@ pub async fn complete_login(
     };
     let cookie =
         cookies::set(cookies::SESSION, &cookie_value, Some(app.settings.session_ttl), app.settings.secure_cookies());
-    let mut response = code_and_redirect(app, tx, &session, Fresh::Yes, signed_in.amr, lang).await?;
+    let admitted_by = signed_in.via.map(|(c, _)| c.identifier.clone());
+    let mut response = code_and_redirect(app, tx, &session, admitted_by, Fresh::Yes, signed_in.amr, lang).await?;
     response.headers_mut().append(header::SET_COOKIE, cookie);
     Ok(response)
 }
 
-/// Finishes a login from the browser's existing session (single sign-on, decided by `login::sso`).
+/// Finishes a login from the browser's existing session (single sign-on, decided by `login::sso`). The
+/// grant records the connection that admitted the person into this app, which may not be the session's:
+/// its refresh re-check asks that connection's WeCom app (whose visible scope is the app's own).
 pub async fn complete_from_session(
     app: &App,
     tx: LoginTx,
     session: &Session,
+    admission: &Admission,
     lang: Lang,
 ) -> Result<Response, PageError> {
-    code_and_redirect(app, tx, session, Fresh::No, "sso", lang).await
+    let admitted_by = admission.connection().map(String::from);
+    code_and_redirect(app, tx, session, admitted_by, Fresh::No, "sso", lang).await
 }
 
 /// Whether the session was made by this login (and is written with its grant) or existed already.
@@ -92,6 +98,7 @@ async fn code_and_redirect(
     app: &App,
     tx: LoginTx,
     session: &Session,
+    admitted_by: Option<String>,
     fresh: Fresh,
     how: &str,
     lang: Lang,
@@ -106,12 +113,12 @@ async fn code_and_redirect(
         user_id: user_id.to_string(),
         client_id: tx.client_id.clone(),
         sid: Some(session.sid.clone()).filter(|sid| !sid.is_empty()),
-        connection: session.connection.clone(),
-        upstream: session.upstream.clone(),
-        subject: session.subject.clone(),
+        upstream: admitted_by.as_ref().and(session.upstream.clone()),
+        subject: admitted_by.as_ref().and(session.subject.clone()),
+        connection: admitted_by,
         checked_at: session.auth_time,
         created_at: now,
-        expires_at: grant_horizon(app, now),
+        expires_at: origin_horizon(app, now),
     };
     let first_code = AuthCode {
         code_hash: sha256_hex(&code),

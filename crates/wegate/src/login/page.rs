@@ -40,9 +40,10 @@ pub fn render(
     login: &str,
 ) -> Result<Response, PageError> {
     let in_wecom = in_wecom(headers);
+    let pinned = tx::pinned(tx);
     let buttons: Vec<_> = connections
         .iter()
-        .filter(|c| shown(c, in_wecom))
+        .filter(|c| shown(c, in_wecom) && pinned.is_none_or(|p| p == c.identifier))
         .map(|c| {
             minijinja::context! {
                 display_name => c.display_name.clone(),
@@ -58,7 +59,7 @@ pub fn render(
         app_name => client.name.clone(),
         connections => buttons,
         only_inside_wecom => only_inside_wecom,
-        show_password => true,
+        show_password => pinned.is_none(),
         password_action => format!("/login/{}/password", tx.id),
         error => error,
         login => login,

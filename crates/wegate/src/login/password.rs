@@ -29,7 +29,18 @@ pub async fn password_login(
     let result = async {
         let tx = tx::load(&app, &headers, &tx_id, Lang::pick(None, &headers)).await?;
         let lang = tx::lang_of(&tx, &headers);
+        if tx::pinned(&tx).is_some() {
+            Audit::new("login.failure")
+                .client(&tx.client_id)
+                .connection("password")
+                .reason("password sign-in on a login the app pinned to a connection")
+                .write(&app)
+                .await;
+            return Err(PageError::new(StatusCode::FORBIDDEN, lang, lang.t(Msg::PasswordNotOffered).to_string())
+                .hint(Msg::StartAgain));
+        }
         let (client, connections) = page::client_and_connections(&app, &tx, lang).await?;
+        let mut audited = true;
         let (reason, message) =
             match crate::accounts::verify_password(&app, &form.login, &form.password).await.or_page(lang)? {
                 PasswordCheck::Valid(user) => {
@@ -42,7 +53,10 @@ pub async fn password_login(
                     return complete_login(&app, tx, SignedIn::password(&user.id), lang).await;
                 }
                 PasswordCheck::Invalid => ("bad_password", lang.t(Msg::BadPassword).to_string()),
-                PasswordCheck::LockedOut { retry_after } => ("locked_out", locked_out_message(lang, retry_after)),
+                PasswordCheck::LockedOut { retry_after, first } => {
+                    audited = first;
+                    ("locked_out", locked_out_message(lang, retry_after))
+                }
                 PasswordCheck::Busy => ("busy", lang.t(Msg::Busy).to_string()),
                 PasswordCheck::Disabled => ("account_disabled", lang.t(Msg::AccountDisabled).to_string()),
             };
@@ -53,7 +67,9 @@ pub async fn password_login(
             "account_disabled" => "account disabled",
             _ => "wrong account or password",
         };
-        Audit::new("login.failure").client(&tx.client_id).connection("password").reason(why).write(&app).await;
+        if audited {
+            Audit::new("login.failure").client(&tx.client_id).connection("password").reason(why).write(&app).await;
+        }
         let mut page = page::render(&tx, &client, &connections, &headers, lang, Some(&message), &form.login)?;
         match reason {
             "bad_password" => {}

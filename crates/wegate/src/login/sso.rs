@@ -9,23 +9,46 @@ use crate::store::{Connection, Session};
 use crate::web::error::{OrPage, PageError};
 use crate::web::i18n::Lang;
 
+/// What let a session into an app.
+#[derive(Debug, Clone)]
+pub enum Admission {
+    /// A password session: every app's login page offers the password.
+    Password,
+    /// This connection (its identifier) of the app admitted the session's upstream identity: its own
+    /// connection, or another of the same corp whose rules the person passed now. A grant made so is
+    /// re-checked there.
+    Through(String),
+}
+
+impl Admission {
+    /// The admitting connection's identifier, None for a password session.
+    pub fn connection(&self) -> Option<&str> {
+        match self {
+            Admission::Password => None,
+            Admission::Through(identifier) => Some(identifier),
+        }
+    }
+}
+
 /// `hint` is the connection named by `connection=`, when the app gave one: then only it may admit.
+/// None when the session may not enter (the person signs in again).
 pub async fn admits(
     app: &App,
     session: &Session,
     connections: &[Connection],
     hint: Option<&Connection>,
     lang: Lang,
-) -> Result<bool, PageError> {
-    if app.store.get_user(&session.user_id).await.or_page(lang)?.is_none() {
-        return Ok(false);
+) -> Result<Option<Admission>, PageError> {
+    // A disabled account's sessions were ended when it was disabled; one made in the same instant enters nothing.
+    if app.store.get_user(&session.user_id).await.or_page(lang)?.is_none_or(|user| user.disabled) {
+        return Ok(None);
     }
     let (Some(made_through), Some(upstream), Some(subject)) =
         (&session.connection, &session.upstream, &session.subject)
     else {
         // A password session: every app's login page offers the password, so it enters any app — unless the
         // app asked for a connection. A session of unknown origin (made before sessions recorded it) enters none.
-        return Ok(session.amr == "pwd" && hint.is_none());
+        return Ok((session.amr == "pwd" && hint.is_none()).then_some(Admission::Password));
     };
     let mut candidates: Vec<&Connection> = match hint {
         Some(c) => vec![c],
@@ -47,7 +70,7 @@ pub async fn admits(
         }
         let who = userid.as_deref().unwrap_or(subject);
         match connectors::admits(app, connection, upstream, who, same).await {
-            Ok(()) => return Ok(true),
+            Ok(()) => return Ok(Some(Admission::Through(connection.identifier.clone()))),
             Err(e) => tracing::info!(
                 connection = %connection.identifier,
                 session_connection = %made_through,
@@ -56,5 +79,5 @@ pub async fn admits(
             ),
         }
     }
-    Ok(false)
+    Ok(None)
 }

@@ -25,7 +25,11 @@ pub async fn start_connection(
         let mut tx = tx::load(&app, &headers, &tx_id, Lang::pick(None, &headers)).await?;
         let lang = tx::lang_of(&tx, &headers);
         let connections = app.store.app_connections(&tx.client_id).await.or_page(lang)?;
-        let Some(connection) = connections.into_iter().find(|c| c.identifier == identifier) else {
+        // A login the app pinned to one connection goes through that one only.
+        let pinned_elsewhere = tx::pinned(&tx).is_some_and(|p| p != identifier);
+        let Some(connection) =
+            connections.into_iter().find(|c| c.identifier == identifier).filter(|_| !pinned_elsewhere)
+        else {
             return Err(PageError::bad_request(lang, Msg::ConnectionNotEnabled));
         };
         tx.connection = Some(connection.identifier.clone());

@@ -10,6 +10,15 @@ use crate::web::cookies;
 use crate::web::error::{OrPage, PageError};
 use crate::web::i18n::{Lang, Msg};
 
+/// The key in a transaction's data naming the connection the app asked for with `connection=`: the login
+/// then goes through that connection only — no other button, no password form (CONTRACT.md).
+pub const PINNED: &str = "pinned_connection";
+
+/// The connection the app pinned the transaction to, if it did.
+pub fn pinned(tx: &LoginTx) -> Option<&str> {
+    tx.data.get(PINNED).and_then(serde_json::Value::as_str)
+}
+
 /// Loads a transaction for a browser step, refusing expired ones and ones started in another browser.
 pub async fn load(app: &App, headers: &HeaderMap, tx_id: &str, lang: Lang) -> Result<LoginTx, PageError> {
     let tx = app

@@ -3,17 +3,22 @@
 //! grants was made for receives an OIDC Back-Channel Logout 1.0 logout token: a JWT (`typ` `logout+jwt`,
 //! §2.4) with `iss`, `aud`, `iat`, `exp`, `jti`, `events`, `sub` and `sid` and never a `nonce`, POSTed as the
 //! form field `logout_token` (§2.5). Deliveries run after the caller answered (WeCom wants its event
-//! acknowledged within a second), each with a timeout, retried, and audited whatever the outcome.
+//! acknowledged within a second), each with a timeout, retried, and audited whatever the outcome — as
+//! delivered or not, never with the network's answer (whoever may set an app's URI must not learn which
+//! internal addresses answer). At most [`IN_FLIGHT`] run at once and [`QUEUED`] wait; beyond, a delivery
+//! is dropped and audited as not delivered.
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde_json::json;
+use tokio::sync::Semaphore;
 
 use crate::app::{App, AppState};
 use crate::audit::Audit;
 use crate::oidc::tokens::grant_horizon;
-use crate::store::StoreResult;
+use crate::store::{StoreError, StoreResult};
 use crate::util::random_alnum;
 
 /// How long one delivery waits for the app's answer.
@@ -24,6 +29,33 @@ const RETRY_PAUSE: Duration = Duration::from_millis(500);
 /// A logout token is short-lived (§2.4 recommends a brief `exp`).
 const TOKEN_LIFETIME: i64 = 120;
 const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
+/// Deliveries under way at once, and waiting for their turn.
+pub const IN_FLIGHT: usize = 16;
+pub const QUEUED: usize = 1024;
+
+/// The bound on deliveries of this instance (one per server).
+pub struct Deliveries {
+    running: Semaphore,
+    waiting: AtomicUsize,
+}
+
+impl Default for Deliveries {
+    fn default() -> Self {
+        Deliveries { running: Semaphore::new(IN_FLIGHT), waiting: AtomicUsize::new(0) }
+    }
+}
+
+/// A departure (CONTRACT.md, "Member lifecycle": deleted, disabled or gone upstream, or out of the app's
+/// visible scope at a re-check): the account is disabled until an admin enables it — so a linked local
+/// password cannot bring the person back — and every sign-in ends.
+pub async fn departed(app: &AppState, user_id: &str, why: &str) -> StoreResult<Ended> {
+    match app.store.set_user_disabled(user_id, true, app.now()).await {
+        Ok(_) => Audit::new("user.disabled").user(user_id).reason(why).write(app).await,
+        Err(StoreError::NotFound) => {}
+        Err(e) => return Err(e),
+    }
+    end_user(app, user_id, why).await
+}
 
 /// What ending a person's sign-ins did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -54,8 +86,7 @@ pub async fn end_user(app: &AppState, user_id: &str, why: &str) -> StoreResult<E
             continue;
         };
         notifications += 1;
-        let (app, user_id) = (app.clone(), user_id.to_string());
-        tokio::spawn(async move { deliver(&app, &client_id, &uri, &user_id, sid.as_deref()).await });
+        queue(app, client_id, uri, user_id.to_string(), sid);
     }
     let ended = Ended { sessions: sessions.len(), grants: revoked.len(), notifications };
     tracing::info!(
@@ -92,6 +123,33 @@ pub fn logout_token(app: &App, client_id: &str, user_id: &str, sid: Option<&str>
     app.keys.sign("logout+jwt", &claims).map_err(|e| e.to_string())
 }
 
+/// Hands one delivery to a task, within the bound of [`Deliveries`].
+fn queue(app: &AppState, client_id: String, uri: String, user_id: String, sid: Option<String>) {
+    let deliveries = &app.deliveries;
+    if deliveries.waiting.fetch_add(1, Ordering::SeqCst) >= QUEUED {
+        deliveries.waiting.fetch_sub(1, Ordering::SeqCst);
+        tracing::warn!(client_id, uri, "back-channel logout dropped: {QUEUED} deliveries are already waiting");
+        let app = app.clone();
+        tokio::spawn(async move {
+            Audit::new("backchannel_logout.failed")
+                .client(&client_id)
+                .user(&user_id)
+                .reason("not delivered: too many deliveries waiting")
+                .write(&app)
+                .await;
+        });
+        return;
+    }
+    let app = app.clone();
+    tokio::spawn(async move {
+        let permit = app.deliveries.running.acquire().await;
+        app.deliveries.waiting.fetch_sub(1, Ordering::SeqCst);
+        if permit.is_ok() {
+            deliver(&app, &client_id, &uri, &user_id, sid.as_deref()).await;
+        }
+    });
+}
+
 async fn deliver(app: &App, client_id: &str, uri: &str, user_id: &str, sid: Option<&str>) {
     let token = match logout_token(app, client_id, user_id, sid) {
         Ok(token) => token,
@@ -100,33 +158,33 @@ async fn deliver(app: &App, client_id: &str, uri: &str, user_id: &str, sid: Opti
             return;
         }
     };
-    let mut last_error = String::new();
     for attempt in 1..=ATTEMPTS {
         if attempt > 1 {
             tokio::time::sleep(RETRY_PAUSE * (attempt - 1)).await;
         }
         // §2.8: the RP answers 200 (or 204) once it logged the session out; anything else is a failure.
-        match app.http.post(uri).form(&[("logout_token", token.as_str())]).send().await {
+        let error = match app.http.post(uri).form(&[("logout_token", token.as_str())]).send().await {
             Ok(response) if response.status().is_success() => {
                 tracing::info!(client_id, uri, attempt, "back-channel logout delivered");
                 Audit::new("backchannel_logout.delivered")
                     .client(client_id)
                     .user(user_id)
-                    .reason(&format!("{uri}, attempt {attempt}"))
+                    .reason(&format!("delivered (attempt {attempt})"))
                     .write(app)
                     .await;
                 return;
             }
-            Ok(response) => last_error = format!("HTTP {}", response.status().as_u16()),
-            Err(e) if e.is_timeout() => last_error = format!("no answer within {} s", DELIVERY_TIMEOUT.as_secs()),
-            Err(e) => last_error = format!("request failed: {e}"),
-        }
-        tracing::warn!(client_id, uri, attempt, error = %last_error, "back-channel logout not delivered");
+            Ok(response) => format!("HTTP {}", response.status().as_u16()),
+            Err(e) if e.is_timeout() => format!("no answer within {} s", DELIVERY_TIMEOUT.as_secs()),
+            Err(e) => format!("request failed: {e}"),
+        };
+        // The network's answer goes to the log only, which the operator reads; the audit says "not delivered".
+        tracing::warn!(client_id, uri, attempt, error = %error, "back-channel logout not delivered");
     }
     Audit::new("backchannel_logout.failed")
         .client(client_id)
         .user(user_id)
-        .reason(&format!("{uri}: {last_error} after {ATTEMPTS} attempts"))
+        .reason(&format!("not delivered after {ATTEMPTS} attempts"))
         .write(app)
         .await;
 }

@@ -28,16 +28,17 @@ async fn run(app: &App, headers: &HeaderMap, pairs: Vec<(String, String)>) -> Re
     let form = FormParams::parse(pairs)?;
     let client = authenticate(app, headers, &form).await?;
     // RFC 7662 §2.1 leaves the protection of the endpoint to the server, and §4 warns of token scanning:
-    // only a client that proved a secret may ask (a public client's id is no credential at all).
+    // only a client that proved a secret may ask (a public client's id is no credential at all). A public
+    // client did not authenticate, hence 401 `invalid_client` (RFC 6749 §5.2), not `unauthorized_client`.
     if client.kind.is_public() {
-        return Err(OAuthError::unauthorized_client("introspection needs an authenticated confidential client"));
+        return Err(OAuthError::invalid_client("introspection needs an authenticated confidential client"));
     }
     let token = form.require("token")?;
     let hint = form.get("token_type_hint");
     let looks_like_jwt = token.matches('.').count() == 2;
     if looks_like_jwt
         && hint != Some("refresh_token")
-        && let Ok(claims) = verify_access_token(app, token).await
+        && let Ok((claims, _)) = verify_access_token(app, token).await
     {
         return Ok(json!({
             "active": true,

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::redirect::{redirect, with_params};
 use crate::app::{App, AppState};
+use crate::store::Session;
 use crate::util::{secure_eq, sha256_hex};
 use crate::web::cookies;
 use crate::web::error::PageError;
@@ -34,20 +35,31 @@ async fn logout(app: &App, headers: &HeaderMap, params: HashMap<String, String>,
     let lang = Lang::pick(get("ui_locales"), headers);
 
     // The hint may be expired (it usually is by logout time) but must be ours.
-    let hinted_client = match get("id_token_hint") {
+    let hint_claims = match get("id_token_hint") {
         Some(hint) => match app.keys.verify::<Value>(hint, &app.settings.issuer, None, None) {
-            Some(claims) => claims.get("aud").and_then(|a| match a {
-                Value::String(s) => Some(s.clone()),
-                Value::Array(v) => v.first().and_then(Value::as_str).map(String::from),
-                _ => None,
-            }),
-            None => {
-                return PageError::bad_request(lang, Msg::BadIdTokenHint).into_response();
-            }
+            Some(claims) => Some(claims),
+            None => return PageError::bad_request(lang, Msg::BadIdTokenHint).into_response(),
         },
         None => None,
     };
-    let hinted = hinted_client.is_some();
+    let hinted_client = hint_claims.as_ref().and_then(|claims| {
+        claims.get("aud").and_then(|a| match a {
+            Value::String(s) => Some(s.clone()),
+            Value::Array(v) => v.first().and_then(Value::as_str).map(String::from),
+            _ => None,
+        })
+    });
+    let session_cookie = cookies::get(headers, cookies::SESSION);
+    // The hint says the app asked only when it was issued for this browser's own session: its `sub`, and
+    // its `sid` when it has one. Anyone's ID token would otherwise sign anyone out without a question.
+    let hinted = match (&hint_claims, session_cookie) {
+        (Some(claims), Some(cookie)) => match app.store.get_session(&sha256_hex(cookie), app.now()).await {
+            Ok(Some(session)) => hint_is_for(claims, &session),
+            Ok(None) => false,
+            Err(e) => return PageError::internal(lang, &e).into_response(),
+        },
+        _ => false,
+    };
     let client_id = match (hinted_client, get("client_id")) {
         (Some(a), Some(b)) if a != b => {
             return PageError::bad_request(lang, Msg::ClientMismatch).into_response();
@@ -79,17 +91,18 @@ async fn logout(app: &App, headers: &HeaderMap, params: HashMap<String, String>,
         target = Some(with_params(uri, &extra));
     }
 
-    // Without a valid id_token_hint, nothing says the app asked: the person confirms, with a token only a
-    // page of ours can carry (derived from the HttpOnly session cookie), so another site cannot sign them out.
-    let session_cookie = cookies::get(headers, cookies::SESSION);
+    // Without a valid id_token_hint for this session, nothing says the app asked: the person confirms, with a
+    // token only a page of ours can carry (derived from the HttpOnly session cookie), so another site cannot
+    // sign them out.
     if !hinted && let Some(cookie) = session_cookie {
         let expected = confirmation_token(cookie);
         let confirmed = post && get("confirm").is_some_and(|c| secure_eq(c, &expected));
         if !confirmed {
-            let mut fields: Vec<(&str, &str)> = ["client_id", "post_logout_redirect_uri", "state", "ui_locales"]
-                .into_iter()
-                .filter_map(|k| get(k).map(|v| (k, v)))
-                .collect();
+            let mut fields: Vec<(&str, &str)> =
+                ["id_token_hint", "client_id", "post_logout_redirect_uri", "state", "ui_locales"]
+                    .into_iter()
+                    .filter_map(|k| get(k).map(|v| (k, v)))
+                    .collect();
             fields.push(("confirm", &expected));
             return match crate::web::templates::render("logout.html", lang, minijinja::context! { fields }) {
                 Ok(body) => {
@@ -122,6 +135,16 @@ async fn logout(app: &App, headers: &HeaderMap, params: HashMap<String, String>,
         .headers_mut()
         .append(header::SET_COOKIE, cookies::set(cookies::SESSION, "", Some(0), app.settings.secure_cookies()));
     response
+}
+
+/// Whether an ID token was issued for this session: same `sub`, and the same `sid` when the token has one.
+fn hint_is_for(claims: &Value, session: &Session) -> bool {
+    let sub_matches = claims.get("sub").and_then(Value::as_str) == Some(session.user_id.as_str());
+    let sid_matches = match claims.get("sid").and_then(Value::as_str) {
+        Some(sid) => !session.sid.is_empty() && secure_eq(sid, &session.sid),
+        None => true,
+    };
+    sub_matches && sid_matches
 }
 
 /// The confirmation token of a sign-out: bound to the session cookie, which only this browser has.

@@ -128,7 +128,7 @@ async fn token_exchange<E: SubjectTokenExchange>(
             subject: exchanged.subject.clone(),
             checked_at: now,
             created_at: now,
-            expires_at: super::tokens::grant_horizon(app, now),
+            expires_at: super::tokens::origin_horizon(app, now),
         })
         .await?;
     let mut response = issue(
@@ -142,6 +142,7 @@ async fn token_exchange<E: SubjectTokenExchange>(
             amr: &exchanged.amr,
             session_id: None,
             grant_id: &grant_id,
+            first: true,
         },
     )
     .await?;

@@ -19,6 +19,9 @@ pub struct Issue<'a> {
     pub amr: &'a str,
     pub session_id: Option<&'a str>,
     pub grant_id: &'a str,
+    /// The grant's first issuance (a code redeemed, a token exchange): its first refresh token keeps the
+    /// grant's origin as long as the grant may live ([`origin_horizon`] until then).
+    pub first: bool,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -140,20 +143,23 @@ pub async fn issue(app: &App, req: Issue<'_>) -> Result<TokenResponse, OAuthErro
 
     let refresh_token = if has_scope(req.scope, "offline_access") {
         let token = random_token();
-        app.store
-            .put_refresh_token(RefreshToken {
-                token_hash: sha256_hex(&token),
-                grant_id: req.grant_id.to_string(),
-                client_id: req.client_id.to_string(),
-                user_id: req.user.id.clone(),
-                scope: req.scope.to_string(),
-                session_id: req.session_id.map(String::from),
-                auth_time: req.auth_time,
-                amr: req.amr.to_string(),
-                created_at: now,
-                expires_at: now + settings.refresh_token_ttl,
-            })
-            .await?;
+        let record = RefreshToken {
+            token_hash: sha256_hex(&token),
+            grant_id: req.grant_id.to_string(),
+            client_id: req.client_id.to_string(),
+            user_id: req.user.id.clone(),
+            scope: req.scope.to_string(),
+            session_id: req.session_id.map(String::from),
+            auth_time: req.auth_time,
+            amr: req.amr.to_string(),
+            created_at: now,
+            expires_at: now + settings.refresh_token_ttl,
+        };
+        if req.first {
+            app.store.start_refresh_family(record, grant_horizon(app, now)).await?;
+        } else {
+            app.store.put_refresh_token(record).await?;
+        }
         Some(token)
     } else {
         None
@@ -173,6 +179,15 @@ pub async fn issue(app: &App, req: Issue<'_>) -> Result<TokenResponse, OAuthErro
 fn base64url(bytes: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// How long a grant's origin is first kept: while its code may be redeemed and the tokens of that code may
+/// live, and at least as long as a browser session (the app's own session, which a back-channel logout
+/// ends, is one of ours by its `sid`). A grant that gets a refresh token keeps it up to [`grant_horizon`]
+/// (`start_refresh_family`); an authorization request that is never redeemed leaves nothing for 30 days.
+pub fn origin_horizon(app: &App, now: i64) -> i64 {
+    let tokens = app.settings.code_ttl + app.settings.access_token_ttl.max(app.settings.id_token_ttl);
+    now + tokens.max(app.settings.session_ttl)
 }
 
 /// The longest any token of a grant can live: how long a revocation must be remembered.

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use super::error::OAuthError;
 use super::tokens::{AccessClaims, user_claims};
 use crate::app::{App, AppState};
+use crate::store::User;
 
 pub async fn userinfo_get(State(app): State<AppState>, headers: HeaderMap) -> Response {
     respond(userinfo(&app, &headers, None).await)
@@ -29,8 +30,9 @@ fn respond(result: Result<serde_json::Value, OAuthError>) -> Response {
     }
 }
 
-/// Verifies a bearer access token we issued and that it is not revoked.
-pub async fn verify_access_token(app: &App, token: &str) -> Result<AccessClaims, OAuthError> {
+/// Verifies a bearer access token we issued, that it is not revoked, and that its user still exists and is
+/// not disabled (a deleted or disabled person's tokens are inactive whatever else was revoked).
+pub async fn verify_access_token(app: &App, token: &str) -> Result<(AccessClaims, User), OAuthError> {
     let claims: AccessClaims = app
         .keys
         .verify(token, &app.settings.issuer, Some("at+jwt"), Some(app.now()))
@@ -38,7 +40,11 @@ pub async fn verify_access_token(app: &App, token: &str) -> Result<AccessClaims,
     if app.store.is_access_token_revoked(&claims.jti).await? || app.store.is_grant_revoked(&claims.gid).await? {
         return Err(OAuthError::invalid_token("the access token was revoked"));
     }
-    Ok(claims)
+    match app.store.get_user(&claims.sub).await? {
+        Some(user) if !user.disabled => Ok((claims, user)),
+        Some(_) => Err(OAuthError::invalid_token("the account is disabled")),
+        None => Err(OAuthError::invalid_token("the user no longer exists")),
+    }
 }
 
 async fn userinfo(app: &App, headers: &HeaderMap, body_token: Option<String>) -> Result<serde_json::Value, OAuthError> {
@@ -52,12 +58,9 @@ async fn userinfo(app: &App, headers: &HeaderMap, body_token: Option<String>) ->
         (Some(t), None) | (None, Some(t)) => t,
         (None, None) => return Err(OAuthError::invalid_token("an access token is required")),
     };
-    let claims = verify_access_token(app, &token).await?;
+    let (claims, user) = verify_access_token(app, &token).await?;
     if !super::tokens::has_scope(&claims.scope, "openid") {
         return Err(OAuthError::invalid_token("the access token lacks the openid scope"));
     }
-    let Some(user) = app.store.get_user(&claims.sub).await? else {
-        return Err(OAuthError::invalid_token("the user no longer exists"));
-    };
     Ok(serde_json::Value::Object(user_claims(&user, &claims.scope)))
 }

@@ -18,6 +18,9 @@ pub struct AuditEvent {
     /// `upstream/subject` of the identity involved, if any.
     pub upstream_subject: Option<String>,
     pub reason: Option<String>,
+    /// Who made an admin change: `api` (the admin token at the API), `console:token`, `console:user:<id>`.
+    /// None for what people and upstreams did (sign-ins, events).
+    pub actor: Option<String>,
 }
 
 /// The audit log, plus the housekeeping that concerns the store as a whole (readiness, sweeping).

@@ -121,14 +121,17 @@ pub trait GrantStore: Send + Sync {
         now: Timestamp,
     ) -> StoreResult<Redeemed<AuthCode>>;
     async fn put_refresh_token(&self, token: RefreshToken) -> StoreResult<()>;
+    /// The first refresh token of a grant, and its origin kept until `origin_until` (an origin starts as
+    /// long as its code and the tokens of the code may live): together or not at all.
+    async fn start_refresh_family(&self, token: RefreshToken, origin_until: Timestamp) -> StoreResult<()>;
     /// Same contract as `consume_auth_code`; a token of a revoked grant is NotFound.
     async fn consume_refresh_token(&self, token_hash: &str, now: Timestamp) -> StoreResult<Consumed<RefreshToken>>;
     /// `consume_refresh_token`, and the fresh token's user and grant origin read in the same call.
     async fn redeem_refresh_token(&self, token_hash: &str, now: Timestamp) -> StoreResult<Redeemed<RefreshToken>>;
     /// Reads a refresh token without consuming it (introspection). None when used, expired or revoked.
     async fn get_refresh_token(&self, token_hash: &str, now: Timestamp) -> StoreResult<Option<RefreshToken>>;
-    /// Revokes a grant: its refresh tokens are deleted and `is_grant_revoked` answers true until `expires_at`
-    /// (the longest lifetime of a token of the grant). Idempotent.
+    /// Revokes a grant: its refresh tokens and its origin are deleted and `is_grant_revoked` answers true
+    /// until `expires_at` (the longest lifetime of a token of the grant). Idempotent.
     async fn revoke_grant(&self, grant_id: &str, now: Timestamp, expires_at: Timestamp) -> StoreResult<()>;
     async fn is_grant_revoked(&self, grant_id: &str) -> StoreResult<bool>;
     /// Revokes one access token by `jti`, remembered until `expires_at`. Idempotent.

@@ -2,9 +2,11 @@
 //! callback Token and EncodingAESKey, template/suite/provider secrets), permanent codes, the signing key,
 //! WeCom access tokens and suite tickets. AES-256-GCM with the key of `WEGATE_ENCRYPTION_KEY`; each value
 //! gets a random nonce and is bound to its row by associated data (table, column, key: a sealed secret
-//! copied into another row does not open), stored as `enc:v2:<base64(nonce || ciphertext)>`. Values
-//! sealed before rows were bound (`enc:v1:`) still open, and are sealed anew when next written. Without a
-//! key values are stored as given (and the server warns at start); sealed values can be read only with it.
+//! copied into another row does not open), stored as `enc:v2:<base64(nonce || ciphertext)>`. With a key,
+//! nothing else opens: values sealed before rows were bound (`enc:v1:`) and values stored before the key was
+//! set (plain) are sealed anew by a pass at start (`SqlStore::seal_legacy_values`), and one found later is
+//! refused. Without a key values are stored as given (and the server warns at start); sealed values can be
+//! read only with it.
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
@@ -55,8 +57,30 @@ impl Sealer {
         Ok(format!("{PREFIX}{}", STANDARD.encode(out)))
     }
 
-    /// Decrypts a value sealed for `row`; plain values pass through.
+    /// Decrypts a value sealed for `row`. With a key, only values sealed and bound to their row open: a plain
+    /// value (written without the key, or by hand into the database) or an unbound `enc:v1` one is refused —
+    /// else whoever can write a row could put a secret of their choosing (a signing key, say) in place of
+    /// a sealed one. The start-up pass (`SqlStore::seal_legacy_values`) seals such values first. Without a
+    /// key, plain values pass through.
     pub fn open(&self, stored: String, row: &str) -> StoreResult<String> {
+        if self.cipher.is_some() && !stored.starts_with(PREFIX) {
+            return Err(StoreError::Backend(format!(
+                "a secret of {} is not sealed for its row although WEGATE_ENCRYPTION_KEY is set (written without \
+                 the key or by hand): refused",
+                row.split('|').next().unwrap_or_default()
+            )));
+        }
+        self.open_legacy(stored, row)
+    }
+
+    /// Whether a stored value is sealed and bound to its row (what [`Sealer::open`] accepts with a key).
+    pub fn is_sealed(stored: &str) -> bool {
+        stored.starts_with(PREFIX)
+    }
+
+    /// Reads any value the store ever wrote: bound (`enc:v2`), sealed before rows were bound (`enc:v1`), or
+    /// plain. Only for sealing old values anew.
+    pub fn open_legacy(&self, stored: String, row: &str) -> StoreResult<String> {
         let (encoded, aad) = match (stored.strip_prefix(PREFIX), stored.strip_prefix(PREFIX_V1)) {
             (Some(encoded), _) => (encoded, row.as_bytes()),
             (None, Some(encoded)) => (encoded, &b""[..]),
@@ -99,7 +123,9 @@ mod tests {
         assert!(Sealer::new(None).open(sealed.clone(), ROW).is_err());
         assert!(Sealer::new(Some(&[8u8; 32])).open(sealed, ROW).is_err());
         assert_eq!(Sealer::new(None).seal("plain", ROW).unwrap(), "plain");
-        assert_eq!(sealer.open("plain".into(), ROW).unwrap(), "plain");
+        assert_eq!(Sealer::new(None).open("plain".into(), ROW).unwrap(), "plain", "no key: stored as given");
+        assert!(sealer.open("plain".into(), ROW).is_err(), "with a key, a plain value is refused");
+        assert_eq!(sealer.open_legacy("plain".into(), ROW).unwrap(), "plain", "until sealed anew at start");
     }
 
     #[test]
@@ -111,13 +137,15 @@ mod tests {
     }
 
     #[test]
-    fn values_sealed_before_rows_were_bound_still_open() {
+    fn values_sealed_before_rows_were_bound_open_only_to_be_sealed_anew() {
         let key = [7u8; 32];
         let cipher = Aes256Gcm::new((&key).into());
         let nonce = [1u8; 12];
         let mut legacy = nonce.to_vec();
         legacy.extend_from_slice(&cipher.encrypt(Nonce::from_slice(&nonce), b"old-secret".as_ref()).unwrap());
         let stored = format!("{PREFIX_V1}{}", STANDARD.encode(legacy));
-        assert_eq!(Sealer::new(Some(&key)).open(stored, ROW).unwrap(), "old-secret");
+        let sealer = Sealer::new(Some(&key));
+        assert!(sealer.open(stored.clone(), ROW).is_err(), "an unbound value could have come from any row");
+        assert_eq!(sealer.open_legacy(stored, ROW).unwrap(), "old-secret");
     }
 }

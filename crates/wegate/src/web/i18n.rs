@@ -196,6 +196,9 @@ catalogue! {
     ConnectionNotEnabled "connection_not_enabled" =>
         "This sign-in method is not enabled for this app.",
         "此登录方式未对该应用启用。";
+    PasswordNotOffered "password_not_offered" =>
+        "This app asked for sign-in with one particular method; password sign-in is not offered here.",
+        "该应用指定了登录方式，此处不提供密码登录。";
     MobileOnly "mobile_only" => "This sign-in method is for the mobile app only.", "此登录方式仅供移动应用使用。";
 
     // ---------------------------------------------------------------- the authorization request

@@ -60,12 +60,9 @@ pub async fn switch_language(State(app): State<AppState>, Query(choice): Query<L
         return (StatusCode::BAD_REQUEST, "lang must be en or zh").into_response();
     };
     // Only a local path: never an open redirect.
-    let back = choice
-        .return_to
-        .filter(|r| r.starts_with('/') && !r.starts_with("//") && !r.contains('\\'))
-        .unwrap_or_else(|| "/".to_string());
+    let back = choice.return_to.as_deref().and_then(crate::util::local_path).unwrap_or("/");
     let mut response = StatusCode::SEE_OTHER.into_response();
-    if let Ok(location) = HeaderValue::from_str(&back) {
+    if let Ok(location) = HeaderValue::from_str(back) {
         response.headers_mut().insert(header::LOCATION, location);
     }
     let tag = lang.short();

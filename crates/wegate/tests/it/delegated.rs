@@ -527,6 +527,15 @@ async fn a_delegated_connection_stays_bound_to_its_first_corp() {
     let (_, c) = env.admin(Method::GET, "/connections/deleg", None).await;
     assert_eq!(c["status"]["authorized_corps"].as_array().map(Vec::len), Some(2), "{c}");
     assert_eq!(c["status"]["bound_corp_id"], encrypted(&first), "a later corp does not take the connection over");
+    let later =
+        c["status"]["authorized_corps"].as_array().unwrap().iter().find(|corp| corp["corp_id"] == encrypted(&other));
+    assert_eq!(later.map(|corp| corp["status"].clone()), Some(json!("refused")), "not shown as active: {c}");
+    // A change of its authorization keeps it refused.
+    sim_post(&env, &format!("/_sim/suites/{template_id}/change_auth"), json!({"corp_id": other})).await;
+    let (_, c) = env.admin(Method::GET, "/connections/deleg", None).await;
+    let later =
+        c["status"]["authorized_corps"].as_array().unwrap().iter().find(|corp| corp["corp_id"] == encrypted(&other));
+    assert_eq!(later.map(|corp| corp["status"].clone()), Some(json!("refused")), "{c}");
 
     let req = auth_request(&client, &["profile"], &[("connection", "deleg")]);
     let page = browser().get(&req.url).send().await.unwrap();

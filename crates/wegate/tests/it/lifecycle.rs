@@ -12,19 +12,19 @@ use serde_json::{Value, json};
 
 use crate::harness::*;
 
-const REDIRECT: &str = "https://app.example.com/cb";
+pub(crate) const REDIRECT: &str = "https://app.example.com/cb";
 /// The callback Token and EncodingAESKey of the demo app's 接收消息 API settings in these tests.
 const TOKEN: &str = "lifecycleToken1";
 const AES_KEY: &str = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C";
 const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 
 /// An app's back-channel logout endpoint: keeps every `logout_token` it receives.
-struct Receiver {
-    url: String,
+pub(crate) struct Receiver {
+    pub(crate) url: String,
     tokens: Arc<Mutex<Vec<String>>>,
 }
 
-async fn receiver() -> Receiver {
+pub(crate) async fn receiver() -> Receiver {
     use axum::extract::{Form, State};
     let tokens: Arc<Mutex<Vec<String>>> = Arc::default();
     let app = axum::Router::new()
@@ -52,7 +52,7 @@ async fn receiver() -> Receiver {
 
 impl Receiver {
     /// Waits (a few seconds at most) for the `n`th logout token.
-    async fn token(&self, n: usize) -> String {
+    pub(crate) async fn token(&self, n: usize) -> String {
         for _ in 0..200 {
             if let Some(token) = self.tokens.lock().unwrap().get(n - 1) {
                 return token.clone();
@@ -62,13 +62,13 @@ impl Receiver {
         panic!("no logout token #{n} arrived");
     }
 
-    fn count(&self) -> usize {
+    pub(crate) fn count(&self) -> usize {
         self.tokens.lock().unwrap().len()
     }
 }
 
 /// Verifies a logout token against the server's JWKS and returns its claims and header type.
-async fn verify_logout_token(env: &Env, token: &str) -> (Value, Option<String>) {
+pub(crate) async fn verify_logout_token(env: &Env, token: &str) -> (Value, Option<String>) {
     let header = jsonwebtoken::decode_header(token).expect("header");
     let jwks: jsonwebtoken::jwk::JwkSet =
         env.http.get(format!("{}/jwks", env.base)).send().await.unwrap().json().await.unwrap();
@@ -83,7 +83,7 @@ async fn verify_logout_token(env: &Env, token: &str) -> (Value, Option<String>) 
 
 /// A qrcode connection of the demo app with callback secrets, its event URL verified by the simulator, and a
 /// web app (with a back-channel logout URI when given) that enables it.
-async fn wired(env: &Env, backchannel: Option<&str>) -> (String, Client, reqwest::Client) {
+pub(crate) async fn wired(env: &Env, backchannel: Option<&str>) -> (String, Client, reqwest::Client) {
     let created =
         env.corp_connection("wecom", "wecom_qrcode", json!({"token": TOKEN, "encoding_aes_key": AES_KEY})).await;
     let event_url = created["event_url"].as_str().expect("a self-built connection with secrets has an event URL");
@@ -108,7 +108,7 @@ async fn wired(env: &Env, backchannel: Option<&str>) -> (String, Client, reqwest
     (client_id, client, http)
 }
 
-async fn sim_post(env: &Env, path: &str, body: Value) -> Value {
+pub(crate) async fn sim_post(env: &Env, path: &str, body: Value) -> Value {
     let response = env.http.post(format!("{}{path}", env.sim.base)).json(&body).send().await.unwrap();
     let status = response.status();
     let value: Value = response.json().await.unwrap_or(Value::Null);
@@ -117,7 +117,12 @@ async fn sim_post(env: &Env, path: &str, body: Value) -> Value {
 }
 
 /// Signs `member` in with offline_access: (user id, sid, refresh token).
-async fn sign_in(env: &Env, client: &Client, http: &reqwest::Client, member: &str) -> (String, String, RefreshToken) {
+pub(crate) async fn sign_in(
+    env: &Env,
+    client: &Client,
+    http: &reqwest::Client,
+    member: &str,
+) -> (String, String, RefreshToken) {
     let req = auth_request(client, &["profile", "offline_access"], &[("connection", "wecom")]);
     let back = wecom_login(&browser(), &req.url, member).await;
     let code = code_from_redirect(&back, &req, &env.base);
@@ -140,7 +145,11 @@ fn sid_of(id_token: &str) -> String {
     claims["sid"].as_str().expect("sid").to_string()
 }
 
-async fn refresh(client: &Client, http: &reqwest::Client, token: &RefreshToken) -> Result<RefreshToken, String> {
+pub(crate) async fn refresh(
+    client: &Client,
+    http: &reqwest::Client,
+    token: &RefreshToken,
+) -> Result<RefreshToken, String> {
     match client.exchange_refresh_token(token).expect("token endpoint").request_async(http).await {
         Ok(tokens) => Ok(tokens.refresh_token().expect("rotated").clone()),
         Err(e) => Err(format!("{e:?}")),
@@ -357,6 +366,11 @@ async fn forged_or_replayed_address_book_events_change_nothing() {
     let genuine = sealed(&right, &corp, &now, "4");
     assert_eq!(send(genuine.clone()).await.unwrap().text().await.unwrap(), "success");
     assert!(refresh(&client, &http, &refresh_token).await.is_err());
+    // The departure disabled the account; an admin lets the person back in, who signs in again.
+    let (_, users) = env.admin(Method::GET, "/users", None).await;
+    let id = users["items"][0]["id"].as_str().unwrap().to_string();
+    let (_, user) = env.admin(Method::POST, &format!("/users/{id}/enable"), None).await;
+    assert_eq!(user["disabled"], false);
     let (_, _, after) = sign_in(&env, &client, &http, "ZhangSan").await;
     let replay = send(genuine).await.unwrap();
     assert_eq!(replay.status(), StatusCode::OK);

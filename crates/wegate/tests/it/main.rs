@@ -13,6 +13,7 @@ mod console;
 mod delegated;
 mod demo;
 mod docs;
+mod doors;
 mod encrypted_ids;
 mod lifecycle;
 mod oidc_core;

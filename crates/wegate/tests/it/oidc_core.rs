@@ -663,8 +663,9 @@ async fn public_clients_cannot_introspect() {
     let (spa_id, _) = env.app("spa", REDIRECT).await;
     let (status, body) =
         form_call(&env.base, "/introspect", &[("token", "anything"), ("client_id", &spa_id)], None).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    assert_eq!(body["error"], "unauthorized_client");
+    // The client did not authenticate: 401 invalid_client (RFC 6749 §5.2).
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(body["error"], "invalid_client");
 }
 
 #[tokio::test]

@@ -11,7 +11,7 @@ use crate::harness::*;
 const REDIRECT: &str = "https://app.example.com/callback";
 
 /// An app enabling exactly `connections`.
-async fn app_with(env: &Env, connections: &[&str]) -> (Client, reqwest::Client) {
+pub(crate) async fn app_with(env: &Env, connections: &[&str]) -> (Client, reqwest::Client) {
     let (client_id, secret) = env.app("web", REDIRECT).await;
     for c in connections {
         env.associate(&client_id, c).await;
@@ -21,7 +21,7 @@ async fn app_with(env: &Env, connections: &[&str]) -> (Client, reqwest::Client) 
 
 /// The demo corp's second app (visible to everyone) as a QR connection `legacy`; the first app (visible to
 /// departments 2 and 3 only: not to ZhaoLiu) as `demo`.
-async fn two_apps_of_one_corp(env: &Env) {
+pub(crate) async fn two_apps_of_one_corp(env: &Env) {
     let seed = wecom_sim::Seed::demo();
     let corp = &seed.corps[0];
     let legacy = &corp.apps[1];
@@ -35,7 +35,7 @@ async fn two_apps_of_one_corp(env: &Env) {
 }
 
 /// Signs `userid` in at `client` through `connection` in `browser`; returns the ID token's claims.
-async fn sign_in(
+pub(crate) async fn sign_in(
     env: &Env,
     browser: &reqwest::Client,
     client: &Client,
@@ -49,7 +49,7 @@ async fn sign_in(
     id_claims(client, http, code, req).await
 }
 
-async fn id_claims(client: &Client, http: &reqwest::Client, code: String, req: AuthRequest) -> Value {
+pub(crate) async fn id_claims(client: &Client, http: &reqwest::Client, code: String, req: AuthRequest) -> Value {
     use openidconnect::TokenResponse;
     let tokens = exchange(client, http, code, req.verifier).await;
     let id_token = tokens.id_token().expect("id token").to_string();
@@ -59,7 +59,7 @@ async fn id_claims(client: &Client, http: &reqwest::Client, code: String, req: A
 }
 
 /// `prompt=none` at `client`: Ok(code) or Err(OAuth error).
-async fn silent(
+pub(crate) async fn silent(
     browser: &reqwest::Client,
     client: &Client,
     extra: &[(&str, &str)],

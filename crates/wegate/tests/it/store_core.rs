@@ -93,10 +93,12 @@ async fn a_login_and_a_refresh_run_few_statements() {
 
 /// authorize: the login transaction, stored with its connection; callback: take the transaction (checked in
 /// the statement), identity, user, then session, grant origin, code and audit in one transaction; token:
-/// consume the code, user, refresh token. Apps and connections come from the store's cache. (Before: 13 —
-/// the connection recorded by a second write, the transaction read before it was taken, and the session,
-/// grant and audit written in three calls.)
-const LOGIN_STATEMENTS: u64 = 11;
+/// consume the code, user, then the first refresh token and its grant origin kept as long as the grant (one
+/// transaction: the origin starts as long as a code and a browser session only, so an authorization that is
+/// never redeemed leaves nothing for 30 days). Apps and connections come from the store's cache. (Before:
+/// 13 — the connection recorded by a second write, the transaction read before it was taken, and the session,
+/// grant and audit written in three calls; 11 before the origin's extension.)
+const LOGIN_STATEMENTS: u64 = 12;
 /// The same in calls: the callback's identity and user are one (`get_identity_with_user`), its last four
 /// statements are one, and so are the token step's code and user (`redeem_auth_code`). (Before: 8.)
 const LOGIN_CALLS: u64 = 6;

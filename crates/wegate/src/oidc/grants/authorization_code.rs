@@ -65,6 +65,7 @@ pub async fn grant(app: &App, headers: &HeaderMap, form: &FormParams) -> Result<
             amr: &record.amr,
             session_id: record.session_id.as_deref(),
             grant_id: &record.grant_id,
+            first: true,
         },
     )
     .await

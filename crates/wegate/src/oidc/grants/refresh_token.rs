@@ -81,6 +81,7 @@ pub async fn grant<M: MembershipCheck>(
             amr: &record.amr,
             session_id: record.session_id.as_deref(),
             grant_id: &record.grant_id,
+            first: false,
         },
     )
     .await
@@ -112,7 +113,7 @@ async fn recheck_membership<M: MembershipCheck>(
         }
         Membership::Gone(why) => {
             tracing::info!(user_id, why, "refresh refused: the member is gone upstream");
-            crate::oidc::backchannel::end_user(app, user_id, &format!("refresh re-check: {why}")).await?;
+            crate::oidc::backchannel::departed(app, user_id, &format!("refresh re-check: {why}")).await?;
             Err(OAuthError::invalid_grant("the person is no longer a member of the organisation; sign in again"))
         }
         Membership::Unknown(why) if now - origin.checked_at < app.settings.membership_recheck + RECHECK_GRACE => {

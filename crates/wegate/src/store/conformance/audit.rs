@@ -35,6 +35,7 @@ pub async fn audit_pages_newest_first(store: Arc<dyn Store>) {
     let first = &seen[6];
     assert_eq!((first.at, first.client_id.as_deref(), first.connection.as_deref()), (NOW, Some("app"), None));
     assert_eq!(first.upstream_subject.as_deref(), Some("wecom:ww1/zhangsan"));
+    assert_eq!(first.actor.as_deref(), Some("api"), "the actor of an admin change is kept");
 
     race(
         &store,

@@ -188,6 +188,7 @@ pub(super) fn audit(at: Timestamp, event: &str) -> AuditEvent {
         user_id: None,
         upstream_subject: Some("wecom:ww1/zhangsan".into()),
         reason: None,
+        actor: Some("api".into()),
     }
 }
 

@@ -226,6 +226,28 @@ pub async fn grant_origins_round_trip_and_list_the_users_live_grants(store: Arc<
     let _ = password;
 }
 
+/// The first refresh token of a grant keeps its origin as long as the grant may live (never shorter); a
+/// revocation deletes the origin (a later sign-out has nothing of it to notify or re-check).
+pub async fn a_refresh_family_keeps_its_origin_and_revocation_drops_it(store: Arc<dyn Store>) {
+    store.put_grant_origin(grant_origin("g1", "u1", NOW + 100)).await.expect("put");
+    store.put_grant_origin(grant_origin("g2", "u1", NOW + 100)).await.expect("put");
+    store.start_refresh_family(refresh_token("r1", "g1", NOW + 3600), NOW + 4000).await.expect("start");
+    assert_eq!(store.get_grant_origin("g1").await.expect("get").map(|g| g.expires_at), Some(NOW + 4000));
+    assert!(matches!(store.consume_refresh_token("r1", NOW).await.expect("consume"), Consumed::Fresh(_)));
+    store.start_refresh_family(refresh_token("r2", "g1", NOW + 3600), NOW + 50).await.expect("start");
+    assert_eq!(
+        store.get_grant_origin("g1").await.expect("get").map(|g| g.expires_at),
+        Some(NOW + 4000),
+        "never shortened"
+    );
+
+    store.revoke_grant("g1", NOW, NOW + 4000).await.expect("revoke");
+    assert_eq!(store.get_grant_origin("g1").await.expect("get"), None);
+    let live: Vec<String> =
+        store.user_grant_origins("u1", NOW).await.expect("list").into_iter().map(|g| g.grant_id).collect();
+    assert_eq!(live, ["g2"], "only the grant not revoked is left to notify");
+}
+
 /// `start_grant` stores the origin and the first code together; when the code cannot be stored (its hash
 /// is taken), the origin is not stored either.
 pub async fn a_grant_starts_with_its_origin_and_code_or_not_at_all(store: Arc<dyn Store>) {
@@ -243,6 +265,7 @@ pub async fn a_grant_starts_with_its_origin_and_code_or_not_at_all(store: Arc<dy
         user_id: Some(user.into()),
         upstream_subject: None,
         reason: None,
+        actor: None,
     };
     store.start_grant(start("g1", "c1", None, None)).await.expect("start");
     assert!(store.get_grant_origin("g1").await.expect("get").is_some());

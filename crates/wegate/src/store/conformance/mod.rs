@@ -94,6 +94,7 @@ macro_rules! behaviours {
             access_token_revocation_is_remembered,
             grant_origins_round_trip_and_list_the_users_live_grants,
             a_grant_starts_with_its_origin_and_code_or_not_at_all,
+            a_refresh_family_keeps_its_origin_and_revocation_drops_it,
             // upstream.rs
             upstream_token_invalidation_is_compare_and_delete,
             lease_excludes_other_owners_until_expiry,

@@ -12,7 +12,7 @@ use crate::store::{AuditEvent, AuditStore, Page, StoreError, StoreResult, Timest
 
 macro_rules! audit_cols {
     () => {
-        "id, occurred_at, event, client_id, connection, user_id, upstream_subject, reason"
+        "id, occurred_at, event, client_id, connection, user_id, upstream_subject, reason, actor"
     };
 }
 
@@ -26,6 +26,7 @@ fn audit_from_row(row: &Row) -> StoreResult<AuditEvent> {
         user_id: col(row, "user_id")?,
         upstream_subject: col(row, "upstream_subject")?,
         reason: col(row, "reason")?,
+        actor: col(row, "actor")?,
     })
 }
 
@@ -72,7 +73,7 @@ pub(super) fn insert_audit(id: i64, event: &AuditEvent) -> Stmt {
     q(concat!(
         "INSERT INTO audit_events (",
         audit_cols!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING RETURNING id"
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING RETURNING id"
     ))
     .bind(id)
     .bind(event.at)
@@ -82,6 +83,7 @@ pub(super) fn insert_audit(id: i64, event: &AuditEvent) -> Stmt {
     .bind(event.user_id.as_deref())
     .bind(event.upstream_subject.as_deref())
     .bind(event.reason.as_deref())
+    .bind(event.actor.as_deref())
 }
 
 #[async_trait]

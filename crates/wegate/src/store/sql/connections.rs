@@ -60,7 +60,7 @@ pub(super) fn connection_from_row(row: &Row, sealer: &crate::store::seal::Sealer
 }
 
 /// The row a connection's sealed secrets are bound to.
-fn secrets_row(identifier: &str) -> String {
+pub(super) fn secrets_row(identifier: &str) -> String {
     format!("connections.secrets|{identifier}")
 }
 

@@ -254,25 +254,12 @@ impl GrantStore for SqlStore {
     }
 
     async fn put_refresh_token(&self, token: RefreshToken) -> StoreResult<()> {
-        self.exec(
-            q(concat!(
-                "INSERT INTO refresh_tokens (",
-                refresh_token_cols!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-            ))
-            .bind(token.token_hash.as_str())
-            .bind(token.grant_id.as_str())
-            .bind(token.client_id.as_str())
-            .bind(token.user_id.as_str())
-            .bind(token.scope.as_str())
-            .bind(token.session_id.as_deref())
-            .bind(token.auth_time)
-            .bind(token.amr.as_str())
-            .bind(token.created_at)
-            .bind(token.expires_at),
-        )
-        .await
-        .map(|_| ())
+        self.exec(insert_refresh_token(&token)).await.map(|_| ())
+    }
+
+    async fn start_refresh_family(&self, token: RefreshToken, origin_until: Timestamp) -> StoreResult<()> {
+        let statements = vec![insert_refresh_token(&token), extend_origin(&token.grant_id, origin_until)];
+        self.transaction(statements, false).await.map(|_| ())
     }
 
     async fn consume_refresh_token(&self, token_hash: &str, now: Timestamp) -> StoreResult<Consumed<RefreshToken>> {
@@ -336,7 +323,14 @@ impl GrantStore for SqlStore {
             .bind(expires_at),
         )
         .await?;
-        self.exec(q("DELETE FROM refresh_tokens WHERE grant_id = $1").bind(grant_id)).await.map(|_| ())
+        // The origin goes too: a revoked grant has nothing left to re-check, and a later sign-out must not
+        // notify its app again.
+        self.in_order([
+            q("DELETE FROM refresh_tokens WHERE grant_id = $1").bind(grant_id),
+            q("DELETE FROM grant_origins WHERE grant_id = $1").bind(grant_id),
+        ])
+        .await
+        .map(|_| ())
     }
 
     async fn is_grant_revoked(&self, grant_id: &str) -> StoreResult<bool> {
@@ -386,13 +380,7 @@ impl GrantStore for SqlStore {
     }
 
     async fn extend_grant_origin(&self, grant_id: &str, expires_at: Timestamp) -> StoreResult<()> {
-        self.exec(
-            q("UPDATE grant_origins SET expires_at = $2 WHERE grant_id = $1 AND expires_at < $2")
-                .bind(grant_id)
-                .bind(expires_at),
-        )
-        .await
-        .map(|_| ())
+        self.exec(extend_origin(grant_id, expires_at)).await.map(|_| ())
     }
 
     async fn user_refresh_grants(&self, user_id: &str, now: Timestamp) -> StoreResult<Vec<String>> {
@@ -422,6 +410,31 @@ impl GrantStore for SqlStore {
             .await?;
         all(rows, origin_from_row)
     }
+}
+
+fn insert_refresh_token(token: &RefreshToken) -> Stmt {
+    q(concat!(
+        "INSERT INTO refresh_tokens (",
+        refresh_token_cols!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+    ))
+    .bind(token.token_hash.as_str())
+    .bind(token.grant_id.as_str())
+    .bind(token.client_id.as_str())
+    .bind(token.user_id.as_str())
+    .bind(token.scope.as_str())
+    .bind(token.session_id.as_deref())
+    .bind(token.auth_time)
+    .bind(token.amr.as_str())
+    .bind(token.created_at)
+    .bind(token.expires_at)
+}
+
+/// An origin only ever lives longer.
+fn extend_origin(grant_id: &str, expires_at: Timestamp) -> Stmt {
+    q("UPDATE grant_origins SET expires_at = $2 WHERE grant_id = $1 AND expires_at < $2")
+        .bind(grant_id)
+        .bind(expires_at)
 }
 
 #[cfg(test)]

@@ -29,6 +29,7 @@ mod db;
 mod grants;
 mod keys;
 mod lite;
+mod sealing;
 mod sessions;
 mod upstream;
 mod users;
@@ -137,6 +138,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "member lifecycle", include_str!("../../../migrations/0005_member_lifecycle.sql")),
     (6, "connection order", include_str!("../../../migrations/0006_connection_order.sql")),
     (7, "admin users", include_str!("../../../migrations/0007_admin_users.sql")),
+    (8, "audit actor", include_str!("../../../migrations/0008_audit_actor.sql")),
 ];
 
 #[derive(Debug)]

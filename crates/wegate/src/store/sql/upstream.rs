@@ -30,15 +30,15 @@ fn corp_from_row(row: &Row, sealer: &crate::store::seal::Sealer) -> StoreResult<
 }
 
 /// The rows sealed values are bound to (see `store::seal`).
-fn permanent_code_row(connection: &str, corp_id: &str) -> String {
+pub(super) fn permanent_code_row(connection: &str, corp_id: &str) -> String {
     format!("authorized_corps.permanent_code|{connection}|{corp_id}")
 }
 
-fn token_row(cache_key: &str) -> String {
+pub(super) fn token_row(cache_key: &str) -> String {
     format!("upstream_tokens.token|{cache_key}")
 }
 
-fn ticket_row(suite_id: &str) -> String {
+pub(super) fn ticket_row(suite_id: &str) -> String {
     format!("suite_tickets.ticket|{suite_id}")
 }
 
