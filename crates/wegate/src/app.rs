@@ -28,7 +28,25 @@ pub struct App {
     /// Outbound HTTP to apps (back-channel logout tokens); no redirects followed.
     pub http: reqwest::Client,
     /// The bound on back-channel logout deliveries under way.
-    pub deliveries: crate::oidc::backchannel::Deliveries,
+    pub deliveries: Deliveries,
+}
+
+/// The bound on this instance's back-channel logout deliveries (`oidc::backchannel`): at most
+/// [`Deliveries::IN_FLIGHT`] at once, [`Deliveries::QUEUED`] waiting for their turn.
+pub struct Deliveries {
+    pub running: tokio::sync::Semaphore,
+    pub waiting: std::sync::atomic::AtomicUsize,
+}
+
+impl Deliveries {
+    pub const IN_FLIGHT: usize = 16;
+    pub const QUEUED: usize = 1024;
+}
+
+impl Default for Deliveries {
+    fn default() -> Self {
+        Deliveries { running: tokio::sync::Semaphore::new(Self::IN_FLIGHT), waiting: Default::default() }
+    }
 }
 
 impl App {

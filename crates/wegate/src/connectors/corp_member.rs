@@ -25,13 +25,13 @@ pub async fn check_member(app: &App, corp: &wecom::CorpApp, userid: &str) -> Res
             return Err(ConnectorError::NotAllowed(format!("member {userid} is outside the app's visible scope")));
         }
         Err(e) if e.errcode().is_some_and(|c| NO_SUCH_USER.contains(&c)) => {
-            return Err(ConnectorError::NotAllowed(format!("member {userid} no longer exists")));
+            return Err(ConnectorError::Departed(format!("member {userid} no longer exists")));
         }
         Err(e) => return Err(e.into()),
     };
     // status 2 = disabled, 5 = left (UNCONFIRMED values, reference §4): refuse those, accept unknown.
     if matches!(member.status, Some(2) | Some(5)) {
-        return Err(ConnectorError::NotAllowed(format!("member {userid} is disabled or has left")));
+        return Err(ConnectorError::Departed(format!("member {userid} is disabled or has left")));
     }
     Ok(member)
 }

@@ -10,9 +10,12 @@ pub enum ConnectorError {
     /// WeCom answered an errcode, timed out, or answered garbage.
     #[error("WeCom: {0}")]
     Wecom(#[from] wecom::Error),
-    /// The member is outside the app's visible scope (errcode 60011 and friends) or no longer exists.
+    /// The member is outside the app's visible scope (errcode 60011 and friends).
     #[error("not allowed: {0}")]
     NotAllowed(String),
+    /// The member no longer exists, or is disabled or has left: gone from the corp, not just from one app.
+    #[error("departed: {0}")]
+    Departed(String),
     /// WeCom identified someone who is not a member of the corp (`openid` only).
     #[error("not a member of the corp")]
     NotMember,

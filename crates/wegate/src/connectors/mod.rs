@@ -63,17 +63,17 @@ pub async fn still_member(
     connection: &Connection,
     upstream: &str,
     subject: &str,
-) -> Result<bool, ConnectorError> {
+) -> Result<Standing, ConnectorError> {
     let corp = match &connection.settings {
         KindSettings::Delegated(s) => match wecom_delegated::authorized_app(app, connection, s).await {
             Ok((corp, _)) => corp,
-            Err(ConnectorError::CorpNotAllowed(_)) => return Ok(false),
+            Err(ConnectorError::CorpNotAllowed(_)) => return Ok(Standing::NotAdmitted),
             Err(e) => return Err(e),
         },
-        KindSettings::Provider(_) => return Ok(true),
+        KindSettings::Provider(_) => return Ok(Standing::Member),
         other => match other.corp_app() {
             Some((corp_id, secret)) => wecom_qrcode::corp_app(corp_id, secret),
-            None => return Ok(true),
+            None => return Ok(Standing::Member),
         },
     };
     if upstream != format!("wecom:{}", corp.corp_id) {
@@ -83,10 +83,23 @@ pub async fn still_member(
         )));
     }
     match corp_member::check_member(app, &corp, subject).await {
-        Ok(_) => Ok(true),
-        Err(ConnectorError::NotAllowed(_)) => Ok(false),
+        Ok(_) => Ok(Standing::Member),
+        Err(ConnectorError::NotAllowed(_)) => Ok(Standing::NotAdmitted),
+        Err(ConnectorError::Departed(_)) => Ok(Standing::Departed),
         Err(e) => Err(e),
     }
+}
+
+/// What the upstream says of a person behind a grant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// Still a member the connection's app may sign in.
+    Member,
+    /// A member, but not for this app any more: out of its visible scope, or the corp's authorization of a
+    /// delegated app cancelled.
+    NotAdmitted,
+    /// Deleted from the corp, disabled, or left.
+    Departed,
 }
 
 /// The kind's own checks of settings that parsed.

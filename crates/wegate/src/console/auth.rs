@@ -15,6 +15,11 @@ use crate::util::{random_alnum, random_token, secure_eq, sha256_b64url, sha256_h
 use crate::web::cookies;
 use crate::web::i18n::Lang;
 
+/// The failure count of wrong admin tokens at the console, its window, and how many a window audits.
+const TOKEN_FAILURES: &str = "console:admin-token";
+const TOKEN_FAILURE_WINDOW: i64 = 900;
+const AUDITED_TOKEN_FAILURES: u32 = 10;
+
 /// The PKCE verifier and state of a console sign-in under way.
 const PENDING: &str = "wegate_console_pending";
 
@@ -119,7 +124,13 @@ pub async fn token_login(State(app): State<AppState>, Form(form): Form<TokenForm
         return Redirect::to("/console/login?error=no_token").into_response();
     };
     if !secure_eq(form.token.trim(), expected) {
-        crate::audit::Audit::new("console.token_refused").write(&app).await;
+        // Counted like wrong passwords (shared by all instances); only the first few of a window are audited,
+        // so a flood of guesses cannot fill the audit log. (No lockout: the token is long and random, and a
+        // lockout would let anyone keep the admins out.)
+        let failures = app.store.record_login_failure(TOKEN_FAILURES, app.now(), TOKEN_FAILURE_WINDOW).await;
+        if failures.is_ok_and(|f| f.failures <= AUDITED_TOKEN_FAILURES) {
+            crate::audit::Audit::new("console.token_refused").write(&app).await;
+        }
         return Redirect::to("/console/login?error=wrong_token").into_response();
     }
     let now = app.now();

@@ -208,14 +208,26 @@ pub fn form_json(form: &[(String, String)], lists: &[&str], flags: &[&str]) -> V
 }
 
 /// Sends the visitor on with a notice (`?ok=` or `?error=`), the API's message shown on the next page.
-pub fn back(to: &str, outcome: Result<&str, &str>) -> Response {
+pub fn back(admin: &Admin, to: &str, outcome: Result<&str, &str>) -> Response {
     let (key, text) = match outcome {
         Ok(t) => ("ok", t),
         Err(t) => ("error", t),
     };
     let sep = if to.contains('?') { '&' } else { '?' };
     let encoded: String = url::form_urlencoded::byte_serialize(text.as_bytes()).collect();
-    Redirect::to(&format!("{to}{sep}{key}={encoded}")).into_response()
+    let sig = notice_sig(admin, key, text);
+    Redirect::to(&format!("{to}{sep}{key}={encoded}&sig={sig}")).into_response()
+}
+
+/// A notice's signature: bound to the visitor's session (its CSRF secret), so only this console's own
+/// redirects show words on its pages — never a link's.
+fn notice_sig(admin: &Admin, key: &str, text: &str) -> String {
+    sha256_hex(&format!("console-notice|{}|{key}|{text}", admin.csrf))
+}
+
+/// Whether `sig` signs this notice for this visitor.
+pub fn notice_signed(admin: &Admin, key: &str, text: &str, sig: &str) -> bool {
+    secure_eq(sig, &notice_sig(admin, key, text))
 }
 
 pub fn state_of(app: &AppState) -> axum::extract::State<AppState> {

@@ -22,6 +22,8 @@ type FormPairs = Form<Vec<(String, String)>>;
 pub struct Notice {
     ok: Option<String>,
     error: Option<String>,
+    /// Signs `ok` / `error` for the visitor (`super::back`): a link cannot put words on a console page.
+    sig: Option<String>,
     q: Option<String>,
     cursor: Option<String>,
     kind: Option<String>,
@@ -41,21 +43,28 @@ async fn visitor(app: &AppState, headers: &HeaderMap, form: Option<&[(String, St
     Ok(admin)
 }
 
+/// The notice a redirect of this visitor's console carried: shown only with its signature.
+fn notice(a: &Admin, q: &Notice) -> (Option<String>, Option<String>) {
+    let sig = q.sig.as_deref().unwrap_or_default();
+    let signed = |key: &str, text: &Option<String>| text.clone().filter(|t| super::notice_signed(a, key, t, sig));
+    (signed("ok", &q.ok), signed("error", &q.error))
+}
+
 fn store_error(lang: Lang, e: &dyn std::fmt::Display) -> Response {
     crate::web::error::PageError::internal(lang, e).into_response()
 }
 
 /// Back to `to` with the API's verdict: `saved`, or its message.
-fn verdict<T>(to: &str, result: api::ApiResult<T>) -> Response {
+fn verdict<T>(a: &Admin, to: &str, result: api::ApiResult<T>) -> Response {
     match result {
-        Ok(_) => back(to, Ok("saved")),
-        Err(e) => back(to, Err(&e.message)),
+        Ok(_) => back(a, to, Ok("saved")),
+        Err(e) => back(a, to, Err(&e.message)),
     }
 }
 
 /// The form's JSON as the API's body type, or back to `to` saying why not.
-fn decode<T: serde::de::DeserializeOwned>(to: &str, body: Value) -> Result<T, Response> {
-    serde_json::from_value(body).map_err(|e| back(to, Err(&e.to_string())))
+fn decode<T: serde::de::DeserializeOwned>(a: &Admin, to: &str, body: Value) -> Result<T, Response> {
+    serde_json::from_value(body).map_err(|e| back(a, to, Err(&e.to_string())))
 }
 
 fn field<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
@@ -162,7 +171,7 @@ pub async fn apps(State(app): State<AppState>, headers: HeaderMap, Query(q): Que
         a.lang,
         StatusCode::OK,
         "console/apps.html",
-        minijinja::context! { here => "/console/apps", items, next => list.next, ok => q.ok, error => q.error },
+        minijinja::context! { here => "/console/apps", items, next => list.next, ok => notice(&a, &q).0, error => notice(&a, &q).1 },
         Some(&a),
     )
 }
@@ -176,13 +185,13 @@ pub async fn create_app(State(app): State<AppState>, headers: HeaderMap, Form(fo
     if let Some(map) = body.as_object_mut() {
         map.entry("post_logout_redirect_uris").or_insert(json!([]));
     }
-    let input = match decode::<api::apps::NewApp>("/console/apps", body) {
+    let input = match decode::<api::apps::NewApp>(&a, "/console/apps", body) {
         Ok(input) => input,
         Err(r) => return r,
     };
     match api::apps::create_app(state_of(&app), a.actor.clone(), Ok(Json(input))).await {
         Ok((_, Json(created))) => app_page(&app, &a, &created.client_id, created.client_secret, (None, None)).await,
-        Err(e) => back("/console/apps", Err(&e.message)),
+        Err(e) => back(&a, "/console/apps", Err(&e.message)),
     }
 }
 
@@ -196,7 +205,7 @@ pub async fn app_detail(
         Ok(a) => a,
         Err(r) => return r,
     };
-    app_page(&app, &a, &client_id, None, (q.ok, q.error)).await
+    app_page(&app, &a, &client_id, None, notice(&a, &q)).await
 }
 
 async fn app_page(
@@ -246,11 +255,15 @@ pub async fn update_app(
         map.entry("backchannel_logout_uri").or_insert(Value::Null);
     }
     let to = format!("/console/apps/{client_id}");
-    let patch = match decode::<api::apps::AppPatch>(&to, body) {
+    let patch = match decode::<api::apps::AppPatch>(&a, &to, body) {
         Ok(p) => p,
         Err(r) => return r,
     };
-    verdict(&to, api::apps::update_app(state_of(&app), a.actor.clone(), Path(client_id.clone()), Ok(Json(patch))).await)
+    verdict(
+        &a,
+        &to,
+        api::apps::update_app(state_of(&app), a.actor.clone(), Path(client_id.clone()), Ok(Json(patch))).await,
+    )
 }
 
 pub async fn rotate_secret(
@@ -272,7 +285,7 @@ pub async fn rotate_secret(
     };
     match api::apps::update_app(state_of(&app), a.actor.clone(), Path(client_id.clone()), Ok(Json(patch))).await {
         Ok(Json(view)) => app_page(&app, &a, &client_id, view.client_secret, (None, None)).await,
-        Err(e) => back(&format!("/console/apps/{client_id}"), Err(&e.message)),
+        Err(e) => back(&a, &format!("/console/apps/{client_id}"), Err(&e.message)),
     }
 }
 
@@ -287,11 +300,11 @@ pub async fn delete_app(
         Err(r) => return r,
     };
     if field(&form, "confirm") != client_id {
-        return back(&format!("/console/apps/{client_id}"), Err("type the client id to confirm"));
+        return back(&a, &format!("/console/apps/{client_id}"), Err("type the client id to confirm"));
     }
     match api::apps::delete_app(state_of(&app), a.actor.clone(), Path(client_id.clone())).await {
-        Ok(_) => back("/console/apps", Ok("deleted")),
-        Err(e) => back(&format!("/console/apps/{client_id}"), Err(&e.message)),
+        Ok(_) => back(&a, "/console/apps", Ok("deleted")),
+        Err(e) => back(&a, &format!("/console/apps/{client_id}"), Err(&e.message)),
     }
 }
 
@@ -313,14 +326,14 @@ pub async fn app_connection(
             "" => String::new(),
             order => match order.parse::<i64>() {
                 Ok(n) => json!({"order": n}).to_string(),
-                Err(_) => return back(&to, Err("order must be an integer")),
+                Err(_) => return back(&a, &to, Err("order must be an integer")),
             },
         };
         api::apps::associate(state_of(&app), a.actor.clone(), Path((client_id.clone(), identifier)), body.into()).await
     } else {
         api::apps::dissociate(state_of(&app), a.actor.clone(), Path((client_id.clone(), identifier))).await
     };
-    verdict(&to, outcome)
+    verdict(&a, &to, outcome)
 }
 
 // ---------------------------------------------------------------- connections
@@ -385,7 +398,7 @@ pub async fn connections(State(app): State<AppState>, headers: HeaderMap, Query(
                         "warnings": connectors::advice::warnings(c).len()})
         })
         .collect();
-    let new_kind = q.kind.filter(|k| connectors::KINDS.contains(&k.as_str()));
+    let new_kind = q.kind.clone().filter(|k| connectors::KINDS.contains(&k.as_str()));
     let fields: Vec<Value> = new_kind
         .as_deref()
         .and_then(connectors::fields_of)
@@ -398,7 +411,7 @@ pub async fn connections(State(app): State<AppState>, headers: HeaderMap, Query(
         StatusCode::OK,
         "console/connections.html",
         minijinja::context! {
-            here => "/console/connections", items, next => list.next, ok => q.ok, error => q.error,
+            here => "/console/connections", items, next => list.next, ok => notice(&a, &q).0, error => notice(&a, &q).1,
             kinds => connectors::KINDS, new_kind, fields,
         },
         Some(&a),
@@ -444,13 +457,13 @@ pub async fn create_connection(State(app): State<AppState>, headers: HeaderMap, 
         Err(r) => return r,
     };
     let kind = field(&form, "kind").to_string();
-    let input = match decode(&format!("/console/connections?kind={kind}"), connection_body(&form, true)) {
+    let input = match decode(&a, &format!("/console/connections?kind={kind}"), connection_body(&form, true)) {
         Ok(input) => input,
         Err(r) => return r,
     };
     match api::connections::create_connection(state_of(&app), a.actor.clone(), Ok(Json(input))).await {
-        Ok((_, Json(view))) => back(&format!("/console/connections/{}", view.identifier), Ok("created")),
-        Err(e) => back(&format!("/console/connections?kind={kind}"), Err(&e.message)),
+        Ok((_, Json(view))) => back(&a, &format!("/console/connections/{}", view.identifier), Ok("created")),
+        Err(e) => back(&a, &format!("/console/connections?kind={kind}"), Err(&e.message)),
     }
 }
 
@@ -498,7 +511,7 @@ pub async fn connection_detail(
         "console/connection.html",
         minijinja::context! {
             here => format!("/console/connections/{identifier}"),
-            c_view => view, fields, ok => q.ok, error => q.error, token_cached, errors,
+            c_view => view, fields, ok => notice(&a, &q).0, error => notice(&a, &q).1, token_cached, errors,
         },
         Some(&a),
     )
@@ -515,11 +528,12 @@ pub async fn update_connection(
         Err(r) => return r,
     };
     let to = format!("/console/connections/{identifier}");
-    let input = match decode::<api::connections::ConnectionBody>(&to, connection_body(&form, false)) {
+    let input = match decode::<api::connections::ConnectionBody>(&a, &to, connection_body(&form, false)) {
         Ok(input) => input,
         Err(r) => return r,
     };
     verdict(
+        &a,
         &to,
         api::connections::update_connection(state_of(&app), a.actor.clone(), Path(identifier.clone()), Ok(Json(input)))
             .await,
@@ -537,11 +551,11 @@ pub async fn delete_connection(
         Err(r) => return r,
     };
     if field(&form, "confirm") != identifier {
-        return back(&format!("/console/connections/{identifier}"), Err("type the identifier to confirm"));
+        return back(&a, &format!("/console/connections/{identifier}"), Err("type the identifier to confirm"));
     }
     match api::connections::delete_connection(state_of(&app), a.actor.clone(), Path(identifier.clone())).await {
-        Ok(_) => back("/console/connections", Ok("deleted")),
-        Err(e) => back(&format!("/console/connections/{identifier}"), Err(&e.message)),
+        Ok(_) => back(&a, "/console/connections", Ok("deleted")),
+        Err(e) => back(&a, &format!("/console/connections/{identifier}"), Err(&e.message)),
     }
 }
 
@@ -585,7 +599,7 @@ pub async fn users(State(app): State<AppState>, headers: HeaderMap, Query(q): Qu
         a.lang,
         StatusCode::OK,
         "console/users.html",
-        minijinja::context! { here => "/console/users", items, next, q => q.q, ok => q.ok, error => q.error },
+        minijinja::context! { here => "/console/users", items, next, q => q.q, ok => notice(&a, &q).0, error => notice(&a, &q).1 },
         Some(&a),
     )
 }
@@ -596,13 +610,13 @@ pub async fn create_user(State(app): State<AppState>, headers: HeaderMap, Form(f
         Err(r) => return r,
     };
     let body = form_json(&form, &[], &["admin", "email_verified"]);
-    let input = match decode("/console/users", body) {
+    let input = match decode(&a, "/console/users", body) {
         Ok(input) => input,
         Err(r) => return r,
     };
     match api::users::create_user(state_of(&app), a.actor.clone(), Ok(Json(input))).await {
-        Ok((_, Json(view))) => back(&format!("/console/users/{}", view.id), Ok("created")),
-        Err(e) => back("/console/users", Err(&e.message)),
+        Ok((_, Json(view))) => back(&a, &format!("/console/users/{}", view.id), Ok("created")),
+        Err(e) => back(&a, "/console/users", Err(&e.message)),
     }
 }
 
@@ -643,7 +657,7 @@ pub async fn user_detail(
         a.lang,
         StatusCode::OK,
         "console/user.html",
-        minijinja::context! { here => format!("/console/users/{id}"), user, grants, sessions, ok => q.ok, error => q.error },
+        minijinja::context! { here => format!("/console/users/{id}"), user, grants, sessions, ok => notice(&a, &q).0, error => notice(&a, &q).1 },
         Some(&a),
     )
 }
@@ -661,15 +675,17 @@ pub async fn user_action(
     };
     let to = format!("/console/users/{id}");
     match action.as_str() {
-        "disable" => verdict(&to, api::users::disable_user(state_of(&app), a.actor.clone(), Path(id.clone())).await),
-        "enable" => verdict(&to, api::users::enable_user(state_of(&app), a.actor.clone(), Path(id.clone())).await),
+        "disable" => {
+            verdict(&a, &to, api::users::disable_user(state_of(&app), a.actor.clone(), Path(id.clone())).await)
+        }
+        "enable" => verdict(&a, &to, api::users::enable_user(state_of(&app), a.actor.clone(), Path(id.clone())).await),
         "delete" if field(&form, "confirm") == id => {
             match api::users::delete_user(state_of(&app), a.actor.clone(), Path(id.clone())).await {
-                Ok(_) => back("/console/users", Ok("deleted")),
-                Err(e) => back(&to, Err(&e.message)),
+                Ok(_) => back(&a, "/console/users", Ok("deleted")),
+                Err(e) => back(&a, &to, Err(&e.message)),
             }
         }
-        "delete" => back(&to, Err("type the user id to confirm")),
+        "delete" => back(&a, &to, Err("type the user id to confirm")),
         "password" | "admin" => {
             let patch = api::users::UserPatch {
                 admin: (action == "admin").then(|| field(&form, "admin") == "true"),
@@ -677,6 +693,7 @@ pub async fn user_action(
                 name: None,
             };
             verdict(
+                &a,
                 &to,
                 api::users::update_user(state_of(&app), a.actor.clone(), Path(id.clone()), Ok(Json(patch))).await,
             )

@@ -390,17 +390,12 @@ async fn handle(app: AppState, cb: Callback, event: Event) -> Response {
             }
         }
         Event::ChangeAuth { auth_corp_id, .. } => {
-            // A change of the authorization keeps a refused corp refused.
-            let refused = app
-                .store
-                .get_authorized_corp(&identifier, &auth_corp_id)
-                .await
-                .ok()
-                .flatten()
-                .is_some_and(|c| c.status == REFUSED);
-            if !refused {
-                set_corp_status(&app, &identifier, &auth_corp_id, "active", "connection.change_auth").await;
-            }
+            // A change of the authorization does not make a corp the connection is not bound to active (it
+            // was refused, and may have been cancelled since).
+            let bound_elsewhere =
+                cb.connection.state.get(BOUND_CORP_ID).and_then(Value::as_str).is_some_and(|b| b != auth_corp_id);
+            let status = if bound_elsewhere { REFUSED } else { "active" };
+            set_corp_status(&app, &identifier, &auth_corp_id, status, "connection.change_auth").await;
             // The admin may have changed the agent or its scope: re-read the authorization, after the answer.
             tokio::spawn(async move { refresh_authorization(&app, &cb, &auth_corp_id).await });
         }

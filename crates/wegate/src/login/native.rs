@@ -10,7 +10,7 @@ use super::outcome::Failure;
 use crate::accounts::{self, Resolution};
 use crate::app::App;
 use crate::audit::Audit;
-use crate::connectors::{self, wecom_mobile::SUBJECT_TOKEN_TYPE};
+use crate::connectors::{self, Standing, wecom_mobile::SUBJECT_TOKEN_TYPE};
 use crate::oidc::client_auth::FormParams;
 use crate::oidc::error::OAuthError;
 use crate::oidc::token::{Exchanged, Membership, MembershipCheck, SubjectTokenExchange};
@@ -50,8 +50,11 @@ async fn still_member(app: &App, origin: &GrantOrigin) -> Membership {
         Err(e) => return Membership::Unknown(e.to_string()),
     };
     match connectors::still_member(app, &connection, upstream, subject).await {
-        Ok(true) => Membership::Present,
-        Ok(false) => Membership::Gone(format!("{subject} is no longer a member for connection {identifier}")),
+        Ok(Standing::Member) => Membership::Present,
+        Ok(Standing::NotAdmitted) => {
+            Membership::NotAdmitted(format!("{subject} is no longer admitted by connection {identifier}"))
+        }
+        Ok(Standing::Departed) => Membership::Gone(format!("{subject} left the corp of connection {identifier}")),
         Err(e) => Membership::Unknown(e.to_string()),
     }
 }

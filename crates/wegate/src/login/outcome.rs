@@ -159,7 +159,7 @@ impl Failure {
         let mut wecom = None;
         let outcome = match error {
             ConnectorError::Cancelled => Outcome::Cancelled,
-            ConnectorError::NotAllowed(_) => Outcome::NotAllowed,
+            ConnectorError::NotAllowed(_) | ConnectorError::Departed(_) => Outcome::NotAllowed,
             ConnectorError::NotMember => Outcome::NotMember,
             ConnectorError::LinkedCorpMember(_) => Outcome::LinkedCorpMember,
             ConnectorError::CorpNotAllowed(_) => Outcome::CorpNotAllowed,

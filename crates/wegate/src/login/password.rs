@@ -30,12 +30,8 @@ pub async fn password_login(
         let tx = tx::load(&app, &headers, &tx_id, Lang::pick(None, &headers)).await?;
         let lang = tx::lang_of(&tx, &headers);
         if tx::pinned(&tx).is_some() {
-            Audit::new("login.failure")
-                .client(&tx.client_id)
-                .connection("password")
-                .reason("password sign-in on a login the app pinned to a connection")
-                .write(&app)
-                .await;
+            // Refused before anything is counted or stored: nothing for a loop of such POSTs to fill.
+            tracing::info!(client_id = %tx.client_id, "password sign-in on a login the app pinned to a connection");
             return Err(PageError::new(StatusCode::FORBIDDEN, lang, lang.t(Msg::PasswordNotOffered).to_string())
                 .hint(Msg::StartAgain));
         }
@@ -57,7 +53,11 @@ pub async fn password_login(
                     audited = first;
                     ("locked_out", locked_out_message(lang, retry_after))
                 }
-                PasswordCheck::Busy => ("busy", lang.t(Msg::Busy).to_string()),
+                PasswordCheck::Busy => {
+                    // A quick refusal under load: not audited, or a flood would turn into audit rows.
+                    audited = false;
+                    ("busy", lang.t(Msg::Busy).to_string())
+                }
                 PasswordCheck::Disabled => ("account_disabled", lang.t(Msg::AccountDisabled).to_string()),
             };
         app.metrics.login(&tx.client_id, "password", reason);

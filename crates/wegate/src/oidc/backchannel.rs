@@ -5,17 +5,16 @@
 //! form field `logout_token` (§2.5). Deliveries run after the caller answered (WeCom wants its event
 //! acknowledged within a second), each with a timeout, retried, and audited whatever the outcome — as
 //! delivered or not, never with the network's answer (whoever may set an app's URI must not learn which
-//! internal addresses answer). At most [`IN_FLIGHT`] run at once and [`QUEUED`] wait; beyond, a delivery
-//! is dropped and audited as not delivered.
+//! internal addresses answer). At most `app::Deliveries::IN_FLIGHT` run at once and `QUEUED` wait;
+//! beyond, a delivery is dropped and audited as not delivered.
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use serde_json::json;
-use tokio::sync::Semaphore;
 
-use crate::app::{App, AppState};
+use crate::app::{App, AppState, Deliveries};
 use crate::audit::Audit;
 use crate::oidc::tokens::grant_horizon;
 use crate::store::{StoreError, StoreResult};
@@ -29,22 +28,6 @@ const RETRY_PAUSE: Duration = Duration::from_millis(500);
 /// A logout token is short-lived (§2.4 recommends a brief `exp`).
 const TOKEN_LIFETIME: i64 = 120;
 const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
-/// Deliveries under way at once, and waiting for their turn.
-pub const IN_FLIGHT: usize = 16;
-pub const QUEUED: usize = 1024;
-
-/// The bound on deliveries of this instance (one per server).
-pub struct Deliveries {
-    running: Semaphore,
-    waiting: AtomicUsize,
-}
-
-impl Default for Deliveries {
-    fn default() -> Self {
-        Deliveries { running: Semaphore::new(IN_FLIGHT), waiting: AtomicUsize::new(0) }
-    }
-}
-
 /// A departure (CONTRACT.md, "Member lifecycle": deleted, disabled or gone upstream, or out of the app's
 /// visible scope at a re-check): the account is disabled until an admin enables it — so a linked local
 /// password cannot bring the person back — and every sign-in ends.
@@ -123,12 +106,12 @@ pub fn logout_token(app: &App, client_id: &str, user_id: &str, sid: Option<&str>
     app.keys.sign("logout+jwt", &claims).map_err(|e| e.to_string())
 }
 
-/// Hands one delivery to a task, within the bound of [`Deliveries`].
+/// Hands one delivery to a task, within the bound of `app::Deliveries`.
 fn queue(app: &AppState, client_id: String, uri: String, user_id: String, sid: Option<String>) {
     let deliveries = &app.deliveries;
-    if deliveries.waiting.fetch_add(1, Ordering::SeqCst) >= QUEUED {
+    if deliveries.waiting.fetch_add(1, Ordering::SeqCst) >= Deliveries::QUEUED {
         deliveries.waiting.fetch_sub(1, Ordering::SeqCst);
-        tracing::warn!(client_id, uri, "back-channel logout dropped: {QUEUED} deliveries are already waiting");
+        tracing::warn!(client_id, uri, "back-channel logout dropped: {} deliveries are waiting", Deliveries::QUEUED);
         let app = app.clone();
         tokio::spawn(async move {
             Audit::new("backchannel_logout.failed")

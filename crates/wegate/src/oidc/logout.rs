@@ -34,9 +34,10 @@ async fn logout(app: &App, headers: &HeaderMap, params: HashMap<String, String>,
     let get = |k: &str| params.get(k).map(String::as_str).filter(|v| !v.is_empty());
     let lang = Lang::pick(get("ui_locales"), headers);
 
-    // The hint may be expired (it usually is by logout time) but must be ours.
+    // The hint may be expired (it usually is by logout time) but must be ours, and an ID token (`typ` JWT):
+    // an access token (`at+jwt`), which resource servers see, is no hint.
     let hint_claims = match get("id_token_hint") {
-        Some(hint) => match app.keys.verify::<Value>(hint, &app.settings.issuer, None, None) {
+        Some(hint) => match app.keys.verify::<Value>(hint, &app.settings.issuer, Some("JWT"), None) {
             Some(claims) => Some(claims),
             None => return PageError::bad_request(lang, Msg::BadIdTokenHint).into_response(),
         },

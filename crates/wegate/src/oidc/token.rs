@@ -49,8 +49,11 @@ pub trait SubjectTokenExchange: Send + Sync + 'static {
 pub enum Membership {
     /// Still a member who may use the connection's app.
     Present,
-    /// Deleted, disabled, left, or out of the app's visible scope: the reason.
+    /// Deleted, disabled or left: the reason. The account is disabled (CONTRACT.md, "Member lifecycle").
     Gone(String),
+    /// A member, but no longer admitted by the grant's connection (out of its app's visible scope): the
+    /// reason. Signed out everywhere, the account left enabled.
+    NotAdmitted(String),
     /// The upstream could not be asked (unreachable, misconfigured): the reason.
     Unknown(String),
 }

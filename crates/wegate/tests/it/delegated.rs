@@ -530,8 +530,21 @@ async fn a_delegated_connection_stays_bound_to_its_first_corp() {
     let later =
         c["status"]["authorized_corps"].as_array().unwrap().iter().find(|corp| corp["corp_id"] == encrypted(&other));
     assert_eq!(later.map(|corp| corp["status"].clone()), Some(json!("refused")), "not shown as active: {c}");
-    // A change of its authorization keeps it refused.
-    sim_post(&env, &format!("/_sim/suites/{template_id}/change_auth"), json!({"corp_id": other})).await;
+    // Cancelled, then a change_auth for it (WeCom sends none for a cancelled authorization: whoever holds the
+    // Token and key forges one): still not the connection's corp, so refused, not active.
+    sim_post(&env, &format!("/_sim/suites/{template_id}/cancel_auth"), json!({"corp_id": other})).await;
+    wait_for_status(&env, &encrypted(&other), "cancelled").await;
+    let t = &seed.templates[0];
+    let crypt = wecom::MsgCrypt::new(&t.token, &t.encoding_aes_key).unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs().to_string();
+    let change = wecom::Event::ChangeAuth {
+        suite_id: template_id.clone(),
+        auth_corp_id: encrypted(&other),
+        timestamp: now.parse().unwrap(),
+    };
+    let (body, signature) = crypt.encrypt_to_post_body(&change.to_xml(), &template_id, &template_id, None, &now, "n9");
+    let url = format!("{}/connections/deleg/events?msg_signature={signature}&timestamp={now}&nonce=n9", env.base);
+    assert_eq!(env.http.post(url).body(body).send().await.unwrap().text().await.unwrap(), "success");
     let (_, c) = env.admin(Method::GET, "/connections/deleg", None).await;
     let later =
         c["status"]["authorized_corps"].as_array().unwrap().iter().find(|corp| corp["corp_id"] == encrypted(&other));
@@ -541,6 +554,19 @@ async fn a_delegated_connection_stays_bound_to_its_first_corp() {
     let page = browser().get(&req.url).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::FORBIDDEN, "the bound corp cancelled: sign-in refused");
     assert!(page.text().await.unwrap().contains("not allowed to sign in"));
+}
+
+/// Waits until the connection `deleg` shows `corp_id` with `status`.
+async fn wait_for_status(env: &Env, corp_id: &str, status: &str) {
+    for _ in 0..100 {
+        let (_, c) = env.admin(Method::GET, "/connections/deleg", None).await;
+        let corps = c["status"]["authorized_corps"].as_array().cloned().unwrap_or_default();
+        if corps.iter().any(|corp| corp["corp_id"] == corp_id && corp["status"] == status) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{corp_id} never reached {status}");
 }
 
 /// change_auth: wegate re-reads the authorization (`service/get_auth_info`) with the corp's permanent code.

@@ -90,6 +90,9 @@ async fn a_single_sign_on_grant_is_re_checked_where_the_person_was_admitted() {
     env.clock.advance(3601);
     let refused = refresh(&b, &b_http, &refresh_token).await.expect_err("no longer visible to B's app");
     assert!(refused.contains("invalid_grant"), "{refused}");
+    // Out of one app's scope is not a departure from the corp: the account stays enabled.
+    let (_, users) = env.admin(Method::GET, "/users", None).await;
+    assert_eq!(users["items"][0]["disabled"], false);
 }
 
 /// Finding 3: deleting a user revoked nothing.
@@ -311,6 +314,17 @@ async fn another_persons_id_token_does_not_sign_a_browser_out() {
     let still = victim.get(&req.url).send().await.unwrap();
     assert!(query_param(&location(&still), "code").is_some(), "still signed in");
 
+    // The victim's access token is no ID token: no hint either (resource servers see access tokens).
+    let req = auth_request(&client, &["profile"], &[]);
+    let back = password_login(&browser(), &req.url, "victim", "victim-password").await;
+    let tokens = exchange(&client, &http, code_from_redirect(&back, &req, &env.base), req.verifier).await;
+    let access = tokens.access_token().secret();
+    let page = victim.get(format!("{}/logout?id_token_hint={access}", env.base)).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::BAD_REQUEST, "not an ID token");
+    let req = auth_request(&client, &["profile"], &[("prompt", "none")]);
+    let still = victim.get(&req.url).send().await.unwrap();
+    assert!(query_param(&location(&still), "code").is_some(), "still signed in");
+
     // The victim's own app with the victim's own ID token signs out at once.
     let done = victim.get(format!("{}/logout?id_token_hint={victims_token}", env.base)).send().await.unwrap();
     assert_eq!(done.status(), StatusCode::OK);
@@ -339,6 +353,7 @@ async fn a_login_pinned_to_a_connection_takes_no_password() {
         .await
         .unwrap();
     assert_eq!(posted.status(), StatusCode::FORBIDDEN, "no code for the app");
+    assert!(audit_entries(&env, "login.failure").await.is_empty(), "nothing stored for a refused POST");
 }
 
 /// Finding 11: each wrong password stored what was typed, and each attempt past the lockout an audit entry.
@@ -390,6 +405,26 @@ async fn the_console_login_shows_only_its_own_sentences_and_token_sessions_end()
         .await
         .unwrap();
     assert!(!page.contains("555-0100"), "a link cannot write on the page");
+    // Nor on the console's own pages, whose notices only the console's redirects sign.
+    let admin = browser();
+    admin.post(format!("{}/console/token", env.base)).form(&[("token", ADMIN)]).send().await.unwrap();
+    let forged = format!("{}/console/users?error=Session%20expired%3A%20call%20%2B1-555-0100", env.base);
+    let page = admin.get(forged).send().await.unwrap().text().await.unwrap();
+    assert!(!page.contains("555-0100"), "a link's notice is not shown");
+    let html = admin.get(format!("{}/console/users", env.base)).send().await.unwrap().text().await.unwrap();
+    let csrf = extract_attr(&html, "name=\"csrf\" value=\"").unwrap();
+    let made = admin
+        .post(format!("{}/console/users", env.base))
+        .form(&[("csrf", csrf.as_str()), ("username", "x y")])
+        .send()
+        .await
+        .unwrap();
+    let page = admin.get(format!("{}{}", env.base, location(&made))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("must not contain @ or spaces"), "the console's own notice is shown");
+    for _ in 0..15 {
+        admin.post(format!("{}/console/token", env.base)).form(&[("token", "guess")]).send().await.unwrap();
+    }
+    assert_eq!(audit_entries(&env, "console.token_refused").await.len(), 10, "wrong tokens audited within a bound");
 
     let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
     let b = reqwest::Client::builder()
@@ -558,4 +593,30 @@ async fn with_a_key_only_values_sealed_for_their_row_open() {
     assert!(status.is_server_error() && body["error"] == "internal", "{status} {body}");
     let (status, _) = b.admin(Method::GET, "/connections/wecom", None).await;
     assert_eq!(status, StatusCode::OK, "the sealed one still opens");
+}
+
+/// Review of the fixes: the refresh re-check stopped for good once a grant's origin was swept, which a
+/// rotated refresh token could outlive by up to a day.
+#[tokio::test]
+async fn a_grant_is_re_checked_as_long_as_any_of_its_tokens_lives() {
+    use wegate::clock::Clock;
+    let env = start_shared().await;
+    let (_, client, http) = wired(&env, None).await;
+    let (_, _, first) = crate::lifecycle::sign_in(&env, &client, &http, "ZhangSan").await;
+    env.clock.advance(3600);
+    let second = refresh(&client, &http, &first).await.expect("refreshed");
+    // Past the first token's lifetime, within the rotated one's: the sweep runs, the origin must stay.
+    env.clock.advance(30 * 86_400 - 1800);
+    let store = &env.server.as_ref().unwrap().state.store;
+    store.sweep_expired(env.clock.now()).await.unwrap();
+    let calls = env.sim_calls("/cgi-bin/user/get").await;
+    let third = refresh(&client, &http, &second).await.expect("still a member");
+    assert_eq!(env.sim_calls("/cgi-bin/user/get").await, calls + 1, "the membership was re-checked");
+
+    // A grant made through a connection whose origin is gone all the same is refused, not waved through.
+    let db = rusqlite::Connection::open(env._dir.path().join("wegate.db")).unwrap();
+    db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+    db.execute("DELETE FROM grant_origins", []).unwrap();
+    let refused = refresh(&client, &http, &third).await.expect_err("no origin, no re-check: refused");
+    assert!(refused.contains("invalid_grant"), "{refused}");
 }

@@ -271,6 +271,8 @@ async fn a_refresh_re_checks_membership_when_due_and_forgives_an_outage_for_a_wh
     assert!(refresh(&client, &http, &first).await.unwrap_err().contains("invalid_grant"));
     let (claims, _) = verify_logout_token(&env, &bc.token(1).await).await;
     assert!(claims["sid"].is_string());
+    let (_, user) = env.admin(Method::GET, &format!("/users/{}", claims["sub"].as_str().unwrap()), None).await;
+    assert_eq!(user["disabled"], true, "a departure found by the re-check disables the account too");
 
     // A long outage: past the grace period a refresh is refused.
     env.clock.advance(25 * 3600);
@@ -496,12 +498,11 @@ async fn a_grant_without_a_recorded_origin_is_revoked_too() {
     conn.execute("DELETE FROM grant_origins", []).unwrap();
     let (status, _) = env.admin(Method::POST, &format!("/users/{user_id}/disable"), None).await;
     assert_eq!(status, StatusCode::OK);
+    let left: i64 = conn.query_row("SELECT COUNT(*) FROM refresh_tokens", [], |r| r.get(0)).unwrap();
+    assert_eq!(left, 0, "revoked, not just refused");
     let (status, _) = env.admin(Method::POST, &format!("/users/{user_id}/enable"), None).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(
-        refresh(&client, &http, &refresh_token).await.unwrap_err().contains("invalid_grant"),
-        "revoked, not just refused"
-    );
+    assert!(refresh(&client, &http, &refresh_token).await.unwrap_err().contains("invalid_grant"));
 }
 
 /// The browser's own session ends with the departure: `prompt=none` answered from it before, not after.

@@ -69,7 +69,7 @@ pub async fn grant<M: MembershipCheck>(
     let Some(user) = redeemed.user else {
         return Err(OAuthError::invalid_grant("the user no longer exists"));
     };
-    recheck_membership::<M>(app, redeemed.origin, &record.grant_id, &user.id).await?;
+    recheck_membership::<M>(app, redeemed.origin, &record.grant_id, &user.id, &record.amr).await?;
     issue(
         app,
         Issue {
@@ -94,14 +94,31 @@ async fn recheck_membership<M: MembershipCheck>(
     origin: Option<GrantOrigin>,
     grant_id: &str,
     user_id: &str,
+    amr: &str,
 ) -> Result<(), OAuthError> {
     let now = app.now();
-    let Some(origin) = origin else { return Ok(()) };
+    let Some(origin) = origin else {
+        // A grant made through a connection always has its origin while a token of it lives: none means it
+        // was swept or never written (a version before origins), and a refresh without its re-check would
+        // keep a departed member in for ever. Only a password grant has nothing to re-check.
+        if amr == "pwd" {
+            return Ok(());
+        }
+        tracing::warn!(
+            user_id,
+            grant_id,
+            "refresh refused: the grant's origin is gone, its membership cannot be re-checked"
+        );
+        return Err(OAuthError::invalid_grant(
+            "this sign-in can no longer be confirmed with the organisation; sign in again",
+        ));
+    };
     // The rotated refresh token lives on: so must the origin (else the re-check would stop once it is swept).
-    // Moved a day at a time, not on every refresh.
+    // Moved a day at a time, not on every refresh, and a day past the newest token, so that it always
+    // outlives every token of the grant.
     let horizon = crate::oidc::tokens::grant_horizon(app, now);
-    if origin.expires_at < horizon - 86_400 {
-        app.store.extend_grant_origin(grant_id, horizon).await?;
+    if origin.expires_at < horizon {
+        app.store.extend_grant_origin(grant_id, horizon + 86_400).await?;
     }
     if origin.connection.is_none() || now - origin.checked_at < app.settings.membership_recheck {
         return Ok(());
@@ -115,6 +132,13 @@ async fn recheck_membership<M: MembershipCheck>(
             tracing::info!(user_id, why, "refresh refused: the member is gone upstream");
             crate::oidc::backchannel::departed(app, user_id, &format!("refresh re-check: {why}")).await?;
             Err(OAuthError::invalid_grant("the person is no longer a member of the organisation; sign in again"))
+        }
+        Membership::NotAdmitted(why) => {
+            // Out of one app's visible scope is not a departure from the corp: signed out everywhere (as the
+            // contract treats it), but the account stays enabled for what still admits the person.
+            tracing::info!(user_id, why, "refresh refused: the connection no longer admits the member");
+            crate::oidc::backchannel::end_user(app, user_id, &format!("refresh re-check: {why}")).await?;
+            Err(OAuthError::invalid_grant("the organisation no longer lets this person use this app; sign in again"))
         }
         Membership::Unknown(why) if now - origin.checked_at < app.settings.membership_recheck + RECHECK_GRACE => {
             tracing::warn!(user_id, why, "membership re-check failed; refresh allowed within the grace period");
