@@ -143,6 +143,12 @@ async fn resolve_once(
                 if user.disabled {
                     return Ok(Resolution::Refused(Refusal::Disabled));
                 }
+                // An admin account is never taken on fields an upstream asserts (a corp admin sets any email,
+                // phone or userid on a member): its owner proves it with its password first, as when asked to bind.
+                if user.admin {
+                    tracing::info!(connection = %connection.identifier, "match found an admin account: asking to bind");
+                    return Ok(Resolution::NeedsBinding { may_create: !connection.login_only });
+                }
                 link(app, connection, upstream, &user.id).await?;
                 let user = store.update_user_profile(&user.id, profile_update(upstream), now).await?;
                 return Ok(Resolution::User(Box::new(user)));

@@ -620,3 +620,31 @@ async fn a_grant_is_re_checked_as_long_as_any_of_its_tokens_lives() {
     let refused = refresh(&client, &http, &third).await.expect_err("no origin, no re-check: refused");
     assert!(refused.contains("invalid_grant"), "{refused}");
 }
+
+/// Review of the fixes: `association: match` linked an upstream identity to any account whose fields it
+/// asserted — an admin's too, which then opened the console. An admin account is only ever bound by its
+/// password.
+#[tokio::test]
+async fn matching_never_takes_an_admin_account() {
+    let env = start().await;
+    env.corp_connection("wecom", "wecom_qrcode", json!({"association": {"mode": "match", "fields": ["username"]}}))
+        .await;
+    let admin = env.post("/users", json!({"username": "zhangsan", "password": "admin-password", "admin": true})).await;
+    let plain = env.post("/users", json!({"username": "alice", "password": "alice-password"})).await;
+    let (client, http) = app_with(&env, &["wecom"]).await;
+
+    // ZhangSan's userid names the admin account: asked for its password, not signed in as it.
+    let req = auth_request(&client, &["profile"], &[("connection", "wecom")]);
+    let page = wecom_login(&browser(), &req.url, "ZhangSan").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(unescape(&page.text().await.unwrap()).contains("/bind"), "the bind page");
+    let (_, user) = env.admin(Method::GET, &format!("/users/{}", admin["id"].as_str().unwrap()), None).await;
+    assert_eq!(user["identities"], json!([]), "nothing linked to the admin");
+
+    // An ordinary account is still matched.
+    let req = auth_request(&client, &["profile"], &[("connection", "wecom")]);
+    let back = wecom_login(&browser(), &req.url, "alice").await;
+    let tokens = exchange(&client, &http, code_from_redirect(&back, &req, &env.base), req.verifier).await;
+    let sub = tokens.id_token().unwrap().claims(&client.id_token_verifier(), &req.nonce).unwrap().subject().to_string();
+    assert_eq!(sub, plain["id"].as_str().unwrap());
+}
