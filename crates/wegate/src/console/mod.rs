@@ -216,7 +216,12 @@ pub fn back(admin: &Admin, to: &str, outcome: Result<&str, &str>) -> Response {
     let sep = if to.contains('?') { '&' } else { '?' };
     let encoded: String = url::form_urlencoded::byte_serialize(text.as_bytes()).collect();
     let sig = notice_sig(admin, key, text);
-    Redirect::to(&format!("{to}{sep}{key}={encoded}&sig={sig}")).into_response()
+    // `to` carries ids from the request's path: one that is no header value goes to the overview instead.
+    let location = format!("{to}{sep}{key}={encoded}&sig={sig}");
+    match HeaderValue::from_str(&location) {
+        Ok(location) => (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response(),
+        Err(_) => Redirect::to("/console").into_response(),
+    }
 }
 
 /// A notice's signature: bound to the visitor's session (its CSRF secret), so only this console's own

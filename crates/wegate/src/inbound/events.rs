@@ -390,12 +390,9 @@ async fn handle(app: AppState, cb: Callback, event: Event) -> Response {
             }
         }
         Event::ChangeAuth { auth_corp_id, .. } => {
-            // A change of the authorization does not make a corp the connection is not bound to active (it
-            // was refused, and may have been cancelled since).
-            let bound_elsewhere =
-                cb.connection.state.get(BOUND_CORP_ID).and_then(Value::as_str).is_some_and(|b| b != auth_corp_id);
-            let status = if bound_elsewhere { REFUSED } else { "active" };
-            set_corp_status(&app, &identifier, &auth_corp_id, status, "connection.change_auth").await;
+            // A change of an authorization changes no corp's status: WeCom sends none for a cancelled one, and
+            // a late retry (or a forged one) must not make a cancelled or refused corp active again.
+            Audit::new("connection.change_auth").connection(&identifier).upstream(&auth_corp_id).write(&app).await;
             // The admin may have changed the agent or its scope: re-read the authorization, after the answer.
             tokio::spawn(async move { refresh_authorization(&app, &cb, &auth_corp_id).await });
         }

@@ -40,9 +40,11 @@ impl MembershipCheck for WecomUpstream {
 }
 
 async fn still_member(app: &App, origin: &GrantOrigin) -> Membership {
-    let (Some(identifier), Some(upstream), Some(subject)) = (&origin.connection, &origin.upstream, &origin.subject)
-    else {
+    let Some(identifier) = &origin.connection else {
         return Membership::Present;
+    };
+    let (Some(upstream), Some(subject)) = (&origin.upstream, &origin.subject) else {
+        return Membership::Unknown(format!("the grant's origin at {identifier} names no identity"));
     };
     let connection = match app.store.get_connection(identifier).await {
         Ok(Some(connection)) => connection,

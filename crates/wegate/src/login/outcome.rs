@@ -15,8 +15,10 @@ use crate::web::i18n::{Lang, Msg};
 pub enum Outcome {
     /// The person declined at WeCom.
     Cancelled,
-    /// Outside the app's visible scope, disabled, left, or no longer a member.
+    /// Outside the app's visible scope.
     NotAllowed,
+    /// Deleted from the corp, disabled, or left.
+    Departed,
     /// Someone WeCom knows, but not a member of the corp.
     NotMember,
     /// A member of a linked corp (企业互联 / 上下游), not of this one.
@@ -58,6 +60,7 @@ impl Outcome {
     pub const ALL: &'static [Outcome] = &[
         Outcome::Cancelled,
         Outcome::NotAllowed,
+        Outcome::Departed,
         Outcome::NotMember,
         Outcome::LinkedCorpMember,
         Outcome::CorpNotAllowed,
@@ -76,6 +79,7 @@ impl Outcome {
         let (page_status, redirect_error, token_error, metric, message, hint) = match self {
             Cancelled => (403, "access_denied", "access_denied", "cancelled", Msg::Cancelled, Msg::CancelledHint),
             NotAllowed => (403, "access_denied", "access_denied", "not_allowed", Msg::NotAllowed, Msg::NotAllowedHint),
+            Departed => (403, "access_denied", "access_denied", "departed", Msg::Departed, Msg::DepartedHint),
             NotMember => (403, "access_denied", "access_denied", "not_member", Msg::NotMember, Msg::NotMemberHint),
             LinkedCorpMember => {
                 (403, "access_denied", "access_denied", "linked_corp_member", Msg::LinkedCorp, Msg::LinkedCorpHint)
@@ -159,7 +163,8 @@ impl Failure {
         let mut wecom = None;
         let outcome = match error {
             ConnectorError::Cancelled => Outcome::Cancelled,
-            ConnectorError::NotAllowed(_) | ConnectorError::Departed(_) => Outcome::NotAllowed,
+            ConnectorError::NotAllowed(_) => Outcome::NotAllowed,
+            ConnectorError::Departed(_) => Outcome::Departed,
             ConnectorError::NotMember => Outcome::NotMember,
             ConnectorError::LinkedCorpMember(_) => Outcome::LinkedCorpMember,
             ConnectorError::CorpNotAllowed(_) => Outcome::CorpNotAllowed,

@@ -28,9 +28,9 @@ const RETRY_PAUSE: Duration = Duration::from_millis(500);
 /// A logout token is short-lived (§2.4 recommends a brief `exp`).
 const TOKEN_LIFETIME: i64 = 120;
 const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
-/// A departure (CONTRACT.md, "Member lifecycle": deleted, disabled or gone upstream, or out of the app's
-/// visible scope at a re-check): the account is disabled until an admin enables it — so a linked local
-/// password cannot bring the person back — and every sign-in ends.
+/// A departure (CONTRACT.md, "Member lifecycle": deleted, disabled or left, told by an event or found by a
+/// re-check): the account is disabled until an admin enables it — so a linked local password cannot bring
+/// the person back — and every sign-in ends. (Leaving one app's visible scope is no departure: `end_user`.)
 pub async fn departed(app: &AppState, user_id: &str, why: &str) -> StoreResult<Ended> {
     match app.store.set_user_disabled(user_id, true, app.now()).await {
         Ok(_) => Audit::new("user.disabled").user(user_id).reason(why).write(app).await,

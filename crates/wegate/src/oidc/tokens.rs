@@ -156,7 +156,9 @@ pub async fn issue(app: &App, req: Issue<'_>) -> Result<TokenResponse, OAuthErro
             expires_at: now + settings.refresh_token_ttl,
         };
         if req.first {
-            app.store.start_refresh_family(record, grant_horizon(app, now)).await?;
+            // A day past the grant's horizon, as each refresh keeps it (`grants::refresh_token`): the first
+            // refreshes then find it long enough and write nothing.
+            app.store.start_refresh_family(record, grant_horizon(app, now) + 86_400).await?;
         } else {
             app.store.put_refresh_token(record).await?;
         }

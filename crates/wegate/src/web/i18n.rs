@@ -265,6 +265,12 @@ catalogue! {
     NotAllowedHint "not_allowed_hint" =>
         "An administrator must add you to the WeCom app's visible scope.",
         "管理员需要把您加入该企业微信应用的可见范围。";
+    Departed "departed" =>
+        "Your WeCom account is disabled, or no longer in this company's address book.",
+        "您的企业微信账号已被停用，或已不在该企业的通讯录中。";
+    DepartedHint "departed_hint" =>
+        "If you still work here, ask your WeCom administrator to restore your account.",
+        "如您仍在职，请联系企业微信管理员恢复您的账号。";
     NotMember "not_member" => "You are not a member of this company in WeCom.", "您不是该企业的成员。";
     NotMemberHint "not_member_hint" =>
         "Scan with the WeCom account of your company.",

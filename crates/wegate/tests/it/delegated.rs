@@ -537,18 +537,29 @@ async fn a_delegated_connection_stays_bound_to_its_first_corp() {
     let t = &seed.templates[0];
     let crypt = wecom::MsgCrypt::new(&t.token, &t.encoding_aes_key).unwrap();
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs().to_string();
-    let change = wecom::Event::ChangeAuth {
-        suite_id: template_id.clone(),
-        auth_corp_id: encrypted(&other),
-        timestamp: now.parse().unwrap(),
+    let forge = |corp: String, nonce: &'static str| {
+        let change = wecom::Event::ChangeAuth {
+            suite_id: template_id.clone(),
+            auth_corp_id: corp,
+            timestamp: now.parse().unwrap(),
+        };
+        let (body, signature) =
+            crypt.encrypt_to_post_body(&change.to_xml(), &template_id, &template_id, None, &now, nonce);
+        let url =
+            format!("{}/connections/deleg/events?msg_signature={signature}&timestamp={now}&nonce={nonce}", env.base);
+        env.http.post(url).body(body).send()
     };
-    let (body, signature) = crypt.encrypt_to_post_body(&change.to_xml(), &template_id, &template_id, None, &now, "n9");
-    let url = format!("{}/connections/deleg/events?msg_signature={signature}&timestamp={now}&nonce=n9", env.base);
-    assert_eq!(env.http.post(url).body(body).send().await.unwrap().text().await.unwrap(), "success");
+    assert_eq!(forge(encrypted(&other), "n9").await.unwrap().text().await.unwrap(), "success");
+    // Nor does one make the bound corp, cancelled, active again.
+    assert_eq!(forge(encrypted(&first), "n10").await.unwrap().text().await.unwrap(), "success");
+    let (_, c) = env.admin(Method::GET, "/connections/deleg", None).await;
+    let bound =
+        c["status"]["authorized_corps"].as_array().unwrap().iter().find(|corp| corp["corp_id"] == encrypted(&first));
+    assert_eq!(bound.map(|corp| corp["status"].clone()), Some(json!("cancelled")), "{c}");
     let (_, c) = env.admin(Method::GET, "/connections/deleg", None).await;
     let later =
         c["status"]["authorized_corps"].as_array().unwrap().iter().find(|corp| corp["corp_id"] == encrypted(&other));
-    assert_eq!(later.map(|corp| corp["status"].clone()), Some(json!("refused")), "{c}");
+    assert_eq!(later.map(|corp| corp["status"].clone()), Some(json!("cancelled")), "not made active: {c}");
 
     let req = auth_request(&client, &["profile"], &[("connection", "deleg")]);
     let page = browser().get(&req.url).send().await.unwrap();

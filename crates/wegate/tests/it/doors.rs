@@ -421,6 +421,14 @@ async fn the_console_login_shows_only_its_own_sentences_and_token_sessions_end()
         .unwrap();
     let page = admin.get(format!("{}{}", env.base, location(&made))).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("must not contain @ or spaces"), "the console's own notice is shown");
+    // An id in the path that is no header value: a redirect to the overview, not a panic.
+    let odd = admin
+        .post(format!("{}/console/apps/%0A/delete", env.base))
+        .form(&[("csrf", csrf.as_str()), ("confirm", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(odd.status(), StatusCode::SEE_OTHER);
     for _ in 0..15 {
         admin.post(format!("{}/console/token", env.base)).form(&[("token", "guess")]).send().await.unwrap();
     }
@@ -647,4 +655,23 @@ async fn matching_never_takes_an_admin_account() {
     let tokens = exchange(&client, &http, code_from_redirect(&back, &req, &env.base), req.verifier).await;
     let sub = tokens.id_token().unwrap().claims(&client.id_token_verifier(), &req.nonce).unwrap().subject().to_string();
     assert_eq!(sub, plain["id"].as_str().unwrap());
+}
+
+/// Review of the fixes: the bind page audited every refused POST, so a loop of them on a locked account filled
+/// the audit log as the password form's did.
+#[tokio::test]
+async fn a_bind_loop_leaves_a_bounded_trail() {
+    let env = start().await;
+    env.corp_connection("wecom", "wecom_qrcode", json!({"association": {"mode": "ask_to_bind"}})).await;
+    env.post("/users", json!({"username": "target", "password": "target-password"})).await;
+    let (client, _) = app_with(&env, &["wecom"]).await;
+    let b = browser();
+    let req = auth_request(&client, &["profile"], &[("connection", "wecom")]);
+    let page = wecom_login(&b, &req.url, "ZhangSan").await;
+    let html = unescape(&page.text().await.unwrap());
+    let bind = extract_attr(&html, "action=\"/login/").map(|a| format!("{}/login/{a}", env.base)).unwrap();
+    for _ in 0..15 {
+        b.post(&bind).form(&[("login", "target"), ("password", "guess")]).send().await.unwrap();
+    }
+    assert_eq!(audit_entries(&env, "login.bind_failure").await.len(), 11, "ten failures and the lockout");
 }

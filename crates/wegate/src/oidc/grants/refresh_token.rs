@@ -120,6 +120,11 @@ async fn recheck_membership<M: MembershipCheck>(
     if origin.expires_at < horizon {
         app.store.extend_grant_origin(grant_id, horizon + 86_400).await?;
     }
+    if origin.connection.is_none() && amr != "pwd" {
+        return Err(OAuthError::invalid_grant(
+            "this sign-in can no longer be confirmed with the organisation; sign in again",
+        ));
+    }
     if origin.connection.is_none() || now - origin.checked_at < app.settings.membership_recheck {
         return Ok(());
     }

@@ -139,6 +139,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (6, "connection order", include_str!("../../../migrations/0006_connection_order.sql")),
     (7, "admin users", include_str!("../../../migrations/0007_admin_users.sql")),
     (8, "audit actor", include_str!("../../../migrations/0008_audit_actor.sql")),
+    (9, "origin margin", include_str!("../../../migrations/0009_origin_margin.sql")),
 ];
 
 #[derive(Debug)]
