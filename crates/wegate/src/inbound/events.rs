@@ -505,9 +505,23 @@ async fn refresh_authorization(app: &App, cb: &Callback, corp_id: &str) {
         }
     };
     let agent_id = info.auth_info.as_ref().and_then(|i| i.agent.first()).map(|a| a.agentid);
+    // A corp refused only because its binding could not be claimed then (the store failed) tries again; one
+    // refused because the connection is bound to another corp stays refused.
+    let bound_elsewhere =
+        cb.connection.state.get(BOUND_CORP_ID).and_then(Value::as_str).is_some_and(|bound| bound != corp_id);
+    let status = if corp.status == REFUSED && !bound_elsewhere {
+        if bind_delegated_connection(app, &cb.connection, corp_id).await {
+            "active".into()
+        } else {
+            corp.status.clone()
+        }
+    } else {
+        corp.status.clone()
+    };
     let updated = AuthorizedCorp {
         corp_name: info.auth_corp_info.corp_name.clone().or(corp.corp_name.clone()),
         agent_id: agent_id.or(corp.agent_id),
+        status,
         updated_at: app.now(),
         ..corp
     };
@@ -542,7 +556,7 @@ async fn bind_delegated_connection(app: &App, connection: &Connection, corp_id: 
             false
         }
         Err(e) => {
-            // Unknown: refused for now (stricter); the next authorization event tries again.
+            // Unknown: refused for now (stricter); the next create_auth or change_auth tries again.
             tracing::error!(connection = %identifier, error = %e, "could not bind the connection to its corp");
             false
         }

@@ -51,16 +51,18 @@ async fn logout(app: &App, headers: &HeaderMap, params: HashMap<String, String>,
         })
     });
     let session_cookie = cookies::get(headers, cookies::SESSION);
-    // The hint says the app asked only when it was issued for this browser's own session: its `sub`, and
-    // its `sid` when it has one. Anyone's ID token would otherwise sign anyone out without a question.
-    let hinted = match (&hint_claims, session_cookie) {
-        (Some(claims), Some(cookie)) => match app.store.get_session(&sha256_hex(cookie), app.now()).await {
-            Ok(Some(session)) => hint_is_for(claims, &session),
-            Ok(None) => false,
+    // The browser's live session, if its cookie names one: a cookie whose session already ended has nothing
+    // left to end, and needs no confirmation.
+    let session = match session_cookie {
+        Some(cookie) => match app.store.get_session(&sha256_hex(cookie), app.now()).await {
+            Ok(session) => session,
             Err(e) => return PageError::internal(lang, &e).into_response(),
         },
-        _ => false,
+        None => None,
     };
+    // The hint says the app asked only when it was issued for this browser's own session: its `sub`, and
+    // its `sid` when it has one. Anyone's ID token would otherwise sign anyone out without a question.
+    let hinted = matches!((&hint_claims, &session), (Some(claims), Some(session)) if hint_is_for(claims, session));
     let client_id = match (hinted_client, get("client_id")) {
         (Some(a), Some(b)) if a != b => {
             return PageError::bad_request(lang, Msg::ClientMismatch).into_response();
@@ -95,7 +97,10 @@ async fn logout(app: &App, headers: &HeaderMap, params: HashMap<String, String>,
     // Without a valid id_token_hint for this session, nothing says the app asked: the person confirms, with a
     // token only a page of ours can carry (derived from the HttpOnly session cookie), so another site cannot
     // sign them out.
-    if !hinted && let Some(cookie) = session_cookie {
+    if !hinted
+        && session.is_some()
+        && let Some(cookie) = session_cookie
+    {
         let expected = confirmation_token(cookie);
         let confirmed = post && get("confirm").is_some_and(|c| secure_eq(c, &expected));
         if !confirmed {

@@ -29,6 +29,10 @@ pub fn redirect(location: &str) -> Response {
 
 /// `redirect_uri` with the given parameters appended to its query.
 pub fn with_params(redirect_uri: &str, params: &[(&str, &str)]) -> String {
+    // Nothing to add: the registered URI exactly (not with an empty `?`).
+    if params.is_empty() {
+        return redirect_uri.to_string();
+    }
     match url::Url::parse(redirect_uri) {
         Ok(mut url) => {
             {

@@ -675,3 +675,38 @@ async fn a_bind_loop_leaves_a_bounded_trail() {
     }
     assert_eq!(audit_entries(&env, "login.bind_failure").await.len(), 11, "ten failures and the lockout");
 }
+
+/// Final review: with the hint rule, an app's logout whose browser session had already ended (signed out
+/// elsewhere, swept) got a confirmation page instead of going back to the app. Nothing left to end: no question.
+#[tokio::test]
+async fn a_logout_with_nothing_left_to_end_goes_straight_back_to_the_app() {
+    let env = start().await;
+    let user = env.post("/users", json!({"username": "dora", "password": "dora-password"})).await;
+    let app = env
+        .post(
+            "/apps",
+            json!({"name": "web", "kind": "web", "redirect_uris": [REDIRECT], "post_logout_redirect_uris": ["https://app.example.com/bye"]}),
+        )
+        .await;
+    let client_id = app["client_id"].as_str().unwrap();
+    let (client, http) = env.oidc_client(client_id, app["client_secret"].as_str(), REDIRECT).await;
+    let b = browser();
+    let req = auth_request(&client, &["profile"], &[]);
+    let back = password_login(&b, &req.url, "dora", "dora-password").await;
+    let tokens = exchange(&client, &http, code_from_redirect(&back, &req, &env.base), req.verifier).await;
+    let id_token = tokens.id_token().unwrap().to_string();
+    // Her sessions end elsewhere (an admin's disable); she is let back in, but this browser's session is gone.
+    let id = user["id"].as_str().unwrap();
+    env.admin(Method::POST, &format!("/users/{id}/disable"), None).await;
+    env.admin(Method::POST, &format!("/users/{id}/enable"), None).await;
+    let out = b
+        .get(format!(
+            "{}/logout?id_token_hint={id_token}&post_logout_redirect_uri=https%3A%2F%2Fapp.example.com%2Fbye",
+            env.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&out), "https://app.example.com/bye");
+}

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use super::fixtures::{NOW, conflict_on, identity, is_not_found, new_user, race, refresh_token, session};
+use super::fixtures::{NOW, conflict_on, grant_origin, identity, is_not_found, new_user, race, refresh_token, session};
 use crate::store::prelude::*;
 use crate::store::{Consumed, LoginFailures, MatchQuery, NewUser, ProfileUpdate, RefreshToken, StoreError, User};
 
@@ -346,4 +346,14 @@ pub async fn identities_are_renamed_to_a_free_subject(store: Arc<dyn Store>) {
     assert_eq!(store.get_identity("wecom:ww1", "New").await.expect("get").map(|i| i.user_id), Some("u1".into()));
     assert!(matches!(store.rename_identity("wecom:ww1", "gone", "x", NOW).await, Err(StoreError::NotFound)));
     assert!(matches!(store.rename_identity("wecom:ww1", "New", "taken", NOW).await, Err(StoreError::Conflict(_))));
+
+    // The grants and sessions made with the old subject follow it (a re-check asks by the new userid).
+    store.create_user_with_identity(new_user("u3"), identity("wecom:ww1", "zhangsan", "u3")).await.expect("create");
+    store.put_grant_origin(grant_origin("g1", "u3", NOW + 100)).await.expect("origin");
+    store.put_session(session("s1", "u3", NOW + 100)).await.expect("session");
+    store.rename_identity("wecom:ww1", "zhangsan", "zhang.san", NOW + 1).await.expect("rename");
+    let origin = store.get_grant_origin("g1").await.expect("get").expect("origin");
+    assert_eq!(origin.subject.as_deref(), Some("zhang.san"));
+    let moved = store.get_session("s1", NOW).await.expect("get").expect("session");
+    assert_eq!(moved.subject.as_deref(), Some("zhang.san"));
 }

@@ -362,16 +362,24 @@ impl UserStore for SqlStore {
         new_subject: &str,
         now: Timestamp,
     ) -> StoreResult<()> {
-        let updated = self
-            .exec(
-                q("UPDATE identities SET subject = $3, updated_at = $4 WHERE upstream = $1 AND subject = $2")
-                    .bind(upstream)
-                    .bind(subject)
-                    .bind(new_subject)
-                    .bind(now),
-            )
-            .await?;
-        if updated == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        // The grants and sessions made with the old key follow it: a re-check asks WeCom by the new userid
+        // (the old one is unknown there now, which would look like a departure).
+        let follow = |table: &'static str| {
+            q(format!("UPDATE {table} SET subject = $3 WHERE upstream = $1 AND subject = $2"))
+                .bind(upstream)
+                .bind(subject)
+                .bind(new_subject)
+        };
+        let statements = vec![
+            q("UPDATE identities SET subject = $3, updated_at = $4 WHERE upstream = $1 AND subject = $2")
+                .bind(upstream)
+                .bind(subject)
+                .bind(new_subject)
+                .bind(now),
+            follow("grant_origins"),
+            follow("sessions"),
+        ];
+        self.transaction(statements, true).await.map(|_| ())
     }
 
     async fn touch_identity(
