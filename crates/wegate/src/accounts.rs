@@ -304,6 +304,18 @@ pub enum PasswordCheck {
     Disabled,
 }
 
+impl PasswordCheck {
+    /// Whether a refused attempt deserves its own audit entry: a lockout when it starts, never a busy answer,
+    /// so that a loop of attempts cannot fill the audit log.
+    pub fn audited(&self) -> bool {
+        match self {
+            PasswordCheck::LockedOut { first, .. } => *first,
+            PasswordCheck::Busy => false,
+            _ => true,
+        }
+    }
+}
+
 /// The lockout key of a typed login: the account it names, whatever identifier was typed (username,
 /// email, or the phone in any spelling), and the normalised login itself for an unknown one — so that
 /// lockout tells nothing about which accounts exist. An unknown login is kept as its SHA-256: what a

@@ -6,7 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use super::common::{Actor, ApiError, ApiResult, Changed, List, ListQuery, audit_change, body};
+use super::common::{Actor, ApiError, ApiResult, Changed, List, ListQuery, NO_FIELDS, audit_change, body, named};
 use crate::app::{App, AppState};
 use crate::store::{App as Client, AppKind, AppUpdate};
 use crate::util::{random_token, sha256_hex, time_ordered_id};
@@ -74,12 +74,12 @@ async fn view(app: &App, stored: Client, client_secret: Option<String>) -> ApiRe
     })
 }
 
-/// Absolute URIs without fragment; `web`/`spa` apps use http(s), `native` apps may use a private scheme
-/// (RFC 8252 §7.1).
 /// Schemes a browser handles itself (WHATWG Fetch's local and fetch schemes, and script).
 const BROWSER_SCHEMES: &[&str] =
     &["javascript", "data", "vbscript", "file", "blob", "about", "filesystem", "view-source"];
 
+/// Absolute URIs without fragment; `web`/`spa` apps use http(s), `native` apps may use a private scheme
+/// (RFC 8252 §7.1), never one of [`BROWSER_SCHEMES`].
 fn check_uris(field: &str, uris: &[String], kind: AppKind) -> ApiResult<()> {
     for uri in uris {
         let parsed =
@@ -134,13 +134,13 @@ pub async fn create_app(
     payload: Result<Json<NewApp>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<AppView>)> {
     let input = body(payload)?;
-    let mut fields = vec!["name", "kind", "redirect_uris"];
-    if !input.post_logout_redirect_uris.is_empty() {
-        fields.push("post_logout_redirect_uris");
-    }
-    if input.backchannel_logout_uri.is_some() {
-        fields.push("backchannel_logout_uri");
-    }
+    let fields = named(&[
+        ("name", true),
+        ("kind", true),
+        ("redirect_uris", true),
+        ("post_logout_redirect_uris", !input.post_logout_redirect_uris.is_empty()),
+        ("backchannel_logout_uri", input.backchannel_logout_uri.is_some()),
+    ]);
     let name = check_name(&input.name)?;
     if input.redirect_uris.is_empty() {
         return Err(ApiError::invalid("redirect_uris must list at least one URI"));
@@ -213,16 +213,13 @@ pub async fn update_app(
         return Err(ApiError::invalid("only web apps have a client secret"));
     }
     let secret = patch.rotate_secret.then(random_token);
-    let fields: Vec<&str> = [
+    let fields = named(&[
         ("name", patch.name.is_some()),
         ("redirect_uris", patch.redirect_uris.is_some()),
         ("post_logout_redirect_uris", patch.post_logout_redirect_uris.is_some()),
         ("backchannel_logout_uri", patch.backchannel_logout_uri.is_some()),
         ("client_secret", patch.rotate_secret),
-    ]
-    .into_iter()
-    .filter_map(|(field, set)| set.then_some(field))
-    .collect();
+    ]);
     let update = AppUpdate {
         name,
         redirect_uris: patch.redirect_uris,
@@ -246,7 +243,7 @@ pub async fn delete_app(
         crate::store::StoreError::NotFound => ApiError::not_found("app"),
         other => other.into(),
     })?;
-    audit_change(&app, &actor, "app.deleted", Changed::App(&client_id), &[]).await;
+    audit_change(&app, &actor, "app.deleted", Changed::App(&client_id), NO_FIELDS).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -277,8 +274,8 @@ pub async fn associate(
         crate::store::StoreError::NotFound => ApiError::not_found("app or connection"),
         other => other.into(),
     })?;
-    let fields: &[&str] = if input.order.is_some() { &["order"] } else { &[] };
-    audit_change(&app, &actor, "app.connection_enabled", Changed::Association(&client_id, &identifier), fields).await;
+    let fields = named(&[("order", input.order.is_some())]);
+    audit_change(&app, &actor, "app.connection_enabled", Changed::Association(&client_id, &identifier), &fields).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -292,6 +289,7 @@ pub async fn dissociate(
         crate::store::StoreError::NotFound => ApiError::not_found("association"),
         other => other.into(),
     })?;
-    audit_change(&app, &actor, "app.connection_disabled", Changed::Association(&client_id, &identifier), &[]).await;
+    audit_change(&app, &actor, "app.connection_disabled", Changed::Association(&client_id, &identifier), NO_FIELDS)
+        .await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -117,7 +117,13 @@ pub enum Changed<'a> {
 
 /// The audit entry of an admin change: who (`actor`), what (`event` on the object) and the names of the
 /// fields it set — never their values, so no secret reaches the audit.
-pub async fn audit_change(app: &crate::app::App, actor: &Actor, event: &str, object: Changed<'_>, fields: &[&str]) {
+pub async fn audit_change(
+    app: &crate::app::App,
+    actor: &Actor,
+    event: &str,
+    object: Changed<'_>,
+    fields: &[impl AsRef<str>],
+) {
     let mut entry = crate::audit::Audit::new(event).actor(&actor.0);
     entry = match object {
         Changed::App(client_id) => entry.client(client_id),
@@ -126,9 +132,18 @@ pub async fn audit_change(app: &crate::app::App, actor: &Actor, event: &str, obj
         Changed::Association(client_id, identifier) => entry.client(client_id).connection(identifier),
     };
     if !fields.is_empty() {
-        entry = entry.reason(&format!("fields: {}", fields.join(", ")));
+        let names: Vec<&str> = fields.iter().map(AsRef::as_ref).collect();
+        entry = entry.reason(&format!("fields: {}", names.join(", ")));
     }
     entry.write(app).await;
+}
+
+/// An admin change that sets no field (a deletion, an association).
+pub const NO_FIELDS: &[&str] = &[];
+
+/// The names of the fields a request sets, from (name, whether it is set) pairs.
+pub fn named<'a>(fields: &[(&'a str, bool)]) -> Vec<&'a str> {
+    fields.iter().filter(|(_, set)| *set).map(|(name, _)| *name).collect()
 }
 
 /// `?limit=N&cursor=C` of every list.

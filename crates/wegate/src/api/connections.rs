@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::common::{Actor, ApiError, ApiResult, Changed, List, ListQuery, audit_change, body};
+use super::common::{Actor, ApiError, ApiResult, Changed, List, ListQuery, NO_FIELDS, audit_change, body};
 use crate::app::{App, AppState};
 use crate::connectors::{self, CLEARABLE, KINDS, corp_ids};
 use crate::store::{Association, AssociationMode, AuthorizedCorp, Connection, DOMAIN_VERIFICATION, KindSettings};
@@ -333,9 +333,8 @@ pub async fn create_connection(
             other => other.into(),
         })?;
     tracing::info!(connection = %stored.identifier, kind = stored.kind(), "connection created");
-    let fields = given_fields(&input);
-    let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
-    audit_change(&app, &actor, "connection.created", Changed::Connection(&stored.identifier), &fields).await;
+    audit_change(&app, &actor, "connection.created", Changed::Connection(&stored.identifier), &given_fields(&input))
+        .await;
     Ok((StatusCode::CREATED, Json(view(&app, stored).await?)))
 }
 
@@ -402,9 +401,7 @@ pub async fn update_connection(
     stored.domain_verification = domain_verification;
     stored.updated_at = app.now();
     let updated = app.store.update_connection(stored).await?;
-    let fields = given_fields(&input);
-    let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
-    audit_change(&app, &actor, "connection.updated", Changed::Connection(&identifier), &fields).await;
+    audit_change(&app, &actor, "connection.updated", Changed::Connection(&identifier), &given_fields(&input)).await;
     // Saving the template secret completes an authorization that arrived before it.
     crate::inbound::events::complete_pending_authorization(app.clone(), &updated).await;
     Ok(Json(view(&app, updated).await?))
@@ -420,7 +417,7 @@ pub async fn delete_connection(
         crate::store::StoreError::NotFound => ApiError::not_found("connection"),
         other => other.into(),
     })?;
-    audit_change(&app, &actor, "connection.deleted", Changed::Connection(&identifier), &[]).await;
+    audit_change(&app, &actor, "connection.deleted", Changed::Connection(&identifier), NO_FIELDS).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::common::{Actor, ApiError, ApiResult, Changed, List, ListQuery, audit_change, body};
+use super::common::{Actor, ApiError, ApiResult, Changed, List, ListQuery, NO_FIELDS, audit_change, body, named};
 use crate::app::AppState;
 use crate::store::{EMAIL_VERIFIED, Identity, NewUser, User};
 use crate::util::time_ordered_id;
@@ -118,7 +118,7 @@ pub async fn create_user(
     payload: Result<Json<NewUserBody>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<UserView>)> {
     let input = body(payload)?;
-    let fields: Vec<&str> = [
+    let fields = named(&[
         ("username", input.username.is_some()),
         ("email", input.email.is_some()),
         ("phone", input.phone.is_some()),
@@ -126,10 +126,7 @@ pub async fn create_user(
         ("password", input.password.is_some()),
         ("email_verified", input.email_verified),
         ("admin", input.admin),
-    ]
-    .into_iter()
-    .filter_map(|(field, set)| set.then_some(field))
-    .collect();
+    ]);
     let username = clean("username", input.username, 64)?;
     let email = clean("email", input.email, 254)?;
     let phone = clean("phone", input.phone, 32)?;
@@ -200,11 +197,11 @@ pub async fn update_user(
 ) -> ApiResult<Json<UserView>> {
     let input = body(payload)?;
     app.store.get_user(&id).await?.ok_or_else(|| ApiError::not_found("user"))?;
-    let fields: Vec<&str> =
-        [("name", input.name.is_some()), ("password", input.password.is_some()), ("admin", input.admin.is_some())]
-            .into_iter()
-            .filter_map(|(field, set)| set.then_some(field))
-            .collect();
+    let fields = named(&[
+        ("name", input.name.is_some()),
+        ("password", input.password.is_some()),
+        ("admin", input.admin.is_some()),
+    ]);
     let password_hash = match input.password {
         Some(pw) => Some(Some(hash(&app, pw).await?)),
         None => None,
@@ -218,7 +215,7 @@ pub async fn update_user(
     audit_change(&app, &actor, "user.updated", Changed::User(&id), &fields).await;
     if let Some(admin) = input.admin {
         let event = if admin { "user.admin_granted" } else { "user.admin_revoked" };
-        audit_change(&app, &actor, event, Changed::User(&id), &[]).await;
+        audit_change(&app, &actor, event, Changed::User(&id), NO_FIELDS).await;
     }
     let identities = app.store.user_identities(&id).await?;
     Ok(Json(view(user, identities)))
@@ -255,7 +252,7 @@ pub async fn delete_user(State(app): State<AppState>, actor: Actor, Path(id): Pa
         crate::store::StoreError::NotFound => ApiError::not_found("user"),
         other => other.into(),
     })?;
-    audit_change(&app, &actor, "user.deleted", Changed::User(&id), &[]).await;
+    audit_change(&app, &actor, "user.deleted", Changed::User(&id), NO_FIELDS).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -291,6 +288,6 @@ async fn set_disabled(app: &AppState, actor: &Actor, id: &str, disabled: bool) -
         other => other.into(),
     })?;
     let event = if disabled { "user.disabled" } else { "user.enabled" };
-    audit_change(app, actor, event, Changed::User(id), &[]).await;
+    audit_change(app, actor, event, Changed::User(id), NO_FIELDS).await;
     Ok(user)
 }

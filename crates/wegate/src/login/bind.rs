@@ -139,15 +139,14 @@ pub async fn bind(
         let user = match accounts::verify_password(&app, &form.login, &form.password).await.or_page(lang)? {
             PasswordCheck::Valid(user) => user,
             refused => {
-                // As on the password form: a lockout is audited when it starts and a busy answer never, so a
-                // loop of POSTs cannot fill the audit log.
-                let (reason, message, audited) = match refused {
-                    PasswordCheck::LockedOut { retry_after, first } => {
-                        ("too many failed attempts", locked_out_message(lang, retry_after), first)
+                let audited = refused.audited();
+                let (reason, message) = match refused {
+                    PasswordCheck::LockedOut { retry_after, .. } => {
+                        ("too many failed attempts", locked_out_message(lang, retry_after))
                     }
-                    PasswordCheck::Busy => ("too many password checks in flight", lang.t(Msg::Busy).to_string(), false),
-                    PasswordCheck::Disabled => ("account disabled", lang.t(Msg::AccountDisabled).to_string(), true),
-                    _ => ("wrong account or password", lang.t(Msg::BadPassword).to_string(), true),
+                    PasswordCheck::Busy => ("too many password checks in flight", lang.t(Msg::Busy).to_string()),
+                    PasswordCheck::Disabled => ("account disabled", lang.t(Msg::AccountDisabled).to_string()),
+                    _ => ("wrong account or password", lang.t(Msg::BadPassword).to_string()),
                 };
                 if audited {
                     Audit::new("login.bind_failure")

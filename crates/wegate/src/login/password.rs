@@ -36,30 +36,23 @@ pub async fn password_login(
                 .hint(Msg::StartAgain));
         }
         let (client, connections) = page::client_and_connections(&app, &tx, lang).await?;
-        let mut audited = true;
-        let (reason, message) =
-            match crate::accounts::verify_password(&app, &form.login, &form.password).await.or_page(lang)? {
-                PasswordCheck::Valid(user) => {
-                    let tx = app
-                        .store
-                        .take_login_tx(&tx.id, app.now())
-                        .await
-                        .or_page(lang)?
-                        .ok_or_else(|| PageError::bad_request(lang, Msg::TxExpired).hint(Msg::SignInAgain))?;
-                    return complete_login(&app, tx, SignedIn::password(&user.id), lang).await;
-                }
-                PasswordCheck::Invalid => ("bad_password", lang.t(Msg::BadPassword).to_string()),
-                PasswordCheck::LockedOut { retry_after, first } => {
-                    audited = first;
-                    ("locked_out", locked_out_message(lang, retry_after))
-                }
-                PasswordCheck::Busy => {
-                    // A quick refusal under load: not audited, or a flood would turn into audit rows.
-                    audited = false;
-                    ("busy", lang.t(Msg::Busy).to_string())
-                }
-                PasswordCheck::Disabled => ("account_disabled", lang.t(Msg::AccountDisabled).to_string()),
-            };
+        let check = crate::accounts::verify_password(&app, &form.login, &form.password).await.or_page(lang)?;
+        let audited = check.audited();
+        let (reason, message) = match check {
+            PasswordCheck::Valid(user) => {
+                let tx = app
+                    .store
+                    .take_login_tx(&tx.id, app.now())
+                    .await
+                    .or_page(lang)?
+                    .ok_or_else(|| PageError::bad_request(lang, Msg::TxExpired).hint(Msg::SignInAgain))?;
+                return complete_login(&app, tx, SignedIn::password(&user.id), lang).await;
+            }
+            PasswordCheck::Invalid => ("bad_password", lang.t(Msg::BadPassword).to_string()),
+            PasswordCheck::LockedOut { retry_after, .. } => ("locked_out", locked_out_message(lang, retry_after)),
+            PasswordCheck::Busy => ("busy", lang.t(Msg::Busy).to_string()),
+            PasswordCheck::Disabled => ("account_disabled", lang.t(Msg::AccountDisabled).to_string()),
+        };
         app.metrics.login(&tx.client_id, "password", reason);
         let why = match reason {
             "locked_out" => "too many failed attempts",

@@ -28,9 +28,6 @@ impl OAuthError {
     pub fn invalid_grant(d: impl Into<String>) -> Self {
         Self::new("invalid_grant", StatusCode::BAD_REQUEST, d)
     }
-    pub fn unauthorized_client(d: impl Into<String>) -> Self {
-        Self::new("unauthorized_client", StatusCode::BAD_REQUEST, d)
-    }
     pub fn unsupported_grant_type(d: impl Into<String>) -> Self {
         Self::new("unsupported_grant_type", StatusCode::BAD_REQUEST, d)
     }

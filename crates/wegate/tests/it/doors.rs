@@ -29,6 +29,13 @@ async fn web_app(
     (client_id, secret, client, http)
 }
 
+/// Signs `userid` in through an `ask_to_bind` connection at `auth_url`: the bind form's address.
+async fn bind_action(env: &Env, b: &reqwest::Client, auth_url: &str, userid: &str) -> String {
+    let page = wecom_login(b, auth_url, userid).await;
+    let html = unescape(&page.text().await.unwrap());
+    extract_attr(&html, "action=\"/login/").map(|a| format!("{}/login/{a}", env.base)).expect("the bind form")
+}
+
 /// The audit entries named `event`, newest first.
 async fn audit_entries(env: &Env, event: &str) -> Vec<Value> {
     let (_, page) = env.admin(Method::GET, "/audit?limit=500", None).await;
@@ -154,9 +161,7 @@ async fn a_departed_member_is_disabled_and_cannot_return_by_password() {
     // ZhangSan links his WeCom identity to his local account.
     let b = browser();
     let req = auth_request(&client, &["profile"], &[("connection", "wecom")]);
-    let bind_page = wecom_login(&b, &req.url, "ZhangSan").await;
-    let html = unescape(&bind_page.text().await.unwrap());
-    let bind = extract_attr(&html, "action=\"/login/").map(|a| format!("{}/login/{a}", env.base)).unwrap();
+    let bind = bind_action(&env, &b, &req.url, "ZhangSan").await;
     let back = b.post(&bind).form(&[("login", "zhang.local"), ("password", "zhangsan-local-pw")]).send().await.unwrap();
     exchange(&client, &http, code_from_redirect(&back, &req, &env.base), req.verifier).await;
 
@@ -667,9 +672,7 @@ async fn a_bind_loop_leaves_a_bounded_trail() {
     let (client, _) = app_with(&env, &["wecom"]).await;
     let b = browser();
     let req = auth_request(&client, &["profile"], &[("connection", "wecom")]);
-    let page = wecom_login(&b, &req.url, "ZhangSan").await;
-    let html = unescape(&page.text().await.unwrap());
-    let bind = extract_attr(&html, "action=\"/login/").map(|a| format!("{}/login/{a}", env.base)).unwrap();
+    let bind = bind_action(&env, &b, &req.url, "ZhangSan").await;
     for _ in 0..15 {
         b.post(&bind).form(&[("login", "target"), ("password", "guess")]).send().await.unwrap();
     }

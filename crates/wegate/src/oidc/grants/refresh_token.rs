@@ -97,33 +97,22 @@ async fn recheck_membership<M: MembershipCheck>(
     amr: &str,
 ) -> Result<(), OAuthError> {
     let now = app.now();
-    let Some(origin) = origin else {
-        // A grant made through a connection always has its origin while a token of it lives: none means it
-        // was swept or never written (a version before origins), and a refresh without its re-check would
-        // keep a departed member in for ever. Only a password grant has nothing to re-check.
-        if amr == "pwd" {
-            return Ok(());
-        }
-        tracing::warn!(
-            user_id,
-            grant_id,
-            "refresh refused: the grant's origin is gone, its membership cannot be re-checked"
-        );
+    // A grant made through a connection always has its origin, naming the connection, while a token of it
+    // lives: none means it was swept or never written (a version before origins), and a refresh without its
+    // re-check would keep a departed member in for ever. Only a password grant has nothing to re-check.
+    if amr != "pwd" && origin.as_ref().is_none_or(|o| o.connection.is_none()) {
+        tracing::warn!(user_id, grant_id, "refresh refused: the grant's membership cannot be re-checked");
         return Err(OAuthError::invalid_grant(
             "this sign-in can no longer be confirmed with the organisation; sign in again",
         ));
-    };
+    }
+    let Some(origin) = origin else { return Ok(()) };
     // The rotated refresh token lives on: so must the origin (else the re-check would stop once it is swept).
     // Moved a day at a time, not on every refresh, and a day past the newest token, so that it always
     // outlives every token of the grant.
     let horizon = crate::oidc::tokens::grant_horizon(app, now);
     if origin.expires_at < horizon {
         app.store.extend_grant_origin(grant_id, horizon + 86_400).await?;
-    }
-    if origin.connection.is_none() && amr != "pwd" {
-        return Err(OAuthError::invalid_grant(
-            "this sign-in can no longer be confirmed with the organisation; sign in again",
-        ));
     }
     if origin.connection.is_none() || now - origin.checked_at < app.settings.membership_recheck {
         return Ok(());

@@ -311,8 +311,10 @@ impl GrantStore for SqlStore {
     }
 
     async fn revoke_grant(&self, grant_id: &str, now: Timestamp, expires_at: Timestamp) -> StoreResult<()> {
-        // Revocation first, deletion second: a token stored in between is caught by the revocation check.
-        self.exec(
+        // Revocation first, deletion second: a token stored in between is caught by the revocation check. The
+        // origin goes too: a revoked grant has nothing left to re-check, and a later sign-out must not notify
+        // its app again.
+        self.in_order([
             q(concat!(
                 "INSERT INTO revoked_grants (grant_id, revoked_at, expires_at) VALUES ($1, $2, $3) ",
                 "ON CONFLICT (grant_id) DO UPDATE SET expires_at = CASE WHEN excluded.expires_at > revoked_grants.expires_at ",
@@ -321,11 +323,6 @@ impl GrantStore for SqlStore {
             .bind(grant_id)
             .bind(now)
             .bind(expires_at),
-        )
-        .await?;
-        // The origin goes too: a revoked grant has nothing left to re-check, and a later sign-out must not
-        // notify its app again.
-        self.in_order([
             q("DELETE FROM refresh_tokens WHERE grant_id = $1").bind(grant_id),
             q("DELETE FROM grant_origins WHERE grant_id = $1").bind(grant_id),
         ])
