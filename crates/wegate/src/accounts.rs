@@ -29,6 +29,25 @@ pub struct UpstreamIdentity {
     pub claims: Value,
     /// The upstream profile as stored on the identity.
     pub profile: Value,
+    /// Which of the fields association may match existing accounts on.
+    pub vouched: Vouched,
+}
+
+/// Which profile fields the upstream vouches for, so that field matching may link on them. A company's
+/// own directory (WeCom's address book) vouches for what its admin entered; a generic OpenID Connect
+/// provider only for what it says is verified — anyone may put any email on an account elsewhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Vouched {
+    pub email: bool,
+    pub phone: bool,
+    pub username: bool,
+}
+
+impl Vouched {
+    /// The company's own directory: every field.
+    pub const DIRECTORY: Vouched = Vouched { email: true, phone: true, username: true };
+    /// Nothing.
+    pub const NOTHING: Vouched = Vouched { email: false, phone: false, username: false };
 }
 
 impl UpstreamIdentity {
@@ -252,11 +271,17 @@ fn match_query(fields: &[MatchField], upstream: &UpstreamIdentity) -> MatchQuery
     let mut query = MatchQuery::default();
     for field in fields {
         match field {
-            MatchField::Email => query.email = upstream.email.as_deref().map(normalize_email).filter(|e| !e.is_empty()),
-            MatchField::Phone => query.phone = upstream.phone.as_deref().map(normalize_phone).filter(|p| !p.is_empty()),
-            MatchField::Username => {
+            MatchField::Email if upstream.vouched.email => {
+                query.email = upstream.email.as_deref().map(normalize_email).filter(|e| !e.is_empty())
+            }
+            MatchField::Phone if upstream.vouched.phone => {
+                query.phone = upstream.phone.as_deref().map(normalize_phone).filter(|p| !p.is_empty())
+            }
+            MatchField::Username if upstream.vouched.username => {
                 query.username = upstream.username.as_deref().map(normalize_username).filter(|u| !u.is_empty())
             }
+            // A field the upstream does not vouch for never links anyone.
+            _ => {}
         }
     }
     query
@@ -397,7 +422,16 @@ mod tests {
             picture: None,
             claims: Value::Null,
             profile: Value::Null,
+            vouched: Vouched::DIRECTORY,
         }
+    }
+
+    #[test]
+    fn fields_the_upstream_does_not_vouch_for_never_match() {
+        let mut unvouched = upstream(Some("a@b.c"), Some("13800138000"));
+        unvouched.vouched = Vouched { email: false, phone: true, username: false };
+        let q = match_query(&[MatchField::Email, MatchField::Phone, MatchField::Username], &unvouched);
+        assert_eq!((q.email, q.phone.as_deref(), q.username), (None, Some("13800138000"), None));
     }
 
     #[test]

@@ -27,6 +27,9 @@ pub struct App {
     pub passwords: PasswordWorkers,
     /// Outbound HTTP to apps (back-channel logout tokens); no redirects followed.
     pub http: reqwest::Client,
+    /// OpenID Connect providers' discovery documents and keys, cached per issuer, and the back channel to
+    /// them and to OAuth 2.0 providers (no redirects, timeouts, bounded answers).
+    pub providers: oidc_rp::Providers,
     /// The bound on back-channel logout deliveries under way.
     pub deliveries: Deliveries,
 }

@@ -46,6 +46,8 @@ pub struct Settings {
     pub wecom_open_base: String,
     /// Timeout of one call to WeCom's API.
     pub wecom_timeout: Duration,
+    /// Timeout of one call to an OpenID Connect or OAuth 2.0 provider (discovery, keys, token, userinfo).
+    pub upstream_timeout: Duration,
     pub log_format: LogFormat,
     /// `tracing` filter, e.g. `info` or `wegate=debug,info`.
     pub log_level: String,
@@ -119,6 +121,7 @@ impl Default for Settings {
             wecom_oauth_base: "https://open.weixin.qq.com".into(),
             wecom_open_base: "https://open.work.weixin.qq.com".into(),
             wecom_timeout: Duration::from_secs(5),
+            upstream_timeout: Duration::from_secs(10),
             log_format: LogFormat::Human,
             log_level: "info".into(),
             db_max_connections: 10,
@@ -240,6 +243,9 @@ impl Settings {
         if let Some(v) = get("wecom_timeout_ms") {
             s.wecom_timeout = Duration::from_millis(parse_num("wecom_timeout_ms", &v)?);
         }
+        if let Some(v) = get("upstream_timeout_ms") {
+            s.upstream_timeout = Duration::from_millis(parse_num("upstream_timeout_ms", &v)?);
+        }
         if let Some(v) = get("log_format") {
             s.log_format = match v.as_str() {
                 "human" | "text" => LogFormat::Human,
@@ -313,6 +319,7 @@ pub const KEYS: &[&str] = &[
     "wecom_oauth_base",
     "wecom_open_base",
     "wecom_timeout_ms",
+    "upstream_timeout_ms",
     "log_format",
     "log_level",
     "db_max_connections",

@@ -99,8 +99,21 @@ pub async fn build_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> Resu
         .timeout(crate::oidc::backchannel::DELIVERY_TIMEOUT)
         .build()
         .map_err(|e| StartError::Wecom(e.to_string()))?;
-    let app =
-        Arc::new(App { settings, store, keys, wecom, metrics, clock, passwords, http, deliveries: Default::default() });
+    let providers = oidc_rp::Providers::new(
+        oidc_rp::Http::new(settings.upstream_timeout).map_err(|e| StartError::Wecom(e.to_string()))?,
+    );
+    let app = Arc::new(App {
+        settings,
+        store,
+        keys,
+        wecom,
+        metrics,
+        clock,
+        passwords,
+        http,
+        providers,
+        deliveries: Default::default(),
+    });
     log_connection_warnings(&app).await;
     crate::console::ensure_console_app(&app).await;
     Ok(app)

@@ -22,7 +22,8 @@ pub struct ConnectionBody {
     pub identifier: Option<String>,
     /// The button text on the login page.
     pub display_name: Option<String>,
-    /// `wecom_qrcode`, `wecom_web`, `wecom_mobile`, `wecom_delegated` or `wecom_provider`; never changes.
+    /// `wecom_qrcode`, `wecom_web`, `wecom_mobile`, `wecom_delegated`, `wecom_provider`, `oidc` or `oauth2`;
+    /// never changes.
     pub kind: Option<String>,
     /// Existing accounts only: never create one.
     pub login_only: Option<bool>,
@@ -76,6 +77,41 @@ pub struct ConnectionBody {
     #[schema(value_type = Option<Vec<String>>)]
     #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub allowed_corps: Option<Option<Vec<String>>>,
+    /// `oidc`: the provider's issuer, exactly as its discovery document names it (Entra ID:
+    /// `https://login.microsoftonline.com/{tenant id}/v2.0`).
+    pub issuer: Option<String>,
+    /// `oidc`, `oauth2`: the client id the provider registered for wegate.
+    pub client_id: Option<String>,
+    /// `oidc`, `oauth2`: its secret (write-only).
+    pub client_secret: Option<String>,
+    /// `oidc` (default `["openid","profile","email"]`, must include `openid`), `oauth2`: the scopes asked for;
+    /// a list, or one string of names separated by spaces or commas.
+    #[schema(value_type = Option<Vec<String>>)]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<Option<Value>>,
+    /// `oidc`, `oauth2`: `client_secret_basic` (default) or `client_secret_post`.
+    pub client_auth_method: Option<String>,
+    /// `oidc`, `oauth2`: which provider claim (a dotted path) fills `name`, `email`, `phone_number`,
+    /// `preferred_username`, `picture`, e.g. `{"email": "upn"}`. An object, or `name=path` pairs in a string.
+    #[schema(value_type = Option<Object>)]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub claims: Option<Option<Value>>,
+    /// `oidc`: also read the userinfo endpoint (default true); its `sub` must be the ID token's.
+    #[schema(value_type = Option<bool>)]
+    pub use_userinfo: Option<Value>,
+    /// `oidc`: claims the verified ID token must carry with these exact values (`{"hd": "example.com"}`,
+    /// `{"tid": "…"}`); anyone else is refused. An object, or `name=value` pairs in a string.
+    #[schema(value_type = Option<Object>)]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub required_claims: Option<Option<Value>>,
+    /// `oauth2`: the provider's authorization endpoint.
+    pub authorization_endpoint: Option<String>,
+    /// `oauth2`: its token endpoint.
+    pub token_endpoint: Option<String>,
+    /// `oauth2`: its userinfo endpoint (a JSON object about the person for the access token).
+    pub userinfo_endpoint: Option<String>,
+    /// `oauth2`: the dotted path of the person's stable id in the userinfo JSON (`id`, `data.user_id`).
+    pub user_id_field: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -246,6 +282,15 @@ fn check_association(kind: &str, association: &Association) -> ApiResult<()> {
         return Err(ApiError::invalid(
             "association.fields must name at least one of email, phone, username when mode is match",
         ));
+    }
+    if association.mode == AssociationMode::Match
+        && matches!(kind, "oidc" | "oauth2")
+        && association.fields.contains(&crate::store::MatchField::Username)
+    {
+        // A provider's preferred_username is whatever its user chose: it never proves an account's owner.
+        return Err(ApiError::invalid(format!(
+            "{kind} identities cannot be matched on username: match on email (verified ones only) or use ask_to_bind"
+        )));
     }
     if association.mode == AssociationMode::Match && kind == "wecom_provider" {
         // Third-party apps get neither email, mobile nor the real userid (reference §8): nothing could match.

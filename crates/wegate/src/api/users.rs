@@ -1,4 +1,4 @@
-//! `/api/v1/users`: local accounts, with their linked WeCom identities.
+//! `/api/v1/users`: local accounts, with their linked upstream identities.
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
@@ -41,9 +41,12 @@ pub struct UserPatch {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct IdentityView {
-    /// `wecom:<corp_id>` or `wecom-open:<corp_id>`.
+    /// The identity space: `wecom:<corp_id>`, `wecom-open:<corp_id>`, `oidc:<issuer>`, `oauth2:<connection>`.
     pub upstream: String,
-    /// The WeCom userid (lowercased) or open_userid.
+    /// Its kind: `wecom` (a corp's member), `wecom_open` (a service provider's open_userid), `oidc` (an
+    /// issuer's `sub`), `oauth2` (a provider's id).
+    pub kind: String,
+    /// The WeCom userid (lowercased) or open_userid, the issuer's `sub`, the OAuth 2.0 provider's id.
     pub subject: String,
     /// The connection of the last sign-in.
     pub connection: String,
@@ -89,6 +92,7 @@ fn view(user: User, identities: Vec<Identity>) -> UserView {
         identities: identities
             .into_iter()
             .map(|i| IdentityView {
+                kind: i.upstream.split(':').next().unwrap_or_default().replace('-', "_"),
                 upstream: i.upstream,
                 subject: i.subject,
                 connection: i.connection,

@@ -32,6 +32,10 @@ pub fn warnings(connection: &Connection) -> Vec<String> {
             KindSettings::Delegated(_) | KindSettings::Provider(_) => {
                 Some("WeCom never gives delegated or third-party apps a member's email or mobile")
             }
+            KindSettings::Oidc(_) => None,
+            KindSettings::OAuth2(_) => Some(
+                "a plain OAuth 2.0 provider vouches for no email or phone (only trust_email makes its email count)",
+            ),
             KindSettings::Web(_) => None,
         };
         for field in &association.fields {

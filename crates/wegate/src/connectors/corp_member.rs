@@ -93,6 +93,7 @@ pub async fn identify(
         picture,
         claims,
         profile,
+        vouched: crate::accounts::Vouched::DIRECTORY,
     })
 }
 

@@ -10,6 +10,12 @@ pub enum ConnectorError {
     /// WeCom answered an errcode, timed out, or answered garbage.
     #[error("WeCom: {0}")]
     Wecom(#[from] wecom::Error),
+    /// An OpenID Connect or OAuth 2.0 provider failed, refused, or answered something that does not verify.
+    #[error("provider: {0}")]
+    Upstream(#[from] oidc_rp::Error),
+    /// The provider sent the person back with `error=` (RFC 6749 §4.1.2.1), other than `access_denied`.
+    #[error("the provider answered error={error}{}", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    Denied { error: String, description: Option<String> },
     /// The member is outside the app's visible scope (errcode 60011 and friends).
     #[error("not allowed: {0}")]
     NotAllowed(String),

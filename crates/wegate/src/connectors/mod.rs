@@ -1,20 +1,34 @@
-//! Connectors: one module per connection kind — validate the admin's settings, give the login URL for a
-//! transaction, and turn what WeCom hands back (a code) into an [`crate::accounts::UpstreamIdentity`].
+//! Connectors: one module per connection kind, behind one seam — this file. A kind says
+//! - which of the admin's fields are its own, and checks them ([`fields_of`], [`validate`]);
+//! - where a browser sees it ([`presence`], [`signs_in_silently`]);
+//! - how a login starts ([`start`]: a redirect to the upstream, with what the callback will need kept in the
+//!   login transaction) and how it ends ([`finish`]: the upstream's answer at the callback → an
+//!   [`crate::accounts::UpstreamIdentity`]: the upstream's key, a stable subject, claims, and which of them
+//!   the upstream vouches for);
+//! - what it optionally offers: the membership re-check of a refresh ([`still_member`]), whether a session
+//!   made elsewhere may enter through it ([`admits`]), a native app's code exchanged at `/token`
+//!   ([`native_exchange`]), an event URL ([`has_event_url`]).
+//!
 //! HTTP-free adapters: no handler, no page, no cookie; errors are values ([`ConnectorError`]). The kind is
-//! the variant of the connection's typed settings ([`KindSettings`]), so dispatch is a `match` and a
-//! kind's code only ever sees its own settings. Everything after the identity — accounts, codes, tokens —
-//! is the same for every kind.
+//! the variant of the connection's typed settings ([`KindSettings`]), so dispatch is a `match` here and a
+//! kind's code only ever sees its own settings. Everything else — login flow, sessions, accounts, codes,
+//! tokens, audit — is the same for every kind and never asks which one it runs.
 
 pub mod advice;
 pub mod corp_ids;
 pub mod corp_member;
 pub mod error;
 pub mod fields;
+pub mod oauth;
+pub mod oauth2;
+pub mod oidc;
 pub mod wecom_delegated;
 pub mod wecom_mobile;
 pub mod wecom_provider;
 pub mod wecom_qrcode;
 pub mod wecom_web;
+
+use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
@@ -24,7 +38,8 @@ use crate::accounts::UpstreamIdentity;
 use crate::app::App;
 use crate::store::{Connection, DOMAIN_VERIFICATION, DomainFile, EMAIL_VERIFIED, KindSettings};
 
-pub const KINDS: &[&str] = &["wecom_qrcode", "wecom_web", "wecom_mobile", "wecom_delegated", "wecom_provider"];
+pub const KINDS: &[&str] =
+    &["wecom_qrcode", "wecom_web", "wecom_mobile", "wecom_delegated", "wecom_provider", "oidc", "oauth2"];
 
 /// The kind-specific fields of the admin API for `kind`; any other is refused, so that a field meant for
 /// another kind is not silently dropped.
@@ -35,6 +50,8 @@ pub fn fields_of(kind: &str) -> Option<&'static [&'static str]> {
         "wecom_mobile" => Some(wecom_mobile::FIELDS),
         "wecom_delegated" => Some(wecom_delegated::FIELDS),
         "wecom_provider" => Some(wecom_provider::FIELDS),
+        "oidc" => Some(oidc::FIELDS),
+        "oauth2" => Some(oauth2::FIELDS),
         _ => None,
     }
 }
@@ -42,6 +59,56 @@ pub fn fields_of(kind: &str) -> Option<&'static [&'static str]> {
 /// Whether a browser can sign in through it (a button on the login page). `wecom_mobile` cannot.
 pub fn has_browser_login(settings: &KindSettings) -> bool {
     !matches!(settings, KindSettings::Mobile(_))
+}
+
+/// How a connection shows on the login page of a browser with this User-Agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Presence {
+    /// A button.
+    Button,
+    /// No button here: it works only inside its workplace app's own browser (`wecom_web` outside WeCom).
+    InsideItsClientOnly,
+    /// Never in a browser (native apps only).
+    Never,
+}
+
+/// Whether the browser is WeCom's in-app browser (its User-Agent says `wxwork`).
+fn in_wecom(user_agent: &str) -> bool {
+    user_agent.to_ascii_lowercase().contains("wxwork")
+}
+
+pub fn presence(settings: &KindSettings, user_agent: &str) -> Presence {
+    match settings {
+        KindSettings::Mobile(_) => Presence::Never,
+        // WeCom's in-app OAuth page refuses other browsers.
+        KindSettings::Web(_) if !in_wecom(user_agent) => Presence::InsideItsClientOnly,
+        _ => Presence::Button,
+    }
+}
+
+/// Whether a browser with this User-Agent goes to the connection without a click (the app's first such
+/// connection): `wecom_web` inside WeCom, whose sign-in is silent there.
+pub fn signs_in_silently(settings: &KindSettings, user_agent: &str) -> bool {
+    matches!(settings, KindSettings::Web(_)) && in_wecom(user_agent)
+}
+
+/// Whether native apps exchange an upstream code for tokens through it (RFC 8693 at `/token`).
+pub fn native_exchange_kind(settings: &KindSettings) -> bool {
+    matches!(settings, KindSettings::Mobile(_))
+}
+
+/// The name pages give the upstream of a failed sign-in: None for WeCom's kinds, whose messages name
+/// WeCom; otherwise the connection's display name.
+pub fn provider_name(connection: &Connection) -> Option<&str> {
+    match connection.settings {
+        KindSettings::Oidc(_) | KindSettings::OAuth2(_) => Some(&connection.display_name),
+        _ => None,
+    }
+}
+
+/// Whether the kind's calls are made with a WeCom service provider's credentials.
+pub fn provider_calls(settings: &KindSettings) -> bool {
+    matches!(settings, KindSettings::Delegated(_) | KindSettings::Provider(_))
 }
 
 /// Whether WeCom pushes events to the connection's event URL: delegated and provider connections always,
@@ -110,61 +177,156 @@ pub fn validate(settings: &KindSettings) -> Result<(), String> {
         KindSettings::Mobile(s) => wecom_mobile::validate(s),
         KindSettings::Delegated(s) => wecom_delegated::validate(s),
         KindSettings::Provider(s) => wecom_provider::validate(s),
+        KindSettings::Oidc(s) => oidc::validate(s),
+        KindSettings::OAuth2(s) => oauth2::validate(s),
     }
 }
 
-/// What a login URL is made for.
+/// What a login start is made for.
 #[derive(Debug, Clone, Copy)]
-pub struct LoginRequest<'a> {
-    /// The transaction id (random, single-use, `[a-zA-Z0-9]`), sent to WeCom as `state`.
+pub struct StartRequest<'a> {
+    /// The transaction id (random, single-use, `[a-zA-Z0-9]`), sent upstream as `state`.
     pub state: &'a str,
     /// Our `/connections/{identifier}/callback`.
     pub callback: &'a str,
-    /// `zh` or `en` for WeCom's QR page, when the app asked for a language (`ui_locales`).
+    /// `zh` or `en`, when the app asked for a language (`ui_locales`).
     pub lang: Option<&'a str>,
 }
 
-/// Where to send the browser.
-pub async fn login_url(
-    app: &App,
-    connection: &Connection,
-    request: LoginRequest<'_>,
-) -> Result<String, ConnectorError> {
-    let LoginRequest { state, callback, lang } = request;
+/// How a login starts.
+#[derive(Debug)]
+pub enum Start {
+    /// Send the browser to `url`. `carry` (the PKCE verifier, the nonce) is kept in the login transaction
+    /// and handed back to [`finish`].
+    Redirect { url: String, carry: Option<Value> },
+}
+
+/// Where to send the browser, and what to keep until it comes back.
+pub async fn start(app: &App, connection: &Connection, request: StartRequest<'_>) -> Result<Start, ConnectorError> {
+    let StartRequest { state, callback, lang } = request;
+    let redirect = |url: String| Start::Redirect { url, carry: None };
     match &connection.settings {
-        KindSettings::QrCode(s) => Ok(wecom_qrcode::login_url(app, s, state, callback, lang)),
-        KindSettings::Web(s) => Ok(wecom_web::login_url(app, s, state, callback)),
+        KindSettings::QrCode(s) => Ok(redirect(wecom_qrcode::login_url(app, s, state, callback, lang))),
+        KindSettings::Web(s) => Ok(redirect(wecom_web::login_url(app, s, state, callback))),
         KindSettings::Mobile(_) => {
             Err(ConnectorError::Config("wecom_mobile has no browser login; the app uses the WeCom SDK".into()))
         }
-        KindSettings::Delegated(s) => wecom_delegated::login_url(app, connection, s, state, callback, lang).await,
-        KindSettings::Provider(s) => wecom_provider::login_url(app, s, state, callback, lang).await,
+        KindSettings::Delegated(s) => {
+            wecom_delegated::login_url(app, connection, s, state, callback, lang).await.map(redirect)
+        }
+        KindSettings::Provider(s) => wecom_provider::login_url(app, s, state, callback, lang).await.map(redirect),
+        KindSettings::Oidc(s) => oidc::start(app, s, request).await,
+        KindSettings::OAuth2(s) => oauth2::start(s, request),
     }
 }
 
-/// Turns the code WeCom handed back into the person.
-pub async fn exchange(app: &App, connection: &Connection, code: &str) -> Result<UpstreamIdentity, ConnectorError> {
-    let mut identity = exchange_for_kind(app, connection, code).await?;
-    // A corp admin sets members' emails freely: proven only if the connection's admin says they are.
-    let verified = connection.trust_email && identity.email.is_some();
+/// The upstream's answer at the callback.
+pub struct Answer<'a> {
+    /// The callback's query parameters (the first of each name).
+    pub params: &'a BTreeMap<String, String>,
+    /// Our callback URL, as sent at the start (`redirect_uri` of the code exchange).
+    pub callback: &'a str,
+    /// What [`start`] kept (`null` when nothing).
+    pub carry: &'a Value,
+}
+
+impl Answer<'_> {
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params.get(name).map(String::as_str)
+    }
+
+    /// WeCom's `code`; none means the person declined (WeCom sends them back with the state only).
+    fn wecom_code(&self, name: &str) -> Result<&str, ConnectorError> {
+        self.param(name).filter(|c| !c.is_empty()).ok_or(ConnectorError::Cancelled)
+    }
+}
+
+/// Turns the upstream's answer into the person.
+pub async fn finish(
+    app: &App,
+    connection: &Connection,
+    answer: &Answer<'_>,
+) -> Result<UpstreamIdentity, ConnectorError> {
+    let identity = match &connection.settings {
+        KindSettings::QrCode(s) => wecom_qrcode::exchange(app, s, answer.wecom_code("code")?).await,
+        KindSettings::Web(s) => wecom_web::exchange(app, s, answer.wecom_code("code")?).await,
+        KindSettings::Mobile(_) => {
+            Err(ConnectorError::Config("wecom_mobile has no browser login; the app uses the WeCom SDK".into()))
+        }
+        KindSettings::Delegated(s) => wecom_delegated::exchange(app, connection, s, answer.wecom_code("code")?).await,
+        // The provider login (`3rd_qrConnect`) names its code `auth_code`.
+        KindSettings::Provider(s) => {
+            let code = answer.wecom_code("auth_code").or_else(|_| answer.wecom_code("code"))?;
+            wecom_provider::exchange(app, connection, s, code).await
+        }
+        KindSettings::Oidc(s) => oidc::finish(app, s, answer).await,
+        KindSettings::OAuth2(s) => oauth2::finish(app, connection, s, answer).await,
+    }?;
+    Ok(with_trust(connection, identity))
+}
+
+/// A native app's upstream code (the WeCom SDK's) → the person.
+pub async fn native_exchange(
+    app: &App,
+    connection: &Connection,
+    code: &str,
+) -> Result<UpstreamIdentity, ConnectorError> {
+    let identity = match &connection.settings {
+        KindSettings::Mobile(s) => wecom_mobile::exchange(app, s, code).await?,
+        _ => return Err(ConnectorError::Config(format!("{} takes no native code", connection.kind()))),
+    };
+    Ok(with_trust(connection, identity))
+}
+
+/// `email_verified` as the upstream states it, or as the connection's admin vouches (`trust_email`): a
+/// corp admin sets members' emails freely, and so may anyone on a provider that does not verify them.
+fn with_trust(connection: &Connection, mut identity: UpstreamIdentity) -> UpstreamIdentity {
+    let stated = identity.claims.get(EMAIL_VERIFIED).and_then(Value::as_bool).unwrap_or(false);
+    let verified = identity.email.is_some() && (connection.trust_email || stated);
+    if connection.trust_email && identity.email.is_some() {
+        identity.vouched.email = true;
+    }
     if let Some(claims) = identity.claims.as_object_mut() {
-        claims.insert(EMAIL_VERIFIED.into(), serde_json::Value::Bool(verified));
+        claims.insert(EMAIL_VERIFIED.into(), Value::Bool(verified));
     }
-    Ok(identity)
-}
-
-async fn exchange_for_kind(app: &App, connection: &Connection, code: &str) -> Result<UpstreamIdentity, ConnectorError> {
-    match &connection.settings {
-        KindSettings::QrCode(s) => wecom_qrcode::exchange(app, s, code).await,
-        KindSettings::Web(s) => wecom_web::exchange(app, s, code).await,
-        KindSettings::Mobile(s) => wecom_mobile::exchange(app, s, code).await,
-        KindSettings::Delegated(s) => wecom_delegated::exchange(app, connection, s, code).await,
-        KindSettings::Provider(s) => wecom_provider::exchange(app, connection, s, code).await,
-    }
+    identity
 }
 
 /// Fields whose `null` in a PATCH removes them; any other `null` means "not given".
-pub const CLEARABLE: &[&str] = &[DOMAIN_VERIFICATION, "allowed_corps"];
+pub const CLEARABLE: &[&str] = &[DOMAIN_VERIFICATION, "allowed_corps", "scopes", "claims", "required_claims"];
+
+/// Fields given as lists: a string is split on spaces and commas (forms send one line).
+const LIST_FIELDS: &[&str] = &["scopes", "allowed_corps"];
+/// Fields given as objects: a string is read as `name=value` pairs, one per line or comma-separated.
+const MAP_FIELDS: &[&str] = &["claims", "required_claims"];
+/// Boolean fields: a string `true`/`false` (forms) is taken as the boolean.
+const BOOL_FIELDS: &[&str] = &["use_userinfo"];
+
+/// A field as the typed settings read it, from the forms' plain strings.
+fn typed_input(name: &str, text: &str) -> Result<Value, String> {
+    if LIST_FIELDS.contains(&name) {
+        let items = text.split([' ', ',', '\n', '\r', '\t']).filter(|s| !s.is_empty());
+        return Ok(Value::Array(items.map(|s| Value::String(s.to_string())).collect()));
+    }
+    if MAP_FIELDS.contains(&name) {
+        let mut map = Map::new();
+        for pair in text.split([',', '\n']).map(str::trim).filter(|p| !p.is_empty()) {
+            let Some((k, v)) = pair.split_once('=') else {
+                return Err(format!("{name} must be name=value pairs (e.g. email=upn), not {pair:?}"));
+            };
+            map.insert(k.trim().to_string(), Value::String(v.trim().to_string()));
+        }
+        return Ok(Value::Object(map));
+    }
+    if BOOL_FIELDS.contains(&name) {
+        return match text {
+            "true" | "on" | "1" => Ok(Value::Bool(true)),
+            "false" | "off" | "0" => Ok(Value::Bool(false)),
+            _ => Err(format!("{name} must be true or false")),
+        };
+    }
+    Ok(Value::String(text.to_string()))
+}
 
 /// The admin's kind-specific `input` (flat, as in the API body) applied to the stored connection, if any:
 /// merged (given fields replace, `null` removes, absent and empty ones are kept — secrets included), then parsed,
@@ -190,7 +352,7 @@ pub fn settings_from_input(
             // An empty field is "not given" (forms send them): the stored value, a secret say, is kept.
             Value::String(s) if s.trim().is_empty() => {}
             Value::String(s) => {
-                merged.insert(name.clone(), Value::String(s.trim().to_string()));
+                merged.insert(name.clone(), typed_input(name, s.trim())?);
             }
             // The AgentID is a number in WeCom's console; we keep it as the string the URLs carry.
             Value::Number(n) if name == "agent_id" => {
@@ -247,6 +409,21 @@ pub async fn admits(
         KindSettings::Delegated(s) => {
             let (corp, _) = wecom_delegated::authorized_app(app, connection, s).await?;
             (format!("wecom:{}", corp.corp_id), corp)
+        }
+        // Another client registration at the same provider may be assigned to other people (Entra's "user
+        // assignment required"): only the connection's own sessions enter through it.
+        KindSettings::Oidc(_) | KindSettings::OAuth2(_) => {
+            let space = match &connection.settings {
+                KindSettings::Oidc(s) => oidc::upstream(&s.issuer),
+                _ => oauth2::upstream(&connection.identifier),
+            };
+            if !same_connection || space != upstream {
+                return Err(ConnectorError::NotAllowed(format!(
+                    "{} admits only its own sessions",
+                    connection.identifier
+                )));
+            }
+            return Ok(());
         }
         KindSettings::Provider(s) => {
             if !same_connection {

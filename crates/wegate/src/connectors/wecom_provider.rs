@@ -188,5 +188,6 @@ async fn identity(
         picture: picture.filter(|a| !a.is_empty()),
         claims,
         profile: json!({"corp_id": corp_id, "userid": userid, "open_userid": open_userid}),
+        vouched: crate::accounts::Vouched::DIRECTORY,
     })
 }

@@ -376,6 +376,45 @@ fn guide(field: &str, lang: Lang) -> &'static str {
             "Corps allowed to sign in, one per line (encrypted or plain ids); empty = any",
             "允许登录的企业，每行一个（密文或明文ID）；留空为不限",
         ),
+        "issuer" => (
+            "The provider's issuer, exactly as its /.well-known/openid-configuration names it (Entra ID: https://login.microsoftonline.com/<tenant id>/v2.0)",
+            "提供方的 issuer，须与其 /.well-known/openid-configuration 中的完全一致（Entra ID：https://login.microsoftonline.com/<租户ID>/v2.0）",
+        ),
+        "client_id" => (
+            "The client (application) id the provider registered for wegate; redirect URI = this connection's callback URL",
+            "提供方为 wegate 注册的客户端（应用）ID；回调地址 = 本登录方式的 callback URL",
+        ),
+        "client_secret" => ("The client secret the provider issued", "提供方签发的客户端密钥"),
+        "scopes" => (
+            "One per line; oidc default openid, profile, email (openid required)",
+            "每行一个；oidc 默认 openid、profile、email（必须含 openid）",
+        ),
+        "client_auth_method" => (
+            "client_secret_basic (default) or client_secret_post, as the provider accepts",
+            "client_secret_basic（默认）或 client_secret_post，取决于提供方支持哪种",
+        ),
+        "claims" => (
+            "Optional, one per line: our claim=the provider's claim (dotted path), e.g. email=upn; name, email, phone_number, preferred_username, picture",
+            "可选，每行一个：本系统声明=提供方声明（可用点号路径），如 email=upn；可映射 name、email、phone_number、preferred_username、picture",
+        ),
+        "use_userinfo" => (
+            "true (default) or false: also read the userinfo endpoint",
+            "true（默认）或 false：是否同时读取 userinfo 端点",
+        ),
+        "required_claims" => (
+            "Optional, one per line: claim=value the ID token must carry, e.g. hd=example.com (Google) or tid=<tenant id> (Entra)",
+            "可选，每行一个：ID Token 必须携带的声明=值，如 hd=example.com（Google）或 tid=<租户ID>（Entra）",
+        ),
+        "authorization_endpoint" => ("The provider's authorization URL (https)", "提供方的授权地址（https）"),
+        "token_endpoint" => ("The provider's token URL (https)", "提供方的令牌地址（https）"),
+        "userinfo_endpoint" => (
+            "The provider's user API URL, answering JSON for the access token (https)",
+            "提供方的用户信息接口地址，以访问令牌返回 JSON（https）",
+        ),
+        "user_id_field" => (
+            "Dotted path of the person's stable id in that JSON, e.g. id or data.user_id",
+            "该 JSON 中用户稳定 ID 的点号路径，如 id 或 data.user_id",
+        ),
         _ => ("", ""),
     };
     if lang == Lang::Zh { zh } else { en }
@@ -420,12 +459,17 @@ pub async fn connections(State(app): State<AppState>, headers: HeaderMap, Query(
 
 fn field_view(name: &str, lang: Lang) -> Value {
     let secret = crate::store::SECRET_FIELDS.contains(&name);
-    json!({"name": name, "guide": guide(name, lang), "secret": secret, "list": name == "allowed_corps"})
+    let list = LIST_FIELDS.contains(&name);
+    let pairs = matches!(name, "claims" | "required_claims");
+    json!({"name": name, "guide": guide(name, lang), "secret": secret, "list": list, "pairs": pairs})
 }
+
+/// Fields a form gives one per line.
+const LIST_FIELDS: &[&str] = &["allowed_corps", "scopes"];
 
 /// The connection body of a form: its fields named as in the API, nested objects flattened as `a.b`.
 fn connection_body(form: &[(String, String)], create: bool) -> Value {
-    let mut body = form_json(form, &["allowed_corps"], &["login_only", "trust_email"]);
+    let mut body = form_json(form, LIST_FIELDS, &["login_only", "trust_email"]);
     let Some(map) = body.as_object_mut() else { return body };
     let mode = map.remove("association.mode");
     let fields: Vec<Value> =

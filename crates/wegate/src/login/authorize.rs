@@ -14,9 +14,10 @@ use axum::response::{IntoResponse, Response};
 use super::finalize::complete_from_session;
 use super::{page, sso, start};
 use crate::app::{App, AppState};
+use crate::connectors;
 use crate::oidc::SCOPES;
 use crate::oidc::redirect::{ErrorRedirect, error_redirect};
-use crate::store::{App as Client, KindSettings, LoginTx};
+use crate::store::{App as Client, LoginTx};
 use crate::util::{random_alnum, random_token, sha256_hex};
 use crate::web::cookies;
 use crate::web::error::{OrPage, PageError};
@@ -284,12 +285,11 @@ async fn authorize_inner(
 
     // A browser starting logins without end keeps only its newest few transactions (a browser that just got
     // its cookie has none to trim: no extra statement on its first login).
-    // WeCom's in-app browser goes straight to the app's first in-WeCom connection, silently (after the
-    // session check, which only an explicit `connection=` narrows).
+    // A workplace app's own browser (WeCom's) goes straight to the app's first connection that signs in
+    // silently there (after the session check, which only an explicit `connection=` narrows).
     let hint = hint.or_else(|| {
-        page::in_wecom(headers)
-            .then(|| connections.iter().find(|c| matches!(c.settings, KindSettings::Web(_))))
-            .flatten()
+        let ua = page::user_agent(headers);
+        connections.iter().find(|c| connectors::signs_in_silently(&c.settings, ua))
     });
     // A transaction that goes straight to a connection is stored with it: one write. One the app named is
     // pinned to it (WeCom's browser going to its connection is not: the person may still choose another).

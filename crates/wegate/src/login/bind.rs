@@ -61,6 +61,8 @@ impl PendingBind {
             picture: self.picture.clone(),
             claims: self.claims.clone(),
             profile: self.profile.clone(),
+            // Bound by the person's password, never matched: nothing to vouch for.
+            vouched: crate::accounts::Vouched::NOTHING,
         }
     }
 }

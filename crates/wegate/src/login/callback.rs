@@ -1,4 +1,5 @@
-//! The browser's return from WeCom (`/connections/{identifier}/callback?code&state`). The `state` is the
+//! The browser's return from the upstream (`/connections/{identifier}/callback?code&state`, or the
+//! provider's `error=`; the connector reads the answer, this file never does). The `state` is the
 //! login transaction's id: unguessable, bound to the browser, and single-use — a missing, expired, reused
 //! or foreign state gets a page and changes nothing. The transaction is taken by one statement that checks
 //! the browser and the connection too, so a callback from another browser or for another connection cannot
@@ -7,25 +8,18 @@
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use std::collections::BTreeMap;
 
 use super::finalize::{SignedIn, complete_login, fail};
 use super::outcome::Failure;
+use super::start::{CARRY, callback_url};
 use super::{bind, tx};
 use crate::accounts::{self, Resolution, UpstreamIdentity};
 use crate::app::{App, AppState};
-use crate::connectors::{self, ConnectorError};
+use crate::connectors::{self, Answer};
 use crate::store::{Connection, LoginTx, Timestamp};
 use crate::web::error::{OrPage, PageError};
 use crate::web::i18n::{Lang, Msg};
-
-#[derive(Deserialize, Default)]
-struct CallbackQuery {
-    code: Option<String>,
-    /// The service-provider login (`3rd_qrConnect`) names its code `auth_code`.
-    auth_code: Option<String>,
-    state: Option<String>,
-}
 
 /// `GET /connections/{identifier}/callback`.
 pub async fn callback(
@@ -34,13 +28,23 @@ pub async fn callback(
     Path(identifier): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let query: CallbackQuery = serde_urlencoded::from_str(query.as_deref().unwrap_or("")).unwrap_or_default();
-    handle(&app, &headers, &identifier, query).await.unwrap_or_else(IntoResponse::into_response)
+    // The first of each name counts (RFC 6749 §3.1: a parameter is never sent twice).
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.as_deref().unwrap_or("")).unwrap_or_default();
+    let mut params = BTreeMap::new();
+    for (name, value) in pairs {
+        params.entry(name).or_insert(value);
+    }
+    handle(&app, &headers, &identifier, params).await.unwrap_or_else(IntoResponse::into_response)
 }
 
-async fn handle(app: &App, headers: &HeaderMap, identifier: &str, query: CallbackQuery) -> Result<Response, PageError> {
+async fn handle(
+    app: &App,
+    headers: &HeaderMap,
+    identifier: &str,
+    params: BTreeMap<String, String>,
+) -> Result<Response, PageError> {
     let lang = Lang::pick(None, headers);
-    let Some(state) = query.state.filter(|s| !s.is_empty()) else {
+    let Some(state) = params.get("state").filter(|s| !s.is_empty()).cloned() else {
         tracing::warn!(connection = identifier, "callback without state");
         return Err(tx::stale_state(lang));
     };
@@ -60,13 +64,12 @@ async fn handle(app: &App, headers: &HeaderMap, identifier: &str, query: Callbac
     let Some(connection) = app.store.get_connection(identifier).await.or_page(lang)? else {
         return Err(PageError::bad_request(lang, Msg::ConnectionRemoved));
     };
-    let Some(code) = query.code.or(query.auth_code).filter(|c| !c.is_empty()) else {
-        let failure = Failure::from_connector(&ConnectorError::Cancelled);
-        return Err(fail(app, &tx, identifier, &failure, None, lang).await);
-    };
-    match connectors::exchange(app, &connection, &code).await {
+    let callback = callback_url(app, &connection);
+    let carry = tx.data.get(CARRY).cloned().unwrap_or_default();
+    let answer = Answer { params: &params, callback: &callback, carry: &carry };
+    match connectors::finish(app, &connection, &answer).await {
         Ok(identity) => sign_in(app, tx, &connection, identity, lang).await,
-        Err(e) => Err(fail(app, &tx, identifier, &Failure::from_connector(&e).on(connection.kind()), None, lang).await),
+        Err(e) => Err(fail(app, &tx, identifier, &Failure::from_connector(&e).on(&connection), None, lang).await),
     }
 }
 

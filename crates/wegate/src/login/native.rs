@@ -14,7 +14,7 @@ use crate::connectors::{self, Standing, wecom_mobile::SUBJECT_TOKEN_TYPE};
 use crate::oidc::client_auth::FormParams;
 use crate::oidc::error::OAuthError;
 use crate::oidc::token::{Exchanged, Membership, MembershipCheck, SubjectTokenExchange};
-use crate::store::{App as Client, GrantOrigin, KindSettings};
+use crate::store::{App as Client, GrantOrigin};
 
 /// WeCom as the router plugs it into `oidc::token`: the SDK code of a `wecom_mobile` connection as a subject
 /// token, and the membership re-check of a refresh.
@@ -67,7 +67,7 @@ async fn exchange(app: &App, client: &Client, code: &str, form: &FormParams) -> 
     let Some(connection) = associated.into_iter().find(|c| c.identifier == identifier) else {
         return Err(OAuthError::invalid_request(format!("connection {identifier} is not enabled for this app")));
     };
-    if !matches!(connection.settings, KindSettings::Mobile(_)) {
+    if !connectors::native_exchange_kind(&connection.settings) {
         return Err(OAuthError::invalid_request(format!("connection {identifier} is not a wecom_mobile connection")));
     }
     let failed = |failure: Failure, upstream: Option<String>| async move {
@@ -80,9 +80,9 @@ async fn exchange(app: &App, client: &Client, code: &str, form: &FormParams) -> 
         entry.reason(&failure.audit_reason()).write(app).await;
         failure.oauth_error()
     };
-    let identity = match connectors::exchange(app, &connection, code).await {
+    let identity = match connectors::native_exchange(app, &connection, code).await {
         Ok(identity) => identity,
-        Err(e) => return Err(failed(Failure::from_connector(&e), None).await),
+        Err(e) => return Err(failed(Failure::from_connector(&e).on(&connection), None).await),
     };
     let user = match accounts::resolve(app, &connection, &identity).await? {
         Resolution::User(user) => user,
@@ -106,7 +106,7 @@ async fn exchange(app: &App, client: &Client, code: &str, form: &FormParams) -> 
         .await;
     Ok(Exchanged {
         user: *user,
-        amr: "wecom_mobile".to_string(),
+        amr: connection.kind().to_string(),
         connection: Some(connection.identifier.clone()),
         upstream: Some(identity.upstream.clone()),
         subject: Some(identity.subject.clone()),

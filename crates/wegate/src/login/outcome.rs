@@ -41,6 +41,10 @@ pub enum Outcome {
     Ambiguous,
     /// The account is disabled by an admin.
     AccountDisabled,
+    /// The provider's answer broke a rule it must keep (an ID token that does not verify, a missing id).
+    Unverified,
+    /// The provider sent the person back with an error other than `access_denied`.
+    ProviderDenied,
 }
 
 /// What an [`Outcome`] means for each audience.
@@ -72,6 +76,8 @@ impl Outcome {
         Outcome::NoAccount,
         Outcome::Ambiguous,
         Outcome::AccountDisabled,
+        Outcome::Unverified,
+        Outcome::ProviderDenied,
     ];
 
     pub fn row(self) -> Row {
@@ -126,6 +132,10 @@ impl Outcome {
                 Msg::AccountDisabled,
                 Msg::AccountDisabledHint,
             ),
+            Unverified => (502, "server_error", "server_error", "unverified", Msg::Unverified, Msg::GiveReference),
+            ProviderDenied => {
+                (403, "access_denied", "access_denied", "provider_denied", Msg::ProviderDenied, Msg::ProviderDeniedHint)
+            }
         };
         Row {
             page_status: StatusCode::from_u16(page_status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
@@ -148,6 +158,10 @@ pub struct Failure {
     wecom: Option<WecomDetail>,
     /// The call was made with a service provider's credentials (delegated or provider connection).
     provider_call: bool,
+    /// The upstream's name for the page, when it is not WeCom (whose messages name it).
+    provider: Option<String>,
+    /// The provider's `error=` code.
+    denied: Option<String>,
 }
 
 #[derive(Debug)]
@@ -161,6 +175,8 @@ impl Failure {
     pub fn from_connector(error: &ConnectorError) -> Failure {
         let mut step = None;
         let mut wecom = None;
+        let mut denied = None;
+        let mut timeout = false;
         let outcome = match error {
             ConnectorError::Cancelled => Outcome::Cancelled,
             ConnectorError::NotAllowed(_) => Outcome::NotAllowed,
@@ -186,10 +202,38 @@ impl Failure {
                     _ => Outcome::UpstreamError,
                 }
             }
+            ConnectorError::Upstream(e) => match e {
+                oidc_rp::Error::Unavailable { timeout: t, .. } => {
+                    timeout = *t;
+                    Outcome::UpstreamUnavailable
+                }
+                oidc_rp::Error::Refused { error, .. } if error == "invalid_grant" => Outcome::CodeInvalid,
+                oidc_rp::Error::Refused { .. } => Outcome::UpstreamError,
+                oidc_rp::Error::Invalid(_) => Outcome::Unverified,
+                oidc_rp::Error::Config(_) => Outcome::Misconfigured,
+            },
+            ConnectorError::Denied { error, .. } => {
+                denied = Some(error.clone());
+                match error.as_str() {
+                    "temporarily_unavailable" | "server_error" => Outcome::UpstreamUnavailable,
+                    _ => Outcome::ProviderDenied,
+                }
+            }
             ConnectorError::Config(_) | ConnectorError::Store(_) => Outcome::Misconfigured,
         };
-        // WeCom's errmsg and ids reach the log and the audit trail: escaped there.
-        Failure { outcome, detail: crate::util::loggable(&error.to_string()), step, wecom, provider_call: false }
+        if timeout {
+            wecom = Some(WecomDetail { errcode: None, timeout: true, explanation: None });
+        }
+        // WeCom's errmsg and ids, a provider's error text: escaped in the log and the audit trail.
+        Failure {
+            outcome,
+            detail: crate::util::loggable(&error.to_string()),
+            step,
+            wecom,
+            provider_call: false,
+            provider: None,
+            denied,
+        }
     }
 
     pub fn from_refusal(refusal: Refusal) -> Failure {
@@ -198,13 +242,23 @@ impl Failure {
             Refusal::Ambiguous => Outcome::Ambiguous,
             Refusal::Disabled => Outcome::AccountDisabled,
         };
-        Failure { outcome, detail: refusal.code().to_string(), step: None, wecom: None, provider_call: false }
+        Failure {
+            outcome,
+            detail: refusal.code().to_string(),
+            step: None,
+            wecom: None,
+            provider_call: false,
+            provider: None,
+            denied: None,
+        }
     }
 
-    /// The kind of connection the failure happened on: some errcodes mean another fix for a service
-    /// provider's calls (60020: the provider console's IP whitelist, not the app's trusted IPs).
-    pub fn on(mut self, kind: &str) -> Failure {
-        self.provider_call = matches!(kind, "wecom_delegated" | "wecom_provider");
+    /// The connection the failure happened on: some errcodes mean another fix for a service provider's
+    /// calls (60020: the provider console's IP whitelist, not the app's trusted IPs), and a provider other
+    /// than WeCom is named by the connection's display name.
+    pub fn on(mut self, connection: &crate::store::Connection) -> Failure {
+        self.provider_call = crate::connectors::provider_calls(&connection.settings);
+        self.provider = crate::connectors::provider_name(connection).map(str::to_string);
         self
     }
 
@@ -217,6 +271,9 @@ impl Failure {
     /// The sentence for the person: the errcode's own explanation when WeCom gave a known one.
     pub fn message(&self, lang: Lang) -> String {
         let row = self.outcome.row();
+        if let Some(provider) = &self.provider {
+            return self.provider_message(provider, lang);
+        }
         if let Some(w) = &self.wecom {
             if w.errcode == Some(60020) && self.provider_call {
                 return lang.t(Msg::ProviderIpWhitelist).to_string();
@@ -234,8 +291,29 @@ impl Failure {
         }
     }
 
+    /// The sentence for a provider other than WeCom, named.
+    fn provider_message(&self, provider: &str, lang: Lang) -> String {
+        let timeout = self.wecom.as_ref().is_some_and(|w| w.timeout);
+        let msg = match self.outcome {
+            Outcome::Cancelled => Msg::ProviderCancelled,
+            Outcome::NotAllowed => Msg::ProviderNotAllowed,
+            Outcome::CodeInvalid => Msg::ProviderCodeInvalid,
+            Outcome::UpstreamUnavailable if timeout => Msg::ProviderTimeout,
+            Outcome::UpstreamUnavailable | Outcome::UpstreamError => Msg::ProviderFailed,
+            Outcome::ProviderDenied => {
+                let error = self.denied.as_deref().unwrap_or_default();
+                return lang.fmt(Msg::ProviderDenied, &[("provider", provider), ("error", error)]);
+            }
+            other => return lang.t(other.row().message).to_string(),
+        };
+        lang.fmt(msg, &[("provider", provider)])
+    }
+
     /// What to do; names WeCom's errcode when there is one.
     pub fn hint(&self, lang: Lang) -> String {
+        if self.provider.is_some() && self.outcome == Outcome::NotAllowed {
+            return lang.t(Msg::ProviderNotAllowedHint).to_string();
+        }
         match self.wecom.as_ref().and_then(|w| w.errcode) {
             Some(code) => lang.fmt(Msg::ErrcodeHint, &[("code", &code.to_string())]),
             _ => lang.t(self.outcome.row().hint).to_string(),
@@ -310,9 +388,43 @@ mod tests {
             errmsg: "".into(),
         });
         assert!(Failure::from_connector(&error).message(Lang::En).contains("trusted IP"));
-        let provider = Failure::from_connector(&error).on("wecom_delegated");
+        let delegated = connection("wecom_delegated", serde_json::json!({"token": "t", "encoding_aes_key": "k"}));
+        let provider = Failure::from_connector(&error).on(&delegated);
         assert!(provider.message(Lang::En).contains("IP whitelist"));
         assert!(provider.message(Lang::Zh).contains("IP 白名单"));
+    }
+
+    fn connection(kind: &str, fields: serde_json::Value) -> crate::store::Connection {
+        crate::store::Connection {
+            identifier: "c".into(),
+            display_name: "Okta".into(),
+            login_only: false,
+            association: Default::default(),
+            settings: crate::store::KindSettings::parse(kind, fields.as_object().unwrap()).unwrap(),
+            domain_verification: None,
+            trust_email: false,
+            icon_url: None,
+            state: serde_json::json!({}),
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    #[test]
+    fn another_provider_is_named_and_its_error_code_shown() {
+        let okta = connection(
+            "oidc",
+            serde_json::json!({"issuer": "https://o.example.com", "client_id": "c", "client_secret": "s"}),
+        );
+        let denied = ConnectorError::Denied { error: "login_required".into(), description: None };
+        let failure = Failure::from_connector(&denied).on(&okta);
+        assert_eq!(failure.outcome, Outcome::ProviderDenied);
+        let message = failure.message(Lang::En);
+        assert!(message.contains("Okta") && message.contains("login_required"), "{message}");
+        let cancelled = Failure::from_connector(&ConnectorError::Cancelled).on(&okta).message(Lang::Zh);
+        assert!(cancelled.contains("Okta") && !cancelled.contains("企业微信"), "{cancelled}");
+        let forged = ConnectorError::Upstream(oidc_rp::Error::Invalid("bad signature".into()));
+        assert_eq!(Failure::from_connector(&forged).outcome, Outcome::Unverified);
     }
 
     #[test]

@@ -7,26 +7,15 @@ use axum::response::{Html, IntoResponse, Response};
 
 use super::tx;
 use crate::app::{App, AppState};
-use crate::store::{App as Client, Connection, KindSettings, LoginTx};
+use crate::connectors::{Presence, presence};
+use crate::store::{App as Client, Connection, LoginTx};
 use crate::web::error::{OrPage, PageError};
 use crate::web::i18n::{Lang, Msg};
 use crate::web::templates;
 
-/// Whether the browser is WeCom's in-app browser (its User-Agent says `wxwork`).
-pub fn in_wecom(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ua| ua.to_ascii_lowercase().contains("wxwork"))
-}
-
-/// Whether this browser gets a button for the connection: `wecom_mobile` never (the SDK signs in), and
-/// `wecom_web` only inside WeCom, whose OAuth page refuses other browsers.
-pub fn shown(connection: &Connection, in_wecom: bool) -> bool {
-    match connection.settings {
-        KindSettings::Web(_) => in_wecom,
-        _ => crate::connectors::has_browser_login(&connection.settings),
-    }
+/// The browser's User-Agent (empty when absent): the connectors decide what it means for them.
+pub fn user_agent(headers: &HeaderMap) -> &str {
+    headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("")
 }
 
 /// The page, with `error` above the form when a password attempt failed (`login` refills the field).
@@ -39,11 +28,11 @@ pub fn render(
     error: Option<&str>,
     login: &str,
 ) -> Result<Response, PageError> {
-    let in_wecom = in_wecom(headers);
+    let ua = user_agent(headers);
     let pinned = tx::pinned(tx);
     let buttons: Vec<_> = connections
         .iter()
-        .filter(|c| shown(c, in_wecom) && pinned.is_none_or(|p| p == c.identifier))
+        .filter(|c| presence(&c.settings, ua) == Presence::Button && pinned.is_none_or(|p| p == c.identifier))
         .map(|c| {
             minijinja::context! {
                 display_name => c.display_name.clone(),
@@ -54,7 +43,7 @@ pub fn render(
         .collect();
     // Say why a WeCom sign-in the app has is not offered here, rather than show nothing.
     let only_inside_wecom =
-        buttons.is_empty() && connections.iter().any(|c| matches!(c.settings, KindSettings::Web(_)));
+        buttons.is_empty() && connections.iter().any(|c| presence(&c.settings, ua) == Presence::InsideItsClientOnly);
     let ctx = minijinja::context! {
         app_name => client.name.clone(),
         connections => buttons,

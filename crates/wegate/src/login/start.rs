@@ -1,5 +1,6 @@
 //! A button of the login page: the transaction records the connection chosen, and the browser goes to
-//! WeCom (the connector's login URL, with the transaction id as `state`).
+//! the upstream (the connector's start, with the transaction id as `state`; what the connector keeps for
+//! the callback — a PKCE verifier, a nonce — is stored in the transaction under [`CARRY`]).
 
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
@@ -9,7 +10,7 @@ use super::finalize::fail;
 use super::outcome::Failure;
 use super::tx;
 use crate::app::{App, AppState};
-use crate::connectors;
+use crate::connectors::{self, Start};
 use crate::oidc::redirect::redirect;
 use crate::store::{Connection, LoginTx};
 use crate::web::error::{OrPage, PageError};
@@ -40,20 +41,37 @@ pub async fn start_connection(
     result.unwrap_or_else(IntoResponse::into_response)
 }
 
+/// Where a transaction keeps what its connector's start handed over for the callback.
+pub const CARRY: &str = "upstream";
+
+/// Our callback URL for a connection: where the upstream sends the browser back.
+pub fn callback_url(app: &App, connection: &Connection) -> String {
+    app.url(&format!("/connections/{}/callback", connection.identifier))
+}
+
 /// Sends the browser to the connection's upstream login for this transaction.
 pub async fn start_login(app: &App, tx: &LoginTx, connection: &Connection, lang: Lang) -> Result<Response, PageError> {
     if !connectors::has_browser_login(&connection.settings) {
         return Err(PageError::bad_request(lang, Msg::MobileOnly));
     }
-    let callback = app.url(&format!("/connections/{}/callback", connection.identifier));
-    // WeCom's QR page takes `lang` (zh, en): set it only when the app asked for a language.
-    let wecom_lang =
+    let callback = callback_url(app, connection);
+    // Upstream pages take a language (zh, en): set it only when the app asked for one.
+    let upstream_lang =
         tx.ui_locales.as_deref().and_then(|l| l.split_whitespace().find_map(Lang::from_tag)).map(Lang::short);
-    let request = connectors::LoginRequest { state: &tx.id, callback: &callback, lang: wecom_lang };
-    match connectors::login_url(app, connection, request).await {
-        Ok(url) => Ok(redirect(&url)),
+    let request = connectors::StartRequest { state: &tx.id, callback: &callback, lang: upstream_lang };
+    match connectors::start(app, connection, request).await {
+        Ok(Start::Redirect { url, carry: None }) => Ok(redirect(&url)),
+        Ok(Start::Redirect { url, carry: Some(carry) }) => {
+            // Kept server-side, bound to this browser's transaction; only the kinds that carry pay the write.
+            let mut kept = tx.clone();
+            let mut data = kept.data.as_object().cloned().unwrap_or_default();
+            data.insert(CARRY.into(), carry);
+            kept.data = serde_json::Value::Object(data);
+            app.store.update_login_tx(&kept).await.or_page(lang)?;
+            Ok(redirect(&url))
+        }
         Err(e) => {
-            let failure = Failure::from_connector(&e).on(connection.kind());
+            let failure = Failure::from_connector(&e).on(connection);
             Err(fail(app, tx, &connection.identifier, &failure, None, lang).await)
         }
     }

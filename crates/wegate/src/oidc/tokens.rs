@@ -70,7 +70,9 @@ pub fn user_claims(user: &User, scope: &str) -> Map<String, Value> {
     };
     if has_scope(scope, "profile") {
         put("name", &user.name);
-        put("preferred_username", &user.username);
+        // A local username, else the one an OpenID Connect provider gave (kept with the user's claims).
+        let upstream_username = user.claims.get("preferred_username").and_then(Value::as_str).map(str::to_string);
+        put("preferred_username", &user.username.clone().or(upstream_username));
         put("picture", &user.picture);
     }
     if has_scope(scope, "email") {

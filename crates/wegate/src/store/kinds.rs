@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 /// The fields that are secrets, in any kind. Never returned by the admin API.
 pub const SECRET_FIELDS: &[&str] =
-    &["secret", "token", "encoding_aes_key", "template_secret", "suite_secret", "provider_secret"];
+    &["secret", "token", "encoding_aes_key", "template_secret", "suite_secret", "provider_secret", "client_secret"];
 
 /// `wecom_qrcode`: a self-built app's PC QR login.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
@@ -109,6 +109,65 @@ pub struct ProviderSettings {
     pub allowed_corps: Option<Vec<String>>,
 }
 
+/// How a client authenticates at an upstream's token endpoint.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientAuthMethod {
+    #[default]
+    ClientSecretBasic,
+    ClientSecretPost,
+}
+
+/// Which upstream claim (a dotted path) fills each standard claim: `name`, `email`, `phone_number`,
+/// `preferred_username`, `picture`. A claim not named comes from the upstream claim of the same name.
+pub type ClaimMap = std::collections::BTreeMap<String, String>;
+
+/// `oidc`: any OpenID Connect provider, by its issuer (discovery and keys come from there).
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct OidcSettings {
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: String,
+    #[serde(default = "default_oidc_scopes")]
+    pub scopes: Vec<String>,
+    #[serde(default)]
+    pub client_auth_method: ClientAuthMethod,
+    #[serde(default, skip_serializing_if = "ClaimMap::is_empty")]
+    pub claims: ClaimMap,
+    #[serde(default = "yes")]
+    pub use_userinfo: bool,
+    /// Claims the verified ID token must carry with exactly these values (Google's `hd`, Entra's `tid`);
+    /// anyone else is refused. Empty: no such rule.
+    #[serde(default, skip_serializing_if = "ClaimMap::is_empty")]
+    pub required_claims: ClaimMap,
+}
+
+/// `oauth2`: a plain OAuth 2.0 provider with a userinfo endpoint, configured endpoint by endpoint.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct OAuth2Settings {
+    pub authorization_endpoint: String,
+    pub token_endpoint: String,
+    pub userinfo_endpoint: String,
+    pub client_id: String,
+    pub client_secret: String,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    #[serde(default)]
+    pub client_auth_method: ClientAuthMethod,
+    /// The dotted path of the person's stable id in the userinfo JSON (`id`, `data.user_id`).
+    pub user_id_field: String,
+    #[serde(default, skip_serializing_if = "ClaimMap::is_empty")]
+    pub claims: ClaimMap,
+}
+
+pub fn default_oidc_scopes() -> Vec<String> {
+    ["openid", "profile", "email"].map(String::from).to_vec()
+}
+
+fn yes() -> bool {
+    true
+}
+
 /// The kind-specific settings of a connection. `Debug` shows the non-secret fields only.
 #[derive(Clone, PartialEq)]
 pub enum KindSettings {
@@ -117,6 +176,8 @@ pub enum KindSettings {
     Mobile(MobileSettings),
     Delegated(DelegatedSettings),
     Provider(ProviderSettings),
+    Oidc(OidcSettings),
+    OAuth2(OAuth2Settings),
 }
 
 impl std::fmt::Debug for KindSettings {
@@ -147,6 +208,7 @@ impl KindSettings {
             KindSettings::Mobile(s) => (s.token.as_deref(), s.encoding_aes_key.as_deref()),
             KindSettings::Delegated(s) => (Some(s.token.as_str()), Some(s.encoding_aes_key.as_str())),
             KindSettings::Provider(s) => (s.token.as_deref(), s.encoding_aes_key.as_deref()),
+            KindSettings::Oidc(_) | KindSettings::OAuth2(_) => (None, None),
         };
         token.zip(key)
     }
@@ -169,6 +231,8 @@ impl KindSettings {
             KindSettings::Mobile(_) => "wecom_mobile",
             KindSettings::Delegated(_) => "wecom_delegated",
             KindSettings::Provider(_) => "wecom_provider",
+            KindSettings::Oidc(_) => "oidc",
+            KindSettings::OAuth2(_) => "oauth2",
         }
     }
 
@@ -185,6 +249,8 @@ impl KindSettings {
             "wecom_mobile" => serde_json::from_value(value).map(KindSettings::Mobile),
             "wecom_delegated" => serde_json::from_value(value).map(KindSettings::Delegated),
             "wecom_provider" => serde_json::from_value(value).map(KindSettings::Provider),
+            "oidc" => serde_json::from_value(value).map(KindSettings::Oidc),
+            "oauth2" => serde_json::from_value(value).map(KindSettings::OAuth2),
             other => return Err(format!("unknown connection kind {other}")),
         };
         parsed.map_err(|e| format!("{kind} settings: {e}"))
@@ -198,10 +264,12 @@ impl KindSettings {
             KindSettings::Mobile(s) => serde_json::to_value(s),
             KindSettings::Delegated(s) => serde_json::to_value(s),
             KindSettings::Provider(s) => serde_json::to_value(s),
+            KindSettings::Oidc(s) => serde_json::to_value(s),
+            KindSettings::OAuth2(s) => serde_json::to_value(s),
         };
         match value {
             Ok(Value::Object(map)) => map,
-            // Plain structs of strings serialise to objects; nothing else can come out.
+            // Plain structs serialise to objects; nothing else can come out.
             _ => Map::new(),
         }
     }

@@ -310,6 +310,29 @@ catalogue! {
         "Try again in a moment; if it keeps happening, give the reference to your administrator.",
         "请稍后重试；如果问题持续，请把参考编号告诉管理员。";
     Misconfigured "misconfigured" => "This sign-in method is misconfigured.", "登录方式配置有误。";
+    Unverified "unverified" =>
+        "wegate could not verify the sign-in service's answer, so nobody was signed in.",
+        "无法验证登录服务返回的结果，因此没有登录任何人。";
+    ProviderCancelled "provider_cancelled" => "You cancelled the sign-in at {provider}.", "您在 {provider} 取消了登录。";
+    ProviderNotAllowed "provider_not_allowed" =>
+        "Your {provider} account is not allowed to use this app.",
+        "您的 {provider} 账号无权使用此应用。";
+    ProviderNotAllowedHint "provider_not_allowed_hint" =>
+        "Sign in with the account your organisation gave you, or ask your administrator.",
+        "请使用组织为您分配的账号登录，或联系管理员。";
+    ProviderCodeInvalid "provider_code_invalid" =>
+        "The sign-in code from {provider} is invalid, has expired, or was already used.",
+        "{provider} 返回的登录凭证无效、已过期或已被使用。";
+    ProviderTimeout "provider_timeout" => "{provider} did not answer in time.", "{provider} 没有及时响应。";
+    ProviderFailed "provider_failed" =>
+        "{provider} could not complete the sign-in right now.",
+        "{provider} 暂时无法完成登录。";
+    ProviderDenied "provider_denied" =>
+        "{provider} did not sign you in; it answered: {error}",
+        "{provider} 没有完成登录，返回：{error}";
+    ProviderDeniedHint "provider_denied_hint" =>
+        "Try again; if it keeps happening, give the reference to your administrator, who can check the connection's client id, scopes and redirect URL at the provider.",
+        "请重试；如果问题持续，请把参考编号告诉管理员，由其检查该登录方式在提供方处的 client id、scope 和回调地址。";
     GiveReference "give_reference" => "Give the reference to your administrator.", "请把参考编号告诉管理员。";
 
     // ---------------------------------------------------------------- set-up steps a sign-in may wait for

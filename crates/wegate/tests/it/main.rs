@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod harness;
+mod hostile_op;
 
 mod admin_api;
 mod browser;
@@ -17,6 +18,7 @@ mod doors;
 mod encrypted_ids;
 mod lifecycle;
 mod oidc_core;
+mod oidc_upstream;
 mod passwords;
 mod scale;
 mod sessions;

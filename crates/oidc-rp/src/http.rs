@@ -1,0 +1,94 @@
+//! The back channel: no redirect is ever followed (a provider's endpoint that redirects could send the
+//! broker's secret or a request anywhere — oauth2-rs's SSRF note), every call has a timeout, and no
+//! answer is read beyond [`MAX_BODY`].
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::Error;
+
+/// The largest answer read from a provider: discovery documents and key sets are a few KiB.
+pub const MAX_BODY: usize = 256 * 1024;
+
+#[derive(Clone)]
+pub struct Http {
+    client: reqwest::Client,
+}
+
+/// An answer read in full: its status, content type and body.
+pub struct Answer {
+    pub status: u16,
+    pub content_type: String,
+    pub body: Vec<u8>,
+}
+
+impl Http {
+    pub fn new(timeout: Duration) -> Result<Http, Error> {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .user_agent(concat!("wegate/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Error::Config(format!("HTTP client: {e}")))?;
+        Ok(Http { client })
+    }
+
+    pub(crate) fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// Sends `request` and reads at most [`MAX_BODY`] bytes of the answer. A redirect is an error.
+    pub(crate) async fn send(&self, what: &'static str, request: reqwest::RequestBuilder) -> Result<Answer, Error> {
+        let transport = |e: reqwest::Error| {
+            let timeout = e.is_timeout();
+            Error::Unavailable { what, detail: e.without_url().to_string(), timeout }
+        };
+        let mut response = request.send().await.map_err(transport)?;
+        let status = response.status();
+        if status.is_redirection() {
+            return Err(Error::unavailable(what, format!("HTTP {status}: redirects are not followed")));
+        }
+        if response.content_length().is_some_and(|n| n > MAX_BODY as u64) {
+            return Err(Error::unavailable(what, "the answer is larger than 256 KiB"));
+        }
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(transport)? {
+            if body.len() + chunk.len() > MAX_BODY {
+                return Err(Error::unavailable(what, "the answer is larger than 256 KiB"));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Answer { status: status.as_u16(), content_type, body })
+    }
+
+    /// A GET whose 200 answer must be a JSON object.
+    pub(crate) async fn get_json(
+        &self,
+        what: &'static str,
+        url: &str,
+    ) -> Result<serde_json::Map<String, Value>, Error> {
+        let answer = self.send(what, self.client.get(url).header("accept", "application/json")).await?;
+        if answer.status != 200 {
+            return Err(Error::unavailable(what, format!("HTTP {}", answer.status)));
+        }
+        answer.json_object(what)
+    }
+}
+
+impl Answer {
+    pub(crate) fn json_object(&self, what: &'static str) -> Result<serde_json::Map<String, Value>, Error> {
+        match serde_json::from_slice(&self.body) {
+            Ok(Value::Object(map)) => Ok(map),
+            Ok(_) => Err(Error::unavailable(what, "the answer is not a JSON object")),
+            Err(e) => Err(Error::unavailable(what, format!("the answer is not JSON: {e}"))),
+        }
+    }
+}
