@@ -58,28 +58,53 @@ impl Metadata {
             token_endpoint_auth_methods_supported: list("token_endpoint_auth_methods_supported"),
             code_challenge_methods_supported: list("code_challenge_methods_supported"),
         };
-        check_url("authorization_endpoint", &metadata.authorization_endpoint)?;
-        check_url("token_endpoint", &metadata.token_endpoint)?;
-        check_url("jwks_uri", &metadata.jwks_uri)?;
+        // An https issuer's endpoints are https too: a remote provider's document may not point the broker
+        // (with its client secret) at plain-http services beside it on loopback.
+        let https = issuer.starts_with("https://");
+        let endpoint = |what: &str, url: &str| {
+            check_url(what, url)?;
+            if https && !url.starts_with("https://") {
+                return Err(Error::Config(format!("the discovery document of {issuer} gives an http {what}: {url}")));
+            }
+            Ok(())
+        };
+        endpoint("authorization_endpoint", &metadata.authorization_endpoint)?;
+        endpoint("token_endpoint", &metadata.token_endpoint)?;
+        endpoint("jwks_uri", &metadata.jwks_uri)?;
         if let Some(userinfo) = &metadata.userinfo_endpoint {
-            check_url("userinfo_endpoint", userinfo)?;
+            endpoint("userinfo_endpoint", userinfo)?;
         }
         Ok(metadata)
     }
 }
 
-/// What one issuer publishes, as last fetched.
+/// What one issuer publishes, as last fetched, and when fetching was last tried.
 struct Published {
     metadata: Arc<Metadata>,
     metadata_at: i64,
+    metadata_tried_at: i64,
     keys: Arc<JwkSet>,
     keys_at: i64,
+    keys_tried_at: i64,
 }
+
+/// One issuer's cache entry: what it published, or when fetching it last failed.
+#[derive(Default)]
+struct Entry {
+    published: Option<Published>,
+    failed_at: Option<i64>,
+}
+
+/// After a failed first fetch, sign-ins fail at once for this long instead of each waiting for a timeout.
+pub const FAILURE_MEMORY: i64 = 10;
+/// A stale copy is used while refetching fails, but never older than this: keys a provider withdrew are
+/// not trusted for ever because its server cannot be reached.
+pub const MAX_STALE: i64 = 24 * 3600;
 
 /// The cache of every issuer this instance signs people in through.
 pub struct Providers {
     http: Http,
-    entries: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Published>>>>>,
+    entries: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Entry>>>>,
 }
 
 impl Providers {
@@ -91,7 +116,7 @@ impl Providers {
         &self.http
     }
 
-    fn entry(&self, issuer: &str) -> Arc<tokio::sync::Mutex<Option<Published>>> {
+    fn entry(&self, issuer: &str) -> Arc<tokio::sync::Mutex<Entry>> {
         // A poisoned map only means another thread panicked mid-insert: the map itself is still whole.
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         entries.entry(issuer.to_string()).or_default().clone()
@@ -102,23 +127,20 @@ impl Providers {
         let entry = self.entry(issuer);
         // One fetch at a time per issuer: the others wait for it and use its answer.
         let mut slot = entry.lock().await;
-        self.refresh(issuer, &mut slot, now).await?;
-        match slot.as_ref() {
-            Some(p) => Ok(p.metadata.clone()),
-            None => Err(Error::unavailable("discovery", "nothing cached")),
-        }
+        let published = self.refresh(issuer, &mut slot, now).await?;
+        Ok(published.metadata.clone())
     }
 
     /// The issuer's keys, for verifying a token naming `kid`: fetched when stale, and once more when `kid`
-    /// is not among them (rate-limited).
+    /// is not among them — unless keys were fetched (or tried) less than [`KID_REFETCH_INTERVAL`] ago.
     pub async fn keys(&self, issuer: &str, kid: Option<&str>, now: i64) -> Result<Arc<JwkSet>, Error> {
         let entry = self.entry(issuer);
         let mut slot = entry.lock().await;
-        self.refresh(issuer, &mut slot, now).await?;
-        let Some(published) = slot.as_mut() else { return Err(Error::unavailable("jwks", "nothing cached")) };
+        let published = self.refresh(issuer, &mut slot, now).await?;
         let unknown = kid.is_some_and(|kid| published.keys.find(kid).is_none());
-        if unknown && now - published.keys_at >= KID_REFETCH_INTERVAL {
+        if unknown && now - published.keys_tried_at >= KID_REFETCH_INTERVAL {
             tracing::info!(issuer, kid, "a token names a key id not in the cached key set: fetching the keys again");
+            published.keys_tried_at = now;
             match self.fetch_keys(&published.metadata.jwks_uri).await {
                 Ok(keys) => {
                     published.keys = Arc::new(keys);
@@ -130,32 +152,53 @@ impl Providers {
         Ok(published.keys.clone())
     }
 
-    async fn refresh(&self, issuer: &str, slot: &mut Option<Published>, now: i64) -> Result<(), Error> {
-        let metadata_stale = slot.as_ref().is_none_or(|p| now - p.metadata_at >= TTL);
-        if metadata_stale {
-            match self.fetch_metadata(issuer).await {
-                Ok(metadata) => {
-                    let metadata = Arc::new(metadata);
-                    match slot {
-                        Some(p) if p.metadata.jwks_uri == metadata.jwks_uri => {
-                            p.metadata = metadata;
-                            p.metadata_at = now;
-                        }
-                        _ => {
-                            let keys = Arc::new(self.fetch_keys(&metadata.jwks_uri).await?);
-                            *slot = Some(Published { metadata, metadata_at: now, keys, keys_at: now });
-                        }
-                    }
+    /// What the issuer publishes, fetched again where stale; a stale copy serves while refetching fails,
+    /// up to [`MAX_STALE`].
+    async fn refresh<'a>(&self, issuer: &str, slot: &'a mut Entry, now: i64) -> Result<&'a mut Published, Error> {
+        if slot.published.is_none() {
+            if slot.failed_at.is_some_and(|at| now - at < FAILURE_MEMORY) {
+                return Err(Error::unavailable("discovery", "the provider failed moments ago; not asked again yet"));
+            }
+            match self.fetch_all(issuer, now).await {
+                Ok(published) => {
+                    slot.failed_at = None;
+                    slot.published = Some(published);
                 }
-                Err(e) if slot.is_some() => {
-                    tracing::warn!(issuer, error = %e, "refetching discovery failed; using the cached document")
+                Err(e) => {
+                    slot.failed_at = Some(now);
+                    return Err(e);
                 }
-                Err(e) => return Err(e),
             }
         }
-        if let Some(p) = slot.as_mut()
-            && now - p.keys_at >= TTL
-        {
+        let Some(p) = slot.published.as_mut() else {
+            return Err(Error::unavailable("discovery", "nothing cached"));
+        };
+        if now - p.metadata_at >= TTL && now - p.metadata_tried_at >= KID_REFETCH_INTERVAL {
+            p.metadata_tried_at = now;
+            match self.fetch_metadata(issuer).await {
+                Ok(metadata) if metadata.jwks_uri == p.metadata.jwks_uri => {
+                    p.metadata = Arc::new(metadata);
+                    p.metadata_at = now;
+                }
+                // Keys move with their jwks_uri: fetched from the new one before the document is used.
+                Ok(metadata) => match self.fetch_keys(&metadata.jwks_uri).await {
+                    Ok(keys) => {
+                        *p = Published {
+                            metadata: Arc::new(metadata),
+                            metadata_at: now,
+                            metadata_tried_at: now,
+                            keys: Arc::new(keys),
+                            keys_at: now,
+                            keys_tried_at: now,
+                        };
+                    }
+                    Err(e) => tracing::warn!(issuer, error = %e, "fetching the keys of a new jwks_uri failed"),
+                },
+                Err(e) => tracing::warn!(issuer, error = %e, "refetching discovery failed; using the cached document"),
+            }
+        }
+        if now - p.keys_at >= TTL && now - p.keys_tried_at >= KID_REFETCH_INTERVAL {
+            p.keys_tried_at = now;
             match self.fetch_keys(&p.metadata.jwks_uri).await {
                 Ok(keys) => {
                     p.keys = Arc::new(keys);
@@ -166,7 +209,26 @@ impl Providers {
                 }
             }
         }
-        Ok(())
+        if now - p.metadata_at > MAX_STALE || now - p.keys_at > MAX_STALE {
+            return Err(Error::unavailable(
+                "discovery",
+                "the provider has not answered for a day; its cached keys are no longer trusted",
+            ));
+        }
+        Ok(p)
+    }
+
+    async fn fetch_all(&self, issuer: &str, now: i64) -> Result<Published, Error> {
+        let metadata = self.fetch_metadata(issuer).await?;
+        let keys = self.fetch_keys(&metadata.jwks_uri).await?;
+        Ok(Published {
+            metadata: Arc::new(metadata),
+            metadata_at: now,
+            metadata_tried_at: now,
+            keys: Arc::new(keys),
+            keys_at: now,
+            keys_tried_at: now,
+        })
     }
 
     async fn fetch_metadata(&self, issuer: &str) -> Result<Metadata, Error> {
@@ -220,6 +282,9 @@ mod tests {
     fn endpoints_must_be_https() {
         let mut d = doc("https://idp.example.com");
         d.insert("token_endpoint".into(), json!("http://idp.example.com/token"));
+        assert!(Metadata::parse("https://idp.example.com", &d).is_err());
+        // Not even loopback http, for an https issuer.
+        d.insert("token_endpoint".into(), json!("http://127.0.0.1:8080/token"));
         assert!(Metadata::parse("https://idp.example.com", &d).is_err());
         let mut d = doc("https://idp.example.com");
         d.remove("jwks_uri");

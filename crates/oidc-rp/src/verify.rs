@@ -81,6 +81,10 @@ pub fn verify(token: &str, keys: &JwkSet, expected: &Expected<'_>) -> Result<IdC
         Error::Invalid(format!("the ID token is refused: {why}"))
     })?;
     let claims = data.claims;
+    // jsonwebtoken accepts an `iss` array that contains the issuer: one issuer, as a string, only.
+    if claims.get("iss").and_then(Value::as_str) != Some(expected.issuer) {
+        return Err(Error::Invalid(format!("the ID token is refused: its iss is not {}", expected.issuer)));
+    }
     check_times(&claims, expected.now)?;
     check_azp(&claims, expected.client_id)?;
     match claims.get("nonce").and_then(Value::as_str) {
@@ -112,13 +116,13 @@ fn choose_key<'a>(keys: &'a JwkSet, kid: Option<&str>, alg: Algorithm) -> Result
         None => {
             let family = |k: &&Jwk| {
                 use jsonwebtoken::jwk::AlgorithmParameters::*;
-                match (&k.algorithm, alg) {
+                matches!(
+                    (&k.algorithm, alg),
                     (RSA(_), Algorithm::RS256 | Algorithm::RS384 | Algorithm::RS512)
-                    | (RSA(_), Algorithm::PS256 | Algorithm::PS384 | Algorithm::PS512)
-                    | (EllipticCurve(_), Algorithm::ES256 | Algorithm::ES384)
-                    | (OctetKeyPair(_), Algorithm::EdDSA) => true,
-                    _ => false,
-                }
+                        | (RSA(_), Algorithm::PS256 | Algorithm::PS384 | Algorithm::PS512)
+                        | (EllipticCurve(_), Algorithm::ES256 | Algorithm::ES384)
+                        | (OctetKeyPair(_), Algorithm::EdDSA)
+                )
             };
             let mut candidates = keys.keys.iter().filter(signing).filter(fits).filter(family);
             match (candidates.next(), candidates.next()) {
@@ -136,15 +140,15 @@ fn check_times(claims: &Map<String, Value>, now: i64) -> Result<(), Error> {
     let Some(iat) = claims.get("iat").and_then(Value::as_i64) else {
         return Err(Error::Invalid("the ID token has no iat".into()));
     };
-    if iat > now + SKEW {
+    if iat > now.saturating_add(SKEW) {
         return Err(Error::Invalid("the ID token was issued in the future (iat)".into()));
     }
     match claims.get("exp").and_then(Value::as_i64) {
         None => return Err(Error::Invalid("the ID token's exp is not a number".into())),
-        Some(exp) if exp + SKEW <= now => return Err(Error::Invalid("the ID token has expired".into())),
+        Some(exp) if exp.saturating_add(SKEW) <= now => return Err(Error::Invalid("the ID token has expired".into())),
         Some(_) => {}
     }
-    if claims.get("nbf").and_then(Value::as_i64).is_some_and(|nbf| nbf > now + SKEW) {
+    if claims.get("nbf").and_then(Value::as_i64).is_some_and(|nbf| nbf > now.saturating_add(SKEW)) {
         return Err(Error::Invalid("the ID token is not valid yet (nbf)".into()));
     }
     Ok(())

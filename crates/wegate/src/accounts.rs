@@ -36,11 +36,17 @@ pub struct UpstreamIdentity {
 /// Which profile fields the upstream vouches for, so that field matching may link on them. A company's
 /// own directory (WeCom's address book) vouches for what its admin entered; a generic OpenID Connect
 /// provider only for what it says is verified — anyone may put any email on an account elsewhere.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Vouched {
     pub email: bool,
     pub phone: bool,
     pub username: bool,
+}
+
+impl Default for Vouched {
+    fn default() -> Self {
+        Vouched::NOTHING
+    }
 }
 
 impl Vouched {
@@ -51,6 +57,18 @@ impl Vouched {
 }
 
 impl UpstreamIdentity {
+    /// The email the account takes: only one the upstream vouches for. Another connection's `match` links on
+    /// accounts' emails, so an unvouched one there would let anyone plant an email and collect its owner's
+    /// next sign-in. It stays in the identity's profile.
+    pub fn account_email(&self) -> Option<String> {
+        self.email.clone().filter(|_| self.vouched.email)
+    }
+
+    /// The phone the account takes, on the same rule as [`UpstreamIdentity::account_email`].
+    pub fn account_phone(&self) -> Option<String> {
+        self.phone.clone().filter(|_| self.vouched.phone)
+    }
+
     /// `upstream/subject`, for logs and the audit trail (never a secret).
     pub fn reference(&self) -> String {
         format!("{}/{}", self.upstream, self.subject)
@@ -110,11 +128,13 @@ async fn resolve_once(
 ) -> Result<Resolution, StoreError> {
     let now = app.now();
     let store = &app.store;
-    // Before exact encrypted userids, every subject was stored lowercased: such an identity is re-keyed to
-    // the exact subject on its first sign-in (and is the same person: encrypted ids are 30+ random characters).
+    // Before exact encrypted userids, every WeCom subject was stored lowercased: such an identity is re-keyed
+    // to the exact subject on its first sign-in (and is the same person: encrypted ids are 30+ random
+    // characters). Other upstreams' subjects were always exact: `Alice` is never `alice` there.
     let mut known = store.get_identity_with_user(&upstream.upstream, &upstream.subject).await?;
     let lowered = upstream.subject.to_lowercase();
     if known.is_none()
+        && upstream.upstream.starts_with("wecom")
         && lowered != upstream.subject
         && let Some(old) = store.get_identity(&upstream.upstream, &lowered).await?
     {
@@ -190,8 +210,8 @@ pub async fn create(app: &App, connection: &Connection, upstream: &UpstreamIdent
     let new_user = NewUser {
         id: time_ordered_id(""),
         username: None,
-        email: upstream.email.clone(),
-        phone: upstream.phone.clone(),
+        email: upstream.account_email(),
+        phone: upstream.account_phone(),
         name: upstream.name.clone(),
         picture: upstream.picture.clone(),
         password_hash: None,
@@ -249,8 +269,8 @@ fn identity_of(connection: &Connection, upstream: &UpstreamIdentity, user_id: &s
 fn profile_update(upstream: &UpstreamIdentity) -> ProfileUpdate {
     ProfileUpdate {
         name: upstream.name.clone(),
-        email: upstream.email.clone(),
-        phone: upstream.phone.clone(),
+        email: upstream.account_email(),
+        phone: upstream.account_phone(),
         picture: upstream.picture.clone(),
         claims: Some(upstream.claims.clone()),
     }

@@ -22,17 +22,17 @@ pub mod fields;
 pub mod oauth;
 pub mod oauth2;
 pub mod oidc;
+pub mod seam;
 pub mod wecom_delegated;
 pub mod wecom_mobile;
 pub mod wecom_provider;
 pub mod wecom_qrcode;
 pub mod wecom_web;
 
-use std::collections::BTreeMap;
-
 use serde_json::{Map, Value};
 
 pub use error::{ConnectorError, SetupStep};
+pub use seam::{Answer, Start, StartRequest};
 
 use crate::accounts::UpstreamIdentity;
 use crate::app::App;
@@ -132,6 +132,12 @@ pub async fn still_member(
     subject: &str,
 ) -> Result<Standing, ConnectorError> {
     let corp = match &connection.settings {
+        // No address book to ask: the grant stands while the connection still serves its identity space
+        // (an issuer changed, an OAuth 2.0 connection re-pointed elsewhere: not admitted any more).
+        KindSettings::Oidc(_) | KindSettings::OAuth2(_) => {
+            let same = own_space(connection).as_deref() == Some(upstream);
+            return Ok(if same { Standing::Member } else { Standing::NotAdmitted });
+        }
         KindSettings::Delegated(s) => match wecom_delegated::authorized_app(app, connection, s).await {
             Ok((corp, _)) => corp,
             Err(ConnectorError::CorpNotAllowed(_)) => return Ok(Standing::NotAdmitted),
@@ -154,6 +160,15 @@ pub async fn still_member(
         Err(ConnectorError::NotAllowed(_)) => Ok(Standing::NotAdmitted),
         Err(ConnectorError::Departed(_)) => Ok(Standing::Departed),
         Err(e) => Err(e),
+    }
+}
+
+/// The one identity space of a connection whose space its settings alone say (`oidc`, `oauth2`).
+fn own_space(connection: &Connection) -> Option<String> {
+    match &connection.settings {
+        KindSettings::Oidc(s) => Some(oidc::upstream(&s.issuer)),
+        KindSettings::OAuth2(s) => Some(oauth2::upstream(&connection.identifier, s)),
+        _ => None,
     }
 }
 
@@ -182,25 +197,6 @@ pub fn validate(settings: &KindSettings) -> Result<(), String> {
     }
 }
 
-/// What a login start is made for.
-#[derive(Debug, Clone, Copy)]
-pub struct StartRequest<'a> {
-    /// The transaction id (random, single-use, `[a-zA-Z0-9]`), sent upstream as `state`.
-    pub state: &'a str,
-    /// Our `/connections/{identifier}/callback`.
-    pub callback: &'a str,
-    /// `zh` or `en`, when the app asked for a language (`ui_locales`).
-    pub lang: Option<&'a str>,
-}
-
-/// How a login starts.
-#[derive(Debug)]
-pub enum Start {
-    /// Send the browser to `url`. `carry` (the PKCE verifier, the nonce) is kept in the login transaction
-    /// and handed back to [`finish`].
-    Redirect { url: String, carry: Option<Value> },
-}
-
 /// Where to send the browser, and what to keep until it comes back.
 pub async fn start(app: &App, connection: &Connection, request: StartRequest<'_>) -> Result<Start, ConnectorError> {
     let StartRequest { state, callback, lang } = request;
@@ -217,27 +213,6 @@ pub async fn start(app: &App, connection: &Connection, request: StartRequest<'_>
         KindSettings::Provider(s) => wecom_provider::login_url(app, s, state, callback, lang).await.map(redirect),
         KindSettings::Oidc(s) => oidc::start(app, s, request).await,
         KindSettings::OAuth2(s) => oauth2::start(s, request),
-    }
-}
-
-/// The upstream's answer at the callback.
-pub struct Answer<'a> {
-    /// The callback's query parameters (the first of each name).
-    pub params: &'a BTreeMap<String, String>,
-    /// Our callback URL, as sent at the start (`redirect_uri` of the code exchange).
-    pub callback: &'a str,
-    /// What [`start`] kept (`null` when nothing).
-    pub carry: &'a Value,
-}
-
-impl Answer<'_> {
-    pub fn param(&self, name: &str) -> Option<&str> {
-        self.params.get(name).map(String::as_str)
-    }
-
-    /// WeCom's `code`; none means the person declined (WeCom sends them back with the state only).
-    fn wecom_code(&self, name: &str) -> Result<&str, ConnectorError> {
-        self.param(name).filter(|c| !c.is_empty()).ok_or(ConnectorError::Cancelled)
     }
 }
 
@@ -413,11 +388,7 @@ pub async fn admits(
         // Another client registration at the same provider may be assigned to other people (Entra's "user
         // assignment required"): only the connection's own sessions enter through it.
         KindSettings::Oidc(_) | KindSettings::OAuth2(_) => {
-            let space = match &connection.settings {
-                KindSettings::Oidc(s) => oidc::upstream(&s.issuer),
-                _ => oauth2::upstream(&connection.identifier),
-            };
-            if !same_connection || space != upstream {
+            if !same_connection || own_space(connection).as_deref() != Some(upstream) {
                 return Err(ConnectorError::NotAllowed(format!(
                     "{} admits only its own sessions",
                     connection.identifier

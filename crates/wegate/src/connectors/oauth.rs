@@ -5,7 +5,7 @@
 use serde_json::{Map, Value, json};
 
 use super::error::ConnectorError;
-use super::{Answer, Start};
+use super::seam::{Answer, Start};
 use crate::store::{ClaimMap, EMAIL_VERIFIED};
 
 /// The standard claims an admin may map from a provider's claims.

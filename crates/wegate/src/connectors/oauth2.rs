@@ -1,13 +1,14 @@
 //! `oauth2`: a plain OAuth 2.0 provider (GitHub-style): the admin gives the three endpoints; a sign-in
 //! sends state and a PKCE S256 challenge, redeems the code, and reads the person from the userinfo JSON —
 //! the id at `user_id_field` (a dotted path), the other claims at the admin's paths. No id, no sign-in.
-//! The identity is (connection, that id): a plain OAuth 2.0 provider has no issuer to name it by.
+//! The identity is (connection, that id): a plain OAuth 2.0 provider has no issuer to name it by (the
+//! user API's host is part of the space, see [`upstream`]).
 
 use serde_json::Value;
 
 use super::error::ConnectorError;
 use super::oauth::{self, Secrets};
-use super::{Answer, Start, StartRequest};
+use super::seam::{Answer, Start, StartRequest};
 use crate::accounts::{UpstreamIdentity, Vouched};
 use crate::app::App;
 use crate::store::{Connection, OAuth2Settings};
@@ -38,9 +39,20 @@ pub fn validate(s: &OAuth2Settings) -> Result<(), String> {
     oauth::check_claims("claims", &s.claims, true)
 }
 
-/// The identity space of a connection's people.
-pub fn upstream(identifier: &str) -> String {
-    format!("oauth2:{identifier}")
+/// The identity space of a connection's people: the connection, and the host of the user API that names
+/// them — a connection re-pointed at another provider (or deleted and made again for one) starts a new
+/// space, so that provider B's person 42 never signs in as provider A's person 42.
+pub fn upstream(identifier: &str, s: &OAuth2Settings) -> String {
+    let host = url::Url::parse(&s.userinfo_endpoint)
+        .ok()
+        .and_then(|u| {
+            u.host_str().map(|h| match u.port() {
+                Some(port) => format!("{h}:{port}"),
+                None => h.to_string(),
+            })
+        })
+        .unwrap_or_default();
+    format!("oauth2:{identifier}@{host}")
 }
 
 pub fn start(s: &OAuth2Settings, request: StartRequest<'_>) -> Result<Start, ConnectorError> {
@@ -97,7 +109,7 @@ pub async fn finish(
     // A plain OAuth 2.0 provider vouches for nothing: its email counts only with the admin's trust_email.
     let trusted = connection.trust_email;
     Ok(UpstreamIdentity {
-        upstream: upstream(&connection.identifier),
+        upstream: upstream(&connection.identifier, s),
         subject: id,
         username: mapped.preferred_username.clone(),
         name: mapped.name.clone(),

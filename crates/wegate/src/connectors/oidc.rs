@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 use super::error::ConnectorError;
 use super::oauth::{self, Secrets};
-use super::{Answer, Start, StartRequest};
+use super::seam::{Answer, Start, StartRequest};
 use crate::accounts::{UpstreamIdentity, Vouched};
 use crate::app::App;
 use crate::store::OidcSettings;

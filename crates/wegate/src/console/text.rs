@@ -61,7 +61,7 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ),
     ("display_name", "Display name (the login button)", "显示名称（登录按钮）"),
     ("login_only", "Login-only mode (existing accounts only)", "仅登录模式（只允许已有账号）"),
-    ("trust_email", "Trust WeCom emails as verified", "将企业微信邮箱视为已验证"),
+    ("trust_email", "Trust this connection's emails as verified", "将此身份源的邮箱视为已验证"),
     ("association", "Account identity association", "账号身份关联"),
     ("association_none", "None: a new user per new identity", "不关联：新身份创建新用户"),
     ("association_match", "Field matching", "字段匹配"),

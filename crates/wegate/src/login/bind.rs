@@ -31,6 +31,9 @@ struct PendingBind {
     picture: Option<String>,
     claims: serde_json::Value,
     profile: serde_json::Value,
+    /// What the upstream vouched for (a transaction from before this field: nothing).
+    #[serde(default)]
+    vouched: crate::accounts::Vouched,
     may_create: bool,
 }
 
@@ -46,6 +49,7 @@ impl PendingBind {
             picture: identity.picture.clone(),
             claims: identity.claims.clone(),
             profile: identity.profile.clone(),
+            vouched: identity.vouched,
             may_create,
         }
     }
@@ -61,8 +65,7 @@ impl PendingBind {
             picture: self.picture.clone(),
             claims: self.claims.clone(),
             profile: self.profile.clone(),
-            // Bound by the person's password, never matched: nothing to vouch for.
-            vouched: crate::accounts::Vouched::NOTHING,
+            vouched: self.vouched,
         }
     }
 }

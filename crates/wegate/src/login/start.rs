@@ -42,7 +42,7 @@ pub async fn start_connection(
 }
 
 /// Where a transaction keeps what its connector's start handed over for the callback.
-pub const CARRY: &str = "upstream";
+pub const CARRY: &str = "upstream_carry";
 
 /// Our callback URL for a connection: where the upstream sends the browser back.
 pub fn callback_url(app: &App, connection: &Connection) -> String {

@@ -175,6 +175,36 @@ async fn a_change_in_the_console_is_what_the_api_shows_and_back() {
     assert!(page.contains("WeCom QR") && page.contains("id=\"trusted-domain\""), "{page}");
     assert!(!page.contains(&corp_app.secret), "secrets are never echoed back");
 
+    // An OpenID Connect connection from the console form: lists one per line, claims as name=path lines.
+    let form = b.get(format!("{}/console/connections?kind=oidc", env.base)).send().await.unwrap().text().await.unwrap();
+    assert!(form.contains("name=\"issuer\"") && form.contains("<textarea id=\"f-claims\""), "the kind's fields");
+    let made = b
+        .post(format!("{}/console/connections", env.base))
+        .form(&[
+            ("csrf", token.as_str()),
+            ("kind", "oidc"),
+            ("identifier", "entra"),
+            ("display_name", "Microsoft"),
+            ("issuer", "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0"),
+            ("client_id", "6731de76-14a6-49ae-97bc-6eba6914391e"),
+            ("client_secret", "entra-secret-value"),
+            ("scopes", "openid\nprofile\nemail"),
+            ("claims", "email=upn\nname=name"),
+            ("use_userinfo", "false"),
+            ("association.mode", "none"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(location(&made).starts_with("/console/connections/entra?ok=created&sig="), "{}", location(&made));
+    let (_, c) = env.admin(Method::GET, "/connections/entra", None).await;
+    assert_eq!(c["settings"]["scopes"], json!(["openid", "profile", "email"]));
+    assert_eq!(c["settings"]["claims"], json!({"email": "upn", "name": "name"}));
+    assert_eq!(c["settings"]["use_userinfo"], json!(false));
+    assert_eq!(c["secrets_set"]["client_secret"], true);
+    let page = b.get(format!("{}/console/connections/entra", env.base)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("email=upn") && !page.contains("entra-secret-value"), "{page}");
+
     // Enable it for the app in the console: the API's association.
     let enabled = b
         .post(format!("{}/console/apps/{client_id}/connections", env.base))

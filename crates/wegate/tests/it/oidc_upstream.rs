@@ -2,7 +2,7 @@
 //! (a broker chain: wegate is itself a conformant OP), and the hostile OP of `hostile_op` for each rule of
 //! the ID token's verification — each breach refused with a page, nobody created.
 
-use openidconnect::TokenResponse;
+use openidconnect::{OAuth2TokenResponse, TokenResponse};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -195,6 +195,9 @@ async fn email_verified_passes_through_and_only_a_vouched_email_matches_an_accou
     let (_, user) = sign_in(&env, &client, &http, "op").await;
     assert_eq!(user["username"], Value::Null, "not linked to ann");
     assert_eq!(user["claims"]["email_verified"], json!(false));
+    // Nor planted on the new account, where another connection's match would find it.
+    assert_eq!(user["email"], Value::Null);
+    assert_eq!(user["identities"][0]["profile"]["email"], json!("ann@example.com"), "kept on the identity");
     // Verified (here as the string "true", as some providers send it): links onto the account.
     *op.state.sub.lock().unwrap() = "op-user-2".into();
     *op.state.email.lock().unwrap() = Some(("ann@example.com".into(), json!("true")));
@@ -273,7 +276,9 @@ async fn oauth2_reads_the_id_and_claims_at_dotted_paths_and_refuses_without_an_i
     let (sub, user) = sign_in(&env, &client, &http, "gh").await;
     assert_eq!(op.last_authorize("code_challenge_method").as_deref(), Some("S256"));
     assert_eq!(op.last_authorize("nonce"), None, "no nonce: not OpenID Connect");
-    assert_eq!(user["identities"][0]["upstream"], json!("oauth2:gh"));
+    // The space is the connection and its user API's host: re-pointed elsewhere, nobody is the same person.
+    let host = op.issuer.trim_start_matches("http://");
+    assert_eq!(user["identities"][0]["upstream"], json!(format!("oauth2:gh@{host}")));
     assert_eq!(user["identities"][0]["subject"], json!("1"), "the numeric id as a string");
     assert_eq!(user["name"], json!("Ann OAuth"));
     assert_eq!(user["claims"]["email_verified"], json!(false), "a plain OAuth 2.0 email is never verified");
@@ -318,11 +323,9 @@ async fn another_wegate_serve_is_an_upstream() {
     let dir = tempfile::tempdir().unwrap();
     let upstream = spawn_process(&sim, &format!("sqlite://{}", dir.path().join("up.db").display())).await;
     let up = Env::remote(&upstream.base, sim.clone());
-    up.post(
-        "/users",
-        json!({"username": "bob", "email": "bob@corp.example", "name": "Bob", "password": "bobs-long-password"}),
-    )
-    .await;
+    let bob = json!({"username": "bob", "email": "bob@corp.example", "email_verified": true, "name": "Bob",
+        "password": "bobs-long-password"});
+    up.post("/users", bob).await;
     let env = start_with(sim, |_| {}).await;
     let callback = format!("{}/connections/corp/callback", env.base);
     let (up_client, up_secret) = up.app("web", &callback).await;
@@ -359,7 +362,8 @@ async fn another_wegate_serve_is_an_upstream() {
     let sub = claims.subject().to_string();
     let (_, user) = env.admin(Method::GET, &format!("/users/{sub}"), None).await;
     assert_eq!(user["name"], json!("Bob"));
-    assert_eq!(user["email"], json!("bob@corp.example"));
+    assert_eq!(user["email"], json!("bob@corp.example"), "verified upstream, so the account's");
+    assert_eq!(user["claims"]["email_verified"], json!(true));
     let (_, up_users) = up.admin(Method::GET, "/users", None).await;
     let bob = up_users["items"].as_array().unwrap().iter().find(|u| u["username"] == json!("bob")).unwrap().clone();
     assert_eq!(user["identities"][0]["upstream"], json!(format!("oidc:{}", upstream.base)));
@@ -374,4 +378,43 @@ async fn another_wegate_serve_is_an_upstream() {
     let tokens = exchange(&client, &http, code, req.verifier).await;
     let again = tokens.id_token().unwrap().claims(&client.id_token_verifier(), &req.nonce).unwrap();
     assert_eq!(again.subject().as_str(), sub);
+}
+
+#[tokio::test]
+async fn subjects_are_exact_alice_is_not_alice() {
+    let op = Op::start().await;
+    let env = start().await;
+    let (client, http) = setup(&env, "op", &op.issuer, json!({})).await;
+    *op.state.sub.lock().unwrap() = "alice".into();
+    let (lower, _) = sign_in(&env, &client, &http, "op").await;
+    *op.state.sub.lock().unwrap() = "Alice".into();
+    let (upper, user) = sign_in(&env, &client, &http, "op").await;
+    assert_ne!(lower, upper, "a provider's sub is case-sensitive");
+    assert_eq!(user["identities"][0]["subject"], json!("Alice"));
+}
+
+#[tokio::test]
+async fn a_refresh_is_refused_once_the_connection_serves_another_issuer() {
+    let op = Op::start().await;
+    let env = start().await;
+    let (client, http) = setup(&env, "op", &op.issuer, json!({})).await;
+    let req = auth_request(&client, &["openid", "offline_access"], &[("connection", "op")]);
+    let answer = round_trip(&browser(), &req.url).await;
+    let code = code_from_redirect(&answer, &req, &env.base);
+    let tokens = exchange(&client, &http, code, req.verifier).await;
+    let refresh = tokens.refresh_token().unwrap().secret().clone();
+    // Same issuer: the refresh's re-check keeps the grant.
+    env.clock.advance(3601);
+    let token = openidconnect::RefreshToken::new(refresh);
+    let refreshed = client.exchange_refresh_token(&token).unwrap();
+    let tokens = refreshed.request_async(&http).await.expect("refresh with the issuer unchanged");
+    let refresh = tokens.refresh_token().unwrap().secret().clone();
+    // The connection now points at another provider: its grants from the old issuer are not admitted.
+    let other = Op::start().await;
+    let (status, body) = env.admin(Method::PATCH, "/connections/op", Some(json!({"issuer": other.issuer}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    env.clock.advance(3601);
+    let token = openidconnect::RefreshToken::new(refresh);
+    let refused = client.exchange_refresh_token(&token).unwrap();
+    assert!(refused.request_async(&http).await.is_err(), "refused after the issuer changed");
 }
