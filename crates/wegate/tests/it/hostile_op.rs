@@ -39,7 +39,7 @@ pub enum Mode {
     Expired,
     FutureIat,
     AlgNone,
-    /// HS256 keyed with the client secret, the published key's `kid` in the header.
+    /// HS256 keyed with the client secret, naming the published symmetric key.
     Hs256WithSecret,
     /// Signed by a key not published (yet): `publish_next` publishes it.
     NextKey,
@@ -206,7 +206,11 @@ async fn discovery(State(s): State<Arc<OpState>>) -> Json<Value> {
 
 async fn jwks(State(s): State<Arc<OpState>>) -> Json<Value> {
     *s.jwks_fetches.lock().unwrap() += 1;
-    Json(json!({ "keys": *s.published.lock().unwrap() }))
+    // Beside its signing keys, a symmetric key whose secret is the client secret (`kid` "hs"): a broker that
+    // accepted MACs would take tokens anyone knowing that secret can make.
+    let mut keys = s.published.lock().unwrap().clone();
+    keys.push(json!({"kty": "oct", "kid": "hs", "k": URL_SAFE_NO_PAD.encode(CLIENT_SECRET)}));
+    Json(json!({ "keys": keys }))
 }
 
 async fn authorize(State(s): State<Arc<OpState>>, Query(q): Query<HashMap<String, String>>) -> Response {
@@ -310,7 +314,7 @@ async fn token(State(s): State<Arc<OpState>>, headers: HeaderMap, Form(f): Form<
         }
         Mode::Hs256WithSecret => {
             let mut header = Header::new(Algorithm::HS256);
-            header.kid = Some(s.current.lock().unwrap().kid.clone());
+            header.kid = Some("hs".into());
             jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(CLIENT_SECRET.as_bytes())).unwrap()
         }
         Mode::NextKey => {

@@ -203,6 +203,19 @@ async fn email_verified_passes_through_and_only_a_vouched_email_matches_an_accou
     *op.state.email.lock().unwrap() = Some(("ann@example.com".into(), json!("true")));
     let (_, user) = sign_in(&env, &client, &http, "op").await;
     assert_eq!(user["username"], json!("ann"), "linked on a verified email");
+    // The attack the rule stops: someone plants the victim's email, unverified, through this connection…
+    *op.state.sub.lock().unwrap() = "mallory".into();
+    *op.state.email.lock().unwrap() = Some(("victim@example.com".into(), json!(false)));
+    let (mallory, planted) = sign_in(&env, &client, &http, "op").await;
+    assert_eq!(planted["email"], Value::Null, "an unvouched email never reaches the account");
+    // …and the victim's first sign-in through another connection that matches on (verified) email must not
+    // land in the planter's account.
+    let other = Op::start().await;
+    *other.state.sub.lock().unwrap() = "victim".into();
+    *other.state.email.lock().unwrap() = Some(("victim@example.com".into(), json!(true)));
+    let (client2, http2) = setup(&env, "op-two", &other.issuer, matching).await;
+    let (victim, _) = sign_in(&env, &client2, &http2, "op-two").await;
+    assert_ne!(victim, mallory, "the victim is not signed in as the planter");
     // Matching an OIDC identity on username is refused at set-up.
     let (status, body) = env
         .admin(
