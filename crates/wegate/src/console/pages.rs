@@ -527,7 +527,10 @@ pub async fn connection_detail(
     let fields: Vec<Value> =
         connectors::fields_of(&view.kind).unwrap_or_default().iter().map(|f| field_view(f, a.lang)).collect();
     // Live state: the WeCom token cache, and the latest WeCom errors on this connection.
-    let token_cached = match app.store.get_connection(&identifier).await {
+    let stored = app.store.get_connection(&identifier).await;
+    // What to paste where: WeCom's trusted domain, or only the redirect URI for another provider.
+    let wecom = matches!(&stored, Ok(Some(c)) if connectors::provider_name(c).is_none());
+    let token_cached = match stored {
         Ok(Some(c)) => match c.settings.corp_app() {
             Some((corp, secret)) => app
                 .wecom
@@ -555,7 +558,7 @@ pub async fn connection_detail(
         "console/connection.html",
         minijinja::context! {
             here => format!("/console/connections/{identifier}"),
-            c_view => view, fields, ok => notice(&a, &q).0, error => notice(&a, &q).1, token_cached, errors,
+            c_view => view, fields, ok => notice(&a, &q).0, error => notice(&a, &q).1, token_cached, errors, wecom,
         },
         Some(&a),
     )

@@ -70,6 +70,7 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("new_connection", "New connection", "新建身份源连接"),
     ("copy", "Copy", "复制"),
     ("paste_into_wecom", "Paste into WeCom", "填写到企业微信"),
+    ("paste_into_provider", "Register at the provider (redirect URI)", "在提供方登记（回调地址）"),
     ("status", "Status", "状态"),
     ("url_verified", "Event URL verified", "回调 URL 已验证"),
     ("ticket_age", "Last suite_ticket (seconds ago)", "最近 suite_ticket（秒前）"),

@@ -204,6 +204,7 @@ async fn a_change_in_the_console_is_what_the_api_shows_and_back() {
     assert_eq!(c["secrets_set"]["client_secret"], true);
     let page = b.get(format!("{}/console/connections/entra", env.base)).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("email=upn") && !page.contains("entra-secret-value"), "{page}");
+    assert!(page.contains("Register at the provider") && !page.contains("id=\"trusted-domain\""), "{page}");
 
     // Enable it for the app in the console: the API's association.
     let enabled = b
