@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::config::{LogFormat, Settings};
 
@@ -19,6 +19,13 @@ enum Command {
     /// Run the server. Settings come from the optional TOML file and WEGATE_* environment variables.
     Serve {
         /// TOML file of settings (keys are the WEGATE_* names without the prefix, lowercased).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Read the settings as `serve` would and check them without serving: one finding a line; exit status 0
+    /// when `serve` would start, 1 otherwise.
+    CheckConfig {
+        /// TOML file of settings, as for `serve`.
         #[arg(long)]
         config: Option<PathBuf>,
     },
@@ -45,7 +52,12 @@ enum Command {
 }
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // `serve --help` lists every setting with its default, from the one table the loader uses.
+    let command = Cli::command().mut_subcommand("serve", |serve| serve.after_help(crate::config::help_table()));
+    let cli = match Cli::from_arg_matches(&command.get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -56,6 +68,7 @@ pub fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Serve { config } => serve(config).await,
+            Command::CheckConfig { config } => check_config(config).await,
             Command::Demo { database } => crate::demo::run(database).await,
             Command::Simulator { listen, seed, trusted_domain } => simulator(listen, seed, trusted_domain).await,
         }
@@ -73,19 +86,41 @@ pub fn main() -> ExitCode {
 pub fn init_logging(format: LogFormat, level: &str) {
     let filter =
         tracing_subscriber::EnvFilter::try_new(level).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    // Colour only for a person at a terminal: never in a file, a pipe or a journal, nor with NO_COLOR
+    // (https://no-color.org: set to anything non-empty).
+    use std::io::IsTerminal;
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let ansi = std::io::stdout().is_terminal() && !no_color;
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_ansi(ansi);
     let _ = match format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
         LogFormat::Human => builder.try_init(),
     };
 }
 
+async fn check_config(config: Option<PathBuf>) -> Result<(), String> {
+    let findings = crate::check::run(config.as_deref()).await;
+    for finding in &findings {
+        println!("{finding}");
+    }
+    let errors = findings.iter().filter(|f| f.level == crate::check::Level::Error).count();
+    match errors {
+        0 => Ok(()),
+        n => Err(format!("{n} error(s): serve would not start as configured")),
+    }
+}
+
 async fn serve(config: Option<PathBuf>) -> Result<(), String> {
     let settings = Settings::load(config.as_deref()).map_err(|e| e.to_string())?;
     init_logging(settings.log_format, &settings.log_level);
     tracing::info!(settings = ?settings, "starting");
-    if settings.admin_token.is_none() {
-        tracing::warn!("WEGATE_ADMIN_TOKEN is not set: the admin API answers 401 to everything");
+    // The settings' findings of `check-config`, in the log (the connections' are logged once the store is open).
+    for finding in crate::check::settings_findings(&settings) {
+        match finding.level {
+            crate::check::Level::Ok => {}
+            crate::check::Level::Warning => tracing::warn!("{}: {}", finding.subject, finding.message),
+            crate::check::Level::Error => return Err(format!("{}: {}", finding.subject, finding.message)),
+        }
     }
     let running = crate::server::start(settings).await.map_err(|e| e.to_string())?;
     let stopper = running.stopper();

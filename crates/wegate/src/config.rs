@@ -165,7 +165,7 @@ impl Settings {
                 raw.insert(key.to_lowercase(), text);
             }
         }
-        for key in KEYS {
+        for (key, _, _) in SETTINGS {
             let var = format!("WEGATE_{}", key.to_uppercase());
             if let Some(value) = env(&var) {
                 raw.insert(key.to_string(), value);
@@ -176,17 +176,18 @@ impl Settings {
             }
         }
         // `<key>_file` (from TOML or environment) reads the value from a file.
-        for key in KEYS {
+        for (key, _, _) in SETTINGS {
             if let Some(path) = raw.remove(&format!("{key}_file")) {
                 let content = std::fs::read_to_string(&path)
                     .map_err(|source| ConfigError::Read { path: path.clone(), source })?;
                 raw.insert(key.to_string(), content.trim_end_matches(['\n', '\r']).to_string());
             }
         }
-        if let Some(unknown) = raw.keys().find(|k| !KEYS.contains(&k.as_str())) {
+        if let Some(unknown) = raw.keys().find(|k| !known(k)) {
+            let names: Vec<&str> = SETTINGS.iter().map(|(k, _, _)| *k).collect();
             return Err(ConfigError::Invalid {
                 key: unknown.clone(),
-                message: format!("unknown setting; known settings are {}", KEYS.join(", ")),
+                message: format!("unknown setting; known settings are {}", names.join(", ")),
             });
         }
 
@@ -305,37 +306,53 @@ impl Settings {
     }
 }
 
-/// Every key the settings know, without the `WEGATE_` prefix.
-pub const KEYS: &[&str] = &[
-    "listen",
-    "issuer",
-    "database_url",
-    "admin_token",
-    "metrics_token",
-    "audit_retention_days",
-    "encryption_key",
-    "wecom_api_base",
-    "wecom_login_base",
-    "wecom_oauth_base",
-    "wecom_open_base",
-    "wecom_timeout_ms",
-    "upstream_timeout_ms",
-    "log_format",
-    "log_level",
-    "db_max_connections",
-    "db_acquire_timeout_ms",
-    "sqlite_locking",
-    "access_token_ttl",
-    "access_token_alg",
-    "id_token_ttl",
-    "refresh_token_ttl",
-    "code_ttl",
-    "session_ttl",
-    "login_ttl",
-    "lockout_failures",
-    "lockout_window",
-    "membership_recheck",
+/// Every setting: its key (the `WEGATE_` variable without the prefix, lowercased; also its TOML key), its
+/// default, and what it does. The one table: the loader knows these keys and no other, and `wegate serve
+/// --help` prints it.
+pub const SETTINGS: &[(&str, &str, &str)] = &[
+    ("listen", "127.0.0.1:8080", "address to bind"),
+    ("issuer", "http:// + listen", "the OIDC issuer and public base URL"),
+    ("database_url", "sqlite://wegate.db", "sqlite://… or postgres://…"),
+    ("admin_token", "none", "bearer token of the admin API and console (at least 16 characters)"),
+    ("metrics_token", "none", "when set, /metrics requires Authorization: Bearer <token>"),
+    ("audit_retention_days", "180", "audit events older than this are deleted; 0 keeps them"),
+    ("encryption_key", "none", "32 bytes in base64: seals secrets in the database (AES-256-GCM)"),
+    ("wecom_api_base", "https://qyapi.weixin.qq.com", "WeCom server API"),
+    ("wecom_login_base", "https://login.work.weixin.qq.com", "WeCom PC QR login page"),
+    ("wecom_oauth_base", "https://open.weixin.qq.com", "WeCom in-app OAuth page"),
+    ("wecom_open_base", "https://open.work.weixin.qq.com", "WeCom service-provider login page"),
+    ("wecom_timeout_ms", "5000", "timeout of one WeCom API call"),
+    ("upstream_timeout_ms", "10000", "timeout of one call to an OpenID Connect or OAuth 2.0 provider"),
+    ("log_format", "human", "human or json"),
+    ("log_level", "info", "tracing filter, e.g. info or wegate=debug,info"),
+    ("db_max_connections", "10", "PostgreSQL pool size"),
+    ("db_acquire_timeout_ms", "5000", "PostgreSQL pool wait"),
+    ("sqlite_locking", "exclusive", "exclusive (one process holds the file) or normal (processes share it)"),
+    ("access_token_ttl", "3600", "access token lifetime, seconds"),
+    ("access_token_alg", "RS256", "RS256 or ES256 for access tokens (ID tokens stay RS256)"),
+    ("id_token_ttl", "3600", "ID token lifetime, seconds"),
+    ("refresh_token_ttl", "2592000", "refresh token lifetime, seconds (30 days)"),
+    ("code_ttl", "60", "authorization code lifetime, seconds"),
+    ("session_ttl", "28800", "browser single-sign-on session, seconds (8 hours)"),
+    ("login_ttl", "600", "time from /authorize to the callback, seconds"),
+    ("lockout_failures", "10", "wrong passwords of one account within the window before lockout; 0 = off"),
+    ("lockout_window", "900", "lockout window, seconds"),
+    ("membership_recheck", "3600", "seconds after which a refresh re-checks the member upstream"),
 ];
+
+fn known(key: &str) -> bool {
+    SETTINGS.iter().any(|(k, _, _)| *k == key)
+}
+
+/// The settings as `wegate serve --help` lists them.
+pub fn help_table() -> String {
+    let mut out = String::from("Settings (environment; the TOML key is the name without WEGATE_, lowercased;\n");
+    out.push_str("any of them can be read from a file named by WEGATE_<NAME>_FILE):\n");
+    for (key, default, meaning) in SETTINGS {
+        out.push_str(&format!("  WEGATE_{:<24} {meaning}\n  {:<31} default: {default}\n", key.to_uppercase(), ""));
+    }
+    out
+}
 
 fn read_toml(path: &Path) -> Result<toml::Table, ConfigError> {
     let display = path.display().to_string();

@@ -70,6 +70,7 @@ pub async fn run(database: PathBuf) -> Result<(), String> {
     println!("                wegate signs them out of it at once (address-book event → back-channel logout).");
     println!();
     println!("  WeCom simulator  http://{}/_sim/", demo.simulator_addr);
+    println!("  Admin console    {issuer}/console  (choose \"Admin token\" and paste: {})", demo.admin_token);
     println!("  Admin API        {issuer}/api/v1  (Authorization: Bearer {})", demo.admin_token);
     println!("  Discovery        {issuer}/.well-known/openid-configuration");
     println!();

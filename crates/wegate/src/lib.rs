@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod api;
 pub mod app;
 pub mod audit;
+pub mod check;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -4,6 +4,7 @@
 //! `/api/v1/openapi.json` is generated from these handlers and types, so it cannot drift.
 
 pub(crate) mod apps;
+mod backup;
 mod common;
 pub(crate) mod connections;
 pub(crate) mod users;
@@ -30,7 +31,7 @@ pub use common::{Actor, ApiError, ApiResult, Changed, List, ListQuery, audit_cha
         connections::update_connection, connections::delete_connection,
         users::create_user, users::list_users, users::get_user, users::update_user, users::delete_user, users::disable_user,
         users::enable_user,
-        list_audit,
+        list_audit, backup::backup,
     ),
     components(schemas(ApiError, AuditEvent)),
     modifiers(&BearerAuth),
@@ -68,6 +69,7 @@ pub fn routes() -> Router<AppState> {
         .route("/users/{id}/disable", post(users::disable_user))
         .route("/users/{id}/enable", post(users::enable_user))
         .route("/audit", get(list_audit))
+        .route("/backup", get(backup::backup))
         .fallback(|| async { ApiError::not_found("endpoint") });
     Router::new().route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) })).merge(protected)
 }

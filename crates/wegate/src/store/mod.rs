@@ -29,6 +29,7 @@
 
 mod apps;
 mod audit;
+mod backup;
 mod common;
 mod connections;
 mod grants;
@@ -46,6 +47,7 @@ pub mod conformance;
 
 pub use apps::{App, AppKind, AppStore, AppUpdate};
 pub use audit::{AuditEvent, AuditStore};
+pub use backup::BackupStore;
 pub use common::{Page, StoreError, StoreResult, Timestamp};
 pub use connections::{Connection, ConnectionStore, all_connections};
 pub use grants::{AuthCode, Consumed, GrantOrigin, GrantStart, GrantStore, Redeemed, RefreshToken};
@@ -65,14 +67,24 @@ pub use users::{
 /// The sub-traits (and [`Store`]), for callers of store methods: `use crate::store::prelude::*;`.
 pub mod prelude {
     pub use super::{
-        AppStore, AuditStore, ConnectionStore, GrantStore, KeyStore, SessionStore, Store, UpstreamStore, UserStore,
+        AppStore, AuditStore, BackupStore, ConnectionStore, GrantStore, KeyStore, SessionStore, Store, UpstreamStore,
+        UserStore,
     };
 }
 
 /// Everything the store does: every aggregate's trait. Implement the sub-traits and this comes for free;
 /// hold it as `Arc<dyn Store>`.
 pub trait Store:
-    KeyStore + AppStore + ConnectionStore + UserStore + SessionStore + GrantStore + UpstreamStore + AuditStore + 'static
+    KeyStore
+    + AppStore
+    + ConnectionStore
+    + UserStore
+    + SessionStore
+    + GrantStore
+    + UpstreamStore
+    + AuditStore
+    + BackupStore
+    + 'static
 {
 }
 
@@ -85,6 +97,7 @@ impl<T> Store for T where
         + GrantStore
         + UpstreamStore
         + AuditStore
+        + BackupStore
         + 'static
 {
 }

@@ -19,6 +19,7 @@ mod encrypted_ids;
 mod lifecycle;
 mod oidc_core;
 mod oidc_upstream;
+mod ops;
 mod passwords;
 mod scale;
 mod sessions;

@@ -262,6 +262,41 @@ async fn take_owner_lock(path: &str, locking: SqliteLocking) -> StoreResult<std:
     }
 }
 
+/// The migrations a file has applied (version, success), read without changing it: `None` when the file does
+/// not exist yet (it is created at start). Takes the file's lock as a start would, so a file a running wegate
+/// holds exclusively is the same error as at start.
+pub async fn applied_migrations(url: &str, locking: SqliteLocking) -> StoreResult<Option<Vec<(i64, bool)>>> {
+    let target = parse_url(url)?;
+    if target.in_memory {
+        return Ok(Some(Vec::new()));
+    }
+    if !std::path::Path::new(&target.path).exists() {
+        return Ok(None);
+    }
+    let lock = take_owner_lock(&target.path, locking).await?;
+    let path = target.path.clone();
+    let read = tokio::task::spawn_blocking(move || -> StoreResult<Vec<(i64, bool)>> {
+        let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(lite_err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(lite_err)?;
+        let table: Option<String> = conn
+            .query_row("SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'", [], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(lite_err)?;
+        if table.is_none() {
+            return Ok(Vec::new());
+        }
+        let mut statement = conn.prepare("SELECT version, success FROM _sqlx_migrations").map_err(lite_err)?;
+        let rows = statement.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, bool>(1)?))).map_err(lite_err)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(lite_err)
+    })
+    .await
+    .map_err(|e| StoreError::Backend(format!("reading the SQLite file: {e}")))?;
+    drop(lock);
+    read.map(Some)
+}
+
 fn open_connection(target: &LiteTarget) -> StoreResult<Connection> {
     let conn = Connection::open_with_flags(&target.path, target.flags).map_err(lite_err)?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(lite_err)?;

@@ -164,6 +164,60 @@ impl MigrationSource<'static> for EmbeddedMigrations {
     }
 }
 
+#[async_trait::async_trait]
+impl crate::store::BackupStore for SqlStore {
+    async fn backup_to(&self, path: &std::path::Path) -> StoreResult<bool> {
+        self.db.vacuum_into(path).await
+    }
+}
+
+/// The schema version this binary brings its databases to.
+pub fn schema_version() -> i64 {
+    MIGRATIONS.iter().map(|m| m.0).max().unwrap_or(0)
+}
+
+/// What a database holds of the schema, read without changing anything (`wegate check-config`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SchemaState {
+    /// A SQLite file that does not exist yet: created at start.
+    Absent,
+    /// The migrations applied (empty: a new database, migrated at start).
+    Applied(Vec<(i64, bool)>),
+}
+
+/// Reads the database's applied migrations as `connect` would find them, without migrating.
+pub async fn schema_state(url: &str, pool: &PoolSettings) -> StoreResult<SchemaState> {
+    match Backend::of_url(url)? {
+        Backend::Sqlite => Ok(match lite::applied_migrations(url, pool.sqlite_locking).await? {
+            None => SchemaState::Absent,
+            Some(applied) => SchemaState::Applied(applied),
+        }),
+        Backend::Postgres => {
+            let options: sqlx::postgres::PgConnectOptions =
+                url.parse().map_err(|e: sqlx::Error| StoreError::Backend(format!("invalid database URL: {e}")))?;
+            let pg = PgPoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(pool.acquire_timeout)
+                .connect_with(options)
+                .await
+                .map_err(db_err)?;
+            let exists: Option<String> = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations')::text")
+                .fetch_one(&pg)
+                .await
+                .map_err(db_err)?;
+            let applied = match exists {
+                None => Vec::new(),
+                Some(_) => sqlx::query_as::<_, (i64, bool)>("SELECT version, success FROM _sqlx_migrations")
+                    .fetch_all(&pg)
+                    .await
+                    .map_err(db_err)?,
+            };
+            pg.close().await;
+            Ok(SchemaState::Applied(applied))
+        }
+    }
+}
+
 // ---------------------------------------------------------------- connecting
 
 impl SqlStore {

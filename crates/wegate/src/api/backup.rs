@@ -1,0 +1,77 @@
+//! `GET /api/v1/backup`: a consistent copy of the SQLite database, taken while serving (SQLite's
+//! `VACUUM INTO`: one transaction's snapshot, written beside the database, streamed, then gone). A server
+//! started on the copy (with the same `WEGATE_ENCRYPTION_KEY`) serves the same apps, users and sealed
+//! secrets. PostgreSQL: 409, its own tools take its backups.
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+
+use super::common::{Actor, ApiError};
+use crate::app::AppState;
+use crate::audit::Audit;
+
+#[utoipa::path(get, path = "/api/v1/backup", responses(
+    (status = 200, description = "The SQLite database file (application/vnd.sqlite3)"),
+    (status = 409, body = ApiError, description = "PostgreSQL: back it up with its own tools")))]
+pub async fn backup(State(app): State<AppState>, actor: Actor) -> Result<Response, ApiError> {
+    // Beside the database: the same file system (room for a copy, the same permissions), not a shared /tmp.
+    let dir = sqlite_dir(&app.settings.database_url).unwrap_or_else(std::env::temp_dir);
+    let path = dir.join(format!(".wegate-backup-{}.db", crate::util::random_alnum(16)));
+    let taken = app.store.backup_to(&path).await;
+    let file = match taken {
+        Ok(true) => tokio::fs::File::open(&path).await,
+        Ok(false) => {
+            return Err(ApiError::conflict(
+                "this wegate runs on PostgreSQL: back it up with PostgreSQL's own tools (pg_dump, base backups)",
+            ));
+        }
+        Err(e) => {
+            let _ = tokio::fs::remove_file(&path).await;
+            return Err(e.into());
+        }
+    };
+    // Open, then unlinked: the stream reads the open file, and nothing is left behind whatever happens to it.
+    let _ = tokio::fs::remove_file(&path).await;
+    let file = file.map_err(|e| crate::store::StoreError::Backend(format!("reading the backup: {e}")))?;
+    let size = file.metadata().await.map(|m| m.len()).unwrap_or(0);
+    Audit::new("backup.taken").actor(&actor.0).reason(&format!("{size} bytes")).write(&app).await;
+    let stream = futures::stream::unfold(file, |mut file| async move {
+        use tokio::io::AsyncReadExt;
+        let mut buf = vec![0u8; 64 * 1024];
+        match file.read(&mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok::<_, std::io::Error>(bytes_of(buf)), file))
+            }
+            Err(e) => Some((Err(e), file)),
+        }
+    });
+    let name = format!("attachment; filename=\"wegate-{}.db\"", app.now());
+    let mut response = Body::from_stream(stream).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/vnd.sqlite3"));
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
+    if let Ok(value) = HeaderValue::from_str(&name) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+fn bytes_of(buf: Vec<u8>) -> axum::body::Bytes {
+    axum::body::Bytes::from(buf)
+}
+
+/// The directory of a `sqlite://path` database file; None for in-memory ones and for PostgreSQL.
+fn sqlite_dir(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        return None;
+    }
+    let parent = std::path::Path::new(path).parent()?;
+    Some(if parent.as_os_str().is_empty() { std::path::PathBuf::from(".") } else { parent.to_path_buf() })
+}

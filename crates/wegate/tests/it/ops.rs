@@ -1,0 +1,230 @@
+//! Running wegate for real (CONTRACT.md, "Operations"): what the binary tells an operator.
+
+use tokio::io::AsyncReadExt;
+
+use crate::harness::*;
+
+#[tokio::test]
+async fn serve_help_lists_every_setting_with_its_default() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wegate")).args(["serve", "--help"]).output().unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).unwrap();
+    for (key, default, _) in wegate::config::SETTINGS {
+        let name = format!("WEGATE_{}", key.to_uppercase());
+        assert!(help.contains(&name), "{name} in serve --help");
+        assert!(help.contains(&format!("default: {default}")), "{name}'s default {default}");
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[tokio::test]
+async fn logs_to_a_pipe_carry_no_colour_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_wegate"))
+        .arg("serve")
+        .env("WEGATE_LISTEN", format!("127.0.0.1:{port}"))
+        .env("WEGATE_DATABASE_URL", format!("sqlite://{}", dir.path().join("w.db").display()))
+        .env("WEGATE_LOG_LEVEL", "info")
+        .env_remove("NO_COLOR")
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut ready = false;
+    for _ in 0..200 {
+        if reqwest::get(format!("{base}/readyz")).await.is_ok_and(|r| r.status().is_success()) {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(ready, "wegate serves");
+    child.kill().await.unwrap();
+    let mut out = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut out).await.unwrap();
+    assert!(out.contains("wegate is serving"), "{out}");
+    assert!(!out.contains('\u{1b}'), "no escape codes in a pipe: {out:?}");
+}
+
+#[tokio::test]
+async fn the_demo_names_its_console_and_how_to_enter() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_wegate"))
+        .args(["demo", "--database"])
+        .arg(dir.path().join("demo.db"))
+        .env("WEGATE_LISTEN", format!("127.0.0.1:{port}"))
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut out = String::new();
+    let mut buf = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !out.contains("Ctrl-C") && tokio::time::Instant::now() < deadline {
+        let n = tokio::time::timeout_at(deadline, stdout.read(&mut buf)).await.unwrap().unwrap();
+        if n == 0 {
+            break;
+        }
+        out.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    child.kill().await.unwrap();
+    let console = out.lines().find(|l| l.contains("Admin console")).unwrap_or_else(|| panic!("{out}"));
+    assert!(console.contains(&format!("http://127.0.0.1:{port}/console")), "{console}");
+    // The token printed is the one the console takes.
+    let token = console.rsplit(' ').next().unwrap().trim_end_matches(')');
+    let api = out.lines().find(|l| l.contains("Admin API")).unwrap();
+    assert!(api.contains(token) && token.len() >= 16, "{api}");
+}
+
+/// `wegate check-config` with these settings: (exit status, output).
+fn check_config(envs: &[(&str, &str)]) -> (i32, String) {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_wegate"));
+    command.arg("check-config");
+    for var in ["WEGATE_ADMIN_TOKEN", "WEGATE_ENCRYPTION_KEY", "WEGATE_ISSUER", "WEGATE_DATABASE_URL"] {
+        command.env_remove(var);
+    }
+    let out = command.envs(envs.iter().copied()).output().unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.code().unwrap_or(-1), text)
+}
+
+#[tokio::test]
+async fn check_config_says_what_serve_would_meet_one_finding_a_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("w.db").display());
+    let key_a = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+    let key_b = "ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=";
+    // A fresh machine: the file is created at start.
+    let (status, out) = check_config(&[("WEGATE_DATABASE_URL", &db), ("WEGATE_ADMIN_TOKEN", ADMIN)]);
+    assert_eq!(status, 0, "{out}");
+    assert!(out.contains("ok: database:") && out.contains("does not exist yet"), "{out}");
+    assert!(out.contains("warning: encryption_key: not set"), "{out}");
+    // A server ran on it with a connection whose matching can never work.
+    let sim = simulator().await;
+    let server = spawn_process_with(&sim, &db, &[("WEGATE_ENCRYPTION_KEY", key_a)]).await;
+    let env = Env::remote(&server.base, std::sync::Arc::new(sim));
+    let seed = wecom_sim::Seed::demo();
+    let (corp, app) = (&seed.corps[0], &seed.corps[0].apps[0]);
+    env.post(
+        "/connections",
+        serde_json::json!({"identifier": "qr", "display_name": "QR", "kind": "wecom_qrcode", "corp_id": corp.corp_id,
+            "agent_id": app.agent_id.to_string(), "secret": app.secret,
+            "association": {"mode": "match", "fields": ["email"]}}),
+    )
+    .await;
+    // While it holds the file (exclusive locking, the default), serve could not start beside it.
+    let (status, out) = check_config(&[("WEGATE_DATABASE_URL", &db), ("WEGATE_ENCRYPTION_KEY", key_a)]);
+    assert_eq!(status, 1, "{out}");
+    assert!(out.contains("error: database:") && out.contains("in use"), "{out}");
+    drop(server);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let (status, out) = check_config(&[("WEGATE_DATABASE_URL", &db), ("WEGATE_ENCRYPTION_KEY", key_a)]);
+    assert_eq!(status, 0, "{out}");
+    assert!(out.contains("this binary's"), "{out}");
+    assert!(out.contains("warning: connection qr: association matches on email"), "{out}");
+    assert!(out.lines().all(|l| l.starts_with("ok: ") || l.starts_with("warning: ")), "one finding a line: {out}");
+    // The wrong key cannot open the sealed secrets: serve would start and fail every sign-in.
+    let (status, out) = check_config(&[("WEGATE_DATABASE_URL", &db), ("WEGATE_ENCRYPTION_KEY", key_b)]);
+    assert_eq!(status, 1, "{out}");
+    assert!(out.contains("error: connections: cannot be read"), "{out}");
+    // Settings serve would refuse, or run badly with.
+    let (status, out) = check_config(&[("WEGATE_DATABASE_URL", &db), ("WEGATE_ISSUER", "sso.example.com")]);
+    assert_eq!(status, 1, "{out}");
+    assert!(out.contains("error: settings: setting issuer"), "{out}");
+    let (status, out) = check_config(&[("WEGATE_DATABASE_URL", &db), ("WEGATE_ISSUER", "http://sso.example.com")]);
+    assert!(out.contains("warning: issuer:") && out.contains("plain http"), "{status} {out}");
+    let (status, out) = check_config(&[("WEGATE_ADMIN_TOKEN", "short")]);
+    assert_eq!(status, 1, "{out}");
+    assert!(out.contains("error: settings:") && out.contains("admin_token"), "{out}");
+    // A database a newer wegate wrote.
+    let path = dir.path().join("w.db");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute(
+        "INSERT INTO _sqlx_migrations (version, description, installed_on, success, checksum, execution_time) \
+         VALUES (999, 'future', CURRENT_TIMESTAMP, 1, x'00', 0)",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    let (status, out) = check_config(&[("WEGATE_DATABASE_URL", &db)]);
+    assert_eq!(status, 1, "{out}");
+    assert!(out.contains("newer wegate"), "{out}");
+}
+
+#[tokio::test]
+async fn a_backup_taken_while_serving_serves_the_same_apps_users_and_sealed_secrets() {
+    let sim = std::sync::Arc::new(simulator().await);
+    let env = start_with(sim.clone(), |s| s.encryption_key = Some([7u8; 32])).await;
+    env.corp_connection("wecom", "wecom_qrcode", serde_json::json!({})).await;
+    let (client_id, secret) = env.app("web", "https://app.example.com/cb").await;
+    env.associate(&client_id, "wecom").await;
+    env.post("/users", serde_json::json!({"username": "zoe", "password": "zoe-long-password"})).await;
+    // Signed in once, so that identities and grants are in the copy too.
+    let (client, _) = env.oidc_client(&client_id, secret.as_deref(), "https://app.example.com/cb").await;
+    let req = auth_request(&client, &["openid"], &[("connection", "wecom")]);
+    let answer = wecom_login(&browser(), &req.url, "ZhangSan").await;
+    code_from_redirect(&answer, &req, &env.base);
+
+    let response = env.http.get(format!("{}/api/v1/backup", env.base)).bearer_auth(ADMIN).send().await.unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "application/vnd.sqlite3");
+    let bytes = response.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"SQLite format 3\0"), "a SQLite file");
+    // Only an admin gets it.
+    let anonymous = env.http.get(format!("{}/api/v1/backup", env.base)).send().await.unwrap();
+    assert_eq!(anonymous.status(), reqwest::StatusCode::UNAUTHORIZED);
+    // Audited, with who took it; nothing left beside the database.
+    let (_, audit) = env.admin(reqwest::Method::GET, "/audit?limit=5", None).await;
+    let taken = audit["items"].as_array().unwrap().iter().find(|e| e["event"] == "backup.taken").unwrap().clone();
+    assert_eq!(taken["actor"], "api");
+    let leftovers: Vec<_> = std::fs::read_dir(env._dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains("backup"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    // A server started on the copy (same key) has everything, and the sealed WeCom secret still works.
+    let copy_dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let copy_path = copy_dir.path().join("copy.db");
+    std::fs::write(&copy_path, &bytes).unwrap();
+    let copy =
+        start_on_db(sim, copy_dir, format!("sqlite://{}", copy_path.display()), |s| s.encryption_key = Some([7u8; 32]))
+            .await;
+    let (_, apps) = copy.admin(reqwest::Method::GET, &format!("/apps/{client_id}"), None).await;
+    assert_eq!(apps["connections"], serde_json::json!(["wecom"]));
+    assert_eq!(copy.user_count().await, 2, "zoe and the WeCom member");
+    let (client, http) = copy.oidc_client(&client_id, secret.as_deref(), "https://app.example.com/cb").await;
+    let req = auth_request(&client, &["openid"], &[("connection", "wecom")]);
+    let answer = wecom_login(&browser(), &req.url, "ZhangSan").await;
+    let code = code_from_redirect(&answer, &req, &copy.base);
+    exchange(&client, &http, code, req.verifier).await;
+    assert_eq!(copy.user_count().await, 2, "the same member, the same user");
+    let zoe =
+        password_login(&browser(), &auth_request(&client, &["openid"], &[]).url, "zoe", "zoe-long-password").await;
+    assert_eq!(zoe.status(), reqwest::StatusCode::SEE_OTHER, "zoe's password hash came along");
+}
+
+#[tokio::test]
+async fn postgres_backups_are_postgresqls_own() {
+    let Some(admin_url) = std::env::var("WEGATE_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) else {
+        eprintln!("skipped: WEGATE_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let db_url = crate::scale::create_database(&admin_url).await;
+    let sim = simulator().await;
+    let server = spawn_process(&sim, &db_url).await;
+    let response =
+        reqwest::Client::new().get(format!("{}/api/v1/backup", server.base)).bearer_auth(ADMIN).send().await.unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::CONFLICT);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "conflict");
+    assert!(body["message"].as_str().unwrap().contains("pg_dump"));
+}
