@@ -228,3 +228,18 @@ async fn postgres_backups_are_postgresqls_own() {
     assert_eq!(body["error"], "conflict");
     assert!(body["message"].as_str().unwrap().contains("pg_dump"));
 }
+
+#[test]
+fn the_packaged_settings_file_names_every_setting_and_parses() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../packaging/wegate.toml");
+    let text = std::fs::read_to_string(path).unwrap();
+    for (key, _, _) in wegate::config::SETTINGS {
+        assert!(text.contains(&format!("# {key} = ")) || text.contains(&format!("\n{key} = ")), "{key} in wegate.toml");
+    }
+    let table: toml::Table = text.parse().unwrap();
+    let settings = wegate::config::Settings::from_sources(Some(table), |_| None).unwrap();
+    assert_eq!(settings.database_url, "sqlite:///var/lib/wegate/wegate.db");
+    // Its database is where the unit's StateDirectory and WorkingDirectory are.
+    let unit = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../packaging/wegate.service")).unwrap();
+    assert!(unit.contains("StateDirectory=wegate") && unit.contains("--config /etc/wegate/wegate.toml"));
+}
