@@ -14,6 +14,31 @@ pub const MAX_BODY: usize = 256 * 1024;
 #[derive(Clone)]
 pub struct Http {
     client: reqwest::Client,
+    observer: std::sync::Arc<dyn Observer>,
+}
+
+/// Who watches the back channel (wegate's metrics): every call, by the provider's host and what it was for
+/// (`discovery`, `jwks`, `token`, `userinfo`), with its failure's short code (the provider's OAuth `error`,
+/// `http_<status>`, `timeout`, …) and its time. The default watches nothing.
+pub trait Observer: Send + Sync {
+    fn call(&self, host: &str, what: &'static str, failure: Option<&str>, elapsed: std::time::Duration) {
+        let _ = (host, what, failure, elapsed);
+    }
+}
+
+struct Unobserved;
+
+impl Observer for Unobserved {}
+
+/// A failure's short code for labels: the provider's OAuth error, or the kind of failure.
+pub fn failure_code(error: &Error) -> String {
+    match error {
+        Error::Unavailable { timeout: true, .. } => "timeout".into(),
+        Error::Unavailable { .. } => "unavailable".into(),
+        Error::Refused { error, .. } => crate::flow::short(error).chars().take(40).collect(),
+        Error::Invalid(_) => "invalid".into(),
+        Error::Config(_) => "config".into(),
+    }
 }
 
 /// An answer read in full: its status, content type and body.
@@ -25,6 +50,10 @@ pub struct Answer {
 
 impl Http {
     pub fn new(timeout: Duration) -> Result<Http, Error> {
+        Http::observed(timeout, std::sync::Arc::new(Unobserved))
+    }
+
+    pub fn observed(timeout: Duration, observer: std::sync::Arc<dyn Observer>) -> Result<Http, Error> {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)
@@ -32,7 +61,7 @@ impl Http {
             .user_agent(concat!("wegate/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| Error::Config(format!("HTTP client: {e}")))?;
-        Ok(Http { client })
+        Ok(Http { client, observer })
     }
 
     pub(crate) fn client(&self) -> &reqwest::Client {
@@ -41,11 +70,33 @@ impl Http {
 
     /// Sends `request` and reads at most [`MAX_BODY`] bytes of the answer. A redirect is an error.
     pub(crate) async fn send(&self, what: &'static str, request: reqwest::RequestBuilder) -> Result<Answer, Error> {
+        let request = request.build().map_err(|e| Error::Config(format!("{what}: {}", e.without_url())))?;
+        let host = request.url().host_str().unwrap_or_default().to_string();
+        let started = std::time::Instant::now();
+        let result = self.exchange(what, request).await;
+        let failure = match &result {
+            Err(e) => Some(failure_code(e)),
+            // An answer that is an error (an OAuth error object, a 5xx) is a failed call too.
+            Ok(answer) if answer.status >= 400 => Some(
+                answer
+                    .json_object(what)
+                    .ok()
+                    .and_then(|b| b.get("error").and_then(Value::as_str).map(crate::flow::short))
+                    .filter(|e| !e.is_empty() && e.len() <= 40 && e.bytes().all(|b| b.is_ascii_graphic()))
+                    .unwrap_or_else(|| format!("http_{}", answer.status)),
+            ),
+            Ok(_) => None,
+        };
+        self.observer.call(&host, what, failure.as_deref(), started.elapsed());
+        result
+    }
+
+    async fn exchange(&self, what: &'static str, request: reqwest::Request) -> Result<Answer, Error> {
         let transport = |e: reqwest::Error| {
             let timeout = e.is_timeout();
             Error::Unavailable { what, detail: e.without_url().to_string(), timeout }
         };
-        let mut response = request.send().await.map_err(transport)?;
+        let mut response = self.client.execute(request).await.map_err(transport)?;
         let status = response.status();
         if status.is_redirection() {
             return Err(Error::unavailable(what, format!("HTTP {status}: redirects are not followed")));

@@ -17,7 +17,7 @@ pub mod verify;
 
 pub use error::Error;
 pub use flow::{ClientAuth, ClientCredentials, Pkce, TokenResponse};
-pub use http::Http;
+pub use http::{Http, Observer};
 pub use provider::{Metadata, Providers};
 pub use verify::{Expected, IdClaims};
 

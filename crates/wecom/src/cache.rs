@@ -102,12 +102,13 @@ pub(crate) struct TokenCache {
     owner: String,
     /// How long to wait for another instance's refresh before giving up.
     wait: Duration,
+    observer: Arc<dyn crate::observe::Observer>,
 }
 
 impl TokenCache {
-    pub(crate) fn new(store: Arc<dyn TokenStore>, wait: Duration) -> Self {
+    pub(crate) fn new(store: Arc<dyn TokenStore>, wait: Duration, observer: Arc<dyn crate::observe::Observer>) -> Self {
         let owner = format!("{:016x}", rand::random::<u64>());
-        TokenCache { store, local: Mutex::default(), flights: Mutex::default(), owner, wait }
+        TokenCache { store, local: Mutex::default(), flights: Mutex::default(), owner, wait, observer }
     }
 
     /// When the shared cache's token for `key` expires, if one is cached (for status pages).
@@ -142,6 +143,7 @@ impl TokenCache {
         Fut: Future<Output = Result<(String, i64), Error>>,
     {
         if let Some(token) = self.local_fresh(key, unix_now()) {
+            self.observer.token(crate::observe::TokenSource::Local);
             return Ok(token);
         }
         let flight = {
@@ -151,6 +153,7 @@ impl TokenCache {
         let _turn = flight.lock().await;
         // Someone in this process may have refreshed while we queued.
         if let Some(token) = self.local_fresh(key, unix_now()) {
+            self.observer.token(crate::observe::TokenSource::Local);
             return Ok(token);
         }
         let deadline = tokio::time::Instant::now() + self.wait;
@@ -158,6 +161,7 @@ impl TokenCache {
             let now = unix_now();
             if let Some(shared) = self.shared_fresh(key, now).await {
                 self.remember(key, &shared);
+                self.observer.token(crate::observe::TokenSource::Shared);
                 return Ok(shared.token);
             }
             let leased = match self.store.try_lease(key, &self.owner, now, now + LEASE_SECS).await {
@@ -172,6 +176,7 @@ impl TokenCache {
                 if let Some(shared) = self.shared_fresh(key, now).await {
                     let _ = self.store.release_lease(key, &self.owner).await;
                     self.remember(key, &shared);
+                    self.observer.token(crate::observe::TokenSource::Shared);
                     return Ok(shared.token);
                 }
                 let fetched = fetch().await;
@@ -185,6 +190,7 @@ impl TokenCache {
                             tracing::warn!(error = %e, "shared token store unwritable; token kept locally");
                         }
                         self.remember(key, &cached);
+                        self.observer.token(crate::observe::TokenSource::Fetched);
                         Ok(token)
                     }
                     Err(e) => Err(e),

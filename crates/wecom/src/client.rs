@@ -360,6 +360,7 @@ struct Inner {
     http: reqwest::Client,
     api_base: String,
     cache: TokenCache,
+    observer: Arc<dyn crate::observe::Observer>,
 }
 
 /// The API client. Cheap to clone.
@@ -393,20 +394,47 @@ enum Method {
 
 impl Client {
     pub fn new(config: ClientConfig, cache: Arc<dyn TokenStore>) -> Result<Self, Error> {
+        Client::observed(config, cache, Arc::new(crate::observe::Unobserved))
+    }
+
+    /// A client that tells `observer` of every call and every token it uses.
+    pub fn observed(
+        config: ClientConfig,
+        cache: Arc<dyn TokenStore>,
+        observer: Arc<dyn crate::observe::Observer>,
+    ) -> Result<Self, Error> {
         let http = reqwest::Client::builder()
             .timeout(config.timeout)
             .connect_timeout(config.timeout)
             .pool_idle_timeout(Duration::from_secs(60))
             .build()
             .map_err(|e| Error::Http { api: "client", message: e.to_string() })?;
-        let cache = TokenCache::new(cache, config.timeout * 2);
+        let cache = TokenCache::new(cache, config.timeout * 2, observer.clone());
         Ok(Client {
-            inner: Arc::new(Inner { http, api_base: config.api_base.trim_end_matches('/').to_string(), cache }),
+            inner: Arc::new(Inner {
+                http,
+                api_base: config.api_base.trim_end_matches('/').to_string(),
+                cache,
+                observer,
+            }),
         })
     }
 
     /// One HTTP call; maps transport failures, non-JSON answers and non-zero errcodes to [`Error`].
     async fn call<T: DeserializeOwned>(
+        &self,
+        api: &'static str,
+        path: &str,
+        query: &[(&str, &str)],
+        method: Method,
+    ) -> Result<T, Error> {
+        let started = std::time::Instant::now();
+        let result = self.call_once(api, path, query, method).await;
+        self.inner.observer.call(api, result.as_ref().err(), started.elapsed());
+        result
+    }
+
+    async fn call_once<T: DeserializeOwned>(
         &self,
         api: &'static str,
         path: &str,

@@ -10,9 +10,11 @@ pub mod client;
 pub mod crypto;
 pub mod errcode;
 pub mod event;
+pub mod observe;
 pub mod url;
 
 pub use cache::{CachedToken, MemoryTokenStore, TokenStore};
 pub use client::{Client, ClientConfig, CorpApp, Error, ProviderCredential, SuiteCredential};
 pub use crypto::{CryptoError, Decrypted, MsgCrypt};
 pub use event::{ContactMember, Event, parse_event};
+pub use observe::{Observer, TokenSource};

@@ -1,5 +1,6 @@
-//! Prometheus metrics (served at `/metrics` by `ops`): requests by route and status, request latency, and logins by app,
-//! connection and outcome.
+//! Prometheus metrics (served at `/metrics` by `ops`): requests by route and status, request latency, logins by app,
+//! connection and outcome, and the upstream providers' calls (`wegate_upstream_*`: calls, failures by code,
+//! latency, and where access tokens came from), fed by the protocol crates' observers.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -29,6 +30,83 @@ struct LoginLabels {
     outcome: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct UpstreamLabels {
+    /// `wecom`, or an OpenID Connect / OAuth 2.0 provider's host.
+    provider: String,
+    /// WeCom's API path (`user/get`), or `discovery`, `jwks`, `token`, `userinfo`.
+    api: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct UpstreamFailureLabels {
+    provider: String,
+    api: String,
+    /// WeCom's errcode, the provider's OAuth error, `timeout`, `http`, `decode`, …
+    code: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ProviderLabels {
+    provider: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TokenLabels {
+    provider: String,
+    /// `local` (this process's memory), `shared` (the database: another instance fetched it).
+    source: String,
+}
+
+/// The upstream series, handed to the protocol crates as their observer. Families are shared handles: this is
+/// a view of the registry's series, not a copy.
+#[derive(Clone)]
+pub struct Upstream {
+    calls: Family<UpstreamLabels, Counter>,
+    failures: Family<UpstreamFailureLabels, Counter>,
+    latency: Family<UpstreamLabels, Histogram, fn() -> Histogram>,
+    token_fetches: Family<ProviderLabels, Counter>,
+    token_hits: Family<TokenLabels, Counter>,
+}
+
+impl Upstream {
+    fn observe(&self, provider: &str, api: &str, failure: Option<&str>, elapsed: Duration) {
+        let labels = UpstreamLabels { provider: provider.to_string(), api: api.to_string() };
+        self.calls.get_or_create(&labels).inc();
+        self.latency.get_or_create(&labels).observe(elapsed.as_secs_f64());
+        if let Some(code) = failure {
+            let labels = UpstreamFailureLabels { provider: labels.provider, api: labels.api, code: code.to_string() };
+            self.failures.get_or_create(&labels).inc();
+        }
+    }
+}
+
+impl wecom::Observer for Upstream {
+    fn call(&self, api: &'static str, failure: Option<&wecom::Error>, elapsed: Duration) {
+        let code = failure.map(wecom::observe::failure_code);
+        self.observe("wecom", api, code.as_deref(), elapsed);
+    }
+
+    fn token(&self, source: wecom::TokenSource) {
+        let provider = "wecom".to_string();
+        match source {
+            wecom::TokenSource::Fetched => self.token_fetches.get_or_create(&ProviderLabels { provider }).inc(),
+            wecom::TokenSource::Local => {
+                self.token_hits.get_or_create(&TokenLabels { provider, source: "local".into() }).inc()
+            }
+            wecom::TokenSource::Shared => {
+                self.token_hits.get_or_create(&TokenLabels { provider, source: "shared".into() }).inc()
+            }
+        };
+    }
+}
+
+impl oidc_rp::Observer for Upstream {
+    fn call(&self, host: &str, what: &'static str, failure: Option<&str>, elapsed: Duration) {
+        self.observe(host, what, failure, elapsed);
+    }
+}
+
 fn latency_histogram() -> Histogram {
     // 0.5 ms .. ~16 s
     Histogram::new(exponential_buckets(0.0005, 2.0, 16))
@@ -39,6 +117,7 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
     logins: Family<LoginLabels, Counter>,
+    upstream: Upstream,
 }
 
 impl Default for Metrics {
@@ -50,7 +129,35 @@ impl Default for Metrics {
         registry.register("http_requests", "HTTP requests by route and status", requests.clone());
         registry.register("http_request_duration_seconds", "HTTP request latency by route", latency.clone());
         registry.register("logins", "Completed sign-ins by app, connection and outcome", logins.clone());
-        Metrics { registry: Mutex::new(registry), requests, latency, logins }
+        let upstream = Upstream {
+            calls: Family::default(),
+            failures: Family::default(),
+            latency: Family::new_with_constructor(latency_histogram),
+            token_fetches: Family::default(),
+            token_hits: Family::default(),
+        };
+        registry.register("upstream_calls", "Calls to upstream providers by provider and API", upstream.calls.clone());
+        registry.register(
+            "upstream_failures",
+            "Failed upstream calls by provider, API and code (WeCom errcode, OAuth error, timeout, http, decode)",
+            upstream.failures.clone(),
+        );
+        registry.register(
+            "upstream_call_duration_seconds",
+            "Upstream call latency by provider and API",
+            upstream.latency.clone(),
+        );
+        registry.register(
+            "upstream_token_fetches",
+            "Access tokens fetched from the provider (gettoken and the like), by provider",
+            upstream.token_fetches.clone(),
+        );
+        registry.register(
+            "upstream_token_hits",
+            "Access tokens served from a cache, by provider and source (local memory, shared database)",
+            upstream.token_hits.clone(),
+        );
+        Metrics { registry: Mutex::new(registry), requests, latency, logins, upstream }
     }
 }
 
@@ -60,6 +167,11 @@ impl Metrics {
             .get_or_create(&RequestLabels { method: method.to_string(), route: route.to_string(), status })
             .inc();
         self.latency.get_or_create(&RouteLabels { route: route.to_string() }).observe(elapsed.as_secs_f64());
+    }
+
+    /// The upstream series, as the protocol crates' observer.
+    pub fn upstream(&self) -> Upstream {
+        self.upstream.clone()
     }
 
     /// `outcome` is `success` or a short failure reason (`not_allowed`, `no_account`, `upstream_error` ...).

@@ -87,9 +87,10 @@ pub async fn build_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> Resu
     metrics.register_store_counters(sql.statements(), sql.calls());
     let store: Arc<dyn Store> = Arc::new(sql);
     let keys = KeySet::load_or_create(store.as_ref(), clock.now(), &settings.access_token_alg).await?;
-    let wecom = wecom::Client::new(
+    let wecom = wecom::Client::observed(
         wecom::ClientConfig { api_base: settings.wecom_api_base.clone(), timeout: settings.wecom_timeout },
         Arc::new(StoreTokenCache(store.clone())),
+        Arc::new(metrics.upstream()),
     )
     .map_err(|e| StartError::Wecom(e.to_string()))?;
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
@@ -100,7 +101,8 @@ pub async fn build_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> Resu
         .build()
         .map_err(|e| StartError::Wecom(e.to_string()))?;
     let providers = oidc_rp::Providers::new(
-        oidc_rp::Http::new(settings.upstream_timeout).map_err(|e| StartError::Wecom(e.to_string()))?,
+        oidc_rp::Http::observed(settings.upstream_timeout, Arc::new(metrics.upstream()))
+            .map_err(|e| StartError::Wecom(e.to_string()))?,
     );
     let app = Arc::new(App {
         settings,

@@ -88,6 +88,12 @@ async fn an_honest_provider_signs_people_in_with_state_nonce_and_pkce() {
     assert_eq!(again, sub);
     assert_eq!((op.discovery_fetches(), op.jwks_fetches()), (1, 1), "cached per issuer");
     assert_eq!(env.user_count().await, 1);
+    // The provider's calls are in /metrics, by its host and what they were for.
+    let metrics = env.http.get(format!("{}/metrics", env.base)).send().await.unwrap().text().await.unwrap();
+    for (api, n) in [("discovery", 1), ("jwks", 1), ("token", 2), ("userinfo", 2)] {
+        let series = format!("wegate_upstream_calls_total{{provider=\"127.0.0.1\",api=\"{api}\"}} {n}");
+        assert!(metrics.contains(&series), "{series} in {metrics}");
+    }
 }
 
 #[tokio::test]

@@ -243,3 +243,58 @@ fn the_packaged_settings_file_names_every_setting_and_parses() {
     let unit = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../packaging/wegate.service")).unwrap();
     assert!(unit.contains("StateDirectory=wegate") && unit.contains("--config /etc/wegate/wegate.toml"));
 }
+
+/// The value of the sample whose line starts with `series` (name and labels as encoded), if any.
+fn sample(metrics: &str, series: &str) -> Option<f64> {
+    metrics.lines().find(|l| l.starts_with(series))?.rsplit(' ').next()?.parse().ok()
+}
+
+#[tokio::test]
+async fn upstream_calls_failures_latency_and_tokens_are_in_metrics_and_the_dashboard_reads_them() {
+    let env = start().await;
+    env.corp_connection("wecom", "wecom_qrcode", serde_json::json!({})).await;
+    let (client_id, secret) = env.app("web", "https://app.example.com/cb").await;
+    env.associate(&client_id, "wecom").await;
+    let (client, _) = env.oidc_client(&client_id, secret.as_deref(), "https://app.example.com/cb").await;
+    for _ in 0..2 {
+        let req = auth_request(&client, &["openid"], &[("connection", "wecom")]);
+        let answer = wecom_login(&browser(), &req.url, "ZhangSan").await;
+        code_from_redirect(&answer, &req, &env.base);
+    }
+    // A failing call: WeCom answers an errcode.
+    env.sim_fault(serde_json::json!({"path": "/cgi-bin/user/get", "kind": "errcode", "errcode": 60011})).await;
+    let req = auth_request(&client, &["openid"], &[("connection", "wecom")]);
+    let refused = wecom_login(&browser(), &req.url, "ZhangSan").await;
+    assert_eq!(refused.status(), reqwest::StatusCode::FORBIDDEN);
+
+    let metrics = env.http.get(format!("{}/metrics", env.base)).send().await.unwrap().text().await.unwrap();
+    let calls =
+        |api: &str| sample(&metrics, &format!("wegate_upstream_calls_total{{provider=\"wecom\",api=\"{api}\"}}"));
+    assert_eq!(calls("gettoken"), Some(1.0), "one token for three sign-ins: {metrics}");
+    assert_eq!(calls("auth/getuserinfo"), Some(3.0));
+    assert_eq!(calls("user/get"), Some(3.0));
+    assert_eq!(
+        sample(&metrics, "wegate_upstream_failures_total{provider=\"wecom\",api=\"user/get\",code=\"60011\"}"),
+        Some(1.0)
+    );
+    assert_eq!(sample(&metrics, "wegate_upstream_token_fetches_total{provider=\"wecom\"}"), Some(1.0));
+    let hits = sample(&metrics, "wegate_upstream_token_hits_total{provider=\"wecom\",source=\"local\"}").unwrap();
+    assert!(hits >= 5.0, "the other calls used the cached token: {hits}");
+    assert_eq!(
+        sample(&metrics, "wegate_upstream_call_duration_seconds_count{provider=\"wecom\",api=\"user/get\"}"),
+        Some(3.0)
+    );
+
+    // Every series the dashboard queries is one wegate serves.
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../packaging/grafana-dashboard.json");
+    let dashboard: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let panels = dashboard["panels"].as_array().unwrap();
+    assert!(panels.len() >= 8);
+    for target in panels.iter().flat_map(|p| p["targets"].as_array().unwrap()) {
+        let expr = target["expr"].as_str().unwrap();
+        for name in expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).filter(|w| w.starts_with("wegate_"))
+        {
+            assert!(metrics.lines().any(|l| l.starts_with(name)), "{name} (in {expr}) is not served");
+        }
+    }
+}
