@@ -5,7 +5,7 @@ use std::sync::Arc;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::metrics::Metrics;
-use crate::oidc::keys::KeySet;
+use crate::oidc::keys::KeyRing;
 use crate::passwords::PasswordWorkers;
 use crate::store::Store;
 
@@ -16,7 +16,7 @@ pub struct App {
     /// All shared state: nothing a second instance needs lives only here.
     pub store: Arc<dyn Store>,
     /// Signing keys, loaded from the store at start.
-    pub keys: KeySet,
+    pub keys: KeyRing,
     /// WeCom API client; its token cache is backed by the store (shared by all instances).
     pub wecom: wecom::Client,
     /// Prometheus metrics.

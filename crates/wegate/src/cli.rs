@@ -29,6 +29,14 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// The signing keys: list them, or rotate them beside running servers.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+        /// TOML file of settings, as for `serve`.
+        #[arg(long, global = true)]
+        config: Option<PathBuf>,
+    },
     /// One process, no set-up: the server on an embedded SQLite file, the WeCom simulator, a demo app
     /// and one connection of each kind. Prints the URL to open.
     Demo {
@@ -51,6 +59,19 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum KeysAction {
+    /// Every key: kid, algorithm, state (next / signing / retiring / retired) and dates.
+    List,
+    /// A new key per algorithm in use, published at once, signing after WEGATE_KEY_PUBLISH_DELAY seconds
+    /// (or at once with --now); the old one stays published until the tokens it signed have expired.
+    Rotate {
+        /// Sign with the new keys at once.
+        #[arg(long)]
+        now: bool,
+    },
+}
+
 pub fn main() -> ExitCode {
     // `serve --help` lists every setting with its default, from the one table the loader uses.
     let command = Cli::command().mut_subcommand("serve", |serve| serve.after_help(crate::config::help_table()));
@@ -69,6 +90,7 @@ pub fn main() -> ExitCode {
         match cli.command {
             Command::Serve { config } => serve(config).await,
             Command::CheckConfig { config } => check_config(config).await,
+            Command::Keys { action, config } => keys(action, config).await,
             Command::Demo { database } => crate::demo::run(database).await,
             Command::Simulator { listen, seed, trusted_domain } => simulator(listen, seed, trusted_domain).await,
         }
@@ -107,6 +129,89 @@ async fn check_config(config: Option<PathBuf>) -> Result<(), String> {
     match errors {
         0 => Ok(()),
         n => Err(format!("{n} error(s): serve would not start as configured")),
+    }
+}
+
+/// `wegate keys`. A running wegate that holds its SQLite file (the default) is asked through its admin API on
+/// its listen address, which also makes it switch at once; otherwise (PostgreSQL, or nobody serving) the
+/// database is changed directly and every instance reads it within a minute.
+async fn keys(action: KeysAction, config: Option<PathBuf>) -> Result<(), String> {
+    let settings = Settings::load(config.as_deref()).map_err(|e| e.to_string())?;
+    let now = crate::util::unix_now();
+    let rotate_now = matches!(action, KeysAction::Rotate { now: true });
+    let statuses = if settings.database_url.starts_with("sqlite:") && serving(&settings).await {
+        let token = settings.admin_token.clone().ok_or(
+            "a wegate serving this SQLite file holds it: set WEGATE_ADMIN_TOKEN so that its admin API is asked",
+        )?;
+        let http = reqwest::Client::new();
+        let base = format!("http://{}/api/v1/keys", settings.listen);
+        let request = match action {
+            KeysAction::List => http.get(&base),
+            KeysAction::Rotate { .. } => {
+                http.post(format!("{base}/rotate")).json(&serde_json::json!({"now": rotate_now}))
+            }
+        };
+        let answer = request.bearer_auth(token).send().await.map_err(|e| format!("{base}: {e}"))?;
+        let status = answer.status();
+        let body: serde_json::Value = answer.json().await.map_err(|e| format!("{base}: {e}"))?;
+        if !status.is_success() {
+            return Err(format!("{base}: {status}: {}", body["message"].as_str().unwrap_or_default()));
+        }
+        body["items"].as_array().cloned().unwrap_or_default()
+    } else {
+        let pool = crate::store::sql::PoolSettings {
+            sqlite_locking: settings.sqlite_locking,
+            ..crate::store::sql::PoolSettings::default()
+        };
+        let mut store = crate::store::sql::SqlStore::connect(&settings.database_url, &pool)
+            .await
+            .map_err(|e| format!("database: {e}"))?;
+        if let Some(key) = &settings.encryption_key {
+            store = store.with_encryption_key(key);
+        }
+        let retire_after = settings.key_retire_after();
+        let statuses = match action {
+            KeysAction::List => {
+                let all = crate::store::KeyStore::list_signing_keys(&store).await.map_err(|e| e.to_string())?;
+                crate::oidc::keys::key_states(&all, now, retire_after)
+            }
+            KeysAction::Rotate { .. } => {
+                crate::oidc::keys::rotate(&store, now, settings.key_publish_delay, rotate_now, retire_after)
+                    .await
+                    .map_err(|e| e.to_string())?
+            }
+        };
+        store.close().await;
+        statuses
+            .into_iter()
+            .map(|s| {
+                serde_json::json!({"kid": s.key.kid, "alg": s.key.alg, "state": s.state,
+                    "signs_from": s.key.signs_from(), "until": s.until})
+            })
+            .collect()
+    };
+    println!("{:<44} {:<6} {:<9} {:<21} until", "kid", "alg", "state", "signs from");
+    for key in statuses {
+        let time = |v: &serde_json::Value| v.as_i64().map(crate::util::rfc3339).unwrap_or_else(|| "-".into());
+        println!(
+            "{:<44} {:<6} {:<9} {:<21} {}",
+            key["kid"].as_str().unwrap_or_default(),
+            key["alg"].as_str().unwrap_or_default(),
+            key["state"].as_str().unwrap_or_default(),
+            time(&key["signs_from"]),
+            time(&key["until"]),
+        );
+    }
+    Ok(())
+}
+
+/// Whether a wegate answers on the settings' listen address.
+async fn serving(settings: &Settings) -> bool {
+    let url = format!("http://{}/readyz", settings.listen);
+    let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(2)).build();
+    match http {
+        Ok(http) => http.get(url).send().await.is_ok_and(|r| r.status().is_success()),
+        Err(_) => false,
     }
 }
 

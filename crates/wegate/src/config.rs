@@ -74,6 +74,9 @@ pub struct Settings {
     /// A refresh re-checks with WeCom that the member is still there when the last check is older than this
     /// many seconds (CONTRACT.md, "Member lifecycle").
     pub membership_recheck: i64,
+    /// Seconds between `wegate keys rotate` publishing a key and that key signing (relying parties' cached
+    /// key sets have it first).
+    pub key_publish_delay: i64,
 }
 
 impl std::fmt::Debug for Settings {
@@ -136,6 +139,7 @@ impl Default for Settings {
             access_token_alg: "RS256".into(),
             lockout_failures: 10,
             lockout_window: 900,
+            key_publish_delay: 3600,
         }
     }
 }
@@ -289,6 +293,7 @@ impl Settings {
             ("lockout_window", &mut s.lockout_window),
             ("audit_retention_days", &mut s.audit_retention_days),
             ("membership_recheck", &mut s.membership_recheck),
+            ("key_publish_delay", &mut s.key_publish_delay),
         ] {
             if let Some(v) = get(key) {
                 *slot = parse_num(key, &v)? as i64;
@@ -298,6 +303,11 @@ impl Settings {
             return Err(ConfigError::Invalid { key: "code_ttl".into(), message: "at most 60 seconds".into() });
         }
         Ok(s)
+    }
+
+    /// How long a superseded signing key stays published: the longest a token it signed lives, and a minute.
+    pub fn key_retire_after(&self) -> i64 {
+        self.id_token_ttl.max(self.access_token_ttl) + 60
     }
 
     /// Whether cookies must be `Secure` (the issuer is served over https).
@@ -338,6 +348,7 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("lockout_failures", "10", "wrong passwords of one account within the window before lockout; 0 = off"),
     ("lockout_window", "900", "lockout window, seconds"),
     ("membership_recheck", "3600", "seconds after which a refresh re-checks the member upstream"),
+    ("key_publish_delay", "3600", "seconds between keys rotate publishing a key and that key signing"),
 ];
 
 fn known(key: &str) -> bool {

@@ -12,7 +12,7 @@ use crate::app::{App, AppState};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::metrics::Metrics;
-use crate::oidc::keys::KeySet;
+use crate::oidc::keys::KeyRing;
 use crate::passwords::PasswordWorkers;
 use crate::store::sql::{PoolSettings, SqlStore};
 use crate::store::{CachedToken, Store};
@@ -86,7 +86,9 @@ pub async fn build_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> Resu
     let metrics = Metrics::default();
     metrics.register_store_counters(sql.statements(), sql.calls());
     let store: Arc<dyn Store> = Arc::new(sql);
-    let keys = KeySet::load_or_create(store.as_ref(), clock.now(), &settings.access_token_alg).await?;
+    let keys =
+        KeyRing::load_or_create(store.as_ref(), clock.now(), settings.key_retire_after(), &settings.access_token_alg)
+            .await?;
     let wecom = wecom::Client::observed(
         wecom::ClientConfig { api_base: settings.wecom_api_base.clone(), timeout: settings.wecom_timeout },
         Arc::new(StoreTokenCache(store.clone())),
@@ -175,6 +177,7 @@ pub fn start_on(listener: TcpListener, state: AppState, extra: Option<axum::Rout
     let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: "?".into(), source })?;
     let (stop, mut stopped) = watch::channel(false);
     spawn_sweeper(state.clone(), stop.subscribe());
+    spawn_key_reader(state.clone(), stop.subscribe());
     let mut router = crate::router::router(state.clone());
     if let Some(extra) = extra {
         router = router.merge(extra);
@@ -188,6 +191,24 @@ pub fn start_on(listener: TcpListener, state: AppState, extra: Option<axum::Rout
     });
     tracing::info!(%addr, issuer = %state.settings.issuer, "wegate is serving");
     Ok(Running { addr, state, stop, task })
+}
+
+/// Reads the signing keys again every [`KeyRing::RELOAD_EVERY`] seconds: a rotation another process stored is
+/// published here within that time (its key signs from a later second, which every instance honours itself).
+fn spawn_key_reader(state: AppState, mut stop: watch::Receiver<bool>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(KeyRing::RELOAD_EVERY));
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {
+                    if let Err(e) = state.keys.reload(state.store.as_ref(), state.now()).await {
+                        tracing::warn!(error = %e, "reading the signing keys again failed");
+                    }
+                }
+                _ = stop.changed() => break,
+            }
+        }
+    });
 }
 
 /// Deletes expired transactions, codes, tokens and leases every minute. Safe on every instance at once.

@@ -7,6 +7,7 @@ pub(crate) mod apps;
 mod backup;
 mod common;
 pub(crate) mod connections;
+pub(crate) mod keys;
 pub(crate) mod users;
 
 use axum::extract::{Query, Request, State};
@@ -31,7 +32,7 @@ pub use common::{Actor, ApiError, ApiResult, Changed, List, ListQuery, audit_cha
         connections::update_connection, connections::delete_connection,
         users::create_user, users::list_users, users::get_user, users::update_user, users::delete_user, users::disable_user,
         users::enable_user,
-        list_audit, backup::backup,
+        list_audit, backup::backup, keys::list_keys, keys::rotate_keys,
     ),
     components(schemas(ApiError, AuditEvent)),
     modifiers(&BearerAuth),
@@ -70,6 +71,8 @@ pub fn routes() -> Router<AppState> {
         .route("/users/{id}/enable", post(users::enable_user))
         .route("/audit", get(list_audit))
         .route("/backup", get(backup::backup))
+        .route("/keys", get(keys::list_keys))
+        .route("/keys/rotate", post(keys::rotate_keys))
         .fallback(|| async { ApiError::not_found("endpoint") });
     Router::new().route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) })).merge(protected)
 }

@@ -103,7 +103,7 @@ pub fn logout_token(app: &App, client_id: &str, user_id: &str, sid: Option<&str>
     if let (Some(sid), Some(map)) = (sid, claims.as_object_mut()) {
         map.insert("sid".into(), json!(sid));
     }
-    app.keys.sign("logout+jwt", &claims).map_err(|e| e.to_string())
+    app.keys.sign(now, "logout+jwt", &claims).map_err(|e| e.to_string())
 }
 
 /// Hands one delivery to a task, within the bound of `app::Deliveries`.

@@ -35,8 +35,17 @@ async fn run(app: &App, headers: &HeaderMap, pairs: Vec<(String, String)>) -> Re
     let now = app.now();
     if token.matches('.').count() == 2 {
         // Expired tokens need no revocation; verify with expiry so we only store what matters.
-        if let Some(claims) =
-            app.keys.verify::<AccessClaims>(token, &app.settings.issuer, Some("at+jwt"), Some(app.now()))
+        if let Some(claims) = app
+            .keys
+            .verify_fresh::<AccessClaims>(
+                app.store.as_ref(),
+                now,
+                token,
+                &app.settings.issuer,
+                Some("at+jwt"),
+                Some(now),
+            )
+            .await
             && claims.client_id == client.client_id
         {
             app.store.revoke_access_token(&claims.jti, claims.exp).await?;

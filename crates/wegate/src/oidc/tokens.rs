@@ -121,7 +121,7 @@ pub async fn issue(app: &App, req: Issue<'_>) -> Result<TokenResponse, OAuthErro
         auth_time: Some(req.auth_time),
         gid: req.grant_id.to_string(),
     };
-    let access_token = app.keys.sign("at+jwt", &access_claims).map_err(|e| OAuthError::server_error(&e))?;
+    let access_token = app.keys.sign(now, "at+jwt", &access_claims).map_err(|e| OAuthError::server_error(&e))?;
 
     let mut id_claims = user_claims(req.user, req.scope);
     id_claims.insert("iss".into(), json!(settings.issuer));
@@ -141,7 +141,7 @@ pub async fn issue(app: &App, req: Issue<'_>) -> Result<TokenResponse, OAuthErro
     // at_hash (OIDC Core §3.1.3.6): left half of SHA-256 of the access token, base64url.
     let digest = sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(access_token.as_bytes()));
     id_claims.insert("at_hash".into(), json!(base64url(&digest[..16])));
-    let id_token = app.keys.sign("JWT", &Value::Object(id_claims)).map_err(|e| OAuthError::server_error(&e))?;
+    let id_token = app.keys.sign(now, "JWT", &Value::Object(id_claims)).map_err(|e| OAuthError::server_error(&e))?;
 
     let refresh_token = if has_scope(req.scope, "offline_access") {
         let token = random_token();

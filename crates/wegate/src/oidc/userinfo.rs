@@ -33,9 +33,11 @@ fn respond(result: Result<serde_json::Value, OAuthError>) -> Response {
 /// Verifies a bearer access token we issued, that it is not revoked, and that its user still exists and is
 /// not disabled (a deleted or disabled person's tokens are inactive whatever else was revoked).
 pub async fn verify_access_token(app: &App, token: &str) -> Result<(AccessClaims, User), OAuthError> {
+    let now = app.now();
     let claims: AccessClaims = app
         .keys
-        .verify(token, &app.settings.issuer, Some("at+jwt"), Some(app.now()))
+        .verify_fresh(app.store.as_ref(), now, token, &app.settings.issuer, Some("at+jwt"), Some(now))
+        .await
         .ok_or_else(|| OAuthError::invalid_token("the access token is invalid or expired"))?;
     if app.store.is_access_token_revoked(&claims.jti).await? || app.store.is_grant_revoked(&claims.gid).await? {
         return Err(OAuthError::invalid_token("the access token was revoked"));

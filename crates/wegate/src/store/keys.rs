@@ -16,6 +16,15 @@ pub struct SigningKey {
     pub created_at: Timestamp,
     /// Set when a newer key took over; the key stays published until `retired_at` + max token lifetime.
     pub retired_at: Option<Timestamp>,
+    /// When it starts signing (a rotation publishes a key first); `None`: since `created_at`.
+    pub activates_at: Option<Timestamp>,
+}
+
+impl SigningKey {
+    /// When it signs from.
+    pub fn signs_from(&self) -> Timestamp {
+        self.activates_at.unwrap_or(self.created_at)
+    }
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -25,6 +34,7 @@ impl std::fmt::Debug for SigningKey {
             .field("alg", &self.alg)
             .field("created_at", &self.created_at)
             .field("retired_at", &self.retired_at)
+            .field("activates_at", &self.activates_at)
             .finish_non_exhaustive()
     }
 }
@@ -37,4 +47,10 @@ pub trait KeyStore: Send + Sync {
     async fn ensure_active_signing_key(&self, candidate: SigningKey) -> StoreResult<SigningKey>;
     /// All keys, active first, then retired ones newest first.
     async fn list_signing_keys(&self) -> StoreResult<Vec<SigningKey>>;
+    /// Stores `candidate` (with its `activates_at`) as its algorithm's next key, unless one is already waiting
+    /// to sign at `now`: then `None`, and nothing changes. A key that has started signing no longer counts as
+    /// waiting.
+    async fn add_next_signing_key(&self, candidate: SigningKey, now: Timestamp) -> StoreResult<Option<SigningKey>>;
+    /// Makes a key that waits to sign sign from `now`. False when there is no such key.
+    async fn activate_signing_key(&self, kid: &str, now: Timestamp) -> StoreResult<bool>;
 }

@@ -298,3 +298,204 @@ async fn upstream_calls_failures_latency_and_tokens_are_in_metrics_and_the_dashb
         }
     }
 }
+
+fn kid_of(token: &str) -> String {
+    use base64::Engine;
+    let header = token.split('.').next().unwrap();
+    let header: serde_json::Value =
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
+    header["kid"].as_str().unwrap().to_string()
+}
+
+async fn jwks_kids(base: &str) -> Vec<String> {
+    let jwks: serde_json::Value = reqwest::get(format!("{base}/jwks")).await.unwrap().json().await.unwrap();
+    jwks["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap().to_string()).collect()
+}
+
+/// A password sign-in at `env` → (ID token, access token).
+async fn tokens_at(env: &Env, client_id: &str, secret: &str) -> (String, String) {
+    let redirect = "https://app.example.com/cb";
+    let (client, _) = env.oidc_client(client_id, Some(secret), redirect).await;
+    let req = auth_request(&client, &["openid"], &[]);
+    let back = password_login(&browser(), &req.url, "zoe", "zoe-long-password").await;
+    let code = code_from_redirect(&back, &req, &env.base);
+    let (status, body) = token_call(
+        &env.base,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", redirect),
+            ("code_verifier", req.verifier.secret()),
+        ],
+        Some((client_id, secret)),
+    )
+    .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    (body["id_token"].as_str().unwrap().to_string(), body["access_token"].as_str().unwrap().to_string())
+}
+
+#[tokio::test]
+async fn a_rotated_key_is_published_at_once_signs_after_the_delay_and_the_old_one_verifies_until_its_tokens_expire() {
+    let env = start().await;
+    let (client_id, secret) = env.app("web", "https://app.example.com/cb").await;
+    let secret = secret.unwrap();
+    env.post("/users", serde_json::json!({"username": "zoe", "password": "zoe-long-password"})).await;
+    let first = jwks_kids(&env.base).await;
+    assert_eq!(first.len(), 1);
+    let (id_before, access_before) = tokens_at(&env, &client_id, &secret).await;
+    assert_eq!(kid_of(&id_before), first[0]);
+
+    let (status, keys) = env.admin(reqwest::Method::POST, "/keys/rotate", None).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{keys}");
+    let next = keys["items"].as_array().unwrap().iter().find(|k| k["state"] == "next").unwrap().clone();
+    let next_kid = next["kid"].as_str().unwrap().to_string();
+    // Published at once, on this instance; still not signing.
+    let published = jwks_kids(&env.base).await;
+    assert!(published.contains(&next_kid) && published.contains(&first[0]), "{published:?}");
+    let (id_during, _) = tokens_at(&env, &client_id, &secret).await;
+    assert_eq!(kid_of(&id_during), first[0], "signs only after WEGATE_KEY_PUBLISH_DELAY");
+    // Just before the delay (1 h by default) ends, the old key still signs; after it, the new key signs, and
+    // the old key's tokens still work.
+    env.clock.advance(3_590);
+    let (id_last, access_last) = tokens_at(&env, &client_id, &secret).await;
+    assert_eq!(kid_of(&id_last), first[0]);
+    env.clock.advance(10);
+    let (id_after, access_after) = tokens_at(&env, &client_id, &secret).await;
+    assert_eq!(kid_of(&id_after), next_kid);
+    assert_eq!(kid_of(&access_after), next_kid);
+    let userinfo = |token: String| {
+        let base = env.base.clone();
+        async move {
+            reqwest::Client::new().get(format!("{base}/userinfo")).bearer_auth(token).send().await.unwrap().status()
+        }
+    };
+    assert_eq!(userinfo(access_last).await, reqwest::StatusCode::OK, "a retiring key verifies");
+    assert_eq!(userinfo(access_after).await, reqwest::StatusCode::OK);
+    let _ = access_before;
+    let (_, listed) = env.admin(reqwest::Method::GET, "/keys", None).await;
+    let state =
+        |kid: &str| listed["items"].as_array().unwrap().iter().find(|k| k["kid"] == kid).unwrap()["state"].clone();
+    assert_eq!(state(&first[0]), "retiring");
+    assert_eq!(state(&next_kid), "signing");
+    // Once every token it signed has expired (1 h + 1 min), the old key is retired and leaves the JWKS.
+    env.clock.advance(3_661);
+    let (_, listed) = env.admin(reqwest::Method::GET, "/keys", None).await;
+    let state =
+        |kid: &str| listed["items"].as_array().unwrap().iter().find(|k| k["kid"] == kid).unwrap()["state"].clone();
+    assert_eq!(state(&first[0]), "retired");
+    // A rotation --now signs at once (and reads the keys again here: the retired one is gone).
+    let (status, keys) = env.admin(reqwest::Method::POST, "/keys/rotate", Some(serde_json::json!({"now": true}))).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{keys}");
+    let newest = keys["items"].as_array().unwrap().iter().find(|k| k["state"] == "signing").unwrap()["kid"].clone();
+    let published = jwks_kids(&env.base).await;
+    assert!(!published.contains(&first[0]), "{published:?}");
+    let (id_now, _) = tokens_at(&env, &client_id, &secret).await;
+    assert_eq!(serde_json::json!(kid_of(&id_now)), newest);
+    let (_, audit) = env.admin(reqwest::Method::GET, "/audit?limit=20", None).await;
+    assert!(audit["items"].as_array().unwrap().iter().any(|e| e["event"] == "keys.rotated" && e["actor"] == "api"));
+}
+
+#[tokio::test]
+async fn wegate_keys_rotate_works_beside_a_server_that_holds_its_sqlite_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("w.db").display());
+    let sim = simulator().await;
+    let server = spawn_process(&sim, &db).await;
+    let listen = server.base.trim_start_matches("http://").to_string();
+    let before = jwks_kids(&server.base).await;
+    let cli = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_wegate"))
+            .arg("keys")
+            .args(args)
+            .env("WEGATE_DATABASE_URL", &db)
+            .env("WEGATE_LISTEN", &listen)
+            .env("WEGATE_ADMIN_TOKEN", ADMIN)
+            .output()
+            .unwrap()
+    };
+    let out = cli(&["rotate"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let after = jwks_kids(&server.base).await;
+    assert_eq!(after.len(), before.len() + 1, "the serving process publishes it at once: {after:?}");
+    let listed = String::from_utf8(cli(&["list"]).stdout).unwrap();
+    assert!(listed.contains("signing") && listed.contains("next"), "{listed}");
+    assert!(listed.lines().count() >= 3, "a header and a line a key: {listed}");
+}
+
+/// PostgreSQL, two instances: `wegate keys rotate --now` changes the database; both switch within a minute.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_every_instance_switches_to_a_key_rotated_now_within_a_minute() {
+    let Some(admin_url) = std::env::var("WEGATE_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) else {
+        eprintln!("skipped: WEGATE_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let db_url = crate::scale::create_database(&admin_url).await;
+    let sim = std::sync::Arc::new(simulator().await);
+    let first = spawn_process(&sim, &db_url).await;
+    let second = spawn_process_with(&sim, &db_url, &[("WEGATE_ISSUER", first.base.as_str())]).await;
+    let a = Env::remote(&first.base, sim.clone());
+    let (client_id, secret) = a.app("web", "https://app.example.com/cb").await;
+    let secret = secret.unwrap();
+    a.post("/users", serde_json::json!({"username": "zoe", "password": "zoe-long-password"})).await;
+    let old = jwks_kids(&first.base).await;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wegate"))
+        .args(["keys", "rotate", "--now"])
+        .env("WEGATE_DATABASE_URL", &db_url)
+        .env_remove("WEGATE_ADMIN_TOKEN")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let listed = String::from_utf8(out.stdout).unwrap();
+    let new_kid = listed
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next())
+        .find(|kid| !old.iter().any(|o| o == kid))
+        .unwrap_or_else(|| panic!("{listed}"))
+        .to_string();
+    // Both instances: the new key published and signing within a minute (they read the keys every 20 s).
+    for base in [&first.base, &second.base] {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let published = jwks_kids(base).await;
+            let signing =
+                published.contains(&new_kid) && kid_of(&raw_id_token(base, &client_id, &secret).await) == new_kid;
+            if signing {
+                assert!(published.contains(&old[0]), "the old key stays published while its tokens live");
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "{base} did not switch to {new_kid} within a minute");
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+    }
+}
+
+/// A password sign-in by hand (an instance whose issuer is another's fails a discovering client's check).
+async fn raw_id_token(base: &str, client_id: &str, secret: &str) -> String {
+    let redirect = "https://app.example.com/cb";
+    let (challenge, verifier) = openidconnect::PkceCodeChallenge::new_random_sha256();
+    let mut url = url::Url::parse(&format!("{base}/authorize")).unwrap();
+    url.query_pairs_mut()
+        .append_pair("client_id", client_id)
+        .append_pair("redirect_uri", redirect)
+        .append_pair("response_type", "code")
+        .append_pair("scope", "openid")
+        .append_pair("state", "s")
+        .append_pair("code_challenge", challenge.as_str())
+        .append_pair("code_challenge_method", "S256");
+    let back = password_login(&browser(), url.as_str(), "zoe", "zoe-long-password").await;
+    let code = query_param(&location(&back), "code").unwrap();
+    let (status, body) = token_call(
+        base,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", redirect),
+            ("code_verifier", verifier.secret()),
+        ],
+        Some((client_id, secret)),
+    )
+    .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    body["id_token"].as_str().unwrap().to_string()
+}

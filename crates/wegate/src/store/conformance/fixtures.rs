@@ -76,6 +76,7 @@ pub(super) fn signing_key(kid: &str) -> SigningKey {
         public_jwk: json!({"kty": "RSA", "kid": kid, "alg": "RS256", "use": "sig", "n": "AQAB", "e": "AQAB"}),
         created_at: NOW,
         retired_at: None,
+        activates_at: None,
     }
 }
 

@@ -39,3 +39,29 @@ pub async fn each_algorithm_has_its_own_active_key(store: Arc<dyn Store>) {
     assert_eq!(kids.len(), 2);
     assert!(kids.contains(&"rsa".to_string()) && kids.contains(&"ec".to_string()));
 }
+
+pub async fn one_next_key_waits_per_algorithm_and_gives_its_slot_up_once_it_signs(store: Arc<dyn Store>) {
+    let first = store.ensure_active_signing_key(signing_key("first")).await.expect("first");
+    let next = SigningKey { activates_at: Some(2_000), ..signing_key("next") };
+    let stored = store.add_next_signing_key(next, 1_000).await.expect("add").expect("stored as next");
+    assert_eq!(stored.signs_from(), 2_000);
+    // A second rotation while one waits changes nothing.
+    let another = SigningKey { activates_at: Some(3_000), ..signing_key("another") };
+    assert!(store.add_next_signing_key(another.clone(), 1_500).await.expect("add again").is_none());
+    // Made to sign now: only a waiting key, once.
+    assert!(store.activate_signing_key("next", 1_600).await.expect("activate"));
+    assert!(!store.activate_signing_key("next", 1_700).await.expect("not waiting any more"));
+    assert!(!store.activate_signing_key(&first.kid, 1_700).await.expect("first signs already"));
+    // Once it signs, the next rotation may wait in its place; the sealed private key reads back.
+    let later = store.add_next_signing_key(another, 1_700).await.expect("add later").expect("stored");
+    assert_eq!(later.kid, "another");
+    let keys = store.list_signing_keys().await.expect("list");
+    let by_kid = |kid: &str| keys.iter().find(|k| k.kid == kid).cloned().expect("listed");
+    assert_eq!(by_kid("next").signs_from(), 1_600);
+    assert_eq!(by_kid("another").signs_from(), 3_000);
+    assert_eq!(by_kid("another").private_pem, signing_key("another").private_pem);
+    assert_eq!(by_kid("first").activates_at, None);
+    // The ES256 slot is its own.
+    let ec = SigningKey { alg: "ES256".into(), activates_at: Some(5_000), ..signing_key("ec-next") };
+    assert!(store.add_next_signing_key(ec, 1_700).await.expect("ec").is_some());
+}

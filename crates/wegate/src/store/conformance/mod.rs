@@ -53,6 +53,7 @@ macro_rules! behaviours {
             // keys.rs
             signing_key_bootstrap_races_to_one_key,
             each_algorithm_has_its_own_active_key,
+            one_next_key_waits_per_algorithm_and_gives_its_slot_up_once_it_signs,
             // apps.rs
             app_crud_round_trips,
             an_apps_backchannel_logout_uri_is_set_and_removed,

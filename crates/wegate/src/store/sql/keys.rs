@@ -8,7 +8,7 @@ use crate::store::{KeyStore, SigningKey, StoreError, StoreResult};
 
 macro_rules! signing_key_cols {
     () => {
-        "kid, alg, private_pem, public_jwk, created_at, retired_at"
+        "kid, alg, private_pem, public_jwk, created_at, retired_at, activates_at"
     };
 }
 
@@ -23,6 +23,7 @@ fn signing_key_from_row(row: &Row, sealer: &crate::store::seal::Sealer) -> Store
         public_jwk: json_col(row, "public_jwk")?,
         created_at: col(row, "created_at")?,
         retired_at: col(row, "retired_at")?,
+        activates_at: col(row, "activates_at")?,
     })
 }
 
@@ -42,7 +43,7 @@ impl KeyStore for SqlStore {
             q(concat!(
                 "INSERT INTO signing_keys (",
                 signing_key_cols!(),
-                ", slot) VALUES ($1, $2, $3, $4, $5, NULL, $6) ON CONFLICT (slot) DO NOTHING"
+                ", slot) VALUES ($1, $2, $3, $4, $5, NULL, NULL, $6) ON CONFLICT (slot) DO NOTHING"
             ))
             .bind(candidate.kid.as_str())
             .bind(candidate.alg.as_str())
@@ -68,5 +69,48 @@ impl KeyStore for SqlStore {
             )))
             .await?;
         all(rows, |r| signing_key_from_row(r, &self.sealer))
+    }
+
+    async fn add_next_signing_key(&self, candidate: SigningKey, now: i64) -> StoreResult<Option<SigningKey>> {
+        let slot = format!("next:{}", candidate.alg);
+        let jwk = to_json(&candidate.public_jwk)?;
+        let sealed =
+            self.sealer.seal(&candidate.private_pem, &format!("signing_keys.private_pem|{}", candidate.kid))?;
+        // A next key that started signing gives its slot up; then the insert wins the slot or finds it taken.
+        let inserted = self
+            .transaction(
+                vec![
+                    q("UPDATE signing_keys SET slot = NULL WHERE slot = $1 AND activates_at <= $2")
+                        .bind(slot.as_str())
+                        .bind(now),
+                    q(concat!(
+                        "INSERT INTO signing_keys (",
+                        signing_key_cols!(),
+                        ", slot) VALUES ($1, $2, $3, $4, $5, NULL, $6, $7) ON CONFLICT (slot) DO NOTHING RETURNING kid"
+                    ))
+                    .bind(candidate.kid.as_str())
+                    .bind(candidate.alg.as_str())
+                    .bind(sealed)
+                    .bind(jwk)
+                    .bind(candidate.created_at)
+                    .bind(candidate.signs_from())
+                    .bind(slot.as_str()),
+                ],
+                false,
+            )
+            .await?;
+        if inserted.last().is_none_or(Vec::is_empty) {
+            return Ok(None);
+        }
+        Ok(Some(SigningKey { activates_at: Some(candidate.signs_from()), ..candidate }))
+    }
+
+    async fn activate_signing_key(&self, kid: &str, now: i64) -> StoreResult<bool> {
+        let changed = self
+            .exec(
+                q("UPDATE signing_keys SET activates_at = $2 WHERE kid = $1 AND activates_at > $2").bind(kid).bind(now),
+            )
+            .await?;
+        Ok(changed > 0)
     }
 }

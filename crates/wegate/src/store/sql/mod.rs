@@ -140,6 +140,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (7, "admin users", include_str!("../../../migrations/0007_admin_users.sql")),
     (8, "audit actor", include_str!("../../../migrations/0008_audit_actor.sql")),
     (9, "origin margin", include_str!("../../../migrations/0009_origin_margin.sql")),
+    (10, "key rotation", include_str!("../../../migrations/0010_key_rotation.sql")),
 ];
 
 #[derive(Debug)]
