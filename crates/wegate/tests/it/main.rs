@@ -25,4 +25,5 @@ mod scale;
 mod sessions;
 mod setup_aids;
 mod store_core;
+mod upgrades;
 mod wecom_login;
