@@ -30,12 +30,37 @@ struct Unobserved;
 
 impl Observer for Unobserved {}
 
-/// A failure's short code for labels: the provider's OAuth error, or the kind of failure.
+/// The error codes of RFC 6749 §5.2, RFC 6750 §3.1 and OpenID Connect Core §3.1.2.6; anything else a provider
+/// says is `other` — a provider's text never becomes a label of its own (unbounded series, unescaped quotes).
+fn known_error(error: &str) -> String {
+    const KNOWN: &[&str] = &[
+        "invalid_request",
+        "invalid_client",
+        "invalid_grant",
+        "unauthorized_client",
+        "unsupported_grant_type",
+        "invalid_scope",
+        "access_denied",
+        "unsupported_response_type",
+        "server_error",
+        "temporarily_unavailable",
+        "invalid_token",
+        "insufficient_scope",
+        "interaction_required",
+        "login_required",
+        "account_selection_required",
+        "consent_required",
+    ];
+    KNOWN.iter().find(|k| **k == error).map_or_else(|| "other".to_string(), |k| k.to_string())
+}
+
+/// A failure's short code for labels: the provider's OAuth error (a known one), or the kind of failure.
 pub fn failure_code(error: &Error) -> String {
     match error {
         Error::Unavailable { timeout: true, .. } => "timeout".into(),
         Error::Unavailable { .. } => "unavailable".into(),
-        Error::Refused { error, .. } => crate::flow::short(error).chars().take(40).collect(),
+        Error::Refused { error, .. } if error.starts_with("HTTP ") => error.replace("HTTP ", "http_"),
+        Error::Refused { error, .. } => known_error(error),
         Error::Invalid(_) => "invalid".into(),
         Error::Config(_) => "config".into(),
     }
@@ -81,8 +106,7 @@ impl Http {
                 answer
                     .json_object(what)
                     .ok()
-                    .and_then(|b| b.get("error").and_then(Value::as_str).map(crate::flow::short))
-                    .filter(|e| !e.is_empty() && e.len() <= 40 && e.bytes().all(|b| b.is_ascii_graphic()))
+                    .and_then(|b| b.get("error").and_then(Value::as_str).map(known_error))
                     .unwrap_or_else(|| format!("http_{}", answer.status)),
             ),
             Ok(_) => None,
@@ -141,5 +165,19 @@ impl Answer {
             Ok(_) => Err(Error::unavailable(what, "the answer is not a JSON object")),
             Err(e) => Err(Error::unavailable(what, format!("the answer is not JSON: {e}"))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_providers_own_words_never_become_a_label() {
+        assert_eq!(known_error("invalid_grant"), "invalid_grant");
+        assert_eq!(known_error("x\",evil=\"1"), "other");
+        assert_eq!(known_error("made_up_code_123"), "other");
+        let refused = Error::Refused { what: "userinfo", error: "HTTP 401".into(), description: None };
+        assert_eq!(failure_code(&refused), "http_401");
     }
 }

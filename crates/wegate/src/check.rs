@@ -168,27 +168,52 @@ pub async fn database_findings(s: &Settings) -> Vec<Finding> {
     out
 }
 
-async fn connection_findings(s: &Settings, pool: &PoolSettings) -> Vec<Finding> {
-    let mut store = match SqlStore::connect(&s.database_url, pool).await {
-        Ok(store) => store,
-        Err(e) => return vec![Finding::new(Level::Error, "database", e.to_string())],
-    };
-    if let Some(key) = &s.encryption_key {
+/// The stored connections and signing keys, read as `serve` reads them (sealed values opened with the key).
+async fn read_stored(
+    s: &Settings,
+    pool: &PoolSettings,
+    key: Option<&[u8; 32]>,
+) -> Result<(Vec<crate::store::Connection>, Vec<crate::store::SigningKey>), String> {
+    let mut store = SqlStore::connect_existing(&s.database_url, pool).await.map_err(|e| e.to_string())?;
+    if let Some(key) = key {
         store = store.with_encryption_key(key);
     }
-    let connections = match crate::store::all_connections(&store).await {
-        Ok(all) => all,
-        Err(e) => {
-            return vec![Finding::new(
-                Level::Error,
-                "connections",
-                format!(
-                    "cannot be read: {e} (sealed with another WEGATE_ENCRYPTION_KEY, or stored by a newer wegate?)"
-                ),
-            )];
-        }
-    };
+    let read = async {
+        let connections = crate::store::all_connections(&store).await.map_err(|e| e.to_string())?;
+        let keys = crate::store::KeyStore::list_signing_keys(&store).await.map_err(|e| e.to_string())?;
+        Ok((connections, keys))
+    }
+    .await;
+    store.close().await;
+    read
+}
+
+async fn connection_findings(s: &Settings, pool: &PoolSettings) -> Vec<Finding> {
     let mut out = Vec::new();
+    let (connections, keys) = match read_stored(s, pool, s.encryption_key.as_ref()).await {
+        Ok(stored) => stored,
+        // Values stored before the key was set are sealed by `serve` at start: not an error.
+        Err(sealed) if s.encryption_key.is_some() => match read_stored(s, pool, None).await {
+            Ok(stored) => {
+                out.push(Finding::new(
+                    Level::Ok,
+                    "encryption_key",
+                    "secrets are stored unsealed: serve seals them with this key at start",
+                ));
+                stored
+            }
+            Err(_) => return vec![unreadable(&sealed)],
+        },
+        Err(e) => return vec![unreadable(&e)],
+    };
+    for key in &keys {
+        if let Err(e) = crate::oidc::keys::usable(key) {
+            out.push(Finding::new(Level::Error, "signing keys", e.to_string()));
+        }
+    }
+    if !keys.is_empty() && out.iter().all(|f| f.subject != "signing keys") {
+        out.push(Finding::new(Level::Ok, "signing keys", format!("{} stored, all usable", keys.len())));
+    }
     for c in &connections {
         let subject = format!("connection {}", c.identifier);
         if let Err(e) = crate::connectors::validate(&c.settings) {
@@ -201,8 +226,15 @@ async fn connection_findings(s: &Settings, pool: &PoolSettings) -> Vec<Finding> 
         }
         out.extend(warnings.into_iter().map(|w| Finding::new(Level::Warning, &subject, w)));
     }
-    store.close().await;
     out
+}
+
+fn unreadable(e: &str) -> Finding {
+    Finding::new(
+        Level::Error,
+        "connections",
+        format!("cannot be read: {e} (sealed with another WEGATE_ENCRYPTION_KEY, or stored by a newer wegate?)"),
+    )
 }
 
 #[cfg(test)]

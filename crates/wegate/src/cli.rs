@@ -139,11 +139,18 @@ async fn keys(action: KeysAction, config: Option<PathBuf>) -> Result<(), String>
     let settings = Settings::load(config.as_deref()).map_err(|e| e.to_string())?;
     let now = crate::util::unix_now();
     let rotate_now = matches!(action, KeysAction::Rotate { now: true });
-    let statuses = if settings.database_url.starts_with("sqlite:") && serving(&settings).await {
+    // The lock beside the file says whether a wegate holds it (a port answering proves nothing: whoever
+    // answers there would be handed the admin token).
+    let held = crate::store::sql::sqlite_held_by_another(&settings.database_url).map_err(|e| e.to_string())?;
+    let statuses = if held {
         let token = settings.admin_token.clone().ok_or(
             "a wegate serving this SQLite file holds it: set WEGATE_ADMIN_TOKEN so that its admin API is asked",
         )?;
-        let http = reqwest::Client::new();
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| e.to_string())?;
         let base = format!("http://{}/api/v1/keys", settings.listen);
         let request = match action {
             KeysAction::List => http.get(&base),
@@ -163,7 +170,7 @@ async fn keys(action: KeysAction, config: Option<PathBuf>) -> Result<(), String>
             sqlite_locking: settings.sqlite_locking,
             ..crate::store::sql::PoolSettings::default()
         };
-        let mut store = crate::store::sql::SqlStore::connect(&settings.database_url, &pool)
+        let mut store = crate::store::sql::SqlStore::connect_existing(&settings.database_url, &pool)
             .await
             .map_err(|e| format!("database: {e}"))?;
         if let Some(key) = &settings.encryption_key {
@@ -203,16 +210,6 @@ async fn keys(action: KeysAction, config: Option<PathBuf>) -> Result<(), String>
         );
     }
     Ok(())
-}
-
-/// Whether a wegate answers on the settings' listen address.
-async fn serving(settings: &Settings) -> bool {
-    let url = format!("http://{}/readyz", settings.listen);
-    let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(2)).build();
-    match http {
-        Ok(http) => http.get(url).send().await.is_ok_and(|r| r.status().is_success()),
-        Err(_) => false,
-    }
 }
 
 async fn serve(config: Option<PathBuf>) -> Result<(), String> {

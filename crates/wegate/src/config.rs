@@ -305,9 +305,10 @@ impl Settings {
         Ok(s)
     }
 
-    /// How long a superseded signing key stays published: the longest a token it signed lives, and a minute.
+    /// How long a superseded signing key stays published: the longest a token it signed lives (ID, access and
+    /// back-channel logout tokens), and a minute.
     pub fn key_retire_after(&self) -> i64 {
-        self.id_token_ttl.max(self.access_token_ttl) + 60
+        self.id_token_ttl.max(self.access_token_ttl).max(crate::oidc::backchannel::TOKEN_LIFETIME) + 60
     }
 
     /// Whether cookies must be `Secure` (the issuer is served over https).

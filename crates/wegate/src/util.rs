@@ -6,8 +6,6 @@ use rand::Rng;
 use rand::distributions::Alphanumeric;
 use sha2::{Digest, Sha256};
 
-/// Unix time in seconds. The one place the server reads the wall clock; handlers take `now` from
-/// [`crate::app::App::now`] so tests could move it.
 /// `secs` since the epoch as `2026-12-07T03:40:00Z` (UTC; Howard Hinnant's civil-from-days).
 pub fn rfc3339(secs: i64) -> String {
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
@@ -23,6 +21,8 @@ pub fn rfc3339(secs: i64) -> String {
     format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
+/// Unix time in seconds. The one place the server reads the wall clock; handlers take `now` from
+/// [`crate::app::App::now`] so tests could move it.
 pub fn unix_now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }

@@ -19,21 +19,29 @@ pub async fn backup(State(app): State<AppState>, actor: Actor) -> Result<Respons
     // Beside the database: the same file system (room for a copy, the same permissions), not a shared /tmp.
     let dir = sqlite_dir(&app.settings.database_url).unwrap_or_else(std::env::temp_dir);
     let path = dir.join(format!(".wegate-backup-{}.db", crate::util::random_alnum(16)));
-    let taken = app.store.backup_to(&path).await;
-    let file = match taken {
-        Ok(true) => tokio::fs::File::open(&path).await,
-        Ok(false) => {
+    // In a task of its own: a client that leaves mid-copy does not leave the copy behind.
+    let store = app.store.clone();
+    let copy = tokio::spawn(async move {
+        let taken = store.backup_to(&path).await;
+        let opened = match &taken {
+            Ok(true) => Some(tokio::fs::File::open(&path).await),
+            _ => None,
+        };
+        // Open, then unlinked: the stream reads the open file, and nothing is left behind whatever happens.
+        let _ = tokio::fs::remove_file(&path).await;
+        (taken, opened)
+    });
+    let (taken, opened) = copy.await.map_err(|e| crate::store::StoreError::Backend(format!("the backup task: {e}")))?;
+    let file = match (taken, opened) {
+        (Ok(true), Some(file)) => file,
+        (Ok(false), _) => {
             return Err(ApiError::conflict(
                 "this wegate runs on PostgreSQL: back it up with PostgreSQL's own tools (pg_dump, base backups)",
             ));
         }
-        Err(e) => {
-            let _ = tokio::fs::remove_file(&path).await;
-            return Err(e.into());
-        }
+        (Err(e), _) => return Err(e.into()),
+        (Ok(true), None) => return Err(crate::store::StoreError::Backend("the backup was not written".into()).into()),
     };
-    // Open, then unlinked: the stream reads the open file, and nothing is left behind whatever happens to it.
-    let _ = tokio::fs::remove_file(&path).await;
     let file = file.map_err(|e| crate::store::StoreError::Backend(format!("reading the backup: {e}")))?;
     let size = file.metadata().await.map(|m| m.len()).unwrap_or(0);
     Audit::new("backup.taken").actor(&actor.0).reason(&format!("{size} bytes")).write(&app).await;

@@ -162,6 +162,11 @@ fn algorithm(alg: &str) -> Option<Algorithm> {
     }
 }
 
+/// Whether a stored key's private half opens and parses (`wegate check-config`).
+pub fn usable(key: &SigningKey) -> Result<(), KeyError> {
+    signer(key).map(|_| ())
+}
+
 fn signer(key: &SigningKey) -> Result<Signer, KeyError> {
     let corrupt = |message: String| KeyError::Corrupt { kid: key.kid.clone(), message };
     let alg = algorithm(&key.alg).ok_or_else(|| corrupt(format!("unknown algorithm {}", key.alg)))?;
@@ -272,6 +277,25 @@ impl KeySet {
             verifying,
             jwks: json!({ "keys": jwks }),
             built_from: published.iter().map(|s| (s.key.kid.clone(), s.key.signs_from())).collect(),
+        })
+    }
+
+    /// A set that verifies with `key` alone (and signs nothing).
+    fn verifier_of(key: &SigningKey) -> Result<KeySet, KeyError> {
+        let corrupt = |message: String| KeyError::Corrupt { kid: key.kid.clone(), message };
+        let text = |name: &str| key.public_jwk.get(name).and_then(Value::as_str).unwrap_or_default().to_string();
+        let alg = algorithm(&key.alg).ok_or_else(|| corrupt(format!("unknown algorithm {}", key.alg)))?;
+        let decoding = match alg {
+            Algorithm::ES256 => DecodingKey::from_ec_components(&text("x"), &text("y")),
+            _ => DecodingKey::from_rsa_components(&text("n"), &text("e")),
+        }
+        .map_err(|e| corrupt(e.to_string()))?;
+        Ok(KeySet {
+            id_tokens: Vec::new(),
+            access_tokens: None,
+            verifying: vec![LoadedKey { kid: key.kid.clone(), alg, decoding }],
+            jwks: json!({ "keys": [] }),
+            built_from: Vec::new(),
         })
     }
 
@@ -388,6 +412,8 @@ pub async fn rotate(
             tokio::task::spawn_blocking(generate).await.map_err(|e| KeyError::Generate(e.to_string()))??;
         candidate.activates_at = Some(signs_from);
         if store.add_next_signing_key(candidate, now).await?.is_none() {
+            // Another rotation may have stored the waiting key since the list above: read again.
+            let existing = store.list_signing_keys().await?;
             let waiting = key_states(&existing, now, retire_after)
                 .into_iter()
                 .find(|s| s.key.alg == alg && s.state == KeyState::Next);
@@ -415,6 +441,8 @@ pub async fn rotate(
 /// rotation through this instance. The store is the truth; this is its reading.
 pub struct KeyRing {
     set: std::sync::RwLock<std::sync::Arc<KeySet>>,
+    /// One reading at a time: an older reading never replaces a newer one.
+    reading: tokio::sync::Mutex<()>,
     last_read: std::sync::atomic::AtomicI64,
     retire_after: i64,
     access_alg: String,
@@ -447,6 +475,7 @@ impl KeyRing {
         let set = KeySet::build(&all, now, retire_after, access_alg)?;
         Ok(KeyRing {
             set: std::sync::RwLock::new(std::sync::Arc::new(set)),
+            reading: tokio::sync::Mutex::new(()),
             last_read: std::sync::atomic::AtomicI64::new(now),
             retire_after,
             access_alg: access_alg.to_string(),
@@ -459,6 +488,7 @@ impl KeyRing {
 
     /// Reads the store's keys again; the set is rebuilt (private keys parsed) only when they changed.
     pub async fn reload(&self, store: &dyn Store, now: i64) -> Result<(), KeyError> {
+        let _turn = self.reading.lock().await;
         self.last_read.store(now, std::sync::atomic::Ordering::Relaxed);
         let all = store.list_signing_keys().await?;
         let published: Vec<(String, i64)> = key_states(&all, now, self.retire_after)
@@ -494,6 +524,20 @@ impl KeyRing {
         self.current().verify(token, issuer, typ, now)
     }
 
+    /// An ID token hint at logout: signed by any key this server ever stored, retired ones too (a person signs
+    /// out hours after signing in, past the key's retirement). `exp` is not checked: hints are usually expired.
+    pub async fn verify_hint<T: DeserializeOwned>(&self, store: &dyn Store, token: &str, issuer: &str) -> Option<T> {
+        if let Some(claims) = self.verify(token, issuer, Some("JWT"), None) {
+            return Some(claims);
+        }
+        let header = jsonwebtoken::decode_header(token).ok()?;
+        let kid = header.kid?;
+        let all = store.list_signing_keys().await.ok()?;
+        let key = all.into_iter().find(|k| k.kid == kid)?;
+        let set = KeySet::verifier_of(&key).ok()?;
+        set.verify(token, issuer, Some("JWT"), None)
+    }
+
     /// [`KeyRing::verify`], reading the store again first when the token names a key this instance does not
     /// know (another instance may have started signing with a key rotated `--now`), at most every 5 s.
     pub async fn verify_fresh<T: DeserializeOwned>(
@@ -510,7 +554,22 @@ impl KeyRing {
         }
         let kid = jsonwebtoken::decode_header(token).ok()?.kid?;
         let known = self.current().verifying.iter().any(|k| k.kid == kid);
-        if known || clock - self.last_read.load(std::sync::atomic::Ordering::Relaxed) < 5 {
+        if known {
+            return None;
+        }
+        // One reading per 5 s, however many requests name unknown keys meanwhile.
+        let last = self.last_read.load(std::sync::atomic::Ordering::Relaxed);
+        let due = clock - last >= 5
+            && self
+                .last_read
+                .compare_exchange(
+                    last,
+                    clock,
+                    std::sync::atomic::Ordering::SeqCst,
+                    std::sync::atomic::Ordering::Relaxed,
+                )
+                .is_ok();
+        if !due {
             return None;
         }
         if let Err(e) = self.reload(store, clock).await {

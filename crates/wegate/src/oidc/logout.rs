@@ -37,11 +37,7 @@ async fn logout(app: &App, headers: &HeaderMap, params: HashMap<String, String>,
     // The hint may be expired (it usually is by logout time) but must be ours, and an ID token (`typ` JWT):
     // an access token (`at+jwt`), which resource servers see, is no hint.
     let hint_claims = match get("id_token_hint") {
-        Some(hint) => match app
-            .keys
-            .verify_fresh::<Value>(app.store.as_ref(), app.now(), hint, &app.settings.issuer, Some("JWT"), None)
-            .await
-        {
+        Some(hint) => match app.keys.verify_hint::<Value>(app.store.as_ref(), hint, &app.settings.issuer).await {
             Some(claims) => Some(claims),
             None => return PageError::bad_request(lang, Msg::BadIdTokenHint).into_response(),
         },

@@ -156,6 +156,17 @@ async fn check_config_says_what_serve_would_meet_one_finding_a_line() {
     let (status, out) = check_config(&[("WEGATE_DATABASE_URL", &db)]);
     assert_eq!(status, 1, "{out}");
     assert!(out.contains("newer wegate"), "{out}");
+
+    // A key given to a database written without one: serve seals what is there at start, so no error.
+    let plain_dir = tempfile::tempdir().unwrap();
+    let plain = format!("sqlite://{}", plain_dir.path().join("p.db").display());
+    let sim = simulator().await;
+    let server = spawn_process(&sim, &plain).await;
+    drop(server);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let (status, out) = check_config(&[("WEGATE_DATABASE_URL", &plain), ("WEGATE_ENCRYPTION_KEY", key_a)]);
+    assert_eq!(status, 0, "{out}");
+    assert!(out.contains("serve seals them with this key at start") && out.contains("ok: signing keys"), "{out}");
 }
 
 #[tokio::test]
@@ -391,6 +402,9 @@ async fn a_rotated_key_is_published_at_once_signs_after_the_delay_and_the_old_on
     assert!(!published.contains(&first[0]), "{published:?}");
     let (id_now, _) = tokens_at(&env, &client_id, &secret).await;
     assert_eq!(serde_json::json!(kid_of(&id_now)), newest);
+    // A person signing out with an ID token of the retired key is still recognised (no "bad hint" page).
+    let logout = browser().get(format!("{}/logout?id_token_hint={id_before}", env.base)).send().await.unwrap();
+    assert_ne!(logout.status(), reqwest::StatusCode::BAD_REQUEST, "{}", logout.text().await.unwrap_or_default());
     let (_, audit) = env.admin(reqwest::Method::GET, "/audit?limit=20", None).await;
     assert!(audit["items"].as_array().unwrap().iter().any(|e| e["event"] == "keys.rotated" && e["actor"] == "api"));
 }

@@ -298,24 +298,16 @@ impl Db {
         }
     }
 
-    /// Closes the engine: SQLite's thread closes its connection (releasing an exclusive lock), the
-    /// PostgreSQL pool waits for connections in use to come back.
-    /// SQLite: `VACUUM INTO path` on the connection thread (one transaction's snapshot, while serving).
-    /// PostgreSQL: `false`.
+    /// SQLite: a consistent copy into `path` (see [`super::lite::Lite::vacuum_into`]). PostgreSQL: `false`.
     pub async fn vacuum_into(&self, path: &std::path::Path) -> StoreResult<bool> {
         match &self.engine {
-            Engine::Sqlite(lite) => {
-                let target = path.to_string_lossy().into_owned();
-                lite.run(move |conn| {
-                    conn.execute("VACUUM INTO ?1", [target]).map_err(super::lite::lite_err)?;
-                    Ok(true)
-                })
-                .await
-            }
+            Engine::Sqlite(lite) => lite.vacuum_into(path).await.map(|()| true),
             Engine::Postgres(_) => Ok(false),
         }
     }
 
+    /// Closes the engine: SQLite's thread closes its connection (releasing an exclusive lock), the
+    /// PostgreSQL pool waits for connections in use to come back.
     pub async fn close(&self) {
         match &self.engine {
             Engine::Sqlite(lite) => lite.close().await,

@@ -67,6 +67,8 @@ pub(crate) struct Lite {
     checkpoints: Option<mpsc::Sender<()>>,
     pub locking: SqliteLocking,
     pub in_memory: bool,
+    /// The file (`:memory:` for an in-memory database).
+    path: String,
 }
 
 /// Where and how to open, from a `sqlite:` URL.
@@ -104,6 +106,7 @@ impl Lite {
         // An in-memory database is private to its connection: nobody to share it with.
         let locking = if target.in_memory { SqliteLocking::Normal } else { locking };
         let in_memory = target.in_memory;
+        let path = target.path.clone();
         let owner_lock = match in_memory {
             true => None,
             false => Some(take_owner_lock(&target.path, locking).await?),
@@ -129,7 +132,32 @@ impl Lite {
             .map_err(|e| StoreError::Backend(format!("starting the SQLite thread: {e}")))?;
         ready_rx.await.map_err(|_| StoreError::Backend("the SQLite thread ended while opening".into()))??;
         let checkpoints = if in_memory { None } else { Some(spawn_checkpointer(url, jobs.clone())?) };
-        Ok(Lite { jobs, owner_lock: Arc::new(std::sync::Mutex::new(owner_lock)), checkpoints, locking, in_memory })
+        Ok(Lite {
+            jobs,
+            owner_lock: Arc::new(std::sync::Mutex::new(owner_lock)),
+            checkpoints,
+            locking,
+            in_memory,
+            path,
+        })
+    }
+
+    /// A consistent copy of the database into `target` (`VACUUM INTO`: one read transaction's snapshot). On
+    /// a connection of its own, read-only, on a blocking thread: requests go on meanwhile (WAL readers do not
+    /// wait for each other or for the writer). An in-memory database has only its one connection.
+    pub async fn vacuum_into(&self, target: &std::path::Path) -> StoreResult<()> {
+        let target = target.to_string_lossy().into_owned();
+        if self.in_memory {
+            return self.run(move |conn| conn.execute("VACUUM INTO ?1", [target]).map(|_| ()).map_err(lite_err)).await;
+        }
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(lite_err)?;
+            conn.busy_timeout(BUSY_TIMEOUT).map_err(lite_err)?;
+            conn.execute("VACUUM INTO ?1", [target]).map(|_| ()).map_err(lite_err)
+        })
+        .await
+        .map_err(|e| StoreError::Backend(format!("the backup thread: {e}")))?
     }
 
     /// Runs `job` on the connection thread and gives its result.
@@ -259,6 +287,23 @@ async fn take_owner_lock(path: &str, locking: SqliteLocking) -> StoreResult<std:
                 return Err(StoreError::Backend(format!("locking {lock_path}: {e}")));
             }
         }
+    }
+}
+
+/// Whether another process holds the file (a serving wegate: exclusively, or shared with normal locking).
+pub fn held_by_another(url: &str) -> StoreResult<bool> {
+    let target = parse_url(url)?;
+    if target.in_memory || !std::path::Path::new(&target.path).exists() {
+        return Ok(false);
+    }
+    let lock_path = format!("{}.lock", target.path);
+    let Ok(file) = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path) else {
+        return Ok(false);
+    };
+    match file.try_lock() {
+        Ok(()) => Ok(false),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(true),
+        Err(std::fs::TryLockError::Error(e)) => Err(StoreError::Backend(format!("locking {lock_path}: {e}"))),
     }
 }
 

@@ -172,6 +172,14 @@ impl crate::store::BackupStore for SqlStore {
     }
 }
 
+/// Whether a SQLite database is held by another process (a serving wegate); false for PostgreSQL.
+pub fn sqlite_held_by_another(url: &str) -> StoreResult<bool> {
+    match Backend::of_url(url)? {
+        Backend::Sqlite => lite::held_by_another(url),
+        Backend::Postgres => Ok(false),
+    }
+}
+
 /// The schema version this binary brings its databases to.
 pub fn schema_version() -> i64 {
     MIGRATIONS.iter().map(|m| m.0).max().unwrap_or(0)
@@ -238,12 +246,36 @@ impl SqlStore {
     /// PostgreSQL: several instances may start at once; sqlx's migrator holds a `pg_advisory_lock` on the
     /// database while it migrates.
     pub async fn connect(url: &str, pool: &PoolSettings) -> StoreResult<SqlStore> {
+        SqlStore::open(url, pool, true).await
+    }
+
+    /// Opens a database already at this binary's schema for a command beside running servers (`check-config`,
+    /// `keys`): no migration, no PostgreSQL triggers or listener, nothing cached; refused when the schema is
+    /// another (`serve` migrates).
+    pub async fn connect_existing(url: &str, pool: &PoolSettings) -> StoreResult<SqlStore> {
+        match schema_state(url, pool).await? {
+            SchemaState::Applied(applied) if applied.iter().map(|m| m.0).max() == Some(schema_version()) => {}
+            _ => {
+                return Err(StoreError::Backend(format!(
+                    "the database is not at this binary's schema ({}): start `wegate serve` once to migrate it",
+                    schema_version()
+                )));
+            }
+        }
+        let mut store = SqlStore::open(url, pool, false).await?;
+        store.cache = None;
+        Ok(store)
+    }
+
+    async fn open(url: &str, pool: &PoolSettings, prepare: bool) -> StoreResult<SqlStore> {
         let backend = Backend::of_url(url)?;
         let mut cache = None;
         let db = match backend {
             Backend::Sqlite => {
                 let lite = lite::Lite::open(url, pool.sqlite_locking).await?;
-                lite.run(|conn| lite::migrate(conn, MIGRATIONS)).await?;
+                if prepare {
+                    lite.run(|conn| lite::migrate(conn, MIGRATIONS)).await?;
+                }
                 if lite.locking == SqliteLocking::Exclusive || lite.in_memory {
                     cache = Some(Arc::default());
                 }
@@ -260,14 +292,16 @@ impl SqlStore {
                     .connect_with(options)
                     .await
                     .map_err(db_err)?;
-                let migrator = Migrator::new(EmbeddedMigrations)
-                    .await
-                    .map_err(|e| StoreError::Backend(format!("loading migrations: {e}")))?;
-                migrator.run(&pg).await.map_err(|e| StoreError::Backend(format!("migrating the database: {e}")))?;
-                sqlx::raw_sql(cache::PG_TRIGGERS).execute(&pg).await.map_err(db_err)?;
-                let dark = Arc::new(cache::ReadCache::dark());
-                tokio::spawn(cache::listen_for_changes(pg.clone(), Arc::downgrade(&dark)));
-                cache = Some(dark);
+                if prepare {
+                    let migrator = Migrator::new(EmbeddedMigrations)
+                        .await
+                        .map_err(|e| StoreError::Backend(format!("loading migrations: {e}")))?;
+                    migrator.run(&pg).await.map_err(|e| StoreError::Backend(format!("migrating the database: {e}")))?;
+                    sqlx::raw_sql(cache::PG_TRIGGERS).execute(&pg).await.map_err(db_err)?;
+                    let dark = Arc::new(cache::ReadCache::dark());
+                    tokio::spawn(cache::listen_for_changes(pg.clone(), Arc::downgrade(&dark)));
+                    cache = Some(dark);
+                }
                 Db::postgres(pg)
             }
         };
