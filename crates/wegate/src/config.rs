@@ -308,7 +308,7 @@ impl Settings {
     /// How long a superseded signing key stays published: the longest a token it signed lives (ID, access and
     /// back-channel logout tokens), and a minute.
     pub fn key_retire_after(&self) -> i64 {
-        self.id_token_ttl.max(self.access_token_ttl).max(crate::oidc::backchannel::TOKEN_LIFETIME) + 60
+        self.id_token_ttl.max(self.access_token_ttl).max(LOGOUT_TOKEN_LIFETIME) + 60
     }
 
     /// Whether cookies must be `Secure` (the issuer is served over https).
@@ -316,6 +316,9 @@ impl Settings {
         self.issuer.starts_with("https://")
     }
 }
+
+/// How long a back-channel logout token is valid (a fixed lifetime, not a setting).
+pub const LOGOUT_TOKEN_LIFETIME: i64 = 120;
 
 /// Every setting: its key (the `WEGATE_` variable without the prefix, lowercased; also its TOML key), its
 /// default, and what it does. The one table: the loader knows these keys and no other, and `wegate serve

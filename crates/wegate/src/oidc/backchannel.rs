@@ -16,6 +16,7 @@ use serde_json::json;
 
 use crate::app::{App, AppState, Deliveries};
 use crate::audit::Audit;
+use crate::config::LOGOUT_TOKEN_LIFETIME as TOKEN_LIFETIME;
 use crate::oidc::tokens::grant_horizon;
 use crate::store::{StoreError, StoreResult};
 use crate::util::random_alnum;
@@ -26,7 +27,6 @@ pub const DELIVERY_TIMEOUT: Duration = Duration::from_secs(5);
 const ATTEMPTS: u32 = 3;
 const RETRY_PAUSE: Duration = Duration::from_millis(500);
 /// A logout token is short-lived (§2.4 recommends a brief `exp`).
-pub const TOKEN_LIFETIME: i64 = 120;
 const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 /// A departure (CONTRACT.md, "Member lifecycle": deleted, disabled or left, told by an event or found by a
 /// re-check): the account is disabled until an admin enables it — so a linked local password cannot bring
