@@ -513,3 +513,40 @@ async fn raw_id_token(base: &str, client_id: &str, secret: &str) -> String {
     assert_eq!(status, reqwest::StatusCode::OK, "{body}");
     body["id_token"].as_str().unwrap().to_string()
 }
+
+#[tokio::test]
+async fn with_es256_access_tokens_a_rotation_renews_both_keys() {
+    let env = start_with(std::sync::Arc::new(simulator().await), |s| s.access_token_alg = "ES256".into()).await;
+    let (client_id, secret) = env.app("web", "https://app.example.com/cb").await;
+    let secret = secret.unwrap();
+    env.post("/users", serde_json::json!({"username": "zoe", "password": "zoe-long-password"})).await;
+    let (id_before, access_before) = tokens_at(&env, &client_id, &secret).await;
+    // (A key rotated within the second its predecessor started signs from the next second: not this case.)
+    env.clock.advance(2);
+    let (status, keys) = env.admin(reqwest::Method::POST, "/keys/rotate", Some(serde_json::json!({"now": true}))).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{keys}");
+    let signing: Vec<(String, String)> = keys["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["state"] == "signing")
+        .map(|k| (k["alg"].as_str().unwrap().to_string(), k["kid"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(signing.len(), 2, "one signing key per algorithm: {keys}");
+    let (id_after, access_after) = tokens_at(&env, &client_id, &secret).await;
+    for (alg, kid) in &signing {
+        let token = if alg == "ES256" { &access_after } else { &id_after };
+        assert_eq!(&kid_of(token), kid, "{alg}");
+    }
+    assert_ne!(kid_of(&id_before), kid_of(&id_after));
+    assert_ne!(kid_of(&access_before), kid_of(&access_after));
+    // The old ES256 key's access token still works while it lives.
+    let status = reqwest::Client::new()
+        .get(format!("{}/userinfo", env.base))
+        .bearer_auth(access_before)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, reqwest::StatusCode::OK);
+}
