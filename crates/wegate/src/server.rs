@@ -67,6 +67,7 @@ pub async fn build_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> Resu
         ..PoolSettings::default()
     };
     let redacted = crate::config::redact_url_password(&settings.database_url);
+    crate::api::backup::sweep_leftovers(&settings.database_url);
     let mut sql = SqlStore::connect(&settings.database_url, &pool)
         .await
         .map_err(|e| StartError::Database { url: redacted.clone(), message: e.to_string() })?;

@@ -83,3 +83,22 @@ fn sqlite_dir(url: &str) -> Option<std::path::PathBuf> {
     let parent = std::path::Path::new(path).parent()?;
     Some(if parent.as_os_str().is_empty() { std::path::PathBuf::from(".") } else { parent.to_path_buf() })
 }
+
+/// Copies a crash left behind mid-backup (`.wegate-backup-*.db` beside the database), older than an hour so that
+/// a backup under way in another process sharing the file is left alone. Run at start.
+pub fn sweep_leftovers(database_url: &str) {
+    let Some(dir) = sqlite_dir(database_url) else { return };
+    let Ok(entries) = std::fs::read_dir(&dir) else { return };
+    let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let old = entry.metadata().and_then(|m| m.modified()).is_ok_and(|at| at < hour_ago);
+        if name.starts_with(".wegate-backup-") && name.ends_with(".db") && old {
+            match std::fs::remove_file(entry.path()) {
+                Ok(()) => tracing::info!(file = %name, "removed a backup copy left behind"),
+                Err(e) => tracing::warn!(file = %name, error = %e, "cannot remove a backup copy left behind"),
+            }
+        }
+    }
+}

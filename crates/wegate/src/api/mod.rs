@@ -4,7 +4,7 @@
 //! `/api/v1/openapi.json` is generated from these handlers and types, so it cannot drift.
 
 pub(crate) mod apps;
-mod backup;
+pub(crate) mod backup;
 mod common;
 pub(crate) mod connections;
 pub(crate) mod keys;

@@ -201,6 +201,18 @@ async fn a_backup_taken_while_serving_serves_the_same_apps_users_and_sealed_secr
         .filter(|e| e.file_name().to_string_lossy().contains("backup"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+    // A copy a crash left behind an hour ago goes at the next start; a younger one (another process's backup
+    // under way, on a shared file) stays.
+    let crashed = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let stale = crashed.path().join(".wegate-backup-crashed.db");
+    let young = crashed.path().join(".wegate-backup-running.db");
+    std::fs::write(&stale, b"x").unwrap();
+    std::fs::write(&young, b"x").unwrap();
+    let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    std::fs::File::options().write(true).open(&stale).unwrap().set_modified(two_hours_ago).unwrap();
+    let url = format!("sqlite://{}", crashed.path().join("w.db").display());
+    let _restarted = start_on_db(sim.clone(), crashed.clone(), url, |_| {}).await;
+    assert!(!stale.exists() && young.exists());
 
     // A server started on the copy (same key) has everything, and the sealed WeCom secret still works.
     let copy_dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
