@@ -88,6 +88,20 @@ struct Published {
     keys_tried_at: i64,
 }
 
+impl Published {
+    /// Both fetched at `now`.
+    fn fetched(metadata: Metadata, keys: JwkSet, now: i64) -> Published {
+        Published {
+            metadata: Arc::new(metadata),
+            metadata_at: now,
+            metadata_tried_at: now,
+            keys: Arc::new(keys),
+            keys_at: now,
+            keys_tried_at: now,
+        }
+    }
+}
+
 /// One issuer's cache entry: what it published, or when fetching it last failed.
 #[derive(Default)]
 struct Entry {
@@ -182,16 +196,7 @@ impl Providers {
                 }
                 // Keys move with their jwks_uri: fetched from the new one before the document is used.
                 Ok(metadata) => match self.fetch_keys(&metadata.jwks_uri).await {
-                    Ok(keys) => {
-                        *p = Published {
-                            metadata: Arc::new(metadata),
-                            metadata_at: now,
-                            metadata_tried_at: now,
-                            keys: Arc::new(keys),
-                            keys_at: now,
-                            keys_tried_at: now,
-                        };
-                    }
+                    Ok(keys) => *p = Published::fetched(metadata, keys, now),
                     Err(e) => tracing::warn!(issuer, error = %e, "fetching the keys of a new jwks_uri failed"),
                 },
                 Err(e) => tracing::warn!(issuer, error = %e, "refetching discovery failed; using the cached document"),
@@ -221,14 +226,7 @@ impl Providers {
     async fn fetch_all(&self, issuer: &str, now: i64) -> Result<Published, Error> {
         let metadata = self.fetch_metadata(issuer).await?;
         let keys = self.fetch_keys(&metadata.jwks_uri).await?;
-        Ok(Published {
-            metadata: Arc::new(metadata),
-            metadata_at: now,
-            metadata_tried_at: now,
-            keys: Arc::new(keys),
-            keys_at: now,
-            keys_tried_at: now,
-        })
+        Ok(Published::fetched(metadata, keys, now))
     }
 
     async fn fetch_metadata(&self, issuer: &str) -> Result<Metadata, Error> {

@@ -129,7 +129,36 @@ pub fn truthy(value: Option<&Value>) -> bool {
     }
 }
 
-pub fn client_auth(method: crate::store::ClientAuthMethod) -> oidc_rp::ClientAuth {
+/// The client an upstream registered for wegate.
+pub struct Client<'a> {
+    pub id: &'a str,
+    pub secret: &'a str,
+    pub method: crate::store::ClientAuthMethod,
+}
+
+/// The answer's code redeemed at `token_endpoint` with the PKCE verifier kept at the start (and what else
+/// was kept: the nonce).
+pub async fn redeem(
+    app: &crate::app::App,
+    token_endpoint: &str,
+    client: Client<'_>,
+    answer: &Answer<'_>,
+) -> Result<(oidc_rp::TokenResponse, Secrets), ConnectorError> {
+    let code = code(answer)?;
+    let secrets = Secrets::of(answer)?;
+    let credentials = oidc_rp::ClientCredentials {
+        client_id: client.id,
+        client_secret: client.secret,
+        auth: client_auth(client.method),
+    };
+    let http = app.providers.http();
+    let tokens =
+        oidc_rp::flow::exchange_code(http, token_endpoint, &credentials, code, answer.callback, &secrets.verifier)
+            .await?;
+    Ok((tokens, secrets))
+}
+
+fn client_auth(method: crate::store::ClientAuthMethod) -> oidc_rp::ClientAuth {
     match method {
         crate::store::ClientAuthMethod::ClientSecretBasic => oidc_rp::ClientAuth::Basic,
         crate::store::ClientAuthMethod::ClientSecretPost => oidc_rp::ClientAuth::Post,

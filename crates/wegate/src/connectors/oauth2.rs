@@ -79,17 +79,9 @@ pub async fn finish(
     s: &OAuth2Settings,
     answer: &Answer<'_>,
 ) -> Result<UpstreamIdentity, ConnectorError> {
-    let code = oauth::code(answer)?;
-    let secrets = Secrets::of(answer)?;
-    let client = oidc_rp::ClientCredentials {
-        client_id: &s.client_id,
-        client_secret: &s.client_secret,
-        auth: oauth::client_auth(s.client_auth_method),
-    };
+    let client = oauth::Client { id: &s.client_id, secret: &s.client_secret, method: s.client_auth_method };
+    let (tokens, _) = oauth::redeem(app, &s.token_endpoint, client, answer).await?;
     let http = app.providers.http();
-    let tokens =
-        oidc_rp::flow::exchange_code(http, &s.token_endpoint, &client, code, answer.callback, &secrets.verifier)
-            .await?;
     let info = Value::Object(oidc_rp::flow::userinfo(http, &s.userinfo_endpoint, &tokens.access_token).await?);
     let Some(id) = oidc_rp::path::string_at(&info, &s.user_id_field).filter(|id| id.len() <= 255) else {
         return Err(oidc_rp::Error::Invalid(format!(

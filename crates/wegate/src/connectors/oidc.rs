@@ -86,22 +86,14 @@ pub async fn start(app: &App, s: &OidcSettings, request: StartRequest<'_>) -> Re
 }
 
 pub async fn finish(app: &App, s: &OidcSettings, answer: &Answer<'_>) -> Result<UpstreamIdentity, ConnectorError> {
-    let code = oauth::code(answer)?;
-    let secrets = Secrets::of(answer)?;
+    let now = app.now();
+    let metadata = app.providers.metadata(&s.issuer, now).await?;
+    let client = oauth::Client { id: &s.client_id, secret: &s.client_secret, method: s.client_auth_method };
+    let (tokens, secrets) = oauth::redeem(app, &metadata.token_endpoint, client, answer).await?;
     let Some(nonce) = secrets.nonce.as_deref() else {
         return Err(ConnectorError::Config("the login transaction holds no nonce".into()));
     };
-    let now = app.now();
-    let metadata = app.providers.metadata(&s.issuer, now).await?;
-    let client = oidc_rp::ClientCredentials {
-        client_id: &s.client_id,
-        client_secret: &s.client_secret,
-        auth: oauth::client_auth(s.client_auth_method),
-    };
     let http = app.providers.http();
-    let tokens =
-        oidc_rp::flow::exchange_code(http, &metadata.token_endpoint, &client, code, answer.callback, &secrets.verifier)
-            .await?;
     let Some(id_token) = tokens.id_token.as_deref() else {
         return Err(oidc_rp::Error::Invalid("the token endpoint issued no ID token".into()).into());
     };

@@ -162,6 +162,19 @@ fn algorithm(alg: &str) -> Option<Algorithm> {
     }
 }
 
+/// A stored key's public half, to verify with (its algorithm fixed by the key, never by a token's header).
+fn verifying_key(key: &SigningKey) -> Result<LoadedKey, KeyError> {
+    let corrupt = |message: String| KeyError::Corrupt { kid: key.kid.clone(), message };
+    let text = |name: &str| key.public_jwk.get(name).and_then(Value::as_str).unwrap_or_default().to_string();
+    let alg = algorithm(&key.alg).ok_or_else(|| corrupt(format!("unknown algorithm {}", key.alg)))?;
+    let decoding = match alg {
+        Algorithm::ES256 => DecodingKey::from_ec_components(&text("x"), &text("y")),
+        _ => DecodingKey::from_rsa_components(&text("n"), &text("e")),
+    }
+    .map_err(|e| corrupt(e.to_string()))?;
+    Ok(LoadedKey { kid: key.kid.clone(), alg, decoding })
+}
+
 /// Whether a stored key's private half opens and parses (`wegate check-config`).
 pub fn usable(key: &SigningKey) -> Result<(), KeyError> {
     signer(key).map(|_| ())
@@ -259,17 +272,8 @@ impl KeySet {
         let mut verifying = Vec::new();
         let mut jwks = Vec::new();
         for status in &published {
-            let key = &status.key;
-            let corrupt = |message: String| KeyError::Corrupt { kid: key.kid.clone(), message };
-            let text = |name: &str| key.public_jwk.get(name).and_then(Value::as_str).unwrap_or_default().to_string();
-            let alg = algorithm(&key.alg).ok_or_else(|| corrupt(format!("unknown algorithm {}", key.alg)))?;
-            let decoding = match alg {
-                Algorithm::ES256 => DecodingKey::from_ec_components(&text("x"), &text("y")),
-                _ => DecodingKey::from_rsa_components(&text("n"), &text("e")),
-            }
-            .map_err(|e| corrupt(e.to_string()))?;
-            verifying.push(LoadedKey { kid: key.kid.clone(), alg, decoding });
-            jwks.push(key.public_jwk.clone());
+            verifying.push(verifying_key(&status.key)?);
+            jwks.push(status.key.public_jwk.clone());
         }
         Ok(KeySet {
             id_tokens: signers("RS256")?,
@@ -282,18 +286,10 @@ impl KeySet {
 
     /// A set that verifies with `key` alone (and signs nothing).
     fn verifier_of(key: &SigningKey) -> Result<KeySet, KeyError> {
-        let corrupt = |message: String| KeyError::Corrupt { kid: key.kid.clone(), message };
-        let text = |name: &str| key.public_jwk.get(name).and_then(Value::as_str).unwrap_or_default().to_string();
-        let alg = algorithm(&key.alg).ok_or_else(|| corrupt(format!("unknown algorithm {}", key.alg)))?;
-        let decoding = match alg {
-            Algorithm::ES256 => DecodingKey::from_ec_components(&text("x"), &text("y")),
-            _ => DecodingKey::from_rsa_components(&text("n"), &text("e")),
-        }
-        .map_err(|e| corrupt(e.to_string()))?;
         Ok(KeySet {
             id_tokens: Vec::new(),
             access_tokens: None,
-            verifying: vec![LoadedKey { kid: key.kid.clone(), alg, decoding }],
+            verifying: vec![verifying_key(key)?],
             jwks: json!({ "keys": [] }),
             built_from: Vec::new(),
         })
