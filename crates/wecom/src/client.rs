@@ -23,7 +23,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::cache::{TokenCache, TokenStore};
+use token_cache::{TokenCache, TokenStore};
 use crate::errcode::{self, Explanation};
 
 #[derive(Clone, Debug)]
@@ -52,6 +52,12 @@ pub enum Error {
     Decode { api: &'static str, message: String },
     #[error("token cache: {0}")]
     Cache(String),
+}
+
+impl From<token_cache::WaitedTooLong> for Error {
+    fn from(e: token_cache::WaitedTooLong) -> Self {
+        Error::Cache(e.to_string())
+    }
 }
 
 impl Error {
@@ -409,7 +415,8 @@ impl Client {
             .pool_idle_timeout(Duration::from_secs(60))
             .build()
             .map_err(|e| Error::Http { api: "client", message: e.to_string() })?;
-        let cache = TokenCache::new(cache, config.timeout * 2, observer.clone());
+        let watcher = observer.clone();
+        let cache = TokenCache::new(cache, config.timeout * 2, Arc::new(move |source| watcher.token(source)));
         Ok(Client {
             inner: Arc::new(Inner {
                 http,

@@ -3,18 +3,10 @@
 
 use std::time::Duration;
 
+pub use token_cache::TokenSource;
+
 use crate::Error;
 
-/// Where a token came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenSource {
-    /// This process's memory.
-    Local,
-    /// The shared store (another instance fetched it).
-    Shared,
-    /// WeCom (`gettoken` or its provider equivalents).
-    Fetched,
-}
 
 pub trait Observer: Send + Sync {
     /// One HTTP call to `api` (the path under `/cgi-bin/`), failed or not, and how long it took.

@@ -1,8 +1,9 @@
-//! The shared access-token cache. WeCom throttles `gettoken` (and blocks a caller for an hour after too
-//! many calls), so a broker that fetches a token per login breaks in production. Tokens are cached per
-//! (kind, corp or suite, hash of the secret) in two levels: in process, and in a [`TokenStore`] the caller
-//! shares between instances (wegate uses its database). A refresh is single-flight in the process (one
-//! fetch however many callers wait) and across instances under a lease in the store.
+//! A shared access-token cache for upstream APIs whose app tokens are throttled: WeCom blocks a caller for an
+//! hour after too many `gettoken` calls, DingTalk "不能频繁调用gettoken接口". A broker that fetches a token per
+//! login breaks in production. Tokens are cached per key (the protocol crate's: kind, corp or app, hash of the
+//! secret) in two levels: in process, and in a [`TokenStore`] the caller shares between instances (wegate uses
+//! its database). A refresh is single-flight in the process (one fetch however many callers wait) and across
+//! instances under a lease in the store, so a cluster fetches at most once per token lifetime.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -11,9 +12,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::client::Error;
 
-/// A cached token. `expires_at` (Unix seconds) is when it must be refreshed, already ahead of WeCom's
+/// A cached token. `expires_at` (Unix seconds) is when it must be refreshed, already ahead of the upstream's
 /// `expires_in` by a margin.
 #[derive(Clone, PartialEq, Eq)]
 pub struct CachedToken {
@@ -81,11 +81,35 @@ impl TokenStore for MemoryTokenStore {
     }
 }
 
-pub(crate) fn unix_now() -> i64 {
+/// Where a token came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenSource {
+    /// This process's memory.
+    Local,
+    /// The shared store (another instance fetched it).
+    Shared,
+    /// The upstream (its token endpoint).
+    Fetched,
+}
+
+/// Told where each token handed out came from (metrics). The default ignores it.
+pub type Watch = Arc<dyn Fn(TokenSource) + Send + Sync>;
+
+/// Another instance held the refresh lease past the wait: the caller's error type says it its way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WaitedTooLong;
+
+impl std::fmt::Display for WaitedTooLong {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("timed out waiting for another instance to refresh the access token")
+    }
+}
+
+fn unix_now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
-/// Refresh this long before WeCom's expiry: 5 minutes, or a quarter of a short lifetime.
+/// Refresh this long before the upstream's expiry: 5 minutes, or a quarter of a short lifetime.
 fn refresh_margin(expires_in: i64) -> i64 {
     (expires_in / 4).clamp(0, 300)
 }
@@ -94,7 +118,8 @@ fn refresh_margin(expires_in: i64) -> i64 {
 const LEASE_SECS: i64 = 15;
 const POLL: Duration = Duration::from_millis(50);
 
-pub(crate) struct TokenCache {
+/// The two-level cache. One per protocol client; keys must not collide between the clients sharing a store.
+pub struct TokenCache {
     store: Arc<dyn TokenStore>,
     local: Mutex<HashMap<String, CachedToken>>,
     flights: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
@@ -102,17 +127,18 @@ pub(crate) struct TokenCache {
     owner: String,
     /// How long to wait for another instance's refresh before giving up.
     wait: Duration,
-    observer: Arc<dyn crate::observe::Observer>,
+    watch: Watch,
 }
 
 impl TokenCache {
-    pub(crate) fn new(store: Arc<dyn TokenStore>, wait: Duration, observer: Arc<dyn crate::observe::Observer>) -> Self {
+    /// `wait`: how long to wait for another instance's refresh (about twice a token call's timeout).
+    pub fn new(store: Arc<dyn TokenStore>, wait: Duration, watch: Watch) -> Self {
         let owner = format!("{:016x}", rand::random::<u64>());
-        TokenCache { store, local: Mutex::default(), flights: Mutex::default(), owner, wait, observer }
+        TokenCache { store, local: Mutex::default(), flights: Mutex::default(), owner, wait, watch }
     }
 
     /// When the shared cache's token for `key` expires, if one is cached (for status pages).
-    pub(crate) async fn expiry(&self, key: &str) -> Option<i64> {
+    pub async fn expiry(&self, key: &str) -> Option<i64> {
         self.store.get(key).await.ok().flatten().map(|t| t.expires_at)
     }
 
@@ -136,14 +162,15 @@ impl TokenCache {
         }
     }
 
-    /// The token for `key`, fetching it with `fetch` (→ token, expires_in) when nobody has a fresh one.
-    pub(crate) async fn token<F, Fut>(&self, key: &str, fetch: F) -> Result<String, Error>
+    /// The token for `key`, fetching it with `fetch` (→ token, expires_in seconds) when nobody has a fresh one.
+    pub async fn token<F, Fut, E>(&self, key: &str, fetch: F) -> Result<String, E>
     where
         F: Fn() -> Fut,
-        Fut: Future<Output = Result<(String, i64), Error>>,
+        Fut: Future<Output = Result<(String, i64), E>>,
+        E: From<WaitedTooLong>,
     {
         if let Some(token) = self.local_fresh(key, unix_now()) {
-            self.observer.token(crate::observe::TokenSource::Local);
+            (self.watch)(TokenSource::Local);
             return Ok(token);
         }
         let flight = {
@@ -153,7 +180,7 @@ impl TokenCache {
         let _turn = flight.lock().await;
         // Someone in this process may have refreshed while we queued.
         if let Some(token) = self.local_fresh(key, unix_now()) {
-            self.observer.token(crate::observe::TokenSource::Local);
+            (self.watch)(TokenSource::Local);
             return Ok(token);
         }
         let deadline = tokio::time::Instant::now() + self.wait;
@@ -161,7 +188,7 @@ impl TokenCache {
             let now = unix_now();
             if let Some(shared) = self.shared_fresh(key, now).await {
                 self.remember(key, &shared);
-                self.observer.token(crate::observe::TokenSource::Shared);
+                (self.watch)(TokenSource::Shared);
                 return Ok(shared.token);
             }
             let leased = match self.store.try_lease(key, &self.owner, now, now + LEASE_SECS).await {
@@ -176,7 +203,7 @@ impl TokenCache {
                 if let Some(shared) = self.shared_fresh(key, now).await {
                     let _ = self.store.release_lease(key, &self.owner).await;
                     self.remember(key, &shared);
-                    self.observer.token(crate::observe::TokenSource::Shared);
+                    (self.watch)(TokenSource::Shared);
                     return Ok(shared.token);
                 }
                 let fetched = fetch().await;
@@ -190,7 +217,7 @@ impl TokenCache {
                             tracing::warn!(error = %e, "shared token store unwritable; token kept locally");
                         }
                         self.remember(key, &cached);
-                        self.observer.token(crate::observe::TokenSource::Fetched);
+                        (self.watch)(TokenSource::Fetched);
                         Ok(token)
                     }
                     Err(e) => Err(e),
@@ -199,14 +226,14 @@ impl TokenCache {
                 return result;
             }
             if tokio::time::Instant::now() >= deadline {
-                return Err(Error::Cache("timed out waiting for another instance to refresh the WeCom token".into()));
+                return Err(WaitedTooLong.into());
             }
             tokio::time::sleep(POLL).await;
         }
     }
 
-    /// Forgets `token` (WeCom said it is invalid), locally and in the shared store.
-    pub(crate) async fn invalidate(&self, key: &str, token: &str) {
+    /// Forgets `token` (the upstream said it is invalid), locally and in the shared store.
+    pub async fn invalidate(&self, key: &str, token: &str) {
         {
             let mut local = self.local.lock().unwrap_or_else(|e| e.into_inner());
             if local.get(key).is_some_and(|t| t.token == token) {
@@ -241,5 +268,41 @@ mod tests {
         assert!(s.get("k").await.unwrap().is_some());
         s.invalidate("k", "t1").await.unwrap();
         assert!(s.get("k").await.unwrap().is_none());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_instances_fetch_once_per_lifetime() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let shared: Arc<dyn TokenStore> = Arc::new(MemoryTokenStore::default());
+        let fetches = Arc::new(AtomicUsize::new(0));
+        let quiet: Watch = Arc::new(|_| {});
+        let a = Arc::new(TokenCache::new(shared.clone(), Duration::from_secs(5), quiet.clone()));
+        let b = Arc::new(TokenCache::new(shared, Duration::from_secs(5), quiet));
+        let mut calls = Vec::new();
+        for i in 0..20 {
+            let cache = if i % 2 == 0 { a.clone() } else { b.clone() };
+            let fetches = fetches.clone();
+            calls.push(tokio::spawn(async move {
+                cache
+                    .token("app", || {
+                        let fetches = fetches.clone();
+                        async move {
+                            fetches.fetch_add(1, Ordering::SeqCst);
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                            Ok::<_, WaitedTooLong>(("t1".to_string(), 7200))
+                        }
+                    })
+                    .await
+            }));
+        }
+        for call in calls {
+            assert_eq!(call.await.unwrap().unwrap(), "t1");
+        }
+        assert_eq!(fetches.load(Ordering::SeqCst), 1, "one fetch for two instances and twenty callers");
+        // A token the upstream refused is forgotten by both: the next call fetches again.
+        a.invalidate("app", "t1").await;
+        let again = b.token("app", || async { Ok::<_, WaitedTooLong>(("t2".to_string(), 7200)) }).await.unwrap();
+        assert_eq!(again, "t1", "b's own copy is still fresh: the store is only asked when it is not");
+        assert_eq!(a.token("app", || async { Ok::<_, WaitedTooLong>(("t2".to_string(), 7200)) }).await.unwrap(), "t2");
     }
 }
