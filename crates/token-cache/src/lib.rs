@@ -12,7 +12,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-
 /// A cached token. `expires_at` (Unix seconds) is when it must be refreshed, already ahead of the upstream's
 /// `expires_in` by a margin.
 #[derive(Clone, PartialEq, Eq)]

@@ -23,8 +23,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use token_cache::{TokenCache, TokenStore};
 use crate::errcode::{self, Explanation};
+use token_cache::{TokenCache, TokenStore};
 
 #[derive(Clone, Debug)]
 pub struct ClientConfig {

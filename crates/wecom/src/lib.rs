@@ -12,8 +12,8 @@ pub mod event;
 pub mod observe;
 pub mod url;
 
-pub use token_cache::{CachedToken, MemoryTokenStore, TokenSource, TokenStore};
 pub use client::{Client, ClientConfig, CorpApp, Error, ProviderCredential, SuiteCredential};
 pub use crypto::{CryptoError, Decrypted, MsgCrypt};
 pub use event::{ContactMember, Event, parse_event};
 pub use observe::Observer;
+pub use token_cache::{CachedToken, MemoryTokenStore, TokenSource, TokenStore};

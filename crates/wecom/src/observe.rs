@@ -7,7 +7,6 @@ pub use token_cache::TokenSource;
 
 use crate::Error;
 
-
 pub trait Observer: Send + Sync {
     /// One HTTP call to `api` (the path under `/cgi-bin/`), failed or not, and how long it took.
     fn call(&self, api: &'static str, failure: Option<&Error>, elapsed: Duration) {

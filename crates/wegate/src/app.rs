@@ -19,6 +19,8 @@ pub struct App {
     pub keys: KeyRing,
     /// WeCom API client; its token cache is backed by the store (shared by all instances).
     pub wecom: wecom::Client,
+    /// DingTalk API client; its app-token cache is backed by the store too.
+    pub dingtalk: dingtalk::Client,
     /// Prometheus metrics.
     pub metrics: Metrics,
     /// The one clock of the server (tests shift it).

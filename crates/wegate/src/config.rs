@@ -42,6 +42,14 @@ pub struct Settings {
     pub wecom_api_base: String,
     pub wecom_login_base: String,
     pub wecom_oauth_base: String,
+    /// DingTalk's new API (`/v1.0/...`).
+    pub dingtalk_api_base: String,
+    /// DingTalk's legacy API (`/gettoken`, `/topapi/...`).
+    pub dingtalk_oapi_base: String,
+    /// DingTalk's login page (`/oauth2/auth`).
+    pub dingtalk_login_base: String,
+    /// The JSAPI script the in-DingTalk page loads (and its CSP allows).
+    pub dingtalk_jsapi_url: String,
     /// WeCom's service-provider login page (`/wwopen/sso/3rd_qrConnect`).
     pub wecom_open_base: String,
     /// Timeout of one call to WeCom's API.
@@ -91,6 +99,10 @@ impl std::fmt::Debug for Settings {
             .field("wecom_api_base", &self.wecom_api_base)
             .field("wecom_login_base", &self.wecom_login_base)
             .field("wecom_oauth_base", &self.wecom_oauth_base)
+            .field("dingtalk_api_base", &self.dingtalk_api_base)
+            .field("dingtalk_oapi_base", &self.dingtalk_oapi_base)
+            .field("dingtalk_login_base", &self.dingtalk_login_base)
+            .field("dingtalk_jsapi_url", &self.dingtalk_jsapi_url)
             .field("wecom_open_base", &self.wecom_open_base)
             .field("log_format", &self.log_format)
             .finish_non_exhaustive()
@@ -122,6 +134,10 @@ impl Default for Settings {
             wecom_api_base: "https://qyapi.weixin.qq.com".into(),
             wecom_login_base: "https://login.work.weixin.qq.com".into(),
             wecom_oauth_base: "https://open.weixin.qq.com".into(),
+            dingtalk_api_base: "https://api.dingtalk.com".into(),
+            dingtalk_oapi_base: "https://oapi.dingtalk.com".into(),
+            dingtalk_login_base: "https://login.dingtalk.com".into(),
+            dingtalk_jsapi_url: DINGTALK_JSAPI_URL.into(),
             wecom_open_base: "https://open.work.weixin.qq.com".into(),
             wecom_timeout: Duration::from_secs(5),
             upstream_timeout: Duration::from_secs(10),
@@ -239,11 +255,25 @@ impl Settings {
             ("wecom_login_base", &mut s.wecom_login_base),
             ("wecom_oauth_base", &mut s.wecom_oauth_base),
             ("wecom_open_base", &mut s.wecom_open_base),
+            ("dingtalk_api_base", &mut s.dingtalk_api_base),
+            ("dingtalk_oapi_base", &mut s.dingtalk_oapi_base),
+            ("dingtalk_login_base", &mut s.dingtalk_login_base),
         ] {
             if let Some(v) = get(key) {
                 validate_base_url(key, &v)?;
                 *slot = v.trim_end_matches('/').to_string();
             }
+        }
+        if let Some(v) = get("dingtalk_jsapi_url") {
+            validate_base_url("dingtalk_jsapi_url", &v)?;
+            // It goes into the page's CSP as a source: nothing that could end or widen the policy.
+            if v.contains([';', ',', ' ', '\'', '"', '*']) || !v.is_ascii() {
+                return Err(ConfigError::Invalid {
+                    key: "dingtalk_jsapi_url".into(),
+                    message: "must be a plain URL (no ; , * quotes or spaces)".into(),
+                });
+            }
+            s.dingtalk_jsapi_url = v;
         }
         if let Some(v) = get("wecom_timeout_ms") {
             s.wecom_timeout = Duration::from_millis(parse_num("wecom_timeout_ms", &v)?);
@@ -317,6 +347,9 @@ impl Settings {
     }
 }
 
+/// DingTalk's official JSAPI on its CDN (the version other integrations load; 3.0.34 does not exist there).
+pub const DINGTALK_JSAPI_URL: &str = "https://g.alicdn.com/dingding/dingtalk-jsapi/3.0.25/dingtalk.open.js";
+
 /// How long a back-channel logout token is valid (a fixed lifetime, not a setting).
 pub const LOGOUT_TOKEN_LIFETIME: i64 = 120;
 
@@ -336,7 +369,11 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("wecom_oauth_base", "https://open.weixin.qq.com", "WeCom in-app OAuth page"),
     ("wecom_open_base", "https://open.work.weixin.qq.com", "WeCom service-provider login page"),
     ("wecom_timeout_ms", "5000", "timeout of one WeCom API call"),
-    ("upstream_timeout_ms", "10000", "timeout of one call to an OpenID Connect or OAuth 2.0 provider"),
+    ("dingtalk_api_base", "https://api.dingtalk.com", "DingTalk's /v1.0/... API"),
+    ("dingtalk_oapi_base", "https://oapi.dingtalk.com", "DingTalk's /gettoken and /topapi/... API"),
+    ("dingtalk_login_base", "https://login.dingtalk.com", "DingTalk's login page (/oauth2/auth)"),
+    ("dingtalk_jsapi_url", DINGTALK_JSAPI_URL, "the JSAPI script the in-DingTalk page loads (its CSP allows it)"),
+    ("upstream_timeout_ms", "10000", "timeout of one call to DingTalk or an OpenID Connect or OAuth 2.0 provider"),
     ("log_format", "human", "human or json"),
     ("log_level", "info", "tracing filter, e.g. info or wegate=debug,info"),
     ("db_max_connections", "10", "PostgreSQL pool size"),

@@ -81,6 +81,21 @@ impl Upstream {
     }
 }
 
+impl Upstream {
+    fn token_from(&self, provider: &str, source: token_cache::TokenSource) {
+        let provider = provider.to_string();
+        match source {
+            token_cache::TokenSource::Fetched => self.token_fetches.get_or_create(&ProviderLabels { provider }).inc(),
+            token_cache::TokenSource::Local => {
+                self.token_hits.get_or_create(&TokenLabels { provider, source: "local".into() }).inc()
+            }
+            token_cache::TokenSource::Shared => {
+                self.token_hits.get_or_create(&TokenLabels { provider, source: "shared".into() }).inc()
+            }
+        };
+    }
+}
+
 impl wecom::Observer for Upstream {
     fn call(&self, api: &'static str, failure: Option<&wecom::Error>, elapsed: Duration) {
         let code = failure.map(wecom::observe::failure_code);
@@ -88,16 +103,18 @@ impl wecom::Observer for Upstream {
     }
 
     fn token(&self, source: wecom::TokenSource) {
-        let provider = "wecom".to_string();
-        match source {
-            wecom::TokenSource::Fetched => self.token_fetches.get_or_create(&ProviderLabels { provider }).inc(),
-            wecom::TokenSource::Local => {
-                self.token_hits.get_or_create(&TokenLabels { provider, source: "local".into() }).inc()
-            }
-            wecom::TokenSource::Shared => {
-                self.token_hits.get_or_create(&TokenLabels { provider, source: "shared".into() }).inc()
-            }
-        };
+        self.token_from("wecom", source);
+    }
+}
+
+impl dingtalk::Observer for Upstream {
+    fn call(&self, api: &'static str, failure: Option<&dingtalk::Error>, elapsed: Duration) {
+        let code = failure.map(dingtalk::Error::failure_code);
+        self.observe("dingtalk", api, code.as_deref(), elapsed);
+    }
+
+    fn token(&self, source: dingtalk::TokenSource) {
+        self.token_from("dingtalk", source);
     }
 }
 

@@ -24,7 +24,7 @@ pub fn router(app: AppState) -> Router {
         // OpenID Connect protocol endpoints
         .route("/.well-known/openid-configuration", get(oidc::discovery::configuration))
         .route("/jwks", get(oidc::discovery::jwks))
-        .route("/token", post(oidc::token::token::<login::native::WecomUpstream>))
+        .route("/token", post(oidc::token::token::<login::native::Upstreams>))
         .route("/userinfo", get(oidc::userinfo::userinfo_get).post(oidc::userinfo::userinfo_post))
         .route("/introspect", post(oidc::introspect::introspect))
         .route("/revoke", post(oidc::revoke::revoke))
@@ -43,6 +43,7 @@ pub fn router(app: AppState) -> Router {
         // hosted pages' shared parts, operations
         .route("/", get(web::home))
         .route("/static/wegate.css", get(web::stylesheet))
+        .route("/static/client-code.js", get(web::client_code_script))
         .route("/language", get(web::switch_language))
         .route("/metrics", get(ops::metrics))
         .route("/healthz", get(ops::healthz))

@@ -25,11 +25,11 @@ pub enum StartError {
     Keys(#[from] crate::oidc::keys::KeyError),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: String, source: std::io::Error },
-    #[error("WeCom client: {0}")]
+    #[error("upstream client: {0}")]
     Wecom(String),
 }
 
-/// The WeCom token cache backed by the store: one token per app for all instances.
+/// The upstream token cache (WeCom, DingTalk) backed by the store: one token per app for all instances.
 pub struct StoreTokenCache(pub Arc<dyn Store>);
 
 #[async_trait]
@@ -96,6 +96,16 @@ pub async fn build_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> Resu
         Arc::new(metrics.upstream()),
     )
     .map_err(|e| StartError::Wecom(e.to_string()))?;
+    let dingtalk = dingtalk::Client::observed(
+        dingtalk::ClientConfig {
+            api_base: settings.dingtalk_api_base.clone(),
+            oapi_base: settings.dingtalk_oapi_base.clone(),
+            timeout: settings.upstream_timeout,
+        },
+        Arc::new(StoreTokenCache(store.clone())),
+        Arc::new(metrics.upstream()),
+    )
+    .map_err(|e| StartError::Wecom(e.to_string()))?;
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
     let passwords = PasswordWorkers::new(cores, std::time::Duration::from_millis(200));
     let http = reqwest::Client::builder()
@@ -112,6 +122,7 @@ pub async fn build_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> Resu
         store,
         keys,
         wecom,
+        dingtalk,
         metrics,
         clock,
         passwords,

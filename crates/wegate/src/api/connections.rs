@@ -35,7 +35,8 @@ pub struct ConnectionBody {
     #[schema(value_type = Option<String>)]
     #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub icon_url: Option<Option<String>>,
-    /// Corp ID: the app's corp (`ww…`); for `wecom_provider` the provider's own corp; for `wecom_delegated` the
+    /// Corp ID: the app's corp (`ww…`); for `dingtalk_*` the organisation's CorpId (`ding…`, only its employees
+    /// get in); for `wecom_provider` the provider's own corp; for `wecom_delegated` the
     /// authorizing corp, by its encrypted id (as in `authorized_corps`) or its plain enterprise id (converted
     /// with `provider_corp_id` + `provider_secret`).
     pub corp_id: Option<String>,
@@ -80,9 +81,10 @@ pub struct ConnectionBody {
     /// `oidc`: the provider's issuer, exactly as its discovery document names it (Entra ID:
     /// `https://login.microsoftonline.com/{tenant id}/v2.0`).
     pub issuer: Option<String>,
-    /// `oidc`, `oauth2`: the client id the provider registered for wegate.
+    /// `oidc`, `oauth2`: the client id the provider registered for wegate; `dingtalk_*`: the internal app's
+    /// Client ID (AppKey).
     pub client_id: Option<String>,
-    /// `oidc`, `oauth2`: its secret (write-only).
+    /// `oidc`, `oauth2`: its secret; `dingtalk_*`: the Client Secret (AppSecret). Write-only.
     pub client_secret: Option<String>,
     /// `oidc` (default `["openid","profile","email"]`, must include `openid`), `oauth2`: the scopes asked for;
     /// a list, or one string of names separated by spaces or commas.

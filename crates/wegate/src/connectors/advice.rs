@@ -32,6 +32,8 @@ pub fn warnings(connection: &Connection) -> Vec<String> {
             KindSettings::Delegated(_) | KindSettings::Provider(_) => {
                 Some("WeCom never gives delegated or third-party apps a member's email or mobile")
             }
+            // The directory's email and mobile need the 成员信息读权限 and 邮箱等个人信息 / 手机号 permissions.
+            KindSettings::DingTalkQrCode(_) | KindSettings::DingTalkWeb(_) | KindSettings::DingTalkMobile(_) => None,
             KindSettings::Oidc(_) => None,
             KindSettings::OAuth2(_) => Some(
                 "a plain OAuth 2.0 provider vouches for no email or phone (only trust_email makes its email count)",

@@ -10,6 +10,9 @@ pub enum ConnectorError {
     /// WeCom answered an errcode, timed out, or answered garbage.
     #[error("WeCom: {0}")]
     Wecom(#[from] wecom::Error),
+    /// DingTalk answered an error in either API family, timed out, throttled, or answered garbage.
+    #[error("DingTalk: {0}")]
+    DingTalk(#[from] dingtalk::Error),
     /// An OpenID Connect or OAuth 2.0 provider failed, refused, or answered something that does not verify.
     #[error("provider: {0}")]
     Upstream(#[from] oidc_rp::Error),
@@ -25,6 +28,10 @@ pub enum ConnectorError {
     /// WeCom identified someone who is not a member of the corp (`openid` only).
     #[error("not a member of the corp")]
     NotMember,
+    /// The upstream's organisation does not count the person as its employee: another organisation's
+    /// person, someone in none, or an external contact (DingTalk). The detail is for the log.
+    #[error("not an employee: {0}")]
+    NotEmployee(String),
     /// A member of a linked corp (企业互联 / 上下游), named `CorpId/userid`: not this corp's member.
     #[error("member {0} of a linked corp")]
     LinkedCorpMember(String),

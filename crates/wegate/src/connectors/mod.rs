@@ -17,6 +17,7 @@
 pub mod advice;
 pub mod corp_ids;
 pub mod corp_member;
+pub mod dingtalk;
 pub mod error;
 pub mod fields;
 pub mod oauth;
@@ -38,8 +39,18 @@ use crate::accounts::UpstreamIdentity;
 use crate::app::App;
 use crate::store::{Connection, DOMAIN_VERIFICATION, DomainFile, EMAIL_VERIFIED, KindSettings};
 
-pub const KINDS: &[&str] =
-    &["wecom_qrcode", "wecom_web", "wecom_mobile", "wecom_delegated", "wecom_provider", "oidc", "oauth2"];
+pub const KINDS: &[&str] = &[
+    "wecom_qrcode",
+    "wecom_web",
+    "wecom_mobile",
+    "wecom_delegated",
+    "wecom_provider",
+    "dingtalk_qrcode",
+    "dingtalk_web",
+    "dingtalk_mobile",
+    "oidc",
+    "oauth2",
+];
 
 /// The kind-specific fields of the admin API for `kind`; any other is refused, so that a field meant for
 /// another kind is not silently dropped.
@@ -52,13 +63,15 @@ pub fn fields_of(kind: &str) -> Option<&'static [&'static str]> {
         "wecom_provider" => Some(wecom_provider::FIELDS),
         "oidc" => Some(oidc::FIELDS),
         "oauth2" => Some(oauth2::FIELDS),
+        "dingtalk_qrcode" | "dingtalk_web" | "dingtalk_mobile" => Some(dingtalk::FIELDS),
         _ => None,
     }
 }
 
-/// Whether a browser can sign in through it (a button on the login page). `wecom_mobile` cannot.
+/// Whether a browser can sign in through it (a button on the login page). `wecom_mobile` and
+/// `dingtalk_mobile` cannot.
 pub fn has_browser_login(settings: &KindSettings) -> bool {
-    !matches!(settings, KindSettings::Mobile(_))
+    !matches!(settings, KindSettings::Mobile(_) | KindSettings::DingTalkMobile(_))
 }
 
 /// How a connection shows on the login page of a browser with this User-Agent.
@@ -66,7 +79,8 @@ pub fn has_browser_login(settings: &KindSettings) -> bool {
 pub enum Presence {
     /// A button.
     Button,
-    /// No button here: it works only inside its workplace app's own browser (`wecom_web` outside WeCom).
+    /// No button here: it works only inside its workplace app's own browser (`wecom_web` outside WeCom,
+    /// `dingtalk_web` outside DingTalk).
     InsideItsClientOnly,
     /// Never in a browser (native apps only).
     Never,
@@ -77,31 +91,56 @@ fn in_wecom(user_agent: &str) -> bool {
     user_agent.to_ascii_lowercase().contains("wxwork")
 }
 
+/// Whether the browser is DingTalk's (its User-Agent says `DingTalk`, CONTRACT.md), where the JSAPI answers.
+fn in_dingtalk(user_agent: &str) -> bool {
+    user_agent.contains("DingTalk")
+}
+
 pub fn presence(settings: &KindSettings, user_agent: &str) -> Presence {
     match settings {
-        KindSettings::Mobile(_) => Presence::Never,
+        KindSettings::Mobile(_) | KindSettings::DingTalkMobile(_) => Presence::Never,
         // WeCom's in-app OAuth page refuses other browsers.
         KindSettings::Web(_) if !in_wecom(user_agent) => Presence::InsideItsClientOnly,
+        // Only DingTalk's browser has the JSAPI that gives a 免登 code.
+        KindSettings::DingTalkWeb(_) if !in_dingtalk(user_agent) => Presence::InsideItsClientOnly,
         _ => Presence::Button,
     }
 }
 
 /// Whether a browser with this User-Agent goes to the connection without a click (the app's first such
-/// connection): `wecom_web` inside WeCom, whose sign-in is silent there.
+/// connection): `wecom_web` inside WeCom, `dingtalk_web` inside DingTalk, whose sign-ins are silent there.
 pub fn signs_in_silently(settings: &KindSettings, user_agent: &str) -> bool {
-    matches!(settings, KindSettings::Web(_)) && in_wecom(user_agent)
+    match settings {
+        KindSettings::Web(_) => in_wecom(user_agent),
+        KindSettings::DingTalkWeb(_) => in_dingtalk(user_agent),
+        _ => false,
+    }
+}
+
+/// The `subject_token_type` a native app presents an upstream code with at `/token` (RFC 8693), for the
+/// kinds that take one.
+pub fn native_token_type(settings: &KindSettings) -> Option<&'static str> {
+    match settings {
+        KindSettings::Mobile(_) => Some(wecom_mobile::SUBJECT_TOKEN_TYPE),
+        KindSettings::DingTalkMobile(_) => Some(dingtalk::SUBJECT_TOKEN_TYPE),
+        _ => None,
+    }
 }
 
 /// Whether native apps exchange an upstream code for tokens through it (RFC 8693 at `/token`).
 pub fn native_exchange_kind(settings: &KindSettings) -> bool {
-    matches!(settings, KindSettings::Mobile(_))
+    native_token_type(settings).is_some()
 }
 
 /// The name pages give the upstream of a failed sign-in: None for WeCom's kinds, whose messages name
 /// WeCom; otherwise the connection's display name.
 pub fn provider_name(connection: &Connection) -> Option<&str> {
     match connection.settings {
-        KindSettings::Oidc(_) | KindSettings::OAuth2(_) => Some(&connection.display_name),
+        KindSettings::Oidc(_)
+        | KindSettings::OAuth2(_)
+        | KindSettings::DingTalkQrCode(_)
+        | KindSettings::DingTalkWeb(_)
+        | KindSettings::DingTalkMobile(_) => Some(&connection.display_name),
         _ => None,
     }
 }
@@ -144,6 +183,10 @@ pub async fn still_member(
             Err(e) => return Err(e),
         },
         KindSettings::Provider(_) => return Ok(Standing::Member),
+        KindSettings::DingTalkQrCode(s) | KindSettings::DingTalkWeb(s) | KindSettings::DingTalkMobile(s) => {
+            let present = dingtalk::still_member(app, s, upstream, subject).await?;
+            return Ok(if present { Standing::Member } else { Standing::Departed });
+        }
         other => match other.corp_app() {
             Some((corp_id, secret)) => wecom_qrcode::corp_app(corp_id, secret),
             None => return Ok(Standing::Member),
@@ -194,6 +237,9 @@ pub fn validate(settings: &KindSettings) -> Result<(), String> {
         KindSettings::Provider(s) => wecom_provider::validate(s),
         KindSettings::Oidc(s) => oidc::validate(s),
         KindSettings::OAuth2(s) => oauth2::validate(s),
+        KindSettings::DingTalkQrCode(s) | KindSettings::DingTalkWeb(s) | KindSettings::DingTalkMobile(s) => {
+            dingtalk::validate(s)
+        }
     }
 }
 
@@ -204,16 +250,23 @@ pub async fn start(app: &App, connection: &Connection, request: StartRequest<'_>
     match &connection.settings {
         KindSettings::QrCode(s) => Ok(redirect(wecom_qrcode::login_url(app, s, state, callback, lang))),
         KindSettings::Web(s) => Ok(redirect(wecom_web::login_url(app, s, state, callback))),
-        KindSettings::Mobile(_) => {
-            Err(ConnectorError::Config("wecom_mobile has no browser login; the app uses the WeCom SDK".into()))
-        }
+        KindSettings::Mobile(_) | KindSettings::DingTalkMobile(_) => Err(no_browser_login(&connection.settings)),
         KindSettings::Delegated(s) => {
             wecom_delegated::login_url(app, connection, s, state, callback, lang).await.map(redirect)
         }
         KindSettings::Provider(s) => wecom_provider::login_url(app, s, state, callback, lang).await.map(redirect),
         KindSettings::Oidc(s) => oidc::start(app, s, request).await,
         KindSettings::OAuth2(s) => oauth2::start(s, request),
+        KindSettings::DingTalkQrCode(s) => Ok(dingtalk::start_login_page(app, s, request)),
+        KindSettings::DingTalkWeb(s) => Ok(dingtalk::start_in_client(app, s)),
     }
+}
+
+fn no_browser_login(settings: &KindSettings) -> ConnectorError {
+    ConnectorError::Config(format!(
+        "{} has no browser login; its native app presents a code at /token",
+        settings.kind()
+    ))
 }
 
 /// Turns the upstream's answer into the person.
@@ -225,9 +278,7 @@ pub async fn finish(
     let identity = match &connection.settings {
         KindSettings::QrCode(s) => wecom_qrcode::exchange(app, s, answer.wecom_code("code")?).await,
         KindSettings::Web(s) => wecom_web::exchange(app, s, answer.wecom_code("code")?).await,
-        KindSettings::Mobile(_) => {
-            Err(ConnectorError::Config("wecom_mobile has no browser login; the app uses the WeCom SDK".into()))
-        }
+        KindSettings::Mobile(_) | KindSettings::DingTalkMobile(_) => Err(no_browser_login(&connection.settings)),
         KindSettings::Delegated(s) => wecom_delegated::exchange(app, connection, s, answer.wecom_code("code")?).await,
         // The provider login (`3rd_qrConnect`) names its code `auth_code`.
         KindSettings::Provider(s) => {
@@ -236,6 +287,8 @@ pub async fn finish(
         }
         KindSettings::Oidc(s) => oidc::finish(app, s, answer).await,
         KindSettings::OAuth2(s) => oauth2::finish(app, connection, s, answer).await,
+        KindSettings::DingTalkQrCode(s) => dingtalk::finish_login_page(app, s, answer).await,
+        KindSettings::DingTalkWeb(s) => dingtalk::finish_in_client(app, s, answer).await,
     }?;
     Ok(with_trust(connection, identity))
 }
@@ -248,6 +301,7 @@ pub async fn native_exchange(
 ) -> Result<UpstreamIdentity, ConnectorError> {
     let identity = match &connection.settings {
         KindSettings::Mobile(s) => wecom_mobile::exchange(app, s, code).await?,
+        KindSettings::DingTalkMobile(s) => dingtalk::exchange_code(app, s, code).await?,
         _ => return Err(ConnectorError::Config(format!("{} takes no native code", connection.kind()))),
     };
     Ok(with_trust(connection, identity))
@@ -393,6 +447,18 @@ pub async fn admits(
                     "{} admits only its own sessions",
                     connection.identifier
                 )));
+            }
+            return Ok(());
+        }
+        // Another DingTalk connection of the same organisation: its own app asks the directory again.
+        KindSettings::DingTalkQrCode(s) | KindSettings::DingTalkWeb(s) | KindSettings::DingTalkMobile(s) => {
+            if upstream != dingtalk::upstream(&s.corp_id) {
+                return Err(ConnectorError::NotAllowed(format!(
+                    "{upstream} is not the organisation of this connection"
+                )));
+            }
+            if !same_connection && !dingtalk::still_member(app, s, upstream, userid).await? {
+                return Err(ConnectorError::Departed(format!("{userid} left {}", s.corp_id)));
             }
             return Ok(());
         }

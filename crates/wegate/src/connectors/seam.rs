@@ -26,6 +26,10 @@ pub enum Start {
     /// Send the browser to `url`. `carry` (the PKCE verifier, the nonce) is kept in the login transaction
     /// and handed back to [`finish`].
     Redirect { url: String, carry: Option<Value> },
+    /// Show wegate's own page inside a workplace app's browser: it loads the app's JavaScript API from
+    /// `script`, asks it for a code for (`corp_id`, `client_id`), and sends that to the callback as `code`
+    /// with the `state` — or `error=` when the API refuses (DingTalk's `dd.requestAuthCode`).
+    ClientCode { script: String, corp_id: String, client_id: String },
 }
 
 /// The upstream's answer at the callback.

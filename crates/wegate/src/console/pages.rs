@@ -326,8 +326,21 @@ pub async fn app_connection(
 // ---------------------------------------------------------------- connections
 
 /// Where each field comes from in WeCom's consoles (the inline field guide).
-fn guide(field: &str, lang: Lang) -> &'static str {
+fn guide(kind: &str, field: &str, lang: Lang) -> &'static str {
+    let dingtalk = kind.starts_with("dingtalk_");
     let (en, zh) = match field {
+        "client_id" if dingtalk => (
+            "DingTalk developer console → App development → the internal app → Credentials → Client ID (AppKey); redirect URL (登录与分享) = this connection's callback URL",
+            "钉钉开发者后台 → 应用开发 → 企业内部应用 → 凭证与基础信息 → Client ID（原 AppKey）；登录与分享的回调域名 = 本登录方式的 callback URL",
+        ),
+        "client_secret" if dingtalk => (
+            "Same page → Client Secret (AppSecret); the app needs Contact.User.Read and qyapi_get_member (权限管理)",
+            "同一页面 → Client Secret（原 AppSecret）；应用需申请 Contact.User.Read 与 qyapi_get_member 权限（权限管理）",
+        ),
+        "corp_id" if dingtalk => (
+            "The organisation's CorpId (developer console home page, ding…): only its employees get in",
+            "组织的 CorpId（开发者后台首页，ding…）：只有该组织的员工可以登录",
+        ),
         "corp_id" => (
             "My company → Company info → Company ID (ww…); delegated: the encrypted id or the plain one",
             "我的企业 → 企业信息 → 企业ID（ww…）；代开发：密文或明文企业ID",
@@ -430,7 +443,7 @@ pub async fn connections(State(app): State<AppState>, headers: HeaderMap, Query(
         .and_then(connectors::fields_of)
         .unwrap_or_default()
         .iter()
-        .map(|f| field_view(f, a.lang))
+        .map(|f| field_view(new_kind.as_deref().unwrap_or_default(), f, a.lang))
         .collect();
     page(
         a.lang,
@@ -444,11 +457,11 @@ pub async fn connections(State(app): State<AppState>, headers: HeaderMap, Query(
     )
 }
 
-fn field_view(name: &str, lang: Lang) -> Value {
+fn field_view(kind: &str, name: &str, lang: Lang) -> Value {
     let secret = crate::store::SECRET_FIELDS.contains(&name);
     let list = LIST_FIELDS.contains(&name);
     let pairs = matches!(name, "claims" | "required_claims");
-    json!({"name": name, "guide": guide(name, lang), "secret": secret, "list": list, "pairs": pairs})
+    json!({"name": name, "guide": guide(kind, name, lang), "secret": secret, "list": list, "pairs": pairs})
 }
 
 /// Fields a form gives one per line.
@@ -511,8 +524,11 @@ pub async fn connection_detail(
     let Ok(Json(view)) = api::connections::get_connection(state_of(&app), Path(identifier.clone())).await else {
         return (StatusCode::NOT_FOUND, "no such connection").into_response();
     };
-    let fields: Vec<Value> =
-        connectors::fields_of(&view.kind).unwrap_or_default().iter().map(|f| field_view(f, a.lang)).collect();
+    let fields: Vec<Value> = connectors::fields_of(&view.kind)
+        .unwrap_or_default()
+        .iter()
+        .map(|f| field_view(&view.kind, f, a.lang))
+        .collect();
     // Live state: the WeCom token cache, and the latest WeCom errors on this connection.
     let stored = app.store.get_connection(&identifier).await;
     // What to paste where: WeCom's trusted domain, or only the redirect URI for another provider.

@@ -1,6 +1,7 @@
-//! Native apps sign in without a browser: the WeCom SDK hands the app a code, which it presents at
-//! `/token` with the RFC 8693 token exchange (`subject_token_type` =
-//! `urn:wegate:params:oauth:token-type:wecom-code`, `connection` = a `wecom_mobile` connection of the app).
+//! Native apps sign in without a browser: the WeCom SDK (or DingTalk's `dd.getAuthCode`) hands the app a code,
+//! which it presents at `/token` with the RFC 8693 token exchange (`subject_token_type` =
+//! `urn:wegate:params:oauth:token-type:wecom-code` with a `wecom_mobile` connection of the app,
+//! `…:dingtalk-code` with a `dingtalk_mobile` one, named by `connection`).
 //! The same connector exchange, account rules and outcome table as the browser login; `oidc::token`
 //! does the rest (client authentication, scopes, issuance).
 
@@ -10,18 +11,19 @@ use super::outcome::Failure;
 use crate::accounts::{self, Resolution};
 use crate::app::App;
 use crate::audit::Audit;
-use crate::connectors::{self, Standing, wecom_mobile::SUBJECT_TOKEN_TYPE};
+use crate::connectors::{self, Standing};
 use crate::oidc::client_auth::FormParams;
 use crate::oidc::error::OAuthError;
 use crate::oidc::token::{Exchanged, Membership, MembershipCheck, SubjectTokenExchange};
 use crate::store::{App as Client, GrantOrigin};
 
-/// WeCom as the router plugs it into `oidc::token`: the SDK code of a `wecom_mobile` connection as a subject
-/// token, and the membership re-check of a refresh.
-pub struct WecomUpstream;
+/// The connectors as the router plugs them into `oidc::token`: a native app's upstream code (WeCom SDK,
+/// DingTalk 免登) as a subject token, and the membership re-check of a refresh.
+pub struct Upstreams;
 
-impl SubjectTokenExchange for WecomUpstream {
-    const SUBJECT_TOKEN_TYPE: &'static str = SUBJECT_TOKEN_TYPE;
+impl SubjectTokenExchange for Upstreams {
+    const SUBJECT_TOKEN_TYPES: &'static [&'static str] =
+        &[connectors::wecom_mobile::SUBJECT_TOKEN_TYPE, connectors::dingtalk::SUBJECT_TOKEN_TYPE];
 
     fn exchange<'a>(
         app: &'a App,
@@ -33,7 +35,7 @@ impl SubjectTokenExchange for WecomUpstream {
     }
 }
 
-impl MembershipCheck for WecomUpstream {
+impl MembershipCheck for Upstreams {
     fn still_member<'a>(app: &'a App, origin: &'a GrantOrigin) -> impl Future<Output = Membership> + Send + 'a {
         still_member(app, origin)
     }
@@ -67,8 +69,19 @@ async fn exchange(app: &App, client: &Client, code: &str, form: &FormParams) -> 
     let Some(connection) = associated.into_iter().find(|c| c.identifier == identifier) else {
         return Err(OAuthError::invalid_request(format!("connection {identifier} is not enabled for this app")));
     };
-    if !connectors::native_exchange_kind(&connection.settings) {
-        return Err(OAuthError::invalid_request(format!("connection {identifier} is not a wecom_mobile connection")));
+    let given = form.require("subject_token_type")?;
+    match connectors::native_token_type(&connection.settings) {
+        Some(takes) if takes == given => {}
+        Some(takes) => {
+            return Err(OAuthError::invalid_request(format!(
+                "connection {identifier} takes subject_token_type {takes}, not {given}"
+            )));
+        }
+        None => {
+            return Err(OAuthError::invalid_request(format!(
+                "connection {identifier} is not a wecom_mobile or dingtalk_mobile connection"
+            )));
+        }
     }
     let failed = |failure: Failure, upstream: Option<String>| async move {
         tracing::warn!(connection = identifier, client_id = %client.client_id, error = %failure.detail, "mobile sign-in failed");
@@ -92,7 +105,7 @@ async fn exchange(app: &App, client: &Client, code: &str, form: &FormParams) -> 
         Resolution::NeedsBinding { .. } => {
             return Err(OAuthError::access_denied(
                 "this connection asks people to link an existing account first: sign in once in a browser through a \
-                 WeCom connection of the same corp (QR code or in-WeCom page) and link it there",
+                 connection of the same corp or organisation (QR code or in-app page) and link it there",
             ));
         }
     };

@@ -162,6 +162,8 @@ pub struct Failure {
     provider: Option<String>,
     /// The provider's `error=` code.
     denied: Option<String>,
+    /// What DingTalk's error asks of whom, and its code (for the hint).
+    upstream_advice: Option<(Option<dingtalk::Advice>, String)>,
 }
 
 #[derive(Debug)]
@@ -177,11 +179,12 @@ impl Failure {
         let mut wecom = None;
         let mut denied = None;
         let mut timeout = false;
+        let mut upstream_advice = None;
         let outcome = match error {
             ConnectorError::Cancelled => Outcome::Cancelled,
             ConnectorError::NotAllowed(_) => Outcome::NotAllowed,
             ConnectorError::Departed(_) => Outcome::Departed,
-            ConnectorError::NotMember => Outcome::NotMember,
+            ConnectorError::NotMember | ConnectorError::NotEmployee(_) => Outcome::NotMember,
             ConnectorError::LinkedCorpMember(_) => Outcome::LinkedCorpMember,
             ConnectorError::CorpNotAllowed(_) => Outcome::CorpNotAllowed,
             ConnectorError::NotReady(s) => {
@@ -200,6 +203,17 @@ impl Failure {
                         Outcome::UpstreamUnavailable
                     }
                     _ => Outcome::UpstreamError,
+                }
+            }
+            ConnectorError::DingTalk(e) => {
+                timeout = matches!(e, dingtalk::Error::Timeout { .. });
+                upstream_advice = Some((e.advice(), e.failure_code()));
+                if e.is_code_invalid() {
+                    Outcome::CodeInvalid
+                } else if e.is_unavailable() {
+                    Outcome::UpstreamUnavailable
+                } else {
+                    Outcome::UpstreamError
                 }
             }
             ConnectorError::Upstream(e) => match e {
@@ -233,6 +247,7 @@ impl Failure {
             provider_call: false,
             provider: None,
             denied,
+            upstream_advice,
         }
     }
 
@@ -250,6 +265,7 @@ impl Failure {
             provider_call: false,
             provider: None,
             denied: None,
+            upstream_advice: None,
         }
     }
 
@@ -294,7 +310,11 @@ impl Failure {
     /// The sentence for a provider other than WeCom, named.
     fn provider_message(&self, provider: &str, lang: Lang) -> String {
         let timeout = self.wecom.as_ref().is_some_and(|w| w.timeout);
+        if let Some((Some(advice), _)) = &self.upstream_advice {
+            return (if lang == Lang::Zh { &advice.zh } else { &advice.en }).clone();
+        }
         let msg = match self.outcome {
+            Outcome::NotMember => Msg::ProviderNotMember,
             Outcome::Cancelled => Msg::ProviderCancelled,
             Outcome::NotAllowed => Msg::ProviderNotAllowed,
             Outcome::CodeInvalid => Msg::ProviderCodeInvalid,
@@ -311,8 +331,17 @@ impl Failure {
 
     /// What to do; names WeCom's errcode when there is one.
     pub fn hint(&self, lang: Lang) -> String {
-        if self.provider.is_some() && self.outcome == Outcome::NotAllowed {
-            return lang.t(Msg::ProviderNotAllowedHint).to_string();
+        if let Some(provider) = &self.provider {
+            match self.outcome {
+                Outcome::NotAllowed => return lang.t(Msg::ProviderNotAllowedHint).to_string(),
+                Outcome::NotMember => return lang.fmt(Msg::ProviderNotMemberHint, &[("provider", provider)]),
+                _ => {}
+            }
+            if let Some((_, code)) = &self.upstream_advice
+                && !matches!(self.outcome, Outcome::CodeInvalid)
+            {
+                return lang.fmt(Msg::ProviderErrcodeHint, &[("provider", provider), ("code", code)]);
+            }
         }
         match self.wecom.as_ref().and_then(|w| w.errcode) {
             Some(code) => lang.fmt(Msg::ErrcodeHint, &[("code", &code.to_string())]),

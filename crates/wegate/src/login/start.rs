@@ -3,8 +3,8 @@
 //! the callback — a PKCE verifier, a nonce — is stored in the transaction under [`CARRY`]).
 
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, header};
+use axum::response::{Html, IntoResponse, Response};
 
 use super::finalize::fail;
 use super::outcome::Failure;
@@ -70,9 +70,34 @@ pub async fn start_login(app: &App, tx: &LoginTx, connection: &Connection, lang:
             app.store.update_login_tx(&kept).await.or_page(lang)?;
             Ok(redirect(&url))
         }
+        Ok(Start::ClientCode { script, corp_id, client_id }) => {
+            client_code_page(&script, &corp_id, &client_id, &callback, &tx.id, lang)
+        }
         Err(e) => {
             let failure = Failure::from_connector(&e).on(connection);
             Err(fail(app, tx, &connection.identifier, &failure, None, lang).await)
         }
     }
+}
+
+/// wegate's page inside a workplace app's browser: the app's JSAPI (allowed by its exact URL in this page's
+/// CSP, and no other script but ours) gives a code, which `/static/client-code.js` takes to the callback.
+fn client_code_page(
+    script: &str,
+    corp_id: &str,
+    client_id: &str,
+    callback: &str,
+    state: &str,
+    lang: Lang,
+) -> Result<Response, PageError> {
+    let Some(csp) = crate::web::csp_with_script(script) else {
+        return Err(PageError::internal(lang, &"the JSAPI URL cannot go into a content security policy"));
+    };
+    let ctx = minijinja::context! { script, corp_id, client_id, callback, state };
+    let body =
+        crate::web::templates::render("client_code.html", lang, ctx).map_err(|e| PageError::internal(lang, &e))?;
+    let mut response = Html(body).into_response();
+    response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, csp);
+    response.headers_mut().insert(header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    Ok(response)
 }

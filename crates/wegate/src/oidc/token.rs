@@ -32,8 +32,8 @@ pub struct Exchanged {
 
 /// Turns a subject token of one type into a signed-in user, for one authenticated client.
 pub trait SubjectTokenExchange: Send + Sync + 'static {
-    /// The `subject_token_type` it accepts.
-    const SUBJECT_TOKEN_TYPE: &'static str;
+    /// The `subject_token_type`s it accepts (the exchange checks that the connection takes the one given).
+    const SUBJECT_TOKEN_TYPES: &'static [&'static str];
 
     /// `form` is the whole request (the exchange may read extra parameters, e.g. `connection`).
     fn exchange<'a>(
@@ -102,10 +102,10 @@ async fn token_exchange<E: SubjectTokenExchange>(
 ) -> Result<TokenResponse, OAuthError> {
     let client = authenticate(app, headers, form).await?;
     let subject_token_type = form.require("subject_token_type")?;
-    if subject_token_type != E::SUBJECT_TOKEN_TYPE {
+    if !E::SUBJECT_TOKEN_TYPES.contains(&subject_token_type) {
         return Err(OAuthError::invalid_request(format!(
-            "subject_token_type {subject_token_type} is not supported; use {}",
-            E::SUBJECT_TOKEN_TYPE
+            "subject_token_type {subject_token_type} is not supported; use one of {}",
+            E::SUBJECT_TOKEN_TYPES.join(", ")
         )));
     }
     let subject_token = form.require("subject_token")?;

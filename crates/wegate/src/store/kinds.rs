@@ -109,6 +109,15 @@ pub struct ProviderSettings {
     pub allowed_corps: Option<Vec<String>>,
 }
 
+/// `dingtalk_qrcode`, `dingtalk_web`, `dingtalk_mobile`: an internal DingTalk app (企业内部应用) of one
+/// organisation — its Client ID (AppKey), Client Secret (AppSecret) and the organisation's CorpId.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct DingTalkSettings {
+    pub client_id: String,
+    pub client_secret: String,
+    pub corp_id: String,
+}
+
 /// How a client authenticates at an upstream's token endpoint.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -178,6 +187,9 @@ pub enum KindSettings {
     Provider(ProviderSettings),
     Oidc(OidcSettings),
     OAuth2(OAuth2Settings),
+    DingTalkQrCode(DingTalkSettings),
+    DingTalkWeb(DingTalkSettings),
+    DingTalkMobile(DingTalkSettings),
 }
 
 impl std::fmt::Debug for KindSettings {
@@ -208,12 +220,24 @@ impl KindSettings {
             KindSettings::Mobile(s) => (s.token.as_deref(), s.encoding_aes_key.as_deref()),
             KindSettings::Delegated(s) => (Some(s.token.as_str()), Some(s.encoding_aes_key.as_str())),
             KindSettings::Provider(s) => (s.token.as_deref(), s.encoding_aes_key.as_deref()),
-            KindSettings::Oidc(_) | KindSettings::OAuth2(_) => (None, None),
+            KindSettings::Oidc(_)
+            | KindSettings::OAuth2(_)
+            | KindSettings::DingTalkQrCode(_)
+            | KindSettings::DingTalkWeb(_)
+            | KindSettings::DingTalkMobile(_) => (None, None),
         };
         token.zip(key)
     }
 
     /// A self-built app's corp id and secret (`wecom_qrcode`, `wecom_web`, `wecom_mobile`).
+    /// A DingTalk connection's app, whichever of the three kinds.
+    pub fn dingtalk(&self) -> Option<&DingTalkSettings> {
+        match self {
+            KindSettings::DingTalkQrCode(s) | KindSettings::DingTalkWeb(s) | KindSettings::DingTalkMobile(s) => Some(s),
+            _ => None,
+        }
+    }
+
     pub fn corp_app(&self) -> Option<(&str, &str)> {
         match self {
             KindSettings::QrCode(s) => Some((&s.corp_id, &s.secret)),
@@ -233,6 +257,9 @@ impl KindSettings {
             KindSettings::Provider(_) => "wecom_provider",
             KindSettings::Oidc(_) => "oidc",
             KindSettings::OAuth2(_) => "oauth2",
+            KindSettings::DingTalkQrCode(_) => "dingtalk_qrcode",
+            KindSettings::DingTalkWeb(_) => "dingtalk_web",
+            KindSettings::DingTalkMobile(_) => "dingtalk_mobile",
         }
     }
 
@@ -251,6 +278,9 @@ impl KindSettings {
             "wecom_provider" => serde_json::from_value(value).map(KindSettings::Provider),
             "oidc" => serde_json::from_value(value).map(KindSettings::Oidc),
             "oauth2" => serde_json::from_value(value).map(KindSettings::OAuth2),
+            "dingtalk_qrcode" => serde_json::from_value(value).map(KindSettings::DingTalkQrCode),
+            "dingtalk_web" => serde_json::from_value(value).map(KindSettings::DingTalkWeb),
+            "dingtalk_mobile" => serde_json::from_value(value).map(KindSettings::DingTalkMobile),
             other => return Err(format!("unknown connection kind {other}")),
         };
         parsed.map_err(|e| format!("{kind} settings: {e}"))
@@ -266,6 +296,9 @@ impl KindSettings {
             KindSettings::Provider(s) => serde_json::to_value(s),
             KindSettings::Oidc(s) => serde_json::to_value(s),
             KindSettings::OAuth2(s) => serde_json::to_value(s),
+            KindSettings::DingTalkQrCode(s) | KindSettings::DingTalkWeb(s) | KindSettings::DingTalkMobile(s) => {
+                serde_json::to_value(s)
+            }
         };
         match value {
             Ok(Value::Object(map)) => map,

@@ -53,9 +53,9 @@ pub use connections::{Connection, ConnectionStore, all_connections};
 pub use grants::{AuthCode, Consumed, GrantOrigin, GrantStart, GrantStore, Redeemed, RefreshToken};
 pub use keys::{KeyStore, SigningKey};
 pub use kinds::{
-    Association, AssociationMode, ClaimMap, ClientAuthMethod, DOMAIN_VERIFICATION, DelegatedSettings, DomainFile,
-    ICON_URL, KindSettings, MatchField, MobileSettings, OAuth2Settings, OidcSettings, ProviderSettings, QrCodeSettings,
-    SECRET_FIELDS, TRUST_EMAIL, WebScope, WebSettings, default_oidc_scopes,
+    Association, AssociationMode, ClaimMap, ClientAuthMethod, DOMAIN_VERIFICATION, DelegatedSettings, DingTalkSettings,
+    DomainFile, ICON_URL, KindSettings, MatchField, MobileSettings, OAuth2Settings, OidcSettings, ProviderSettings,
+    QrCodeSettings, SECRET_FIELDS, TRUST_EMAIL, WebScope, WebSettings, default_oidc_scopes,
 };
 pub use sessions::{LoginTx, Session, SessionStore};
 pub use upstream::{AuthorizedCorp, CachedToken, SuiteTicket, UpstreamStore};

@@ -144,6 +144,13 @@ catalogue! {
         "Too many failed attempts for this account. Wait {minutes} minutes, or sign in another way.",
         "此账号密码错误次数过多，请 {minutes} 分钟后再试，或使用其他方式登录。";
     SwitchLanguage "switch_language" => "中文", "English";
+    ClientCodeTitle "client_code_title" => "Signing you in", "正在登录";
+    ClientCodeWait "client_code_wait" =>
+        "Getting your identity from the app you are in…",
+        "正在从当前应用获取您的身份……";
+    ClientCodeNoscript "client_code_noscript" =>
+        "This sign-in needs JavaScript, which is turned off in this browser.",
+        "此登录方式需要 JavaScript，但当前浏览器已将其关闭。";
     Busy "busy" =>
         "Too many sign-ins are being checked right now. Try again in a moment.",
         "当前验证登录的请求过多，请稍后再试。";
@@ -320,6 +327,15 @@ catalogue! {
     ProviderNotAllowedHint "provider_not_allowed_hint" =>
         "Sign in with the account your organisation gave you, or ask your administrator.",
         "请使用组织为您分配的账号登录，或联系管理员。";
+    ProviderNotMember "provider_not_member" =>
+        "Your {provider} account is not an employee of the organisation this app is for.",
+        "您的 {provider} 账号不是此应用所属组织的员工。";
+    ProviderNotMemberHint "provider_not_member_hint" =>
+        "Sign in with the {provider} account of your organisation. Accounts of other organisations and external contacts cannot sign in here.",
+        "请使用您所在组织的 {provider} 账号登录。其他组织的账号和外部联系人无法在此登录。";
+    ProviderErrcodeHint "provider_errcode_hint" =>
+        "{provider} error code {code}. Try again in a moment; if it keeps happening, give the reference to your administrator.",
+        "{provider} 错误码 {code}。请稍后重试；如果问题持续，请把参考编号告诉管理员。";
     ProviderCodeInvalid "provider_code_invalid" =>
         "The sign-in code from {provider} is invalid, has expired, or was already used.",
         "{provider} 返回的登录凭证无效、已过期或已被使用。";

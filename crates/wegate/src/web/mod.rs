@@ -15,15 +15,25 @@ use crate::app::AppState;
 use error::PageError;
 use i18n::Lang;
 
-/// Strict headers for every page: no inline script or style, no framing, no referrer leaks.
+/// The policy of every page: no inline script or style, scripts from wegate only.
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The same policy, allowing one more script by its exact URL (a workplace app's JSAPI on the in-client page).
+/// None when the URL could break out of the policy (the settings refuse such URLs).
+pub fn csp_with_script(url: &str) -> Option<HeaderValue> {
+    if url.contains([';', ',', ' ', '\'', '"']) || !url.is_ascii() {
+        return None;
+    }
+    HeaderValue::from_str(&CSP.replace("script-src 'self';", &format!("script-src 'self' {url};"))).ok()
+}
+
+/// Strict headers for every page: no inline script or style, no framing, no referrer leaks. A page that set
+/// its own (stricter-or-equal) policy keeps it.
 pub async fn security_headers(mut response: Response) -> Response {
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'",
-        ),
-    );
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    }
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
@@ -36,6 +46,18 @@ pub async fn home(headers: HeaderMap) -> Response {
         Ok(body) => Html(body).into_response(),
         Err(e) => PageError::internal(lang, &e).into_response(),
     }
+}
+
+/// The in-client sign-in page's script (`templates/client_code.html`).
+pub async fn client_code_script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../static/client-code.js"),
+    )
+        .into_response()
 }
 
 pub async fn stylesheet() -> Response {
