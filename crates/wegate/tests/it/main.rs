@@ -13,6 +13,7 @@ mod browser;
 mod console;
 mod delegated;
 mod demo;
+mod dingtalk;
 mod docs;
 mod doors;
 mod encrypted_ids;
