@@ -263,7 +263,8 @@ async fn inside_dingtalk_the_web_kind_signs_in_silently_through_the_jsapi() {
 
     // Outside DingTalk: no button (its JSAPI exists only there).
     let req = auth_request(&client, &["profile"], &[]);
-    let page = browser().get(&req.url).send().await.unwrap().text().await.unwrap();
+    let page = unescape(&browser().get(&req.url).send().await.unwrap().text().await.unwrap());
+    assert!(page.contains("/password\""), "the login page: {page}");
     assert!(!page.contains("/connection/ding-web"), "{page}");
 
     // Inside DingTalk: straight to wegate's page, which loads the JSAPI — allowed by its exact URL, nothing else.
