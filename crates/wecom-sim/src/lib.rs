@@ -112,7 +112,13 @@ impl Simulator {
     /// Serves [`Simulator::router`] on `listener` and, unless `ticket_interval_secs` is 0, runs
     /// the suite_ticket timer. Returns when the server stops.
     pub async fn serve(self, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-        let app = self.router().into_make_service_with_connect_info::<SocketAddr>();
+        self.serve_with(listener, Router::new()).await
+    }
+
+    /// [`Simulator::serve`] with `beside` merged in: another simulator's routes on the same port (`wegate
+    /// simulator` nests DingTalk's under `/dingtalk`). WeCom's fault injection does not apply to them.
+    pub async fn serve_with(self, listener: tokio::net::TcpListener, beside: Router) -> std::io::Result<()> {
+        let app = self.router().merge(beside).into_make_service_with_connect_info::<SocketAddr>();
         let server = axum::serve(listener, app);
         if self.inner.config.ticket_interval_secs == 0 {
             return server.await;

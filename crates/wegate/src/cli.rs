@@ -248,14 +248,21 @@ async fn simulator(listen: String, seed: Option<PathBuf>, trusted_domain: Option
     println!(
         "Point wegate at it: WEGATE_WECOM_API_BASE=http://{listen} WEGATE_WECOM_LOGIN_BASE=http://{listen} WEGATE_WECOM_OAUTH_BASE=http://{listen} WEGATE_WECOM_OPEN_BASE=http://{listen}"
     );
+    println!("DingTalk simulator on http://{listen}/dingtalk  (console: http://{listen}/dingtalk/_sim/)");
+    println!(
+        "Point wegate at it: WEGATE_DINGTALK_API_BASE=http://{listen}/dingtalk/api WEGATE_DINGTALK_OAPI_BASE=http://{listen}/dingtalk/oapi WEGATE_DINGTALK_LOGIN_BASE=http://{listen}/dingtalk/login WEGATE_DINGTALK_JSAPI_URL=http://{listen}/dingtalk/jsapi/dingtalk.open.js"
+    );
+    println!("  (register your callback URLs with PUT /dingtalk/_sim/apps/<client_id>/redirect_uris)");
     let sim = wecom_sim::Simulator::new(seed, wecom_sim::SimConfig::default());
     if let Some(domain) = trusted_domain
         && !sim.set_trusted_domain(&domain)
     {
         return Err(format!("--trusted-domain {domain:?} must be a host or host:port"));
     }
+    let dingtalk =
+        axum::Router::new().nest("/dingtalk", dingtalk_sim::Simulator::new(dingtalk_sim::Seed::demo()).router());
     tokio::select! {
-        result = sim.serve(listener) => result.map_err(|e| e.to_string()),
+        result = sim.serve_with(listener, dingtalk) => result.map_err(|e| e.to_string()),
         _ = crate::server::shutdown_signal() => Ok(()),
     }
 }

@@ -1,4 +1,4 @@
-//! `wegate demo`: one process, no set-up. Starts the WeCom simulator and the server (on a fresh SQLite
+//! `wegate demo`: one process, no set-up. Starts the WeCom simulator (with DingTalk's beside it) and the server (on a fresh SQLite
 //! file), configures through the real admin API a demo app and one connection of each kind with the
 //! simulator's demo credentials, lets the simulator verify the event URLs, push suite tickets and
 //! authorize the delegated template, and serves a tiny relying party at `/demo` that shows the claims of
@@ -66,10 +66,15 @@ pub async fn run(database: PathBuf) -> Result<(), String> {
         "  Also try      赵六 (outside the app's visible scope: refused), the password form (demo / demo-password),"
     );
     println!("                and the other buttons (in-WeCom OAuth, delegated development, service provider).");
+    println!(
+        "  DingTalk      \"DingTalk 钉钉\" → 张三 or 李四 get in; 王五 (an external contact), 赵六 (another organisation) and"
+    );
+    println!("                独行侠 (no organisation) can scan but are refused.");
     println!("  Then          delete or disable 张三 in the simulator's console (link below) and reload the demo app:");
     println!("                wegate signs them out of it at once (address-book event → back-channel logout).");
     println!();
     println!("  WeCom simulator  http://{}/_sim/", demo.simulator_addr);
+    println!("  DingTalk sim.    http://{}/dingtalk/_sim/", demo.simulator_addr);
     println!("  Admin console    {issuer}/console  (choose \"Admin token\" and paste: {})", demo.admin_token);
     println!("  Admin API        {issuer}/api/v1  (Authorization: Bearer {})", demo.admin_token);
     println!("  Discovery        {issuer}/.well-known/openid-configuration");
@@ -102,8 +107,11 @@ pub async fn start(database: PathBuf, listen: &str) -> Result<Demo, String> {
         .await
         .map_err(|e| format!("cannot start the WeCom simulator: {e}"))?;
     let sim_addr = sim_listener.local_addr().map_err(|e| e.to_string())?;
+    // DingTalk's stand-in on the same port, under /dingtalk.
+    let dingtalk = dingtalk_sim::Simulator::new(dingtalk_sim::Seed::demo());
+    let beside = Router::new().nest("/dingtalk", dingtalk.router());
     tokio::spawn(async move {
-        if let Err(e) = simulator.serve(sim_listener).await {
+        if let Err(e) = simulator.serve_with(sim_listener, beside).await {
             tracing::error!(error = %e, "the demo's WeCom simulator stopped");
         }
     });
@@ -119,6 +127,10 @@ pub async fn start(database: PathBuf, listen: &str) -> Result<Demo, String> {
         wecom_login_base: sim.clone(),
         wecom_open_base: sim.clone(),
         wecom_oauth_base: sim.clone(),
+        dingtalk_api_base: format!("{sim}/dingtalk/api"),
+        dingtalk_oapi_base: format!("{sim}/dingtalk/oapi"),
+        dingtalk_login_base: format!("{sim}/dingtalk/login"),
+        dingtalk_jsapi_url: format!("{sim}/dingtalk/jsapi/dingtalk.open.js"),
         ..Settings::default()
     };
     let state = crate::server::build(settings).await.map_err(|e| e.to_string())?;
@@ -164,7 +176,15 @@ pub async fn start(database: PathBuf, listen: &str) -> Result<Demo, String> {
         json!({"identifier": "wecom-provider", "display_name": "Service provider app 服务商应用扫码", "kind": "wecom_provider",
                "corp_id": provider.corp_id, "suite_id": suite.suite_id, "suite_secret": suite.suite_secret,
                "token": suite.token, "encoding_aes_key": suite.encoding_aes_key, "provider_secret": provider.provider_secret}),
+        json!({"identifier": "dingtalk", "display_name": "DingTalk 钉钉", "kind": "dingtalk_qrcode",
+               "client_id": dingtalk_sim::DEMO_CLIENT_ID, "client_secret": dingtalk_sim::DEMO_CLIENT_SECRET,
+               "corp_id": dingtalk_sim::DEMO_CORP_ID}),
+        json!({"identifier": "dingtalk-web", "display_name": "Inside DingTalk 钉钉内打开", "kind": "dingtalk_web",
+               "client_id": dingtalk_sim::DEMO_CLIENT_ID, "client_secret": dingtalk_sim::DEMO_CLIENT_SECRET,
+               "corp_id": dingtalk_sim::DEMO_CORP_ID}),
     ];
+    // What the DingTalk admin registers in 登录与分享: the connection's callback URL.
+    dingtalk.set_redirect_uris(dingtalk_sim::DEMO_CLIENT_ID, vec![format!("{issuer}/connections/dingtalk/callback")]);
     for connection in &connections {
         api.post("/connections", connection).await?;
     }

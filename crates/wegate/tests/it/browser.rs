@@ -360,3 +360,25 @@ async fn the_console_click_through_in_headless_chromium() {
     wd.call(reqwest::Method::DELETE, "", None).await;
     let _ = chromedriver.kill().await;
 }
+
+/// `dingtalk_web` in a real browser that says it is DingTalk's: the demo's sign-in goes straight to wegate's
+/// in-client page, whose strict CSP lets exactly the JSAPI (the simulator's stand-in) and our script run; the
+/// JSAPI's code reaches the callback and the demo app shows who signed in. Nothing is clicked.
+#[tokio::test]
+async fn inside_dingtalk_the_jsapi_signs_in_without_a_click_in_headless_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    let ua = "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Mobile Safari/537.36 AliApp(DingTalk/7.6.0) DingTalkSimPerson/p-zhangsan";
+    let Some((wd, mut chromedriver)) = chromium(dir.path(), Some(ua)).await else { return };
+    let demo = wegate::demo::start(dir.path().join("demo.db"), "127.0.0.1:0").await.expect("demo");
+    let base = demo.server.state.settings.issuer.clone();
+
+    wd.go(&format!("{base}/demo")).await;
+    wd.click("a.button").await; // Sign in with wegate: inside DingTalk, no page to click through
+    wd.wait_for_url("/demo/callback").await;
+    let page = wd.wait_for_source("Signed in as 张三").await;
+    assert!(page.contains("dingtalk_web") && page.contains("dingtalk_userid"), "{page}");
+
+    wd.call(reqwest::Method::DELETE, "", None).await;
+    let _ = chromedriver.kill().await;
+    demo.server.shutdown().await.unwrap();
+}

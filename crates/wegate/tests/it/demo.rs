@@ -76,5 +76,30 @@ async fn demo_click_through_shows_the_claims() {
         let back = b.get(location(&picked)).send().await.unwrap();
         assert!(location(&back).contains("/demo/callback?code="), "{button}");
     }
+
+    // DingTalk, through the simulator's page under /dingtalk: 张三 gets in, the external contact 王五 does not.
+    for (person, admitted) in [("p-zhangsan", true), ("p-wangwu", false)] {
+        let b = browser();
+        let home = b.get(format!("{base}/demo")).send().await.unwrap().text().await.unwrap();
+        let sign_in = extract_attr(&home, "class=\"button\" href=\"").expect("sign-in link");
+        let page = unescape(&b.get(&sign_in).send().await.unwrap().text().await.unwrap());
+        assert!(!page.contains("Inside DingTalk"), "the in-DingTalk button is only for DingTalk's browser");
+        let idx = page.find("DingTalk 钉钉").expect("DingTalk button");
+        let start = page[..idx].rfind("href=\"").expect("href") + 6;
+        let href = &page[start..start + page[start..].find('"').unwrap()];
+        let to_dingtalk = b.get(format!("{base}{href}")).send().await.unwrap();
+        let dingtalk_page = location(&to_dingtalk);
+        assert!(dingtalk_page.contains("/dingtalk/login/oauth2/auth?"), "{dingtalk_page}");
+        let picker = b.get(&dingtalk_page).send().await.unwrap().text().await.unwrap();
+        assert!(picker.contains("王五") && picker.contains("独行侠"), "anyone with DingTalk may scan: {picker}");
+        let picked = b.get(format!("{dingtalk_page}&sim_person={person}")).send().await.unwrap();
+        let back = b.get(location(&picked)).send().await.unwrap();
+        if admitted {
+            let claims = b.get(location(&back)).send().await.unwrap().text().await.unwrap();
+            assert!(claims.contains("dingtalk_userid"), "{claims}");
+        } else {
+            assert_eq!(back.status(), StatusCode::FORBIDDEN);
+        }
+    }
     demo.server.shutdown().await.unwrap();
 }
