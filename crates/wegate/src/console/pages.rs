@@ -529,18 +529,26 @@ pub async fn connection_detail(
         .iter()
         .map(|f| field_view(&view.kind, f, a.lang))
         .collect();
-    // Live state: the WeCom token cache, and the latest WeCom errors on this connection.
+    // Live state: the WeCom or DingTalk token cache, and the latest upstream errors on this connection.
     let stored = app.store.get_connection(&identifier).await;
     // What to paste where: WeCom's trusted domain, or only the redirect URI for another provider.
     let wecom = matches!(&stored, Ok(Some(c)) if connectors::provider_name(c).is_none());
     let token_cached = match stored {
-        Ok(Some(c)) => match c.settings.corp_app() {
-            Some((corp, secret)) => app
+        Ok(Some(c)) => match (c.settings.corp_app(), c.settings.dingtalk()) {
+            (Some((corp, secret)), _) => app
                 .wecom
                 .cached_token_expiry(&wecom::CorpApp { corp_id: corp.into(), secret: secret.into() })
                 .await
                 .map(|at| at - app.now()),
-            None => None,
+            (None, Some(s)) => app
+                .dingtalk
+                .cached_token_expiry(&dingtalk::AppCredential {
+                    client_id: s.client_id.clone(),
+                    client_secret: s.client_secret.clone(),
+                })
+                .await
+                .map(|at| at - app.now()),
+            (None, None) => None,
         },
         _ => None,
     };

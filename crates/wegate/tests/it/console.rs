@@ -206,6 +206,36 @@ async fn a_change_in_the_console_is_what_the_api_shows_and_back() {
     assert!(page.contains("email=upn") && !page.contains("entra-secret-value"), "{page}");
     assert!(page.contains("Register at the provider") && !page.contains("id=\"trusted-domain\""), "{page}");
 
+    // A DingTalk connection from the console form, with DingTalk's own field guide.
+    let form = b
+        .get(format!("{}/console/connections?kind=dingtalk_qrcode", env.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(form.contains("name=\"corp_id\"") && form.contains("name=\"client_secret\""), "{form}");
+    assert!(form.contains("Client ID (AppKey)") && form.contains("qyapi_get_member"), "DingTalk's guide: {form}");
+    let made = b
+        .post(format!("{}/console/connections", env.base))
+        .form(&[
+            ("csrf", token.as_str()),
+            ("kind", "dingtalk_qrcode"),
+            ("identifier", "dingtalk"),
+            ("display_name", "钉钉"),
+            ("client_id", "dingabcdefghijk"),
+            ("client_secret", "dingtalk-secret-value"),
+            ("corp_id", "ding0123456789abcdef"),
+            ("association.mode", "none"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(location(&made).starts_with("/console/connections/dingtalk?ok=created&sig="), "{}", location(&made));
+    let page = b.get(format!("{}/console/connections/dingtalk", env.base)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Register at the provider") && !page.contains("dingtalk-secret-value"), "{page}");
+
     // Enable it for the app in the console: the API's association.
     let enabled = b
         .post(format!("{}/console/apps/{client_id}/connections", env.base))
