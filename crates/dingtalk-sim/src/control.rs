@@ -175,11 +175,14 @@ async fn reset_stats(State(inner): State<Shared>) -> StatusCode {
 struct AuthCodeReq {
     person: String,
     corp_id: String,
+    /// The app the code is requested for (`dd.requestAuthCode({corpId, clientId})`); absent: the legacy call.
+    #[serde(default)]
+    client_id: Option<String>,
 }
 
 async fn auth_code(State(inner): State<Shared>, Json(r): Json<AuthCodeReq>) -> Response {
     let now = inner.now();
-    match inner.world().mint_free_code(&r.person, &r.corp_id, now) {
+    match inner.world().mint_free_code(&r.person, &r.corp_id, r.client_id.as_deref(), now) {
         Ok(code) => Json(json!({"code": code})).into_response(),
         Err(e) => error(StatusCode::BAD_REQUEST, e),
     }

@@ -99,10 +99,18 @@ impl Simulator {
         }
     }
 
-    /// A 免登 code, as `dd.requestAuthCode` gives it, for an internal member of `corp_id`.
+    /// A 免登 code, as the legacy `dd.runtime.permission.requestAuthCode({corpId})` gives it, for an internal
+    /// member of `corp_id` (any app of the corp redeems it).
     pub fn mint_auth_code(&self, person: &str, corp_id: &str) -> Result<String, String> {
         let now = self.inner.now();
-        self.inner.world().mint_free_code(person, corp_id, now)
+        self.inner.world().mint_free_code(person, corp_id, None, now)
+    }
+
+    /// A 免登 code requested for one app (`dd.requestAuthCode({corpId, clientId})`, a mini program's
+    /// `dd.getAuthCode`): only that app's token redeems it.
+    pub fn mint_app_code(&self, person: &str, corp_id: &str, client_id: &str) -> Result<String, String> {
+        let now = self.inner.now();
+        self.inner.world().mint_free_code(person, corp_id, Some(client_id), now)
     }
 
     /// Moves the simulated clock by `secs`.

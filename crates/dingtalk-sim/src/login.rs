@@ -161,12 +161,22 @@ pub(crate) async fn jsapi(State(inner): State<Shared>, headers: HeaderMap) -> Re
     let now = inner.now();
     let mut w = inner.world();
     let person = ua_person(&headers).filter(|p| w.person(p).is_some());
-    let mut codes = HashMap::new();
+    // Per org: one code bound to each of its apps (the new API names the app) and one unbound (the legacy
+    // `dd.runtime.permission.requestAuthCode({corpId})`).
+    let mut codes: HashMap<String, HashMap<String, String>> = HashMap::new();
     if let Some(p) = &person {
         let corps: Vec<String> = w.orgs_of(p).iter().map(|o| o.corp_id.clone()).collect();
         for corp in corps {
-            if let Ok(code) = w.mint_free_code(p, &corp, now) {
-                codes.insert(corp, code);
+            let apps: Vec<String> =
+                w.seed.apps.iter().filter(|a| a.corp_id == corp).map(|a| a.client_id.clone()).collect();
+            let mut per_app = HashMap::new();
+            for client in apps.iter().map(|c| Some(c.as_str())).chain([None]) {
+                if let Ok(code) = w.mint_free_code(p, &corp, client, now) {
+                    per_app.insert(client.unwrap_or("*").to_string(), code);
+                }
+            }
+            if !per_app.is_empty() {
+                codes.insert(corp, per_app);
             }
         }
     }

@@ -209,7 +209,8 @@ fn getuserinfo(w: &mut World, now: i64, app: &App, p: &HashMap<String, String>) 
     let gone = || top_err(40078, "不存在的临时授权码");
     // [DT-faq] 40078: unknown, expired (5 min), used, or a code of another corp; spent once presented.
     let c = w.free_codes.remove(code).ok_or_else(gone)?;
-    if c.corp_id != app.corp_id || now - c.issued_at >= CODE_TTL {
+    let other_app = c.client_id.as_deref().is_some_and(|client| client != app.client_id);
+    if c.corp_id != app.corp_id || other_app || now - c.issued_at >= CODE_TTL {
         return Err(gone());
     }
     // A member who left meanwhile: the code no longer names anyone in the org.

@@ -53,11 +53,14 @@ pub(crate) struct LoginCode {
     pub(crate) issued_at: i64,
 }
 
-/// A 免登 code: bound to the corp it was requested for.
+/// A 免登 code: bound to the corp it was requested for, and to the app when requested with its `clientId`
+/// (`dd.requestAuthCode({corpId, clientId})`, [DT-jsapi]) — that another app's code is refused is INFERRED, the
+/// stricter reading.
 #[derive(Debug, Clone)]
 pub(crate) struct FreeCode {
     pub(crate) person: String,
     pub(crate) corp_id: String,
+    pub(crate) client_id: Option<String>,
     pub(crate) issued_at: i64,
 }
 
@@ -168,12 +171,28 @@ impl World {
         (token, refresh, left)
     }
 
-    pub(crate) fn mint_free_code(&mut self, person: &str, corp_id: &str, now: i64) -> Result<String, String> {
+    pub(crate) fn mint_free_code(
+        &mut self,
+        person: &str,
+        corp_id: &str,
+        client_id: Option<&str>,
+        now: i64,
+    ) -> Result<String, String> {
         if self.internal_member(corp_id, person).is_none() {
             return Err(format!("{person} is not an internal member of {corp_id}"));
         }
+        if let Some(client) = client_id
+            && self.app(client).is_none_or(|a| a.corp_id != corp_id)
+        {
+            return Err(format!("{client} is not an app of {corp_id}"));
+        }
         let code = random_hex();
-        let free = FreeCode { person: person.into(), corp_id: corp_id.into(), issued_at: now };
+        let free = FreeCode {
+            person: person.into(),
+            corp_id: corp_id.into(),
+            client_id: client_id.map(String::from),
+            issued_at: now,
+        };
         self.free_codes.insert(code.clone(), free);
         Ok(code)
     }

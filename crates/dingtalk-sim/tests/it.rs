@@ -434,10 +434,18 @@ async fn jsapi_script_carries_codes_for_the_ua_person() {
     let codes: Value =
         serde_json::from_str(line.trim().trim_start_matches("var codes = ").trim_end_matches(';')).unwrap();
     for (client, corp) in [(DEMO_CLIENT_ID, DEMO_CORP_ID), (OTHER_CLIENT_ID, OTHER_CORP_ID)] {
-        let code = codes[corp].as_str().unwrap();
+        let code = codes[corp][client].as_str().unwrap();
+        let v = t.top("/oapi/topapi/v2/user/getuserinfo", &t.app_token(client).await, &[("code", code)]).await;
+        assert_eq!(v["result"]["name"], "李四", "{v}");
+        // The legacy call's code (no clientId) is the corp's.
+        let code = codes[corp]["*"].as_str().unwrap();
         let v = t.top("/oapi/topapi/v2/user/getuserinfo", &t.app_token(client).await, &[("code", code)]).await;
         assert_eq!(v["result"]["name"], "李四", "{v}");
     }
+    // A code requested for one app of the corp is not another app's (the stricter reading).
+    let code = codes[DEMO_CORP_ID]["dingnoperm"].as_str().unwrap();
+    let v = t.top("/oapi/topapi/v2/user/getuserinfo", &t.app_token(DEMO_CLIENT_ID).await, &[("code", code)]).await;
+    assert_eq!(v["errcode"], 40078, "{v}");
     for ua in ["Mozilla/5.0", "Mozilla/5.0 DingTalkSimPerson/p-lisi", "Mozilla/5.0 DingTalk/7.6.0"] {
         let js = t.http.get(t.url("/jsapi/dingtalk.open.js")).header("user-agent", ua).send().await.unwrap();
         let js = js.text().await.unwrap();

@@ -102,8 +102,8 @@ pub struct Me {
 #[derive(Debug, Clone, Deserialize)]
 pub struct UnionIdMember {
     pub userid: String,
-    /// 0 = 企业内部员工, 1 = 企业外部联系人 (an external contact) [DT-byunion].
-    #[serde(default)]
+    /// 0 = 企业内部员工, 1 = 企业外部联系人 (an external contact) [DT-byunion]. Required: an answer without it
+    /// does not say who this is.
     pub contact_type: i64,
 }
 
@@ -257,7 +257,9 @@ impl Client {
         // DingTalk's IP throttle answers in neither family's shape [DT-rate].
         let throttled = match &value {
             Some(v) => v.get("status").and_then(Value::as_i64) == Some(1111) && v.get("punish").is_some(),
-            None => bytes.trim_ascii_start().starts_with(b"<"),
+            // An HTML page in place of JSON, with HTTP 200: the throttle's other answer (a proxy's error page
+            // comes with its own status and is an HTTP failure).
+            None => status.is_success() && bytes.trim_ascii_start().starts_with(b"<"),
         };
         if throttled {
             tracing::warn!(api, "DingTalk's IP throttle answered");
@@ -277,7 +279,7 @@ impl Client {
                 };
                 let errmsg = text(value.get("errmsg")).unwrap_or_default();
                 let sub_code = text(value.get("sub_code"));
-                tracing::warn!(api, errcode, errmsg = %errmsg, sub_code = ?sub_code, "DingTalk answered an error");
+                tracing::warn!(api, errcode, errmsg = ?errmsg, sub_code = ?sub_code, "DingTalk answered an error");
                 return Err(Error::Oapi { api, errcode, errmsg, sub_code });
             }
             // topapi wraps its data in `result` [DT-free].
@@ -297,7 +299,7 @@ impl Client {
                 .and_then(Value::as_array)
                 .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
                 .unwrap_or_default();
-            tracing::warn!(api, status = status.as_u16(), code = %code, message = %message, "DingTalk answered an error");
+            tracing::warn!(api, status = status.as_u16(), code = ?code, message = ?message, "DingTalk answered an error");
             return Err(Error::Api { api, status: status.as_u16(), code, message, required_scopes });
         }
         let value = value.ok_or_else(|| Error::Decode { api, message: "not JSON".into() })?;

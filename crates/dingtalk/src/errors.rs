@@ -57,7 +57,12 @@ impl Error {
     /// A short code for metric labels and logs: the errcode, the `code`, or the kind of transport failure.
     pub fn failure_code(&self) -> String {
         match self {
-            Error::Api { code, .. } => code.clone(),
+            // DingTalk's codes are dotted names; anything else would let an answer mint label values.
+            Error::Api { code, .. } => {
+                let plain =
+                    code.len() <= 80 && code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_');
+                if plain { code.clone() } else { "other".into() }
+            }
             Error::Oapi { errcode, .. } => errcode.to_string(),
             Error::Throttled { .. } => "throttled".into(),
             Error::Timeout { .. } => "timeout".into(),

@@ -266,11 +266,14 @@ impl Settings {
         }
         if let Some(v) = get("dingtalk_jsapi_url") {
             validate_base_url("dingtalk_jsapi_url", &v)?;
-            // It goes into the page's CSP as a source: nothing that could end or widen the policy.
-            if v.contains([';', ',', ' ', '\'', '"', '*']) || !v.is_ascii() {
+            // It goes into the page's CSP as a source (nothing that could end or widen the policy), and it runs on
+            // the login page: https, or plain http on this machine only (a simulator).
+            if !crate::web::is_plain_script_url(&v) {
                 return Err(ConfigError::Invalid {
                     key: "dingtalk_jsapi_url".into(),
-                    message: "must be a plain URL (no ; , * quotes or spaces)".into(),
+                    message:
+                        "must be an https URL (http only on localhost or 127.0.0.1), without spaces, ; , * or quotes"
+                            .into(),
                 });
             }
             s.dingtalk_jsapi_url = v;

@@ -15,20 +15,33 @@
     go("error=jsapi_failed&error_description=" + encodeURIComponent(text.slice(0, 200)));
   }
   var dd = window.dd;
-  if (!dd || typeof dd.requestAuthCode !== "function") {
+  // The current API names the app (DingTalk ≥ 7.0.45 mobile, 7.0.50 PC); older clients have only the
+  // legacy one, which names the corp.
+  var current = dd && typeof dd.requestAuthCode === "function";
+  var legacy = dd && dd.runtime && dd.runtime.permission && typeof dd.runtime.permission.requestAuthCode === "function";
+  if (!current && !legacy) {
     fail("the DingTalk JSAPI did not load");
     return;
   }
+  var done = false;
+  // A bridge that never answers must not leave the person on this page.
+  var timer = window.setTimeout(function () {
+    if (!done) { done = true; go("error=jsapi_timeout&error_description=" + encodeURIComponent("DingTalk did not answer")); }
+  }, 15000);
+  function once(f) {
+    return function (x) { if (!done) { done = true; window.clearTimeout(timer); f(x); } };
+  }
+  var options = {
+    corpId: d.corpId,
+    clientId: d.clientId,
+    onSuccess: once(function (r) {
+      if (r && r.code) { go("code=" + encodeURIComponent(r.code)); } else { fail("no code"); }
+    }),
+    onFail: once(fail)
+  };
   try {
-    dd.requestAuthCode({
-      corpId: d.corpId,
-      clientId: d.clientId,
-      onSuccess: function (r) {
-        if (r && r.code) { go("code=" + encodeURIComponent(r.code)); } else { fail("no code"); }
-      },
-      onFail: fail
-    });
+    if (current) { dd.requestAuthCode(options); } else { dd.runtime.permission.requestAuthCode(options); }
   } catch (e) {
-    fail(e);
+    once(fail)(e);
   }
 })();

@@ -95,17 +95,29 @@ pub async fn finish_login_page(
         .or_else(|| answer.param("code"))
         .filter(|c| !c.is_empty())
         .ok_or(ConnectorError::Cancelled)?;
-    let app_credential = credential(s);
-    let user = app.dingtalk.user_access_token(&app_credential, code).await?;
+    let user = app.dingtalk.user_access_token(&credential(s), code).await?;
+    // The login page asked for `openid corpid` with the organisation pre-selected, so DingTalk names the
+    // organisation the person signed in as [DT-utok]: another one (or none) is not this connection's — and a
+    // connection whose credentials are another organisation's app than its corp_id stops here too.
+    if user.corp_id.as_deref() != Some(s.corp_id.as_str()) {
+        return Err(ConnectorError::NotEmployee(format!(
+            "signed in at DingTalk as a member of {}, not of {}",
+            user.corp_id.as_deref().unwrap_or("no organisation"),
+            s.corp_id
+        )));
+    }
     let me = app.dingtalk.me(&user.access_token).await?;
-    // The organisation's answer, with the app's own token — never the person's [DT-byunion].
-    let member = match app.dingtalk.user_by_unionid(&app_credential, &me.union_id).await {
+    let userid = employee(app, s, &me.union_id).await?;
+    directory_identity(app, s, &userid).await
+}
+
+/// The employee `unionid` names in the connection's organisation, asked with the app's own token — never the
+/// person's [DT-byunion]: 60121 (not its employee) and external contacts (`contact_type` 1) are refused.
+async fn employee(app: &App, s: &DingTalkSettings, unionid: &str) -> Result<String, ConnectorError> {
+    let member = match app.dingtalk.user_by_unionid(&credential(s), unionid).await {
         Ok(member) => member,
         Err(e) if e.is_not_an_employee() => {
-            return Err(ConnectorError::NotEmployee(format!(
-                "unionId {} is not an employee of {}",
-                me.union_id, s.corp_id
-            )));
+            return Err(ConnectorError::NotEmployee(format!("unionId {unionid} is not an employee of {}", s.corp_id)));
         }
         Err(e) => return Err(e.into()),
     };
@@ -115,7 +127,7 @@ pub async fn finish_login_page(
             member.userid, member.contact_type, s.corp_id
         )));
     }
-    directory_identity(app, s, &member.userid).await
+    Ok(member.userid)
 }
 
 /// `dingtalk_web`'s callback: the 免登 code wegate's page got from the JSAPI, or the JSAPI's failure.
@@ -133,7 +145,16 @@ pub async fn finish_in_client(
 /// to members of the organisation, for its own apps: a code of another organisation is 40078 [DT-faq].
 pub async fn exchange_code(app: &App, s: &DingTalkSettings, code: &str) -> Result<UpstreamIdentity, ConnectorError> {
     let who = app.dingtalk.user_info_by_code(&credential(s), code).await?;
-    directory_identity(app, s, &who.userid).await
+    // Who may hold a 免登 code is DingTalk's to say; that `user/get` refuses external contacts is not
+    // documented, so the organisation is asked as at the login page (the stricter reading).
+    let unionid = who.unionid.as_deref().filter(|u| !u.is_empty()).ok_or_else(|| {
+        ConnectorError::Config(format!("DingTalk named {} without a unionid; cannot check the employee", who.userid))
+    })?;
+    let userid = employee(app, s, unionid).await?;
+    if userid != who.userid {
+        return Err(ConnectorError::NotEmployee(format!("the code named {}, the organisation {userid}", who.userid)));
+    }
+    directory_identity(app, s, &userid).await
 }
 
 /// The member as the organisation's directory has them (`topapi/v2/user/get`): its name, email, mobile and
@@ -147,8 +168,11 @@ async fn directory_identity(app: &App, s: &DingTalkSettings, userid: &str) -> Re
         Err(e) => return Err(e.into()),
     };
     let present = |v: &Option<String>| v.clone().filter(|v| !v.trim().is_empty());
-    // The enterprise mailbox first: the organisation's own address, then the one its admin entered.
-    let email = present(&member.org_email).or_else(|| present(&member.email));
+    // The enterprise mailbox first: the organisation's own address. The other `email` may be the person's own
+    // entry, so field matching never links on it (it stays on the identity, unvouched).
+    let org_email = present(&member.org_email);
+    let vouched = Vouched { email: org_email.is_some(), ..Vouched::DIRECTORY };
+    let email = org_email.or_else(|| present(&member.email));
     let userid = if member.userid.is_empty() { userid.to_string() } else { member.userid.clone() };
     let mut claims = json!({
         "dingtalk_corp_id": s.corp_id,
@@ -178,7 +202,7 @@ async fn directory_identity(app: &App, s: &DingTalkSettings, userid: &str) -> Re
         picture: present(&member.avatar),
         claims,
         profile,
-        vouched: Vouched::DIRECTORY,
+        vouched,
     })
 }
 

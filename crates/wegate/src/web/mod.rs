@@ -17,11 +17,24 @@ use i18n::Lang;
 
 /// The policy of every page: no inline script or style, scripts from wegate only.
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// Everything after `script-src`.
+const CSP_TAIL: &str =
+    "; style-src 'self'; img-src 'self' data: https:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// Whether `url` may be a script source of a page: https (or http on loopback: a local simulator), and
+/// nothing that could end, split or widen a CSP source list (whitespace or control characters, which URL
+/// parsers drop silently, `;`, `,`, `*`, quotes).
+pub fn is_plain_script_url(url: &str) -> bool {
+    let plain = url.bytes().all(|b| b.is_ascii_graphic() && !matches!(b, b';' | b',' | b'*' | b'\'' | b'"'));
+    let Ok(parsed) = url::Url::parse(url) else { return false };
+    let loopback = matches!(parsed.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    plain && (parsed.scheme() == "https" || (parsed.scheme() == "http" && loopback)) && parsed.query().is_none()
+}
 
 /// The same policy, allowing one more script by its exact URL (a workplace app's JSAPI on the in-client page).
 /// None when the URL could break out of the policy (the settings refuse such URLs).
 pub fn csp_with_script(url: &str) -> Option<HeaderValue> {
-    if url.contains([';', ',', ' ', '\'', '"']) || !url.is_ascii() {
+    if !is_plain_script_url(url) {
         return None;
     }
     HeaderValue::from_str(&CSP.replace("script-src 'self';", &format!("script-src 'self' {url};"))).ok()
@@ -31,7 +44,10 @@ pub fn csp_with_script(url: &str) -> Option<HeaderValue> {
 /// its own (stricter-or-equal) policy keeps it.
 pub async fn security_headers(mut response: Response) -> Response {
     let headers = response.headers_mut();
-    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+    // A page's own policy stays only when it is the base one with sources added to script-src (the in-client
+    // page); anything else is replaced.
+    let own = headers.get(header::CONTENT_SECURITY_POLICY).and_then(|v| v.to_str().ok());
+    if !own.is_some_and(|p| p.starts_with("default-src 'none'; script-src 'self'") && p.ends_with(CSP_TAIL)) {
         headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     }
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
@@ -91,4 +107,29 @@ pub async fn switch_language(State(app): State<AppState>, Query(choice): Query<L
     let cookie = cookies::set(cookies::LANGUAGE, tag, Some(365 * 24 * 3600), app.settings.secure_cookies());
     response.headers_mut().insert(header::SET_COOKIE, cookie);
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_script_url_cannot_widen_the_policy() {
+        assert!(csp_with_script("https://g.alicdn.com/dingding/dingtalk-jsapi/3.0.25/dingtalk.open.js").is_some());
+        assert!(csp_with_script("http://127.0.0.1:9000/dingtalk/jsapi/dingtalk.open.js").is_some());
+        for bad in [
+            "https://g.alicdn.com/x.js\thttps:",
+            "https://g.alicdn.com/x.js https:",
+            "https://g.alicdn.com/x.js; script-src *",
+            "https://*.alicdn.com/x.js",
+            "https://g.alicdn.com/x.js,https:",
+            "http://cdn.example.com/x.js",
+            "https://g.alicdn.com/x.js?v=1",
+            "javascript:alert(1)",
+        ] {
+            assert!(csp_with_script(bad).is_none(), "{bad:?}");
+        }
+        let csp = csp_with_script("https://g.alicdn.com/x.js").unwrap();
+        assert!(csp.to_str().unwrap().ends_with(CSP_TAIL));
+    }
 }

@@ -164,7 +164,11 @@ async fn qrcode_lets_in_the_organisations_employees_and_nobody_else() {
     let (_, audit) = env.admin(reqwest::Method::GET, "/audit?limit=100", None).await;
     let failures = audit["items"].as_array().unwrap().iter().filter(|e| e["event"] == "login.failure");
     let reasons: Vec<String> = failures.map(|e| e.to_string()).collect();
-    assert!(reasons.iter().any(|r| r.contains("external contact")), "{reasons:?}");
+    // DingTalk's page lets an external contact sign in as a member of no organisation (the simulator's
+    // reading); another organisation's person as its member. The log says which.
+    assert_eq!(reasons.len(), 3, "{reasons:?}");
+    assert!(reasons.iter().all(|r| r.contains("not an employee")), "{reasons:?}");
+    assert!(reasons.iter().any(|r| r.contains(&format!("a member of {OTHER_CORP_ID}, not of {DEMO_CORP_ID}"))));
 
     // A person who is an employee of both organisations gets in as the demo organisation's member.
     let lisi = sub_of(&env, &client, &http, &browser(), "p-lisi").await;
@@ -253,6 +257,17 @@ async fn a_replayed_or_foreign_code_is_refused_with_nothing_created() {
     let (status, page) = page_text(b.get(location(&declined)).send().await.unwrap()).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(page.contains("You cancelled the sign-in at 钉钉"), "{page}");
+
+    // A connection whose corp_id is not the organisation its app's sign-in names (the admin pasted another
+    // organisation's CorpId): DingTalk's answer names the organisation picked, and it is not this one.
+    let (status, body) =
+        env.admin(reqwest::Method::PATCH, "/connections/ding", Some(json!({"corp_id": OTHER_CORP_ID}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let req = auth_request(&client, &["profile"], &[("connection", "ding")]);
+    let (status, page) = page_text(qr_login(&browser(), &req.url, "p-zhangsan").await).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{page}");
+    assert!(page.contains("not an employee of the organisation"), "{page}");
+    assert_eq!(env.user_count().await, 1);
 }
 
 #[tokio::test]
@@ -295,9 +310,10 @@ async fn inside_dingtalk_the_web_kind_signs_in_silently_through_the_jsapi() {
     // What the JSAPI gives inside DingTalk: the simulator's script carries the person's code per organisation.
     let script = reqwest::Client::builder().user_agent(ua).build().unwrap().get(&jsapi).send().await.unwrap();
     let script = script.text().await.unwrap();
-    let marker = format!("\"{DEMO_CORP_ID}\":\"");
-    let start = script.find(&marker).expect("a code for the demo organisation") + marker.len();
-    let code = &script[start..start + script[start..].find('"').unwrap()];
+    let line = script.lines().find(|l| l.contains("var codes = ")).expect("the codes");
+    let codes: Value =
+        serde_json::from_str(line.trim().trim_start_matches("var codes = ").trim_end_matches(';')).unwrap();
+    let code = codes[DEMO_CORP_ID][DEMO_CLIENT_ID].as_str().expect("a code of the demo organisation for its app");
     let done = b.get(format!("{callback}?code={code}&state={state}")).send().await.unwrap();
     let app_code = code_from_redirect(&done, &req, &env.base);
     let tokens = exchange(&client, &http, app_code, req.verifier).await;
@@ -328,7 +344,7 @@ async fn inside_dingtalk_the_web_kind_signs_in_silently_through_the_jsapi() {
     let req = auth_request(&client, &["profile"], &[]);
     let html = unescape(&b2.get(&req.url).send().await.unwrap().text().await.unwrap());
     let state = extract_attr(&html, "data-state=\"").unwrap();
-    let foreign = d.sim.mint_auth_code("p-zhao", OTHER_CORP_ID).unwrap();
+    let foreign = d.sim.mint_app_code("p-zhao", OTHER_CORP_ID, OTHER_CLIENT_ID).unwrap();
     let (status, page) =
         page_text(b2.get(format!("{callback}?code={foreign}&state={state}")).send().await.unwrap()).await;
     assert_eq!(status, StatusCode::BAD_GATEWAY, "{page}");
@@ -363,20 +379,25 @@ async fn mobile_exchanges_a_dingtalk_code_at_the_token_endpoint() {
             .await
         }
     };
-    let code = d.sim.mint_auth_code("p-zhangsan", DEMO_CORP_ID).unwrap();
+    // What the mini program's dd.getAuthCode gives: a code for its app.
+    let code = d.sim.mint_app_code("p-zhangsan", DEMO_CORP_ID, DEMO_CLIENT_ID).unwrap();
     let (status, tokens) = call(code.clone(), TYPE, "ding-mobile").await;
     assert_eq!(status, StatusCode::OK, "{tokens}");
     assert_eq!(claims_of(tokens["id_token"].as_str().unwrap())["amr"], json!(["dingtalk_mobile"]));
     // Single use at DingTalk → invalid_grant.
     let (status, body) = call(code, TYPE, "ding-mobile").await;
     assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")), "{body}");
+    // A code another app of the same organisation asked for is not this app's.
+    let other_app = d.sim.mint_app_code("p-zhangsan", DEMO_CORP_ID, "dingnoperm").unwrap();
+    let (status, body) = call(other_app, TYPE, "ding-mobile").await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")), "{body}");
     // A DingTalk code at a WeCom connection, a WeCom type at the DingTalk one: refused before any upstream call.
-    let code = d.sim.mint_auth_code("p-zhangsan", DEMO_CORP_ID).unwrap();
+    let code = d.sim.mint_app_code("p-zhangsan", DEMO_CORP_ID, DEMO_CLIENT_ID).unwrap();
     let (_, body) = call(code.clone(), TYPE, "wecom-mobile").await;
     assert_eq!(body["error"], "invalid_request", "{body}");
     let (_, body) = call(code.clone(), "urn:wegate:params:oauth:token-type:wecom-code", "ding-mobile").await;
     assert_eq!(body["error"], "invalid_request", "{body}");
-    assert_eq!(d.stats().await["calls"]["/oapi/topapi/v2/user/getuserinfo"], 2, "{}", d.stats().await);
+    assert_eq!(d.stats().await["calls"]["/oapi/topapi/v2/user/getuserinfo"], 3, "{}", d.stats().await);
     // No button for it in a browser.
     assert_eq!(env.user_count().await, 1);
 }
@@ -506,4 +527,36 @@ async fn postgres_two_processes_share_one_dingtalk_app_token() {
     let stats = d.stats().await;
     assert_eq!(stats["app_token_fetches"], 1, "one app token for both instances: {stats}");
     drop(second);
+}
+
+/// Field matching links on the organisation's enterprise mailbox only: DingTalk's other `email` may be the
+/// person's own entry, so an account with that address is not taken over (and the address stays off the new
+/// account).
+#[tokio::test]
+async fn match_links_on_the_enterprise_mailbox_only() {
+    let (env, d) = start_ding().await;
+    d.register(&env.base, OTHER_CLIENT_ID, &["ding"]);
+    d.register(&env.base, DEMO_CLIENT_ID, &["ding-acme"]);
+    let association = json!({"association": {"mode": "match", "fields": ["email"]}});
+    ding_connection(&env, "ding", "dingtalk_qrcode", true, association.clone()).await;
+    ding_connection(&env, "ding-acme", "dingtalk_qrcode", false, association).await;
+    let (client, http, _) = web_app(&env, &["ding", "ding-acme"]).await;
+    for (username, email) in [("zhao", "zhao@personal.example"), ("zs", "zhangsan@acme.example")] {
+        env.post("/users", json!({"username": username, "email": email, "password": "a-long-password-1"})).await;
+    }
+    // 赵六's directory entry has only his own `email`: a new user, the local "zhao" untouched.
+    let sub = sub_of(&env, &client, &http, &browser(), "p-zhao").await;
+    let (_, zhao) = env.admin(reqwest::Method::GET, &format!("/users/{sub}"), None).await;
+    assert_ne!(zhao["username"], "zhao", "{zhao}");
+    assert!(zhao["email"].is_null(), "an unvouched email stays off the account: {zhao}");
+    assert_eq!(env.user_count().await, 3);
+    // 张三's enterprise mailbox links to the account that has it.
+    let req = auth_request(&client, &["profile"], &[("connection", "ding-acme")]);
+    let done = qr_login(&browser(), &req.url, "p-zhangsan").await;
+    let code = code_from_redirect(&done, &req, &env.base);
+    let tokens = exchange(&client, &http, code, req.verifier).await;
+    let claims = tokens.id_token().unwrap().claims(&client.id_token_verifier(), &req.nonce).unwrap();
+    let (_, zs) = env.admin(reqwest::Method::GET, &format!("/users/{}", claims.subject().as_str()), None).await;
+    assert_eq!(zs["username"], "zs", "{zs}");
+    assert_eq!(env.user_count().await, 3);
 }
