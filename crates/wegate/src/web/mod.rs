@@ -132,4 +132,19 @@ mod tests {
         let csp = csp_with_script("https://g.alicdn.com/x.js").unwrap();
         assert!(csp.to_str().unwrap().ends_with(CSP_TAIL));
     }
+
+    #[tokio::test]
+    async fn only_the_base_policy_plus_script_sources_survives_the_headers_layer() {
+        let with = |csp: &'static str| {
+            let mut r = Response::new(axum::body::Body::empty());
+            r.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp));
+            r
+        };
+        let widened = security_headers(with("default-src *; script-src * 'unsafe-inline'")).await;
+        assert_eq!(widened.headers()[header::CONTENT_SECURITY_POLICY], CSP);
+        let own = csp_with_script("https://g.alicdn.com/x.js").unwrap();
+        let mut r = Response::new(axum::body::Body::empty());
+        r.headers_mut().insert(header::CONTENT_SECURITY_POLICY, own.clone());
+        assert_eq!(security_headers(r).await.headers()[header::CONTENT_SECURITY_POLICY], own);
+    }
 }
