@@ -21,6 +21,8 @@ pub struct App {
     pub wecom: wecom::Client,
     /// DingTalk API client; its app-token cache is backed by the store too.
     pub dingtalk: dingtalk::Client,
+    /// Feishu/Lark API client; its app and tenant tokens are cached in the store too.
+    pub feishu: feishu::Client,
     /// Prometheus metrics.
     pub metrics: Metrics,
     /// The one clock of the server (tests shift it).

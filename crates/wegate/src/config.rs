@@ -50,6 +50,10 @@ pub struct Settings {
     pub dingtalk_login_base: String,
     /// The JSAPI script the in-DingTalk page loads (and its CSP allows).
     pub dingtalk_jsapi_url: String,
+    /// Feishu's `/open-apis/...` API (Lark: `https://open.larksuite.com`).
+    pub feishu_api_base: String,
+    /// Feishu's authorize page host (Lark: `https://accounts.larksuite.com`).
+    pub feishu_accounts_base: String,
     /// WeCom's service-provider login page (`/wwopen/sso/3rd_qrConnect`).
     pub wecom_open_base: String,
     /// Timeout of one call to WeCom's API.
@@ -103,6 +107,8 @@ impl std::fmt::Debug for Settings {
             .field("dingtalk_oapi_base", &self.dingtalk_oapi_base)
             .field("dingtalk_login_base", &self.dingtalk_login_base)
             .field("dingtalk_jsapi_url", &self.dingtalk_jsapi_url)
+            .field("feishu_api_base", &self.feishu_api_base)
+            .field("feishu_accounts_base", &self.feishu_accounts_base)
             .field("wecom_open_base", &self.wecom_open_base)
             .field("log_format", &self.log_format)
             .finish_non_exhaustive()
@@ -138,6 +144,8 @@ impl Default for Settings {
             dingtalk_oapi_base: "https://oapi.dingtalk.com".into(),
             dingtalk_login_base: "https://login.dingtalk.com".into(),
             dingtalk_jsapi_url: DINGTALK_JSAPI_URL.into(),
+            feishu_api_base: "https://open.feishu.cn".into(),
+            feishu_accounts_base: "https://accounts.feishu.cn".into(),
             wecom_open_base: "https://open.work.weixin.qq.com".into(),
             wecom_timeout: Duration::from_secs(5),
             upstream_timeout: Duration::from_secs(10),
@@ -258,6 +266,8 @@ impl Settings {
             ("dingtalk_api_base", &mut s.dingtalk_api_base),
             ("dingtalk_oapi_base", &mut s.dingtalk_oapi_base),
             ("dingtalk_login_base", &mut s.dingtalk_login_base),
+            ("feishu_api_base", &mut s.feishu_api_base),
+            ("feishu_accounts_base", &mut s.feishu_accounts_base),
         ] {
             if let Some(v) = get(key) {
                 validate_base_url(key, &v)?;
@@ -376,7 +386,17 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("dingtalk_oapi_base", "https://oapi.dingtalk.com", "DingTalk's /gettoken and /topapi/... API"),
     ("dingtalk_login_base", "https://login.dingtalk.com", "DingTalk's login page (/oauth2/auth)"),
     ("dingtalk_jsapi_url", DINGTALK_JSAPI_URL, "the JSAPI script the in-DingTalk page loads (its CSP allows it)"),
-    ("upstream_timeout_ms", "10000", "timeout of one call to DingTalk or an OpenID Connect or OAuth 2.0 provider"),
+    ("feishu_api_base", "https://open.feishu.cn", "Feishu's /open-apis/... API (Lark: https://open.larksuite.com)"),
+    (
+        "feishu_accounts_base",
+        "https://accounts.feishu.cn",
+        "Feishu's authorize page (Lark: https://accounts.larksuite.com)",
+    ),
+    (
+        "upstream_timeout_ms",
+        "10000",
+        "timeout of one call to DingTalk, Feishu or an OpenID Connect or OAuth 2.0 provider",
+    ),
     ("log_format", "human", "human or json"),
     ("log_level", "info", "tracing filter, e.g. info or wegate=debug,info"),
     ("db_max_connections", "10", "PostgreSQL pool size"),

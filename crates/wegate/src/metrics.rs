@@ -118,6 +118,17 @@ impl dingtalk::Observer for Upstream {
     }
 }
 
+impl feishu::Observer for Upstream {
+    fn call(&self, api: &'static str, failure: Option<&feishu::Error>, elapsed: Duration) {
+        let code = failure.map(feishu::Error::failure_code);
+        self.observe("feishu", api, code.as_deref(), elapsed);
+    }
+
+    fn token(&self, source: feishu::TokenSource) {
+        self.token_from("feishu", source);
+    }
+}
+
 impl oidc_rp::Observer for Upstream {
     fn call(&self, host: &str, what: &'static str, failure: Option<&str>, elapsed: Duration) {
         self.observe(host, what, failure, elapsed);

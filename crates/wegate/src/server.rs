@@ -29,7 +29,7 @@ pub enum StartError {
     Wecom(String),
 }
 
-/// The upstream token cache (WeCom, DingTalk) backed by the store: one token per app for all instances.
+/// The upstream token cache (WeCom, DingTalk, Feishu) backed by the store: one token per app for all instances.
 pub struct StoreTokenCache(pub Arc<dyn Store>);
 
 #[async_trait]
@@ -106,6 +106,12 @@ pub async fn build_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> Resu
         Arc::new(metrics.upstream()),
     )
     .map_err(|e| StartError::Wecom(e.to_string()))?;
+    let feishu = feishu::Client::observed(
+        feishu::ClientConfig { api_base: settings.feishu_api_base.clone(), timeout: settings.upstream_timeout },
+        Arc::new(StoreTokenCache(store.clone())),
+        Arc::new(metrics.upstream()),
+    )
+    .map_err(|e| StartError::Wecom(e.to_string()))?;
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
     let passwords = PasswordWorkers::new(cores, std::time::Duration::from_millis(200));
     let http = reqwest::Client::builder()
@@ -123,6 +129,7 @@ pub async fn build_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> Resu
         keys,
         wecom,
         dingtalk,
+        feishu,
         metrics,
         clock,
         passwords,

@@ -86,7 +86,8 @@ pub struct ConnectionBody {
     pub client_id: Option<String>,
     /// `oidc`, `oauth2`: its secret; `dingtalk_*`: the Client Secret (AppSecret). Write-only.
     pub client_secret: Option<String>,
-    /// `oidc` (default `["openid","profile","email"]`, must include `openid`), `oauth2`: the scopes asked for;
+    /// `oidc` (default `["openid","profile","email"]`, must include `openid`), `oauth2`, `feishu*` (default none:
+    /// the person's name only; e.g. `contact:user.email:readonly`, enabled for the app first): the scopes asked for;
     /// a list, or one string of names separated by spaces or commas.
     #[schema(value_type = Option<Vec<String>>)]
     #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
@@ -114,6 +115,19 @@ pub struct ConnectionBody {
     pub userinfo_endpoint: Option<String>,
     /// `oauth2`: the dotted path of the person's stable id in the userinfo JSON (`id`, `data.user_id`).
     pub user_id_field: Option<String>,
+    /// `feishu`, `feishu_marketplace`: the app's App ID (`cli_…`).
+    pub app_id: Option<String>,
+    /// `feishu`, `feishu_marketplace`: its App Secret (write-only).
+    pub app_secret: Option<String>,
+    /// `feishu_marketplace`: the event subscription's Encrypt Key (write-only).
+    pub encrypt_key: Option<String>,
+    /// `feishu_marketplace`: the event subscription's Verification Token (write-only).
+    pub verification_token: Option<String>,
+    /// `feishu_marketplace`: the tenant_keys whose people may sign in (any other tenant is refused); a list, or
+    /// one string of keys separated by spaces or commas.
+    #[schema(value_type = Option<Vec<String>>)]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub allowed_tenants: Option<Option<Value>>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -168,6 +182,8 @@ pub async fn view(app: &App, c: Connection) -> ApiResult<ConnectionView> {
         let suite_id = match &c.settings {
             KindSettings::Delegated(s) => s.template_id.clone(),
             KindSettings::Provider(s) => s.suite_id.clone(),
+            // A Feishu marketplace app's app_ticket, kept the same way.
+            KindSettings::FeishuMarketplace(s) => Some(connectors::feishu::ticket_key(&s.app_id)),
             _ => None,
         };
         let ticket = app.store.get_suite_ticket(suite_id.as_deref().unwrap_or_default()).await?;

@@ -34,6 +34,10 @@ pub fn warnings(connection: &Connection) -> Vec<String> {
             }
             // The directory's email and mobile need the 成员信息读权限 and 邮箱等个人信息 / 手机号 permissions.
             KindSettings::DingTalkQrCode(_) | KindSettings::DingTalkWeb(_) | KindSettings::DingTalkMobile(_) => None,
+            // Feishu's email and mobile are admin-imported, vouched for by nobody [FS-uinfo].
+            KindSettings::Feishu(_) | KindSettings::FeishuMarketplace(_) => {
+                Some("Feishu vouches for no email or mobile (only trust_email makes its email count)")
+            }
             KindSettings::Oidc(_) => None,
             KindSettings::OAuth2(_) => Some(
                 "a plain OAuth 2.0 provider vouches for no email or phone (only trust_email makes its email count)",
@@ -58,9 +62,12 @@ pub fn warnings(connection: &Connection) -> Vec<String> {
                 _ => None,
             };
             if let Some(why) = why {
+                // The date is WeCom's: its apps created since then get no contact fields.
+                let since =
+                    if connectors_wecom(&connection.settings) { " (apps created after 2022-06-20)" } else { "" };
                 out.push(format!(
-                    "association matches on {name}, but {why} (apps created after 2022-06-20): no sign-in will ever \
-                     match, and each creates a new account"
+                    "association matches on {name}, but {why}{since}: no sign-in will ever match, and each creates a \
+                     new account"
                 ));
             }
         }
@@ -112,4 +119,9 @@ mod tests {
             assert!(check_icon_url(bad).is_err(), "{bad}");
         }
     }
+}
+
+/// Whether the connection is one of WeCom's kinds.
+fn connectors_wecom(settings: &KindSettings) -> bool {
+    settings.kind().starts_with("wecom_")
 }

@@ -13,6 +13,9 @@ pub enum ConnectorError {
     /// DingTalk answered an error in either API family, timed out, throttled, or answered garbage.
     #[error("DingTalk: {0}")]
     DingTalk(#[from] dingtalk::Error),
+    /// Feishu answered an error in either shape, timed out, or answered garbage.
+    #[error("Feishu: {0}")]
+    Feishu(#[from] feishu::Error),
     /// An OpenID Connect or OAuth 2.0 provider failed, refused, or answered something that does not verify.
     #[error("provider: {0}")]
     Upstream(#[from] oidc_rp::Error),
@@ -68,6 +71,8 @@ pub enum SetupStep {
     NoAgentId,
     /// Provider suite: no suite_ticket pushed yet.
     NoSuiteTicket,
+    /// Feishu marketplace app: no app_ticket pushed to the event URL yet.
+    NoAppTicket,
 }
 
 impl std::fmt::Display for SetupStep {
@@ -80,6 +85,7 @@ impl std::fmt::Display for SetupStep {
             SetupStep::PermanentCodePending => "permanent code not fetched yet",
             SetupStep::NoAgentId => "no agent id",
             SetupStep::NoSuiteTicket => "no suite_ticket for the suite yet",
+            SetupStep::NoAppTicket => "no app_ticket from Feishu yet",
         })
     }
 }

@@ -19,6 +19,7 @@ pub mod corp_ids;
 pub mod corp_member;
 pub mod dingtalk;
 pub mod error;
+pub mod feishu;
 pub mod fields;
 pub mod oauth;
 pub mod oauth2;
@@ -48,6 +49,8 @@ pub const KINDS: &[&str] = &[
     "dingtalk_qrcode",
     "dingtalk_web",
     "dingtalk_mobile",
+    "feishu",
+    "feishu_marketplace",
     "oidc",
     "oauth2",
 ];
@@ -64,6 +67,8 @@ pub fn fields_of(kind: &str) -> Option<&'static [&'static str]> {
         "oidc" => Some(oidc::FIELDS),
         "oauth2" => Some(oauth2::FIELDS),
         "dingtalk_qrcode" | "dingtalk_web" | "dingtalk_mobile" => Some(dingtalk::FIELDS),
+        "feishu" => Some(feishu::FIELDS),
+        "feishu_marketplace" => Some(feishu::MARKETPLACE_FIELDS),
         _ => None,
     }
 }
@@ -96,6 +101,12 @@ fn in_dingtalk(user_agent: &str) -> bool {
     user_agent.contains("DingTalk")
 }
 
+/// Whether the browser is the Feishu / Lark client's (its User-Agent names `Lark` or `Feishu`), where Feishu's
+/// authorize page confirms by itself [FS-authz].
+fn in_feishu(user_agent: &str) -> bool {
+    user_agent.contains("Lark") || user_agent.contains("Feishu")
+}
+
 pub fn presence(settings: &KindSettings, user_agent: &str) -> Presence {
     match settings {
         KindSettings::Mobile(_) | KindSettings::DingTalkMobile(_) => Presence::Never,
@@ -113,6 +124,7 @@ pub fn signs_in_silently(settings: &KindSettings, user_agent: &str) -> bool {
     match settings {
         KindSettings::Web(_) => in_wecom(user_agent),
         KindSettings::DingTalkWeb(_) => in_dingtalk(user_agent),
+        KindSettings::Feishu(_) | KindSettings::FeishuMarketplace(_) => in_feishu(user_agent),
         _ => false,
     }
 }
@@ -140,7 +152,9 @@ pub fn provider_name(connection: &Connection) -> Option<&str> {
         | KindSettings::OAuth2(_)
         | KindSettings::DingTalkQrCode(_)
         | KindSettings::DingTalkWeb(_)
-        | KindSettings::DingTalkMobile(_) => Some(&connection.display_name),
+        | KindSettings::DingTalkMobile(_)
+        | KindSettings::Feishu(_)
+        | KindSettings::FeishuMarketplace(_) => Some(&connection.display_name),
         _ => None,
     }
 }
@@ -153,7 +167,8 @@ pub fn provider_calls(settings: &KindSettings) -> bool {
 /// Whether WeCom pushes events to the connection's event URL: delegated and provider connections always,
 /// self-built ones once given the app's callback Token and EncodingAESKey.
 pub fn has_event_url(settings: &KindSettings) -> bool {
-    matches!(settings, KindSettings::Delegated(_) | KindSettings::Provider(_)) || settings.event_secrets().is_some()
+    matches!(settings, KindSettings::Delegated(_) | KindSettings::Provider(_) | KindSettings::FeishuMarketplace(_))
+        || settings.event_secrets().is_some()
 }
 
 /// Whether the person `subject` (as the connection's identities name them) may still use the connection's
@@ -186,6 +201,9 @@ pub async fn still_member(
         KindSettings::DingTalkQrCode(s) | KindSettings::DingTalkWeb(s) | KindSettings::DingTalkMobile(s) => {
             let present = dingtalk::still_member(app, s, upstream, subject).await?;
             return Ok(if present { Standing::Member } else { Standing::Departed });
+        }
+        KindSettings::Feishu(_) | KindSettings::FeishuMarketplace(_) => {
+            return feishu::still_member(app, connection, upstream, subject).await;
         }
         other => match other.corp_app() {
             Some((corp_id, secret)) => wecom_qrcode::corp_app(corp_id, secret),
@@ -240,6 +258,8 @@ pub fn validate(settings: &KindSettings) -> Result<(), String> {
         KindSettings::DingTalkQrCode(s) | KindSettings::DingTalkWeb(s) | KindSettings::DingTalkMobile(s) => {
             dingtalk::validate(s)
         }
+        KindSettings::Feishu(s) => feishu::validate(s),
+        KindSettings::FeishuMarketplace(s) => feishu::validate_marketplace(s),
     }
 }
 
@@ -259,6 +279,8 @@ pub async fn start(app: &App, connection: &Connection, request: StartRequest<'_>
         KindSettings::OAuth2(s) => oauth2::start(s, request),
         KindSettings::DingTalkQrCode(s) => Ok(dingtalk::start_login_page(app, s, request)),
         KindSettings::DingTalkWeb(s) => Ok(dingtalk::start_in_client(app, s)),
+        KindSettings::Feishu(s) => Ok(feishu::start(app, &s.app_id, &s.scopes, request)),
+        KindSettings::FeishuMarketplace(s) => Ok(feishu::start(app, &s.app_id, &s.scopes, request)),
     }
 }
 
@@ -289,6 +311,8 @@ pub async fn finish(
         KindSettings::OAuth2(s) => oauth2::finish(app, connection, s, answer).await,
         KindSettings::DingTalkQrCode(s) => dingtalk::finish_login_page(app, s, answer).await,
         KindSettings::DingTalkWeb(s) => dingtalk::finish_in_client(app, s, answer).await,
+        KindSettings::Feishu(s) => feishu::finish(app, s, answer).await,
+        KindSettings::FeishuMarketplace(s) => feishu::finish_marketplace(app, s, answer).await,
     }?;
     Ok(with_trust(connection, identity))
 }
@@ -322,10 +346,11 @@ fn with_trust(connection: &Connection, mut identity: UpstreamIdentity) -> Upstre
 }
 
 /// Fields whose `null` in a PATCH removes them; any other `null` means "not given".
-pub const CLEARABLE: &[&str] = &[DOMAIN_VERIFICATION, "allowed_corps", "scopes", "claims", "required_claims"];
+pub const CLEARABLE: &[&str] =
+    &[DOMAIN_VERIFICATION, "allowed_corps", "allowed_tenants", "scopes", "claims", "required_claims"];
 
 /// Fields given as lists: a string is split on spaces and commas (forms send one line).
-const LIST_FIELDS: &[&str] = &["scopes", "allowed_corps"];
+const LIST_FIELDS: &[&str] = &["scopes", "allowed_corps", "allowed_tenants"];
 /// Fields given as objects: a string is read as `name=value` pairs, one per line or comma-separated.
 const MAP_FIELDS: &[&str] = &["claims", "required_claims"];
 /// Boolean fields: a string `true`/`false` (forms) is taken as the boolean.
@@ -443,6 +468,22 @@ pub async fn admits(
         // assignment required"): only the connection's own sessions enter through it.
         KindSettings::Oidc(_) | KindSettings::OAuth2(_) => {
             if !same_connection || own_space(connection).as_deref() != Some(upstream) {
+                return Err(ConnectorError::NotAllowed(format!(
+                    "{} admits only its own sessions",
+                    connection.identifier
+                )));
+            }
+            return Ok(());
+        }
+        // Feishu's open_ids are each app's own: a session of another connection names the person in another
+        // app's ids. A marketplace connection's allow-list is asked again (a tenant may have been removed).
+        KindSettings::Feishu(_) | KindSettings::FeishuMarketplace(_) => {
+            let tenant = upstream.strip_prefix("feishu:");
+            let allowed = match &connection.settings {
+                KindSettings::FeishuMarketplace(s) => tenant.is_some_and(|t| s.allowed_tenants.iter().any(|a| a == t)),
+                _ => tenant.is_some(),
+            };
+            if !same_connection || !allowed {
                 return Err(ConnectorError::NotAllowed(format!(
                     "{} admits only its own sessions",
                     connection.identifier

@@ -329,6 +329,22 @@ pub async fn app_connection(
 fn guide(kind: &str, field: &str, lang: Lang) -> &'static str {
     let dingtalk = kind.starts_with("dingtalk_");
     let (en, zh) = match field {
+        "app_id" => (
+            "Feishu developer console (open.feishu.cn/app; Lark: open.larksuite.com/app) → the app → 凭证与基础信息 → App ID (cli_…); 安全设置 → 重定向 URL = this connection's callback URL",
+            "飞书开发者后台（open.feishu.cn/app；Lark：open.larksuite.com/app）→ 应用 → 凭证与基础信息 → App ID（cli_…）；安全设置 → 重定向 URL = 本登录方式的 callback URL",
+        ),
+        "app_secret" => ("Same page → App Secret", "同一页面 → App Secret"),
+        "encrypt_key" => (
+            "事件与回调 → 加密策略 → Encrypt Key (set one: app_tickets arrive encrypted and signed)",
+            "事件与回调 → 加密策略 → Encrypt Key（须设置：app_ticket 以加密和签名方式推送）",
+        ),
+        "verification_token" => {
+            ("事件与回调 → 加密策略 → Verification Token", "事件与回调 → 加密策略 → Verification Token")
+        }
+        "allowed_tenants" => (
+            "tenant_keys allowed to sign in, one per line (a tenant's key is in the log of its first refused sign-in); empty = nobody",
+            "允许登录的企业 tenant_key，每行一个（被拒绝的首次登录会在日志中记录其 tenant_key）；留空 = 无人可登录",
+        ),
         "client_id" if dingtalk => (
             "DingTalk developer console → App development → the internal app → Credentials → Client ID (AppKey); redirect URL (登录与分享) = this connection's callback URL",
             "钉钉开发者后台 → 应用开发 → 企业内部应用 → 凭证与基础信息 → Client ID（原 AppKey）；登录与分享的回调域名 = 本登录方式的 callback URL",
@@ -465,7 +481,7 @@ fn field_view(kind: &str, name: &str, lang: Lang) -> Value {
 }
 
 /// Fields a form gives one per line.
-const LIST_FIELDS: &[&str] = &["allowed_corps", "scopes"];
+const LIST_FIELDS: &[&str] = &["allowed_corps", "allowed_tenants", "scopes"];
 
 /// The connection body of a form: its fields named as in the API, nested objects flattened as `a.b`.
 fn connection_body(form: &[(String, String)], create: bool) -> Value {

@@ -265,8 +265,12 @@ pub async fn receive(
     State(app): State<AppState>,
     Path(identifier): Path<String>,
     RawQuery(query): RawQuery,
+    headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> Response {
+    if let Some(answer) = super::feishu::receive(&app, &identifier, &headers, &body).await {
+        return answer;
+    }
     let query = query.unwrap_or_default();
     let cb = match load(&app, &identifier).await {
         Ok(cb) => cb,

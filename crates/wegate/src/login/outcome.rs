@@ -162,8 +162,8 @@ pub struct Failure {
     provider: Option<String>,
     /// The provider's `error=` code.
     denied: Option<String>,
-    /// What DingTalk's error asks of whom, and its code (for the hint).
-    upstream_advice: Option<(Option<dingtalk::Advice>, String)>,
+    /// What DingTalk's or Feishu's error asks of whom (en, zh), and its code (for the hint).
+    upstream_advice: Option<(Option<(String, String)>, String)>,
 }
 
 #[derive(Debug)]
@@ -207,7 +207,18 @@ impl Failure {
             }
             ConnectorError::DingTalk(e) => {
                 timeout = matches!(e, dingtalk::Error::Timeout { .. });
-                upstream_advice = Some((e.advice(), e.failure_code()));
+                upstream_advice = Some((e.advice().map(|a| (a.en, a.zh)), e.failure_code()));
+                if e.is_code_invalid() {
+                    Outcome::CodeInvalid
+                } else if e.is_unavailable() {
+                    Outcome::UpstreamUnavailable
+                } else {
+                    Outcome::UpstreamError
+                }
+            }
+            ConnectorError::Feishu(e) => {
+                timeout = matches!(e, feishu::Error::Timeout { .. });
+                upstream_advice = Some((e.advice().map(|a| (a.en.to_string(), a.zh.to_string())), e.failure_code()));
                 if e.is_code_invalid() {
                     Outcome::CodeInvalid
                 } else if e.is_unavailable() {
@@ -310,8 +321,8 @@ impl Failure {
     /// The sentence for a provider other than WeCom, named.
     fn provider_message(&self, provider: &str, lang: Lang) -> String {
         let timeout = self.wecom.as_ref().is_some_and(|w| w.timeout);
-        if let Some((Some(advice), _)) = &self.upstream_advice {
-            return (if lang == Lang::Zh { &advice.zh } else { &advice.en }).clone();
+        if let Some((Some((en, zh)), _)) = &self.upstream_advice {
+            return (if lang == Lang::Zh { zh } else { en }).clone();
         }
         let msg = match self.outcome {
             Outcome::NotMember => Msg::ProviderNotMember,
@@ -380,6 +391,7 @@ fn step_message(step: SetupStep) -> Msg {
         SetupStep::PermanentCodePending => Msg::StepPermanentCodePending,
         SetupStep::NoAgentId => Msg::StepNoAgentId,
         SetupStep::NoSuiteTicket => Msg::StepNoSuiteTicket,
+        SetupStep::NoAppTicket => Msg::StepNoAppTicket,
     }
 }
 

@@ -9,8 +9,18 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// The fields that are secrets, in any kind. Never returned by the admin API.
-pub const SECRET_FIELDS: &[&str] =
-    &["secret", "token", "encoding_aes_key", "template_secret", "suite_secret", "provider_secret", "client_secret"];
+pub const SECRET_FIELDS: &[&str] = &[
+    "secret",
+    "token",
+    "encoding_aes_key",
+    "template_secret",
+    "suite_secret",
+    "provider_secret",
+    "client_secret",
+    "app_secret",
+    "encrypt_key",
+    "verification_token",
+];
 
 /// `wecom_qrcode`: a self-built app's PC QR login.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
@@ -118,6 +128,31 @@ pub struct DingTalkSettings {
     pub corp_id: String,
 }
 
+/// `feishu`: a Feishu/Lark custom app (企业自建应用): its App ID (`cli_…`) and App Secret.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeishuSettings {
+    pub app_id: String,
+    pub app_secret: String,
+    /// Scopes asked for at the authorize page (enabled for the app first): without them `user_info` names
+    /// the person only (no email, mobile or user_id).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<String>,
+}
+
+/// `feishu_marketplace`: a Feishu marketplace app (应用商店应用), its event URL's Encrypt Key and Verification
+/// Token (the hourly `app_ticket` arrives there), and the tenants allowed to sign in.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeishuMarketplaceSettings {
+    pub app_id: String,
+    pub app_secret: String,
+    pub encrypt_key: String,
+    pub verification_token: String,
+    #[serde(default)]
+    pub allowed_tenants: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<String>,
+}
+
 /// How a client authenticates at an upstream's token endpoint.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -190,6 +225,8 @@ pub enum KindSettings {
     DingTalkQrCode(DingTalkSettings),
     DingTalkWeb(DingTalkSettings),
     DingTalkMobile(DingTalkSettings),
+    Feishu(FeishuSettings),
+    FeishuMarketplace(FeishuMarketplaceSettings),
 }
 
 impl std::fmt::Debug for KindSettings {
@@ -224,7 +261,9 @@ impl KindSettings {
             | KindSettings::OAuth2(_)
             | KindSettings::DingTalkQrCode(_)
             | KindSettings::DingTalkWeb(_)
-            | KindSettings::DingTalkMobile(_) => (None, None),
+            | KindSettings::DingTalkMobile(_)
+            | KindSettings::Feishu(_)
+            | KindSettings::FeishuMarketplace(_) => (None, None),
         };
         token.zip(key)
     }
@@ -260,6 +299,8 @@ impl KindSettings {
             KindSettings::DingTalkQrCode(_) => "dingtalk_qrcode",
             KindSettings::DingTalkWeb(_) => "dingtalk_web",
             KindSettings::DingTalkMobile(_) => "dingtalk_mobile",
+            KindSettings::Feishu(_) => "feishu",
+            KindSettings::FeishuMarketplace(_) => "feishu_marketplace",
         }
     }
 
@@ -281,6 +322,8 @@ impl KindSettings {
             "dingtalk_qrcode" => serde_json::from_value(value).map(KindSettings::DingTalkQrCode),
             "dingtalk_web" => serde_json::from_value(value).map(KindSettings::DingTalkWeb),
             "dingtalk_mobile" => serde_json::from_value(value).map(KindSettings::DingTalkMobile),
+            "feishu" => serde_json::from_value(value).map(KindSettings::Feishu),
+            "feishu_marketplace" => serde_json::from_value(value).map(KindSettings::FeishuMarketplace),
             other => return Err(format!("unknown connection kind {other}")),
         };
         parsed.map_err(|e| format!("{kind} settings: {e}"))
@@ -299,6 +342,8 @@ impl KindSettings {
             KindSettings::DingTalkQrCode(s) | KindSettings::DingTalkWeb(s) | KindSettings::DingTalkMobile(s) => {
                 serde_json::to_value(s)
             }
+            KindSettings::Feishu(s) => serde_json::to_value(s),
+            KindSettings::FeishuMarketplace(s) => serde_json::to_value(s),
         };
         match value {
             Ok(Value::Object(map)) => map,

@@ -370,6 +370,9 @@ catalogue! {
     StepNoAgentId "step_no_agent_id" =>
         "the authorization did not include the app's agent id; set agent_id on the connection",
         "授权信息中没有应用的 AgentID，请在登录方式中填写 agent_id";
+    StepNoAppTicket "step_no_app_ticket" =>
+        "Feishu has not pushed the marketplace app's app_ticket yet: check the event URL in the developer console (事件与回调); wegate asked Feishu to push it again",
+        "飞书尚未推送商店应用的 app_ticket：请检查开发者后台的事件与回调地址；wegate 已请求飞书重新推送";
     StepNoSuiteTicket "step_no_suite_ticket" =>
         "no suite_ticket received yet: save the connection's event URL as the suite's callback URL in the service-provider console; WeCom pushes a ticket every 10 minutes",
         "尚未收到 suite_ticket：请在服务商后台把该登录方式的事件 URL 设为应用的回调 URL；企业微信每 10 分钟推送一次";

@@ -17,6 +17,7 @@ mod dingtalk;
 mod docs;
 mod doors;
 mod encrypted_ids;
+mod feishu;
 mod lifecycle;
 mod oidc_core;
 mod oidc_upstream;

@@ -1,0 +1,87 @@
+//! `POST /connections/{identifier}/events` of a `feishu_marketplace` connection: Feishu's HTTP event mode
+//! ([FS-evt-srv][FS-evt]). Every body is encrypted with the app's Encrypt Key; the `url_verification`
+//! challenge is checked by its Verification Token (Feishu does not sign it) and answered at once (Feishu wants
+//! it within 1 s); every other push must also carry a valid `X-Lark-Signature`. Delivery is at-least-once, so
+//! an event id seen before is acknowledged without acting, and an `app_ticket` older than the one kept never
+//! replaces it: a forged or replayed push changes nothing.
+
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::app::App;
+use crate::connectors::feishu as connector;
+use crate::store::{FeishuMarketplaceSettings, KindSettings};
+
+/// How long an event id is remembered: past Feishu's last retry (6 h after the first push) with room.
+const SEEN_FOR: i64 = 2 * 24 * 3600;
+
+/// The Feishu answer for `identifier`'s event URL, or None when the connection is not a marketplace app (its
+/// events are WeCom's).
+pub async fn receive(app: &App, identifier: &str, headers: &HeaderMap, body: &[u8]) -> Option<Response> {
+    let connection = app.store.get_connection(identifier).await.ok().flatten()?;
+    let KindSettings::FeishuMarketplace(settings) = &connection.settings else { return None };
+    Some(handle(app, identifier, settings, headers, body).await)
+}
+
+async fn handle(
+    app: &App,
+    identifier: &str,
+    s: &FeishuMarketplaceSettings,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let signed = match (header("x-lark-request-timestamp"), header("x-lark-request-nonce"), header("x-lark-signature"))
+    {
+        (Some(timestamp), Some(nonce), Some(signature)) => Some(feishu::event::Signed { timestamp, nonce, signature }),
+        _ => None,
+    };
+    let event = match feishu::event::open(&s.encrypt_key, &s.verification_token, body, signed) {
+        Ok(event) => event,
+        Err(e) => {
+            tracing::warn!(connection = %identifier, cause = %e, "Feishu event refused");
+            let status = match e {
+                feishu::EventError::Malformed => StatusCode::BAD_REQUEST,
+                _ => StatusCode::UNAUTHORIZED,
+            };
+            return (status, e.to_string()).into_response();
+        }
+    };
+    if let feishu::Event::UrlVerification { challenge } = &event {
+        tracing::info!(connection = %identifier, "Feishu verified the event URL");
+        let _ = app.store.merge_connection_state(identifier, json!({"url_verified_at": app.now()}), app.now()).await;
+        // A connection with no ticket yet asks for one (after this answer).
+        if app.store.get_suite_ticket(&connector::ticket_key(&s.app_id)).await.ok().flatten().is_none() {
+            let credential = feishu::AppCredential { app_id: s.app_id.clone(), app_secret: s.app_secret.clone() };
+            connector::ask_for_ticket(app, &credential);
+        }
+        return axum::Json(json!({ "challenge": challenge })).into_response();
+    }
+    let Some(id) = event.id() else { return StatusCode::OK.into_response() };
+    let key = format!("feishu:{identifier}:{id}");
+    match app.store.remember_callback(&key, app.now() + SEEN_FOR).await {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::info!(connection = %identifier, event = %id, "Feishu event seen before: acknowledged");
+            return axum::Json(json!({})).into_response();
+        }
+        Err(e) => {
+            tracing::error!(connection = %identifier, error = %e, "cannot record the Feishu event");
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
+    }
+    if let feishu::Event::AppTicket { app_id, ticket, ts, .. } = event {
+        if app_id != s.app_id {
+            tracing::warn!(connection = %identifier, app_id = ?app_id, "an app_ticket of another app: ignored");
+        } else if let Err(e) = connector::keep_ticket(app, &app_id, ticket, ts).await {
+            // Not kept: let Feishu retry it.
+            let _ = app.store.forget_callback(&key).await;
+            tracing::error!(connection = %identifier, error = %e, "cannot keep the app_ticket");
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        } else {
+            tracing::info!(connection = %identifier, "Feishu app_ticket kept");
+        }
+    }
+    axum::Json(json!({})).into_response()
+}
