@@ -19,9 +19,9 @@ use crate::accounts::{UpstreamIdentity, Vouched};
 use crate::app::App;
 use crate::store::{Connection, FeishuMarketplaceSettings, FeishuSettings, SuiteTicket};
 
-pub const FIELDS: &[&str] = &["app_id", "app_secret"];
+pub const FIELDS: &[&str] = &["app_id", "app_secret", "scopes"];
 pub const MARKETPLACE_FIELDS: &[&str] =
-    &["app_id", "app_secret", "encrypt_key", "verification_token", "allowed_tenants"];
+    &["app_id", "app_secret", "encrypt_key", "verification_token", "allowed_tenants", "scopes"];
 
 fn check_app(app_id: &str, app_secret: &str) -> Result<(), String> {
     // App IDs are `cli_` and letters and digits.

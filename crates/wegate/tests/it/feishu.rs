@@ -263,6 +263,10 @@ async fn a_marketplace_app_admits_only_allowed_tenants_and_keeps_its_app_ticket(
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
     let forged = push(ticket_event("u-forged", "forged-ticket", now + 10), "not-the-encrypt-key");
     assert_eq!(send(forged).await, StatusCode::UNAUTHORIZED);
+    // Encrypted with the right key but signed without it (the body's key alone is not enough).
+    let (body, ts, nonce, _) = push(ticket_event("u-unsigned", "unsigned-ticket", now + 10), STORE_ENCRYPT_KEY);
+    let wrong = feishu::event::signature(&ts, &nonce, "not-the-encrypt-key", body.as_bytes());
+    assert_eq!(send((body.clone(), ts.clone(), nonce.clone(), wrong)).await, StatusCode::UNAUTHORIZED);
     let old = push(ticket_event("u-old", "old-ticket", now - 3 * 3600), STORE_ENCRYPT_KEY);
     assert_eq!(send(old.clone()).await, StatusCode::OK, "acknowledged");
     assert_eq!(send(old).await, StatusCode::OK, "a duplicate delivery, acknowledged");
