@@ -253,16 +253,24 @@ async fn simulator(listen: String, seed: Option<PathBuf>, trusted_domain: Option
         "Point wegate at it: WEGATE_DINGTALK_API_BASE=http://{listen}/dingtalk/api WEGATE_DINGTALK_OAPI_BASE=http://{listen}/dingtalk/oapi WEGATE_DINGTALK_LOGIN_BASE=http://{listen}/dingtalk/login WEGATE_DINGTALK_JSAPI_URL=http://{listen}/dingtalk/jsapi/dingtalk.open.js"
     );
     println!("  (register your callback URLs with PUT /dingtalk/_sim/apps/<client_id>/redirect_uris)");
+    println!("Feishu simulator on http://{listen}/feishu  (console: http://{listen}/feishu/_sim/)");
+    println!(
+        "Point wegate at it: WEGATE_FEISHU_API_BASE=http://{listen}/feishu/open WEGATE_FEISHU_ACCOUNTS_BASE=http://{listen}/feishu/accounts"
+    );
     let sim = wecom_sim::Simulator::new(seed, wecom_sim::SimConfig::default());
     if let Some(domain) = trusted_domain
         && !sim.set_trusted_domain(&domain)
     {
         return Err(format!("--trusted-domain {domain:?} must be a host or host:port"));
     }
-    let dingtalk =
-        axum::Router::new().nest("/dingtalk", dingtalk_sim::Simulator::new(dingtalk_sim::Seed::demo()).router());
+    // DingTalk's and Feishu's stand-ins on the same port. Feishu's hourly app_ticket is pushed by its console
+    // (`/feishu/_sim/`) here: the timer runs only in a simulator of its own.
+    let feishu = feishu_sim::Simulator::new(feishu_sim::Seed::demo(), feishu_sim::SimConfig::default());
+    let beside = axum::Router::new()
+        .nest("/dingtalk", dingtalk_sim::Simulator::new(dingtalk_sim::Seed::demo()).router())
+        .nest("/feishu", feishu.router());
     tokio::select! {
-        result = sim.serve_with(listener, dingtalk) => result.map_err(|e| e.to_string()),
+        result = sim.serve_with(listener, beside) => result.map_err(|e| e.to_string()),
         _ = crate::server::shutdown_signal() => Ok(()),
     }
 }

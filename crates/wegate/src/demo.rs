@@ -1,4 +1,5 @@
-//! `wegate demo`: one process, no set-up. Starts the WeCom simulator (with DingTalk's beside it) and the server (on a fresh SQLite
+//! `wegate demo`: one process, no set-up. Starts the WeCom simulator (with DingTalk's and Feishu's beside it)
+//! and the server (on a fresh SQLite
 //! file), configures through the real admin API a demo app and one connection of each kind with the
 //! simulator's demo credentials, lets the simulator verify the event URLs, push suite tickets and
 //! authorize the delegated template, and serves a tiny relying party at `/demo` that shows the claims of
@@ -70,11 +71,15 @@ pub async fn run(database: PathBuf) -> Result<(), String> {
         "  DingTalk      \"DingTalk 钉钉\" → 张三 or 李四 get in; 王五 (an external contact), 赵六 (another organisation) and"
     );
     println!("                独行侠 (no organisation) can scan but are refused.");
+    println!(
+        "  Feishu        \"Feishu 飞书\" → 张三 gets in; 王五 is outside the app's availability, 赵六 resigned: refused."
+    );
     println!("  Then          delete or disable 张三 in the simulator's console (link below) and reload the demo app:");
     println!("                wegate signs them out of it at once (address-book event → back-channel logout).");
     println!();
     println!("  WeCom simulator  http://{}/_sim/", demo.simulator_addr);
     println!("  DingTalk sim.    http://{}/dingtalk/_sim/", demo.simulator_addr);
+    println!("  Feishu sim.      http://{}/feishu/_sim/", demo.simulator_addr);
     println!("  Admin console    {issuer}/console  (choose \"Admin token\" and paste: {})", demo.admin_token);
     println!("  Admin API        {issuer}/api/v1  (Authorization: Bearer {})", demo.admin_token);
     println!("  Discovery        {issuer}/.well-known/openid-configuration");
@@ -109,7 +114,8 @@ pub async fn start(database: PathBuf, listen: &str) -> Result<Demo, String> {
     let sim_addr = sim_listener.local_addr().map_err(|e| e.to_string())?;
     // DingTalk's stand-in on the same port, under /dingtalk.
     let dingtalk = dingtalk_sim::Simulator::new(dingtalk_sim::Seed::demo());
-    let beside = Router::new().nest("/dingtalk", dingtalk.router());
+    let feishu = feishu_sim::Simulator::new(feishu_sim::Seed::demo(), feishu_sim::SimConfig::default());
+    let beside = Router::new().nest("/dingtalk", dingtalk.router()).nest("/feishu", feishu.router());
     tokio::spawn(async move {
         if let Err(e) = simulator.serve_with(sim_listener, beside).await {
             tracing::error!(error = %e, "the demo's WeCom simulator stopped");
@@ -131,6 +137,8 @@ pub async fn start(database: PathBuf, listen: &str) -> Result<Demo, String> {
         dingtalk_oapi_base: format!("{sim}/dingtalk/oapi"),
         dingtalk_login_base: format!("{sim}/dingtalk/login"),
         dingtalk_jsapi_url: format!("{sim}/dingtalk/jsapi/dingtalk.open.js"),
+        feishu_api_base: format!("{sim}/feishu/open"),
+        feishu_accounts_base: format!("{sim}/feishu/accounts"),
         ..Settings::default()
     };
     let state = crate::server::build(settings).await.map_err(|e| e.to_string())?;
@@ -182,7 +190,18 @@ pub async fn start(database: PathBuf, listen: &str) -> Result<Demo, String> {
         json!({"identifier": "dingtalk-web", "display_name": "Inside DingTalk 钉钉内打开", "kind": "dingtalk_web",
                "client_id": dingtalk_sim::DEMO_CLIENT_ID, "client_secret": dingtalk_sim::DEMO_CLIENT_SECRET,
                "corp_id": dingtalk_sim::DEMO_CORP_ID}),
+        json!({"identifier": "feishu", "display_name": "Feishu 飞书", "kind": "feishu",
+               "app_id": feishu_sim::CUSTOM_APP_ID, "app_secret": feishu_sim::CUSTOM_APP_SECRET,
+               "scopes": ["contact:user.email:readonly", "contact:user.employee_id:readonly"]}),
+        json!({"identifier": "feishu-store", "display_name": "Feishu marketplace app 飞书应用商店应用",
+               "kind": "feishu_marketplace", "app_id": feishu_sim::STORE_APP_ID,
+               "app_secret": feishu_sim::STORE_APP_SECRET, "encrypt_key": feishu_sim::STORE_ENCRYPT_KEY,
+               "verification_token": feishu_sim::STORE_VERIFICATION_TOKEN, "allowed_tenants": [feishu_sim::DEMO_TENANT]}),
     ];
+    // What the Feishu admin registers in 安全设置 → 重定向 URL.
+    for (app_id, identifier) in [(feishu_sim::CUSTOM_APP_ID, "feishu"), (feishu_sim::STORE_APP_ID, "feishu-store")] {
+        feishu.set_redirect_uris(app_id, vec![format!("{issuer}/connections/{identifier}/callback")]);
+    }
     // What the DingTalk admin registers in 登录与分享: the connection's callback URL.
     dingtalk.set_redirect_uris(dingtalk_sim::DEMO_CLIENT_ID, vec![format!("{issuer}/connections/dingtalk/callback")]);
     for connection in &connections {
@@ -239,6 +258,10 @@ pub async fn start(database: PathBuf, listen: &str) -> Result<Demo, String> {
     if verified["verified"] != json!(true) {
         return Err(format!("the simulator could not verify {url}: {verified}"));
     }
+    // The marketplace app's event URL saved in Feishu's console (verified at once), and its first app_ticket.
+    let url = format!("{issuer}/connections/feishu-store/events");
+    feishu.set_event_url(feishu_sim::STORE_APP_ID, &url).await.map_err(|e| format!("Feishu event URL {url}: {e}"))?;
+    feishu.push_app_ticket(feishu_sim::STORE_APP_ID).await.map_err(|e| format!("Feishu app_ticket: {e}"))?;
 
     let rp = Arc::new(DemoRp {
         app: state,

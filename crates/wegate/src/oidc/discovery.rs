@@ -29,7 +29,7 @@ pub async fn configuration(State(app): State<AppState>) -> Response {
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "code_challenge_methods_supported": ["S256"],
-        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "azp", "at_hash", "sid", "name", "preferred_username", "picture", "email", "email_verified", "phone_number", "updated_at", "wecom_corp_id", "wecom_userid", "wecom_open_userid", "wecom_department", "dingtalk_corp_id", "dingtalk_userid", "dingtalk_unionid", "dingtalk_department"],
+        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "azp", "at_hash", "sid", "name", "preferred_username", "picture", "email", "email_verified", "phone_number", "updated_at", "wecom_corp_id", "wecom_userid", "wecom_open_userid", "wecom_department", "dingtalk_corp_id", "dingtalk_userid", "dingtalk_unionid", "dingtalk_department", "feishu_tenant_key", "feishu_open_id", "feishu_union_id", "feishu_user_id"],
         "claims_parameter_supported": false,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,

@@ -90,8 +90,8 @@ pub fn user_claims(user: &User, scope: &str) -> Map<String, Value> {
     if has_scope(scope, "profile") {
         if let Some(extra) = user.claims.as_object() {
             for (k, v) in extra {
-                // The upstream organisation's namespaced claims (WeCom's corp and userid, DingTalk's).
-                if k.starts_with("wecom_") || k.starts_with("dingtalk_") {
+                // The upstream organisation's namespaced claims (WeCom's corp and userid, DingTalk's, Feishu's).
+                if k.starts_with("wecom_") || k.starts_with("dingtalk_") || k.starts_with("feishu_") {
                     claims.insert(k.clone(), v.clone());
                 }
             }

@@ -236,6 +236,39 @@ async fn a_change_in_the_console_is_what_the_api_shows_and_back() {
     let page = b.get(format!("{}/console/connections/dingtalk", env.base)).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("Register at the provider") && !page.contains("dingtalk-secret-value"), "{page}");
 
+    // A Feishu marketplace connection: its tenants one per line, its event URL shown to paste.
+    let form = b
+        .get(format!("{}/console/connections?kind=feishu_marketplace", env.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(form.contains("<textarea id=\"f-allowed_tenants\"") && form.contains("Encrypt Key"), "{form}");
+    let made = b
+        .post(format!("{}/console/connections", env.base))
+        .form(&[
+            ("csrf", token.as_str()),
+            ("kind", "feishu_marketplace"),
+            ("identifier", "feishu-store"),
+            ("display_name", "飞书"),
+            ("app_id", "cli_a1b2c3d4e5f60002"),
+            ("app_secret", "feishu-secret-value"),
+            ("encrypt_key", "ek"),
+            ("verification_token", "vt"),
+            ("allowed_tenants", "tenant-a\ntenant-b"),
+            ("association.mode", "none"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(location(&made).starts_with("/console/connections/feishu-store?ok=created"), "{}", location(&made));
+    let (_, c) = env.admin(Method::GET, "/connections/feishu-store", None).await;
+    assert_eq!(c["settings"]["allowed_tenants"], json!(["tenant-a", "tenant-b"]));
+    assert!(c["event_url"].as_str().unwrap().ends_with("/connections/feishu-store/events"), "{c}");
+    assert_eq!(c["secrets_set"]["encrypt_key"], true);
+
     // Enable it for the app in the console: the API's association.
     let enabled = b
         .post(format!("{}/console/apps/{client_id}/connections", env.base))

@@ -101,5 +101,26 @@ async fn demo_click_through_shows_the_claims() {
             assert_eq!(back.status(), StatusCode::FORBIDDEN);
         }
     }
+    // Feishu's custom app: 张三 gets in; 王五 is outside the app's availability.
+    for (user, admitted) in [("u-zhangsan", true), ("u-wangwu", false)] {
+        let b = browser();
+        let home = b.get(format!("{base}/demo")).send().await.unwrap().text().await.unwrap();
+        let sign_in = extract_attr(&home, "class=\"button\" href=\"").expect("sign-in link");
+        let page = unescape(&b.get(&sign_in).send().await.unwrap().text().await.unwrap());
+        let idx = page.find("Feishu 飞书").expect("Feishu button");
+        let start = page[..idx].rfind("href=\"").expect("href") + 6;
+        let href = &page[start..start + page[start..].find('"').unwrap()];
+        let to_feishu = b.get(format!("{base}{href}")).send().await.unwrap();
+        let feishu_page = location(&to_feishu);
+        assert!(feishu_page.contains("/feishu/accounts/open-apis/authen/v1/authorize?"), "{feishu_page}");
+        let picked = b.get(format!("{feishu_page}&sim_user={user}")).send().await.unwrap();
+        let back = b.get(location(&picked)).send().await.unwrap();
+        if admitted {
+            let claims = b.get(location(&back)).send().await.unwrap().text().await.unwrap();
+            assert!(claims.contains("feishu_open_id"), "{claims}");
+        } else {
+            assert_eq!(back.status(), StatusCode::FORBIDDEN);
+        }
+    }
     demo.server.shutdown().await.unwrap();
 }
