@@ -104,7 +104,7 @@ pub struct UserInfo {
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct ContactUser {
     pub open_id: String,
-    #[serde(default)]
+    /// Required: an answer without it (a field the app may not read) says nothing about the person.
     pub status: ContactStatus,
 }
 
@@ -322,9 +322,20 @@ impl Client {
                 self.fetch_token("auth/v3/tenant_access_token/internal", body, "tenant_access_token").await
             }
             Tenant::Store { app, ticket, tenant_key } => {
-                let app_token = self.store_app_token(app, ticket).await?;
-                let body = json!({"app_access_token": app_token, "tenant_key": tenant_key});
-                self.fetch_token("auth/v3/tenant_access_token", body, "tenant_access_token").await
+                let mut retried = false;
+                loop {
+                    let app_token = self.store_app_token(app, ticket).await?;
+                    let body = json!({"app_access_token": app_token, "tenant_key": tenant_key});
+                    match self.fetch_token("auth/v3/tenant_access_token", body, "tenant_access_token").await {
+                        // The cached app token went bad: drop it, make one again, once.
+                        Err(e) if !retried && e.is_token_invalid() => {
+                            let key = format!("feishu:app:{}:{}", app.app_id, secret_hash(&app.app_secret));
+                            self.inner.cache.invalidate(&key, &app_token).await;
+                            retried = true;
+                        }
+                        other => return other,
+                    }
+                }
             }
         }
     }
@@ -343,7 +354,8 @@ impl Client {
     /// A user's status in the tenant, by the open_id the app knows them by (the membership re-check).
     pub async fn contact_user(&self, tenant: Tenant<'_>, open_id: &str) -> Result<ContactUser, Error> {
         let key = Self::tenant_key(tenant);
-        let path = format!("/open-apis/contact/v3/users/{open_id}?user_id_type=open_id");
+        let id = percent_encoding::utf8_percent_encode(open_id, percent_encoding::NON_ALPHANUMERIC);
+        let path = format!("/open-apis/contact/v3/users/{id}?user_id_type=open_id");
         let mut retried = false;
         loop {
             let token = self.tenant_token(tenant).await?;

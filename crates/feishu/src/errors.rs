@@ -43,6 +43,13 @@ const fn advice(audience: Audience, en: &'static str, zh: &'static str) -> Optio
     Some(Advice { audience, en, zh })
 }
 
+/// The codes the catalogue names ([FS-tok][FS-refresh][FS-uinfo][FS-err]).
+const KNOWN: &[i64] = &[
+    10003, 10012, 10013, 10014, 10016, 20001, 20002, 20003, 20004, 20005, 20008, 20009, 20010, 20021, 20022, 20023,
+    20024, 20026, 20027, 20036, 20037, 20048, 20049, 20050, 20063, 20064, 20065, 20066, 20067, 20068, 20069, 20070,
+    20071, 20072, 20073, 20074, 41012, 41050, 99991400, 99991661, 99991663, 99991664, 99991668, 99991672,
+];
+
 impl Error {
     /// Feishu's numeric code, in either shape.
     pub fn code(&self) -> Option<i64> {
@@ -55,7 +62,9 @@ impl Error {
     /// A short code for metric labels: Feishu's number, or the kind of transport failure.
     pub fn failure_code(&self) -> String {
         match self {
-            Error::OAuth { code, .. } | Error::Api { code, .. } => code.to_string(),
+            // Codes this crate knows by name; any other is `other`, so answers cannot mint label values.
+            Error::OAuth { code, .. } | Error::Api { code, .. } if KNOWN.contains(code) => code.to_string(),
+            Error::OAuth { .. } | Error::Api { .. } => "other".into(),
             Error::Timeout { .. } => "timeout".into(),
             Error::Http { .. } => "http".into(),
             Error::Decode { .. } => "decode".into(),

@@ -183,7 +183,7 @@ pub async fn view(app: &App, c: Connection) -> ApiResult<ConnectionView> {
             KindSettings::Delegated(s) => s.template_id.clone(),
             KindSettings::Provider(s) => s.suite_id.clone(),
             // A Feishu marketplace app's app_ticket, kept the same way.
-            KindSettings::FeishuMarketplace(s) => Some(connectors::feishu::ticket_key(&s.app_id)),
+            KindSettings::FeishuMarketplace(_) => Some(connectors::feishu::ticket_key(&c.identifier)),
             _ => None,
         };
         let ticket = app.store.get_suite_ticket(suite_id.as_deref().unwrap_or_default()).await?;
@@ -460,10 +460,19 @@ pub async fn update_connection(
         check_association(stored.kind(), association)?;
         stored.association = association.clone();
     }
+    // A custom Feishu app re-pointed at another app may serve another tenant: learned again at its next sign-in.
+    let rebind = matches!((&stored.settings, &settings), (KindSettings::Feishu(a), KindSettings::Feishu(b)) if a.app_id != b.app_id);
     stored.settings = settings;
     stored.domain_verification = domain_verification;
     stored.updated_at = app.now();
-    let updated = app.store.update_connection(stored).await?;
+    let mut updated = app.store.update_connection(stored).await?;
+    if rebind {
+        let unbound = json!({ connectors::feishu::BOUND_TENANT: null });
+        app.store.merge_connection_state(&identifier, unbound.clone(), app.now()).await?;
+        if let Some(state) = updated.state.as_object_mut() {
+            state.remove(connectors::feishu::BOUND_TENANT);
+        }
+    }
     audit_change(&app, &actor, "connection.updated", Changed::Connection(&identifier), &given_fields(&input)).await;
     // Saving the template secret completes an authorization that arrived before it.
     crate::inbound::events::complete_pending_authorization(app.clone(), &updated).await;

@@ -65,9 +65,9 @@ pub fn upstream(tenant_key: &str) -> String {
     format!("feishu:{tenant_key}")
 }
 
-/// Where the marketplace app's latest `app_ticket` is kept (the suite-ticket table, by this key).
-pub fn ticket_key(app_id: &str) -> String {
-    format!("feishu:{app_id}")
+/// Where a marketplace connection's latest `app_ticket` is kept (the suite-ticket table, by this key).
+pub fn ticket_key(identifier: &str) -> String {
+    format!("feishu:{identifier}")
 }
 
 fn credential(app_id: &str, app_secret: &str) -> feishu::AppCredential {
@@ -113,8 +113,44 @@ async fn signed_in(
     }
 }
 
-pub async fn finish(app: &App, s: &FeishuSettings, answer: &Answer<'_>) -> Result<UpstreamIdentity, ConnectorError> {
-    let info = signed_in(app, &credential(&s.app_id, &s.app_secret), answer).await?;
+/// The connection state key of the tenant a custom app's connection serves, learned at its first sign-in.
+pub const BOUND_TENANT: &str = "bound_tenant";
+
+/// A custom app is usable only in its own tenant — Feishu's rule, which holds only if the app really is a
+/// custom one: its `tenant_access_token/internal` answers only for custom apps (a marketplace app pasted into a
+/// `feishu` connection would let any tenant that installs it in). And the connection stays with the tenant of
+/// its first sign-in (until its app_id changes).
+pub async fn finish(
+    app: &App,
+    connection: &Connection,
+    s: &FeishuSettings,
+    answer: &Answer<'_>,
+) -> Result<UpstreamIdentity, ConnectorError> {
+    let credential = credential(&s.app_id, &s.app_secret);
+    let info = signed_in(app, &credential, answer).await?;
+    if let Err(e) = app.feishu.tenant_token(feishu::Tenant::Custom(&credential)).await {
+        if e.is_unavailable() {
+            return Err(e.into());
+        }
+        return Err(ConnectorError::Config(format!(
+            "{} is not a custom app of one tenant (tenant_access_token/internal: {e}); use feishu_marketplace",
+            s.app_id
+        )));
+    }
+    match connection.state.get(BOUND_TENANT).and_then(serde_json::Value::as_str) {
+        Some(bound) if bound != info.tenant_key => {
+            return Err(ConnectorError::CorpNotAllowed(format!(
+                "tenant {} is not the tenant {bound} of this custom app's connection",
+                info.tenant_key
+            )));
+        }
+        Some(_) => {}
+        None => {
+            app.store
+                .merge_connection_state(&connection.identifier, json!({ BOUND_TENANT: info.tenant_key }), app.now())
+                .await?;
+        }
+    }
     Ok(identity(info))
 }
 
@@ -183,11 +219,15 @@ pub async fn still_member(
     let standing = |user: feishu::ContactUser| {
         if user.is_active() { super::Standing::Member } else { super::Standing::Departed }
     };
-    // 41012: not a user of the app any more; 41050: outside its availability (or its tenant) now.
-    let gone = |e: &feishu::Error| e.is_account_gone() || e.code() == Some(41012);
+    // 41050: outside the app's availability now. 41012 (not an id of this app's users) is not an answer about
+    // the person: the connection may now be another app, whose open_ids differ — "cannot tell".
+    let gone = |e: &feishu::Error| e.is_account_gone();
     let out_of_scope = |e: &feishu::Error| e.code() == Some(41050);
     match &connection.settings {
         crate::store::KindSettings::Feishu(s) => {
+            if connection.state.get(BOUND_TENANT).and_then(serde_json::Value::as_str).is_some_and(|b| b != tenant_key) {
+                return Ok(super::Standing::NotAdmitted);
+            }
             let credential = credential(&s.app_id, &s.app_secret);
             match app.feishu.contact_user(feishu::Tenant::Custom(&credential), open_id).await {
                 Ok(user) => Ok(standing(user)),
@@ -201,8 +241,8 @@ pub async fn still_member(
                 return Ok(super::Standing::NotAdmitted);
             }
             let credential = credential(&s.app_id, &s.app_secret);
-            let Some(ticket) = app.store.get_suite_ticket(&ticket_key(&s.app_id)).await? else {
-                ask_for_ticket(app, &credential);
+            let Some(ticket) = app.store.get_suite_ticket(&ticket_key(&connection.identifier)).await? else {
+                ask_for_ticket(app, &credential).await;
                 return Err(ConnectorError::NotReady(SetupStep::NoAppTicket));
             };
             let tenant = feishu::Tenant::Store { app: &credential, ticket: &ticket.ticket, tenant_key };
@@ -213,7 +253,7 @@ pub async fn still_member(
                 Err(e) => {
                     // A ticket Feishu no longer takes: ask for a new one.
                     if matches!(e.code(), Some(10012)) {
-                        ask_for_ticket(app, &credential);
+                        ask_for_ticket(app, &credential).await;
                     }
                     Err(e.into())
                 }
@@ -223,20 +263,25 @@ pub async fn still_member(
     }
 }
 
-/// Asks Feishu to push the marketplace app's `app_ticket` again (after the answer: it arrives at the event
-/// URL).
-pub fn ask_for_ticket(app: &App, credential: &feishu::AppCredential) {
+/// Asks Feishu to push the marketplace app's `app_ticket` again (it arrives at the event URL), at most once a
+/// minute per app across instances: every refresh of every member would ask otherwise.
+pub async fn ask_for_ticket(app: &App, credential: &feishu::AppCredential) {
+    let cooldown = format!("feishu:resend:{}", credential.app_id);
+    if !matches!(app.store.remember_callback(&cooldown, app.now() + 60).await, Ok(true)) {
+        return;
+    }
     let (client, credential) = (app.feishu.clone(), credential.clone());
     tokio::spawn(async move {
         if let Err(e) = client.resend_app_ticket(&credential).await {
-            tracing::warn!(app_id = %credential.app_id, error = %e, "Feishu refused to resend the app_ticket");
+            tracing::warn!(app_id = %credential.app_id, error = ?e.to_string(), "Feishu refused to resend the app_ticket");
         }
     });
 }
 
-/// Keeps a pushed ticket for every instance; an older one (a replay, a late retry) never replaces a newer one.
-pub async fn keep_ticket(app: &App, app_id: &str, ticket: String, sent_at: f64) -> Result<(), ConnectorError> {
+/// Keeps a pushed ticket for every instance, per connection; an older one (a replay, a late retry) never replaces
+/// a newer one.
+pub async fn keep_ticket(app: &App, identifier: &str, ticket: String, sent_at: f64) -> Result<(), ConnectorError> {
     let received_at = (sent_at as i64).min(app.now());
-    app.store.put_suite_ticket(SuiteTicket { suite_id: ticket_key(app_id), ticket, received_at }).await?;
+    app.store.put_suite_ticket(SuiteTicket { suite_id: ticket_key(identifier), ticket, received_at }).await?;
     Ok(())
 }

@@ -311,7 +311,7 @@ pub async fn finish(
         KindSettings::OAuth2(s) => oauth2::finish(app, connection, s, answer).await,
         KindSettings::DingTalkQrCode(s) => dingtalk::finish_login_page(app, s, answer).await,
         KindSettings::DingTalkWeb(s) => dingtalk::finish_in_client(app, s, answer).await,
-        KindSettings::Feishu(s) => feishu::finish(app, s, answer).await,
+        KindSettings::Feishu(s) => feishu::finish(app, connection, s, answer).await,
         KindSettings::FeishuMarketplace(s) => feishu::finish_marketplace(app, s, answer).await,
     }?;
     Ok(with_trust(connection, identity))
@@ -479,9 +479,10 @@ pub async fn admits(
         // app's ids. A marketplace connection's allow-list is asked again (a tenant may have been removed).
         KindSettings::Feishu(_) | KindSettings::FeishuMarketplace(_) => {
             let tenant = upstream.strip_prefix("feishu:");
+            let bound = connection.state.get(feishu::BOUND_TENANT).and_then(Value::as_str);
             let allowed = match &connection.settings {
                 KindSettings::FeishuMarketplace(s) => tenant.is_some_and(|t| s.allowed_tenants.iter().any(|a| a == t)),
-                _ => tenant.is_some(),
+                _ => tenant.is_some() && (bound.is_none() || bound == tenant),
             };
             if !same_connection || !allowed {
                 return Err(ConnectorError::NotAllowed(format!(

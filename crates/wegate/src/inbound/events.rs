@@ -268,8 +268,18 @@ pub async fn receive(
     headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Some(answer) = super::feishu::receive(&app, &identifier, &headers, &body).await {
-        return answer;
+    // A Feishu marketplace connection's events are Feishu's (the same URL shape).
+    match app.store.get_connection(&identifier).await {
+        Ok(Some(connection)) => {
+            if let Some(answer) = super::feishu::receive(&app, &connection, &headers, &body).await {
+                return answer;
+            }
+        }
+        Ok(None) => return reject(StatusCode::NOT_FOUND, "no event URL here"),
+        Err(e) => {
+            tracing::error!(error = %e, "event callback: store unavailable");
+            return reject(StatusCode::SERVICE_UNAVAILABLE, "try again");
+        }
     }
     let query = query.unwrap_or_default();
     let cb = match load(&app, &identifier).await {

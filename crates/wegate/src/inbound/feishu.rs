@@ -9,28 +9,28 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::app::App;
+use crate::app::AppState;
 use crate::connectors::feishu as connector;
-use crate::store::{FeishuMarketplaceSettings, KindSettings};
+use crate::store::{Connection, FeishuMarketplaceSettings, KindSettings};
 
 /// How long an event id is remembered: past Feishu's last retry (6 h after the first push) with room.
 const SEEN_FOR: i64 = 2 * 24 * 3600;
 
 /// The Feishu answer for `identifier`'s event URL, or None when the connection is not a marketplace app (its
 /// events are WeCom's).
-pub async fn receive(app: &App, identifier: &str, headers: &HeaderMap, body: &[u8]) -> Option<Response> {
-    let connection = app.store.get_connection(identifier).await.ok().flatten()?;
+pub async fn receive(app: &AppState, connection: &Connection, headers: &HeaderMap, body: &[u8]) -> Option<Response> {
     let KindSettings::FeishuMarketplace(settings) = &connection.settings else { return None };
-    Some(handle(app, identifier, settings, headers, body).await)
+    Some(handle(app, connection, settings, headers, body).await)
 }
 
 async fn handle(
-    app: &App,
-    identifier: &str,
+    app: &AppState,
+    connection: &Connection,
     s: &FeishuMarketplaceSettings,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Response {
+    let identifier = connection.identifier.as_str();
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let signed = match (header("x-lark-request-timestamp"), header("x-lark-request-nonce"), header("x-lark-signature"))
     {
@@ -40,21 +40,28 @@ async fn handle(
     let event = match feishu::event::open(&s.encrypt_key, &s.verification_token, body, signed) {
         Ok(event) => event,
         Err(e) => {
+            // One answer for every failure before the push is authenticated: a different status or text for
+            // "does not decrypt" and "decrypts to garbage" would be a CBC padding oracle.
             tracing::warn!(connection = %identifier, cause = %e, "Feishu event refused");
-            let status = match e {
-                feishu::EventError::Malformed => StatusCode::BAD_REQUEST,
-                _ => StatusCode::UNAUTHORIZED,
-            };
-            return (status, e.to_string()).into_response();
+            return (StatusCode::UNAUTHORIZED, "refused").into_response();
         }
     };
     if let feishu::Event::UrlVerification { challenge } = &event {
-        tracing::info!(connection = %identifier, "Feishu verified the event URL");
-        let _ = app.store.merge_connection_state(identifier, json!({"url_verified_at": app.now()}), app.now()).await;
-        // A connection with no ticket yet asks for one (after this answer).
-        if app.store.get_suite_ticket(&connector::ticket_key(&s.app_id)).await.ok().flatten().is_none() {
+        // Answered at once (Feishu's deadline is 1 s); the challenge is unsigned and replayable, so what follows
+        // is bounded: the first verification is recorded once, and a missing ticket asked for at most once a
+        // minute — after Feishu saved the URL.
+        if connection.state.get("url_verified_at").is_none() {
+            tracing::info!(connection = %identifier, "Feishu verified the event URL");
+            let _ =
+                app.store.merge_connection_state(identifier, json!({"url_verified_at": app.now()}), app.now()).await;
             let credential = feishu::AppCredential { app_id: s.app_id.clone(), app_secret: s.app_secret.clone() };
-            connector::ask_for_ticket(app, &credential);
+            let (app, key) = (app.clone(), connector::ticket_key(identifier));
+            tokio::spawn(async move {
+                tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+                if app.store.get_suite_ticket(&key).await.ok().flatten().is_none() {
+                    connector::ask_for_ticket(&app, &credential).await;
+                }
+            });
         }
         return axum::Json(json!({ "challenge": challenge })).into_response();
     }
@@ -63,7 +70,7 @@ async fn handle(
     match app.store.remember_callback(&key, app.now() + SEEN_FOR).await {
         Ok(true) => {}
         Ok(false) => {
-            tracing::info!(connection = %identifier, event = %id, "Feishu event seen before: acknowledged");
+            tracing::info!(connection = %identifier, event = ?id, "Feishu event seen before: acknowledged");
             return axum::Json(json!({})).into_response();
         }
         Err(e) => {
@@ -74,7 +81,7 @@ async fn handle(
     if let feishu::Event::AppTicket { app_id, ticket, ts, .. } = event {
         if app_id != s.app_id {
             tracing::warn!(connection = %identifier, app_id = ?app_id, "an app_ticket of another app: ignored");
-        } else if let Err(e) = connector::keep_ticket(app, &app_id, ticket, ts).await {
+        } else if let Err(e) = connector::keep_ticket(app, identifier, ticket, ts).await {
             // Not kept: let Feishu retry it.
             let _ = app.store.forget_callback(&key).await;
             tracing::error!(connection = %identifier, error = %e, "cannot keep the app_ticket");

@@ -185,6 +185,28 @@ async fn a_custom_app_signs_in_its_tenant_within_the_availability_scope() {
     assert!(claims.email().is_some());
 }
 
+/// A marketplace app's credentials in a `feishu` (custom app) connection would let any tenant that installs the
+/// app in: the connection checks that its app is a custom one, and refuses everyone otherwise.
+#[tokio::test]
+async fn a_marketplace_app_in_a_custom_app_connection_lets_nobody_in() {
+    let (env, f) = start_fs().await;
+    f.register(&env.base, STORE_APP_ID, &["feishu"]);
+    env.post(
+        "/connections",
+        json!({"identifier": "feishu", "display_name": "飞书", "kind": "feishu",
+               "app_id": STORE_APP_ID, "app_secret": STORE_APP_SECRET}),
+    )
+    .await;
+    let (client, _) = web_app(&env, &["feishu"]).await;
+    for user in ["u-sunqi", "u-lisi"] {
+        let req = auth_request(&client, &["profile"], &[("connection", "feishu")]);
+        let (status, page) = page_text(fs_login(&browser(), &req.url, user).await).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{user}: {page}");
+        assert!(page.contains("misconfigured"), "{page}");
+    }
+    assert_eq!(env.user_count().await, 0);
+}
+
 #[tokio::test]
 async fn inside_the_feishu_client_the_authorize_page_opens_without_a_click() {
     let (env, f) = start_fs().await;
