@@ -98,6 +98,11 @@ pub fn check_icon_url(icon: &str) -> Result<(), String> {
     }
 }
 
+/// Whether the connection is one of WeCom's kinds.
+fn connectors_wecom(settings: &KindSettings) -> bool {
+    settings.kind().starts_with("wecom_")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,9 +124,4 @@ mod tests {
             assert!(check_icon_url(bad).is_err(), "{bad}");
         }
     }
-}
-
-/// Whether the connection is one of WeCom's kinds.
-fn connectors_wecom(settings: &KindSettings) -> bool {
-    settings.kind().starts_with("wecom_")
 }
