@@ -14,7 +14,7 @@ use serde_json::json;
 
 use super::error::{ConnectorError, SetupStep};
 use super::oauth::{self, Secrets};
-use super::seam::{Answer, Start, StartRequest};
+use super::seam::{Answer, Standing, Start, StartRequest};
 use crate::accounts::{UpstreamIdentity, Vouched};
 use crate::app::App;
 use crate::store::{Connection, FeishuMarketplaceSettings, FeishuSettings, SuiteTicket};
@@ -212,12 +212,12 @@ pub async fn still_member(
     connection: &Connection,
     upstream_space: &str,
     open_id: &str,
-) -> Result<super::Standing, ConnectorError> {
+) -> Result<Standing, ConnectorError> {
     let Some(tenant_key) = upstream_space.strip_prefix("feishu:") else {
         return Err(ConnectorError::Config(format!("{upstream_space} is not a Feishu tenant")));
     };
     let standing = |user: feishu::ContactUser| {
-        if user.is_active() { super::Standing::Member } else { super::Standing::Departed }
+        if user.is_active() { Standing::Member } else { Standing::Departed }
     };
     // 41050: outside the app's availability now. 41012 (not an id of this app's users) is not an answer about
     // the person: the connection may now be another app, whose open_ids differ — "cannot tell".
@@ -226,19 +226,19 @@ pub async fn still_member(
     match &connection.settings {
         crate::store::KindSettings::Feishu(s) => {
             if connection.state.get(BOUND_TENANT).and_then(serde_json::Value::as_str).is_some_and(|b| b != tenant_key) {
-                return Ok(super::Standing::NotAdmitted);
+                return Ok(Standing::NotAdmitted);
             }
             let credential = credential(&s.app_id, &s.app_secret);
             match app.feishu.contact_user(feishu::Tenant::Custom(&credential), open_id).await {
                 Ok(user) => Ok(standing(user)),
-                Err(e) if gone(&e) => Ok(super::Standing::Departed),
-                Err(e) if out_of_scope(&e) => Ok(super::Standing::NotAdmitted),
+                Err(e) if gone(&e) => Ok(Standing::Departed),
+                Err(e) if out_of_scope(&e) => Ok(Standing::NotAdmitted),
                 Err(e) => Err(e.into()),
             }
         }
         crate::store::KindSettings::FeishuMarketplace(s) => {
             if !s.allowed_tenants.iter().any(|t| t == tenant_key) {
-                return Ok(super::Standing::NotAdmitted);
+                return Ok(Standing::NotAdmitted);
             }
             let credential = credential(&s.app_id, &s.app_secret);
             let Some(ticket) = app.store.get_suite_ticket(&ticket_key(&connection.identifier)).await? else {
@@ -248,8 +248,8 @@ pub async fn still_member(
             let tenant = feishu::Tenant::Store { app: &credential, ticket: &ticket.ticket, tenant_key };
             match app.feishu.contact_user(tenant, open_id).await {
                 Ok(user) => Ok(standing(user)),
-                Err(e) if gone(&e) => Ok(super::Standing::Departed),
-                Err(e) if out_of_scope(&e) => Ok(super::Standing::NotAdmitted),
+                Err(e) if gone(&e) => Ok(Standing::Departed),
+                Err(e) if out_of_scope(&e) => Ok(Standing::NotAdmitted),
                 Err(e) => {
                     // A ticket Feishu no longer takes: ask for a new one.
                     if matches!(e.code(), Some(10012)) {

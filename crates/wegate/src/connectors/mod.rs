@@ -34,7 +34,7 @@ pub mod wecom_web;
 use serde_json::{Map, Value};
 
 pub use error::{ConnectorError, SetupStep};
-pub use seam::{Answer, Start, StartRequest};
+pub use seam::{Answer, Standing, Start, StartRequest};
 
 use crate::accounts::UpstreamIdentity;
 use crate::app::App;
@@ -231,18 +231,6 @@ fn own_space(connection: &Connection) -> Option<String> {
         KindSettings::OAuth2(s) => Some(oauth2::upstream(&connection.identifier, s)),
         _ => None,
     }
-}
-
-/// What the upstream says of a person behind a grant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Standing {
-    /// Still a member the connection's app may sign in.
-    Member,
-    /// A member, but not for this app any more: out of its visible scope, or the corp's authorization of a
-    /// delegated app cancelled.
-    NotAdmitted,
-    /// Deleted from the corp, disabled, or left.
-    Departed,
 }
 
 /// The kind's own checks of settings that parsed.

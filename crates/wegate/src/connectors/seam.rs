@@ -1,6 +1,6 @@
 //! The values that cross the seam between the login flow and a kind: what a login start is made for
 //! ([`StartRequest`]), how it starts ([`Start`]), and the upstream's answer at the callback ([`Answer`]).
-//! Types only, so that a kind's module and the dispatch in `mod.rs` both use them without importing each
+//! What the upstream says of a person behind a grant ([`Standing`]) lives here too. Types only, so that a kind's module and the dispatch in `mod.rs` both use them without importing each
 //! other.
 
 use std::collections::BTreeMap;
@@ -51,4 +51,16 @@ impl Answer<'_> {
     pub(super) fn wecom_code(&self, name: &str) -> Result<&str, ConnectorError> {
         self.param(name).filter(|c| !c.is_empty()).ok_or(ConnectorError::Cancelled)
     }
+}
+
+/// What the upstream says of a person behind a grant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// Still a member the connection's app may sign in.
+    Member,
+    /// A member, but not for this app any more: out of its visible scope, or the corp's authorization of a
+    /// delegated app cancelled.
+    NotAdmitted,
+    /// Deleted from the corp, disabled, or left.
+    Departed,
 }
