@@ -1,7 +1,7 @@
 //! The values that cross the seam between the login flow and a kind: what a login start is made for
-//! ([`StartRequest`]), how it starts ([`Start`]), and the upstream's answer at the callback ([`Answer`]).
-//! What the upstream says of a person behind a grant ([`Standing`]) lives here too. Types only, so that a kind's module and the dispatch in `mod.rs` both use them without importing each
-//! other.
+//! ([`StartRequest`]), how it starts ([`Start`]), the upstream's answer at the callback ([`Answer`]), and what
+//! the upstream says of a person behind a grant ([`Standing`]). Types only, so that a kind's module and the
+//! dispatch in `mod.rs` both use them without importing each other.
 
 use std::collections::BTreeMap;
 
