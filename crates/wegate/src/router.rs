@@ -33,7 +33,10 @@ pub fn router(app: AppState) -> Router {
         .route("/authorize", get(login::authorize::authorize_get).post(login::authorize::authorize_post))
         .route("/login/{tx}", get(login::page::show))
         .route("/login/{tx}/password", post(login::password::password_login))
-        .route("/login/{tx}/connection/{identifier}", get(login::start::start_connection))
+        .route(
+            "/login/{tx}/connection/{identifier}",
+            get(login::start::start_connection).post(login::directory::submit),
+        )
         .route("/connections/{identifier}/callback", get(login::callback::callback))
         .route("/login/{tx}/bind", post(login::bind::bind))
         .route("/login/{tx}/create", post(login::bind::create_instead))

@@ -128,6 +128,36 @@ pub struct ConnectionBody {
     #[schema(value_type = Option<Vec<String>>)]
     #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub allowed_tenants: Option<Option<Value>>,
+    /// `ldap`: `ldaps://host[:port]`, or `ldap://host[:port]` with `start_tls` (plain only on this machine).
+    pub url: Option<String>,
+    /// `ldap`: StartTLS on an `ldap://` URL.
+    #[schema(value_type = Option<bool>)]
+    pub start_tls: Option<Value>,
+    /// `ldap`: the CA (PEM) the directory's certificate must chain to; absent: the public web roots. `null`
+    /// removes it.
+    #[schema(value_type = Option<String>)]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub ca_pem: Option<Option<Value>>,
+    /// `ldap`: the search account's DN.
+    pub bind_dn: Option<String>,
+    /// `ldap`: the search account's password (write-only).
+    pub bind_password: Option<String>,
+    /// `ldap`: where people are searched (subtree).
+    pub user_base_dn: Option<String>,
+    /// `ldap`: which entries are people (default `(objectClass=person)`).
+    pub user_filter: Option<String>,
+    /// `ldap`: the attributes what the person types is matched against (default `["uid"]`).
+    #[schema(value_type = Option<Vec<String>>)]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub login_attributes: Option<Option<Value>>,
+    /// `ldap`: the entry's stable id (default `entryUUID`; Active Directory `objectGUID`).
+    pub id_attribute: Option<String>,
+    /// `ldap`: default `cn`.
+    pub name_attribute: Option<String>,
+    /// `ldap`: default `mail`.
+    pub email_attribute: Option<String>,
+    /// `ldap`: default `telephoneNumber`.
+    pub phone_attribute: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -38,6 +38,10 @@ pub fn warnings(connection: &Connection) -> Vec<String> {
             KindSettings::Feishu(_) | KindSettings::FeishuMarketplace(_) => {
                 Some("Feishu vouches for no email or mobile (only trust_email makes its email count)")
             }
+            // A directory's mail and phone attributes are whatever its admins typed in.
+            KindSettings::Ldap(_) => {
+                Some("a directory vouches for no email or phone (only trust_email makes its email count)")
+            }
             KindSettings::Oidc(_) => None,
             KindSettings::OAuth2(_) => Some(
                 "a plain OAuth 2.0 provider vouches for no email or phone (only trust_email makes its email count)",

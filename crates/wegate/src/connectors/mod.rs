@@ -21,6 +21,7 @@ pub mod dingtalk;
 pub mod error;
 pub mod feishu;
 pub mod fields;
+pub mod ldap;
 pub mod oauth;
 pub mod oauth2;
 pub mod oidc;
@@ -51,6 +52,7 @@ pub const KINDS: &[&str] = &[
     "dingtalk_mobile",
     "feishu",
     "feishu_marketplace",
+    "ldap",
     "oidc",
     "oauth2",
 ];
@@ -69,6 +71,7 @@ pub fn fields_of(kind: &str) -> Option<&'static [&'static str]> {
         "dingtalk_qrcode" | "dingtalk_web" | "dingtalk_mobile" => Some(dingtalk::FIELDS),
         "feishu" => Some(feishu::FIELDS),
         "feishu_marketplace" => Some(feishu::MARKETPLACE_FIELDS),
+        "ldap" => Some(ldap::FIELDS),
         _ => None,
     }
 }
@@ -154,7 +157,8 @@ pub fn provider_name(connection: &Connection) -> Option<&str> {
         | KindSettings::DingTalkWeb(_)
         | KindSettings::DingTalkMobile(_)
         | KindSettings::Feishu(_)
-        | KindSettings::FeishuMarketplace(_) => Some(&connection.display_name),
+        | KindSettings::FeishuMarketplace(_)
+        | KindSettings::Ldap(_) => Some(&connection.display_name),
         _ => None,
     }
 }
@@ -205,6 +209,11 @@ pub async fn still_member(
         KindSettings::Feishu(_) | KindSettings::FeishuMarketplace(_) => {
             return feishu::still_member(app, connection, upstream, subject).await;
         }
+        // No re-check against the directory: the grant stands while the connection is its space's.
+        KindSettings::Ldap(_) => {
+            let same = upstream == format!("ldap:{}", connection.identifier);
+            return Ok(if same { Standing::Member } else { Standing::NotAdmitted });
+        }
         other => match other.corp_app() {
             Some((corp_id, secret)) => wecom_qrcode::corp_app(corp_id, secret),
             None => return Ok(Standing::Member),
@@ -248,6 +257,7 @@ pub fn validate(settings: &KindSettings) -> Result<(), String> {
         }
         KindSettings::Feishu(s) => feishu::validate(s),
         KindSettings::FeishuMarketplace(s) => feishu::validate_marketplace(s),
+        KindSettings::Ldap(s) => ldap::validate(s),
     }
 }
 
@@ -269,6 +279,7 @@ pub async fn start(app: &App, connection: &Connection, request: StartRequest<'_>
         KindSettings::DingTalkWeb(s) => Ok(dingtalk::start_in_client(app, s)),
         KindSettings::Feishu(s) => Ok(feishu::start(app, &s.app_id, &s.scopes, request)),
         KindSettings::FeishuMarketplace(s) => Ok(feishu::start(app, &s.app_id, &s.scopes, request)),
+        KindSettings::Ldap(_) => Ok(Start::Form),
     }
 }
 
@@ -301,6 +312,8 @@ pub async fn finish(
         KindSettings::DingTalkWeb(s) => dingtalk::finish_in_client(app, s, answer).await,
         KindSettings::Feishu(s) => feishu::finish(app, connection, s, answer).await,
         KindSettings::FeishuMarketplace(s) => feishu::finish_marketplace(app, s, answer).await,
+        // A directory answers at wegate's own form (`login::directory`), never at the callback.
+        KindSettings::Ldap(_) => Err(ConnectorError::Config("an ldap connection has no callback".into())),
     }?;
     Ok(with_trust(connection, identity))
 }
@@ -335,14 +348,14 @@ fn with_trust(connection: &Connection, mut identity: UpstreamIdentity) -> Upstre
 
 /// Fields whose `null` in a PATCH removes them; any other `null` means "not given".
 pub const CLEARABLE: &[&str] =
-    &[DOMAIN_VERIFICATION, "allowed_corps", "allowed_tenants", "scopes", "claims", "required_claims"];
+    &[DOMAIN_VERIFICATION, "allowed_corps", "allowed_tenants", "scopes", "claims", "required_claims", "ca_pem"];
 
 /// Fields given as lists: a string is split on spaces and commas (forms send one line).
-const LIST_FIELDS: &[&str] = &["scopes", "allowed_corps", "allowed_tenants"];
+const LIST_FIELDS: &[&str] = &["scopes", "allowed_corps", "allowed_tenants", "login_attributes"];
 /// Fields given as objects: a string is read as `name=value` pairs, one per line or comma-separated.
 const MAP_FIELDS: &[&str] = &["claims", "required_claims"];
 /// Boolean fields: a string `true`/`false` (forms) is taken as the boolean.
-const BOOL_FIELDS: &[&str] = &["use_userinfo"];
+const BOOL_FIELDS: &[&str] = &["use_userinfo", "start_tls"];
 
 /// A field as the typed settings read it, from the forms' plain strings.
 fn typed_input(name: &str, text: &str) -> Result<Value, String> {
@@ -473,6 +486,16 @@ pub async fn admits(
                 _ => tenant.is_some() && (bound.is_none() || bound == tenant),
             };
             if !same_connection || !allowed {
+                return Err(ConnectorError::NotAllowed(format!(
+                    "{} admits only its own sessions",
+                    connection.identifier
+                )));
+            }
+            return Ok(());
+        }
+        // A directory's sessions enter through its own connection only.
+        KindSettings::Ldap(_) => {
+            if !same_connection || upstream != format!("ldap:{}", connection.identifier) {
                 return Err(ConnectorError::NotAllowed(format!(
                     "{} admits only its own sessions",
                     connection.identifier

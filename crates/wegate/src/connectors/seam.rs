@@ -30,6 +30,9 @@ pub enum Start {
     /// `script`, asks it for a code for (`corp_id`, `client_id`), and sends that to the callback as `code`
     /// with the `state` — or `error=` when the API refuses (DingTalk's `dd.requestAuthCode`).
     ClientCode { script: String, corp_id: String, client_id: String },
+    /// Show wegate's own sign-in form for the upstream (a directory: `username` and `password`, posted back to
+    /// the start's URL).
+    Form,
 }
 
 /// The upstream's answer at the callback.

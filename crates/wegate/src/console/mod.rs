@@ -55,6 +55,7 @@ pub fn routes() -> Router<AppState> {
         .route("/console/connections", get(pages::connections).post(pages::create_connection))
         .route("/console/connections/{identifier}", get(pages::connection_detail).post(pages::update_connection))
         .route("/console/connections/{identifier}/delete", post(pages::delete_connection))
+        .route("/console/connections/{identifier}/test", post(pages::test_connection))
         .route("/console/users", get(pages::users).post(pages::create_user))
         .route("/console/users/{id}", get(pages::user_detail))
         .route("/console/users/{id}/{action}", post(pages::user_action))

@@ -334,6 +334,35 @@ fn guide(kind: &str, field: &str, lang: Lang) -> &'static str {
             "飞书开发者后台（open.feishu.cn/app；Lark：open.larksuite.com/app）→ 应用 → 凭证与基础信息 → App ID（cli_…）；安全设置 → 重定向 URL = 本登录方式的 callback URL",
         ),
         "app_secret" => ("Same page → App Secret", "同一页面 → App Secret"),
+        "url" => (
+            "ldaps://dc1.example.com (636) or ldap://…:389 with start_tls; Active Directory: a domain controller",
+            "ldaps://dc1.example.com（636）或 ldap://…:389 加 start_tls；AD：域控制器地址",
+        ),
+        "start_tls" => ("true for StartTLS on an ldap:// URL", "ldap:// 地址使用 StartTLS 时填 true"),
+        "ca_pem" => (
+            "The CA certificate (PEM) the directory's certificate chains to (your domain's CA); empty: public roots",
+            "目录服务器证书所属 CA 的证书（PEM，如域 CA）；留空使用公共根证书",
+        ),
+        "bind_dn" => (
+            "The search account's DN (AD: CN=wegate,OU=Service Accounts,DC=example,DC=com)",
+            "搜索账号的 DN（AD 如 CN=wegate,OU=Service Accounts,DC=example,DC=com）",
+        ),
+        "bind_password" => ("The search account's password", "搜索账号的密码"),
+        "user_base_dn" => {
+            ("Where people are (ou=people,dc=example,dc=org)", "人员所在位置（如 ou=people,dc=example,dc=org）")
+        }
+        "user_filter" => (
+            "Which entries are people; AD: (&(objectClass=user)(!(userAccountControl:1.2.840.113556.1.4.803:=2)))",
+            "哪些条目是人员；AD 可用 (&(objectClass=user)(!(userAccountControl:1.2.840.113556.1.4.803:=2)))",
+        ),
+        "login_attributes" => (
+            "One per line: what people type (uid, mail; AD: sAMAccountName, userPrincipalName)",
+            "每行一个：用户输入的登录名对应的属性（uid、mail；AD：sAMAccountName、userPrincipalName）",
+        ),
+        "id_attribute" => (
+            "entryUUID (OpenLDAP) or objectGUID (AD): survives renames",
+            "entryUUID（OpenLDAP）或 objectGUID（AD）：改名后不变",
+        ),
         "encrypt_key" => (
             "事件与回调 → 加密策略 → Encrypt Key (set one: app_tickets arrive encrypted and signed)",
             "事件与回调 → 加密策略 → Encrypt Key（须设置：app_ticket 以加密和签名方式推送）",
@@ -481,7 +510,7 @@ fn field_view(kind: &str, name: &str, lang: Lang) -> Value {
 }
 
 /// Fields a form gives one per line.
-const LIST_FIELDS: &[&str] = &["allowed_corps", "allowed_tenants", "scopes"];
+const LIST_FIELDS: &[&str] = &["allowed_corps", "allowed_tenants", "scopes", "login_attributes"];
 
 /// The connection body of a form: its fields named as in the API, nested objects flattened as `a.b`.
 fn connection_body(form: &[(String, String)], create: bool) -> Value {
@@ -612,6 +641,33 @@ pub async fn update_connection(
         api::connections::update_connection(state_of(&app), a.actor.clone(), Path(identifier.clone()), Ok(Json(input)))
             .await,
     )
+}
+
+/// An `ldap` connection's "test connection": the search account's bind and what its user filter finds, said
+/// on the connection's page.
+pub async fn test_connection(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Path(identifier): Path<String>,
+    Form(form): FormPairs,
+) -> Response {
+    let a = match visitor(&app, &headers, Some(&form)).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let to = format!("/console/connections/{identifier}");
+    let settings = match app.store.get_connection(&identifier).await {
+        Ok(Some(c)) => match c.settings {
+            crate::store::KindSettings::Ldap(s) => s,
+            _ => return back(&a, &to, Err("only an ldap connection has a connection test")),
+        },
+        Ok(None) => return back(&a, "/console/connections", Err("no such connection")),
+        Err(e) => return store_error(a.lang, &e),
+    };
+    match connectors::ldap::test(&settings).await {
+        Ok(found) => back(&a, &to, Ok(&found)),
+        Err(why) => back(&a, &to, Err(&crate::util::loggable(&why))),
+    }
 }
 
 pub async fn delete_connection(

@@ -46,6 +46,11 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("backchannel_logout_uri", "Back-channel logout URI", "后端通道登出地址"),
     ("create", "Create", "创建"),
     ("save", "Save", "保存"),
+    (
+        "test_connection",
+        "Test connection (bind the search account, count the people it finds)",
+        "测试连接（以搜索账号绑定并统计找到的人员）",
+    ),
     ("delete", "Delete", "删除"),
     ("confirm_delete", "Type the identifier to confirm", "输入标识以确认删除"),
     ("rotate", "Rotate the client secret", "重置 Client Secret"),

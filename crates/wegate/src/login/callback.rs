@@ -102,7 +102,7 @@ async fn why_not_taken(
 }
 
 /// Applies the account rules and ends the login, or asks to bind.
-async fn sign_in(
+pub(super) async fn sign_in(
     app: &App,
     tx: LoginTx,
     connection: &Connection,

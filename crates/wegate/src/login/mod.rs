@@ -16,6 +16,7 @@
 pub mod authorize;
 pub mod bind;
 pub mod callback;
+pub mod directory;
 pub mod finalize;
 pub mod native;
 pub mod outcome;

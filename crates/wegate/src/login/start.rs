@@ -73,6 +73,10 @@ pub async fn start_login(app: &App, tx: &LoginTx, connection: &Connection, lang:
         Ok(Start::ClientCode { script, corp_id, client_id }) => {
             client_code_page(&script, &corp_id, &client_id, &callback, &tx.id, lang)
         }
+        Ok(Start::Form) => {
+            let (client, _) = super::page::client_and_connections(app, tx, lang).await?;
+            super::directory::form(app, tx, &client.name, connection, lang, None, "")
+        }
         Err(e) => {
             let failure = Failure::from_connector(&e).on(connection);
             Err(fail(app, tx, &connection.identifier, &failure, None, lang).await)

@@ -20,6 +20,7 @@ pub const SECRET_FIELDS: &[&str] = &[
     "app_secret",
     "encrypt_key",
     "verification_token",
+    "bind_password",
 ];
 
 /// `wecom_qrcode`: a self-built app's PC QR login.
@@ -153,6 +154,53 @@ pub struct FeishuMarketplaceSettings {
     pub scopes: Vec<String>,
 }
 
+/// `ldap`: an LDAP directory or Active Directory, signed in to with wegate's own form: search with the search
+/// account, then bind as the one entry found.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct LdapSettings {
+    /// `ldaps://host[:port]` or `ldap://host[:port]` (with `start_tls`, or on this machine only).
+    pub url: String,
+    #[serde(default)]
+    pub start_tls: bool,
+    /// The CA (PEM) the directory's certificate must chain to; absent: the public web roots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_pem: Option<String>,
+    pub bind_dn: String,
+    pub bind_password: String,
+    pub user_base_dn: String,
+    #[serde(default = "default_user_filter")]
+    pub user_filter: String,
+    #[serde(default = "default_login_attributes")]
+    pub login_attributes: Vec<String>,
+    #[serde(default = "default_id_attribute")]
+    pub id_attribute: String,
+    #[serde(default = "default_name_attribute")]
+    pub name_attribute: String,
+    #[serde(default = "default_email_attribute")]
+    pub email_attribute: String,
+    #[serde(default = "default_phone_attribute")]
+    pub phone_attribute: String,
+}
+
+fn default_user_filter() -> String {
+    "(objectClass=person)".into()
+}
+fn default_login_attributes() -> Vec<String> {
+    vec!["uid".into()]
+}
+fn default_id_attribute() -> String {
+    "entryUUID".into()
+}
+fn default_name_attribute() -> String {
+    "cn".into()
+}
+fn default_email_attribute() -> String {
+    "mail".into()
+}
+fn default_phone_attribute() -> String {
+    "telephoneNumber".into()
+}
+
 /// How a client authenticates at an upstream's token endpoint.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -227,6 +275,7 @@ pub enum KindSettings {
     DingTalkMobile(DingTalkSettings),
     Feishu(FeishuSettings),
     FeishuMarketplace(FeishuMarketplaceSettings),
+    Ldap(LdapSettings),
 }
 
 impl std::fmt::Debug for KindSettings {
@@ -263,7 +312,8 @@ impl KindSettings {
             | KindSettings::DingTalkWeb(_)
             | KindSettings::DingTalkMobile(_)
             | KindSettings::Feishu(_)
-            | KindSettings::FeishuMarketplace(_) => (None, None),
+            | KindSettings::FeishuMarketplace(_)
+            | KindSettings::Ldap(_) => (None, None),
         };
         token.zip(key)
     }
@@ -301,6 +351,7 @@ impl KindSettings {
             KindSettings::DingTalkMobile(_) => "dingtalk_mobile",
             KindSettings::Feishu(_) => "feishu",
             KindSettings::FeishuMarketplace(_) => "feishu_marketplace",
+            KindSettings::Ldap(_) => "ldap",
         }
     }
 
@@ -324,6 +375,7 @@ impl KindSettings {
             "dingtalk_mobile" => serde_json::from_value(value).map(KindSettings::DingTalkMobile),
             "feishu" => serde_json::from_value(value).map(KindSettings::Feishu),
             "feishu_marketplace" => serde_json::from_value(value).map(KindSettings::FeishuMarketplace),
+            "ldap" => serde_json::from_value(value).map(KindSettings::Ldap),
             other => return Err(format!("unknown connection kind {other}")),
         };
         parsed.map_err(|e| format!("{kind} settings: {e}"))
@@ -344,6 +396,7 @@ impl KindSettings {
             }
             KindSettings::Feishu(s) => serde_json::to_value(s),
             KindSettings::FeishuMarketplace(s) => serde_json::to_value(s),
+            KindSettings::Ldap(s) => serde_json::to_value(s),
         };
         match value {
             Ok(Value::Object(map)) => map,

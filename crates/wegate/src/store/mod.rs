@@ -54,9 +54,9 @@ pub use grants::{AuthCode, Consumed, GrantOrigin, GrantStart, GrantStore, Redeem
 pub use keys::{KeyStore, SigningKey};
 pub use kinds::{
     Association, AssociationMode, ClaimMap, ClientAuthMethod, DOMAIN_VERIFICATION, DelegatedSettings, DingTalkSettings,
-    DomainFile, FeishuMarketplaceSettings, FeishuSettings, ICON_URL, KindSettings, MatchField, MobileSettings,
-    OAuth2Settings, OidcSettings, ProviderSettings, QrCodeSettings, SECRET_FIELDS, TRUST_EMAIL, WebScope, WebSettings,
-    default_oidc_scopes,
+    DomainFile, FeishuMarketplaceSettings, FeishuSettings, ICON_URL, KindSettings, LdapSettings, MatchField,
+    MobileSettings, OAuth2Settings, OidcSettings, ProviderSettings, QrCodeSettings, SECRET_FIELDS, TRUST_EMAIL,
+    WebScope, WebSettings, default_oidc_scopes,
 };
 pub use sessions::{LoginTx, Session, SessionStore};
 pub use upstream::{AuthorizedCorp, CachedToken, SuiteTicket, UpstreamStore};

@@ -145,6 +145,8 @@ catalogue! {
         "此账号密码错误次数过多，请 {minutes} 分钟后再试，或使用其他方式登录。";
     SwitchLanguage "switch_language" => "中文", "English";
     ClientCodeTitle "client_code_title" => "Signing you in", "正在登录";
+    DirectoryUsername "directory_username" => "Username", "用户名";
+    OtherWays "other_ways" => "Other ways to sign in", "其他登录方式";
     ClientCodeWait "client_code_wait" =>
         "Getting your identity from the app you are in…",
         "正在从当前应用获取您的身份……";
@@ -336,6 +338,9 @@ catalogue! {
     ProviderErrcodeHint "provider_errcode_hint" =>
         "{provider} error code {code}. Try again in a moment; if it keeps happening, give the reference to your administrator.",
         "{provider} 错误码 {code}。请稍后重试；如果问题持续，请把参考编号告诉管理员。";
+    DirectoryUnavailable "directory_unavailable" =>
+        "{provider} could not be reached right now. Try again in a moment; if it keeps happening, tell your administrator.",
+        "暂时无法连接 {provider}。请稍后重试；如果问题持续，请告知管理员。";
     ProviderCodeInvalid "provider_code_invalid" =>
         "The sign-in code from {provider} is invalid, has expired, or was already used.",
         "{provider} 返回的登录凭证无效、已过期或已被使用。";

@@ -31,6 +31,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("home.html", include_str!("../../templates/home.html")),
     ("logout.html", include_str!("../../templates/logout.html")),
     ("client_code.html", include_str!("../../templates/client_code.html")),
+    ("directory.html", include_str!("../../templates/directory.html")),
     ("console/base.html", include_str!("../../templates/console/base.html")),
     ("console/login.html", include_str!("../../templates/console/login.html")),
     ("console/denied.html", include_str!("../../templates/console/denied.html")),

@@ -7,6 +7,7 @@
 
 mod harness;
 mod hostile_op;
+mod slapd;
 
 mod admin_api;
 mod browser;
@@ -18,6 +19,7 @@ mod docs;
 mod doors;
 mod encrypted_ids;
 mod feishu;
+mod ldap;
 mod lifecycle;
 mod oidc_core;
 mod oidc_upstream;

@@ -1,0 +1,479 @@
+//! `ldap`: an LDAP directory or Active Directory, signed in to with wegate's own form (`login::directory`).
+//! Search-then-bind, as Dex does: the search account finds the one entry whose login attributes equal what the
+//! person typed (escaped, RFC 4515), then a bind as that entry — on a connection of its own, so that the
+//! person's bind never becomes the search connection's identity. An empty password is refused before any
+//! bind (an unauthenticated bind "succeeds" on Active Directory, RFC 4513 §5.1.2); no entry and several
+//! entries are refused like a wrong password, after a bind of the same cost. TLS is always verified: against
+//! `ca_pem`, or the public web roots; plain `ldap://` only on this machine.
+//!
+//! The wrong-password lockout counts per directory entry, before the bind; binds in flight are bounded, with
+//! "busy" beyond. The search connection is kept (one per directory, its operations multiplexed) and made
+//! again when it breaks.
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::Duration;
+
+use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, Scope, SearchEntry, SearchOptions};
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use super::error::ConnectorError;
+use crate::accounts::{UpstreamIdentity, Vouched};
+use crate::app::App;
+use crate::store::{Connection, LdapSettings};
+
+pub const FIELDS: &[&str] = &[
+    "url",
+    "start_tls",
+    "ca_pem",
+    "bind_dn",
+    "bind_password",
+    "user_base_dn",
+    "user_filter",
+    "login_attributes",
+    "id_attribute",
+    "name_attribute",
+    "email_attribute",
+    "phone_attribute",
+];
+
+/// One LDAP operation's bound (connect, bind, search): the page answers within seconds when the directory
+/// is down.
+const OP_TIMEOUT: Duration = Duration::from_secs(5);
+/// Binds in flight across the process, and how long a sign-in waits for one before "busy".
+const BINDS_IN_FLIGHT: usize = 32;
+const BIND_WAIT: Duration = Duration::from_millis(500);
+
+fn attribute_name(value: &str) -> bool {
+    !value.is_empty() && value.len() <= 64 && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b';')
+}
+
+/// A filter the admin wrote: one parenthesised expression, balanced.
+fn filter_shape(filter: &str) -> bool {
+    let mut depth = 0i32;
+    for (i, c) in filter.chars().enumerate() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth < 0 || (depth == 0 && i + 1 != filter.chars().count()) {
+                    return false;
+                }
+            }
+            _ => {}
+        }
+    }
+    filter.starts_with('(') && depth == 0 && filter.len() <= 1024
+}
+
+fn is_loopback(host: &str) -> bool {
+    matches!(host, "localhost" | "127.0.0.1" | "::1" | "[::1]")
+}
+
+pub fn validate(s: &LdapSettings) -> Result<(), String> {
+    let url =
+        url::Url::parse(&s.url).map_err(|_| "url must be ldaps://host[:port] or ldap://host[:port]".to_string())?;
+    let host = url.host_str().unwrap_or_default();
+    match url.scheme() {
+        "ldaps" if !s.start_tls => {}
+        "ldaps" => return Err("start_tls applies to ldap:// URLs; ldaps:// is TLS already".into()),
+        "ldap" if s.start_tls || is_loopback(host) => {}
+        "ldap" => {
+            return Err(
+                "a plain ldap:// URL sends passwords in clear: use ldaps://, or set start_tls (plain ldap:// only to this machine)"
+                    .into(),
+            );
+        }
+        _ => return Err("url must be ldaps://host[:port] or ldap://host[:port]".into()),
+    }
+    if host.is_empty() || url.path().len() > 1 || url.query().is_some() {
+        return Err("url must be the directory's address only (ldaps://host[:port])".into());
+    }
+    if let Some(pem) = &s.ca_pem {
+        roots(Some(pem))?;
+    }
+    if s.bind_dn.trim().is_empty() || s.bind_password.is_empty() {
+        return Err("bind_dn and bind_password (the search account) are required".into());
+    }
+    if s.user_base_dn.trim().is_empty() {
+        return Err("user_base_dn is required (e.g. ou=people,dc=example,dc=org)".into());
+    }
+    if !filter_shape(&s.user_filter) {
+        return Err("user_filter must be one LDAP filter in parentheses, e.g. (objectClass=person)".into());
+    }
+    if s.login_attributes.is_empty()
+        || s.login_attributes.len() > 8
+        || !s.login_attributes.iter().all(|a| attribute_name(a))
+    {
+        return Err(
+            "login_attributes must be 1 to 8 attribute names (uid, mail, sAMAccountName, userPrincipalName)".into()
+        );
+    }
+    for (field, value) in [
+        ("id_attribute", &s.id_attribute),
+        ("name_attribute", &s.name_attribute),
+        ("email_attribute", &s.email_attribute),
+        ("phone_attribute", &s.phone_attribute),
+    ] {
+        if !attribute_name(value) {
+            return Err(format!("{field} must be an attribute name"));
+        }
+    }
+    Ok(())
+}
+
+/// The trust anchors: the connection's CA, or the public web roots. Never no verification.
+fn roots(ca_pem: Option<&str>) -> Result<rustls::RootCertStore, String> {
+    let mut store = rustls::RootCertStore::empty();
+    match ca_pem {
+        Some(pem) => {
+            let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(pem.as_bytes())
+                .collect::<Result<_, _>>()
+                .map_err(|_| "ca_pem must be one or more PEM certificates".to_string())?;
+            if certs.is_empty() {
+                return Err("ca_pem must be one or more PEM certificates".into());
+            }
+            for cert in certs {
+                store.add(cert).map_err(|e| format!("ca_pem: {e}"))?;
+            }
+        }
+        None => store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+    }
+    Ok(store)
+}
+
+fn connection_settings(s: &LdapSettings) -> Result<LdapConnSettings, ConnectorError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ConnectorError::Config(format!("TLS: {e}")))?
+        .with_root_certificates(roots(s.ca_pem.as_deref()).map_err(ConnectorError::Config)?)
+        .with_no_client_auth();
+    Ok(LdapConnSettings::new().set_conn_timeout(OP_TIMEOUT).set_starttls(s.start_tls).set_config(Arc::new(config)))
+}
+
+/// Why a directory call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DirectoryError {
+    /// Unreachable, timed out, TLS refused, the connection dropped.
+    #[error("the directory is unreachable: {0}")]
+    Unreachable(String),
+    /// The directory answered with an error the admin must fix (the search account, the base DN, a filter).
+    #[error("the directory refused: {0}")]
+    Refused(String),
+}
+
+async fn timed<T>(
+    what: &str,
+    op: impl std::future::Future<Output = ldap3::result::Result<T>>,
+) -> Result<T, DirectoryError> {
+    match tokio::time::timeout(OP_TIMEOUT, op).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => Err(DirectoryError::Unreachable(format!("{what}: {e}"))),
+        Err(_) => Err(DirectoryError::Unreachable(format!("{what}: timed out"))),
+    }
+}
+
+async fn connect(s: &LdapSettings) -> Result<Ldap, DirectoryError> {
+    let settings = connection_settings(s).map_err(|e| DirectoryError::Refused(e.to_string()))?;
+    let (conn, ldap) = timed("connect", LdapConnAsync::with_settings(settings, &s.url)).await?;
+    ldap3::drive!(conn);
+    Ok(ldap)
+}
+
+/// The search connections, one per directory (by its address and search account), shared by every sign-in.
+static SEARCHERS: LazyLock<Mutex<HashMap<String, Ldap>>> = LazyLock::new(Mutex::default);
+static BINDS: LazyLock<tokio::sync::Semaphore> = LazyLock::new(|| tokio::sync::Semaphore::new(BINDS_IN_FLIGHT));
+
+fn searcher_key(s: &LdapSettings) -> String {
+    let mut hash = Sha256::new();
+    for part in [
+        s.url.as_str(),
+        if s.start_tls { "tls" } else { "" },
+        s.ca_pem.as_deref().unwrap_or(""),
+        &s.bind_dn,
+        &s.bind_password,
+    ] {
+        hash.update(part.as_bytes());
+        hash.update([0]);
+    }
+    hex::encode(hash.finalize())
+}
+
+/// A bound search connection: the kept one, or a new one (kept for the next sign-in).
+async fn searcher(s: &LdapSettings) -> Result<Ldap, DirectoryError> {
+    let key = searcher_key(s);
+    if let Some(ldap) = SEARCHERS.lock().unwrap_or_else(|e| e.into_inner()).get(&key).cloned() {
+        return Ok(ldap);
+    }
+    let mut ldap = connect(s).await?;
+    let bound = timed("bind as the search account", ldap.simple_bind(&s.bind_dn, &s.bind_password)).await?;
+    if bound.rc != 0 {
+        return Err(DirectoryError::Refused(format!(
+            "the search account's bind was refused (result {}: {})",
+            bound.rc, bound.text
+        )));
+    }
+    SEARCHERS.lock().unwrap_or_else(|e| e.into_inner()).insert(key, ldap.clone());
+    Ok(ldap)
+}
+
+fn forget_searcher(s: &LdapSettings) {
+    SEARCHERS.lock().unwrap_or_else(|e| e.into_inner()).remove(&searcher_key(s));
+}
+
+/// What the search found for a typed login.
+enum Found {
+    One(Box<SearchEntry>),
+    None,
+    Several,
+}
+
+async fn search_once(s: &LdapSettings, login: &str) -> Result<Found, DirectoryError> {
+    let mut ldap = searcher(s).await?;
+    let escaped = ldap3::ldap_escape(login);
+    let any: String = s.login_attributes.iter().map(|a| format!("({a}={escaped})")).collect();
+    let filter = format!("(&{}(|{any}))", s.user_filter);
+    let mut attrs: Vec<&str> = vec![&s.id_attribute, &s.name_attribute, &s.email_attribute, &s.phone_attribute];
+    attrs.extend(s.login_attributes.iter().map(String::as_str));
+    let result = timed(
+        "search",
+        ldap.with_search_options(SearchOptions::new().sizelimit(2)).search(
+            &s.user_base_dn,
+            Scope::Subtree,
+            &filter,
+            attrs,
+        ),
+    )
+    .await?;
+    let ldap3::SearchResult(entries, outcome) = result;
+    match outcome.rc {
+        // 4: sizeLimitExceeded — more than one entry.
+        0 | 4 => {}
+        rc => return Err(DirectoryError::Refused(format!("the search was refused (result {rc}: {})", outcome.text))),
+    }
+    Ok(match entries.len() {
+        0 => Found::None,
+        1 if outcome.rc == 0 => Found::One(Box::new(SearchEntry::construct(
+            entries.into_iter().next().ok_or_else(|| DirectoryError::Refused("an empty search answer".into()))?,
+        ))),
+        _ => Found::Several,
+    })
+}
+
+/// The search, made again once on a new connection when the kept one broke.
+async fn search(s: &LdapSettings, login: &str) -> Result<Found, DirectoryError> {
+    match search_once(s, login).await {
+        Err(DirectoryError::Unreachable(why)) => {
+            tracing::info!(why = %why, "the kept LDAP search connection failed; connecting again");
+            forget_searcher(s);
+            search_once(s, login).await
+        }
+        other => other,
+    }
+}
+
+/// A bind as `dn` on a connection of its own: Ok(true) for the right password.
+async fn bind_as(s: &LdapSettings, dn: &str, password: &str) -> Result<bool, DirectoryError> {
+    let mut ldap = connect(s).await?;
+    let result = timed("bind", ldap.simple_bind(dn, password)).await;
+    let _ = ldap.unbind().await;
+    let result = result?;
+    match result.rc {
+        0 => Ok(true),
+        // invalidCredentials, constraintViolation (expired, locked in the directory), unwillingToPerform
+        // (unauthenticated bind): a wrong password as far as the person is told.
+        49 | 19 | 53 | 50 => Ok(false),
+        rc => Err(DirectoryError::Refused(format!("the bind was refused (result {rc}: {})", result.text))),
+    }
+}
+
+/// The outcome of a directory sign-in.
+pub enum Check {
+    Valid(Box<UpstreamIdentity>),
+    /// Wrong login or password — one answer for both.
+    Invalid,
+    LockedOut {
+        retry_after: i64,
+    },
+    /// Too many binds in flight.
+    Busy,
+    /// The directory cannot answer now, or refuses the search account: the reason is for the log.
+    Unavailable(DirectoryError),
+}
+
+/// Signs `login` in with `password` at the connection's directory.
+pub async fn sign_in(
+    app: &App,
+    connection: &Connection,
+    s: &LdapSettings,
+    login: &str,
+    password: &str,
+) -> Result<Check, ConnectorError> {
+    let login = login.trim();
+    if password.is_empty() || login.is_empty() || login.len() > 256 {
+        return Ok(Check::Invalid);
+    }
+    let Ok(_permit) = tokio::time::timeout(BIND_WAIT, BINDS.acquire()).await else { return Ok(Check::Busy) };
+    let found = match search(s, login).await {
+        Ok(found) => found,
+        Err(e) => return Ok(Check::Unavailable(e)),
+    };
+    let entry = match found {
+        Found::One(entry) => Some(entry),
+        Found::None => None,
+        Found::Several => {
+            tracing::warn!(connection = %connection.identifier, "several directory entries match one login: refused");
+            None
+        }
+    };
+    // Counted before the bind: a locked entry's password is not tried at all.
+    let key = match &entry {
+        Some(entry) => format!("ldap:{}:{}", connection.identifier, entry.dn.to_lowercase()),
+        None => format!("ldap:{}:?{}", connection.identifier, login.to_lowercase()),
+    };
+    let (limit, window, now) = (app.settings.lockout_failures, app.settings.lockout_window, app.now());
+    if limit > 0 {
+        let attempts = app.store.record_login_failure(&key, now, window).await?;
+        if i64::from(attempts.failures) > limit {
+            return Ok(Check::LockedOut { retry_after: attempts.expires_at - now });
+        }
+    }
+    let Some(entry) = entry else {
+        // The same work as a real attempt, so that "no such login" takes as long as a wrong password.
+        let _ = bind_as(s, &format!("cn=wegate-no-such-entry,{}", s.user_base_dn), password).await;
+        return Ok(Check::Invalid);
+    };
+    match bind_as(s, &entry.dn, password).await {
+        Ok(true) => {}
+        Ok(false) => return Ok(Check::Invalid),
+        Err(e) => return Ok(Check::Unavailable(e)),
+    }
+    if limit > 0 {
+        app.store.clear_login_failures(&key).await?;
+    }
+    Ok(Check::Valid(Box::new(identity(connection, s, &entry)?)))
+}
+
+/// Active Directory's `objectGUID` in its usual string form: the first three groups little-endian.
+pub fn guid_string(bytes: &[u8]) -> Option<String> {
+    let b: &[u8; 16] = bytes.try_into().ok()?;
+    Some(format!(
+        "{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{}",
+        b[3],
+        b[2],
+        b[1],
+        b[0],
+        b[5],
+        b[4],
+        b[7],
+        b[6],
+        b[8],
+        b[9],
+        hex::encode(&b[10..])
+    ))
+}
+
+fn first(entry: &SearchEntry, attribute: &str) -> Option<String> {
+    entry
+        .attrs
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(attribute))
+        .and_then(|(_, v)| v.first().cloned())
+        .filter(|v| !v.trim().is_empty())
+}
+
+fn identity(
+    connection: &Connection,
+    s: &LdapSettings,
+    entry: &SearchEntry,
+) -> Result<UpstreamIdentity, ConnectorError> {
+    let id = if s.id_attribute.eq_ignore_ascii_case("objectGUID") {
+        // Binary; a value that happens to be UTF-8 lands among the text attributes.
+        let raw = entry
+            .bin_attrs
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("objectGUID"))
+            .and_then(|(_, v)| v.first().cloned())
+            .or_else(|| first(entry, "objectGUID").map(String::into_bytes));
+        raw.as_deref().and_then(guid_string)
+    } else {
+        first(entry, &s.id_attribute)
+    };
+    let Some(id) = id else {
+        return Err(ConnectorError::Config(format!("the entry {} has no {}", entry.dn, s.id_attribute)));
+    };
+    let username = s.login_attributes.iter().find_map(|a| first(entry, a));
+    Ok(UpstreamIdentity {
+        upstream: format!("ldap:{}", connection.identifier),
+        subject: id,
+        username: username.clone(),
+        name: first(entry, &s.name_attribute),
+        email: first(entry, &s.email_attribute),
+        phone: first(entry, &s.phone_attribute),
+        picture: None,
+        claims: json!({}),
+        profile: json!({"dn": entry.dn, "login": username}),
+        // The directory's admins assign logins; an email or phone there is whatever was typed in: unverified
+        // unless the connection trusts its emails.
+        vouched: Vouched { email: false, phone: false, username: true },
+    })
+}
+
+/// The console's "test connection": binds the search account and counts the entries the user filter finds.
+pub async fn test(s: &LdapSettings) -> Result<String, String> {
+    forget_searcher(s);
+    let mut ldap = searcher(s).await.map_err(|e| e.to_string())?;
+    let result = timed(
+        "search",
+        ldap.with_search_options(SearchOptions::new().sizelimit(1000)).search(
+            &s.user_base_dn,
+            Scope::Subtree,
+            &s.user_filter,
+            vec!["1.1"],
+        ),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let ldap3::SearchResult(entries, outcome) = result;
+    match outcome.rc {
+        0 => Ok(format!(
+            "bound as {}; {} entries match the user filter under {}",
+            s.bind_dn,
+            entries.len(),
+            s.user_base_dn
+        )),
+        4 => Ok(format!(
+            "bound as {}; more than {} entries match the user filter under {}",
+            s.bind_dn,
+            entries.len(),
+            s.user_base_dn
+        )),
+        rc => Err(format!("the search was refused (result {rc}: {})", outcome.text)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_object_guid_reads_as_active_directory_writes_it() {
+        // {d1e3f72b-4a1f-4c33-9b1c-0123456789ab} as the bytes AD stores.
+        let bytes = [0x2b, 0xf7, 0xe3, 0xd1, 0x1f, 0x4a, 0x33, 0x4c, 0x9b, 0x1c, 0x01, 0x23, 0x45, 0x67, 0x89, 0xab];
+        assert_eq!(guid_string(&bytes).unwrap(), "d1e3f72b-4a1f-4c33-9b1c-0123456789ab");
+        assert!(guid_string(&bytes[..15]).is_none());
+    }
+
+    #[test]
+    fn filters_and_urls_are_checked() {
+        assert!(filter_shape("(objectClass=person)"));
+        assert!(filter_shape("(&(objectClass=user)(!(userAccountControl:1.2.840.113556.1.4.803:=2)))"));
+        assert!(!filter_shape("objectClass=person"));
+        assert!(!filter_shape("(a=b))(c=d"));
+        assert!(!filter_shape("(a=b)(c=d)"));
+    }
+}
