@@ -266,13 +266,27 @@ async fn search_once(s: &LdapSettings, login: &str) -> Result<Found, DirectoryEr
 
 /// The search, made again once on a new connection when the kept one broke.
 async fn search(s: &LdapSettings, login: &str) -> Result<Found, DirectoryError> {
-    match search_once(s, login).await {
-        Err(DirectoryError::Unreachable(why)) => {
-            tracing::info!(why = %why, "the kept LDAP search connection failed; connecting again");
+    retried(s, || search_once(s, login)).await
+}
+
+/// A search on the kept connection, made again once on a new one when it fails (a broken connection, or one
+/// the directory keeps refusing): the kept one is dropped either way.
+async fn retried<T, F, Fut>(s: &LdapSettings, op: F) -> Result<T, DirectoryError>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<T, DirectoryError>>,
+{
+    match op().await {
+        Err(e) => {
+            tracing::info!(why = %crate::util::loggable(&e.to_string()), "the kept LDAP search connection failed; connecting again");
             forget_searcher(s);
-            search_once(s, login).await
+            let again = op().await;
+            if again.is_err() {
+                forget_searcher(s);
+            }
+            again
         }
-        other => other,
+        ok => ok,
     }
 }
 
@@ -296,8 +310,10 @@ pub enum Check {
     Valid(Box<UpstreamIdentity>),
     /// Wrong login or password — one answer for both.
     Invalid,
+    /// `first`: the try that locked it (the one audited).
     LockedOut {
         retry_after: i64,
+        first: bool,
     },
     /// Too many binds in flight.
     Busy,
@@ -313,11 +329,35 @@ pub async fn sign_in(
     login: &str,
     password: &str,
 ) -> Result<Check, ConnectorError> {
+    let started = tokio::time::Instant::now();
     let login = login.trim();
     if password.is_empty() || login.is_empty() || login.len() > 256 {
         return Ok(Check::Invalid);
     }
     let Ok(_permit) = tokio::time::timeout(BIND_WAIT, BINDS.acquire()).await else { return Ok(Check::Busy) };
+    let check = match tokio::time::timeout(SIGN_IN_DEADLINE, attempt(app, connection, s, login, password)).await {
+        Ok(check) => check?,
+        Err(_) => Check::Unavailable(DirectoryError::Unreachable("the sign-in took too long".into())),
+    };
+    // Every refusal takes at least as long: whether a login exists must not show in the time it takes.
+    if matches!(check, Check::Invalid) {
+        tokio::time::sleep_until(started + INVALID_FLOOR).await;
+    }
+    Ok(check)
+}
+
+/// The whole sign-in's bound (search and bind, a reconnect included): the page answers within seconds.
+const SIGN_IN_DEADLINE: Duration = Duration::from_secs(8);
+/// The least time a refused sign-in takes.
+const INVALID_FLOOR: Duration = Duration::from_millis(400);
+
+async fn attempt(
+    app: &App,
+    connection: &Connection,
+    s: &LdapSettings,
+    login: &str,
+    password: &str,
+) -> Result<Check, ConnectorError> {
     let found = match search(s, login).await {
         Ok(found) => found,
         Err(e) => return Ok(Check::Unavailable(e)),
@@ -331,15 +371,18 @@ pub async fn sign_in(
         }
     };
     // Counted before the bind: a locked entry's password is not tried at all.
+    // Per directory (its address), not per connection: two connections to one directory share the count. An
+    // unknown login is kept hashed (it may be a password typed in the wrong box).
     let key = match &entry {
-        Some(entry) => format!("ldap:{}:{}", connection.identifier, entry.dn.to_lowercase()),
-        None => format!("ldap:{}:?{}", connection.identifier, login.to_lowercase()),
+        Some(entry) => format!("ldap:{}:{}", s.url.to_lowercase(), entry.dn.to_lowercase()),
+        None => format!("ldap:{}:?{}", s.url.to_lowercase(), crate::util::sha256_hex(&login.to_lowercase())),
     };
     let (limit, window, now) = (app.settings.lockout_failures, app.settings.lockout_window, app.now());
     if limit > 0 {
         let attempts = app.store.record_login_failure(&key, now, window).await?;
         if i64::from(attempts.failures) > limit {
-            return Ok(Check::LockedOut { retry_after: attempts.expires_at - now });
+            let first = i64::from(attempts.failures) == limit + 1;
+            return Ok(Check::LockedOut { retry_after: attempts.expires_at - now, first });
         }
     }
     let Some(entry) = entry else {
@@ -386,6 +429,15 @@ fn first(entry: &SearchEntry, attribute: &str) -> Option<String> {
         .filter(|v| !v.trim().is_empty())
 }
 
+/// The attribute's value when it has exactly one: an id or a username with several values is no id.
+fn only(entry: &SearchEntry, attribute: &str) -> Option<String> {
+    let values = entry.attrs.iter().find(|(k, _)| k.eq_ignore_ascii_case(attribute)).map(|(_, v)| v)?;
+    match values.as_slice() {
+        [one] if !one.trim().is_empty() => Some(one.clone()),
+        _ => None,
+    }
+}
+
 fn identity(
     connection: &Connection,
     s: &LdapSettings,
@@ -401,12 +453,14 @@ fn identity(
             .or_else(|| first(entry, "objectGUID").map(String::into_bytes));
         raw.as_deref().and_then(guid_string)
     } else {
-        first(entry, &s.id_attribute)
+        only(entry, &s.id_attribute)
     };
     let Some(id) = id else {
-        return Err(ConnectorError::Config(format!("the entry {} has no {}", entry.dn, s.id_attribute)));
+        return Err(ConnectorError::Config(format!("the entry {} has no single {}", entry.dn, s.id_attribute)));
     };
-    let username = s.login_attributes.iter().find_map(|a| first(entry, a));
+    // The first login attribute only (the one the admin lists first, e.g. uid): another, such as a mail its
+    // owner may edit, is no username to match accounts on.
+    let username = s.login_attributes.first().and_then(|a| only(entry, a));
     Ok(UpstreamIdentity {
         upstream: format!("ldap:{}", connection.identifier),
         subject: id,
@@ -421,6 +475,42 @@ fn identity(
         // unless the connection trusts its emails.
         vouched: Vouched { email: false, phone: false, username: true },
     })
+}
+
+/// The refresh re-check: is the entry of `id` still a person the connection's filter finds? None = cannot tell.
+pub async fn still_there(s: &LdapSettings, id: &str) -> Result<bool, DirectoryError> {
+    let value = if s.id_attribute.eq_ignore_ascii_case("objectGUID") {
+        // The string form back to AD's byte order, each byte escaped (RFC 4515).
+        let hex: String = id.chars().filter(char::is_ascii_hexdigit).collect();
+        let bytes = hex::decode(&hex).map_err(|_| DirectoryError::Refused(format!("{id} is no GUID")))?;
+        if bytes.len() != 16 {
+            return Err(DirectoryError::Refused(format!("{id} is no GUID")));
+        }
+        let order = [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15];
+        order.iter().map(|&i| format!("\\{:02x}", bytes[i])).collect()
+    } else {
+        ldap3::ldap_escape(id).into_owned()
+    };
+    let filter = format!("(&{}({}={value}))", s.user_filter, s.id_attribute);
+    retried(s, || async {
+        let mut ldap = searcher(s).await?;
+        let result = timed(
+            "search",
+            ldap.with_search_options(SearchOptions::new().sizelimit(2)).search(
+                &s.user_base_dn,
+                Scope::Subtree,
+                &filter,
+                vec!["1.1"],
+            ),
+        )
+        .await?;
+        let ldap3::SearchResult(entries, outcome) = result;
+        match outcome.rc {
+            0 => Ok(entries.len() == 1),
+            rc => Err(DirectoryError::Refused(format!("the search was refused (result {rc}: {})", outcome.text))),
+        }
+    })
+    .await
 }
 
 /// The console's "test connection": binds the search account and counts the entries the user filter finds.

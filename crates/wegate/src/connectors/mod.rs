@@ -209,10 +209,16 @@ pub async fn still_member(
         KindSettings::Feishu(_) | KindSettings::FeishuMarketplace(_) => {
             return feishu::still_member(app, connection, upstream, subject).await;
         }
-        // No re-check against the directory: the grant stands while the connection is its space's.
-        KindSettings::Ldap(_) => {
-            let same = upstream == format!("ldap:{}", connection.identifier);
-            return Ok(if same { Standing::Member } else { Standing::NotAdmitted });
+        // Asked of the directory: the entry of the id, still under the base and the filter.
+        KindSettings::Ldap(s) => {
+            if upstream != format!("ldap:{}", connection.identifier) {
+                return Ok(Standing::NotAdmitted);
+            }
+            return match ldap::still_there(s, subject).await {
+                Ok(true) => Ok(Standing::Member),
+                Ok(false) => Ok(Standing::Departed),
+                Err(e) => Err(ConnectorError::Config(e.to_string())),
+            };
         }
         other => match other.corp_app() {
             Some((corp_id, secret)) => wecom_qrcode::corp_app(corp_id, secret),
@@ -334,7 +340,7 @@ pub async fn native_exchange(
 
 /// `email_verified` as the upstream states it, or as the connection's admin vouches (`trust_email`): a
 /// corp admin sets members' emails freely, and so may anyone on a provider that does not verify them.
-fn with_trust(connection: &Connection, mut identity: UpstreamIdentity) -> UpstreamIdentity {
+pub fn with_trust(connection: &Connection, mut identity: UpstreamIdentity) -> UpstreamIdentity {
     let stated = identity.claims.get(EMAIL_VERIFIED).and_then(Value::as_bool).unwrap_or(false);
     let verified = identity.email.is_some() && (connection.trust_email || stated);
     if connection.trust_email && identity.email.is_some() {

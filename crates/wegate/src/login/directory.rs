@@ -41,7 +41,10 @@ pub fn form(
     };
     let body = crate::web::templates::render("directory.html", lang, ctx).map_err(|e| PageError::internal(lang, &e))?;
     let _ = app;
-    Ok(Html(body).into_response())
+    let mut response = Html(body).into_response();
+    // It echoes the login typed: never kept by a cache.
+    response.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    Ok(response)
 }
 
 /// `POST /login/{tx}/connection/{identifier}`.
@@ -65,6 +68,12 @@ pub async fn submit(
             return Err(PageError::bad_request(lang, Msg::ConnectionNotEnabled));
         };
         let check = ldap::sign_in(&app, &connection, settings, &input.username, &input.password).await.or_page(lang)?;
+        // A loop of POSTs answered "busy" or "locked" writes no audit row each (the lockout's first only).
+        let audited = match &check {
+            Check::Busy => false,
+            Check::LockedOut { first, .. } => *first,
+            _ => true,
+        };
         let (status, metric, why, message) = match check {
             Check::Valid(identity) => {
                 let tx = app
@@ -73,12 +82,13 @@ pub async fn submit(
                     .await
                     .or_page(lang)?
                     .ok_or_else(|| PageError::bad_request(lang, Msg::TxExpired).hint(Msg::SignInAgain))?;
-                return sign_in(&app, tx, &connection, *identity, lang).await;
+                let identity = crate::connectors::with_trust(&connection, *identity);
+                return sign_in(&app, tx, &connection, identity, lang).await;
             }
             Check::Invalid => {
                 (StatusCode::OK, "bad_password", "wrong login or password".to_string(), lang.t(Msg::BadPassword).to_string())
             }
-            Check::LockedOut { retry_after } => (
+            Check::LockedOut { retry_after, .. } => (
                 StatusCode::TOO_MANY_REQUESTS,
                 "locked_out",
                 "too many failed attempts".to_string(),
@@ -101,7 +111,9 @@ pub async fn submit(
             }
         };
         app.metrics.login(&tx.client_id, &identifier, metric);
-        Audit::new("login.failure").client(&tx.client_id).connection(&identifier).reason(&why).write(&app).await;
+        if audited {
+            Audit::new("login.failure").client(&tx.client_id).connection(&identifier).reason(&why).write(&app).await;
+        }
         let mut page = form(&app, &tx, &client.name, &connection, lang, Some(&message), &input.username)?;
         *page.status_mut() = status;
         Ok(page)

@@ -93,13 +93,19 @@ async fn search_then_bind_signs_the_one_entry_in_and_keys_it_on_entry_uuid() {
     // The directory's mail is whatever its admins typed: not on the account unless the connection trusts it.
     assert!(user["email"].is_null(), "{user}");
 
+    // trust_email: the admin vouches for the directory's mail.
+    let (status, _) = env.admin(reqwest::Method::PATCH, "/connections/ldap", Some(json!({"trust_email": true}))).await;
+    assert_eq!(status, StatusCode::OK);
+    let trusted = sub_of(&env, &client, &http, "ldap", "bob", "bob-password").await;
+    let (_, bob) = env.admin(reqwest::Method::GET, &format!("/users/{trusted}"), None).await;
+    assert_eq!(bob["email"], "bob@example.org", "{bob}");
     // A rename keeps the identity: entryUUID survives it.
     d.rename("alice", "alice2").await;
     assert_eq!(sub_of(&env, &client, &http, "ldap", "alice2", "alice-password").await, sub);
     // A uid with filter metacharacters signs in as itself (escaped, never a wildcard).
     let star = sub_of(&env, &client, &http, "ldap", "star*user", "star-password").await;
     assert_ne!(star, sub);
-    assert_eq!(env.user_count().await, 2);
+    assert_eq!(env.user_count().await, 3);
 }
 
 #[tokio::test]
@@ -117,6 +123,7 @@ async fn every_wrong_try_gets_the_same_answer_and_creates_nothing() {
         ("nopass", "", "an entry without a password, empty password"),
         ("*", "bob-password", "a wildcard login"),
         ("*)(uid=*", "bob-password", "a filter injection"),
+        ("bo*", "bob-password", "a wildcard that would match bob alone"),
     ] {
         let (status, page) = refused(&env, &client, "ldap", username, password).await;
         assert_eq!(status, StatusCode::OK, "{what}: {page}");
@@ -127,9 +134,12 @@ async fn every_wrong_try_gets_the_same_answer_and_creates_nothing() {
     }
     assert!(answers.windows(2).all(|w| w[0] == w[1]), "one sentence for every refusal: {answers:?}");
     assert_eq!(env.user_count().await, 0);
-    // The device entry that shares alice's uid is outside the user filter: alice is one entry.
-    let (client2, http2) = web_app(&env, "ldap").await;
-    sub_of(&env, &client2, &http2, "ldap", "alice", "alice-password").await;
+    // Searching the whole tree: the device entry that shares alice's uid is outside the user filter, so alice
+    // is one entry.
+    let (status, body) = connection(&env, &d, "whole", json!({"user_base_dn": d.base_dn})).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (client2, http2) = web_app(&env, "whole").await;
+    sub_of(&env, &client2, &http2, "whole", "alice", "alice-password").await;
 }
 
 #[tokio::test]
@@ -205,4 +215,33 @@ async fn an_empty_password_never_reaches_a_directory_that_would_take_it() {
     assert!(page.contains("role=\"alert\""), "{page}");
     assert_eq!(env.user_count().await, 0, "nobody signed in with an empty password");
     sub_of(&env, &client, &http, "ad", "bob", "bob-password").await;
+}
+
+/// A person removed from the directory loses their grants at the next refresh re-check.
+#[tokio::test]
+async fn a_person_removed_from_the_directory_is_signed_out_at_the_refresh_recheck() {
+    let Some(d) = slapd().await else { return };
+    let env = start().await;
+    connection(&env, &d, "ldap", json!({})).await;
+    let (client, http) = web_app(&env, "ldap").await;
+    let b = browser();
+    let req = auth_request(&client, &["profile", "offline_access"], &[("connection", "ldap")]);
+    let html = unescape(&b.get(&req.url).send().await.unwrap().text().await.unwrap());
+    let action = extract_attr(&html, "action=\"").unwrap();
+    let done = b
+        .post(format!("{}{action}", env.base))
+        .form(&[("username", "bob"), ("password", "bob-password")])
+        .send()
+        .await
+        .unwrap();
+    let code = code_from_redirect(&done, &req, &env.base);
+    let tokens = exchange(&client, &http, code, req.verifier).await;
+    use openidconnect::OAuth2TokenResponse;
+    let refresh = tokens.refresh_token().unwrap().clone();
+    d.ldapmodify(&format!("dn: {}\nchangetype: delete\n", d.user_dn("bob"))).await;
+    env.clock.advance(3700);
+    let result = client.exchange_refresh_token(&refresh).unwrap().request_async(&http).await;
+    assert!(result.is_err(), "the refresh is refused once the entry is gone");
+    let (_, users) = env.admin(reqwest::Method::GET, "/users?limit=10", None).await;
+    assert_eq!(users["items"][0]["disabled"], true, "{users}");
 }
