@@ -43,7 +43,7 @@ pub const FIELDS: &[&str] = &[
 /// One LDAP operation's bound (connect, bind, search): the page answers within seconds when the directory
 /// is down.
 const OP_TIMEOUT: Duration = Duration::from_secs(5);
-/// Binds in flight across the process, and how long a sign-in waits for one before "busy".
+/// Binds in flight per directory, and how long a sign-in waits for one before "busy".
 const BINDS_IN_FLIGHT: usize = 32;
 const BIND_WAIT: Duration = Duration::from_millis(500);
 
@@ -184,11 +184,22 @@ async fn connect(s: &LdapSettings) -> Result<Ldap, DirectoryError> {
     Ok(ldap)
 }
 
-/// The search connections, one per directory (by its address and search account), shared by every sign-in.
-static SEARCHERS: LazyLock<Mutex<HashMap<String, Ldap>>> = LazyLock::new(Mutex::default);
-static BINDS: LazyLock<tokio::sync::Semaphore> = LazyLock::new(|| tokio::sync::Semaphore::new(BINDS_IN_FLIGHT));
+/// The kept search connections, one per directory and search account; the settings' fingerprint tells a kept
+/// one made with settings since changed (a new password, another CA), which is replaced — and so closed.
+struct Kept {
+    fingerprint: String,
+    ldap: Ldap,
+}
 
-fn searcher_key(s: &LdapSettings) -> String {
+static SEARCHERS: LazyLock<Mutex<HashMap<String, Kept>>> = LazyLock::new(Mutex::default);
+/// The binds in flight, bounded per directory: one that stalls does not hold the others' sign-ins.
+static BINDS: LazyLock<Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>>> = LazyLock::new(Mutex::default);
+
+fn account_key(s: &LdapSettings) -> String {
+    format!("{}\n{}", s.url.to_lowercase(), s.bind_dn)
+}
+
+fn fingerprint(s: &LdapSettings) -> String {
     let mut hash = Sha256::new();
     for part in [
         s.url.as_str(),
@@ -203,11 +214,18 @@ fn searcher_key(s: &LdapSettings) -> String {
     hex::encode(hash.finalize())
 }
 
+fn binds(s: &LdapSettings) -> Arc<tokio::sync::Semaphore> {
+    let mut binds = BINDS.lock().unwrap_or_else(|e| e.into_inner());
+    binds.entry(s.url.to_lowercase()).or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(BINDS_IN_FLIGHT))).clone()
+}
+
 /// A bound search connection: the kept one, or a new one (kept for the next sign-in).
 async fn searcher(s: &LdapSettings) -> Result<Ldap, DirectoryError> {
-    let key = searcher_key(s);
-    if let Some(ldap) = SEARCHERS.lock().unwrap_or_else(|e| e.into_inner()).get(&key).cloned() {
-        return Ok(ldap);
+    let (key, print) = (account_key(s), fingerprint(s));
+    if let Some(kept) = SEARCHERS.lock().unwrap_or_else(|e| e.into_inner()).get(&key)
+        && kept.fingerprint == print
+    {
+        return Ok(kept.ldap.clone());
     }
     let mut ldap = connect(s).await?;
     let bound = timed("bind as the search account", ldap.simple_bind(&s.bind_dn, &s.bind_password)).await?;
@@ -217,12 +235,16 @@ async fn searcher(s: &LdapSettings) -> Result<Ldap, DirectoryError> {
             bound.rc, bound.text
         )));
     }
-    SEARCHERS.lock().unwrap_or_else(|e| e.into_inner()).insert(key, ldap.clone());
+    let kept = Kept { fingerprint: print, ldap: ldap.clone() };
+    SEARCHERS.lock().unwrap_or_else(|e| e.into_inner()).insert(key, kept);
     Ok(ldap)
 }
 
 fn forget_searcher(s: &LdapSettings) {
-    SEARCHERS.lock().unwrap_or_else(|e| e.into_inner()).remove(&searcher_key(s));
+    let mut searchers = SEARCHERS.lock().unwrap_or_else(|e| e.into_inner());
+    if searchers.get(&account_key(s)).is_some_and(|k| k.fingerprint == fingerprint(s)) {
+        searchers.remove(&account_key(s));
+    }
 }
 
 /// What the search found for a typed login.
@@ -334,7 +356,8 @@ pub async fn sign_in(
     if password.is_empty() || login.is_empty() || login.len() > 256 {
         return Ok(Check::Invalid);
     }
-    let Ok(_permit) = tokio::time::timeout(BIND_WAIT, BINDS.acquire()).await else { return Ok(Check::Busy) };
+    let bound = binds(s);
+    let Ok(Ok(_permit)) = tokio::time::timeout(BIND_WAIT, bound.acquire()).await else { return Ok(Check::Busy) };
     let check = match tokio::time::timeout(SIGN_IN_DEADLINE, attempt(app, connection, s, login, password)).await {
         Ok(check) => check?,
         Err(_) => Check::Unavailable(DirectoryError::Unreachable("the sign-in took too long".into())),
