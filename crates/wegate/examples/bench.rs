@@ -41,10 +41,14 @@ struct Args {
     concurrency: usize,
     database: Option<String>,
     baseline: bool,
+    /// `--pin`: each server on core 0, the driver and the simulator on core 1 (`taskset`), so that CPU per
+    /// operation compares the servers, not their shares of the machine.
+    pin: bool,
 }
 
 fn args() -> Args {
-    let mut a = Args { rounds: 3, seconds: 8, warmup: 2, concurrency: 16, database: None, baseline: true };
+    let mut a =
+        Args { rounds: 3, seconds: 8, warmup: 2, concurrency: 16, database: None, baseline: true, pin: false };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
@@ -55,6 +59,7 @@ fn args() -> Args {
             "--concurrency" => a.concurrency = value().parse().expect("--concurrency N"),
             "--database" => a.database = Some(value()),
             "--no-baseline" => a.baseline = false,
+            "--pin" => a.pin = true,
             other => panic!("unknown argument {other}"),
         }
     }
@@ -62,6 +67,20 @@ fn args() -> Args {
 }
 
 // ---------------------------------------------------------------- processes and /proc
+
+/// Which core a process of the run goes on with `--pin`: servers on 0, everything else on 1.
+static PIN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `program`, under `taskset -c <core>` when the run pins.
+fn on_core(program: &Path, core: u8) -> Command {
+    if PIN.load(std::sync::atomic::Ordering::Relaxed) {
+        let mut command = Command::new("taskset");
+        command.arg("-c").arg(core.to_string()).arg(program);
+        command
+    } else {
+        Command::new(program)
+    }
+}
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -116,7 +135,7 @@ async fn start_wegate(database: Option<&str>) -> Target {
     let binary = std::env::var("WEGATE_BIN").map(PathBuf::from).unwrap_or_else(|_| root.join("target/release/wegate"));
     let (sim_port, port) = (free_port(), free_port());
     let sim = format!("http://127.0.0.1:{sim_port}");
-    let simulator = Command::new(&binary)
+    let simulator = on_core(&binary, 1)
         .args(["simulator", "--listen", &format!("127.0.0.1:{sim_port}")])
         .args(["--trusted-domain", &format!("127.0.0.1:{port}")])
         .stdout(std::process::Stdio::null())
@@ -128,7 +147,7 @@ async fn start_wegate(database: Option<&str>) -> Target {
     let url = database.map_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()), String::from);
     let base = format!("http://127.0.0.1:{port}");
     let spawned = Instant::now();
-    let server = Command::new(&binary)
+    let server = on_core(&binary, 0)
         .arg("serve")
         .env("WEGATE_LISTEN", format!("127.0.0.1:{port}"))
         .env("WEGATE_DATABASE_URL", url)
@@ -188,7 +207,7 @@ async fn start_baseline() -> Option<Target> {
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let spawned = Instant::now();
-    let child = Command::new("node")
+    let child = on_core(Path::new("node"), 0)
         .arg("server.mjs")
         .current_dir(&dir)
         .env("PORT", port.to_string())
@@ -465,6 +484,15 @@ fn summary(runs: &[Run]) -> Value {
 #[tokio::main]
 async fn main() {
     let a = args();
+    // Counted before the driver pins itself (affinity makes it see one core).
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    if a.pin {
+        PIN.store(true, std::sync::atomic::Ordering::Relaxed);
+        // The driver's every thread on core 1 (the servers' processes go on core 0).
+        let pid = std::process::id().to_string();
+        let pinned = std::process::Command::new("taskset").args(["-a", "-p", "-c", "1", &pid]).output();
+        assert!(pinned.is_ok_and(|o| o.status.success()), "--pin needs taskset (util-linux) and two cores");
+    }
     let mut targets = vec![Arc::new(start_wegate(a.database.as_deref()).await)];
     if a.baseline
         && let Some(baseline) = start_baseline().await
@@ -526,7 +554,8 @@ async fn main() {
             "database": a.database.as_deref().unwrap_or("sqlite"),
             "access_token_alg": std::env::var("WEGATE_ACCESS_TOKEN_ALG").unwrap_or_else(|_| "RS256".into()),
             "baseline_jwt_access_tokens": std::env::var("BASELINE_JWT_AT").is_ok_and(|v| v == "1"),
-            "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+            "cores": cores,
+            "pinned": a.pin,
         }),
     );
     println!("{}", serde_json::to_string_pretty(&Value::Object(report)).unwrap_or_default());
