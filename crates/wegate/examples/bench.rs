@@ -47,8 +47,7 @@ struct Args {
 }
 
 fn args() -> Args {
-    let mut a =
-        Args { rounds: 3, seconds: 8, warmup: 2, concurrency: 16, database: None, baseline: true, pin: false };
+    let mut a = Args { rounds: 3, seconds: 8, warmup: 2, concurrency: 16, database: None, baseline: true, pin: false };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
