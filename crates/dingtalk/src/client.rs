@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use token_cache::{TokenCache, TokenSource, TokenStore};
 
 use crate::errors::Error;
@@ -307,8 +306,7 @@ impl Client {
     }
 
     fn app_key(app: &AppCredential) -> String {
-        let secret = hex::encode(&Sha256::digest(app.client_secret.as_bytes())[..8]);
-        format!("dingtalk:app:{}:{secret}", app.client_id)
+        format!("dingtalk:app:{}:{}", app.client_id, token_cache::secret_fingerprint(&app.client_secret))
     }
 
     /// The app's access token, uncached: `POST /v1.0/oauth2/accessToken` (the legacy `gettoken` is "不推荐"

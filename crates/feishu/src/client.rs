@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use token_cache::{TokenCache, TokenSource, TokenStore};
 
 use crate::errors::Error;
@@ -142,10 +141,6 @@ impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client").field("api_base", &self.inner.api_base).finish_non_exhaustive()
     }
-}
-
-fn secret_hash(secret: &str) -> String {
-    hex::encode(&Sha256::digest(secret.as_bytes())[..8])
 }
 
 impl Client {
@@ -296,9 +291,13 @@ impl Client {
         }
     }
 
+    fn app_key(app: &AppCredential) -> String {
+        format!("feishu:app:{}:{}", app.app_id, token_cache::secret_fingerprint(&app.app_secret))
+    }
+
     /// A marketplace app's app token, made from the latest pushed ticket [FS-aat].
     async fn store_app_token(&self, app: &AppCredential, ticket: &str) -> Result<String, Error> {
-        let key = format!("feishu:app:{}:{}", app.app_id, secret_hash(&app.app_secret));
+        let key = Self::app_key(app);
         let fetch = || {
             let body = json!({"app_id": app.app_id, "app_secret": app.app_secret, "app_ticket": ticket});
             self.fetch_token("auth/v3/app_access_token", body, "app_access_token")
@@ -308,9 +307,15 @@ impl Client {
 
     fn tenant_key(tenant: Tenant<'_>) -> String {
         match tenant {
-            Tenant::Custom(app) => format!("feishu:tenant:{}:{}", app.app_id, secret_hash(&app.app_secret)),
+            Tenant::Custom(app) => {
+                format!("feishu:tenant:{}:{}", app.app_id, token_cache::secret_fingerprint(&app.app_secret))
+            }
             Tenant::Store { app, tenant_key, .. } => {
-                format!("feishu:tenant:{}:{}:{tenant_key}", app.app_id, secret_hash(&app.app_secret))
+                format!(
+                    "feishu:tenant:{}:{}:{tenant_key}",
+                    app.app_id,
+                    token_cache::secret_fingerprint(&app.app_secret)
+                )
             }
         }
     }
@@ -329,8 +334,7 @@ impl Client {
                     match self.fetch_token("auth/v3/tenant_access_token", body, "tenant_access_token").await {
                         // The cached app token went bad: drop it, make one again, once.
                         Err(e) if !retried && e.is_token_invalid() => {
-                            let key = format!("feishu:app:{}:{}", app.app_id, secret_hash(&app.app_secret));
-                            self.inner.cache.invalidate(&key, &app_token).await;
+                            self.inner.cache.invalidate(&Self::app_key(app), &app_token).await;
                             retried = true;
                         }
                         other => return other,

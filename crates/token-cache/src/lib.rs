@@ -104,6 +104,13 @@ impl std::fmt::Display for WaitedTooLong {
     }
 }
 
+/// A secret's short fingerprint for cache keys: a changed secret is a new key (its old token is never handed
+/// out for it), and the key never shows the secret.
+pub fn secret_fingerprint(secret: &str) -> String {
+    use sha2::Digest;
+    hex::encode(&sha2::Sha256::digest(secret.as_bytes())[..8])
+}
+
 fn unix_now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }

@@ -21,7 +21,6 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 use crate::errcode::{self, Explanation};
 use token_cache::{TokenCache, TokenStore};
@@ -381,10 +380,6 @@ impl std::fmt::Debug for Client {
     }
 }
 
-fn secret_hash(secret: &str) -> String {
-    hex::encode(&Sha256::digest(secret.as_bytes())[..8])
-}
-
 /// One API call that needs a token: `api` is also the path under `/cgi-bin/`.
 struct TokenCall<'a> {
     api: &'static str,
@@ -510,7 +505,7 @@ impl Client {
     }
 
     fn corp_key(app: &CorpApp) -> String {
-        format!("corp:{}:{}", app.corp_id, secret_hash(&app.secret))
+        format!("corp:{}:{}", app.corp_id, token_cache::secret_fingerprint(&app.secret))
     }
 
     /// When the shared cache's access token of `app` expires (Unix seconds), if one is cached; nothing is
@@ -560,7 +555,7 @@ impl Client {
     }
 
     fn suite_key(suite: &SuiteCredential) -> String {
-        format!("suite:{}:{}", suite.suite_id, secret_hash(&suite.suite_secret))
+        format!("suite:{}:{}", suite.suite_id, token_cache::secret_fingerprint(&suite.suite_secret))
     }
 
     async fn fetch_suite_token(&self, suite: &SuiteCredential) -> Result<(String, i64), Error> {
@@ -614,7 +609,7 @@ impl Client {
     }
 
     fn provider_key(provider: &ProviderCredential) -> String {
-        format!("provider:{}:{}", provider.corp_id, secret_hash(&provider.provider_secret))
+        format!("provider:{}:{}", provider.corp_id, token_cache::secret_fingerprint(&provider.provider_secret))
     }
 
     async fn fetch_provider_token(&self, provider: &ProviderCredential) -> Result<(String, i64), Error> {

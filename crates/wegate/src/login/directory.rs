@@ -11,7 +11,7 @@ use serde::Deserialize;
 use super::callback::sign_in;
 use super::password::locked_out_message;
 use super::{page, tx};
-use crate::app::{App, AppState};
+use crate::app::AppState;
 use crate::audit::Audit;
 use crate::connectors::ldap::{self, Check};
 use crate::store::{Connection, KindSettings, LoginTx};
@@ -26,7 +26,6 @@ pub struct DirectoryForm {
 
 /// The form, with an error sentence when a try failed.
 pub fn form(
-    app: &App,
     tx: &LoginTx,
     app_name: &str,
     connection: &Connection,
@@ -40,7 +39,6 @@ pub fn form(
         app_name, directory => connection.display_name.clone(), action, error, username, back, here => action.clone(),
     };
     let body = crate::web::templates::render("directory.html", lang, ctx).map_err(|e| PageError::internal(lang, &e))?;
-    let _ = app;
     let mut response = Html(body).into_response();
     // It echoes the login typed: never kept by a cache.
     response.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
@@ -114,7 +112,7 @@ pub async fn submit(
         if audited {
             Audit::new("login.failure").client(&tx.client_id).connection(&identifier).reason(&why).write(&app).await;
         }
-        let mut page = form(&app, &tx, &client.name, &connection, lang, Some(&message), &input.username)?;
+        let mut page = form(&tx, &client.name, &connection, lang, Some(&message), &input.username)?;
         *page.status_mut() = status;
         Ok(page)
     }

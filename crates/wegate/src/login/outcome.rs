@@ -208,24 +208,12 @@ impl Failure {
             ConnectorError::DingTalk(e) => {
                 timeout = matches!(e, dingtalk::Error::Timeout { .. });
                 upstream_advice = Some((e.advice().map(|a| (a.en, a.zh)), e.failure_code()));
-                if e.is_code_invalid() {
-                    Outcome::CodeInvalid
-                } else if e.is_unavailable() {
-                    Outcome::UpstreamUnavailable
-                } else {
-                    Outcome::UpstreamError
-                }
+                upstream_outcome(e.is_code_invalid(), e.is_unavailable())
             }
             ConnectorError::Feishu(e) => {
                 timeout = matches!(e, feishu::Error::Timeout { .. });
                 upstream_advice = Some((e.advice().map(|a| (a.en.to_string(), a.zh.to_string())), e.failure_code()));
-                if e.is_code_invalid() {
-                    Outcome::CodeInvalid
-                } else if e.is_unavailable() {
-                    Outcome::UpstreamUnavailable
-                } else {
-                    Outcome::UpstreamError
-                }
+                upstream_outcome(e.is_code_invalid(), e.is_unavailable())
             }
             ConnectorError::Upstream(e) => match e {
                 oidc_rp::Error::Unavailable { timeout: t, .. } => {
@@ -379,6 +367,18 @@ impl Failure {
             "temporarily_unavailable" => OAuthError::temporarily_unavailable(description),
             _ => OAuthError::server_error(&self.detail),
         }
+    }
+}
+
+/// A workplace upstream's error (DingTalk, Feishu) as an outcome: its code refused, the upstream unable to
+/// answer now, or another error.
+fn upstream_outcome(code_invalid: bool, unavailable: bool) -> Outcome {
+    if code_invalid {
+        Outcome::CodeInvalid
+    } else if unavailable {
+        Outcome::UpstreamUnavailable
+    } else {
+        Outcome::UpstreamError
     }
 }
 

@@ -75,7 +75,7 @@ pub async fn start_login(app: &App, tx: &LoginTx, connection: &Connection, lang:
         }
         Ok(Start::Form) => {
             let (client, _) = super::page::client_and_connections(app, tx, lang).await?;
-            super::directory::form(app, tx, &client.name, connection, lang, None, "")
+            super::directory::form(tx, &client.name, connection, lang, None, "")
         }
         Err(e) => {
             let failure = Failure::from_connector(&e).on(connection);
