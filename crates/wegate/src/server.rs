@@ -201,6 +201,8 @@ pub fn start_on(listener: TcpListener, state: AppState, extra: Option<axum::Rout
     if let Some(extra) = extra {
         router = router.merge(extra);
     }
+    // Said before the first request can be answered: whoever sees /readyz answer has this line in the log.
+    tracing::info!(%addr, issuer = %state.settings.issuer, "wegate is serving");
     let task = tokio::spawn(async move {
         axum::serve(listener, router)
             .with_graceful_shutdown(async move {
@@ -208,7 +210,6 @@ pub fn start_on(listener: TcpListener, state: AppState, extra: Option<axum::Rout
             })
             .await
     });
-    tracing::info!(%addr, issuer = %state.settings.issuer, "wegate is serving");
     Ok(Running { addr, state, stop, task })
 }
 
