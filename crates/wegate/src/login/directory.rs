@@ -65,6 +65,13 @@ pub async fn submit(
         let KindSettings::Ldap(settings) = &connection.settings else {
             return Err(PageError::bad_request(lang, Msg::ConnectionNotEnabled));
         };
+        // The form was shown for this transaction and this directory (the GET that shows it records the
+        // connection): what follows a success — the bind step, the session's amr, the grant's origin — reads
+        // the transaction's connection, so a POST to another directory than the transaction went to is refused.
+        if tx.connection.as_deref() != Some(identifier.as_str()) {
+            tracing::warn!(connection = %identifier, "directory form posted for a transaction that went elsewhere");
+            return Err(tx::stale_state(lang));
+        }
         let check = ldap::sign_in(&app, &connection, settings, &input.username, &input.password).await.or_page(lang)?;
         // A loop of POSTs answered "busy" or "locked" writes no audit row each (the lockout's first only).
         let audited = match &check {
@@ -74,12 +81,13 @@ pub async fn submit(
         };
         let (status, metric, why, message) = match check {
             Check::Valid(identity) => {
+                let browser = tx::browser_hash(&headers).unwrap_or_default();
                 let tx = app
                     .store
-                    .take_login_tx(&tx.id, app.now())
+                    .take_login_tx_for(&tx.id, app.now(), &browser, &identifier)
                     .await
                     .or_page(lang)?
-                    .ok_or_else(|| PageError::bad_request(lang, Msg::TxExpired).hint(Msg::SignInAgain))?;
+                    .ok_or_else(|| tx::stale_state(lang))?;
                 let identity = crate::connectors::with_trust(&connection, *identity);
                 return sign_in(&app, tx, &connection, identity, lang).await;
             }

@@ -245,3 +245,31 @@ async fn a_person_removed_from_the_directory_is_signed_out_at_the_refresh_rechec
     let (_, users) = env.admin(reqwest::Method::GET, "/users?limit=10", None).await;
     assert_eq!(users["items"][0]["disabled"], true, "{users}");
 }
+
+/// The form's POST belongs to the transaction that went to this directory: a transaction that went to another
+/// connection (whose id the bind step, the session's amr and the grant's origin would then carry) is refused,
+/// and nothing is created.
+#[tokio::test]
+async fn the_form_answers_only_for_a_transaction_that_went_to_its_directory() {
+    let Some(d) = slapd().await else { return };
+    let env = start().await;
+    connection(&env, &d, "ldap", json!({})).await;
+    env.corp_connection("wecom", "wecom_qrcode", json!({})).await;
+    let (client, _) = web_app(&env, "ldap").await;
+    env.associate(&client.client_id().to_string(), "wecom").await;
+    let b = browser();
+    let req = auth_request(&client, &["profile"], &[]);
+    let page = unescape(&b.get(&req.url).send().await.unwrap().text().await.unwrap());
+    let tx = extract_attr(&page, "/login/").map(|rest| rest.split('/').next().unwrap().to_string()).unwrap();
+    // The person (or a page acting for them) starts the WeCom sign-in: the transaction goes there.
+    let wecom = b.get(format!("{}/login/{tx}/connection/wecom", env.base)).send().await.unwrap();
+    assert!(wecom.status().is_redirection(), "{}", wecom.status());
+    let answer = b
+        .post(format!("{}/login/{tx}/connection/ldap", env.base))
+        .form(&[("username", "bob"), ("password", "bob-password")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::BAD_REQUEST, "{}", answer.text().await.unwrap());
+    assert_eq!(env.user_count().await, 0);
+}
