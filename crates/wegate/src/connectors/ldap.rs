@@ -192,8 +192,38 @@ struct Kept {
 }
 
 static SEARCHERS: LazyLock<Mutex<HashMap<String, Kept>>> = LazyLock::new(Mutex::default);
-/// The binds in flight, bounded per directory: one that stalls does not hold the others' sign-ins.
-static BINDS: LazyLock<Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>>> = LazyLock::new(Mutex::default);
+/// What wegate keeps per directory (its address): the bound on binds in flight — one directory that stalls
+/// does not hold the others' sign-ins — and how long a sign-in of an existing entry takes there.
+struct Directory {
+    binds: tokio::sync::Semaphore,
+    /// A moving average of the time, in microseconds, from the search to the end of the bind of an entry that
+    /// exists: what a refusal is padded to, so that a login no entry has (whose stand-in bind the directory
+    /// refuses without checking any hash) is not told apart by its speed on a directory with slow hashes.
+    entry_attempt_us: std::sync::atomic::AtomicU64,
+}
+
+impl Directory {
+    fn observe(&self, took: Duration) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let sample = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        let _ = self.entry_attempt_us.fetch_update(Relaxed, Relaxed, |old| {
+            Some(if old == 0 { sample } else { (old.saturating_mul(7).saturating_add(sample)) / 8 })
+        });
+    }
+
+    /// The least time a refusal takes here.
+    fn refusal_floor(&self) -> Duration {
+        refusal_floor(Duration::from_micros(self.entry_attempt_us.load(std::sync::atomic::Ordering::Relaxed)))
+    }
+}
+
+/// At least [`INVALID_FLOOR`], and half again the usual time of an existing entry's attempt (bounded well
+/// within the sign-in's deadline).
+fn refusal_floor(usual_entry_attempt: Duration) -> Duration {
+    (usual_entry_attempt * 3 / 2).clamp(INVALID_FLOOR, SIGN_IN_DEADLINE / 2)
+}
+
+static DIRECTORIES: LazyLock<Mutex<HashMap<String, Arc<Directory>>>> = LazyLock::new(Mutex::default);
 
 fn account_key(s: &LdapSettings) -> String {
     format!("{}\n{}", s.url.to_lowercase(), s.bind_dn)
@@ -214,9 +244,17 @@ fn fingerprint(s: &LdapSettings) -> String {
     hex::encode(hash.finalize())
 }
 
-fn binds(s: &LdapSettings) -> Arc<tokio::sync::Semaphore> {
-    let mut binds = BINDS.lock().unwrap_or_else(|e| e.into_inner());
-    binds.entry(s.url.to_lowercase()).or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(BINDS_IN_FLIGHT))).clone()
+fn directory(s: &LdapSettings) -> Arc<Directory> {
+    let mut directories = DIRECTORIES.lock().unwrap_or_else(|e| e.into_inner());
+    directories
+        .entry(s.url.to_lowercase())
+        .or_insert_with(|| {
+            Arc::new(Directory {
+                binds: tokio::sync::Semaphore::new(BINDS_IN_FLIGHT),
+                entry_attempt_us: Default::default(),
+            })
+        })
+        .clone()
 }
 
 /// A bound search connection: the kept one, or a new one (kept for the next sign-in).
@@ -356,31 +394,39 @@ pub async fn sign_in(
     if password.is_empty() || login.is_empty() || login.len() > 256 {
         return Ok(Check::Invalid);
     }
-    let bound = binds(s);
-    let Ok(Ok(_permit)) = tokio::time::timeout(BIND_WAIT, bound.acquire()).await else { return Ok(Check::Busy) };
-    let check = match tokio::time::timeout(SIGN_IN_DEADLINE, attempt(app, connection, s, login, password)).await {
-        Ok(check) => check?,
-        Err(_) => Check::Unavailable(DirectoryError::Unreachable("the sign-in took too long".into())),
+    let directory = directory(s);
+    let Ok(Ok(permit)) = tokio::time::timeout(BIND_WAIT, directory.binds.acquire()).await else {
+        return Ok(Check::Busy);
     };
+    let check =
+        match tokio::time::timeout(SIGN_IN_DEADLINE, attempt(app, connection, s, &directory, login, password)).await {
+            Ok(check) => check?,
+            Err(_) => Check::Unavailable(DirectoryError::Unreachable("the sign-in took too long".into())),
+        };
+    // The slot goes back before the wait below: a refusal that only waits holds none of the directory's binds.
+    // (The wait counts from before the slot was asked for, so one that queued for a slot waits no more.)
+    drop(permit);
     // Every refusal takes at least as long: whether a login exists must not show in the time it takes.
     if matches!(check, Check::Invalid) {
-        tokio::time::sleep_until(started + INVALID_FLOOR).await;
+        tokio::time::sleep_until(started + directory.refusal_floor()).await;
     }
     Ok(check)
 }
 
 /// The whole sign-in's bound (search and bind, a reconnect included): the page answers within seconds.
 const SIGN_IN_DEADLINE: Duration = Duration::from_secs(8);
-/// The least time a refused sign-in takes.
+/// The least time a refused sign-in takes (more where an existing entry's attempt usually takes longer).
 const INVALID_FLOOR: Duration = Duration::from_millis(400);
 
 async fn attempt(
     app: &App,
     connection: &Connection,
     s: &LdapSettings,
+    directory: &Directory,
     login: &str,
     password: &str,
 ) -> Result<Check, ConnectorError> {
+    let started = tokio::time::Instant::now();
     let found = match search(s, login).await {
         Ok(found) => found,
         Err(e) => return Ok(Check::Unavailable(e)),
@@ -413,7 +459,11 @@ async fn attempt(
         let _ = bind_as(s, &format!("cn=wegate-no-such-entry,{}", s.user_base_dn), password).await;
         return Ok(Check::Invalid);
     };
-    match bind_as(s, &entry.dn, password).await {
+    let bound = bind_as(s, &entry.dn, password).await;
+    if bound.is_ok() {
+        directory.observe(started.elapsed());
+    }
+    match bound {
         Ok(true) => {}
         Ok(false) => return Ok(Check::Invalid),
         Err(e) => return Ok(Check::Unavailable(e)),
@@ -485,7 +535,7 @@ fn identity(
     // owner may edit, is no username to match accounts on.
     let username = s.login_attributes.first().and_then(|a| only(entry, a));
     Ok(UpstreamIdentity {
-        upstream: format!("ldap:{}", connection.identifier),
+        upstream: space(connection, s),
         subject: id,
         username: username.clone(),
         name: first(entry, &s.name_attribute),
@@ -500,8 +550,25 @@ fn identity(
     })
 }
 
-/// The refresh re-check: is the entry of `id` still a person the connection's filter finds? None = cannot tell.
+/// The identity space of a connection's people: the connection and its id attribute (issue 29: identity =
+/// (connection, id attribute)). Another id attribute names other values, so the grants made under the old
+/// one are not asked about by the new one (where none would be found and everyone would seem gone).
+pub fn space(connection: &Connection, s: &LdapSettings) -> String {
+    format!("ldap:{}/{}", connection.identifier, s.id_attribute.to_ascii_lowercase())
+}
+
+/// The refresh re-check: is the entry of `id` still a person the connection's filter finds? An error is
+/// "cannot tell"; so is a directory where the filter finds nobody with the id attribute at all (the search
+/// account no longer allowed to read it, a new address that is another directory): that is no departure of
+/// every person at once. The whole re-check is bounded like a sign-in.
 pub async fn still_there(s: &LdapSettings, id: &str) -> Result<bool, DirectoryError> {
+    match tokio::time::timeout(SIGN_IN_DEADLINE, entry_still_there(s, id)).await {
+        Ok(answer) => answer,
+        Err(_) => Err(DirectoryError::Unreachable("the re-check took too long".into())),
+    }
+}
+
+async fn entry_still_there(s: &LdapSettings, id: &str) -> Result<bool, DirectoryError> {
     let value = if s.id_attribute.eq_ignore_ascii_case("objectGUID") {
         // The string form back to AD's byte order, each byte escaped (RFC 4515).
         let hex: String = id.chars().filter(char::is_ascii_hexdigit).collect();
@@ -515,6 +582,21 @@ pub async fn still_there(s: &LdapSettings, id: &str) -> Result<bool, DirectoryEr
         ldap3::ldap_escape(id).into_owned()
     };
     let filter = format!("(&{}({}={value}))", s.user_filter, s.id_attribute);
+    if count_upto_2(s, &filter).await? == 1 {
+        return Ok(true);
+    }
+    let anyone = format!("(&{}({}=*))", s.user_filter, s.id_attribute);
+    if count_upto_2(s, &anyone).await? == 0 {
+        return Err(DirectoryError::Refused(format!(
+            "the user filter finds nobody with {} under {}: cannot tell who left",
+            s.id_attribute, s.user_base_dn
+        )));
+    }
+    Ok(false)
+}
+
+/// How many entries under the base `filter` finds: 0, 1, or 2 for more.
+async fn count_upto_2(s: &LdapSettings, filter: &str) -> Result<usize, DirectoryError> {
     retried(s, || async {
         let mut ldap = searcher(s).await?;
         let result = timed(
@@ -522,14 +604,15 @@ pub async fn still_there(s: &LdapSettings, id: &str) -> Result<bool, DirectoryEr
             ldap.with_search_options(SearchOptions::new().sizelimit(2)).search(
                 &s.user_base_dn,
                 Scope::Subtree,
-                &filter,
+                filter,
                 vec!["1.1"],
             ),
         )
         .await?;
         let ldap3::SearchResult(entries, outcome) = result;
         match outcome.rc {
-            0 => Ok(entries.len() == 1),
+            // 4: sizeLimitExceeded — more than two.
+            0 | 4 => Ok(entries.len().min(2)),
             rc => Err(DirectoryError::Refused(format!("the search was refused (result {rc}: {})", outcome.text))),
         }
     })
@@ -579,6 +662,22 @@ mod tests {
         let bytes = [0x2b, 0xf7, 0xe3, 0xd1, 0x1f, 0x4a, 0x33, 0x4c, 0x9b, 0x1c, 0x01, 0x23, 0x45, 0x67, 0x89, 0xab];
         assert_eq!(guid_string(&bytes).unwrap(), "d1e3f72b-4a1f-4c33-9b1c-0123456789ab");
         assert!(guid_string(&bytes[..15]).is_none());
+    }
+
+    #[test]
+    fn a_refusal_takes_as_long_as_an_existing_entrys_usual_attempt() {
+        let directory = Directory { binds: tokio::sync::Semaphore::new(1), entry_attempt_us: Default::default() };
+        assert_eq!(directory.refusal_floor(), INVALID_FLOOR, "nothing observed yet");
+        // A directory whose hashes take 0.9 s: a login no entry has (refused at once) waits longer than that.
+        for _ in 0..20 {
+            directory.observe(Duration::from_millis(900));
+        }
+        assert!(directory.refusal_floor() >= Duration::from_millis(1300), "{:?}", directory.refusal_floor());
+        // Bounded within the sign-in's deadline, whatever the directory did once.
+        directory.observe(Duration::from_secs(3600));
+        assert_eq!(directory.refusal_floor(), SIGN_IN_DEADLINE / 2);
+        // A fast directory keeps the least floor.
+        assert_eq!(refusal_floor(Duration::from_millis(3)), INVALID_FLOOR);
     }
 
     #[test]

@@ -211,7 +211,7 @@ pub async fn still_member(
         }
         // Asked of the directory: the entry of the id, still under the base and the filter.
         KindSettings::Ldap(s) => {
-            if upstream != format!("ldap:{}", connection.identifier) {
+            if upstream != ldap::space(connection, s) {
                 return Ok(Standing::NotAdmitted);
             }
             return match ldap::still_there(s, subject).await {
@@ -500,8 +500,8 @@ pub async fn admits(
             return Ok(());
         }
         // A directory's sessions enter through its own connection only.
-        KindSettings::Ldap(_) => {
-            if !same_connection || upstream != format!("ldap:{}", connection.identifier) {
+        KindSettings::Ldap(s) => {
+            if !same_connection || upstream != ldap::space(connection, s) {
                 return Err(ConnectorError::NotAllowed(format!(
                     "{} admits only its own sessions",
                     connection.identifier

@@ -87,7 +87,7 @@ async fn search_then_bind_signs_the_one_entry_in_and_keys_it_on_entry_uuid() {
     assert_eq!(sub_of(&env, &client, &http, "ldap", "alice@example.org", "alice-password").await, sub);
     let (_, user) = env.admin(reqwest::Method::GET, &format!("/users/{sub}"), None).await;
     let identity = &user["identities"][0];
-    assert_eq!(identity["upstream"], "ldap:ldap");
+    assert_eq!(identity["upstream"], "ldap:ldap/entryuuid");
     assert_eq!(identity["subject"], d.entry_uuid("alice").await, "{user}");
     assert_eq!(user["name"], "Alice Liddell");
     // The directory's mail is whatever its admins typed: not on the account unless the connection trusts it.
@@ -272,4 +272,54 @@ async fn the_form_answers_only_for_a_transaction_that_went_to_its_directory() {
         .unwrap();
     assert_eq!(answer.status(), StatusCode::BAD_REQUEST, "{}", answer.text().await.unwrap());
     assert_eq!(env.user_count().await, 0);
+}
+
+async fn offline_sign_in(
+    env: &Env,
+    client: &Client,
+    http: &reqwest::Client,
+    identifier: &str,
+    username: &str,
+    password: &str,
+) -> openidconnect::RefreshToken {
+    let b = browser();
+    let req = auth_request(client, &["profile", "offline_access"], &[("connection", identifier)]);
+    let html = unescape(&b.get(&req.url).send().await.unwrap().text().await.unwrap());
+    let action = extract_attr(&html, "action=\"").unwrap();
+    let done =
+        b.post(format!("{}{action}", env.base)).form(&[("username", username), ("password", password)]).send().await;
+    let code = code_from_redirect(&done.unwrap(), &req, &env.base);
+    let tokens = exchange(client, http, code, req.verifier).await;
+    use openidconnect::OAuth2TokenResponse;
+    tokens.refresh_token().unwrap().clone()
+}
+
+/// A change of the connection's settings is no departure of everyone: grants made under another id attribute
+/// are not asked about by the new one, and a filter that finds nobody with the id attribute cannot tell who
+/// left. The refresh is refused, or held, but no account is disabled.
+#[tokio::test]
+async fn a_changed_connection_disables_nobody_at_the_refresh_recheck() {
+    let Some(d) = slapd().await else { return };
+    let env = start().await;
+    connection(&env, &d, "ldap", json!({})).await;
+    let (client, http) = web_app(&env, "ldap").await;
+    let refresh = offline_sign_in(&env, &client, &http, "ldap", "bob", "bob-password").await;
+    let (_, body) = env.admin(reqwest::Method::PATCH, "/connections/ldap", Some(json!({"id_attribute": "uid"}))).await;
+    assert_eq!(body["settings"]["id_attribute"], "uid", "{body}");
+    env.clock.advance(3700);
+    let result = client.exchange_refresh_token(&refresh).unwrap().request_async(&http).await;
+    assert!(result.is_err(), "a grant made under entryUUID is no longer this connection's");
+    let (_, users) = env.admin(reqwest::Method::GET, "/users?limit=10", None).await;
+    assert_eq!(users["items"][0]["disabled"], false, "{users}");
+
+    // Under uid now; then the filter finds nobody (a typo, or the search account's rights changed).
+    let refresh = offline_sign_in(&env, &client, &http, "ldap", "alice", "alice-password").await;
+    let filter = json!({"user_filter": "(objectClass=noSuchClass)"});
+    assert_eq!(env.admin(reqwest::Method::PATCH, "/connections/ldap", Some(filter)).await.0, StatusCode::OK);
+    env.clock.advance(3700);
+    let _ = client.exchange_refresh_token(&refresh).unwrap().request_async(&http).await;
+    let (_, users) = env.admin(reqwest::Method::GET, "/users?limit=10", None).await;
+    let items = users["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{users}");
+    assert!(items.iter().all(|u| u["disabled"] == false), "{users}");
 }
