@@ -433,6 +433,9 @@ pub fn settings_from_input(
             Some(_) => return Err("scope must be snsapi_base or snsapi_privateinfo".into()),
         }
     }
+    if let Some(existing) = existing {
+        kept_secret_goes_where_it_went(kind, input, &existing.settings.fields(), &merged)?;
+    }
     let domain_file = match merged.remove(DOMAIN_VERIFICATION) {
         None => None,
         Some(v) => {
@@ -446,6 +449,38 @@ pub fn settings_from_input(
     let settings = KindSettings::parse(kind, &merged)?;
     validate(&settings)?;
     Ok((settings, domain_file))
+}
+
+/// Per kind, the fields that say where a stored secret is sent, and that secret.
+const SECRET_DESTINATIONS: &[(&str, &[&str], &str)] = &[
+    ("ldap", &["url"], "bind_password"),
+    ("oidc", &["issuer"], "client_secret"),
+    ("oauth2", &["token_endpoint"], "client_secret"),
+];
+
+/// A stored secret is kept across an update only while it would be sent where it was sent before: an update
+/// that points the connection elsewhere (and the console's "test connection" would at once connect there)
+/// must give the secret again, or whoever may edit connections could have it sent to a host of theirs —
+/// secrets go in, never out (keycloak/keycloak#47295 and PR #51748: the LDAP bind credential sent to a
+/// changed connection URL).
+fn kept_secret_goes_where_it_went(
+    kind: &str,
+    input: &Map<String, Value>,
+    before: &Map<String, Value>,
+    after: &Map<String, Value>,
+) -> Result<(), String> {
+    for (k, destinations, secret) in SECRET_DESTINATIONS {
+        let given = input.get(*secret).and_then(Value::as_str).is_some_and(|s| !s.trim().is_empty());
+        if *k != kind || given || !before.contains_key(*secret) {
+            continue;
+        }
+        if let Some(moved) = destinations.iter().find(|d| before.get(**d) != after.get(**d)) {
+            return Err(format!(
+                "{secret} must be given again when {moved} changes: a stored secret is only sent where it was sent before"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Whether `connection` may let in, now, the person a session signed in as (`upstream` space, `subject`,

@@ -261,3 +261,55 @@ async fn fields_of_another_kind_and_impossible_associations_are_refused() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(error["message"].as_str().unwrap().contains("no email, phone or userid to match on"), "{error}");
 }
+
+/// A stored secret is only ever sent where it was sent before: an update that points the connection at another
+/// directory, issuer or token endpoint must give the secret again (or whoever may edit connections could have
+/// it sent to a host of theirs). Other updates keep it.
+#[tokio::test]
+async fn a_stored_secret_does_not_follow_a_changed_address() {
+    let env = start().await;
+    let cases = [
+        (
+            json!({"identifier": "dir", "display_name": "D", "kind": "ldap", "url": "ldaps://ldap.example.org",
+                "bind_dn": "cn=s,dc=example,dc=org", "bind_password": "pw", "user_base_dn": "dc=example,dc=org"}),
+            "url",
+            json!("ldaps://ldap.elsewhere.example"),
+            "bind_password",
+        ),
+        (
+            json!({"identifier": "op", "display_name": "O", "kind": "oidc", "issuer": "https://idp.example.com",
+                "client_id": "c", "client_secret": "s"}),
+            "issuer",
+            json!("https://idp.elsewhere.example"),
+            "client_secret",
+        ),
+        (
+            json!({"identifier": "o2", "display_name": "O2", "kind": "oauth2", "client_id": "c", "client_secret": "s",
+                "authorization_endpoint": "https://p.example.com/a", "token_endpoint": "https://p.example.com/t",
+                "userinfo_endpoint": "https://p.example.com/u", "user_id_field": "id"}),
+            "token_endpoint",
+            json!("https://p.elsewhere.example/t"),
+            "client_secret",
+        ),
+    ];
+    for (body, field, elsewhere, secret) in cases {
+        let identifier = body["identifier"].as_str().unwrap().to_string();
+        let path = format!("/connections/{identifier}");
+        let (status, created) = env.admin(Method::POST, "/connections", Some(body)).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let (status, answer) = env.admin(Method::PATCH, &path, Some(json!({ field: elsewhere.clone() }))).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{identifier}: {answer}");
+        let message = answer["message"].as_str().unwrap();
+        assert!(message.contains(secret) && message.contains(field), "{message}");
+        // Nothing changed.
+        let (_, stored) = env.admin(Method::GET, &path, None).await;
+        assert_ne!(stored["settings"][field], elsewhere, "{stored}");
+        // Given again, the new address is taken; another field alone keeps the secret.
+        let (status, answer) =
+            env.admin(Method::PATCH, &path, Some(json!({ field: elsewhere.clone(), secret: "again" }))).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        let (status, answer) = env.admin(Method::PATCH, &path, Some(json!({"display_name": "Renamed"}))).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        assert_eq!(answer["secrets_set"][secret], true, "{answer}");
+    }
+}

@@ -428,9 +428,11 @@ async fn a_refresh_is_refused_once_the_connection_serves_another_issuer() {
     let refreshed = client.exchange_refresh_token(&token).unwrap();
     let tokens = refreshed.request_async(&http).await.expect("refresh with the issuer unchanged");
     let refresh = tokens.refresh_token().unwrap().secret().clone();
-    // The connection now points at another provider: its grants from the old issuer are not admitted.
+    // The connection now points at another provider (its client secret given again, as a new issuer needs):
+    // its grants from the old issuer are not admitted.
     let other = Op::start().await;
-    let (status, body) = env.admin(Method::PATCH, "/connections/op", Some(json!({"issuer": other.issuer}))).await;
+    let moved = json!({"issuer": other.issuer, "client_secret": CLIENT_SECRET});
+    let (status, body) = env.admin(Method::PATCH, "/connections/op", Some(moved)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     env.clock.advance(3601);
     let token = openidconnect::RefreshToken::new(refresh);
