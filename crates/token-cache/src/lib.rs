@@ -120,6 +120,16 @@ fn refresh_margin(expires_in: i64) -> i64 {
     (expires_in / 4).clamp(0, 300)
 }
 
+/// How long a fetched token is kept, whatever lifetime the upstream's answer claims: a minute at least (an
+/// answer of 0 would otherwise refetch at every call, into the upstream's throttle), a day at most (a huge one
+/// would overflow the arithmetic, or keep a token long after the upstream dropped it).
+fn kept_for(expires_in: i64) -> i64 {
+    let lifetime = expires_in.clamp(MIN_KEPT, MAX_KEPT);
+    lifetime - refresh_margin(lifetime)
+}
+const MIN_KEPT: i64 = 60;
+const MAX_KEPT: i64 = 86_400;
+
 /// How long one instance may hold the refresh lease (a gettoken call is bounded by the client timeout).
 const LEASE_SECS: i64 = 15;
 const POLL: Duration = Duration::from_millis(50);
@@ -217,7 +227,7 @@ impl TokenCache {
                     Ok((token, expires_in)) => {
                         let cached = CachedToken {
                             token: token.clone(),
-                            expires_at: unix_now() + expires_in - refresh_margin(expires_in),
+                            expires_at: unix_now().saturating_add(kept_for(expires_in)),
                         };
                         if let Err(e) = self.store.put(key, &cached).await {
                             tracing::warn!(error = %e, "shared token store unwritable; token kept locally");
@@ -260,6 +270,33 @@ mod tests {
     fn margin_is_five_minutes_or_a_quarter() {
         assert_eq!(refresh_margin(7200), 300);
         assert_eq!(refresh_margin(8), 2);
+    }
+
+    /// An upstream's lifetime of 0, a negative one or an absurd one neither refetches at every call nor
+    /// overflows.
+    #[tokio::test]
+    async fn a_lifetime_out_of_bounds_is_kept_within_them() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        assert_eq!(kept_for(7200), 6900);
+        assert_eq!(kept_for(0), 45);
+        assert_eq!(kept_for(i64::MIN), 45);
+        assert_eq!(kept_for(i64::MAX), 86_100);
+        for lifetime in [0, -5, i64::MAX] {
+            let cache =
+                TokenCache::new(Arc::new(MemoryTokenStore::default()), Duration::from_secs(5), Arc::new(|_| {}));
+            let fetches = AtomicUsize::new(0);
+            for _ in 0..3 {
+                let token = cache
+                    .token("k", || async {
+                        fetches.fetch_add(1, Ordering::SeqCst);
+                        Ok::<_, WaitedTooLong>(("t".to_string(), lifetime))
+                    })
+                    .await
+                    .unwrap();
+                assert_eq!(token, "t");
+            }
+            assert_eq!(fetches.load(Ordering::SeqCst), 1, "lifetime {lifetime}");
+        }
     }
 
     #[tokio::test]

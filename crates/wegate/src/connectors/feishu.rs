@@ -137,19 +137,23 @@ pub async fn finish(
             s.app_id
         )));
     }
-    match connection.state.get(BOUND_TENANT).and_then(serde_json::Value::as_str) {
-        Some(bound) if bound != info.tenant_key => {
-            return Err(ConnectorError::CorpNotAllowed(format!(
-                "tenant {} is not the tenant {bound} of this custom app's connection",
-                info.tenant_key
-            )));
-        }
-        Some(_) => {}
+    // The first sign-in's tenant is claimed once for all instances (first one wins): two first sign-ins at
+    // once, or an instance reading an older copy of the connection, cannot each bind a tenant of its own.
+    let bound = match connection.state.get(BOUND_TENANT).and_then(serde_json::Value::as_str) {
+        Some(bound) => bound.to_string(),
         None => {
-            app.store
-                .merge_connection_state(&connection.identifier, json!({ BOUND_TENANT: info.tenant_key }), app.now())
+            let claimed = app
+                .store
+                .claim_connection_state(&connection.identifier, BOUND_TENANT, json!(info.tenant_key), app.now())
                 .await?;
+            claimed.as_str().unwrap_or_default().to_string()
         }
+    };
+    if bound != info.tenant_key {
+        return Err(ConnectorError::CorpNotAllowed(format!(
+            "tenant {} is not the tenant {bound} of this custom app's connection",
+            info.tenant_key
+        )));
     }
     Ok(identity(info))
 }

@@ -21,14 +21,19 @@ const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-
 const CSP_TAIL: &str =
     "; style-src 'self'; img-src 'self' data: https:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-/// Whether `url` may be a script source of a page: https (or http on loopback: a local simulator), and
-/// nothing that could end, split or widen a CSP source list (whitespace or control characters, which URL
-/// parsers drop silently, `;`, `,`, `*`, quotes).
+/// Whether `url` may be a script source of a page: https (or http on loopback: a local simulator), one file
+/// (a path ending in `/` would allow every script under it, CSP3 §6.7.2.10), and nothing that could end,
+/// split or widen a CSP source list (whitespace or control characters, which URL parsers drop silently, `;`,
+/// `,`, `*`, quotes).
 pub fn is_plain_script_url(url: &str) -> bool {
-    let plain = url.bytes().all(|b| b.is_ascii_graphic() && !matches!(b, b';' | b',' | b'*' | b'\'' | b'"'));
+    let plain = url.bytes().all(|b| b.is_ascii_graphic() && !matches!(b, b';' | b',' | b'*' | b'\'' | b'"' | b'#'));
     let Ok(parsed) = url::Url::parse(url) else { return false };
     let loopback = matches!(parsed.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
-    plain && (parsed.scheme() == "https" || (parsed.scheme() == "http" && loopback)) && parsed.query().is_none()
+    let one_file = !parsed.path().ends_with('/');
+    plain
+        && one_file
+        && (parsed.scheme() == "https" || (parsed.scheme() == "http" && loopback))
+        && parsed.query().is_none()
 }
 
 /// The same policy, allowing one more script by its exact URL (a workplace app's JSAPI on the in-client page).
@@ -126,6 +131,11 @@ mod tests {
             "http://cdn.example.com/x.js",
             "https://g.alicdn.com/x.js?v=1",
             "javascript:alert(1)",
+            // A directory (or a bare host) would allow every script under it.
+            "https://g.alicdn.com/",
+            "https://g.alicdn.com/dingding/",
+            "https://g.alicdn.com",
+            "https://g.alicdn.com/x.js#frag",
         ] {
             assert!(csp_with_script(bad).is_none(), "{bad:?}");
         }
