@@ -2,7 +2,7 @@
 //! `x-acs-dingtalk-access-token` header, errors as HTTP 4xx + `{code, message, requestid}` — never `errcode`.
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -15,6 +15,7 @@ use crate::state::{CODE_TTL, Holder, open_id, request_id, union_id};
 pub(crate) fn router() -> Router<Shared> {
     Router::new()
         .route("/v1.0/oauth2/accessToken", post(access_token).fallback(not_found))
+        .route("/v1.0/oauth2/{corp_id}/token", post(corp_token).fallback(not_found))
         .route("/v1.0/oauth2/userAccessToken", post(user_access_token).fallback(not_found))
         .route("/v1.0/contact/users/me", get(me).fallback(not_found))
         .fallback(not_found)
@@ -103,6 +104,46 @@ async fn access_token(State(inner): State<Shared>, headers: HeaderMap, body: Byt
     // [DT-atok] one token per app, the same while valid; expireIn counts down (no renewal: strict).
     let (token, left) = w.app_token(key, now);
     Ok(Json(json!({"accessToken": token, "expireIn": left})))
+}
+
+// [DT-corptok] = 获取应用的 Access Token, https://open.dingtalk.com/document/development/api-gettoken (updated
+// 2026-06-08): the documented error codes with their HTTP status; the message texts are ours.
+const CORP_BAD_CLIENT: ApiErr = err(400, "invalid.client", "无效的client_id或client_secret");
+const CORP_BAD_GRANT: ApiErr = err(400, "unsupported.grant.type", "不支持的grant_type");
+const CORP_NOT_THE_APPS: ApiErr = err(401, "unauthorized.client", "应用未在该组织中授权");
+// [DT-corptok] observed for a corpId DingTalk does not know: HTTP 500 with this code and message.
+const CORP_UNKNOWN: ApiErr = err(500, "unknownError", "未知错误");
+
+/// `POST /v1.0/oauth2/{corpId}/token` [DT-corptok]: the app token asked for an organisation — the corp the app
+/// runs in ("企业内部应用：填写本企业 corpId"). JSON `{client_id, client_secret, grant_type}`, snake_case both ways.
+/// The order of the checks (client, then the organisation, then the app's place in it) is our choice.
+async fn corp_token(
+    State(inner): State<Shared>,
+    Path(corp_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, ApiErr> {
+    let body = json_body(&headers, &body)?;
+    // Absent or anything but client_credentials: unsupported (strict: the documented code for both).
+    if body.get("grant_type").and_then(Value::as_str) != Some("client_credentials") {
+        return Err(CORP_BAD_GRANT);
+    }
+    let (id, secret) = (field(&body, "client_id")?, field(&body, "client_secret")?);
+    let now = inner.now();
+    let mut w = inner.world();
+    let Some(app) = w.app_with(id, secret) else {
+        return Err(CORP_BAD_CLIENT);
+    };
+    if w.org(&corp_id).is_none() {
+        return Err(CORP_UNKNOWN);
+    }
+    // An internal app runs in the organisation that owns it, and in no other.
+    if app.corp_id != corp_id {
+        return Err(CORP_NOT_THE_APPS);
+    }
+    // The same per-app token as accessToken and gettoken, counted alike [DT-atok].
+    let (token, left) = w.app_token(id, now);
+    Ok(Json(json!({"access_token": token, "expires_in": left})))
 }
 
 /// `POST /v1.0/oauth2/userAccessToken` [DT-utok].

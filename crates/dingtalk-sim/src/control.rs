@@ -119,7 +119,7 @@ impl Faults {
 #[derive(Debug, Default)]
 pub(crate) struct Stats {
     calls: BTreeMap<String, u64>,
-    /// Successful calls of `/api/v1.0/oauth2/accessToken` and `/oapi/gettoken`.
+    /// Successful calls of `/api/v1.0/oauth2/{corpId}/token`, `/api/v1.0/oauth2/accessToken` and `/oapi/gettoken`.
     pub(crate) app_token_fetches: u64,
     /// Distinct app token values minted.
     pub(crate) app_tokens_issued: u64,

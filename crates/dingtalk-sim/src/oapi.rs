@@ -48,7 +48,8 @@ fn not_member() -> Value {
     top_err(60121, "找不到该用户")
 }
 
-/// `GET /gettoken?appkey=&appsecret=` [DT-gettoken]: the same per-app token as `/api` accessToken.
+/// `GET /gettoken?appkey=&appsecret=` [DT-gettoken]: the same per-app token as `/api`'s accessToken and
+/// `{corpId}/token`.
 async fn gettoken(State(inner): State<Shared>, RawQuery(q): RawQuery) -> Json<Value> {
     let q = query(q.as_deref());
     let (key, secret) = (q.get("appkey").map_or("", String::as_str), q.get("appsecret").map_or("", String::as_str));

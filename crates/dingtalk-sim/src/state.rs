@@ -9,7 +9,7 @@ use crate::clock::Clock;
 use crate::control::{Faults, Stats};
 use crate::seed::{App, Member, Org, Person, Seed};
 
-// [DT-atok][DT-gettoken][DT-utok] app and user tokens live 7200 s.
+// [DT-atok][DT-gettoken][DT-corptok][DT-utok] app and user tokens live 7200 s.
 pub(crate) const TOKEN_TTL: i64 = 7200;
 // [DT-free][DT-jsapi] 免登 codes: 5 min, single use. [DT-cred] authCode lifetime is UNCONFIRMED: same rule (strict).
 pub(crate) const CODE_TTL: i64 = 300;
@@ -73,7 +73,7 @@ pub(crate) struct Grant {
 
 pub(crate) struct World {
     pub(crate) seed: Seed,
-    /// Current app token per client_id; one per app, shared by both token endpoints.
+    /// Current app token per client_id; one per app, shared by the three token endpoints.
     app_tokens: HashMap<String, String>,
     /// Current user token per (client_id, person).
     user_tokens: HashMap<(String, String), String>,

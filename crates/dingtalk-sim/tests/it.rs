@@ -167,6 +167,77 @@ async fn one_app_token_shared_by_both_endpoints_until_expiry() {
     assert_eq!(stats["calls"]["/oapi/gettoken"], 1);
 }
 
+/// `POST /api/v1.0/oauth2/{corpId}/token` [DT-corptok]: snake_case JSON both ways, its own error codes, and the
+/// app must run in the organisation named.
+#[tokio::test]
+async fn the_organisations_token_endpoint_is_as_strict_as_dingtalk() {
+    let t = start().await;
+    let path = |corp: &str| format!("/api/v1.0/oauth2/{corp}/token");
+    let body = |client: &str, secret: &str| json!({"client_id": client, "client_secret": secret, "grant_type": "client_credentials"});
+
+    // JSON only, like the rest of the family.
+    let form =
+        [("client_id", DEMO_CLIENT_ID), ("client_secret", DEMO_CLIENT_SECRET), ("grant_type", "client_credentials")];
+    let resp = t.http.post(t.url(&path(DEMO_CORP_ID))).form(&form).send().await.unwrap();
+    let (s, v) = T::read(resp).await;
+    api_error(s, &v, 400, "MissingParameter");
+    assert_eq!(v["message"], "body is mandatory for this action");
+    // A GET is an unknown action, as on the other routes.
+    let (s, v) = t.get(&path(DEMO_CORP_ID)).await;
+    api_error(s, &v, 404, "InvalidAction.NotFound");
+
+    // grant_type must be client_credentials; another, or none, is unsupported.
+    for grant in [json!("authorization_code"), Value::Null] {
+        let mut b = body(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET);
+        b["grant_type"] = grant;
+        let (s, v) = t.post(&path(DEMO_CORP_ID), b).await;
+        api_error(s, &v, 400, "unsupported.grant.type");
+    }
+    // The old endpoint's camelCase names are not this one's.
+    let camel =
+        json!({"clientId": DEMO_CLIENT_ID, "clientSecret": DEMO_CLIENT_SECRET, "grant_type": "client_credentials"});
+    let (s, v) = t.post(&path(DEMO_CORP_ID), camel).await;
+    api_error(s, &v, 400, "MissingParameter");
+    // A wrong client: invalid.client (before the organisation is looked at).
+    let (s, v) = t.post(&path(DEMO_CORP_ID), body(DEMO_CLIENT_ID, "nope")).await;
+    api_error(s, &v, 400, "invalid.client");
+    let (s, v) = t.post(&path("dingnosuchcorp"), body("dingnosuch", DEMO_CLIENT_SECRET)).await;
+    api_error(s, &v, 400, "invalid.client");
+    // An organisation DingTalk does not know: 500 unknownError 未知错误.
+    let (s, v) = t.post(&path("dingnosuchcorp"), body(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)).await;
+    api_error(s, &v, 500, "unknownError");
+    assert_eq!(v["message"], "未知错误");
+    // Another organisation's app, asked for this organisation: 401 unauthorized.client.
+    let (s, v) = t.post(&path(DEMO_CORP_ID), body(OTHER_CLIENT_ID, OTHER_CLIENT_SECRET)).await;
+    api_error(s, &v, 401, "unauthorized.client");
+    let (s, v) = t.post(&path(OTHER_CORP_ID), body(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)).await;
+    api_error(s, &v, 401, "unauthorized.client");
+    let (_, stats) = t.get("/_sim/stats").await;
+    assert_eq!(stats["app_token_fetches"], 0, "no refusal hands out a token: {stats}");
+
+    // The app in its own organisation: snake_case, the same token as the other endpoints within its lifetime.
+    let (s, v) = t.post(&path(DEMO_CORP_ID), body(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)).await;
+    assert_eq!(s, 200, "{v}");
+    assert!(v.get("accessToken").is_none() && v.get("expireIn").is_none(), "{v}");
+    assert_eq!(v["expires_in"], 7200, "{v}");
+    let token = v["access_token"].as_str().unwrap().to_owned();
+    t.sim.advance(100);
+    assert_eq!(t.app_token(DEMO_CLIENT_ID).await, token);
+    let (_, again) = t.post(&path(DEMO_CORP_ID), body(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)).await;
+    assert_eq!((&again["access_token"], &again["expires_in"]), (&json!(token), &json!(7100)), "{again}");
+    let (_, other) = t.post(&path(OTHER_CORP_ID), body(OTHER_CLIENT_ID, OTHER_CLIENT_SECRET)).await;
+    assert_ne!(other["access_token"], json!(token), "{other}");
+    // It works where an app token does: topapi answers for the organisation.
+    let v = t.top("/oapi/topapi/v2/user/get", &token, &[("userid", "lisi")]).await;
+    assert_eq!(v["result"]["userid"], "lisi", "{v}");
+    let (_, stats) = t.get("/_sim/stats").await;
+    assert_eq!(
+        (stats["app_token_fetches"].as_u64(), stats["app_tokens_issued"].as_u64()),
+        (Some(4), Some(2)),
+        "{stats}"
+    );
+}
+
 #[tokio::test]
 async fn topapi_token_rules() {
     let t = start().await;

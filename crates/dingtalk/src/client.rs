@@ -34,16 +34,22 @@ impl Default for ClientConfig {
     }
 }
 
-/// An internal app's credentials: Client ID (AppKey) and Client Secret (AppSecret).
+/// An internal app's credentials — Client ID (AppKey) and Client Secret (AppSecret) — and the organisation
+/// (CorpId) it runs in, for which its token is asked: DingTalk refuses the token when the app is not that
+/// organisation's [DT-corptok], so every call with it answers for `corp_id` and no other.
 #[derive(Clone)]
 pub struct AppCredential {
     pub client_id: String,
     pub client_secret: String,
+    pub corp_id: String,
 }
 
 impl std::fmt::Debug for AppCredential {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppCredential").field("client_id", &self.client_id).finish_non_exhaustive()
+        f.debug_struct("AppCredential")
+            .field("client_id", &self.client_id)
+            .field("corp_id", &self.corp_id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -146,12 +152,29 @@ pub struct CodeUser {
     pub name: Option<String>,
 }
 
+/// `oauth2/{corpId}/token`'s answer, snake_case unlike the rest of the family [DT-corptok].
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
 struct AppToken {
     access_token: String,
-    expire_in: i64,
+    #[serde(deserialize_with = "lifetime")]
+    expires_in: i64,
 }
+
+/// The longest app-token lifetime believed (DingTalk's is 7200 s): anything longer, or none, is a garbled
+/// answer (a decode error), not a token to keep for days or to overflow the cache's arithmetic.
+const MAX_TOKEN_LIFETIME: i64 = 86_400;
+
+fn lifetime<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    let secs = i64::deserialize(d)?;
+    if (1..=MAX_TOKEN_LIFETIME).contains(&secs) {
+        Ok(secs)
+    } else {
+        Err(serde::de::Error::custom(format!("expires_in {secs} is not a lifetime (1..={MAX_TOKEN_LIFETIME} s)")))
+    }
+}
+
+/// The metric and log name (`Error`'s `api`) of the app-token call.
+pub const CORP_TOKEN_API: &str = "oauth2/{corpId}/token";
 
 struct Inner {
     http: reqwest::Client,
@@ -305,21 +328,35 @@ impl Client {
         serde_json::from_value(value).map_err(|e| Error::Decode { api, message: e.to_string() })
     }
 
+    /// The cache key: the organisation, the app and its secret's fingerprint — a token asked for one
+    /// organisation is never handed out for another.
     fn app_key(app: &AppCredential) -> String {
-        format!("dingtalk:app:{}:{}", app.client_id, token_cache::secret_fingerprint(&app.client_secret))
+        format!(
+            "dingtalk:app:{}:{}:{}",
+            app.corp_id,
+            app.client_id,
+            token_cache::secret_fingerprint(&app.client_secret)
+        )
     }
 
-    /// The app's access token, uncached: `POST /v1.0/oauth2/accessToken` (the legacy `gettoken` is "不推荐"
-    /// [DT-gettoken]). Both families take it.
+    /// The app's access token for its organisation, uncached: `POST /v1.0/oauth2/{corpId}/token` with
+    /// `{client_id, client_secret, grant_type: client_credentials}` [DT-corptok] (DingTalk's "获取应用的 Access
+    /// Token", https://open.dingtalk.com/document/development/api-gettoken, updated 2026-06-08: "企业内部应用：填写
+    /// 本企业 corpId"). Not `oauth2/accessToken` [DT-atok] nor `gettoken` [DT-gettoken]: neither names the
+    /// organisation, so another organisation's app paired with `corp_id` would answer for its own. Here DingTalk
+    /// refuses it (401 `unauthorized.client`; an unknown corpId: 500 `unknownError`), see
+    /// [`Error::is_wrong_organisation`]. Both families take the token.
     pub async fn fetch_app_token(&self, app: &AppCredential) -> Result<(String, i64), Error> {
-        let body = json!({"appKey": app.client_id, "appSecret": app.client_secret});
-        let token: AppToken = self
-            .call(
-                "oauth2/accessToken",
-                Call::Api { path: "/v1.0/oauth2/accessToken", body: Some(body), user_token: None },
-            )
-            .await?;
-        Ok((token.access_token, token.expire_in))
+        let path = format!("/v1.0/oauth2/{}/token", crate::url::enc(&app.corp_id));
+        let body = json!({
+            "client_id": app.client_id,
+            "client_secret": app.client_secret,
+            "grant_type": "client_credentials",
+        });
+        // `expires_in` outside 1..=86400 s fails to decode (`lifetime`).
+        let token: AppToken =
+            self.call(CORP_TOKEN_API, Call::Api { path: &path, body: Some(body), user_token: None }).await?;
+        Ok((token.access_token, token.expires_in))
     }
 
     /// The app's access token from the shared cache: DingTalk answers the same token within its 7200 s and
@@ -396,5 +433,33 @@ impl Client {
     /// 5 minutes, single use, of the app's organisation only (40078 otherwise) [DT-free][DT-faq].
     pub async fn user_info_by_code(&self, app: &AppCredential, code: &str) -> Result<CodeUser, Error> {
         self.topapi(app, "topapi/v2/user/getuserinfo", &[("code", code)]).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_app_token_lifetime_outside_a_day_is_a_decode_error() {
+        let read = |expires_in: Value| {
+            serde_json::from_value::<AppToken>(json!({"access_token": "t", "expires_in": expires_in}))
+        };
+        assert_eq!(read(json!(7200)).unwrap().expires_in, 7200);
+        assert_eq!(read(json!(86_400)).unwrap().expires_in, 86_400);
+        for bad in [
+            json!(0),
+            json!(-1),
+            json!(86_401),
+            json!(i64::MAX),
+            json!(u64::MAX),
+            json!(1e30),
+            json!("7200"),
+            Value::Null,
+        ] {
+            assert!(read(bad.clone()).is_err(), "{bad}");
+        }
+        // The family's usual camelCase is not this endpoint's answer.
+        assert!(serde_json::from_value::<AppToken>(json!({"accessToken": "t", "expireIn": 7200})).is_err());
     }
 }

@@ -88,6 +88,18 @@ impl Error {
         matches!(self, Error::Oapi { errcode: 60121, .. })
     }
 
+    /// The app does not run in the organisation its token was asked for: DingTalk's 401 `unauthorized.client`
+    /// [DT-corptok], or — observed for a corpId it does not know — HTTP 500 `unknownError` of the same call.
+    /// `client_id`/`client_secret` and `corp_id` are not one internal app's: an admin's fix, not an outage.
+    pub fn is_wrong_organisation(&self) -> bool {
+        match self {
+            Error::Api { api, code, .. } if *api == crate::client::CORP_TOKEN_API => {
+                code == "unauthorized.client" || code == "unknownError"
+            }
+            _ => false,
+        }
+    }
+
     /// The cached app token is no longer good: drop it, fetch once, retry once (40014 invalid, 42001 expired).
     pub(crate) fn is_token_invalid(&self) -> bool {
         matches!(self, Error::Oapi { errcode: 40014 | 42001, .. })
@@ -97,6 +109,7 @@ impl Error {
     /// DingTalk could not answer now (down, busy, throttled, garbled): try later, nothing to configure.
     pub fn is_unavailable(&self) -> bool {
         match self {
+            _ if self.is_wrong_organisation() => false,
             Error::Throttled { .. } | Error::Timeout { .. } | Error::Http { .. } | Error::Decode { .. } => true,
             Error::Cache(_) => true,
             Error::Oapi { errcode, .. } => matches!(errcode, -1 | 90002),
@@ -126,7 +139,14 @@ impl Error {
                     ),
                 })
             }
-            Error::Api { code, .. } if code == "invalidClientIdOrSecret" => advice(
+            _ if self.is_wrong_organisation() => advice(
+                Admin,
+                "The DingTalk app (client_id) does not run in the organisation corp_id — client_id, client_secret and corp_id must be one internal app's: copy the CorpId from the home page of the organisation's DingTalk developer console, and the Client ID and Client Secret of that organisation's internal app (应用开发 → the app → 凭证与基础信息).",
+                "钉钉应用（client_id）不在组织 corp_id 中运行——client_id、client_secret 与 corp_id 必须属于同一个企业内部应用：请从该组织的钉钉开发者后台首页复制 CorpId，并复制该组织企业内部应用的 Client ID 与 Client Secret（应用开发 → 该应用 → 凭证与基础信息）。",
+            ),
+            // `invalid.client`: the app token's own wording [DT-corptok]; `invalidClientIdOrSecret`: the user
+            // token's (and the older app-token endpoint's) [DT-atok].
+            Error::Api { code, .. } if code == "invalidClientIdOrSecret" || code == "invalid.client" => advice(
                 Admin,
                 "DingTalk refused the connection's client_id (AppKey) or client_secret (AppSecret): copy both again from the DingTalk developer console (应用开发 → the app → 凭证与基础信息). A new app works only once published.",
                 "钉钉拒绝了该登录方式的 client_id（AppKey）或 client_secret（AppSecret）：请从钉钉开发者后台（应用开发 → 该应用 → 凭证与基础信息）重新复制。新建的应用需发布后才能使用。",
@@ -204,6 +224,36 @@ mod tests {
             sub_code: Some("60011".into()),
         };
         assert!(member.advice().unwrap().en.contains("qyapi_get_member"));
+    }
+
+    #[test]
+    fn another_organisations_app_is_the_admins_to_fix_not_an_outage() {
+        let api = crate::client::CORP_TOKEN_API;
+        for (status, code) in [(401, "unauthorized.client"), (500, "unknownError")] {
+            let e = Error::Api { api, status, code: code.into(), message: String::new(), required_scopes: vec![] };
+            assert!(e.is_wrong_organisation() && !e.is_unavailable(), "{code}");
+            let a = e.advice().unwrap();
+            assert_eq!(a.audience, Audience::Admin);
+            assert!(a.en.contains("does not run in the organisation corp_id"), "{}", a.en);
+            assert!(a.zh.contains("corp_id"), "{}", a.zh);
+        }
+        // The same 500 from another call is DingTalk failing, not a setting.
+        let other = Error::Api {
+            api: "contact/users/me",
+            status: 500,
+            code: "unknownError".into(),
+            message: String::new(),
+            required_scopes: vec![],
+        };
+        assert!(!other.is_wrong_organisation() && other.is_unavailable());
+        let bad = Error::Api {
+            api,
+            status: 400,
+            code: "invalid.client".into(),
+            message: String::new(),
+            required_scopes: vec![],
+        };
+        assert!(bad.advice().unwrap().en.contains("client_secret (AppSecret)"));
     }
 
     #[test]

@@ -14,7 +14,11 @@
 //! # async fn demo() -> Result<(), dingtalk::Error> {
 //! use std::sync::Arc;
 //! let client = dingtalk::Client::new(dingtalk::ClientConfig::default(), Arc::new(dingtalk::MemoryTokenStore::default()))?;
-//! let app = dingtalk::AppCredential { client_id: "dingxxxx".into(), client_secret: "secret".into() };
+//! let app = dingtalk::AppCredential {
+//!     client_id: "dingxxxx".into(),
+//!     client_secret: "secret".into(),
+//!     corp_id: "dingcorpxxxx".into(), // the organisation the app runs in: its token is asked for it
+//! };
 //! let user = client.user_access_token(&app, "AUTH-CODE-FROM-THE-REDIRECT").await?;
 //! let me = client.me(&user.access_token).await?; // account-level: never proof of membership
 //! let member = client.user_by_unionid(&app, &me.union_id).await?; // 60121 = not an employee of the app's org

@@ -3,10 +3,11 @@
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
-/// RFC 3986 unreserved characters stay; everything else is encoded ("all values URL-encoded", [DT-cred]).
+/// RFC 3986 unreserved characters stay; everything else is encoded ("all values URL-encoded", [DT-cred]); also
+/// a path segment's encoding.
 const VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
 
-fn enc(value: &str) -> String {
+pub(crate) fn enc(value: &str) -> String {
     utf8_percent_encode(value, VALUE).to_string()
 }
 

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use dingtalk::{AppCredential, Client, ClientConfig, Error, MemoryTokenStore};
 use dingtalk_sim::{
-    DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_CORP_ID, OTHER_CLIENT_ID, OTHER_CLIENT_SECRET, Seed, Simulator,
+    DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_CORP_ID, OTHER_CLIENT_ID, OTHER_CLIENT_SECRET, OTHER_CORP_ID, Seed,
+    Simulator,
 };
 
 async fn sim() -> (String, Simulator) {
@@ -25,7 +26,11 @@ fn client(base: &str, store: Arc<MemoryTokenStore>) -> Client {
 }
 
 fn acme() -> AppCredential {
-    AppCredential { client_id: DEMO_CLIENT_ID.into(), client_secret: DEMO_CLIENT_SECRET.into() }
+    AppCredential {
+        client_id: DEMO_CLIENT_ID.into(),
+        client_secret: DEMO_CLIENT_SECRET.into(),
+        corp_id: DEMO_CORP_ID.into(),
+    }
 }
 
 async fn stats(base: &str) -> serde_json::Value {
@@ -87,7 +92,11 @@ async fn two_clients_on_one_store_fetch_the_app_token_once_and_a_revoked_one_is_
     assert_eq!(stats(&base).await["app_token_fetches"], 1);
     // The 免登 code is single use (40078), and bound to the organisation that issued it.
     assert!(a.user_info_by_code(&acme(), &code).await.unwrap_err().is_code_invalid());
-    let other = AppCredential { client_id: OTHER_CLIENT_ID.into(), client_secret: OTHER_CLIENT_SECRET.into() };
+    let other = AppCredential {
+        client_id: OTHER_CLIENT_ID.into(),
+        client_secret: OTHER_CLIENT_SECRET.into(),
+        corp_id: OTHER_CORP_ID.into(),
+    };
     let code = sim.mint_auth_code("p-zhangsan", DEMO_CORP_ID).unwrap();
     assert!(a.user_info_by_code(&other, &code).await.unwrap_err().is_code_invalid());
     // Past its lifetime DingTalk refuses the token (42001): the client drops it, fetches once, retries once.
@@ -99,12 +108,12 @@ async fn two_clients_on_one_store_fetch_the_app_token_once_and_a_revoked_one_is_
 async fn each_family_error_is_read_in_its_own_shape() {
     let (base, _sim) = sim().await;
     let dt = client(&base, Arc::default());
-    let wrong = AppCredential { client_id: DEMO_CLIENT_ID.into(), client_secret: "nope".into() };
+    let wrong = AppCredential { client_secret: "nope".into(), ..acme() };
     let e = dt.get_user(&wrong, "zhangsan").await.unwrap_err();
-    assert!(matches!(&e, Error::Api { code, .. } if code == "invalidClientIdOrSecret"), "{e:?}");
+    assert!(matches!(&e, Error::Api { status: 400, code, .. } if code == "invalid.client"), "{e:?}");
     assert!(e.advice().unwrap().en.contains("client_secret"));
 
-    let noperm = AppCredential { client_id: "dingnoperm".into(), client_secret: "noperm-secret".into() };
+    let noperm = AppCredential { client_id: "dingnoperm".into(), client_secret: "noperm-secret".into(), ..acme() };
     let e = dt.get_user(&noperm, "zhangsan").await.unwrap_err();
     assert!(matches!(&e, Error::Oapi { errcode: 88, .. }), "{e:?}");
     assert!(e.advice().unwrap().en.contains("qyapi_get_member"));
@@ -126,4 +135,57 @@ async fn each_family_error_is_read_in_its_own_shape() {
         .unwrap();
     let e = dt.get_user(&acme(), "zhangsan").await.unwrap_err();
     assert!(e.advice().unwrap().en.contains("IP whitelist"), "{e:?}");
+}
+
+/// Another organisation's app paired with this organisation's corp id (the admin's mix-up): its token is asked
+/// for this organisation, DingTalk refuses it, and no call answers for the app's own organisation — where
+/// p-lisi, a member of both, is `lisi2` and p-zhao is `zhangsan`.
+#[tokio::test]
+async fn another_organisations_app_with_this_corp_id_gets_no_token_and_no_answer() {
+    let (base, sim) = sim().await;
+    let dt = client(&base, Arc::default());
+    let mixed = AppCredential {
+        client_id: OTHER_CLIENT_ID.into(),
+        client_secret: OTHER_CLIENT_SECRET.into(),
+        corp_id: DEMO_CORP_ID.into(),
+    };
+    // What that app can redeem: 免登 codes of its own organisation.
+    let code = sim.mint_app_code("p-lisi", OTHER_CORP_ID, OTHER_CLIENT_ID).unwrap();
+    let other_code = sim.mint_app_code("p-zhao", OTHER_CORP_ID, OTHER_CLIENT_ID).unwrap();
+    let failures = [
+        dt.app_token(&mixed).await.unwrap_err(),
+        dt.user_info_by_code(&mixed, &code).await.unwrap_err(),
+        dt.user_info_by_code(&mixed, &other_code).await.unwrap_err(),
+        dt.get_user(&mixed, "lisi2").await.unwrap_err(),
+        dt.get_user(&mixed, "zhangsan").await.unwrap_err(),
+    ];
+    for e in &failures {
+        assert!(matches!(e, Error::Api { status: 401, code, .. } if code == "unauthorized.client"), "{e:?}");
+        assert!(e.is_wrong_organisation() && !e.is_unavailable() && !e.is_code_invalid(), "{e:?}");
+        let advice = e.advice().unwrap();
+        assert_eq!(advice.audience, dingtalk::Audience::Admin);
+        assert!(
+            advice.en.contains(
+                "does not run in the organisation corp_id — client_id, client_secret and corp_id must be one internal app's"
+            ),
+            "{}",
+            advice.en
+        );
+    }
+    let stats = stats(&base).await;
+    assert_eq!(stats["app_token_fetches"], 0, "no token handed out: {stats}");
+    assert!(stats["calls"].get("/oapi/topapi/v2/user/getuserinfo").is_none(), "no call made without a token: {stats}");
+    let asked = format!("/api/v1.0/oauth2/{DEMO_CORP_ID}/token");
+    assert_eq!(stats["calls"][&asked], 5, "asked each time, nothing cached: {stats}");
+
+    // A corp id DingTalk does not know at all: HTTP 500 unknownError, the same sentence, not "try later".
+    let unknown = AppCredential { corp_id: "dingnosuchcorp".into(), ..acme() };
+    let e = dt.get_user(&unknown, "zhangsan").await.unwrap_err();
+    assert!(matches!(&e, Error::Api { status: 500, code, .. } if code == "unknownError"), "{e:?}");
+    assert!(e.is_wrong_organisation() && !e.is_unavailable(), "{e:?}");
+    assert!(e.advice().unwrap().en.contains("does not run in the organisation corp_id"));
+
+    // The same app with its own organisation's corp id works, and answers for that organisation only.
+    let own = AppCredential { corp_id: OTHER_CORP_ID.into(), ..mixed };
+    assert_eq!(dt.user_info_by_code(&own, &code).await.unwrap().userid, "lisi2");
 }

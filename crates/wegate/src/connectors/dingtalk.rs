@@ -8,7 +8,9 @@
 //! DingTalk's login page lets anyone with a DingTalk account sign in, and `users/me` answers account-level data
 //! across organisations (reference §1.2). So who gets in is asked of the organisation, with the app's own
 //! token: `getbyunionid` (60121 = not its employee; `contact_type` 1 = an external contact — both refused),
-//! then `topapi/v2/user/get` for the directory's profile. The identity is (corp id, userid); `me`'s email and
+//! then `topapi/v2/user/get` for the directory's profile. The app token is asked for `corp_id`'s organisation
+//! (`oauth2/{corpId}/token`), which DingTalk refuses to an app of another organisation [DT-corptok]: so the
+//! organisation that answers is always `corp_id`'s. The identity is (corp id, userid); `me`'s email and
 //! mobile — the person's own, vouched for by nobody — are never used.
 
 use serde_json::json;
@@ -45,8 +47,14 @@ pub fn upstream(corp_id: &str) -> String {
     format!("dingtalk:{corp_id}")
 }
 
-fn credential(s: &DingTalkSettings) -> dingtalk::AppCredential {
-    dingtalk::AppCredential { client_id: s.client_id.clone(), client_secret: s.client_secret.clone() }
+/// The app and the organisation its token is asked for: DingTalk refuses the token (`unauthorized.client`) unless
+/// the app runs in `corp_id` [DT-corptok], so every app-token call below answers for `corp_id`'s organisation.
+pub fn credential(s: &DingTalkSettings) -> dingtalk::AppCredential {
+    dingtalk::AppCredential {
+        client_id: s.client_id.clone(),
+        client_secret: s.client_secret.clone(),
+        corp_id: s.corp_id.clone(),
+    }
 }
 
 /// `dingtalk_qrcode`: DingTalk's login page, with the organisation pre-selected.
@@ -97,8 +105,11 @@ pub async fn finish_login_page(
         .ok_or(ConnectorError::Cancelled)?;
     let user = app.dingtalk.user_access_token(&credential(s), code).await?;
     // The login page asked for `openid corpid` with the organisation pre-selected, so DingTalk names the
-    // organisation the person signed in as [DT-utok]: another one (or none) is not this connection's — and a
-    // connection whose credentials are another organisation's app than its corp_id stops here too.
+    // organisation the person signed in as [DT-utok]: another one (or none) is not this connection's. This
+    // check does not catch another organisation's app paired with corp_id: someone who is a member of both
+    // organisations picks corp_id here and passes. That connection is stopped at the app token, which is asked
+    // for corp_id's organisation and refused (`unauthorized.client`) to an app that does not run there
+    // [DT-corptok]; so `getbyunionid` and `user/get` below answer for corp_id's organisation or not at all.
     if user.corp_id.as_deref() != Some(s.corp_id.as_str()) {
         return Err(ConnectorError::NotEmployee(format!(
             "signed in at DingTalk as a member of {}, not of {}",
@@ -142,7 +153,9 @@ pub async fn finish_in_client(
 }
 
 /// A 免登 code (`dingtalk_web`'s page, `dingtalk_mobile`'s app) → the member. DingTalk issues these codes only
-/// to members of the organisation, for its own apps: a code of another organisation is 40078 [DT-faq].
+/// to members of the organisation, for its own apps: a code of another organisation is 40078 [DT-faq]. There is
+/// no organisation in the code's answer to check; what makes it corp_id's is the app token, asked for corp_id
+/// and refused to another organisation's app [DT-corptok] — that app's own codes never get this far.
 pub async fn exchange_code(app: &App, s: &DingTalkSettings, code: &str) -> Result<UpstreamIdentity, ConnectorError> {
     let who = app.dingtalk.user_info_by_code(&credential(s), code).await?;
     // Who may hold a 免登 code is DingTalk's to say; that `user/get` refuses external contacts is not

@@ -585,14 +585,9 @@ pub async fn connection_detail(
                 .cached_token_expiry(&wecom::CorpApp { corp_id: corp.into(), secret: secret.into() })
                 .await
                 .map(|at| at - app.now()),
-            (None, Some(s)) => app
-                .dingtalk
-                .cached_token_expiry(&dingtalk::AppCredential {
-                    client_id: s.client_id.clone(),
-                    client_secret: s.client_secret.clone(),
-                })
-                .await
-                .map(|at| at - app.now()),
+            (None, Some(s)) => {
+                app.dingtalk.cached_token_expiry(&connectors::dingtalk::credential(s)).await.map(|at| at - app.now())
+            }
             (None, None) => None,
         },
         _ => None,

@@ -365,7 +365,12 @@ impl Failure {
             "invalid_grant" => OAuthError::invalid_grant(description),
             "access_denied" => OAuthError::access_denied(description),
             "temporarily_unavailable" => OAuthError::temporarily_unavailable(description),
-            _ => OAuthError::server_error(&self.detail),
+            // DingTalk's or Feishu's error with a sentence for the admin (a setting, a permission): the page
+            // shows it, so the native app's error says it too.
+            _ => match &self.upstream_advice {
+                Some((Some((en, _)), _)) => OAuthError::server_error_told(&self.detail, en.clone()),
+                _ => OAuthError::server_error(&self.detail),
+            },
         }
     }
 }
@@ -466,6 +471,25 @@ mod tests {
         assert!(cancelled.contains("Okta") && !cancelled.contains("企业微信"), "{cancelled}");
         let forged = ConnectorError::Upstream(oidc_rp::Error::Invalid("bad signature".into()));
         assert_eq!(Failure::from_connector(&forged).outcome, Outcome::Unverified);
+    }
+
+    #[test]
+    fn an_upstream_sentence_for_the_admin_is_the_token_endpoints_description_too() {
+        let wrong_org = ConnectorError::DingTalk(dingtalk::Error::Api {
+            api: dingtalk::client::CORP_TOKEN_API,
+            status: 401,
+            code: "unauthorized.client".into(),
+            message: String::new(),
+            required_scopes: vec![],
+        });
+        let failure = Failure::from_connector(&wrong_org);
+        assert_eq!(failure.outcome, Outcome::UpstreamError);
+        let error = failure.oauth_error();
+        assert_eq!(error.error, "server_error");
+        assert!(error.description.contains("does not run in the organisation corp_id"), "{}", error.description);
+        // Without a sentence, nothing of the detail leaves the log.
+        let store = ConnectorError::Config("secret detail".into());
+        assert!(!Failure::from_connector(&store).oauth_error().description.contains("secret detail"));
     }
 
     #[test]

@@ -48,6 +48,12 @@ impl OAuthError {
         tracing::error!(error = %detail, "token endpoint failure");
         Self::new("server_error", StatusCode::INTERNAL_SERVER_ERROR, "internal error; see the server log")
     }
+    /// A failure of the server's own making whose fix can be told (an upstream's sentence naming the setting
+    /// to correct, the one its login page shows): that sentence, the detail only in the log.
+    pub fn server_error_told(detail: &dyn std::fmt::Display, description: impl Into<String>) -> Self {
+        tracing::error!(error = %detail, "token endpoint failure");
+        Self::new("server_error", StatusCode::INTERNAL_SERVER_ERROR, description)
+    }
     pub fn temporarily_unavailable(d: impl Into<String>) -> Self {
         Self::new("temporarily_unavailable", StatusCode::SERVICE_UNAVAILABLE, d)
     }

@@ -402,6 +402,110 @@ async fn mobile_exchanges_a_dingtalk_code_at_the_token_endpoint() {
     assert_eq!(env.user_count().await, 1);
 }
 
+/// A connection whose `corp_id` is this organisation's but whose app is another organisation's (an admin's
+/// mix-up). DingTalk's older token endpoints do not name the organisation, so that app's token answered for its
+/// own organisation and wegate filed the answer under `corp_id`. The token is now asked for `corp_id`'s
+/// organisation and DingTalk refuses it: nobody gets in, nothing is created, and the error names the fix.
+const WRONG_ORGANISATION: &str =
+    "does not run in the organisation corp_id — client_id, client_secret and corp_id must be one internal app's";
+
+/// The mixed-up connection of `kind`: this organisation's corp_id, the other organisation's app.
+async fn mixed_up_connection(env: &Env, identifier: &str, kind: &str) -> Value {
+    env.post(
+        "/connections",
+        json!({"identifier": identifier, "display_name": "钉钉", "kind": kind,
+               "client_id": OTHER_CLIENT_ID, "client_secret": OTHER_CLIENT_SECRET, "corp_id": DEMO_CORP_ID}),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn mobile_with_another_organisations_app_refuses_every_code_and_names_the_mix_up() {
+    let (env, d) = start_ding().await;
+    // This organisation's own app first: 张三 (userid zhangsan) has an account.
+    ding_connection(&env, "ding-acme", "dingtalk_mobile", false, json!({})).await;
+    mixed_up_connection(&env, "ding-mixed", "dingtalk_mobile").await;
+    let (client_id, _) = env.app("native", "com.example.app:/cb").await;
+    env.associate(&client_id, "ding-acme").await;
+    env.associate(&client_id, "ding-mixed").await;
+    let call = |code: String, connection: &'static str| {
+        let (base, client_id) = (env.base.clone(), client_id.clone());
+        async move {
+            token_call(
+                &base,
+                &[
+                    ("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"),
+                    ("subject_token", &code),
+                    ("subject_token_type", "urn:wegate:params:oauth:token-type:dingtalk-code"),
+                    ("connection", connection),
+                    ("client_id", &client_id),
+                    ("scope", "openid profile"),
+                ],
+                None,
+            )
+            .await
+        }
+    };
+    let code = d.sim.mint_app_code("p-zhangsan", DEMO_CORP_ID, DEMO_CLIENT_ID).unwrap();
+    let (status, tokens) = call(code, "ding-acme").await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    assert!(tokens["id_token"].is_string(), "{tokens}");
+    assert_eq!(env.user_count().await, 1);
+
+    // The codes the other organisation's app redeems, its mini program's: 李四, a member of both organisations
+    // (lisi here, lisi2 there), and 赵六, whose userid there is zhangsan — the same as 张三's here.
+    for person in ["p-lisi", "p-zhao"] {
+        let code = d.sim.mint_app_code(person, OTHER_CORP_ID, OTHER_CLIENT_ID).unwrap();
+        let (status, body) = call(code, "ding-mixed").await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{person}: {body}");
+        assert_eq!(body["error"], "server_error", "{person}: {body}");
+        assert!(
+            body["error_description"].as_str().unwrap_or_default().contains(WRONG_ORGANISATION),
+            "{person}: {body}"
+        );
+        assert!(body.get("access_token").is_none() && body.get("id_token").is_none(), "{person}: {body}");
+    }
+    // A code of this organisation (any of its apps) is refused the same way: the token is what is missing.
+    let code = d.sim.mint_auth_code("p-lisi", DEMO_CORP_ID).unwrap();
+    let (status, body) = call(code, "ding-mixed").await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::INTERNAL_SERVER_ERROR, Some("server_error")), "{body}");
+    assert_eq!(env.user_count().await, 1, "nothing created");
+    let stats = d.stats().await;
+    assert_eq!(stats["app_token_fetches"], 1, "only the right app got a token: {stats}");
+    assert_eq!(stats["calls"]["/oapi/topapi/v2/user/getuserinfo"], 1, "no code redeemed by the mixed-up app: {stats}");
+    let (_, audit) = env.admin(reqwest::Method::GET, "/audit?limit=100", None).await;
+    let failures: Vec<String> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == "login.failure")
+        .map(|e| e.to_string())
+        .collect();
+    assert_eq!(failures.len(), 3, "{failures:?}");
+    assert!(failures.iter().all(|f| f.contains("unauthorized.client")), "{failures:?}");
+}
+
+#[tokio::test]
+async fn qrcode_with_another_organisations_app_lets_nobody_in_and_names_the_mix_up() {
+    let (env, d) = start_ding().await;
+    d.register(&env.base, OTHER_CLIENT_ID, &["ding"]);
+    mixed_up_connection(&env, "ding", "dingtalk_qrcode").await;
+    let (client, _, _) = web_app(&env, &["ding"]).await;
+    // 李四 is a member of both organisations: he picks this one on DingTalk's page, so the organisation DingTalk
+    // names is corp_id; 张三 is a member of this one only.
+    for person in ["p-lisi", "p-zhangsan"] {
+        let req = auth_request(&client, &["profile"], &[("connection", "ding")]);
+        let (status, page) = page_text(qr_login(&browser(), &req.url, person).await).await;
+        assert_eq!(status, StatusCode::BAD_GATEWAY, "{person}: {page}");
+        assert!(page.contains(WRONG_ORGANISATION), "{person}: {page}");
+        assert!(page.contains("钉钉 error code unauthorized.client"), "{person}: {page}");
+    }
+    assert_eq!(env.user_count().await, 0, "nothing created");
+    let stats = d.stats().await;
+    assert_eq!(stats["app_token_fetches"], 0, "{stats}");
+    assert!(stats["calls"].get("/oapi/topapi/user/getbyunionid").is_none(), "{stats}");
+}
+
 #[tokio::test]
 async fn dingtalk_faults_of_either_family_give_a_page_that_says_what_to_do() {
     let (env, d) = start_ding().await;
