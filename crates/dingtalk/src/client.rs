@@ -274,7 +274,7 @@ impl Client {
         };
         let response = request.send().await.map_err(transport)?;
         let status = response.status();
-        let bytes = response.bytes().await.map_err(transport)?;
+        let bytes = read_answer(response, api, transport).await?;
         let value: Option<Value> = serde_json::from_slice(&bytes).ok();
         // DingTalk's IP throttle answers in neither family's shape [DT-rate].
         let throttled = match &value {
@@ -434,6 +434,29 @@ impl Client {
     pub async fn user_info_by_code(&self, app: &AppCredential, code: &str) -> Result<CodeUser, Error> {
         self.topapi(app, "topapi/v2/user/getuserinfo", &[("code", code)]).await
     }
+}
+
+/// Upstream answers are small JSON documents: a larger one is refused rather than read into memory.
+const MAX_ANSWER: usize = 256 * 1024;
+
+/// The answer's body, at most [`MAX_ANSWER`] bytes.
+async fn read_answer(
+    mut response: reqwest::Response,
+    api: &'static str,
+    transport: impl Fn(reqwest::Error) -> Error,
+) -> Result<Vec<u8>, Error> {
+    let too_large = || Error::Http { api, message: format!("the answer is larger than {} KiB", MAX_ANSWER / 1024) };
+    if response.content_length().is_some_and(|n| n > MAX_ANSWER as u64) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(&transport)? {
+        if body.len() + chunk.len() > MAX_ANSWER {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 #[cfg(test)]

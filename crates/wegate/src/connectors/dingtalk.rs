@@ -83,9 +83,10 @@ fn refused(answer: &Answer<'_>) -> Result<(), ConnectorError> {
     match answer.param("error") {
         None => Ok(()),
         Some("access_denied") => Err(ConnectorError::Cancelled),
+        // Whatever the browser brought back is shown on the page: bounded, as for oidc and oauth2.
         Some(error) => Err(ConnectorError::Denied {
-            error: error.to_string(),
-            description: answer.param("error_description").map(str::to_string),
+            error: oidc_rp::flow::short(error),
+            description: answer.param("error_description").map(oidc_rp::flow::short),
         }),
     }
 }

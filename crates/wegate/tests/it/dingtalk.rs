@@ -339,6 +339,14 @@ async fn inside_dingtalk_the_web_kind_signs_in_silently_through_the_jsapi() {
     let (status, page) = page_text(failed).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{page}");
     assert!(page.contains("钉钉 did not sign you in; it answered: jsapi_failed"), "{page}");
+    // Whatever comes back as error= is shown bounded (a crafted link cannot fill the page).
+    let html = unescape(&b2.get(&req.url).send().await.unwrap().text().await.unwrap());
+    let state = extract_attr(&html, "data-state=\"").unwrap();
+    let long = "x".repeat(10_000);
+    let failed = b2.get(format!("{callback}?error={long}&state={state}")).send().await.unwrap();
+    let (status, page) = page_text(failed).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{page}");
+    assert!(page.contains(&"x".repeat(200)) && !page.contains(&"x".repeat(201)), "{} bytes", page.len());
 
     // A 免登 code of another organisation (its own employee there) is not this organisation's: 40078.
     let req = auth_request(&client, &["profile"], &[]);
