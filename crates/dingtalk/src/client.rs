@@ -344,8 +344,8 @@ impl Client {
     /// Token", https://open.dingtalk.com/document/development/api-gettoken, updated 2026-06-08: "企业内部应用：填写
     /// 本企业 corpId"). Not `oauth2/accessToken` [DT-atok] nor `gettoken` [DT-gettoken]: neither names the
     /// organisation, so another organisation's app paired with `corp_id` would answer for its own. Here DingTalk
-    /// refuses it (401 `unauthorized.client`; an unknown corpId: 500 `unknownError`), see
-    /// [`Error::is_wrong_organisation`]. Both families take the token.
+    /// refuses it (401 `unauthorized.client`, see [`Error::is_wrong_organisation`]; an unknown corpId was
+    /// seen to answer 500 `unknownError`). Both families take the token.
     pub async fn fetch_app_token(&self, app: &AppCredential) -> Result<(String, i64), Error> {
         let path = format!("/v1.0/oauth2/{}/token", crate::url::enc(&app.corp_id));
         let body = json!({

@@ -89,15 +89,11 @@ impl Error {
     }
 
     /// The app does not run in the organisation its token was asked for: DingTalk's 401 `unauthorized.client`
-    /// [DT-corptok], or — observed for a corpId it does not know — HTTP 500 `unknownError` of the same call.
-    /// `client_id`/`client_secret` and `corp_id` are not one internal app's: an admin's fix, not an outage.
+    /// [DT-corptok]. `client_id`/`client_secret` and `corp_id` are not one internal app's: an admin's fix, not
+    /// an outage. (A corpId DingTalk does not know was seen to answer HTTP 500 `unknownError`, but that is
+    /// also DingTalk's generic failure: it stays "unavailable", with advice that names corp_id.)
     pub fn is_wrong_organisation(&self) -> bool {
-        match self {
-            Error::Api { api, code, .. } if *api == crate::client::CORP_TOKEN_API => {
-                code == "unauthorized.client" || code == "unknownError"
-            }
-            _ => false,
-        }
+        matches!(self, Error::Api { api, code, .. } if *api == crate::client::CORP_TOKEN_API && code == "unauthorized.client")
     }
 
     /// The cached app token is no longer good: drop it, fetch once, retry once (40014 invalid, 42001 expired).
@@ -143,6 +139,11 @@ impl Error {
                 Admin,
                 "The DingTalk app (client_id) does not run in the organisation corp_id — client_id, client_secret and corp_id must be one internal app's: copy the CorpId from the home page of the organisation's DingTalk developer console, and the Client ID and Client Secret of that organisation's internal app (应用开发 → the app → 凭证与基础信息).",
                 "钉钉应用（client_id）不在组织 corp_id 中运行——client_id、client_secret 与 corp_id 必须属于同一个企业内部应用：请从该组织的钉钉开发者后台首页复制 CorpId，并复制该组织企业内部应用的 Client ID 与 Client Secret（应用开发 → 该应用 → 凭证与基础信息）。",
+            ),
+            Error::Api { api, code, .. } if *api == crate::client::CORP_TOKEN_API && code == "unknownError" => advice(
+                Admin,
+                "DingTalk failed to give the app token for the organisation corp_id (unknownError): check that corp_id is the CorpId on the home page of the organisation's DingTalk developer console; if it is, DingTalk is failing — try again later.",
+                "钉钉未能为组织 corp_id 发放应用 token（unknownError）：请核对 corp_id 是否为该组织钉钉开发者后台首页上的 CorpId；若无误，则是钉钉暂时故障，请稍后重试。",
             ),
             // `invalid.client`: the app token's own wording [DT-corptok]; `invalidClientIdOrSecret`: the user
             // token's (and the older app-token endpoint's) [DT-atok].
@@ -229,14 +230,29 @@ mod tests {
     #[test]
     fn another_organisations_app_is_the_admins_to_fix_not_an_outage() {
         let api = crate::client::CORP_TOKEN_API;
-        for (status, code) in [(401, "unauthorized.client"), (500, "unknownError")] {
-            let e = Error::Api { api, status, code: code.into(), message: String::new(), required_scopes: vec![] };
-            assert!(e.is_wrong_organisation() && !e.is_unavailable(), "{code}");
-            let a = e.advice().unwrap();
-            assert_eq!(a.audience, Audience::Admin);
-            assert!(a.en.contains("does not run in the organisation corp_id"), "{}", a.en);
-            assert!(a.zh.contains("corp_id"), "{}", a.zh);
-        }
+        let e = Error::Api {
+            api,
+            status: 401,
+            code: "unauthorized.client".into(),
+            message: String::new(),
+            required_scopes: vec![],
+        };
+        assert!(e.is_wrong_organisation() && !e.is_unavailable());
+        let a = e.advice().unwrap();
+        assert_eq!(a.audience, Audience::Admin);
+        assert!(a.en.contains("does not run in the organisation corp_id"), "{}", a.en);
+        assert!(a.zh.contains("corp_id"), "{}", a.zh);
+        // A 500 unknownError of the same call may be an unknown corp id or DingTalk failing: unavailable, with
+        // advice that names corp_id.
+        let e = Error::Api {
+            api,
+            status: 500,
+            code: "unknownError".into(),
+            message: String::new(),
+            required_scopes: vec![],
+        };
+        assert!(!e.is_wrong_organisation() && e.is_unavailable());
+        assert!(e.advice().unwrap().en.contains("check that corp_id"));
         // The same 500 from another call is DingTalk failing, not a setting.
         let other = Error::Api {
             api: "contact/users/me",

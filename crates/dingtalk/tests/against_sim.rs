@@ -178,12 +178,13 @@ async fn another_organisations_app_with_this_corp_id_gets_no_token_and_no_answer
     let asked = format!("/api/v1.0/oauth2/{DEMO_CORP_ID}/token");
     assert_eq!(stats["calls"][&asked], 5, "asked each time, nothing cached: {stats}");
 
-    // A corp id DingTalk does not know at all: HTTP 500 unknownError, the same sentence, not "try later".
+    // A corp id DingTalk does not know at all: HTTP 500 unknownError — DingTalk's generic failure too, so
+    // "unavailable", with advice that names corp_id.
     let unknown = AppCredential { corp_id: "dingnosuchcorp".into(), ..acme() };
     let e = dt.get_user(&unknown, "zhangsan").await.unwrap_err();
     assert!(matches!(&e, Error::Api { status: 500, code, .. } if code == "unknownError"), "{e:?}");
-    assert!(e.is_wrong_organisation() && !e.is_unavailable(), "{e:?}");
-    assert!(e.advice().unwrap().en.contains("does not run in the organisation corp_id"));
+    assert!(!e.is_wrong_organisation() && e.is_unavailable(), "{e:?}");
+    assert!(e.advice().unwrap().en.contains("check that corp_id"));
 
     // The same app with its own organisation's corp id works, and answers for that organisation only.
     let own = AppCredential { corp_id: OTHER_CORP_ID.into(), ..mixed };

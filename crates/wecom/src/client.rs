@@ -690,8 +690,10 @@ impl Client {
     }
 }
 
-/// Upstream answers are small JSON documents: a larger one is refused rather than read into memory.
-const MAX_ANSWER: usize = 256 * 1024;
+/// Upstream answers are JSON documents of bounded size: a larger one is refused rather than read into memory.
+/// WeCom's are the largest wegate reads — a delegated app's authorization lists every member, department and
+/// tag a corp granted (`auth_info.agent[].privilege`) — so the bound is generous.
+const MAX_ANSWER: usize = 4 * 1024 * 1024;
 
 /// The answer's body, at most [`MAX_ANSWER`] bytes.
 async fn read_answer(

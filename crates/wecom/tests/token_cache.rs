@@ -130,7 +130,7 @@ async fn errors_are_typed() {
     assert!(!format!("{:?}", app()).contains("s3cret"), "Debug redacts the secret");
 }
 
-/// Whatever answers in WeCom's place with an endless body: refused after 256 KiB, never read whole (no length
+/// Whatever answers in WeCom's place with an endless body: refused after 4 MiB, never read whole (no length
 /// is announced, so only the count of what arrived stops it).
 #[tokio::test]
 async fn an_oversized_answer_is_refused_not_read_whole() {
@@ -147,5 +147,5 @@ async fn an_oversized_answer_is_refused_not_read_whole() {
     let config = ClientConfig { api_base: base, timeout: Duration::from_secs(5) };
     let client = Client::new(config, Arc::new(MemoryTokenStore::default())).unwrap();
     let error = client.access_token(&app()).await.unwrap_err();
-    assert!(error.to_string().contains("larger than 256 KiB"), "{error}");
+    assert!(error.to_string().contains("larger than 4096 KiB"), "{error}");
 }

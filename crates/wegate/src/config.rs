@@ -44,7 +44,7 @@ pub struct Settings {
     pub wecom_oauth_base: String,
     /// DingTalk's new API (`/v1.0/...`).
     pub dingtalk_api_base: String,
-    /// DingTalk's legacy API (`/gettoken`, `/topapi/...`).
+    /// DingTalk's legacy API (`/topapi/...`).
     pub dingtalk_oapi_base: String,
     /// DingTalk's login page (`/oauth2/auth`).
     pub dingtalk_login_base: String,
@@ -282,7 +282,7 @@ impl Settings {
                 return Err(ConfigError::Invalid {
                     key: "dingtalk_jsapi_url".into(),
                     message:
-                        "must be an https URL (http only on localhost or 127.0.0.1), without spaces, ; , * or quotes"
+                        "must be the https URL of one script file (http only on localhost or 127.0.0.1): no query, no #, not ending in /, without spaces, ; , * or quotes"
                             .into(),
                 });
             }
@@ -383,7 +383,7 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("wecom_open_base", "https://open.work.weixin.qq.com", "WeCom service-provider login page"),
     ("wecom_timeout_ms", "5000", "timeout of one WeCom API call"),
     ("dingtalk_api_base", "https://api.dingtalk.com", "DingTalk's /v1.0/... API"),
-    ("dingtalk_oapi_base", "https://oapi.dingtalk.com", "DingTalk's /gettoken and /topapi/... API"),
+    ("dingtalk_oapi_base", "https://oapi.dingtalk.com", "DingTalk's legacy /topapi/... API"),
     ("dingtalk_login_base", "https://login.dingtalk.com", "DingTalk's login page (/oauth2/auth)"),
     ("dingtalk_jsapi_url", DINGTALK_JSAPI_URL, "the JSAPI script the in-DingTalk page loads (its CSP allows it)"),
     ("feishu_api_base", "https://open.feishu.cn", "Feishu's /open-apis/... API (Lark: https://open.larksuite.com)"),

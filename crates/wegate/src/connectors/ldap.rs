@@ -582,8 +582,13 @@ async fn entry_still_there(s: &LdapSettings, id: &str) -> Result<bool, Directory
         ldap3::ldap_escape(id).into_owned()
     };
     let filter = format!("(&{}({}={value}))", s.user_filter, s.id_attribute);
-    if count_upto_2(s, &filter).await? == 1 {
-        return Ok(true);
+    match count_upto_2(s, &filter).await? {
+        1 => return Ok(true),
+        0 => {}
+        // Several entries carry the id (an attribute people can set themselves): nobody's departure.
+        _ => {
+            return Err(DirectoryError::Refused(format!("several entries carry {} {id}: cannot tell", s.id_attribute)));
+        }
     }
     let anyone = format!("(&{}({}=*))", s.user_filter, s.id_attribute);
     if count_upto_2(s, &anyone).await? == 0 {

@@ -453,7 +453,8 @@ pub fn settings_from_input(
 
 /// Per kind, the fields that say where a stored secret is sent, and that secret.
 const SECRET_DESTINATIONS: &[(&str, &[&str], &str)] = &[
-    ("ldap", &["url"], "bind_password"),
+    // The CA and StartTLS say which server may answer for that address: a CA of one's own is another server.
+    ("ldap", &["url", "ca_pem", "start_tls"], "bind_password"),
     ("oidc", &["issuer"], "client_secret"),
     ("oauth2", &["token_endpoint"], "client_secret"),
 ];

@@ -312,4 +312,17 @@ async fn a_stored_secret_does_not_follow_a_changed_address() {
         assert_eq!(status, StatusCode::OK, "{answer}");
         assert_eq!(answer["secrets_set"][secret], true, "{answer}");
     }
+    // A kind field that says nothing of where the secret goes keeps it.
+    let (status, answer) =
+        env.admin(Method::PATCH, "/connections/dir", Some(json!({"bind_dn": "cn=t,dc=example,dc=org"}))).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["secrets_set"]["bind_password"], true, "{answer}");
+    // Another CA, or StartTLS switched, says another server may answer for the same address.
+    let on_this_machine = json!({"url": "ldap://localhost:3389", "bind_password": "pw"});
+    assert_eq!(env.admin(Method::PATCH, "/connections/dir", Some(on_this_machine)).await.0, StatusCode::OK);
+    for moved in [json!({"ca_pem": crate::slapd::certs().other_ca.clone()}), json!({"start_tls": true})] {
+        let (status, answer) = env.admin(Method::PATCH, "/connections/dir", Some(moved.clone())).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{moved}: {answer}");
+        assert!(answer["message"].as_str().unwrap().contains("bind_password"), "{answer}");
+    }
 }

@@ -272,6 +272,17 @@ async fn the_form_answers_only_for_a_transaction_that_went_to_its_directory() {
         .unwrap();
     assert_eq!(answer.status(), StatusCode::BAD_REQUEST, "{}", answer.text().await.unwrap());
     assert_eq!(env.user_count().await, 0);
+    // The person chooses the directory after all (its button): the same transaction now signs in there.
+    let form = b.get(format!("{}/login/{tx}/connection/ldap", env.base)).send().await.unwrap();
+    assert_eq!(form.status(), StatusCode::OK);
+    let answer = b
+        .post(format!("{}/login/{tx}/connection/ldap", env.base))
+        .form(&[("username", "bob"), ("password", "bob-password")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER, "{}", answer.text().await.unwrap());
+    assert_eq!(env.user_count().await, 1);
 }
 
 async fn offline_sign_in(
@@ -322,4 +333,20 @@ async fn a_changed_connection_disables_nobody_at_the_refresh_recheck() {
     let items = users["items"].as_array().unwrap();
     assert_eq!(items.len(), 2, "{users}");
     assert!(items.iter().all(|u| u["disabled"] == false), "{users}");
+}
+
+/// An id that several entries carry (an id attribute people can set, such as mail) names nobody's departure:
+/// the re-check cannot tell, and nobody is disabled.
+#[tokio::test]
+async fn an_id_several_entries_carry_disables_nobody_at_the_refresh_recheck() {
+    let Some(d) = slapd().await else { return };
+    let env = start().await;
+    connection(&env, &d, "ldap", json!({"id_attribute": "mail"})).await;
+    let (client, http) = web_app(&env, "ldap").await;
+    // carol1 and carol2 share carol@example.org.
+    let refresh = offline_sign_in(&env, &client, &http, "ldap", "carol1", "carol-password").await;
+    env.clock.advance(3700);
+    let _ = client.exchange_refresh_token(&refresh).unwrap().request_async(&http).await;
+    let (_, users) = env.admin(reqwest::Method::GET, "/users?limit=10", None).await;
+    assert_eq!(users["items"][0]["disabled"], false, "{users}");
 }

@@ -448,15 +448,15 @@ cn: alice-laptop
 description: Alice's laptop
 ";
 
-struct Certs {
-    ca: String,
-    other_ca: String,
+pub struct Certs {
+    pub ca: String,
+    pub other_ca: String,
     server_cert: String,
     server_key: String,
 }
 
 /// Made once per test process with the `openssl` CLI (P-256 keys: fast; ten years).
-fn certs() -> &'static Certs {
+pub fn certs() -> &'static Certs {
     static CERTS: OnceLock<Certs> = OnceLock::new();
     CERTS.get_or_init(|| {
         let dir = tempfile::tempdir().expect("tempdir for certificates");
