@@ -195,16 +195,7 @@ async fn another_organisations_app_with_this_corp_id_gets_no_token_and_no_answer
 /// is announced, so only the count of what arrived stops it).
 #[tokio::test]
 async fn an_oversized_answer_is_refused_not_read_whole() {
-    use axum::body::{Body, Bytes};
-    let endless = || async {
-        // 4 GiB of spaces, which nobody waits for.
-        let chunk = Bytes::from(vec![b' '; 64 * 1024]);
-        let chunks = futures::stream::iter((0..65_536).map(move |_| Ok::<_, std::io::Error>(chunk.clone())));
-        axum::response::Response::new(Body::from_stream(chunks))
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, axum::Router::new().fallback(endless)).await });
+    let base = upstream_http::testing::endless().await.unwrap();
     let error = client(&base, Arc::new(MemoryTokenStore::default())).app_token(&acme()).await.unwrap_err();
     assert!(error.to_string().contains("larger than 256 KiB"), "{error}");
 }

@@ -104,16 +104,7 @@ async fn the_simulators_pushes_open_with_the_crates_crypto() {
 /// never read into memory whole. No length is announced, so only the count of what arrived stops it.
 #[tokio::test]
 async fn an_oversized_answer_is_refused_not_read_whole() {
-    use axum::body::{Body, Bytes};
-    let endless = || async {
-        // 4 GiB of spaces, which nobody waits for.
-        let chunk = Bytes::from(vec![b' '; 64 * 1024]);
-        let chunks = futures::stream::iter((0..65_536).map(move |_| Ok::<_, std::io::Error>(chunk.clone())));
-        axum::response::Response::new(Body::from_stream(chunks))
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, axum::Router::new().fallback(endless)).await });
+    let base = upstream_http::testing::endless().await.unwrap();
     // `client` adds the simulator's `/open` prefix: the stand-in answers every path.
     let c = client(&base, Arc::new(MemoryTokenStore::default()));
     let error = c.tenant_token(Tenant::Custom(&custom())).await.unwrap_err();

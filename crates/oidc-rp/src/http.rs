@@ -120,13 +120,10 @@ impl Http {
             let timeout = e.is_timeout();
             Error::Unavailable { what, detail: e.without_url().to_string(), timeout }
         };
-        let mut response = self.client.execute(request).await.map_err(transport)?;
+        let response = self.client.execute(request).await.map_err(transport)?;
         let status = response.status();
         if status.is_redirection() {
             return Err(Error::unavailable(what, format!("HTTP {status}: redirects are not followed")));
-        }
-        if response.content_length().is_some_and(|n| n > MAX_BODY as u64) {
-            return Err(Error::unavailable(what, "the answer is larger than 256 KiB"));
         }
         let content_type = response
             .headers()
@@ -134,13 +131,10 @@ impl Http {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_ascii_lowercase();
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(transport)? {
-            if body.len() + chunk.len() > MAX_BODY {
-                return Err(Error::unavailable(what, "the answer is larger than 256 KiB"));
-            }
-            body.extend_from_slice(&chunk);
-        }
+        let body = upstream_http::read_capped(response, MAX_BODY).await.map_err(|e| match e {
+            upstream_http::ReadError::Transport(e) => transport(e),
+            too_large => Error::unavailable(what, too_large.to_string()),
+        })?;
         Ok(Answer { status: status.as_u16(), content_type, body })
     }
 

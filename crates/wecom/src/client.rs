@@ -457,7 +457,10 @@ impl Client {
         };
         let response = request.send().await.map_err(transport)?;
         let status = response.status();
-        let bytes = read_answer(response, api, transport).await?;
+        let bytes = upstream_http::read_capped(response, MAX_ANSWER).await.map_err(|e| match e {
+            upstream_http::ReadError::Transport(e) => transport(e),
+            too_large => Error::Http { api, message: too_large.to_string() },
+        })?;
         if !status.is_success() {
             return Err(Error::Http { api, message: format!("HTTP {status}") });
         }
@@ -694,23 +697,3 @@ impl Client {
 /// WeCom's are the largest wegate reads — a delegated app's authorization lists every member, department and
 /// tag a corp granted (`auth_info.agent[].privilege`) — so the bound is generous.
 const MAX_ANSWER: usize = 4 * 1024 * 1024;
-
-/// The answer's body, at most [`MAX_ANSWER`] bytes.
-async fn read_answer(
-    mut response: reqwest::Response,
-    api: &'static str,
-    transport: impl Fn(reqwest::Error) -> Error,
-) -> Result<Vec<u8>, Error> {
-    let too_large = || Error::Http { api, message: format!("the answer is larger than {} KiB", MAX_ANSWER / 1024) };
-    if response.content_length().is_some_and(|n| n > MAX_ANSWER as u64) {
-        return Err(too_large());
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(&transport)? {
-        if body.len() + chunk.len() > MAX_ANSWER {
-            return Err(too_large());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}

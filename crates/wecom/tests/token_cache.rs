@@ -134,16 +134,7 @@ async fn errors_are_typed() {
 /// is announced, so only the count of what arrived stops it).
 #[tokio::test]
 async fn an_oversized_answer_is_refused_not_read_whole() {
-    use axum::body::{Body, Bytes};
-    let endless = || async {
-        // 4 GiB of spaces, which nobody waits for.
-        let chunk = Bytes::from(vec![b' '; 64 * 1024]);
-        let chunks = futures::stream::iter((0..65_536).map(move |_| Ok::<_, std::io::Error>(chunk.clone())));
-        axum::response::Response::new(Body::from_stream(chunks))
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, Router::new().fallback(endless)).await });
+    let base = upstream_http::testing::endless().await.unwrap();
     let config = ClientConfig { api_base: base, timeout: Duration::from_secs(5) };
     let client = Client::new(config, Arc::new(MemoryTokenStore::default())).unwrap();
     let error = client.access_token(&app()).await.unwrap_err();

@@ -262,25 +262,18 @@ async fn the_form_answers_only_for_a_transaction_that_went_to_its_directory() {
     let page = unescape(&b.get(&req.url).send().await.unwrap().text().await.unwrap());
     let tx = extract_attr(&page, "/login/").map(|rest| rest.split('/').next().unwrap().to_string()).unwrap();
     // The person (or a page acting for them) starts the WeCom sign-in: the transaction goes there.
-    let wecom = b.get(format!("{}/login/{tx}/connection/wecom", env.base)).send().await.unwrap();
+    let at = |identifier: &str| format!("{}/login/{tx}/connection/{identifier}", env.base);
+    let post_bob = || b.post(at("ldap")).form(&[("username", "bob"), ("password", "bob-password")]).send();
+    let post_bob = || async { post_bob().await.unwrap() };
+    let wecom = b.get(at("wecom")).send().await.unwrap();
     assert!(wecom.status().is_redirection(), "{}", wecom.status());
-    let answer = b
-        .post(format!("{}/login/{tx}/connection/ldap", env.base))
-        .form(&[("username", "bob"), ("password", "bob-password")])
-        .send()
-        .await
-        .unwrap();
+    let answer = post_bob().await;
     assert_eq!(answer.status(), StatusCode::BAD_REQUEST, "{}", answer.text().await.unwrap());
     assert_eq!(env.user_count().await, 0);
     // The person chooses the directory after all (its button): the same transaction now signs in there.
-    let form = b.get(format!("{}/login/{tx}/connection/ldap", env.base)).send().await.unwrap();
+    let form = b.get(at("ldap")).send().await.unwrap();
     assert_eq!(form.status(), StatusCode::OK);
-    let answer = b
-        .post(format!("{}/login/{tx}/connection/ldap", env.base))
-        .form(&[("username", "bob"), ("password", "bob-password")])
-        .send()
-        .await
-        .unwrap();
+    let answer = post_bob().await;
     assert_eq!(answer.status(), StatusCode::SEE_OTHER, "{}", answer.text().await.unwrap());
     assert_eq!(env.user_count().await, 1);
 }
