@@ -368,24 +368,9 @@ async fn mobile_exchanges_a_dingtalk_code_at_the_token_endpoint() {
     let (client_id, _) = env.app("native", "com.example.app:/cb").await;
     env.associate(&client_id, "ding-mobile").await;
     env.associate(&client_id, "wecom-mobile").await;
-    const TYPE: &str = "urn:wegate:params:oauth:token-type:dingtalk-code";
+    const TYPE: &str = DINGTALK_CODE;
     let call = |code: String, kind: &'static str, connection: &'static str| {
-        let (base, client_id) = (env.base.clone(), client_id.clone());
-        async move {
-            token_call(
-                &base,
-                &[
-                    ("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"),
-                    ("subject_token", &code),
-                    ("subject_token_type", kind),
-                    ("connection", connection),
-                    ("client_id", &client_id),
-                    ("scope", "openid profile offline_access"),
-                ],
-                None,
-            )
-            .await
-        }
+        code_at_token(&env.base, &client_id, code, kind, connection, "openid profile offline_access")
     };
     // What the mini program's dd.getAuthCode gives: a code for its app.
     let code = d.sim.mint_app_code("p-zhangsan", DEMO_CORP_ID, DEMO_CLIENT_ID).unwrap();
@@ -408,6 +393,28 @@ async fn mobile_exchanges_a_dingtalk_code_at_the_token_endpoint() {
     assert_eq!(d.stats().await["calls"]["/oapi/topapi/v2/user/getuserinfo"], 3, "{}", d.stats().await);
     // No button for it in a browser.
     assert_eq!(env.user_count().await, 1);
+}
+
+const DINGTALK_CODE: &str = "urn:wegate:params:oauth:token-type:dingtalk-code";
+
+/// A native app's exchange of a code (`kind`) at `/token` for `connection`: (status, body).
+async fn code_at_token(
+    base: &str,
+    client_id: &str,
+    code: String,
+    kind: &str,
+    connection: &str,
+    scope: &str,
+) -> (StatusCode, Value) {
+    let form = [
+        ("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"),
+        ("subject_token", code.as_str()),
+        ("subject_token_type", kind),
+        ("connection", connection),
+        ("client_id", client_id),
+        ("scope", scope),
+    ];
+    token_call(base, &form, None).await
 }
 
 /// A connection whose `corp_id` is this organisation's but whose app is another organisation's (an admin's
@@ -437,22 +444,7 @@ async fn mobile_with_another_organisations_app_refuses_every_code_and_names_the_
     env.associate(&client_id, "ding-acme").await;
     env.associate(&client_id, "ding-mixed").await;
     let call = |code: String, connection: &'static str| {
-        let (base, client_id) = (env.base.clone(), client_id.clone());
-        async move {
-            token_call(
-                &base,
-                &[
-                    ("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"),
-                    ("subject_token", &code),
-                    ("subject_token_type", "urn:wegate:params:oauth:token-type:dingtalk-code"),
-                    ("connection", connection),
-                    ("client_id", &client_id),
-                    ("scope", "openid profile"),
-                ],
-                None,
-            )
-            .await
-        }
+        code_at_token(&env.base, &client_id, code, DINGTALK_CODE, connection, "openid profile")
     };
     let code = d.sim.mint_app_code("p-zhangsan", DEMO_CORP_ID, DEMO_CLIENT_ID).unwrap();
     let (status, tokens) = call(code, "ding-acme").await;

@@ -37,8 +37,20 @@ async fn try_sign_in(
     username: &str,
     password: &str,
 ) -> (reqwest::Response, AuthRequest) {
+    try_sign_in_for(env, client, &["profile", "email"], identifier, username, password).await
+}
+
+/// [`try_sign_in`] asking for `scopes`.
+async fn try_sign_in_for(
+    env: &Env,
+    client: &Client,
+    scopes: &[&str],
+    identifier: &str,
+    username: &str,
+    password: &str,
+) -> (reqwest::Response, AuthRequest) {
     let b = browser();
-    let req = auth_request(client, &["profile", "email"], &[("connection", identifier)]);
+    let req = auth_request(client, scopes, &[("connection", identifier)]);
     let form = b.get(&req.url).send().await.unwrap();
     assert_eq!(form.status(), StatusCode::OK, "the directory's form");
     let html = unescape(&form.text().await.unwrap());
@@ -224,20 +236,7 @@ async fn a_person_removed_from_the_directory_is_signed_out_at_the_refresh_rechec
     let env = start().await;
     connection(&env, &d, "ldap", json!({})).await;
     let (client, http) = web_app(&env, "ldap").await;
-    let b = browser();
-    let req = auth_request(&client, &["profile", "offline_access"], &[("connection", "ldap")]);
-    let html = unescape(&b.get(&req.url).send().await.unwrap().text().await.unwrap());
-    let action = extract_attr(&html, "action=\"").unwrap();
-    let done = b
-        .post(format!("{}{action}", env.base))
-        .form(&[("username", "bob"), ("password", "bob-password")])
-        .send()
-        .await
-        .unwrap();
-    let code = code_from_redirect(&done, &req, &env.base);
-    let tokens = exchange(&client, &http, code, req.verifier).await;
-    use openidconnect::OAuth2TokenResponse;
-    let refresh = tokens.refresh_token().unwrap().clone();
+    let refresh = offline_sign_in(&env, &client, &http, "ldap", "bob", "bob-password").await;
     d.ldapmodify(&format!("dn: {}\nchangetype: delete\n", d.user_dn("bob"))).await;
     env.clock.advance(3700);
     let result = client.exchange_refresh_token(&refresh).unwrap().request_async(&http).await;
@@ -286,13 +285,9 @@ async fn offline_sign_in(
     username: &str,
     password: &str,
 ) -> openidconnect::RefreshToken {
-    let b = browser();
-    let req = auth_request(client, &["profile", "offline_access"], &[("connection", identifier)]);
-    let html = unescape(&b.get(&req.url).send().await.unwrap().text().await.unwrap());
-    let action = extract_attr(&html, "action=\"").unwrap();
-    let done =
-        b.post(format!("{}{action}", env.base)).form(&[("username", username), ("password", password)]).send().await;
-    let code = code_from_redirect(&done.unwrap(), &req, &env.base);
+    let scopes = ["profile", "offline_access"];
+    let (done, req) = try_sign_in_for(env, client, &scopes, identifier, username, password).await;
+    let code = code_from_redirect(&done, &req, &env.base);
     let tokens = exchange(client, http, code, req.verifier).await;
     use openidconnect::OAuth2TokenResponse;
     tokens.refresh_token().unwrap().clone()
